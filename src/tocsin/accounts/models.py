@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone")
+
+
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
+
+
+class Role(models.TextChoices):
+    REPORTER = "reporter", "Reporter"
+    AGENT = "agent", "Service-desk agent"
+    RESPONDER = "responder", "Responder"
+    MANAGER = "manager", "Manager"
+    ADMIN = "admin", "Administrator"
+
+
+STAFF_ROLES = frozenset({Role.AGENT, Role.RESPONDER, Role.MANAGER, Role.ADMIN})
+CLOSE_ROLES = frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN})
+
+
+class User(AbstractUser):
+    """A person. Deactivated, never deleted."""
+
+    name = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.REPORTER)
+    time_zone = models.CharField(
+        max_length=64, default=default_time_zone, validators=[validate_time_zone]
+    )
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.get_full_name() or self.username
+
+    @property
+    def is_staff_role(self) -> bool:
+        return self.is_active and self.role in STAFF_ROLES
+
+    @property
+    def can_close(self) -> bool:
+        return self.is_active and self.role in CLOSE_ROLES
+
+    @property
+    def is_admin_role(self) -> bool:
+        return self.is_active and self.role == Role.ADMIN
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    manager = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="managed_teams"
+    )
+    members = models.ManyToManyField(User, blank=True, related_name="teams")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiToken(models.Model):
+    """A bearer token: shown once, stored as a SHA-256 hash (tokens are long and random)."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=12, db_index=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user.username})"

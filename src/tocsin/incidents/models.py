@@ -1,0 +1,290 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+
+from tocsin.accounts.models import ApiToken, Team, User
+from tocsin.catalog.models import Category, Service
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    IN_PROGRESS = "in_progress", "In progress"
+    ON_HOLD = "on_hold", "On hold"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+OPEN_STATUSES = (Status.NEW, Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.ON_HOLD)
+
+
+class Source(models.TextChoices):
+    PORTAL = "portal", "Portal"
+    EMAIL = "email", "Email"
+    PHONE = "phone", "Phone"
+    CHAT = "chat", "Chat"
+    MONITORING = "monitoring", "Monitoring"
+    API = "api", "API"
+
+
+class Level(models.IntegerChoices):
+    """Impact and urgency share one 1 (highest) – 4 (lowest) scale."""
+
+    CRITICAL = 1, "1 – Critical"
+    HIGH = 2, "2 – High"
+    MEDIUM = 3, "3 – Medium"
+    LOW = 4, "4 – Low"
+
+
+class Priority(models.IntegerChoices):
+    P1 = 1, "P1"
+    P2 = 2, "P2"
+    P3 = 3, "P3"
+    P4 = 4, "P4"
+
+
+class ResolutionCode(models.TextChoices):
+    FIXED = "fixed", "Fixed"
+    WORKAROUND = "workaround", "Workaround provided"
+    CONFIGURATION = "configuration", "Configuration change"
+    USER_ERROR = "user-error", "User error / training"
+    NO_FAULT = "no-fault-found", "No fault found"
+    DUPLICATE = "duplicate", "Duplicate"
+    THIRD_PARTY = "third-party", "Fixed by third party"
+    AUTO_RESOLVED = "auto-resolved", "Auto-resolved by monitoring"
+    CANCELLED = "cancelled", "Cancelled by reporter"
+
+
+class Incident(models.Model):
+    number = models.PositiveIntegerField(unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.PORTAL)
+
+    reporter = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="reported_incidents"
+    )
+    reporter_name = models.CharField(max_length=150, blank=True)
+    reporter_email = models.EmailField(blank=True)
+
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.PROTECT, related_name="incidents"
+    )
+    affected_services = models.ManyToManyField(
+        Service, blank=True, related_name="affecting_incidents"
+    )
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    subcategory = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    impact = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.MEDIUM)
+    urgency = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.MEDIUM)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.P3)
+    priority_override_reason = models.CharField(max_length=500, blank=True)
+
+    assignee = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_incidents"
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="incidents"
+    )
+    support_level = models.PositiveSmallIntegerField(default=1)
+
+    resolution_code = models.CharField(max_length=30, choices=ResolutionCode.choices, blank=True)
+    resolution_notes = models.TextField(blank=True)
+
+    reported_at = models.DateTimeField()
+    detected_at = models.DateTimeField(null=True, blank=True)
+    impact_started_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
+    )
+    related_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="follow_ups"
+    )
+
+    # SLA clock (see incidents/sla.py). Due times are stored and recomputed on
+    # pause, resume and priority change; consumed seconds are working seconds.
+    sla_running_since = models.DateTimeField(null=True, blank=True)
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
+    response_consumed = models.FloatField(default=0)
+    resolution_consumed = models.FloatField(default=0)
+    response_due_at = models.DateTimeField(null=True, blank=True)
+    response_met_at = models.DateTimeField(null=True, blank=True)
+    response_breached_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_met_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        indexes = [
+            models.Index(fields=["status", "priority", "resolution_due_at"]),
+            models.Index(fields=["reporter", "status"]),
+            models.Index(fields=["status", "resolved_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ref} {self.title}"
+
+    @property
+    def ref(self) -> str:
+        return f"INC-{self.number}"
+
+    @property
+    def priority_label(self) -> str:
+        return f"P{self.priority}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def reporter_display(self) -> str:
+        if self.reporter_id:
+            return self.reporter.display_name  # type: ignore[union-attr]
+        return self.reporter_name or self.reporter_email or "—"
+
+
+class PriorityMatrixCell(models.Model):
+    """Impact × urgency → priority; an administrator can edit the 16 cells."""
+
+    impact = models.PositiveSmallIntegerField(choices=Level.choices)
+    urgency = models.PositiveSmallIntegerField(choices=Level.choices)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices)
+
+    class Meta:
+        ordering = ["urgency", "impact"]
+        constraints = [
+            models.UniqueConstraint(fields=["impact", "urgency"], name="matrix_cell_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"impact {self.impact} × urgency {self.urgency} → P{self.priority}"
+
+
+class BusinessCalendar(models.Model):
+    """Working hours for SLA clocks that do not run 24×7."""
+
+    name = models.CharField(max_length=100, unique=True)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    weekdays = models.CharField(
+        max_length=20, default="0,1,2,3,4", help_text="Working days, 0 = Monday … 6 = Sunday"
+    )
+    day_start = models.TimeField(default=dt.time(9, 0))
+    day_end = models.TimeField(default=dt.time(17, 0))
+    holidays = models.JSONField(default=list, blank=True, help_text="ISO dates, e.g. 2026-12-25")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaTarget(models.Model):
+    """Response (acknowledge) and resolution targets for one priority."""
+
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, unique=True)
+    response_minutes = models.PositiveIntegerField()
+    resolution_minutes = models.PositiveIntegerField()
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text="Empty: the clock runs 24×7",
+    )
+
+    class Meta:
+        ordering = ["priority"]
+
+    def __str__(self) -> str:
+        return f"P{self.priority}: {self.response_minutes} min / {self.resolution_minutes} min"
+
+
+class Visibility(models.TextChoices):
+    INTERNAL = "internal", "Internal"
+    PUBLIC = "public", "Public"
+
+
+class EntryKind(models.TextChoices):
+    CREATED = "created", "Created"
+    FIELD = "field", "Field changed"
+    TRANSITION = "transition", "Status changed"
+    NOTE = "note", "Note"
+    ATTACHMENT = "attachment", "Attachment"
+    ASSIGNMENT = "assignment", "Assignment"
+    ESCALATION = "escalation", "Escalation"
+    PRIORITY = "priority", "Priority"
+    MERGE = "merge", "Merge"
+    SLA = "sla", "SLA"
+    CONFIRMATION = "confirmation", "Reporter confirmation"
+
+
+class TimelineEntry(models.Model):
+    """Append-only history of an incident; only the text can be redacted, by an admin."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="timeline")
+    created_at = models.DateTimeField(db_index=True)
+    kind = models.CharField(max_length=20, choices=EntryKind.choices)
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.INTERNAL
+    )
+    text = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    actor_kind = models.CharField(max_length=20)
+    actor_user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_token = models.ForeignKey(
+        ApiToken, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    redacted_at = models.DateTimeField(null=True, blank=True)
+    redacted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "timeline entries"
+
+    def __str__(self) -> str:
+        return f"{self.incident.ref} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    return f"incidents/{instance.incident.number}/{filename}"
+
+
+class Attachment(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField()
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.filename

@@ -1,0 +1,148 @@
+"""Reads of incidents, with the access gates every view and API handler uses."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from django.db.models import F, Q, QuerySet
+
+from tocsin.accounts.models import User
+from tocsin.core.errors import Invalid, NotFound
+from tocsin.incidents import permissions as perms
+from tocsin.incidents.models import (
+    OPEN_STATUSES,
+    Attachment,
+    Incident,
+    Status,
+    TimelineEntry,
+    Visibility,
+)
+
+_REF = re.compile(r"^(?:INC-)?(\d{1,9})$", re.IGNORECASE)
+
+
+def parse_ref(ref: str | int) -> int:
+    match = _REF.match(str(ref).strip())
+    if not match:
+        raise NotFound(f"no incident {ref!r} (expected INC-42 or 42)")
+    return int(match.group(1))
+
+
+def _base() -> QuerySet[Incident]:
+    return Incident.objects.select_related(
+        "reporter", "assignee", "team", "service", "category", "subcategory"
+    ).prefetch_related("affected_services")
+
+
+def access_incident(user: User | None, ref: str | int) -> Incident:
+    """The incident `ref` if this person may see it; NotFound otherwise (no leak)."""
+    number = parse_ref(ref)
+    try:
+        incident = _base().get(number=number)
+    except Incident.DoesNotExist:
+        raise NotFound(f"no incident INC-{number}") from None
+    if not perms.can_view(user, incident):
+        raise NotFound(f"no incident INC-{number}")
+    return incident
+
+
+@dataclass
+class IncidentFilters:
+    status: list[str] = field(default_factory=list)  # empty: open ones; ["all"]: every status
+    priority: list[int] = field(default_factory=list)
+    team: int | None = None
+    assignee: str | None = None  # username, or "none"
+    service: int | None = None
+    category: int | None = None
+    source: str | None = None
+    reporter: str | None = None
+    q: str = ""
+
+
+def _check_filters(filters: IncidentFilters) -> None:
+    for status in filters.status:
+        if status not in (*Status.values, "all", "open"):
+            raise Invalid("status", f"unknown status {status!r}")
+    for priority in filters.priority:
+        if priority not in (1, 2, 3, 4):
+            raise Invalid("priority", "must be P1–P4")
+
+
+def incident_list_for(user: User, filters: IncidentFilters) -> QuerySet[Incident]:
+    """The queue: what this person may see, filtered, by priority then nearest SLA deadline."""
+    _check_filters(filters)
+    qs = _base()
+    if not perms.is_staff(user):
+        qs = qs.filter(reporter=user)
+    statuses = [s for s in filters.status if s != "open"]
+    if "all" in filters.status:
+        pass
+    elif statuses or "open" in filters.status:
+        wanted = set(statuses)
+        if "open" in filters.status:
+            wanted |= set(OPEN_STATUSES)
+        qs = qs.filter(status__in=wanted)
+    else:
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    if filters.priority:
+        qs = qs.filter(priority__in=filters.priority)
+    if filters.team:
+        qs = qs.filter(team_id=filters.team)
+    if filters.assignee:
+        if filters.assignee == "none":
+            qs = qs.filter(assignee__isnull=True)
+        else:
+            qs = qs.filter(assignee__username=filters.assignee)
+    if filters.service:
+        qs = qs.filter(Q(service_id=filters.service) | Q(affected_services__id=filters.service))
+    if filters.category:
+        qs = qs.filter(Q(category_id=filters.category) | Q(subcategory_id=filters.category))
+    if filters.source:
+        qs = qs.filter(source=filters.source)
+    if filters.reporter:
+        qs = qs.filter(reporter__username=filters.reporter)
+    text = filters.q.strip()
+    if text:
+        ref = _REF.match(text)
+        condition = Q(title__icontains=text) | Q(description__icontains=text)
+        if ref:
+            condition |= Q(number=int(ref.group(1)))
+        qs = qs.filter(condition)
+    if filters.service:
+        qs = qs.distinct()
+    return qs.order_by(
+        "priority",
+        F("resolution_due_at").asc(nulls_last=True),
+        "-number",
+    )
+
+
+def timeline_for(user: User | None, incident: Incident) -> QuerySet[TimelineEntry]:
+    qs = incident.timeline.select_related("actor_user", "redacted_by").order_by("created_at", "id")
+    if not perms.is_staff(user):
+        qs = qs.filter(visibility=Visibility.PUBLIC)
+    return qs
+
+
+def attachments_for(user: User | None, incident: Incident) -> QuerySet[Attachment]:
+    qs = incident.attachments.select_related("uploaded_by")
+    if not perms.is_staff(user):
+        qs = qs.filter(visibility=Visibility.PUBLIC)
+    return qs
+
+
+def access_attachment(user: User | None, ref: str | int, attachment_id: int) -> Attachment:
+    incident = access_incident(user, ref)
+    try:
+        return attachments_for(user, incident).get(pk=attachment_id)
+    except Attachment.DoesNotExist:
+        raise NotFound(f"no attachment {attachment_id} on {incident.ref}") from None
+
+
+def access_timeline_entry(user: User | None, ref: str | int, entry_id: int) -> TimelineEntry:
+    incident = access_incident(user, ref)
+    try:
+        return timeline_for(user, incident).get(pk=entry_id)
+    except TimelineEntry.DoesNotExist:
+        raise NotFound(f"no timeline entry {entry_id} on {incident.ref}") from None

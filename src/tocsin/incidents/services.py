@@ -1,0 +1,717 @@
+"""Every write to an incident: one function per use case, one transaction each,
+with its timeline entry written in the same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import mimetypes
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
+from django.db import transaction
+from django.utils.text import get_valid_filename
+
+from tocsin.accounts.models import Team, User
+from tocsin.catalog.models import Category, Service
+from tocsin.core.actors import Actor
+from tocsin.core.clock import now
+from tocsin.core.errors import Conflict, Invalid
+from tocsin.core.models import Counter
+from tocsin.incidents import permissions as perms
+from tocsin.incidents import sla
+from tocsin.incidents.lifecycle import target_status, transition
+from tocsin.incidents.models import (
+    Attachment,
+    EntryKind,
+    Incident,
+    Level,
+    ResolutionCode,
+    Source,
+    Status,
+    TimelineEntry,
+    Visibility,
+)
+from tocsin.incidents.priority import priority_for
+from tocsin.incidents.timeline import timeline_append
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 50_000
+NOTE_MAX = 20_000
+
+
+def _clean_text(field: str, value: str, *, required: bool, limit: int) -> str:
+    if not isinstance(value, str):
+        raise Invalid(field, "must be text")
+    if "\x00" in value:
+        raise Invalid(field, "must not contain NUL characters")
+    value = value.strip()
+    if required and not value:
+        raise Invalid(field, "must not be empty")
+    if len(value) > limit:
+        raise Invalid(field, f"must be at most {limit} characters")
+    return value
+
+
+def _check_level(field: str, value: Any) -> int:
+    if isinstance(value, bool) or value not in Level.values:
+        raise Invalid(field, "must be an integer from 1 (highest) to 4 (lowest)")
+    return int(value)
+
+
+def _check_categories(category: Category | None, subcategory: Category | None) -> None:
+    if category is not None and category.parent_id is not None:
+        raise Invalid("category", f"{category.name!r} is a subcategory, not a category")
+    if subcategory is not None:
+        if subcategory.parent_id is None:
+            raise Invalid("subcategory", f"{subcategory.name!r} is a category, not a subcategory")
+        if category is None or subcategory.parent_id != category.pk:
+            raise Invalid("subcategory", f"{subcategory.name!r} does not belong to the category")
+
+
+def _check_assignee(assignee: User | None) -> None:
+    if assignee is not None and not perms.is_staff(assignee):
+        raise Invalid("assignee", f"{assignee.username!r} is not an active staff member")
+
+
+def _display(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, User):
+        return value.username
+    if isinstance(value, (Team, Service, Category)):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def _lock(incident: Incident) -> Incident:
+    """Re-read the incident inside the transaction (row-locked on PostgreSQL)."""
+    return Incident.objects.select_for_update().get(pk=incident.pk)
+
+
+@transaction.atomic
+def incident_create(
+    *,
+    actor: Actor,
+    title: str,
+    description: str = "",
+    impact: int = Level.MEDIUM,
+    urgency: int = Level.MEDIUM,
+    source: str = Source.PORTAL,
+    reporter: User | None = None,
+    reporter_name: str = "",
+    reporter_email: str = "",
+    service: Service | None = None,
+    affected_services: Iterable[Service] = (),
+    category: Category | None = None,
+    subcategory: Category | None = None,
+    assignee: User | None = None,
+    team: Team | None = None,
+    support_level: int = 1,
+    priority: int | None = None,
+    priority_reason: str = "",
+    detected_at: dt.datetime | None = None,
+    impact_started_at: dt.datetime | None = None,
+    reported_at: dt.datetime | None = None,
+) -> Incident:
+    """File a new incident. Reporters may file; only staff may triage while filing."""
+    user = actor.user
+    title = _clean_text("title", title, required=True, limit=TITLE_MAX)
+    description = _clean_text("description", description, required=False, limit=DESCRIPTION_MAX)
+    impact = _check_level("impact", impact)
+    urgency = _check_level("urgency", urgency)
+    if source not in Source.values:
+        raise Invalid("source", f"must be one of {', '.join(Source.values)}")
+    staff_fields = assignee or team or priority is not None or support_level != 1
+    if staff_fields:
+        perms.require(perms.can_triage(user), actor, "assign or override priority")
+    if support_level not in (1, 2, 3):
+        raise Invalid("support_level", "must be 1, 2 or 3")
+    _check_categories(category, subcategory)
+    _check_assignee(assignee)
+    if reporter is None and actor.kind in ("user", "token") and not (reporter_name or reporter_email):
+        reporter = user
+    matrix_priority = priority_for(impact, urgency)
+    if priority is not None:
+        if priority not in (1, 2, 3, 4):
+            raise Invalid("priority", "must be 1–4 (P1–P4)")
+        if priority != matrix_priority and not priority_reason.strip():
+            raise Invalid("priority_reason", "a manual priority needs a reason")
+    else:
+        priority = matrix_priority
+    at = reported_at or now()
+    incident = Incident(
+        number=Counter.next_value("incident"),
+        title=title,
+        description=description,
+        source=source,
+        reporter=reporter,
+        reporter_name=reporter_name.strip(),
+        reporter_email=reporter_email.strip(),
+        service=service,
+        category=category,
+        subcategory=subcategory,
+        impact=impact,
+        urgency=urgency,
+        priority=priority,
+        priority_override_reason=priority_reason.strip() if priority != matrix_priority else "",
+        assignee=assignee,
+        team=team,
+        support_level=support_level,
+        reported_at=at,
+        detected_at=detected_at,
+        impact_started_at=impact_started_at,
+        updated_at=at,
+    )
+    sla.sla_start(incident, at)
+    incident.save()
+    if affected_services:
+        incident.affected_services.set(affected_services)
+    timeline_append(
+        incident=incident,
+        kind=EntryKind.CREATED,
+        actor=actor,
+        visibility=Visibility.PUBLIC,
+        text=f"Reported via {Source(source).label.lower()}",
+        data={"priority": f"P{priority}", "impact": impact, "urgency": urgency},
+    )
+    return incident
+
+
+# Fields staff may change directly, and how their values are checked.
+TRIAGE_FIELDS = (
+    "title",
+    "description",
+    "source",
+    "service",
+    "affected_services",
+    "category",
+    "subcategory",
+    "impact",
+    "urgency",
+    "detected_at",
+    "impact_started_at",
+)
+
+
+@transaction.atomic
+def incident_update(
+    *, incident: Incident, actor: Actor, changes: dict[str, Any], priority_reason: str = ""
+) -> Incident:
+    """Triage: change fields, each change on the timeline as old → new.
+
+    `changes` may hold any of TRIAGE_FIELDS plus `priority` (a manual override, which
+    needs `priority_reason`; `None` returns to the matrix).
+    """
+    perms.require(perms.can_triage(actor.user), actor, "triage incidents")
+    incident = _lock(incident)
+    if incident.status == Status.CLOSED:
+        raise Conflict("a closed incident cannot be changed; reopen is not possible either")
+    unknown = set(changes) - set(TRIAGE_FIELDS) - {"priority"}
+    if unknown:
+        raise Invalid(sorted(unknown)[0], "cannot be changed here")
+    at = now()
+    entries: list[tuple[str, Any, Any]] = []
+
+    def setfield(name: str, value: Any) -> None:
+        old = getattr(incident, name)
+        if old != value:
+            setattr(incident, name, value)
+            entries.append((name, _display(old), _display(value)))
+
+    if "title" in changes:
+        setfield("title", _clean_text("title", changes["title"], required=True, limit=TITLE_MAX))
+    if "description" in changes:
+        setfield(
+            "description",
+            _clean_text("description", changes["description"], required=False,
+                        limit=DESCRIPTION_MAX),
+        )
+    if "source" in changes:
+        if changes["source"] not in Source.values:
+            raise Invalid("source", f"must be one of {', '.join(Source.values)}")
+        setfield("source", changes["source"])
+    for name in ("service", "detected_at", "impact_started_at"):
+        if name in changes:
+            setfield(name, changes[name])
+    category = changes.get("category", incident.category)
+    subcategory = changes.get("subcategory", incident.subcategory)
+    if "category" in changes and "subcategory" not in changes and (
+        subcategory is not None and category is not None and subcategory.parent_id != category.pk
+        or category is None
+    ):
+        subcategory = None
+    _check_categories(category, subcategory)
+    setfield("category", category)
+    setfield("subcategory", subcategory)
+    old_priority = incident.priority
+    if "impact" in changes:
+        setfield("impact", _check_level("impact", changes["impact"]))
+    if "urgency" in changes:
+        setfield("urgency", _check_level("urgency", changes["urgency"]))
+    matrix_priority = priority_for(incident.impact, incident.urgency)
+    if "priority" in changes:
+        wanted = changes["priority"]
+        if wanted is None:
+            incident.priority = matrix_priority
+            incident.priority_override_reason = ""
+        else:
+            if wanted not in (1, 2, 3, 4) or isinstance(wanted, bool):
+                raise Invalid("priority", "must be 1–4 (P1–P4)")
+            reason = priority_reason.strip()
+            if wanted != matrix_priority and not reason:
+                raise Invalid("priority_reason", "a manual priority needs a reason")
+            incident.priority = wanted
+            incident.priority_override_reason = reason if wanted != matrix_priority else ""
+    elif not incident.priority_override_reason:
+        incident.priority = matrix_priority
+    if "affected_services" in changes:
+        old_ids = sorted(incident.affected_services.values_list("name", flat=True))
+        new_services = list(changes["affected_services"])
+        new_ids = sorted(s.name for s in new_services)
+        if old_ids != new_ids:
+            incident.affected_services.set(new_services)
+            entries.append(("affected_services", old_ids, new_ids))
+    for name, old, new in entries:
+        timeline_append(
+            incident=incident,
+            kind=EntryKind.FIELD,
+            actor=actor,
+            data={"field": name, "old": old, "new": new},
+        )
+    if incident.priority != old_priority:
+        sla.sla_reprioritise(incident, at)
+        timeline_append(
+            incident=incident,
+            kind=EntryKind.PRIORITY,
+            actor=actor,
+            text=incident.priority_override_reason,
+            data={
+                "old": f"P{old_priority}",
+                "new": f"P{incident.priority}",
+                "override": bool(incident.priority_override_reason),
+            },
+        )
+    if entries or incident.priority != old_priority:
+        incident.updated_at = at
+        incident.save()
+    return incident
+
+
+@transaction.atomic
+def incident_assign(
+    *,
+    incident: Incident,
+    actor: Actor,
+    assignee: User | None = None,
+    team: Team | None = None,
+    set_assignee: bool = True,
+    set_team: bool = False,
+    note: str = "",
+) -> Incident:
+    perms.require(perms.can_triage(actor.user), actor, "assign incidents")
+    incident = _lock(incident)
+    if incident.status == Status.CLOSED:
+        raise Conflict("a closed incident cannot be reassigned")
+    _check_assignee(assignee)
+    data: dict[str, Any] = {}
+    if set_assignee and incident.assignee_id != (assignee.pk if assignee else None):
+        data["assignee"] = {"old": _display(incident.assignee), "new": _display(assignee)}
+        incident.assignee = assignee
+    if set_team and incident.team_id != (team.pk if team else None):
+        data["team"] = {"old": _display(incident.team), "new": _display(team)}
+        incident.team = team
+    if not data:
+        return incident
+    incident.updated_at = now()
+    incident.save(update_fields=["assignee", "team", "updated_at"])
+    timeline_append(
+        incident=incident, kind=EntryKind.ASSIGNMENT, actor=actor, text=note, data=data
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_act(
+    *,
+    incident: Incident,
+    actor: Actor,
+    action: str,
+    note: str = "",
+    resolution_code: str = "",
+    resolution_notes: str = "",
+) -> Incident:
+    """Acknowledge, unacknowledge, start, hold, resume, resolve, close or reopen."""
+    perms.require(perms.can_act(actor.user, incident, action), actor, f"{action} incidents")
+    note = _clean_text("note", note, required=False, limit=NOTE_MAX)
+    incident = _lock(incident)
+    new_status = target_status(incident.status, action)  # 409 before anything else
+    at = now()
+    fields = ["status", "updated_at", *sla.SLA_FIELDS]
+    if action == "resolve":
+        if resolution_code not in ResolutionCode.values:
+            raise Invalid(
+                "resolution_code", f"is required: one of {', '.join(ResolutionCode.values)}"
+            )
+        resolution_notes = _clean_text(
+            "resolution_notes", resolution_notes, required=True, limit=NOTE_MAX
+        )
+        incident.resolution_code = resolution_code
+        incident.resolution_notes = resolution_notes
+        incident.resolved_at = at
+        sla.sla_stop(incident, at)
+        fields += ["resolution_code", "resolution_notes", "resolved_at", "acknowledged_at"]
+    elif action == "acknowledge":
+        if incident.acknowledged_at is None:
+            incident.acknowledged_at = at
+        sla.sla_meet_response(incident, at)
+        fields.append("acknowledged_at")
+    elif action == "start":
+        sla.sla_meet_response(incident, at)
+    elif action == "hold":
+        sla.sla_pause(incident, at)
+    elif action == "resume":
+        sla.sla_resume(incident, at)
+    elif action == "reopen":
+        sla.sla_reopen(incident, at)
+    elif action == "close":
+        if resolution_code:
+            if resolution_code not in ResolutionCode.values:
+                raise Invalid(
+                    "resolution_code", f"must be one of {', '.join(ResolutionCode.values)}"
+                )
+            incident.resolution_code = resolution_code
+            fields.append("resolution_code")
+        if resolution_notes:
+            incident.resolution_notes = _clean_text(
+                "resolution_notes", resolution_notes, required=False, limit=NOTE_MAX
+            )
+            fields.append("resolution_notes")
+        incident.closed_at = at
+        fields.append("closed_at")
+    # acknowledged_at is the first acknowledgement, whichever action achieved it.
+    if action in ("start", "resolve") and incident.acknowledged_at is None:
+        incident.acknowledged_at = at
+        fields.append("acknowledged_at")
+    public = action in ("resolve", "close", "reopen")
+    text = note
+    if action == "resolve":
+        text = f"{ResolutionCode(resolution_code).label}: {resolution_notes}"
+        if note:
+            text += f"\n\n{note}"
+    incident.save(update_fields=list(dict.fromkeys(fields)))
+    transition(
+        incident,
+        action,
+        actor=actor,
+        note=text,
+        visibility=Visibility.PUBLIC if public else Visibility.INTERNAL,
+    )
+    assert incident.status == new_status
+    return incident
+
+
+@transaction.atomic
+def incident_escalate(
+    *,
+    incident: Incident,
+    actor: Actor,
+    support_level: int | None = None,
+    team: Team | None = None,
+    note: str = "",
+) -> Incident:
+    """Functional escalation: raise the support level and/or hand to another team."""
+    perms.require(perms.can_triage(actor.user), actor, "escalate incidents")
+    note = _clean_text("note", note, required=True, limit=NOTE_MAX)
+    incident = _lock(incident)
+    if not incident.is_open:
+        raise Conflict(f"only open incidents can be escalated; this one is {incident.status}")
+    if support_level is None and team is None:
+        raise Invalid("support_level", "give a higher support level, a team, or both")
+    data: dict[str, Any] = {}
+    if support_level is not None:
+        if support_level not in (1, 2, 3):
+            raise Invalid("support_level", "must be 1, 2 or 3")
+        if support_level < incident.support_level:
+            raise Invalid(
+                "support_level",
+                f"escalation raises the level; it is already {incident.support_level}",
+            )
+        if support_level != incident.support_level:
+            data["support_level"] = {"old": incident.support_level, "new": support_level}
+            incident.support_level = support_level
+    if team is not None and team.pk != incident.team_id:
+        data["team"] = {"old": _display(incident.team), "new": team.name}
+        incident.team = team
+        if incident.assignee_id and not team.members.filter(pk=incident.assignee_id).exists():
+            data["assignee"] = {"old": _display(incident.assignee), "new": None}
+            incident.assignee = None
+    if not data:
+        raise Conflict("the incident is already at that level and team")
+    incident.updated_at = now()
+    incident.save(update_fields=["support_level", "team", "assignee", "updated_at"])
+    timeline_append(
+        incident=incident, kind=EntryKind.ESCALATION, actor=actor, text=note, data=data
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_add_note(
+    *, incident: Incident, actor: Actor, text: str, visibility: str | None = None
+) -> TimelineEntry:
+    """A note: staff notes are internal unless made public; reporter comments are public."""
+    user = actor.user
+    staff = perms.is_staff(user) or actor.kind in ("system", "integration")
+    if not staff and not perms.is_reporter_of(user, incident):
+        perms.require(False, actor, "comment on this incident")
+    text = _clean_text("text", text, required=True, limit=NOTE_MAX)
+    if visibility is None:
+        visibility = Visibility.INTERNAL if staff else Visibility.PUBLIC
+    if visibility not in Visibility.values:
+        raise Invalid("visibility", "must be internal or public")
+    if not staff and visibility != Visibility.PUBLIC:
+        raise Invalid("visibility", "reporters' comments are always public")
+    incident = _lock(incident)
+    incident.updated_at = now()
+    incident.save(update_fields=["updated_at"])
+    return timeline_append(
+        incident=incident, kind=EntryKind.NOTE, actor=actor, text=text, visibility=visibility
+    )
+
+
+def _sniff_type(upload: UploadedFile) -> str:
+    declared = (upload.content_type or "").split(";")[0].strip().lower()
+    guessed = mimetypes.guess_type(upload.name or "")[0] or ""
+    return declared if declared and declared != "application/octet-stream" else guessed
+
+
+@transaction.atomic
+def incident_attach(
+    *, incident: Incident, actor: Actor, upload: UploadedFile, visibility: str | None = None
+) -> Attachment:
+    user = actor.user
+    staff = perms.is_staff(user)
+    if not staff and not perms.is_reporter_of(user, incident):
+        perms.require(False, actor, "attach files to this incident")
+    if visibility is None:
+        visibility = Visibility.PUBLIC
+    if visibility not in Visibility.values:
+        raise Invalid("visibility", "must be internal or public")
+    if not staff:
+        visibility = Visibility.PUBLIC
+    limit = settings.TOCSIN_ATTACHMENT_MAX_BYTES
+    if upload.size is None or upload.size > limit:
+        raise Invalid("file", f"is larger than the limit of {limit // (1024 * 1024)} MB")
+    if upload.size == 0:
+        raise Invalid("file", "is empty")
+    content_type = _sniff_type(upload)
+    if content_type not in settings.TOCSIN_ATTACHMENT_TYPES:
+        raise Invalid(
+            "file",
+            f"type {content_type or 'unknown'!r} is not allowed; allowed: "
+            + ", ".join(settings.TOCSIN_ATTACHMENT_TYPES),
+        )
+    filename = get_valid_filename((upload.name or "attachment").rsplit("/", 1)[-1])[:150]
+    incident = _lock(incident)
+    if incident.status == Status.CLOSED:
+        raise Conflict("a closed incident takes no more attachments")
+    at = now()
+    attachment = Attachment(
+        incident=incident,
+        filename=filename,
+        content_type=content_type,
+        size=upload.size,
+        uploaded_by=user,
+        uploaded_at=at,
+        visibility=visibility,
+    )
+    attachment.file.save(filename, upload, save=False)
+    attachment.save()
+    incident.updated_at = at
+    incident.save(update_fields=["updated_at"])
+    timeline_append(
+        incident=incident,
+        kind=EntryKind.ATTACHMENT,
+        actor=actor,
+        text=filename,
+        visibility=visibility,
+        data={"attachment": attachment.pk, "size": upload.size, "content_type": content_type},
+    )
+    return attachment
+
+
+@transaction.atomic
+def incident_merge(*, incident: Incident, into: Incident, actor: Actor, note: str = "") -> Incident:
+    """Mark `incident` a duplicate of `into`: resolved as duplicate, linked, timeline on both."""
+    perms.require(perms.can_merge(actor.user), actor, "merge incidents")
+    if incident.pk == into.pk:
+        raise Invalid("into", "an incident cannot be merged into itself")
+    incident = _lock(incident)
+    into = _lock(into)
+    if not incident.is_open:
+        raise Conflict(f"only open incidents can be merged; {incident.ref} is {incident.status}")
+    if into.status == Status.CLOSED:
+        raise Conflict(f"{into.ref} is closed; merge into an open incident")
+    if into.duplicate_of_id:
+        raise Conflict(f"{into.ref} is itself a duplicate; merge into the original")
+    at = now()
+    incident.duplicate_of = into
+    incident.resolution_code = ResolutionCode.DUPLICATE
+    incident.resolution_notes = f"Duplicate of {into.ref}"
+    incident.resolved_at = at
+    sla.sla_stop(incident, at)
+    incident.save()
+    transition(
+        incident,
+        "resolve",
+        actor=actor,
+        note=f"Merged into {into.ref}" + (f": {note}" if note else ""),
+        visibility=Visibility.PUBLIC,
+    )
+    timeline_append(
+        incident=incident, kind=EntryKind.MERGE, actor=actor, text=note,
+        visibility=Visibility.PUBLIC, data={"into": into.ref},
+    )
+    into.updated_at = at
+    into.save(update_fields=["updated_at"])
+    timeline_append(
+        incident=into, kind=EntryKind.MERGE, actor=actor, text=note,
+        data={"from": incident.ref},
+    )
+    return incident
+
+
+@transaction.atomic
+def timeline_redact(*, entry: TimelineEntry, actor: Actor) -> TimelineEntry:
+    """An administrator blanks an entry's text; the fact and the redactor remain."""
+    perms.require(perms.can_administer(actor.user), actor, "redact timeline entries")
+    entry = TimelineEntry.objects.select_for_update().get(pk=entry.pk)
+    if entry.redacted_at is not None:
+        raise Conflict("this entry is already redacted")
+    entry.text = ""
+    entry.redacted_at = now()
+    entry.redacted_by = actor.user
+    entry.save(update_fields=["text", "redacted_at", "redacted_by"])
+    return entry
+
+
+# --- the reporter's confirmation link ---------------------------------------------
+
+_SIGNER_SALT = "tocsin.incidents.confirm"
+CONFIRM_MAX_AGE = dt.timedelta(days=30)
+
+
+def confirmation_token(incident: Incident) -> str:
+    """A signed token for the reporter's confirm/reopen link, valid for this resolution."""
+    stamp = int(incident.resolved_at.timestamp()) if incident.resolved_at else 0
+    return TimestampSigner(salt=_SIGNER_SALT).sign(f"{incident.number}:{stamp}")
+
+
+def confirmation_check(incident: Incident, token: str) -> None:
+    try:
+        value = TimestampSigner(salt=_SIGNER_SALT).unsign(token, max_age=CONFIRM_MAX_AGE)
+    except SignatureExpired:
+        raise Invalid("token", "this link has expired") from None
+    except BadSignature:
+        raise Invalid("token", "this link is not valid") from None
+    stamp = int(incident.resolved_at.timestamp()) if incident.resolved_at else 0
+    if value != f"{incident.number}:{stamp}":
+        raise Invalid("token", "this link belongs to an earlier resolution")
+
+
+@transaction.atomic
+def incident_confirm(
+    *, incident: Incident, actor: Actor, accept: bool, note: str = "", token: str = ""
+) -> Incident:
+    """The reporter confirms the resolution (closes) or says it is not fixed (reopens).
+
+    Allowed for the reporter, or anyone holding the signed link from the resolution mail.
+    """
+    if token:
+        confirmation_check(incident, token)
+    elif not perms.is_reporter_of(actor.user, incident):
+        perms.require(False, actor, "confirm this incident")
+    note = _clean_text("note", note, required=not accept, limit=NOTE_MAX) if note or not accept \
+        else ""
+    incident = _lock(incident)
+    if incident.status != Status.RESOLVED:
+        raise Conflict(
+            f"only a resolved incident can be confirmed or reopened; this one is {incident.status}"
+        )
+    at = now()
+    action = "close" if accept else "reopen"
+    if accept:
+        incident.closed_at = at
+    else:
+        sla.sla_reopen(incident, at)
+    incident.updated_at = at
+    incident.save()
+    timeline_append(
+        incident=incident,
+        kind=EntryKind.CONFIRMATION,
+        actor=actor,
+        visibility=Visibility.PUBLIC,
+        text=note,
+        data={"accepted": accept},
+    )
+    transition(incident, action, actor=actor, visibility=Visibility.PUBLIC,
+               note="Confirmed by the reporter" if accept else "Reopened by the reporter")
+    return incident
+
+
+@transaction.atomic
+def incident_auto_close(*, incident: Incident) -> bool:
+    """The system closes a resolved incident after the quiet period; False if it changed."""
+    actor = Actor.system("auto-close")
+    updated = Incident.objects.filter(
+        pk=incident.pk, status=Status.RESOLVED, resolved_at=incident.resolved_at
+    ).update(closed_at=now())
+    if updated != 1:
+        return False
+    incident.refresh_from_db()
+    transition(
+        incident,
+        "close",
+        actor=actor,
+        visibility=Visibility.PUBLIC,
+        note=f"Closed automatically {settings.TOCSIN_AUTO_CLOSE_DAYS} days after resolution",
+    )
+    return True
+
+
+@transaction.atomic
+def incident_mark_breaches(*, at: dt.datetime, limit: int = 200) -> int:
+    """Record SLA breaches whose due time has passed (once each, on the timeline)."""
+    marked = 0
+    for name in ("response", "resolution"):
+        due = f"{name}_due_at"
+        candidates = (
+            Incident.objects.filter(
+                status__in=sla.RUNNING_STATUSES,
+                **{f"{due}__lt": at, f"{name}_met_at__isnull": True,
+                   f"{name}_breached_at__isnull": True},
+            )
+            .order_by(due)
+            .values_list("pk", due)[:limit]
+        )
+        for pk, due_at in candidates:
+            claimed = Incident.objects.filter(
+                pk=pk, **{f"{name}_breached_at__isnull": True}
+            ).update(**{f"{name}_breached_at": due_at})
+            if claimed != 1:
+                continue
+            incident = Incident.objects.get(pk=pk)
+            timeline_append(
+                incident=incident,
+                kind=EntryKind.SLA,
+                actor=Actor.system("sla"),
+                text=f"{name.capitalize()} target breached",
+                data={"target": name, "due_at": due_at.isoformat()},
+            )
+            marked += 1
+    return marked

@@ -1,0 +1,234 @@
+"""SLA clocks: targets per priority, 24×7 or business-hours calendars, pause and resume.
+
+Each incident stores, for the response and the resolution target, the working seconds
+already consumed and the due time. The clock runs while the incident is new,
+acknowledged or in progress; it pauses on hold and stops at resolve (reopen resumes it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any
+
+from tocsin.incidents.models import BusinessCalendar, Incident, SlaTarget, Status
+
+DEFAULT_TARGETS: dict[int, tuple[int, int]] = {
+    1: (15, 4 * 60),
+    2: (30, 8 * 60),
+    3: (2 * 60, 3 * 24 * 60),
+    4: (8 * 60, 7 * 24 * 60),
+}
+
+RUNNING_STATUSES = (Status.NEW, Status.ACKNOWLEDGED, Status.IN_PROGRESS)
+
+
+@dataclass(frozen=True)
+class Target:
+    response_seconds: float
+    resolution_seconds: float
+    calendar: BusinessCalendar | None
+
+
+def target_for(priority: int) -> Target:
+    row = SlaTarget.objects.select_related("calendar").filter(priority=priority).first()
+    if row is None:
+        response, resolution = DEFAULT_TARGETS[priority]
+        return Target(response * 60.0, resolution * 60.0, None)
+    return Target(row.response_minutes * 60.0, row.resolution_minutes * 60.0, row.calendar)
+
+
+# --- calendars ---------------------------------------------------------------
+
+
+def _working_windows(
+    calendar: BusinessCalendar, start: dt.datetime, days: int
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Working windows (UTC) on the `days` local dates from `start`'s local date on."""
+    zone = zoneinfo.ZoneInfo(calendar.time_zone)
+    weekdays = {int(d) for d in calendar.weekdays.split(",") if d.strip().isdigit()}
+    holidays = {str(h) for h in calendar.holidays or []}
+    local_day = start.astimezone(zone).date()
+    windows = []
+    for offset in range(days):
+        day = local_day + dt.timedelta(days=offset)
+        if day.weekday() not in weekdays or day.isoformat() in holidays:
+            continue
+        begin = dt.datetime.combine(day, calendar.day_start, tzinfo=zone)
+        end = dt.datetime.combine(day, calendar.day_end, tzinfo=zone)
+        if end > begin:
+            windows.append((begin.astimezone(dt.UTC), end.astimezone(dt.UTC)))
+    return windows
+
+
+def working_seconds(calendar: BusinessCalendar | None, start: dt.datetime, end: dt.datetime) -> float:
+    if end <= start:
+        return 0.0
+    if calendar is None:
+        return (end - start).total_seconds()
+    days = (end - start).days + 2
+    total = 0.0
+    for begin, finish in _working_windows(calendar, start, days):
+        lo, hi = max(begin, start), min(finish, end)
+        if hi > lo:
+            total += (hi - lo).total_seconds()
+    return total
+
+
+def add_working(calendar: BusinessCalendar | None, start: dt.datetime, seconds: float) -> dt.datetime:
+    """The moment when `seconds` of working time after `start` have passed."""
+    if calendar is None or seconds <= 0:
+        return start + dt.timedelta(seconds=seconds)
+    remaining = seconds
+    horizon = 14
+    cursor = start
+    for _ in range(60):  # at most ~840 days ahead: enough for any sane target
+        for begin, finish in _working_windows(calendar, cursor, horizon):
+            lo = max(begin, cursor)
+            if finish <= lo:
+                continue
+            span = (finish - lo).total_seconds()
+            if span >= remaining:
+                return lo + dt.timedelta(seconds=remaining)
+            remaining -= span
+        cursor = dt.datetime.combine(
+            cursor.date() + dt.timedelta(days=horizon), dt.time(0), tzinfo=dt.UTC
+        )
+    raise ValueError(f"calendar {calendar.name!r} has no working time")
+
+
+# --- the clock on one incident ---------------------------------------------------
+
+
+def _recompute_due(incident: Incident, at: dt.datetime) -> None:
+    target = target_for(incident.priority)
+    if incident.response_met_at is None:
+        incident.response_due_at = add_working(
+            target.calendar, at, target.response_seconds - incident.response_consumed
+        )
+    if incident.resolution_met_at is None:
+        incident.resolution_due_at = add_working(
+            target.calendar, at, target.resolution_seconds - incident.resolution_consumed
+        )
+
+
+def _accumulate(incident: Incident, at: dt.datetime) -> None:
+    if incident.sla_running_since is None:
+        return
+    calendar = target_for(incident.priority).calendar
+    spent = working_seconds(calendar, incident.sla_running_since, at)
+    if incident.response_met_at is None:
+        incident.response_consumed += spent
+    if incident.resolution_met_at is None:
+        incident.resolution_consumed += spent
+    incident.sla_running_since = at
+
+
+SLA_FIELDS = [
+    "sla_running_since",
+    "sla_paused_at",
+    "response_consumed",
+    "resolution_consumed",
+    "response_due_at",
+    "response_met_at",
+    "response_breached_at",
+    "resolution_due_at",
+    "resolution_met_at",
+    "resolution_breached_at",
+]
+
+
+def sla_start(incident: Incident, at: dt.datetime) -> None:
+    incident.sla_running_since = at
+    incident.sla_paused_at = None
+    incident.response_consumed = 0
+    incident.resolution_consumed = 0
+    _recompute_due(incident, at)
+
+
+def sla_pause(incident: Incident, at: dt.datetime) -> None:
+    _accumulate(incident, at)
+    incident.sla_running_since = None
+    incident.sla_paused_at = at
+
+
+def sla_resume(incident: Incident, at: dt.datetime) -> None:
+    incident.sla_running_since = at
+    incident.sla_paused_at = None
+    _recompute_due(incident, at)
+
+
+def _late(due: dt.datetime | None, at: dt.datetime) -> bool:
+    return due is not None and at > due
+
+
+def sla_meet_response(incident: Incident, at: dt.datetime) -> None:
+    if incident.response_met_at is not None:
+        return
+    _accumulate(incident, at)
+    incident.response_met_at = at
+    if _late(incident.response_due_at, at) and incident.response_breached_at is None:
+        incident.response_breached_at = incident.response_due_at
+
+
+def sla_stop(incident: Incident, at: dt.datetime) -> None:
+    """Resolve: the resolution target is met (or late) and the clock stops."""
+    sla_meet_response(incident, at)
+    _accumulate(incident, at)
+    incident.sla_running_since = None
+    incident.sla_paused_at = None
+    incident.resolution_met_at = at
+    if _late(incident.resolution_due_at, at) and incident.resolution_breached_at is None:
+        incident.resolution_breached_at = incident.resolution_due_at
+
+
+def sla_reopen(incident: Incident, at: dt.datetime) -> None:
+    incident.resolution_met_at = None
+    sla_resume(incident, at)
+
+
+def sla_reprioritise(incident: Incident, at: dt.datetime) -> None:
+    """The targets changed: recompute due times from what was consumed so far."""
+    if incident.sla_running_since is not None:
+        _accumulate(incident, at)
+        _recompute_due(incident, at)
+
+
+def sla_state(incident: Incident, at: dt.datetime) -> dict[str, dict[str, Any]]:
+    """What the API and the UI show for both targets."""
+    target = target_for(incident.priority)
+    paused = incident.status == Status.ON_HOLD
+    result: dict[str, dict[str, Any]] = {}
+    for name, total in (
+        ("response", target.response_seconds),
+        ("resolution", target.resolution_seconds),
+    ):
+        due = getattr(incident, f"{name}_due_at")
+        met = getattr(incident, f"{name}_met_at")
+        consumed = getattr(incident, f"{name}_consumed")
+        if met is not None:
+            remaining = None
+            breached = due is not None and met > due
+        elif paused or incident.status not in RUNNING_STATUSES:
+            remaining = total - consumed
+            breached = remaining < 0
+        else:
+            if due is None:
+                remaining = None
+                breached = False
+            else:
+                remaining = (due - at).total_seconds()
+                if target.calendar is not None and remaining > 0:
+                    remaining = total - consumed - working_seconds(
+                        target.calendar, incident.sla_running_since or at, at
+                    )
+                breached = at > due
+        result[name] = {
+            "due_at": due,
+            "met_at": met,
+            "breached": bool(breached or getattr(incident, f"{name}_breached_at")),
+            "remaining_seconds": None if remaining is None else int(remaining),
+            "paused": paused and met is None,
+        }
+    return result
