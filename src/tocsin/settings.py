@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "tocsin.catalog",
     "tocsin.incidents",
     "tocsin.engine",
+    "tocsin.notify",
 ]
 
 MIDDLEWARE = [
