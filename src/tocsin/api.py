@@ -1,5 +1,30 @@
-"""The REST API under /api/v1 (assembled from each app's router)."""
+"""The REST API under /api/v1 (assembled from each app's router).
+
+Schema at /api/v1/openapi.json, interactive docs at /api/v1/docs.
+"""
 
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="Tocsin API", version="1", urls_namespace="api")
+from tocsin.accounts.api import router as accounts_router
+from tocsin.catalog.api import router as catalog_router
+from tocsin.core.api import AUTH, install_error_handlers, install_not_found_route
+from tocsin.incidents.api import router as incidents_router
+
+api = NinjaAPI(
+    title="Tocsin API",
+    version="1",
+    urls_namespace="api",
+    auth=AUTH,
+    description=(
+        "Incidents, people, teams, services and categories. Authenticate with "
+        "`Authorization: Bearer <token>` (create one with `tocsin token create USERNAME`). "
+        "Incidents are addressed as INC-42 or 42; people by username; everything else by id. "
+        "Lists answer {items, count} and take limit (≤ 500) and offset. POSTs that create "
+        "accept an Idempotency-Key header (replayed for 24 hours)."
+    ),
+)
+install_error_handlers(api)
+api.add_router("", incidents_router)
+api.add_router("", accounts_router)
+api.add_router("", catalog_router)
+install_not_found_route(api)

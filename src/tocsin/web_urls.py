@@ -1,5 +1,40 @@
 """The web UI's routes."""
 
-from django.urls import path  # noqa: F401
+from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from tocsin.accounts import views as account_views
+from tocsin.incidents import views
+
+urlpatterns = [
+    path("login/", account_views.SignInView.as_view(), name="login"),
+    path("logout/", account_views.SignOutView.as_view(), name="logout"),
+    path("", views.queue, name="queue"),
+    path("queue/rows/", views.queue_rows, name="queue-rows"),
+    path("portal/", views.portal, name="portal"),
+    path("incidents/new/", views.incident_new, name="incident-new"),
+    path("incidents/<str:ref>/", views.incident_detail, name="incident"),
+    path("incidents/<str:ref>/live/", views.incident_live, name="incident-live"),
+    path("incidents/<str:ref>/act/<str:action>/", views.incident_action, name="incident-act"),
+    path("incidents/<str:ref>/triage/", views.incident_triage, name="incident-triage"),
+    path("incidents/<str:ref>/assign/", views.incident_assign, name="incident-assign"),
+    path("incidents/<str:ref>/escalate/", views.incident_escalate, name="incident-escalate"),
+    path("incidents/<str:ref>/merge/", views.incident_merge, name="incident-merge"),
+    path("incidents/<str:ref>/notes/", views.incident_note, name="incident-note"),
+    path("incidents/<str:ref>/attachments/", views.incident_attach, name="incident-attach"),
+    path(
+        "incidents/<str:ref>/attachments/<int:attachment_id>/",
+        views.attachment_download,
+        name="attachment",
+    ),
+    path(
+        "incidents/<str:ref>/timeline/<int:entry_id>/redact/",
+        views.timeline_redact,
+        name="timeline-redact",
+    ),
+    path("incidents/<str:ref>/confirm/", views.incident_confirm, name="incident-confirm"),
+    path(
+        "incidents/<str:ref>/confirm/<str:token>/", views.confirm_link, name="confirm-link"
+    ),
+]

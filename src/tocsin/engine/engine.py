@@ -14,6 +14,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
@@ -24,6 +25,8 @@ from tocsin.engine.models import WorkerHeartbeat
 from tocsin.engine.modules import EngineModule
 
 log = logging.getLogger("tocsin.engine")
+
+HEARTBEAT_KEEP = dt.timedelta(days=1)
 
 
 class HeartbeatModule:
@@ -44,7 +47,13 @@ class HeartbeatModule:
                 WorkerHeartbeat.objects.create(
                     worker_id=self.worker_id, started_at=self.started_at, last_seen_at=now, ticks=1
                 )
+                # Rows of workers gone for a day (killed, never stopped cleanly) are pruned.
+                WorkerHeartbeat.objects.filter(last_seen_at__lt=now - HEARTBEAT_KEEP).delete()
         return 0
+
+    def forget(self) -> None:
+        """A clean stop: this worker no longer counts for /readyz."""
+        WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
 
 
 def default_modules(worker_id: str) -> list[EngineModule]:
@@ -76,6 +85,11 @@ def run_forever(
     stop: threading.Event | None = None,
     max_ticks: int | None = None,
 ) -> int:
+    """Tick until SIGTERM/SIGINT (or `stop`, or `max_ticks`); the tick in progress finishes.
+
+    All state lives in the database, each module commits its own transactions, so a
+    stop (clean or not) loses nothing: the next worker picks up where this one was.
+    """
     worker_id = make_worker_id()
     modules = list(modules) if modules is not None else default_modules(worker_id)
     stop = stop or threading.Event()
@@ -84,18 +98,33 @@ def run_forever(
         log.info("worker %s stopping on signal %s", worker_id, signum)
         stop.set()
 
+    previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, _stop)
     log.info("worker %s started with modules: %s", worker_id, ", ".join(m.name for m in modules))
     ticks = 0
-    while not stop.is_set():
-        close_old_connections()
-        result = run_tick(modules)
-        ticks += 1
-        if max_ticks is not None and ticks >= max_ticks:
-            break
-        busy = any(count > 0 for count in result.values())
-        stop.wait(0 if busy else settings.TOCSIN_ENGINE_TICK_SECONDS)
+    try:
+        while not stop.is_set():
+            try:
+                close_old_connections()
+            except Exception:
+                log.exception("could not reset the database connection; retrying")
+            result = run_tick(modules)
+            ticks += 1
+            if max_ticks is not None and ticks >= max_ticks:
+                break
+            busy = any(count > 0 for count in result.values())
+            stop.wait(0 if busy else settings.TOCSIN_ENGINE_TICK_SECONDS)
+        for module in modules:
+            forget = getattr(module, "forget", None)
+            if forget is not None:
+                try:
+                    forget()
+                except Exception:
+                    log.exception("engine module %s failed to clean up", module.name)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     log.info("worker %s stopped after %d ticks", worker_id, ticks)
     return 0

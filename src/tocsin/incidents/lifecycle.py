@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tocsin.core.errors import Conflict
+from tocsin.core.clock import now
+from tocsin.core.errors import Conflict, Invalid
 from tocsin.incidents.models import EntryKind, Status, Visibility
+from tocsin.incidents.timeline import timeline_append
 
 if TYPE_CHECKING:
     from tocsin.core.actors import Actor
@@ -41,8 +43,16 @@ def allowed_actions(status: str) -> list[str]:
     return list(TRANSITIONS.get(status, {}))
 
 
+def check_action(action: str) -> str:
+    """`action` if it is one of ACTIONS; Invalid naming the field otherwise."""
+    if action not in ACTIONS:
+        raise Invalid("action", f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
+    return action
+
+
 def target_status(status: str, action: str) -> str:
     """The status `action` leads to from `status`, or Conflict naming what is allowed."""
+    check_action(action)
     try:
         return TRANSITIONS[status][action]
     except KeyError:
@@ -64,10 +74,6 @@ def transition(
     visibility: str = Visibility.INTERNAL,
 ) -> TimelineEntry:
     """Move `incident` along `action`, save the status and append the timeline entry."""
-    from tocsin.incidents.timeline import timeline_append
-
-    from tocsin.core.clock import now
-
     old = incident.status
     new = target_status(old, action)
     incident.status = new

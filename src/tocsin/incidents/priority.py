@@ -1,4 +1,4 @@
-"""Impact × urgency → priority, through the matrix an administrator can edit."""
+"""Impact x urgency → priority, through the matrix an administrator can edit."""
 
 from __future__ import annotations
 

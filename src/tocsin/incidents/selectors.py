@@ -14,6 +14,7 @@ from tocsin.incidents.models import (
     OPEN_STATUSES,
     Attachment,
     Incident,
+    Source,
     Status,
     TimelineEntry,
     Visibility,
@@ -67,6 +68,8 @@ def _check_filters(filters: IncidentFilters) -> None:
     for priority in filters.priority:
         if priority not in (1, 2, 3, 4):
             raise Invalid("priority", "must be P1–P4")
+    if filters.source and filters.source not in Source.values:
+        raise Invalid("source", f"must be one of {', '.join(Source.values)}")
 
 
 def incident_list_for(user: User, filters: IncidentFilters) -> QuerySet[Incident]:

@@ -18,11 +18,11 @@ from tocsin.accounts.models import Team, User
 from tocsin.catalog.models import Category, Service
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
-from tocsin.core.errors import Conflict, Invalid
+from tocsin.core.errors import Conflict, Forbidden, Invalid
 from tocsin.core.models import Counter
 from tocsin.incidents import permissions as perms
 from tocsin.incidents import sla
-from tocsin.incidents.lifecycle import target_status, transition
+from tocsin.incidents.lifecycle import check_action, target_status, transition
 from tocsin.incidents.models import (
     Attachment,
     EntryKind,
@@ -129,11 +129,14 @@ def incident_create(
     staff_fields = assignee or team or priority is not None or support_level != 1
     if staff_fields:
         perms.require(perms.can_triage(user), actor, "assign or override priority")
+    if (reporter is not None and reporter != user) or reporter_name or reporter_email:
+        perms.require(perms.can_triage(user), actor, "file incidents for someone else")
     if support_level not in (1, 2, 3):
         raise Invalid("support_level", "must be 1, 2 or 3")
     _check_categories(category, subcategory)
     _check_assignee(assignee)
-    if reporter is None and actor.kind in ("user", "token") and not (reporter_name or reporter_email):
+    outside_reporter = bool(reporter_name or reporter_email)
+    if reporter is None and actor.kind in ("user", "token") and not outside_reporter:
         reporter = user
     matrix_priority = priority_for(impact, urgency)
     if priority is not None:
@@ -177,7 +180,16 @@ def incident_create(
         actor=actor,
         visibility=Visibility.PUBLIC,
         text=f"Reported via {Source(source).label.lower()}",
-        data={"priority": f"P{priority}", "impact": impact, "urgency": urgency},
+        data={
+            "priority": f"P{priority}",
+            "impact": impact,
+            "urgency": urgency,
+            **(
+                {"priority_override": incident.priority_override_reason}
+                if incident.priority_override_reason
+                else {}
+            ),
+        },
     )
     return incident
 
@@ -228,8 +240,9 @@ def incident_update(
     if "description" in changes:
         setfield(
             "description",
-            _clean_text("description", changes["description"], required=False,
-                        limit=DESCRIPTION_MAX),
+            _clean_text(
+                "description", changes["description"], required=False, limit=DESCRIPTION_MAX
+            ),
         )
     if "source" in changes:
         if changes["source"] not in Source.values:
@@ -240,9 +253,17 @@ def incident_update(
             setfield(name, changes[name])
     category = changes.get("category", incident.category)
     subcategory = changes.get("subcategory", incident.subcategory)
-    if "category" in changes and "subcategory" not in changes and (
-        subcategory is not None and category is not None and subcategory.parent_id != category.pk
-        or category is None
+    if (
+        "category" in changes
+        and "subcategory" not in changes
+        and (
+            (
+                subcategory is not None
+                and category is not None
+                and subcategory.parent_id != category.pk
+            )
+            or category is None
+        )
     ):
         subcategory = None
     _check_categories(category, subcategory)
@@ -284,7 +305,7 @@ def incident_update(
             data={"field": name, "old": old, "new": new},
         )
     if incident.priority != old_priority:
-        sla.sla_reprioritise(incident, at)
+        sla.sla_reprioritise(incident, at, old_priority=old_priority)
         timeline_append(
             incident=incident,
             kind=EntryKind.PRIORITY,
@@ -329,9 +350,7 @@ def incident_assign(
         return incident
     incident.updated_at = now()
     incident.save(update_fields=["assignee", "team", "updated_at"])
-    timeline_append(
-        incident=incident, kind=EntryKind.ASSIGNMENT, actor=actor, text=note, data=data
-    )
+    timeline_append(incident=incident, kind=EntryKind.ASSIGNMENT, actor=actor, text=note, data=data)
     return incident
 
 
@@ -346,6 +365,7 @@ def incident_act(
     resolution_notes: str = "",
 ) -> Incident:
     """Acknowledge, unacknowledge, start, hold, resume, resolve, close or reopen."""
+    check_action(action)
     perms.require(perms.can_act(actor.user, incident, action), actor, f"{action} incidents")
     note = _clean_text("note", note, required=False, limit=NOTE_MAX)
     incident = _lock(incident)
@@ -376,6 +396,7 @@ def incident_act(
         sla.sla_pause(incident, at)
     elif action == "resume":
         sla.sla_resume(incident, at)
+        sla.sla_meet_response(incident, at)
     elif action == "reopen":
         sla.sla_reopen(incident, at)
     elif action == "close":
@@ -394,7 +415,7 @@ def incident_act(
         incident.closed_at = at
         fields.append("closed_at")
     # acknowledged_at is the first acknowledgement, whichever action achieved it.
-    if action in ("start", "resolve") and incident.acknowledged_at is None:
+    if action in ("start", "resume", "resolve") and incident.acknowledged_at is None:
         incident.acknowledged_at = at
         fields.append("acknowledged_at")
     public = action in ("resolve", "close", "reopen")
@@ -454,9 +475,7 @@ def incident_escalate(
         raise Conflict("the incident is already at that level and team")
     incident.updated_at = now()
     incident.save(update_fields=["support_level", "team", "assignee", "updated_at"])
-    timeline_append(
-        incident=incident, kind=EntryKind.ESCALATION, actor=actor, text=note, data=data
-    )
+    timeline_append(incident=incident, kind=EntryKind.ESCALATION, actor=actor, text=note, data=data)
     return incident
 
 
@@ -475,7 +494,7 @@ def incident_add_note(
     if visibility not in Visibility.values:
         raise Invalid("visibility", "must be internal or public")
     if not staff and visibility != Visibility.PUBLIC:
-        raise Invalid("visibility", "reporters' comments are always public")
+        perms.require(False, actor, "add internal notes")
     incident = _lock(incident)
     incident.updated_at = now()
     incident.save(update_fields=["updated_at"])
@@ -551,8 +570,13 @@ def incident_merge(*, incident: Incident, into: Incident, actor: Actor, note: st
     perms.require(perms.can_merge(actor.user), actor, "merge incidents")
     if incident.pk == into.pk:
         raise Invalid("into", "an incident cannot be merged into itself")
-    incident = _lock(incident)
-    into = _lock(into)
+    locked = {
+        row.pk: row
+        for row in Incident.objects.select_for_update()
+        .filter(pk__in=[incident.pk, into.pk])
+        .order_by("pk")
+    }
+    incident, into = locked[incident.pk], locked[into.pk]
     if not incident.is_open:
         raise Conflict(f"only open incidents can be merged; {incident.ref} is {incident.status}")
     if into.status == Status.CLOSED:
@@ -574,13 +598,20 @@ def incident_merge(*, incident: Incident, into: Incident, actor: Actor, note: st
         visibility=Visibility.PUBLIC,
     )
     timeline_append(
-        incident=incident, kind=EntryKind.MERGE, actor=actor, text=note,
-        visibility=Visibility.PUBLIC, data={"into": into.ref},
+        incident=incident,
+        kind=EntryKind.MERGE,
+        actor=actor,
+        text=note,
+        visibility=Visibility.PUBLIC,
+        data={"into": into.ref},
     )
     into.updated_at = at
     into.save(update_fields=["updated_at"])
     timeline_append(
-        incident=into, kind=EntryKind.MERGE, actor=actor, text=note,
+        incident=into,
+        kind=EntryKind.MERGE,
+        actor=actor,
+        text=note,
         data={"from": incident.ref},
     )
     return incident
@@ -606,39 +637,74 @@ _SIGNER_SALT = "tocsin.incidents.confirm"
 CONFIRM_MAX_AGE = dt.timedelta(days=30)
 
 
+def _resolution_stamp(incident: Incident) -> str:
+    """Identifies the current resolution: the last resolve time (to the microsecond) and
+    the number of status changes so far, so a reopen and a new resolve void old links."""
+    if incident.resolved_at is None:
+        return "0"
+    at = incident.resolved_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    transitions = TimelineEntry.objects.filter(
+        incident_id=incident.pk, kind=EntryKind.TRANSITION
+    ).count()
+    return f"{at}.{transitions}"
+
+
 def confirmation_token(incident: Incident) -> str:
     """A signed token for the reporter's confirm/reopen link, valid for this resolution."""
-    stamp = int(incident.resolved_at.timestamp()) if incident.resolved_at else 0
-    return TimestampSigner(salt=_SIGNER_SALT).sign(f"{incident.number}:{stamp}")
+    return TimestampSigner(salt=_SIGNER_SALT).sign(
+        f"{incident.number}:{_resolution_stamp(incident)}"
+    )
 
 
 def confirmation_check(incident: Incident, token: str) -> None:
+    if not isinstance(token, str) or not token:
+        raise Invalid("token", "this link is not valid")
     try:
         value = TimestampSigner(salt=_SIGNER_SALT).unsign(token, max_age=CONFIRM_MAX_AGE)
     except SignatureExpired:
         raise Invalid("token", "this link has expired") from None
     except BadSignature:
         raise Invalid("token", "this link is not valid") from None
-    stamp = int(incident.resolved_at.timestamp()) if incident.resolved_at else 0
-    if value != f"{incident.number}:{stamp}":
+    number, _, stamp = value.partition(":")
+    if number != str(incident.number):
+        raise Invalid("token", "this link is not valid")
+    if stamp != _resolution_stamp(incident):
         raise Invalid("token", "this link belongs to an earlier resolution")
 
 
 @transaction.atomic
 def incident_confirm(
-    *, incident: Incident, actor: Actor, accept: bool, note: str = "", token: str = ""
+    *,
+    incident: Incident,
+    actor: Actor | None = None,
+    accept: bool,
+    note: str = "",
+    token: str = "",
 ) -> Incident:
     """The reporter confirms the resolution (closes) or says it is not fixed (reopens).
 
-    Allowed for the reporter, or anyone holding the signed link from the resolution mail.
+    Allowed for the reporter, or anyone holding the signed link from the resolution mail
+    (then `actor` may be omitted: the entry is recorded as the reporter via the link).
     """
+    if not token and (actor is None or not perms.is_reporter_of(actor.user, incident)):
+        raise Forbidden("only the reporter may confirm or reopen this incident")
+    note = (
+        _clean_text("note", note, required=not accept, limit=NOTE_MAX) if note or not accept else ""
+    )
+    incident = _lock(incident)
     if token:
         confirmation_check(incident, token)
-    elif not perms.is_reporter_of(actor.user, incident):
-        perms.require(False, actor, "confirm this incident")
-    note = _clean_text("note", note, required=not accept, limit=NOTE_MAX) if note or not accept \
-        else ""
-    incident = _lock(incident)
+        if actor is None:
+            actor = (
+                Actor(
+                    kind="user",
+                    user=incident.reporter,
+                    label=f"{incident.reporter.username} (confirmation link)",
+                )
+                if incident.reporter is not None
+                else Actor.integration(f"{incident.reporter_display} (confirmation link)")
+            )
+    assert actor is not None
     if incident.status != Status.RESOLVED:
         raise Conflict(
             f"only a resolved incident can be confirmed or reopened; this one is {incident.status}"
@@ -659,18 +725,29 @@ def incident_confirm(
         text=note,
         data={"accepted": accept},
     )
-    transition(incident, action, actor=actor, visibility=Visibility.PUBLIC,
-               note="Confirmed by the reporter" if accept else "Reopened by the reporter")
+    transition(
+        incident,
+        action,
+        actor=actor,
+        visibility=Visibility.PUBLIC,
+        note="Confirmed by the reporter" if accept else "Reopened by the reporter",
+    )
     return incident
 
 
 @transaction.atomic
 def incident_auto_close(*, incident: Incident) -> bool:
-    """The system closes a resolved incident after the quiet period; False if it changed."""
+    """The system closes a resolved incident TOCSIN_AUTO_CLOSE_DAYS days after its last
+    resolve; False (and nothing changed) if it is not due or changed meanwhile."""
     actor = Actor.system("auto-close")
+    at = now()
+    cutoff = at - dt.timedelta(days=settings.TOCSIN_AUTO_CLOSE_DAYS)
     updated = Incident.objects.filter(
-        pk=incident.pk, status=Status.RESOLVED, resolved_at=incident.resolved_at
-    ).update(closed_at=now())
+        pk=incident.pk,
+        status=Status.RESOLVED,
+        resolved_at=incident.resolved_at,
+        resolved_at__lte=cutoff,
+    ).update(closed_at=at)
     if updated != 1:
         return False
     incident.refresh_from_db()
@@ -693,8 +770,11 @@ def incident_mark_breaches(*, at: dt.datetime, limit: int = 200) -> int:
         candidates = (
             Incident.objects.filter(
                 status__in=sla.RUNNING_STATUSES,
-                **{f"{due}__lt": at, f"{name}_met_at__isnull": True,
-                   f"{name}_breached_at__isnull": True},
+                **{
+                    f"{due}__lt": at,
+                    f"{name}_met_at__isnull": True,
+                    f"{name}_breached_at__isnull": True,
+                },
             )
             .order_by(due)
             .values_list("pk", due)[:limit]

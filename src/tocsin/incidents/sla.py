@@ -1,4 +1,4 @@
-"""SLA clocks: targets per priority, 24×7 or business-hours calendars, pause and resume.
+"""SLA clocks: targets per priority, 24x7 or business-hours calendars, pause and resume.
 
 Each incident stores, for the response and the resolution target, the working seconds
 already consumed and the due time. The clock runs while the incident is new,
@@ -62,7 +62,9 @@ def _working_windows(
     return windows
 
 
-def working_seconds(calendar: BusinessCalendar | None, start: dt.datetime, end: dt.datetime) -> float:
+def working_seconds(
+    calendar: BusinessCalendar | None, start: dt.datetime, end: dt.datetime
+) -> float:
     if end <= start:
         return 0.0
     if calendar is None:
@@ -76,12 +78,17 @@ def working_seconds(calendar: BusinessCalendar | None, start: dt.datetime, end: 
     return total
 
 
-def add_working(calendar: BusinessCalendar | None, start: dt.datetime, seconds: float) -> dt.datetime:
+def add_working(
+    calendar: BusinessCalendar | None, start: dt.datetime, seconds: float
+) -> dt.datetime:
     """The moment when `seconds` of working time after `start` have passed."""
     if calendar is None or seconds <= 0:
         return start + dt.timedelta(seconds=seconds)
+    zone = zoneinfo.ZoneInfo(calendar.time_zone)
     remaining = seconds
     horizon = 14
+    # Walk local dates in chunks; each chunk starts where the last one ended (local
+    # midnight in the calendar's zone), so no day is counted twice or skipped.
     cursor = start
     for _ in range(60):  # at most ~840 days ahead: enough for any sane target
         for begin, finish in _working_windows(calendar, cursor, horizon):
@@ -92,9 +99,8 @@ def add_working(calendar: BusinessCalendar | None, start: dt.datetime, seconds: 
             if span >= remaining:
                 return lo + dt.timedelta(seconds=remaining)
             remaining -= span
-        cursor = dt.datetime.combine(
-            cursor.date() + dt.timedelta(days=horizon), dt.time(0), tzinfo=dt.UTC
-        )
+        next_day = cursor.astimezone(zone).date() + dt.timedelta(days=horizon)
+        cursor = dt.datetime.combine(next_day, dt.time(0), tzinfo=zone)
     raise ValueError(f"calendar {calendar.name!r} has no working time")
 
 
@@ -113,10 +119,15 @@ def _recompute_due(incident: Incident, at: dt.datetime) -> None:
         )
 
 
-def _accumulate(incident: Incident, at: dt.datetime) -> None:
+def _accumulate(incident: Incident, at: dt.datetime, *, priority: int | None = None) -> None:
+    """Add the working time since the clock last started to the unmet targets.
+
+    `priority` is the one whose calendar measured that time (default: the current one;
+    a priority change passes the old one).
+    """
     if incident.sla_running_since is None:
         return
-    calendar = target_for(incident.priority).calendar
+    calendar = target_for(priority if priority is not None else incident.priority).calendar
     spent = working_seconds(calendar, incident.sla_running_since, at)
     if incident.response_met_at is None:
         incident.response_consumed += spent
@@ -138,6 +149,9 @@ SLA_FIELDS = [
     "resolution_breached_at",
 ]
 
+# Float seconds: a met target counts as late only beyond this tolerance.
+_EPSILON = 1e-3
+
 
 def sla_start(incident: Incident, at: dt.datetime) -> None:
     incident.sla_running_since = at
@@ -148,55 +162,80 @@ def sla_start(incident: Incident, at: dt.datetime) -> None:
 
 
 def sla_pause(incident: Incident, at: dt.datetime) -> None:
+    """Hold: freeze the consumed time; the stored due times stay as they were."""
     _accumulate(incident, at)
     incident.sla_running_since = None
     incident.sla_paused_at = at
 
 
 def sla_resume(incident: Incident, at: dt.datetime) -> None:
+    """The clock runs again; due times move so that the paused time does not count."""
     incident.sla_running_since = at
     incident.sla_paused_at = None
     _recompute_due(incident, at)
 
 
-def _late(due: dt.datetime | None, at: dt.datetime) -> bool:
-    return due is not None and at > due
+def _met(incident: Incident, name: str, at: dt.datetime) -> None:
+    """Mark target `name` met at `at`, recording a breach if it was met late.
+
+    While the clock runs, late means after the stored due time; while it is paused
+    (resolve from on hold) the stored due time is stale, so late means more working
+    time consumed than the target allows.
+    """
+    running = incident.sla_running_since is not None
+    due = getattr(incident, f"{name}_due_at")
+    _accumulate(incident, at)
+    if running:
+        late = due is not None and at > due
+    else:
+        total = getattr(target_for(incident.priority), f"{name}_seconds")
+        late = getattr(incident, f"{name}_consumed") > total + _EPSILON
+    setattr(incident, f"{name}_met_at", at)
+    if late and getattr(incident, f"{name}_breached_at") is None:
+        setattr(incident, f"{name}_breached_at", due if due is not None and due <= at else at)
 
 
 def sla_meet_response(incident: Incident, at: dt.datetime) -> None:
     if incident.response_met_at is not None:
         return
-    _accumulate(incident, at)
-    incident.response_met_at = at
-    if _late(incident.response_due_at, at) and incident.response_breached_at is None:
-        incident.response_breached_at = incident.response_due_at
+    _met(incident, "response", at)
 
 
 def sla_stop(incident: Incident, at: dt.datetime) -> None:
     """Resolve: the resolution target is met (or late) and the clock stops."""
     sla_meet_response(incident, at)
-    _accumulate(incident, at)
+    if incident.resolution_met_at is None:
+        _met(incident, "resolution", at)
     incident.sla_running_since = None
     incident.sla_paused_at = None
-    incident.resolution_met_at = at
-    if _late(incident.resolution_due_at, at) and incident.resolution_breached_at is None:
-        incident.resolution_breached_at = incident.resolution_due_at
 
 
 def sla_reopen(incident: Incident, at: dt.datetime) -> None:
+    """Reopen: the resolution clock runs again from what it had consumed at resolve."""
     incident.resolution_met_at = None
     sla_resume(incident, at)
 
 
-def sla_reprioritise(incident: Incident, at: dt.datetime) -> None:
-    """The targets changed: recompute due times from what was consumed so far."""
+def sla_reprioritise(
+    incident: Incident, at: dt.datetime, *, old_priority: int | None = None
+) -> None:
+    """The targets changed: recompute due times from what was consumed so far.
+
+    Pass `old_priority` when the priority has already been changed on `incident`: the
+    time since the clock last started is measured on the old priority's calendar.
+    While the clock is paused nothing moves; resume computes the due times.
+    """
     if incident.sla_running_since is not None:
-        _accumulate(incident, at)
+        _accumulate(incident, at, priority=old_priority)
         _recompute_due(incident, at)
 
 
 def sla_state(incident: Incident, at: dt.datetime) -> dict[str, dict[str, Any]]:
-    """What the API and the UI show for both targets."""
+    """What the API and the UI show for both targets.
+
+    `remaining_seconds` is working time left (24x7: wall-clock time to the due time);
+    negative once breached; frozen while paused; None once met.
+    """
     target = target_for(incident.priority)
     paused = incident.status == Status.ON_HOLD
     result: dict[str, dict[str, Any]] = {}
@@ -207,27 +246,30 @@ def sla_state(incident: Incident, at: dt.datetime) -> dict[str, dict[str, Any]]:
         due = getattr(incident, f"{name}_due_at")
         met = getattr(incident, f"{name}_met_at")
         consumed = getattr(incident, f"{name}_consumed")
+        breached_at = getattr(incident, f"{name}_breached_at")
         if met is not None:
             remaining = None
-            breached = due is not None and met > due
-        elif paused or incident.status not in RUNNING_STATUSES:
+            breached = breached_at is not None
+        elif incident.sla_running_since is None:
             remaining = total - consumed
             breached = remaining < 0
+        elif due is None:
+            remaining = None
+            breached = False
         else:
-            if due is None:
-                remaining = None
-                breached = False
-            else:
+            breached = at > due
+            if target.calendar is None or breached:
                 remaining = (due - at).total_seconds()
-                if target.calendar is not None and remaining > 0:
-                    remaining = total - consumed - working_seconds(
-                        target.calendar, incident.sla_running_since or at, at
-                    )
-                breached = at > due
+            else:
+                remaining = (
+                    total
+                    - consumed
+                    - working_seconds(target.calendar, incident.sla_running_since, at)
+                )
         result[name] = {
             "due_at": due,
             "met_at": met,
-            "breached": bool(breached or getattr(incident, f"{name}_breached_at")),
+            "breached": bool(breached or breached_at),
             "remaining_seconds": None if remaining is None else int(remaining),
             "paused": paused and met is None,
         }

@@ -1,0 +1,316 @@
+"""Shared pieces of the REST API: authentication, error replies, idempotency and lists.
+
+Everything here is plumbing between HTTP and the services; no business rule lives here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Annotated, Any
+
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Query, Router, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.responses import NinjaJSONEncoder
+from ninja.security import HttpBearer, SessionAuth
+from pydantic import AfterValidator, ConfigDict, Field
+
+from tocsin.accounts.models import User
+from tocsin.accounts.selectors import token_authenticate
+from tocsin.core.actors import Actor
+from tocsin.core.clock import now
+from tocsin.core.errors import Invalid, NotFound, TocsinError
+from tocsin.core.middleware import _is_busy
+from tocsin.core.models import IdempotencyRecord
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+LIST_LIMIT_DEFAULT = 50
+LIST_LIMIT_MAX = 500
+# Larger than any id the database hands out, small enough for every integer column.
+ID_MAX = 2**53
+
+
+# --- input types --------------------------------------------------------------------
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+"""A string that the database can store (PostgreSQL refuses NUL characters)."""
+
+Id = Annotated[int, Field(ge=1, le=ID_MAX)]
+"""An integer id, bounded so that huge numbers are a 422 rather than a database error."""
+
+BodyId = Annotated[int, Field(ge=1, le=ID_MAX, strict=True)]
+"""An id in a JSON body: a number, not true or "3"."""
+
+_USERNAME = re.compile(r"^[\w.@+-]{1,150}$")
+
+
+def _username(value: str) -> str:
+    if not _USERNAME.match(value):
+        raise ValueError("must be 1–150 letters, digits and @ . + - _")
+    return value
+
+
+Username = Annotated[str, AfterValidator(_username)]
+
+
+class InSchema(Schema):
+    """Request bodies: unknown fields are refused (422 naming the field), not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Ref(Schema):
+    """Another resource, named: {"id": 3, "name": "Network"}."""
+
+    id: int
+    name: str
+
+
+def ref(obj: Any) -> dict[str, Any] | None:
+    return None if obj is None else {"id": obj.pk, "name": obj.name}
+
+
+# --- authentication -------------------------------------------------------------------
+
+
+def _request_id(request: HttpRequest) -> str:
+    return str(getattr(request, "request_id", ""))
+
+
+class BearerToken(HttpBearer):
+    """`Authorization: Bearer <token>`: an API token of an active person."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        token = token.strip()
+        if not token or len(token) > 200 or not token.isascii() or not token.isprintable():
+            return None
+        api_token = token_authenticate(token)
+        if api_token is None:
+            return None
+        request.actor = Actor.for_token(api_token, _request_id(request))  # type: ignore[attr-defined]
+        return api_token.user
+
+
+class DjangoSession(SessionAuth):
+    """A signed-in browser session (the web UI); CSRF is checked for unsafe methods."""
+
+    def __call__(self, request: HttpRequest) -> User | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not user.is_active:
+            return None  # no session: let the 401 say so, rather than a CSRF 403
+        return super().__call__(request)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
+        user = request.user
+        request.actor = Actor.for_user(user, _request_id(request))  # type: ignore[attr-defined,arg-type]
+        return user  # type: ignore[return-value]
+
+
+AUTH = [BearerToken(), DjangoSession()]
+
+
+def actor_from_request(request: HttpRequest) -> Actor:
+    return request.actor  # type: ignore[attr-defined,no-any-return]
+
+
+def user_from_request(request: HttpRequest) -> User:
+    return request.auth  # type: ignore[attr-defined,no-any-return]
+
+
+# --- error replies --------------------------------------------------------------------
+
+
+def _detail(api: NinjaAPI, request: HttpRequest, status: int, message: Any) -> HttpResponse:
+    return api.create_response(request, {"detail": message}, status=status)
+
+
+def invalid_detail(request: HttpRequest, field: str, message: str) -> list[dict[str, Any]]:
+    """ninja's 422 shape for an error a service found (a query parameter on GET)."""
+    where = "query" if request.method in ("GET", "HEAD") else "body"
+    loc = ["header", field] if field == IDEMPOTENCY_HEADER else [where, field]
+    return [{"type": "value_error", "loc": loc, "msg": message}]
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    """Every error as JSON: {"detail": "message"}, or ninja's list for validation."""
+
+    def on_invalid(request: HttpRequest, exc: Invalid) -> HttpResponse:
+        return _detail(api, request, 422, invalid_detail(request, exc.field, exc.detail))
+
+    def on_tocsin(request: HttpRequest, exc: TocsinError) -> HttpResponse:
+        return _detail(api, request, exc.status, exc.message)
+
+    def on_validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        errors = [
+            {k: v for k, v in error.items() if k in ("type", "loc", "msg")} for error in exc.errors
+        ]
+        return _detail(api, request, 422, errors)
+
+    def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        response = _detail(
+            api,
+            request,
+            401,
+            "authentication required: send 'Authorization: Bearer <token>' with a valid token",
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="tocsin"'
+        return response
+
+    def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        message = str(exc)
+        if exc.status_code == 400 and message.startswith("Cannot parse request body"):
+            message = "malformed request body: it must be valid JSON"
+        return _detail(api, request, exc.status_code, message)
+
+    def on_404(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return _detail(api, request, 404, "not found")
+
+    def on_too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return _detail(api, request, 413, "the request body is too large")
+
+    def on_suspicious(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return _detail(api, request, 400, "malformed request")
+
+    def on_operational(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+        if not _is_busy(exc):
+            raise exc
+        response = _detail(api, request, 503, "The database is busy; retry shortly.")
+        response["Retry-After"] = "1"
+        return response
+
+    api.add_exception_handler(Invalid, on_invalid)
+    api.add_exception_handler(TocsinError, on_tocsin)
+    api.add_exception_handler(ValidationError, on_validation)
+    api.add_exception_handler(AuthenticationError, on_unauthenticated)
+    api.add_exception_handler(HttpError, on_http_error)
+    api.add_exception_handler(Http404, on_404)
+    api.add_exception_handler(RequestDataTooBig, on_too_big)
+    api.add_exception_handler(SuspiciousOperation, on_suspicious)
+    api.add_exception_handler(OperationalError, on_operational)
+
+
+def install_not_found_route(api: NinjaAPI) -> None:
+    """Unknown paths under the API answer JSON 404 (register after every router)."""
+    fallback = Router()
+
+    @fallback.api_operation(
+        ["GET", "POST", "PUT", "PATCH", "DELETE"],
+        "/{path:rest}",
+        auth=None,
+        include_in_schema=False,
+    )
+    def unknown_route(request: HttpRequest, rest: str) -> HttpResponse:
+        raise NotFound("no such API endpoint; see /api/v1/docs")
+
+    api.add_router("", fallback)
+
+
+# --- JSON bodies and idempotent creates -------------------------------------------------
+
+
+def to_json(data: Any) -> Any:
+    """Plain JSON values, encoded exactly as ninja encodes its replies."""
+    return json.loads(json.dumps(data, cls=NinjaJSONEncoder))
+
+
+def json_response(data: Any, status: int = 200) -> HttpResponse:
+    return HttpResponse(
+        json.dumps(data, cls=NinjaJSONEncoder),
+        status=status,
+        content_type="application/json; charset=utf-8",
+    )
+
+
+class _KeyTaken(Exception):
+    pass
+
+
+def _replay(record: IdempotencyRecord) -> HttpResponse:
+    response = json_response(record.body, record.status_code)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent_create(
+    request: HttpRequest, create: Callable[[], Any], status: int = 201
+) -> HttpResponse:
+    """Run `create` (which returns the reply body). With an Idempotency-Key header, the
+    same person sending the same key within 24 hours gets the first reply again, and
+    nothing is created twice (the create and the record commit together)."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return json_response(to_json(create()), status)
+    key = key.strip()
+    if not key or len(key) > 255 or not key.isprintable():
+        raise Invalid(IDEMPOTENCY_HEADER, "must be 1–255 printable characters")
+    owner = f"user:{user_from_request(request).pk}"
+    try:
+        with transaction.atomic():
+            IdempotencyRecord.objects.filter(
+                owner=owner, key=key, created_at__lt=now() - IDEMPOTENCY_WINDOW
+            ).delete()
+            previous = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
+            if previous is not None:
+                return _replay(previous)
+            body = to_json(create())
+            try:
+                with transaction.atomic():
+                    IdempotencyRecord.objects.create(
+                        owner=owner,
+                        key=key,
+                        method=request.method or "POST",
+                        path=request.path[:500],
+                        status_code=status,
+                        body=body,
+                        created_at=now(),
+                    )
+            except IntegrityError as exc:
+                raise _KeyTaken from exc  # undoes our create
+    except _KeyTaken:
+        # A concurrent request with the same key committed first: answer as it did.
+        return _replay(IdempotencyRecord.objects.get(owner=owner, key=key))
+    return json_response(body, status)
+
+
+# --- lists --------------------------------------------------------------------------------
+
+
+class Paging(Schema):
+    limit: int = Field(LIST_LIMIT_DEFAULT, ge=1, le=LIST_LIMIT_MAX)
+    offset: int = Field(0, ge=0, le=ID_MAX)
+
+
+PagingQuery = Query[Paging]  # type: ignore[misc]
+
+
+def page(
+    items: QuerySet[Any] | list[Any], paging: Paging, serialize: Callable[[Any], Any]
+) -> dict[str, Any]:
+    """{"items": [...], "count": N}: one page of `items` and how many there are in all."""
+    count = items.count() if isinstance(items, QuerySet) else len(items)
+    window: Iterable[Any] = items[paging.offset : paging.offset + paging.limit]
+    return {"items": [serialize(item) for item in window], "count": count}
+
+
+def lookup(field: str, find: Callable[[Any], Any], value: Any) -> Any:
+    """Resolve a reference in a request body; a missing one is a 422 naming the field."""
+    if value is None:
+        return None
+    try:
+        return find(value)
+    except NotFound as exc:
+        raise Invalid(field, exc.message) from None

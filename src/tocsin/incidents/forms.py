@@ -1,0 +1,403 @@
+"""Forms of the incident pages: they parse input; the services decide what is allowed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+
+from tocsin.accounts.models import STAFF_ROLES, Team, User
+from tocsin.catalog.models import Service
+from tocsin.catalog.selectors import category_tree, service_list
+from tocsin.core.errors import Invalid
+from tocsin.incidents.models import Level, Priority, ResolutionCode, Source, Status
+
+IMPACT_HELP = {
+    1: "Whole organisation or many customers",
+    2: "A department, a site or a group of customers",
+    3: "A few people or one team",
+    4: "One person, workaround exists",
+}
+URGENCY_HELP = {
+    1: "Work has stopped",
+    2: "Work is seriously slowed down",
+    3: "Work is inconvenienced",
+    4: "Can wait",
+}
+HIGHER_NUDGE = "When unsure between two levels, pick the higher one."
+
+
+def _level_choices(help_texts: dict[int, str]) -> list[tuple[int, str]]:
+    return [(value, f"{label} — {help_texts[value]}") for value, label in Level.choices]
+
+
+def staff_people() -> Any:
+    return User.objects.filter(is_active=True, role__in=STAFF_ROLES).order_by("name", "username")
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:  # type: ignore[override]
+        return f"{obj.display_name} ({obj.username})"
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input; each checked against the size limit."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            files = [single(item, initial) for item in data if item]
+        else:
+            files = [single(data, initial)] if data else []
+        return [f for f in files if f]
+
+
+def check_uploads(files: list[UploadedFile]) -> None:
+    """The size limit, before anything is written (the service checks the type too)."""
+    limit = settings.TOCSIN_ATTACHMENT_MAX_BYTES
+    for upload in files:
+        if upload.size is not None and upload.size > limit:
+            raise forms.ValidationError(
+                f"{upload.name} is larger than the limit of {limit // (1024 * 1024)} MB"
+            )
+        if not upload.size:
+            raise forms.ValidationError(f"{upload.name} is empty")
+
+
+class CategoryFields(forms.Form):
+    """Category and subcategory: subcategories grouped by category, checked together."""
+
+    category = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    subcategory = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        tree = category_tree()
+        self._categories = {top.pk: top for top, _ in tree}
+        self._subcategories = {child.pk: child for _, children in tree for child in children}
+        self.fields["category"].choices = [("", "—"), *((top.pk, top.name) for top, _ in tree)]
+        self.fields["subcategory"].choices = [
+            ("", "—"),
+            *(
+                (top.name, [(child.pk, child.name) for child in children])
+                for top, children in tree
+                if children
+            ),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        category_id = data.get("category")
+        subcategory_id = data.get("subcategory")
+        category = self._categories.get(category_id) if category_id else None
+        subcategory = self._subcategories.get(subcategory_id) if subcategory_id else None
+        if subcategory is not None and (category is None or subcategory.parent_id != category.pk):
+            self.add_error(
+                "subcategory",
+                f"“{subcategory.name}” belongs to {subcategory.parent.name if subcategory.parent else '—'}"  # noqa: E501
+                ", not to the chosen category",
+            )
+        data["category"] = category
+        data["subcategory"] = subcategory
+        return data
+
+
+class LevelFields(forms.Form):
+    impact = forms.TypedChoiceField(
+        coerce=int,
+        choices=_level_choices(IMPACT_HELP),
+        widget=forms.RadioSelect,
+        initial=Level.MEDIUM,
+        help_text="How widely is the disruption felt?",
+    )
+    urgency = forms.TypedChoiceField(
+        coerce=int,
+        choices=_level_choices(URGENCY_HELP),
+        widget=forms.RadioSelect,
+        initial=Level.MEDIUM,
+        help_text="How quickly does it need fixing?",
+    )
+
+
+class IncidentCreateForm(CategoryFields, LevelFields):
+    """Staff log an incident (phone, chat, email…)."""
+
+    field_order = [
+        "title",
+        "description",
+        "source",
+        "reporter",
+        "reporter_name",
+        "reporter_email",
+        "service",
+        "affected_services",
+        "category",
+        "subcategory",
+        "impact",
+        "urgency",
+        "assignee",
+        "team",
+        "attachments",
+    ]
+
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False)
+    source = forms.ChoiceField(choices=Source.choices, initial=Source.PHONE)
+    reporter = PersonChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        empty_label="— Me, or someone outside (below) —",
+        help_text="The person who reported it.",
+    )
+    reporter_name = forms.CharField(max_length=150, required=False, label="Or name")
+    reporter_email = forms.EmailField(required=False, label="and email")
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.none(), required=False, empty_label="—"
+    )
+    affected_services = forms.ModelMultipleChoiceField(
+        queryset=Service.objects.none(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+        help_text="Other services hit by the same disruption.",
+    )
+    assignee = PersonChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="— Unassigned —"
+    )
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), required=False, empty_label="— No team —"
+    )
+    attachments = MultipleFileField(help_text="Screenshots or logs; you can pick several files.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reporter"].queryset = User.objects.filter(is_active=True).order_by(
+            "name", "username"
+        )
+        self.fields["service"].queryset = service_list().filter(is_active=True)
+        self.fields["affected_services"].queryset = service_list().filter(is_active=True)
+        self.fields["assignee"].queryset = staff_people()
+        self.fields["team"].queryset = Team.objects.order_by("name")
+
+    def clean_attachments(self) -> list[UploadedFile]:
+        files = self.cleaned_data.get("attachments") or []
+        check_uploads(files)
+        return files
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("reporter") and (data.get("reporter_name") or data.get("reporter_email")):
+            self.add_error(
+                "reporter_name", "Pick a person or give a name and email, not both."
+            )
+        return data
+
+
+class PortalReportForm(forms.Form):
+    """A reporter's own report."""
+
+    title = forms.CharField(max_length=200, label="What is wrong?")
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        label="Details",
+        help_text="What you were doing, what you expected, what happened instead.",
+    )
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.none(),
+        required=False,
+        empty_label="— Not sure —",
+        label="Which service?",
+    )
+    attachments = MultipleFileField(
+        label="Screenshots or logs", help_text="Optional; you can pick several files."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = service_list().filter(is_active=True)
+
+    def clean_attachments(self) -> list[UploadedFile]:
+        files = self.cleaned_data.get("attachments") or []
+        check_uploads(files)
+        return files
+
+
+STATUS_FILTER_CHOICES = [
+    ("", "Open"),
+    *Status.choices,
+    ("all", "Any status"),
+]
+
+
+class QueueFilterForm(forms.Form):
+    """The queue's filters (GET)."""
+
+    q = forms.CharField(required=False, label="Search", max_length=200)
+    status = forms.ChoiceField(choices=STATUS_FILTER_CHOICES, required=False)
+    priority = forms.TypedChoiceField(
+        coerce=int,
+        empty_value=None,
+        required=False,
+        choices=[("", "Any priority"), *Priority.choices],
+    )
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False,
+                                  empty_label="Any team")
+    assignee = forms.ChoiceField(required=False)
+    service = forms.ModelChoiceField(queryset=Service.objects.none(), required=False,
+                                     empty_label="Any service")
+    category = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    source = forms.ChoiceField(choices=[("", "Any source"), *Source.choices], required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.order_by("name")
+        self.fields["service"].queryset = service_list()
+        self.fields["assignee"].choices = [
+            ("", "Anyone"),
+            ("me", "Me"),
+            ("unassigned", "Unassigned"),
+            *((u.username, u.display_name) for u in staff_people()),
+        ]
+        choices: list[Any] = [("", "Any category")]
+        for top, children in category_tree():
+            choices.append((top.pk, top.name))
+            choices.extend((child.pk, f"{top.name} › {child.name}") for child in children)
+        self.fields["category"].choices = choices
+
+
+class TriageForm(CategoryFields, LevelFields):
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.none(), required=False, empty_label="—"
+    )
+    priority = forms.TypedChoiceField(
+        coerce=int,
+        empty_value=None,
+        required=False,
+        choices=[("", "From the matrix"), *Priority.choices],
+        label="Priority override",
+    )
+    priority_reason = forms.CharField(
+        max_length=500, required=False, label="Reason for the override"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = service_list()
+        # Radio lists are long in a side panel: the compact select reads better here.
+        for name in ("impact", "urgency"):
+            self.fields[name].widget = forms.Select(choices=self.fields[name].choices)
+
+
+class AssignForm(forms.Form):
+    assignee = PersonChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="— Unassigned —"
+    )
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), required=False, empty_label="— No team —"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = staff_people()
+        self.fields["team"].queryset = Team.objects.order_by("name")
+
+
+class EscalateForm(forms.Form):
+    support_level = forms.TypedChoiceField(
+        coerce=int,
+        empty_value=None,
+        required=False,
+        choices=[("", "— Keep —"), (1, "Level 1"), (2, "Level 2"), (3, "Level 3")],
+    )
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), required=False, empty_label="— Keep —"
+    )
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why?")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.order_by("name")
+
+
+class MergeForm(forms.Form):
+    into = forms.CharField(max_length=20, label="Duplicate of", help_text="e.g. INC-42")
+    note = forms.CharField(required=False, max_length=2000)
+
+
+class ActionForm(forms.Form):
+    """A lifecycle action; resolve needs a code and notes, close takes them optionally."""
+
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    resolution_code = forms.ChoiceField(
+        choices=[("", "—"), *ResolutionCode.choices], required=False
+    )
+    resolution_notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Resolution notes"
+    )
+
+    def __init__(self, *args: Any, action: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.action = action
+        if action == "resolve":
+            self.fields["resolution_code"].required = True
+            self.fields["resolution_notes"].required = True
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Note", max_length=20000)
+    make_public = forms.BooleanField(
+        required=False,
+        label="Make public",
+        help_text="Public notes are visible to the reporter.",
+    )
+
+
+class AttachmentForm(forms.Form):
+    files = MultipleFileField(label="Files", required=True)
+
+    def clean_files(self) -> list[UploadedFile]:
+        files = self.cleaned_data.get("files") or []
+        if not files:
+            raise forms.ValidationError("Choose at least one file.")
+        check_uploads(files)
+        return files
+
+
+class ConfirmForm(forms.Form):
+    accept = forms.TypedChoiceField(
+        coerce=lambda value: value == "yes",
+        choices=[("yes", "Yes, close it"), ("no", "No, reopen")],
+    )
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="What is still wrong?",
+        max_length=20000,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("accept") is False and not (data.get("note") or "").strip():
+            self.add_error("note", "Tell us what is still wrong so we can reopen it.")
+        return data
+
+
+def apply_error(form: forms.Form, exc: Invalid) -> None:
+    """Show a service's Invalid on the field it names, or on the form."""
+    field = exc.field if exc.field in form.fields else None
+    if field is None and exc.field == "file" and "attachments" in form.fields:
+        field = "attachments"
+    if field is None and exc.field == "file" and "files" in form.fields:
+        field = "files"
+    form.add_error(field, exc.detail if field else exc.message)

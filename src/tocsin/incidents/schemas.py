@@ -1,0 +1,212 @@
+"""The shapes of incidents in the REST API (requests and replies).
+
+Conventions: people are usernames; services, teams and categories are objects
+`{"id": 3, "name": "Network"}` in replies and integer ids in requests; priorities are
+"P1"…"P4" in replies and "P2" or 2 in requests; times are ISO 8601 with a zone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from ninja import Schema
+from pydantic import AwareDatetime, BeforeValidator, Field
+
+from tocsin.core.api import BodyId, InSchema, Ref, Text, Username
+
+
+def _priority(value: Any) -> Any:
+    """Accept "P2", "p2", "2" and 2 (booleans are not numbers here)."""
+    if isinstance(value, bool):
+        raise ValueError("must be P1–P4 (or 1–4)")
+    if isinstance(value, str):
+        text = value.strip().upper().removeprefix("P")
+        if text in ("1", "2", "3", "4"):
+            return int(text)
+        raise ValueError("must be P1–P4 (or 1–4)")
+    if isinstance(value, int) and value in (1, 2, 3, 4):
+        return value
+    raise ValueError("must be P1–P4 (or 1–4)")
+
+
+PriorityIn = Annotated[int, BeforeValidator(_priority)]
+Level = Annotated[int, Field(ge=1, le=4, strict=True, description="1 (highest) to 4 (lowest)")]
+SupportLevel = Annotated[int, Field(ge=1, le=3, strict=True)]
+ShortText = Annotated[Text, Field(max_length=500)]
+LongText = Annotated[Text, Field(max_length=50_000)]
+
+
+# --- replies ------------------------------------------------------------------------------
+
+
+class SlaTargetOut(Schema):
+    due_at: datetime | None
+    met_at: datetime | None
+    breached: bool
+    remaining_seconds: int | None = Field(
+        description="Working seconds left (negative once breached); null once met"
+    )
+    paused: bool
+
+
+class SlaOut(Schema):
+    response: SlaTargetOut
+    resolution: SlaTargetOut
+
+
+class IncidentOut(Schema):
+    id: int = Field(description="The incident number (42 for INC-42)")
+    number: str = Field(description='"INC-42"')
+    title: str
+    description: str
+    status: str
+    source: str
+    impact: int
+    urgency: int
+    priority: str = Field(description='"P1"…"P4"')
+    priority_override_reason: str
+    category: Ref | None = Field(description="{id, name} of the category")
+    subcategory: Ref | None = Field(description="{id, name} of the subcategory")
+    service: Ref | None
+    affected_services: list[Ref]
+    assignee: str | None = Field(description="username")
+    team: Ref | None
+    support_level: int
+    reporter: str | None = Field(description="username, or null for an outside reporter")
+    reporter_name: str
+    reporter_email: str
+    reported_at: datetime
+    detected_at: datetime | None
+    impact_started_at: datetime | None
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    resolution_code: str
+    resolution_notes: str
+    duplicate_of: str | None = Field(description='"INC-7" when merged into INC-7')
+    allowed_actions: list[str] = Field(description="What the caller may do now")
+    sla: SlaOut
+
+
+class IncidentList(Schema):
+    items: list[IncidentOut]
+    count: int
+
+
+class ActorOut(Schema):
+    kind: str = Field(description="user, token, integration or system")
+    username: str | None
+    label: str
+
+
+class TimelineEntryOut(Schema):
+    id: int
+    kind: str
+    created_at: datetime
+    visibility: str
+    text: str
+    data: dict[str, Any]
+    actor: ActorOut
+    redacted_at: datetime | None
+    redacted_by: str | None
+
+
+class TimelineList(Schema):
+    items: list[TimelineEntryOut]
+    count: int
+
+
+class AttachmentOut(Schema):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    visibility: str
+    uploaded_by: str | None
+    uploaded_at: datetime
+    url: str
+
+
+class AttachmentList(Schema):
+    items: list[AttachmentOut]
+    count: int
+
+
+# --- requests ----------------------------------------------------------------------------
+
+
+class IncidentCreateIn(InSchema):
+    title: Annotated[Text, Field(max_length=200)]
+    description: LongText = ""
+    impact: Level = 3
+    urgency: Level = 3
+    source: Text = "api"
+    service: BodyId | None = None
+    affected_services: list[BodyId] = Field(default_factory=list, max_length=100)
+    category: BodyId | None = None
+    subcategory: BodyId | None = None
+    assignee: Username | None = None
+    team: BodyId | None = None
+    support_level: SupportLevel = 1
+    priority: PriorityIn | None = Field(None, description='"P2" or 2; needs priority_reason')
+    priority_reason: ShortText = ""
+    detected_at: AwareDatetime | None = None
+    impact_started_at: AwareDatetime | None = None
+    reporter: Username | None = Field(None, description="username (staff only)")
+    reporter_name: Annotated[Text, Field(max_length=150)] = ""
+    reporter_email: Annotated[Text, Field(max_length=254)] = ""
+
+
+class IncidentPatchIn(InSchema):
+    """Triage. Send only the fields to change; null clears a link (service, category,
+    subcategory, assignee, team) or returns the priority to the matrix."""
+
+    title: Annotated[Text, Field(max_length=200)] | None = None
+    description: LongText | None = None
+    source: Text | None = None
+    service: BodyId | None = None
+    affected_services: list[BodyId] | None = Field(None, max_length=100)
+    category: BodyId | None = None
+    subcategory: BodyId | None = None
+    impact: Level | None = None
+    urgency: Level | None = None
+    priority: PriorityIn | None = None
+    priority_reason: ShortText = ""
+    detected_at: AwareDatetime | None = None
+    impact_started_at: AwareDatetime | None = None
+    assignee: Username | None = None
+    team: BodyId | None = None
+    note: LongText = ""
+
+
+class ActionIn(InSchema):
+    note: LongText = ""
+
+
+class ResolveIn(InSchema):
+    note: LongText = ""
+    resolution_code: Annotated[Text, Field(max_length=30)] = ""
+    resolution_notes: LongText = ""
+
+
+class EscalateIn(InSchema):
+    support_level: SupportLevel | None = None
+    team: BodyId | None = None
+    note: LongText = ""
+
+
+class MergeIn(InSchema):
+    into: Annotated[Text, Field(max_length=20, description='"INC-7" or 7')] | int
+    note: LongText = ""
+
+
+class ConfirmIn(InSchema):
+    accept: bool
+    note: LongText = ""
+    token: Annotated[Text, Field(max_length=500)] = ""
+
+
+class NoteIn(InSchema):
+    text: LongText
+    visibility: Text | None = Field(None, description="internal or public")

@@ -1,0 +1,229 @@
+"""Small presentation helpers for the incident pages: badges, SLA countdowns, timeline wording.
+
+Everything here returns plain text (escaped by the template) or builds HTML with
+format_html, which escapes every value it interpolates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from tocsin.incidents.models import EntryKind, Level, ResolutionCode, Status, TimelineEntry
+
+register = template.Library()
+
+STATUS_LABELS = dict(Status.choices)
+LEVEL_LABELS = {int(k): v for k, v in Level.choices}
+ACTION_PAST = {
+    "acknowledge": "acknowledged",
+    "unacknowledge": "withdrew the acknowledgement",
+    "start": "started work",
+    "hold": "put it on hold",
+    "resume": "resumed work",
+    "resolve": "resolved it",
+    "close": "closed it",
+    "reopen": "reopened it",
+}
+FIELD_LABELS = {
+    "affected_services": "affected services",
+    "impact_started_at": "impact start",
+    "detected_at": "detection time",
+}
+
+
+@register.filter
+def duration(seconds: float | int | None) -> str:
+    """A compact span of time: 45s → "<1m", 720 → "12m", 11100 → "3h 5m", "2d 4h"."""
+    if seconds is None:
+        return ""
+    seconds = abs(int(seconds))
+    if seconds < 60:
+        return "<1m"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h" if hours else f"{days}d"
+
+
+@register.simple_tag
+def priority_badge(priority: int) -> SafeString:
+    return format_html(
+        '<span class="badge prio prio-{}" title="Priority P{}">P{}</span>',
+        priority,
+        priority,
+        priority,
+    )
+
+
+@register.simple_tag
+def status_pill(status: str) -> SafeString:
+    return format_html(
+        '<span class="pill status-{}">{}</span>',
+        status.replace("_", "-"),
+        STATUS_LABELS.get(status, status),
+    )
+
+
+def sla_display(state: dict[str, Any], total: float, at: dt.datetime) -> dict[str, Any]:
+    """What one SLA target shows: a text, a tone (ok/warning/breached/paused/met) and,
+    while the clock runs, the due time for the countdown that ticks in the browser."""
+    due = state.get("due_at")
+    met = state.get("met_at")
+    if met is not None:
+        late = bool(state.get("breached"))
+        return {"text": "met late" if late else "met in time",
+                "tone": "breached" if late else "met", "due": None}
+    if state.get("paused"):
+        remaining = state.get("remaining_seconds")
+        text = "paused"
+        if remaining is not None:
+            text += f" · {duration(remaining)} left" if remaining > 0 else " · breached"
+        return {"text": text, "tone": "paused", "due": None}
+    if due is None:
+        return {"text": "—", "tone": "none", "due": None}
+    remaining = (due - at).total_seconds()
+    if remaining <= 0:
+        return {"text": f"breached {duration(remaining)} ago", "tone": "breached", "due": due}
+    tone = "warning" if total and remaining < 0.25 * total else "ok"
+    return {"text": f"{duration(remaining)} left", "tone": tone, "due": due}
+
+
+@register.simple_tag
+def sla_countdown(view: dict[str, Any] | None, label: str = "") -> SafeString:
+    """A countdown span; app.js ticks it every second from data-due."""
+    if not view:
+        return format_html('<span class="sla sla-none">—</span>')
+    prefix = format_html('<span class="sla-label">{}</span> ', label) if label else ""
+    if view.get("due") is not None and view["tone"] in ("ok", "warning", "breached"):
+        return format_html(
+            '<span class="sla sla-{}" data-due="{}" data-total="{}">{}<span class="sla-text">'
+            "{}</span></span>",
+            view["tone"],
+            view["due"].isoformat(),
+            int(view.get("total") or 0),
+            prefix,
+            view["text"],
+        )
+    return format_html(
+        '<span class="sla sla-{}">{}<span class="sla-text">{}</span></span>',
+        view["tone"],
+        prefix,
+        view["text"],
+    )
+
+
+def _value(field: str, value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "none"
+    if field in ("impact", "urgency") and isinstance(value, int):
+        return LEVEL_LABELS.get(value, str(value))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if field in ("detected_at", "impact_started_at") and isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return timezone.localtime(moment).strftime("%d %b %Y %H:%M")
+    return str(value)
+
+
+def _change(name: str, change: dict[str, Any], label: str | None = None) -> str:
+    label = label or name.replace("_", " ")
+    old, new = change.get("old"), change.get("new")
+    if old in (None, ""):
+        return f"set {label} to {_value(name, new)}"
+    if new in (None, ""):
+        return f"cleared {label} (was {_value(name, old)})"
+    return f"changed {label} from {_value(name, old)} to {_value(name, new)}"
+
+
+@register.filter
+def actor_name(entry: TimelineEntry) -> str:
+    if entry.actor_user_id and entry.actor_user is not None:
+        name = entry.actor_user.display_name
+        if entry.actor_kind == "token":
+            return f"{name} (API)"
+        return name
+    if entry.actor_kind == "system":
+        return f"Tocsin ({entry.actor_label})" if entry.actor_label else "Tocsin"
+    return entry.actor_label or entry.actor_kind
+
+
+def timeline_summary(entry: TimelineEntry, names: dict[str, str] | None = None) -> str:
+    """What happened, worded for people, without the actor's name (the template adds it).
+
+    `names` maps usernames in the entry's data to people's names."""
+    names = names or {}
+    data = entry.data or {}
+    kind = entry.kind
+    if kind == EntryKind.CREATED:
+        priority = data.get("priority")
+        return "reported the incident" + (f" ({priority})" if priority else "")
+    if kind == EntryKind.FIELD:
+        field = str(data.get("field", "a field"))
+        if field == "assignee":
+            data = {k: names.get(v, v) if isinstance(v, str) else v for k, v in data.items()}
+        return _change(field, data, FIELD_LABELS.get(field))
+    if kind == EntryKind.TRANSITION:
+        old = STATUS_LABELS.get(data.get("from", ""), data.get("from", "?"))
+        new = STATUS_LABELS.get(data.get("to", ""), data.get("to", "?"))
+        verb = ACTION_PAST.get(data.get("action", ""), "changed the status")
+        return f"{verb} · status {old} → {new}"
+    if kind == EntryKind.NOTE:
+        return "added a note" if entry.visibility == "internal" else "commented"
+    if kind == EntryKind.ATTACHMENT:
+        return "attached a file"
+    if kind in (EntryKind.ASSIGNMENT, EntryKind.ESCALATION):
+        parts = []
+        if "support_level" in data:
+            change = data["support_level"]
+            parts.append(f"raised the support level from {change.get('old')} to {change.get('new')}")
+        if "assignee" in data:
+            new = data["assignee"].get("new")
+            parts.append(f"assigned it to {names.get(new, new)}" if new else "unassigned it")
+        if "team" in data:
+            parts.append(_change("team", data["team"]))
+        verb = "escalated: " if kind == EntryKind.ESCALATION else ""
+        return verb + ("; ".join(parts) or "changed the assignment")
+    if kind == EntryKind.PRIORITY:
+        text = f"changed priority from {data.get('old')} to {data.get('new')}"
+        return text + (" (manual override)" if data.get("override") else "")
+    if kind == EntryKind.MERGE:
+        if data.get("into"):
+            return f"merged this incident into {data['into']}"
+        return f"merged {data.get('from', 'an incident')} into this incident"
+    if kind == EntryKind.SLA:
+        return "recorded an SLA breach"
+    if kind == EntryKind.CONFIRMATION:
+        if data.get("accepted"):
+            return "confirmed the problem is solved"
+        return "said the problem is not solved"
+    return EntryKind(kind).label.lower() if kind in EntryKind.values else kind
+
+
+@register.filter
+def level_label(value: int | None) -> str:
+    return LEVEL_LABELS.get(value or 0, "—")
+
+
+@register.filter
+def resolution_label(code: str) -> str:
+    return dict(ResolutionCode.choices).get(code, code)
+
+
+@register.filter
+def choice_parts(label: str) -> tuple[str, str]:
+    """ "1 – Critical — Work has stopped" → ("1 – Critical", "Work has stopped")."""
+    head, _, tail = str(label).partition(" — ")
+    return head, tail

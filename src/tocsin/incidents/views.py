@@ -1,0 +1,700 @@
+"""The incident pages. Thin: forms parse, services write, selectors read and gate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from tocsin.accounts.models import User
+from tocsin.core.actors import Actor
+from tocsin.core.clock import now
+from tocsin.core.errors import Conflict, Forbidden, Invalid, NotFound, TocsinError
+from tocsin.incidents import permissions as perms
+from tocsin.incidents import selectors, services
+from tocsin.incidents.forms import (
+    HIGHER_NUDGE,
+    ActionForm,
+    AssignForm,
+    AttachmentForm,
+    ConfirmForm,
+    EscalateForm,
+    IncidentCreateForm,
+    MergeForm,
+    NoteForm,
+    PortalReportForm,
+    QueueFilterForm,
+    TriageForm,
+    apply_error,
+)
+from tocsin.incidents.lifecycle import allowed_actions
+from tocsin.incidents.models import Incident, Level, Source, Status, Visibility
+from tocsin.incidents.priority import matrix
+from tocsin.incidents.sla import sla_state, target_for
+from tocsin.incidents.templatetags.tocsin_ui import sla_display, timeline_summary
+
+PAGE_SIZE = 25
+QUEUE_REFRESH_SECONDS = 20
+INCIDENT_REFRESH_SECONDS = 20
+
+ACTION_LABELS = {
+    "acknowledge": "Acknowledge",
+    "unacknowledge": "Unacknowledge",
+    "start": "Start work",
+    "hold": "Put on hold",
+    "resume": "Resume",
+    "resolve": "Resolve",
+    "close": "Close",
+    "reopen": "Reopen",
+}
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.for_user(request.user, getattr(request, "request_id", ""))  # type: ignore[arg-type]
+
+
+def error_page(request: HttpRequest, exc: TocsinError) -> HttpResponse:
+    """A page for a domain error that is not about one form: 404, 403 or 409."""
+    if isinstance(exc, NotFound):
+        return render(request, "404.html", {"message": exc.message}, status=404)
+    if isinstance(exc, Forbidden):
+        return render(request, "403.html", {"message": exc.message}, status=403)
+    status = exc.status if isinstance(exc, (Conflict, Invalid)) else 400
+    return render(request, "error.html", {"message": exc.message, "status": status},
+                  status=status)
+
+
+def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Logged in and staff; reporters get a 403 page pointing to their portal."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not perms.is_staff(request.user):  # type: ignore[arg-type]
+            return error_page(
+                request, Forbidden("This page is for the service desk. Use “Report a problem”.")
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+# --- SLA presentation ------------------------------------------------------------
+
+
+class _Targets(dict[int, Any]):
+    def __missing__(self, priority: int) -> Any:
+        self[priority] = target_for(priority)
+        return self[priority]
+
+
+def sla_views(incident: Incident, at: dt.datetime, targets: _Targets) -> dict[str, Any]:
+    state = sla_state(incident, at)
+    target = targets[incident.priority]
+    result: dict[str, Any] = {}
+    for name, total in (
+        ("response", target.response_seconds),
+        ("resolution", target.resolution_seconds),
+    ):
+        view = sla_display(state[name], total, at)
+        view.update(total=total, due_at=state[name]["due_at"], met_at=state[name]["met_at"])
+        result[name] = view
+    return result
+
+
+# --- the queue -----------------------------------------------------------------
+
+
+def _queue_filters(request: HttpRequest, form: QueueFilterForm) -> selectors.IncidentFilters:
+    data = form.cleaned_data
+    assignee = data.get("assignee") or None
+    if assignee == "me":
+        assignee = request.user.username  # type: ignore[union-attr]
+    elif assignee == "unassigned":
+        assignee = "none"
+    return selectors.IncidentFilters(
+        status=[data["status"]] if data.get("status") else [],
+        priority=[data["priority"]] if data.get("priority") else [],
+        team=data["team"].pk if data.get("team") else None,
+        assignee=assignee,
+        service=data["service"].pk if data.get("service") else None,
+        category=data.get("category"),
+        source=data.get("source") or None,
+        q=data.get("q") or "",
+    )
+
+
+def _queue_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
+    form = QueueFilterForm(request.GET or None)
+    status = 200
+    page = None
+    if request.GET and not form.is_valid():
+        status = 400
+    else:
+        if not request.GET:
+            form = QueueFilterForm({})
+            form.is_valid()
+        try:
+            qs = selectors.incident_list_for(request.user, _queue_filters(request, form))  # type: ignore[arg-type]
+        except Invalid as exc:
+            apply_error(form, exc)
+            status = 400
+        else:
+            page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+            at = now()
+            targets = _Targets()
+            for incident in page.object_list:
+                incident.sla = sla_views(incident, at, targets)  # type: ignore[attr-defined]
+    params = request.GET.copy()
+    params.pop("page", None)
+    query = params.urlencode()
+    live_params = request.GET.copy()
+    return {
+        "form": form,
+        "page": page,
+        "query": query,
+        "live_url": reverse("queue-rows") + ("?" + live_params.urlencode() if live_params else ""),
+        "refresh_seconds": QUEUE_REFRESH_SECONDS,
+        "filtered": bool(query),
+    }, status
+
+
+@login_required
+@require_GET
+def queue(request: HttpRequest) -> HttpResponse:
+    if not perms.is_staff(request.user):  # type: ignore[arg-type]
+        return redirect("portal")
+    context, status = _queue_context(request)
+    return render(request, "incidents/queue.html", context, status=status)
+
+
+@staff_required
+@require_GET
+def queue_rows(request: HttpRequest) -> HttpResponse:
+    """The part of the queue that refreshes itself (fetched by app.js)."""
+    context, status = _queue_context(request)
+    return render(request, "incidents/_queue_live.html", context, status=status)
+
+
+# --- creating ------------------------------------------------------------------
+
+
+def _attach_all(incident: Incident, actor: Actor, files: list[Any]) -> None:
+    for upload in files:
+        services.incident_attach(incident=incident, actor=actor, upload=upload)
+
+
+def _matrix_json() -> str:
+    return json.dumps({str(u): {str(i): p for i, p in row.items()} for u, row in matrix().items()})
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def incident_new(request: HttpRequest) -> HttpResponse:
+    form = IncidentCreateForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            data = form.cleaned_data
+            actor = _actor(request)
+            try:
+                # The incident and its files land together or not at all.
+                with transaction.atomic():
+                    incident = services.incident_create(
+                        actor=actor,
+                        title=data["title"],
+                        description=data["description"],
+                        impact=data["impact"],
+                        urgency=data["urgency"],
+                        source=data["source"],
+                        reporter=data["reporter"],
+                        reporter_name=data["reporter_name"],
+                        reporter_email=data["reporter_email"],
+                        service=data["service"],
+                        affected_services=data["affected_services"],
+                        category=data["category"],
+                        subcategory=data["subcategory"],
+                        assignee=data["assignee"],
+                        team=data["team"],
+                    )
+                    _attach_all(incident, actor, data["attachments"])
+            except Invalid as exc:
+                apply_error(form, exc)
+            except TocsinError as exc:
+                return error_page(request, exc)
+            else:
+                messages.success(request, f"{incident.ref} created.")
+                return redirect("incident", ref=incident.ref)
+    matrix_now = matrix()
+    preview = matrix_now[Level.MEDIUM][Level.MEDIUM]
+    if form.is_bound and form.is_valid():
+        preview = matrix_now[form.cleaned_data["urgency"]][form.cleaned_data["impact"]]
+    return render(
+        request,
+        "incidents/new.html",
+        {
+            "form": form,
+            "matrix_json": _matrix_json(),
+            "preview_priority": preview,
+            "nudge": HIGHER_NUDGE,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def portal(request: HttpRequest) -> HttpResponse:
+    """A reporter's home: report a problem, and their incidents."""
+    form = PortalReportForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            data = form.cleaned_data
+            actor = _actor(request)
+            try:
+                with transaction.atomic():
+                    incident = services.incident_create(
+                        actor=actor,
+                        title=data["title"],
+                        description=data["description"],
+                        service=data["service"],
+                        source=Source.PORTAL,
+                    )
+                    _attach_all(incident, actor, data["attachments"])
+            except Invalid as exc:
+                apply_error(form, exc)
+            except TocsinError as exc:
+                return error_page(request, exc)
+            else:
+                messages.success(
+                    request, f"Thank you — we have your report as {incident.ref}."
+                )
+                return redirect("incident", ref=incident.ref)
+    mine = (
+        selectors.incident_list_for(
+            request.user,  # type: ignore[arg-type]
+            selectors.IncidentFilters(status=["all"], reporter=request.user.username),  # type: ignore[union-attr]
+        )
+        .order_by("-updated_at")
+    )
+    page = Paginator(mine, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "incidents/portal.html", {"form": form, "page": page}, status=status)
+
+
+# --- the incident page -----------------------------------------------------------
+
+
+# The order actions are offered in; the first one offered is the primary button.
+ACTION_ORDER = (
+    "acknowledge", "start", "resume", "resolve", "close", "hold", "unacknowledge", "reopen"
+)
+
+
+def _actions_for(user: Any, incident: Incident) -> list[dict[str, Any]]:
+    if not perms.is_staff(user):
+        return []  # reporters use the "Is your problem solved?" box
+    allowed = set(allowed_actions(incident.status))
+    result = [
+        {"name": action, "label": ACTION_LABELS[action], "primary": False}
+        for action in ACTION_ORDER
+        if action in allowed and perms.can_act(user, incident, action)
+    ]
+    if result:
+        result[0]["primary"] = True
+    return result
+
+
+def _timeline(user: Any, incident: Incident) -> list[Any]:
+    """The entries this person may see, each with its wording (people by their names)."""
+    entries = list(selectors.timeline_for(user, incident))
+    usernames: set[str] = set()
+    for entry in entries:
+        for key in ("assignee", "team"):
+            change = (entry.data or {}).get(key)
+            if isinstance(change, dict):
+                usernames.update(v for v in change.values() if isinstance(v, str))
+        if (entry.data or {}).get("field") == "assignee":
+            usernames.update(
+                v for v in (entry.data.get("old"), entry.data.get("new")) if isinstance(v, str)
+            )
+    names = {
+        u.username: u.display_name for u in User.objects.filter(username__in=usernames)
+    } if usernames else {}
+    for entry in entries:
+        entry.summary = timeline_summary(entry, names)  # type: ignore[attr-defined]
+    return entries
+
+
+def _incident_context(
+    request: HttpRequest, incident: Incident, bound: dict[str, forms.Form] | None = None
+) -> dict[str, Any]:
+    user = request.user
+    bound = bound or {}
+    staff = perms.is_staff(user)  # type: ignore[arg-type]
+    at = now()
+    actions = _actions_for(user, incident)
+    for action in actions:
+        action["form"] = bound.get(f"action-{action['name']}") or ActionForm(
+            action=action["name"], prefix=action["name"]
+        )
+    editable = incident.status != Status.CLOSED
+    triage_initial = {
+        "category": incident.category_id,
+        "subcategory": incident.subcategory_id,
+        "impact": incident.impact,
+        "urgency": incident.urgency,
+        "service": incident.service_id,
+        "priority": incident.priority if incident.priority_override_reason else None,
+        "priority_reason": incident.priority_override_reason,
+    }
+    context: dict[str, Any] = {
+        "incident": incident,
+        "staff": staff,
+        "is_admin": perms.can_administer(user),  # type: ignore[arg-type]
+        "is_reporter": perms.is_reporter_of(user, incident),  # type: ignore[arg-type]
+        "sla": sla_views(incident, at, _Targets()),
+        "timeline": _timeline(user, incident),
+        "attachments": selectors.attachments_for(user, incident),  # type: ignore[arg-type]
+        "actions": actions,
+        "editable": editable,
+        "note_form": bound.get("note") or NoteForm(),
+        "attach_form": bound.get("attach") or AttachmentForm(),
+        "refresh_seconds": INCIDENT_REFRESH_SECONDS,
+        "live_url": reverse("incident-live", kwargs={"ref": incident.ref}),
+        "matrix_json": _matrix_json(),
+        "nudge": HIGHER_NUDGE,
+    }
+    if staff and editable:
+        context["triage_form"] = bound.get("triage") or TriageForm(initial=triage_initial)
+        context["assign_form"] = bound.get("assign") or AssignForm(
+            initial={"assignee": incident.assignee_id, "team": incident.team_id}
+        )
+    if staff and incident.is_open:
+        context["escalate_form"] = bound.get("escalate") or EscalateForm()
+        if perms.can_merge(user):  # type: ignore[arg-type]
+            context["merge_form"] = bound.get("merge") or MergeForm()
+    if context["is_reporter"] and incident.status == Status.RESOLVED:
+        context["confirm_form"] = bound.get("confirm") or ConfirmForm()
+    return context
+
+
+def _rerender(
+    request: HttpRequest, incident: Incident, name: str, form: forms.Form, status: int = 422
+) -> HttpResponse:
+    incident = selectors.access_incident(request.user, incident.number)  # type: ignore[arg-type]
+    context = _incident_context(request, incident, {name: form})
+    context["form_error"] = name
+    return render(request, "incidents/detail.html", context, status=status)
+
+
+def _incident_or_error(request: HttpRequest, ref: str) -> Incident | HttpResponse:
+    try:
+        return selectors.access_incident(request.user, ref)  # type: ignore[arg-type]
+    except TocsinError as exc:
+        return error_page(request, exc)
+
+
+@login_required
+@require_GET
+def incident_detail(request: HttpRequest, ref: str) -> HttpResponse:
+    incident = _incident_or_error(request, ref)
+    if isinstance(incident, HttpResponse):
+        return incident
+    if ref != incident.ref:
+        return redirect("incident", ref=incident.ref)
+    return render(request, "incidents/detail.html", _incident_context(request, incident))
+
+
+@login_required
+@require_GET
+def incident_live(request: HttpRequest, ref: str) -> HttpResponse:
+    """The parts of the incident page that refresh themselves."""
+    incident = _incident_or_error(request, ref)
+    if isinstance(incident, HttpResponse):
+        return incident
+    return render(request, "incidents/_detail_live.html", _incident_context(request, incident))
+
+
+def _post_and_redirect(
+    request: HttpRequest,
+    ref: str,
+    name: str,
+    form: forms.Form,
+    write: Callable[[Incident, dict[str, Any]], str],
+) -> HttpResponse:
+    """The shared shape of every incident form: gate, parse, write, redirect or re-render."""
+    incident = _incident_or_error(request, ref)
+    if isinstance(incident, HttpResponse):
+        return incident
+    if not form.is_valid():
+        return _rerender(request, incident, name, form)
+    try:
+        message = write(incident, form.cleaned_data)
+    except Invalid as exc:
+        apply_error(form, exc)
+        return _rerender(request, incident, name, form)
+    except Conflict as exc:
+        form.add_error(None, exc.message)
+        return _rerender(request, incident, name, form, status=409)
+    except TocsinError as exc:
+        return error_page(request, exc)
+    if message:
+        messages.success(request, message)
+    return redirect("incident", ref=incident.ref)
+
+
+@login_required
+@require_POST
+def incident_action(request: HttpRequest, ref: str, action: str) -> HttpResponse:
+    if action not in ACTION_LABELS:
+        return error_page(request, NotFound(f"no action {action!r}"))
+    form = ActionForm(request.POST, action=action, prefix=action)
+
+    def write(incident: Incident, data: dict[str, Any]) -> str:
+        services.incident_act(
+            incident=incident,
+            actor=_actor(request),
+            action=action,
+            note=data["note"],
+            resolution_code=data["resolution_code"],
+            resolution_notes=data["resolution_notes"],
+        )
+        return f"{incident.ref}: {ACTION_LABELS[action].lower()} done."
+
+    return _post_and_redirect(request, ref, f"action-{action}", form, write)
+
+
+@login_required
+@require_POST
+def incident_triage(request: HttpRequest, ref: str) -> HttpResponse:
+    form = TriageForm(request.POST)
+
+    def write(incident: Incident, data: dict[str, Any]) -> str:
+        changes = {
+            name: data[name]
+            for name in ("category", "subcategory", "impact", "urgency", "service")
+        }
+        changes["priority"] = data["priority"]
+        services.incident_update(
+            incident=incident,
+            actor=_actor(request),
+            changes=changes,
+            priority_reason=data["priority_reason"],
+        )
+        return "Triage saved."
+
+    return _post_and_redirect(request, ref, "triage", form, write)
+
+
+@login_required
+@require_POST
+def incident_assign(request: HttpRequest, ref: str) -> HttpResponse:
+    form = AssignForm(request.POST)
+
+    def write(incident: Incident, data: dict[str, Any]) -> str:
+        services.incident_assign(
+            incident=incident,
+            actor=_actor(request),
+            assignee=data["assignee"],
+            team=data["team"],
+            set_assignee=True,
+            set_team=True,
+        )
+        return "Assignment saved."
+
+    return _post_and_redirect(request, ref, "assign", form, write)
+
+
+@login_required
+@require_POST
+def incident_escalate(request: HttpRequest, ref: str) -> HttpResponse:
+    form = EscalateForm(request.POST)
+
+    def write(incident: Incident, data: dict[str, Any]) -> str:
+        services.incident_escalate(
+            incident=incident,
+            actor=_actor(request),
+            support_level=data["support_level"],
+            team=data["team"],
+            note=data["note"],
+        )
+        return "Escalated."
+
+    return _post_and_redirect(request, ref, "escalate", form, write)
+
+
+@login_required
+@require_POST
+def incident_merge(request: HttpRequest, ref: str) -> HttpResponse:
+    form = MergeForm(request.POST)
+
+    def write(incident: Incident, data: dict[str, Any]) -> str:
+        try:
+            into = selectors.access_incident(request.user, data["into"])  # type: ignore[arg-type]
+        except NotFound as exc:
+            raise Invalid("into", exc.message) from None
+        services.incident_merge(
+            incident=incident, into=into, actor=_actor(request), note=data["note"]
+        )
+        return f"Merged into {into.ref}."
+
+    return _post_and_redirect(request, ref, "merge", form, write)
+
+
+@login_required
+@require_POST
+def incident_note(request: HttpRequest, ref: str) -> HttpResponse:
+    form = NoteForm(request.POST)
+
+    def write(incident: Incident, data: dict[str, Any]) -> str:
+        visibility = None
+        if perms.is_staff(request.user):  # type: ignore[arg-type]
+            visibility = Visibility.PUBLIC if data["make_public"] else Visibility.INTERNAL
+        services.incident_add_note(
+            incident=incident, actor=_actor(request), text=data["text"], visibility=visibility
+        )
+        return ""
+
+    return _post_and_redirect(request, ref, "note", form, write)
+
+
+@login_required
+@require_POST
+def incident_attach(request: HttpRequest, ref: str) -> HttpResponse:
+    form = AttachmentForm(request.POST, request.FILES)
+
+    def write(incident: Incident, data: dict[str, Any]) -> str:
+        actor = _actor(request)
+        with transaction.atomic():
+            _attach_all(incident, actor, data["files"])
+        count = len(data["files"])
+        return f"{count} file{'s' if count != 1 else ''} attached."
+
+    return _post_and_redirect(request, ref, "attach", form, write)
+
+
+@login_required
+@require_POST
+def incident_confirm(request: HttpRequest, ref: str) -> HttpResponse:
+    form = ConfirmForm(request.POST)
+
+    def write(incident: Incident, data: dict[str, Any]) -> str:
+        services.incident_confirm(
+            incident=incident, actor=_actor(request), accept=data["accept"], note=data["note"]
+        )
+        if data["accept"]:
+            return "Thank you — the incident is closed."
+        return "We have reopened the incident and will look at it again."
+
+    return _post_and_redirect(request, ref, "confirm", form, write)
+
+
+@login_required
+@require_POST
+def timeline_redact(request: HttpRequest, ref: str, entry_id: int) -> HttpResponse:
+    try:
+        entry = selectors.access_timeline_entry(request.user, ref, entry_id)  # type: ignore[arg-type]
+        services.timeline_redact(entry=entry, actor=_actor(request))
+    except TocsinError as exc:
+        return error_page(request, exc)
+    messages.success(request, "Entry redacted.")
+    return redirect("incident", ref=entry.incident.ref)
+
+
+@login_required
+@require_GET
+def attachment_download(request: HttpRequest, ref: str, attachment_id: int) -> HttpResponse:
+    try:
+        attachment = selectors.access_attachment(request.user, ref, attachment_id)  # type: ignore[arg-type]
+    except TocsinError as exc:
+        return error_page(request, exc)
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- the reporter's signed link (no login) ------------------------------------------
+
+
+def _incident_for_link(ref: str, token: str) -> Incident:
+    """The incident a signed confirmation link names; the token is the access gate."""
+    number = selectors.parse_ref(ref)
+    incident = Incident.objects.select_related("reporter").filter(number=number).first()
+    if incident is None:
+        raise NotFound("this link is not valid")
+    services.confirmation_check(incident, token)
+    return incident
+
+
+def _link_actor(request: HttpRequest, incident: Incident) -> Actor:
+    request_id = getattr(request, "request_id", "")
+    if request.user.is_authenticated:
+        return Actor.for_user(request.user, request_id)  # type: ignore[arg-type]
+    if incident.reporter is not None:
+        return Actor(
+            kind="user",
+            user=incident.reporter,
+            label=f"{incident.reporter.username} (signed link)",
+            request_id=request_id,
+        )
+    who = incident.reporter_email or incident.reporter_name or "reporter"
+    return Actor(kind="integration", label=f"{who} (signed link)", request_id=request_id)
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_link(request: HttpRequest, ref: str, token: str) -> HttpResponse:
+    try:
+        incident = _incident_for_link(ref, token)
+    except (NotFound, Invalid) as exc:
+        message = exc.detail if isinstance(exc, Invalid) else exc.message
+        return render(request, "404.html", {"message": message.capitalize() + "."}, status=404)
+    form = ConfirmForm(request.POST or None)
+    status = 200
+    done = ""
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            try:
+                services.incident_confirm(
+                    incident=incident,
+                    actor=_link_actor(request, incident),
+                    accept=form.cleaned_data["accept"],
+                    note=form.cleaned_data["note"],
+                    token=token,
+                )
+            except Invalid as exc:
+                apply_error(form, exc)
+            except Conflict as exc:
+                form.add_error(None, exc.message)
+                status = 409
+            else:
+                done = "closed" if form.cleaned_data["accept"] else "reopened"
+                status = 200
+                incident.refresh_from_db()
+    return render(
+        request,
+        "incidents/confirm_link.html",
+        {"incident": incident, "form": form, "done": done},
+        status=status,
+    )

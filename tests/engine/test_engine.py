@@ -1,0 +1,206 @@
+"""The engine tick by tick: order, isolation of failures, heartbeat, SLA breaches, auto-close."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+
+import pytest
+import time_machine
+from django.conf import settings as django_settings
+from django.test import Client
+from django.utils import timezone
+
+from tocsin.accounts.models import User
+from tocsin.core.actors import Actor
+from tocsin.core.clock import now
+from tocsin.engine.engine import HeartbeatModule, default_modules, run_forever, run_tick
+from tocsin.engine.models import WorkerHeartbeat
+from tocsin.incidents.models import EntryKind, Incident, Status
+from tocsin.incidents.services import incident_act
+
+pytestmark = pytest.mark.django_db
+
+
+class Recorder:
+    def __init__(self, name: str, calls: list[str], work: int = 0) -> None:
+        self.name = name
+        self.calls = calls
+        self.work = work
+
+    def tick(self, now: dt.datetime) -> int:
+        self.calls.append(self.name)
+        return self.work
+
+
+class Exploding:
+    name = "exploding"
+
+    def tick(self, now: dt.datetime) -> int:
+        raise RuntimeError("boom")
+
+
+def test_a_tick_runs_the_modules_in_their_order() -> None:
+    calls: list[str] = []
+    modules = [Recorder("first", calls), Recorder("second", calls, 3), Recorder("third", calls)]
+    assert run_tick(modules) == {"first": 0, "second": 3, "third": 0}
+    assert calls == ["first", "second", "third"]
+
+
+def test_the_default_modules_start_with_the_heartbeat() -> None:
+    names = [m.name for m in default_modules("w1")]
+    assert names == ["heartbeat", "sla_breaches", "auto_close"]
+
+
+def test_a_failing_module_does_not_stop_the_others() -> None:
+    calls: list[str] = []
+    heartbeat = HeartbeatModule("w-fail")
+    result = run_tick([Recorder("before", calls), Exploding(), heartbeat, Recorder("after", calls)])
+    assert result["exploding"] == -1
+    assert calls == ["before", "after"]
+    # What the module after the failure wrote was committed.
+    assert WorkerHeartbeat.objects.filter(worker_id="w-fail").exists()
+
+
+def test_the_heartbeat_row_is_written_and_touched_every_tick() -> None:
+    module = HeartbeatModule("w-beat")
+    start = timezone.now()
+    run_tick([module], at=start)
+    row = WorkerHeartbeat.objects.get(worker_id="w-beat")
+    assert (row.ticks, row.last_seen_at) == (1, start)
+    later = start + dt.timedelta(seconds=5)
+    run_tick([module], at=later)
+    row.refresh_from_db()
+    assert (row.ticks, row.last_seen_at) == (2, later)
+
+
+def test_heartbeats_of_workers_gone_for_a_day_are_pruned() -> None:
+    old = timezone.now() - dt.timedelta(days=2)
+    WorkerHeartbeat.objects.create(worker_id="dead", started_at=old, last_seen_at=old)
+    run_tick([HeartbeatModule("alive")])
+    assert list(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == ["alive"]
+
+
+def test_readyz_needs_a_worker_seen_in_the_last_minute() -> None:
+    client = Client()
+    assert client.get("/healthz").status_code == 200
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["worker"] != "ok"
+    assert response["Retry-After"]
+
+    run_tick([HeartbeatModule("w-ready")])
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "worker": "ok"}
+
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=90)):
+        assert client.get("/readyz").status_code == 503
+
+
+def test_run_forever_stops_cleanly_and_forgets_its_heartbeat(settings: object) -> None:
+    settings.TOCSIN_ENGINE_TICK_SECONDS = 0.01  # type: ignore[attr-defined]
+    calls: list[str] = []
+    seen: list[int] = []
+
+    class Peek:
+        name = "peek"
+
+        def tick(self, now: dt.datetime) -> int:
+            seen.append(WorkerHeartbeat.objects.count())
+            return 0
+
+    modules = [HeartbeatModule("w-run"), Peek(), Exploding(), Recorder("after", calls)]
+    assert run_forever(modules, max_ticks=3) == 0
+    assert calls == ["after"] * 3
+    assert seen == [1, 1, 1]
+    assert not WorkerHeartbeat.objects.exists()
+
+
+def test_run_forever_returns_promptly_when_asked_to_stop(settings: object) -> None:
+    settings.TOCSIN_ENGINE_TICK_SECONDS = 0.01  # type: ignore[attr-defined]
+    stop = threading.Event()
+
+    class StopAfterTwo:
+        name = "stopper"
+        ticks = 0
+
+        def tick(self, now: dt.datetime) -> int:
+            self.ticks += 1
+            if self.ticks == 2:
+                stop.set()
+            return 0
+
+    module = StopAfterTwo()
+    assert run_forever([module], stop=stop) == 0
+    assert module.ticks == 2
+
+
+@pytest.fixture
+def resolved(make_incident: Callable[..., Incident], reporter: User, agent: User) -> Incident:
+    incident = make_incident(reporter)
+    return incident_act(
+        incident=incident,
+        actor=Actor.for_user(agent),
+        action="resolve",
+        resolution_code="fixed",
+        resolution_notes="Replaced the fuser",
+    )
+
+
+def test_the_engine_closes_resolved_incidents_after_the_quiet_period(resolved: Incident) -> None:
+    modules = default_modules("w-close")
+    days = django_settings.TOCSIN_AUTO_CLOSE_DAYS
+    resolved_at = resolved.resolved_at
+    assert resolved_at is not None
+    with time_machine.travel(resolved_at + dt.timedelta(days=days) - dt.timedelta(minutes=1)):
+        run_tick(modules)
+    resolved.refresh_from_db()
+    assert resolved.status == Status.RESOLVED
+
+    with time_machine.travel(resolved_at + dt.timedelta(days=days, minutes=1)):
+        result = run_tick(modules)
+        closed_at = now()
+    assert result["auto_close"] == 1
+    resolved.refresh_from_db()
+    assert resolved.status == Status.CLOSED
+    assert resolved.closed_at is not None and abs(resolved.closed_at - closed_at) < dt.timedelta(
+        seconds=5
+    )
+    entry = resolved.timeline.filter(kind=EntryKind.TRANSITION).last()
+    assert entry is not None
+    assert (entry.actor_kind, entry.actor_label, entry.data["to"]) == (
+        "system",
+        "auto-close",
+        "closed",
+    )
+    # A second tick finds nothing more to do.
+    with time_machine.travel(resolved_at + dt.timedelta(days=days, minutes=2)):
+        assert run_tick(modules)["auto_close"] == 0
+
+
+def test_a_reopened_incident_is_not_auto_closed(resolved: Incident, agent: User) -> None:
+    reopened = incident_act(incident=resolved, actor=Actor.for_user(agent), action="reopen")
+    with time_machine.travel(timezone.now() + dt.timedelta(days=30)):
+        run_tick(default_modules("w-reopen"))
+    reopened.refresh_from_db()
+    assert reopened.status == Status.IN_PROGRESS
+
+
+def test_the_engine_marks_sla_breaches_once(
+    make_incident: Callable[..., Incident], reporter: User
+) -> None:
+    incident = make_incident(reporter, impact=1, urgency=1)  # P1: respond within 15 minutes
+    assert incident.priority == 1 and incident.response_due_at is not None
+    modules = default_modules("w-sla")
+    with time_machine.travel(incident.response_due_at - dt.timedelta(seconds=30)):
+        assert run_tick(modules)["sla_breaches"] == 0
+    with time_machine.travel(incident.response_due_at + dt.timedelta(seconds=30)):
+        assert run_tick(modules)["sla_breaches"] == 1
+        assert run_tick(modules)["sla_breaches"] == 0
+    incident.refresh_from_db()
+    assert incident.response_breached_at == incident.response_due_at
+    assert incident.resolution_breached_at is None
+    entries = incident.timeline.filter(kind=EntryKind.SLA)
+    assert [(e.actor_kind, e.data["target"]) for e in entries] == [("system", "response")]
