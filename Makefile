@@ -8,7 +8,7 @@ DEVSTAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: up test lint format bench clean
+.PHONY: up test lint format clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

@@ -166,13 +166,13 @@ TOCSIN_ENGINE_TICK_SECONDS = 1.0
 EMAIL_URL = env_str("TOCSIN_EMAIL_URL")
 DEFAULT_FROM_EMAIL = env_str("TOCSIN_FROM_EMAIL", "tocsin@localhost")
 if EMAIL_URL:
-    from urllib.parse import urlparse
+    from urllib.parse import unquote, urlparse
 
     _mail = urlparse(EMAIL_URL)
     EMAIL_HOST = _mail.hostname or "127.0.0.1"
     EMAIL_PORT = _mail.port or 25
-    EMAIL_HOST_USER = _mail.username or ""
-    EMAIL_HOST_PASSWORD = _mail.password or ""
+    EMAIL_HOST_USER = unquote(_mail.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_mail.password or "")
     EMAIL_USE_TLS = _mail.scheme == "smtp+starttls"
     EMAIL_USE_SSL = _mail.scheme == "smtps"
 else:

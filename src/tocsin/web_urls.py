@@ -34,7 +34,5 @@ urlpatterns = [
         name="timeline-redact",
     ),
     path("incidents/<str:ref>/confirm/", views.incident_confirm, name="incident-confirm"),
-    path(
-        "incidents/<str:ref>/confirm/<str:token>/", views.confirm_link, name="confirm-link"
-    ),
+    path("incidents/<str:ref>/confirm/<str:token>/", views.confirm_link, name="confirm-link"),
 ]

@@ -188,3 +188,12 @@ def test_another_reporters_incident_is_404_like_a_missing_one(client_for: Client
     missing = other.get("/api/v1/incidents/424242")
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json()["detail"] == f"no incident INC-{number}"
+
+
+def test_a_body_over_the_request_limit_is_413(client_for: Clients, settings: object) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000  # type: ignore[attr-defined]
+    me = client_for(Role.AGENT)
+    response = me.post("/api/v1/incidents", {"title": "x", "description": "y" * 20_000})
+    assert response.status_code == 413
+    assert "too large" in response.json()["detail"]
+    assert Incident.objects.count() == 0

@@ -87,7 +87,7 @@ def test_random_json_bodies_never_make_a_500(
         ),
         st.text(max_size=20) | st.integers(min_value=-(2**70), max_value=2**70).map(str),
         max_size=4,
-    ),  # fmt: skip
+    ),
     path=st.sampled_from(["/api/v1/incidents", "/api/v1/users", "/api/v1/teams"]),
 )
 def test_random_query_strings_never_make_a_500(

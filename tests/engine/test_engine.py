@@ -99,6 +99,9 @@ def test_readyz_needs_a_worker_seen_in_the_last_minute() -> None:
         assert client.get("/readyz").status_code == 503
 
 
+# run_forever resets connections between ticks (close_old_connections), which
+# must not happen inside the test's wrapping transaction: use a real transaction.
+@pytest.mark.django_db(transaction=True)
 def test_run_forever_stops_cleanly_and_forgets_its_heartbeat(settings: object) -> None:
     settings.TOCSIN_ENGINE_TICK_SECONDS = 0.01  # type: ignore[attr-defined]
     calls: list[str] = []
@@ -118,6 +121,9 @@ def test_run_forever_stops_cleanly_and_forgets_its_heartbeat(settings: object) -
     assert not WorkerHeartbeat.objects.exists()
 
 
+# run_forever resets connections between ticks (close_old_connections), which
+# must not happen inside the test's wrapping transaction: use a real transaction.
+@pytest.mark.django_db(transaction=True)
 def test_run_forever_returns_promptly_when_asked_to_stop(settings: object) -> None:
     settings.TOCSIN_ENGINE_TICK_SECONDS = 0.01  # type: ignore[attr-defined]
     stop = threading.Event()

@@ -75,7 +75,9 @@ def test_override_must_be_a_priority(bad, agent, reporter, make_incident):
     before = snapshot(incident)
     with pytest.raises(Invalid) as caught:
         incident_update(
-            incident=incident, actor=Actor.for_user(agent), changes={"priority": bad},
+            incident=incident,
+            actor=Actor.for_user(agent),
+            changes={"priority": bad},
             priority_reason="because",
         )
     assert caught.value.field == "priority"

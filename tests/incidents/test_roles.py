@@ -112,6 +112,14 @@ def _triage(world: World, user: User, incident: Incident) -> Any:
     )
 
 
+def _do(action: str) -> Callable[[World, User, Incident], Any]:
+    return lambda w, u, i: incident_act(incident=i, actor=me(u), action=action)
+
+
+def _is(status: str) -> Callable[[Incident], bool]:
+    return lambda i: i.status == status
+
+
 def _note_count(kind: str, visibility: str) -> Callable[[Incident], bool]:
     return lambda i: any(e.kind == kind and e.visibility == visibility for e in entries(i))
 
@@ -227,8 +235,8 @@ CELLS = [
             STAFF,
             False,
             start,
-            (lambda a: lambda w, u, i: incident_act(incident=i, actor=me(u), action=a))(action),
-            (lambda to: lambda i: i.status == to)(to),
+            _do(action),
+            _is(to),
         )
         for action, start, to in [
             ("acknowledge", "new", "acknowledged"),
@@ -333,9 +341,7 @@ PARAMS = [(cell, role) for cell in CELLS for role in ROLES]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("cell", "role"), PARAMS, ids=[f"{c.name}-{r}" for c, r in PARAMS]
-)
+@pytest.mark.parametrize(("cell", "role"), PARAMS, ids=[f"{c.name}-{r}" for c, r in PARAMS])
 def test_role_cell(cell: Cell, role: str, world: World, settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path
     user = world.users[role]

@@ -21,8 +21,12 @@ DAY = dt.timedelta(days=1)
 
 # priority -> (impact, urgency) giving it through the default matrix
 LEVELS = {1: (1, 1), 2: (2, 2), 3: (3, 3), 4: (4, 4)}
-DEFAULTS = {1: (15 * MIN, 4 * HOUR), 2: (30 * MIN, 8 * HOUR), 3: (2 * HOUR, 3 * DAY),
-            4: (8 * HOUR, 7 * DAY)}
+DEFAULTS = {
+    1: (15 * MIN, 4 * HOUR),
+    2: (30 * MIN, 8 * HOUR),
+    3: (2 * HOUR, 3 * DAY),
+    4: (8 * HOUR, 7 * DAY),
+}
 
 
 def state(incident):
@@ -48,7 +52,9 @@ def test_default_targets_set_due_times_at_creation(priority, reporter, make_inci
 
 
 def test_default_targets_match_the_seeded_rows(db):
-    seeded = {t.priority: (t.response_minutes, t.resolution_minutes) for t in SlaTarget.objects.all()}
+    seeded = {
+        t.priority: (t.response_minutes, t.resolution_minutes) for t in SlaTarget.objects.all()
+    }
     assert seeded == {p: (int(r / MIN), int(s / MIN)) for p, (r, s) in DEFAULTS.items()}
     assert all(t.calendar_id is None for t in SlaTarget.objects.all())
 
@@ -105,7 +111,9 @@ def test_hold_pauses_and_resume_moves_due_times(agent, reporter, make_incident, 
 
 
 @pytest.mark.django_db
-def test_resume_after_hold_keeps_an_unmet_response_clock_fair(agent, reporter, make_incident, clock):
+def test_resume_after_hold_keeps_an_unmet_response_clock_fair(
+    agent, reporter, make_incident, clock
+):
     incident = make_incident(reporter, impact=1, urgency=1)  # P1: 15 min / 4 h
     act(incident, agent, "acknowledge")
     clock.shift(HOUR)

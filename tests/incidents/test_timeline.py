@@ -105,7 +105,9 @@ def test_bad_triage_input_names_the_field(changes, field, agent, reporter, make_
 def test_assignment_and_escalation_entries(agent, responder, reporter, make_incident):
     incident = make_incident(reporter)
     team = team_create(name="Network", members=[responder])
-    incident_assign(incident=incident, actor=Actor.for_user(agent), assignee=responder, note="yours")
+    incident_assign(
+        incident=incident, actor=Actor.for_user(agent), assignee=responder, note="yours"
+    )
     [assigned] = entries(incident, "assignment")
     assert assigned.data == {"assignee": {"old": None, "new": "rob"}}
     assert assigned.text == "yours"
@@ -117,7 +119,10 @@ def test_assignment_and_escalation_entries(agent, responder, reporter, make_inci
         incident=incident, actor=Actor.for_user(agent), support_level=2, team=team, note="L2"
     )
     [escalated] = entries(incident, "escalation")
-    assert escalated.data == {"support_level": {"old": 1, "new": 2}, "team": {"old": None, "new": "Network"}}
+    assert escalated.data == {
+        "support_level": {"old": 1, "new": 2},
+        "team": {"old": None, "new": "Network"},
+    }
     assert reload(incident).support_level == 2
     with pytest.raises(Invalid) as caught:
         incident_escalate(incident=incident, actor=Actor.for_user(agent), support_level=1, note="x")
@@ -137,7 +142,9 @@ def test_assigning_a_reporter_is_invalid(agent, reporter, make_incident):
 @pytest.mark.django_db
 def test_notes_and_their_visibility(agent, reporter, make_incident):
     incident = make_incident(reporter)
-    internal = incident_add_note(incident=incident, actor=Actor.for_user(agent), text="looks like DNS")
+    internal = incident_add_note(
+        incident=incident, actor=Actor.for_user(agent), text="looks like DNS"
+    )
     public = incident_add_note(
         incident=incident, actor=Actor.for_user(agent), text="We are on it", visibility="public"
     )
@@ -170,8 +177,9 @@ def test_bad_notes_are_refused(text, agent, reporter, make_incident):
 @pytest.mark.django_db
 def test_attachment_entry_and_visibility(agent, reporter, make_incident, media):
     incident = make_incident(reporter)
-    upload = SimpleUploadedFile("screen shot.png", b"\x89PNG\r\n\x1a\n" + b"0" * 100,
-                                content_type="image/png")
+    upload = SimpleUploadedFile(
+        "screen shot.png", b"\x89PNG\r\n\x1a\n" + b"0" * 100, content_type="image/png"
+    )
     attachment = incident_attach(incident=incident, actor=Actor.for_user(reporter), upload=upload)
     [entry] = entries(incident, "attachment")
     assert entry.text == attachment.filename == "screen_shot.png"

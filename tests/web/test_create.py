@@ -15,8 +15,13 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def form_data(**fields: Any) -> dict[str, Any]:
-    return {"title": "Wi-Fi down on floor 3", "description": "No network since 9am",
-            "source": "phone", "impact": "2", "urgency": "2"} | fields
+    return {
+        "title": "Wi-Fi down on floor 3",
+        "description": "No network since 9am",
+        "source": "phone",
+        "impact": "2",
+        "urgency": "2",
+    } | fields
 
 
 def test_the_form_offers_grouped_subcategories_help_nudge_and_matrix(
@@ -44,12 +49,17 @@ def test_staff_create_an_incident_with_everything(
     response = client.post(
         "/incidents/new/",
         form_data(
-            reporter=reporter.pk, service=catalogue["vpn_service"].pk,
+            reporter=reporter.pk,
+            service=catalogue["vpn_service"].pk,
             affected_services=[catalogue["mail_service"].pk],
-            category=catalogue["network"].pk, subcategory=catalogue["wifi"].pk,
-            assignee=responder.pk, team=catalogue["team"].pk,
-            attachments=[SimpleUploadedFile("shot.png", PNG, "image/png"),
-                         SimpleUploadedFile("log.txt", b"error 42\n", "text/plain")],
+            category=catalogue["network"].pk,
+            subcategory=catalogue["wifi"].pk,
+            assignee=responder.pk,
+            team=catalogue["team"].pk,
+            attachments=[
+                SimpleUploadedFile("shot.png", PNG, "image/png"),
+                SimpleUploadedFile("log.txt", b"error 42\n", "text/plain"),
+            ],
         ),
     )
     incident = Incident.objects.get()
@@ -58,7 +68,7 @@ def test_staff_create_an_incident_with_everything(
     assert incident.title == "Wi-Fi down on floor 3"
     assert incident.reporter == reporter
     assert incident.source == "phone"
-    assert incident.priority == 2  # impact 2 × urgency 2
+    assert incident.priority == 2  # impact 2, urgency 2
     assert incident.subcategory == catalogue["wifi"]
     assert incident.assignee == responder and incident.team == catalogue["team"]
     assert [s.name for s in incident.affected_services.all()] == ["Email"]
@@ -90,9 +100,7 @@ def test_a_subcategory_of_another_category_is_refused_and_nothing_is_created(
     assert not Incident.objects.exists()
 
 
-def test_bad_input_re_renders_with_errors_naming_the_fields(
-    browse: Any, agent: Any
-) -> None:
+def test_bad_input_re_renders_with_errors_naming_the_fields(browse: Any, agent: Any) -> None:
     response = browse(agent).post("/incidents/new/", form_data(title="", impact="7"))
     page = text_of(response)
     assert response.status_code == 422
@@ -120,9 +128,12 @@ def test_a_reporter_files_from_the_portal_with_a_screenshot(
     client = browse(reporter)
     response = client.post(
         "/portal/",
-        {"title": "Cannot log in", "description": "Says password expired",
-         "service": catalogue["mail_service"].pk,
-         "attachments": SimpleUploadedFile("error.png", PNG, "image/png")},
+        {
+            "title": "Cannot log in",
+            "description": "Says password expired",
+            "service": catalogue["mail_service"].pk,
+            "attachments": SimpleUploadedFile("error.png", PNG, "image/png"),
+        },
     )
     incident = Incident.objects.get()
     assert response["Location"] == f"/incidents/{incident.ref}/"
@@ -139,8 +150,13 @@ def test_the_portal_lists_only_my_incidents_in_any_status(
     from tocsin.incidents import services
 
     closed = make_incident(reporter, title="Old trouble")
-    services.incident_act(incident=closed, actor=Actor.for_user(agent), action="resolve",
-                          resolution_code="fixed", resolution_notes="done")
+    services.incident_act(
+        incident=closed,
+        actor=Actor.for_user(agent),
+        action="resolve",
+        resolution_code="fixed",
+        resolution_notes="done",
+    )
     services.incident_act(incident=closed, actor=Actor.for_user(agent), action="close")
     make_incident(make_user(Role.REPORTER), title="Not mine")
     page = text_of(browse(reporter).get("/portal/"))

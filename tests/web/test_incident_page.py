@@ -23,8 +23,11 @@ def reload(incident: Incident) -> Incident:
 
 def resolved(incident: Incident, by: Any) -> Incident:
     return services.incident_act(
-        incident=incident, actor=Actor.for_user(by), action="resolve",
-        resolution_code="fixed", resolution_notes="Replaced the AP",
+        incident=incident,
+        actor=Actor.for_user(by),
+        action="resolve",
+        resolution_code="fixed",
+        resolution_notes="Replaced the AP",
     )
 
 
@@ -39,17 +42,31 @@ def test_the_page_shows_the_fields_and_both_sla_targets(
     browse: Any, agent: Any, reporter: Any, make_incident: Any, catalogue: dict[str, Any]
 ) -> None:
     incident = make_incident(
-        reporter, title="VPN drops", impact=2, urgency=1, service=catalogue["vpn_service"],
-        category=catalogue["network"], subcategory=catalogue["vpn"],
+        reporter,
+        title="VPN drops",
+        impact=2,
+        urgency=1,
+        service=catalogue["vpn_service"],
+        category=catalogue["network"],
+        subcategory=catalogue["vpn"],
         affected_services=[catalogue["mail_service"]],
     )
     page = text_of(browse(agent).get(f"/incidents/{incident.ref}/"))
     assert f"{incident.ref} P1 New VPN drops" in page
     assert "Response 14m left" in page or "Response 15m left" in page
     assert "Resolution 3h 59m left" in page or "Resolution 4h left" in page
-    for expected in ("Reporter Rita", "Source Portal", "Service VPN", "Affected services Email",
-                     "Category Network › VPN", "Impact 2 – High", "Urgency 1 – Critical",
-                     "Priority P1", "Assignee Unassigned", "Support level 1"):
+    for expected in (
+        "Reporter Rita",
+        "Source Portal",
+        "Service VPN",
+        "Affected services Email",
+        "Category Network › VPN",
+        "Impact 2 – High",
+        "Urgency 1 – Critical",
+        "Priority P1",
+        "Assignee Unassigned",
+        "Support level 1",
+    ):
         assert expected in page, expected
 
 
@@ -121,10 +138,16 @@ def test_resolve_without_code_and_notes_re_renders_and_changes_nothing(
     entries = TimelineEntry.objects.count()
     response = browse(agent).post(f"/incidents/{incident.ref}/act/resolve/", {})
     assert response.status_code == 422
-    page = text_of(response)
-    assert "Resolution code This field is required." in page
-    assert "Resolution notes This field is required." in page
-    assert "<details class=\"action-details\" open>" in response.content.decode()
+    html = response.content.decode()
+    assert (
+        '<ul class="errorlist" id="id_resolve-resolution_code_error"><li>This field is required.'
+        in html
+    )
+    assert (
+        '<ul class="errorlist" id="id_resolve-resolution_notes_error"><li>This field is required.'
+        in html
+    )
+    assert '<details class="action-details" open>' in response.content.decode()
     assert reload(incident).status == "new"
     assert TimelineEntry.objects.count() == entries
 
@@ -149,7 +172,10 @@ def test_a_reporter_may_not_act_on_their_incident_and_others_get_404(
     assert browse(reporter).post(f"/incidents/{incident.ref}/act/acknowledge/").status_code == 403
     stranger = make_user(Role.REPORTER)
     assert browse(stranger).post(f"/incidents/{incident.ref}/act/acknowledge/").status_code == 404
-    assert browse(stranger).post(f"/incidents/{incident.ref}/notes/", {"text": "hi"}).status_code == 404
+    assert (
+        browse(stranger).post(f"/incidents/{incident.ref}/notes/", {"text": "hi"}).status_code
+        == 404
+    )
     assert reload(incident).status == "new"
     assert not TimelineEntry.objects.filter(kind="note").exists()
 
@@ -164,8 +190,13 @@ def test_triage_changes_fields_with_worded_timeline_entries(
     client = browse(agent)
     response = client.post(
         f"/incidents/{incident.ref}/triage/",
-        {"impact": "3", "urgency": "1", "category": catalogue["network"].pk,
-         "subcategory": catalogue["vpn"].pk, "service": catalogue["vpn_service"].pk},
+        {
+            "impact": "3",
+            "urgency": "1",
+            "category": catalogue["network"].pk,
+            "subcategory": catalogue["vpn"].pk,
+            "service": catalogue["vpn_service"].pk,
+        },
     )
     assert response.status_code == 302
     incident = reload(incident)
@@ -186,7 +217,9 @@ def test_a_priority_override_needs_a_reason(
         f"/incidents/{incident.ref}/triage/", {"impact": "3", "urgency": "3", "priority": "1"}
     )
     assert response.status_code == 422
-    assert "Reason for the override a manual priority needs a reason" in text_of(response)
+    assert 'id="id_priority_reason_error"><li>a manual priority needs a reason' in (
+        response.content.decode()
+    )
     assert reload(incident).priority == 3
     response = client.post(
         f"/incidents/{incident.ref}/triage/",
@@ -200,7 +233,11 @@ def test_a_priority_override_needs_a_reason(
 
 
 def test_assign_and_escalate(
-    browse: Any, agent: Any, responder: Any, reporter: Any, make_incident: Any,
+    browse: Any,
+    agent: Any,
+    responder: Any,
+    reporter: Any,
+    make_incident: Any,
     catalogue: dict[str, Any],
 ) -> None:
     incident = make_incident(reporter)
@@ -239,9 +276,12 @@ def test_merge_into_another_incident(
 ) -> None:
     original = make_incident(reporter, title="Mail down")
     duplicate = make_incident(reporter, title="Mail down too")
-    assert browse(responder).post(
-        f"/incidents/{duplicate.ref}/merge/", {"into": original.ref}
-    ).status_code == 403
+    assert (
+        browse(responder)
+        .post(f"/incidents/{duplicate.ref}/merge/", {"into": original.ref})
+        .status_code
+        == 403
+    )
     client = browse(agent)
     bad = client.post(f"/incidents/{duplicate.ref}/merge/", {"into": "INC-999"})
     assert bad.status_code == 422
@@ -250,9 +290,8 @@ def test_merge_into_another_incident(
     assert response.status_code == 302
     assert reload(duplicate).duplicate_of == original
     page = client.get(f"/incidents/{duplicate.ref}/")
-    assert f'Duplicate of <a href="/incidents/{original.ref}/">' in " ".join(
-        page.content.decode().split()
-    ).replace("</dt> <dd>", " ")
+    assert f"Duplicate of {original.ref}" in text_of(page)
+    assert f'<a href="/incidents/{original.ref}/">{original.ref}</a>' in page.content.decode()
     assert f"merged this incident into {original.ref}" in text_of(page)
 
 
@@ -265,8 +304,7 @@ def test_staff_notes_are_internal_unless_made_public_and_reporters_never_see_the
     incident = make_incident(reporter)
     staff = browse(agent)
     staff.post(f"/incidents/{incident.ref}/notes/", {"text": "Suspect the core switch"})
-    staff.post(f"/incidents/{incident.ref}/notes/",
-               {"text": "We are on it", "make_public": "on"})
+    staff.post(f"/incidents/{incident.ref}/notes/", {"text": "We are on it", "make_public": "on"})
     staff_page = text_of(staff.get(f"/incidents/{incident.ref}/"))
     assert "Alice added a note Internal" in staff_page
     assert "Suspect the core switch" in staff_page and "We are on it" in staff_page
@@ -298,9 +336,13 @@ def test_user_text_is_escaped_everywhere(
     browse: Any, agent: Any, reporter: Any, make_incident: Any
 ) -> None:
     evil = "<script>alert(1)</script>"
-    incident = make_incident(reporter, title=evil, description=f"<img src=x onerror=alert(2)>")
-    services.incident_add_note(incident=incident, actor=Actor.for_user(agent),
-                               text=f"<b>bold</b>{evil}", visibility="public")
+    incident = make_incident(reporter, title=evil, description="<img src=x onerror=alert(2)>")
+    services.incident_add_note(
+        incident=incident,
+        actor=Actor.for_user(agent),
+        text=f"<b>bold</b>{evil}",
+        visibility="public",
+    )
     for client, path in (
         (browse(agent), "/"),
         (browse(agent), "/queue/rows/"),
@@ -370,7 +412,9 @@ def test_an_internal_attachment_is_hidden_from_the_reporter(
 ) -> None:
     incident = make_incident(reporter)
     secret = services.incident_attach(
-        incident=incident, actor=Actor.for_user(agent), visibility="internal",
+        incident=incident,
+        actor=Actor.for_user(agent),
+        visibility="internal",
         upload=SimpleUploadedFile("config.txt", b"secret", "text/plain"),
     )
     url = f"/incidents/{incident.ref}/attachments/{secret.pk}/"
@@ -406,7 +450,9 @@ def test_the_reporter_confirms_a_resolved_incident(
     client = browse(reporter)
     page = text_of(client.get(f"/incidents/{incident.ref}/"))
     assert "Is your problem solved?" in page and "Yes, close it" in page
-    assert "Is your problem solved?" not in text_of(browse(agent).get(f"/incidents/{incident.ref}/"))
+    assert "Is your problem solved?" not in text_of(
+        browse(agent).get(f"/incidents/{incident.ref}/")
+    )
     response = client.post(f"/incidents/{incident.ref}/confirm/", {"accept": "yes"})
     assert response.status_code == 302
     assert reload(incident).status == "closed"
@@ -419,7 +465,7 @@ def test_reopening_needs_a_comment(
     client = browse(reporter)
     response = client.post(f"/incidents/{incident.ref}/confirm/", {"accept": "no", "note": ""})
     assert response.status_code == 422
-    assert "What is still wrong? Tell us what is still wrong" in text_of(response)
+    assert 'id="id_note_error"><li>Tell us what is still wrong' in response.content.decode()
     assert reload(incident).status == "resolved"
     response = client.post(
         f"/incidents/{incident.ref}/confirm/", {"accept": "no", "note": "Still no Wi-Fi"}
@@ -449,8 +495,10 @@ def test_the_signed_link_works_without_signing_in(
     assert reload(incident).status == "closed"
     entry = TimelineEntry.objects.filter(incident=incident, kind="confirmation").get()
     assert entry.actor_user == reporter
+    # The link has done its job: it is void now.
     again = anonymous.get(url)
-    assert "nothing to confirm" in text_of(again)
+    assert again.status_code == 404
+    assert "earlier resolution" in text_of(again)
 
 
 def test_a_forged_or_foreign_link_is_a_404(

@@ -41,9 +41,7 @@ def test_reporters_land_on_their_portal_after_signing_in(browse: Any, make_user:
     assert client.get("/")["Location"] == "/portal/"
 
 
-def test_a_wrong_password_shows_an_error_and_does_not_sign_in(
-    browse: Any, make_user: Any
-) -> None:
+def test_a_wrong_password_shows_an_error_and_does_not_sign_in(browse: Any, make_user: Any) -> None:
     make_user(Role.AGENT, username="sam", password="pass-for-sam-1")
     client = browse(None)
     response = client.post("/login/", {"username": "sam", "password": "nope"})
@@ -66,8 +64,14 @@ def test_staff_see_queue_new_form_portal_and_any_incident(
 ) -> None:
     incident = make_incident(reporter)
     client = browse(make_user(role))
-    for path in ("/", "/incidents/new/", "/portal/", f"/incidents/{incident.ref}/",
-                 f"/incidents/{incident.ref}/live/", "/queue/rows/"):
+    for path in (
+        "/",
+        "/incidents/new/",
+        "/portal/",
+        f"/incidents/{incident.ref}/",
+        f"/incidents/{incident.ref}/live/",
+        "/queue/rows/",
+    ):
         assert client.get(path).status_code == 200, path
 
 

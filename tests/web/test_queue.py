@@ -30,8 +30,11 @@ def test_open_incidents_by_priority_then_nearest_deadline(
         p4 = make_incident(reporter, title="P4 can wait", impact=4, urgency=4)
         done = make_incident(reporter, title="Already resolved", impact=1, urgency=1)
         services.incident_act(
-            incident=done, actor=Actor.for_user(agent), action="resolve",
-            resolution_code="fixed", resolution_notes="ok",
+            incident=done,
+            actor=Actor.for_user(agent),
+            action="resolve",
+            resolution_code="fixed",
+            resolution_notes="ok",
         )
         response = browse(agent).get("/")
     assert response.status_code == 200
@@ -45,20 +48,27 @@ def test_each_row_shows_the_fields_and_sla_countdowns(
     start = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
     with time_machine.travel(start, tick=False):
         incident = make_incident(
-            reporter, title="VPN drops", impact=1, urgency=1,
-            service=catalogue["vpn_service"], category=catalogue["network"],
+            reporter,
+            title="VPN drops",
+            impact=1,
+            urgency=1,
+            service=catalogue["vpn_service"],
+            category=catalogue["network"],
             subcategory=catalogue["vpn"],
         )
         services.incident_assign(
-            incident=incident, actor=Actor.for_user(agent), assignee=agent,
-            team=catalogue["team"], set_team=True,
+            incident=incident,
+            actor=Actor.for_user(agent),
+            assignee=agent,
+            team=catalogue["team"],
+            set_team=True,
         )
     # P1: respond within 15 min, resolve within 4 h. 12 minutes later: 3 min left (< 25 %).
     with time_machine.travel(start + dt.timedelta(minutes=12), tick=False):
         response = browse(agent).get("/")
     page = text_of(response)
     html = response.content.decode()
-    row = page[page.index(incident.ref):]
+    row = page[page.index(incident.ref) :]
     assert row.startswith(f"{incident.ref} P1 VPN drops New VPN Network › VPN Alice Network team")
     assert "Response 3m left" in row and "Resolution 3h 48m left" in row
     assert 'class="sla sla-warning" data-due="2026-05-04T09:15:00+00:00"' in html
@@ -85,16 +95,25 @@ def test_filters_narrow_the_queue(
     other = make_user(Role.RESPONDER, username="other_responder")
     actor = Actor.for_user(me)
     vpn = make_incident(
-        reporter, title="VPN tunnel flaps", service=catalogue["vpn_service"],
-        category=catalogue["network"], subcategory=catalogue["vpn"], impact=1, urgency=1,
+        reporter,
+        title="VPN tunnel flaps",
+        service=catalogue["vpn_service"],
+        category=catalogue["network"],
+        subcategory=catalogue["vpn"],
+        impact=1,
+        urgency=1,
     )
     mail = make_incident(
-        reporter, title="Mail bounces", service=catalogue["mail_service"],
-        category=catalogue["application"], source="email",
+        reporter,
+        title="Mail bounces",
+        service=catalogue["mail_service"],
+        category=catalogue["application"],
+        source="email",
     )
     loose = make_incident(reporter, title="Nobody owns me", impact=4, urgency=4)
-    services.incident_assign(incident=vpn, actor=actor, assignee=me, team=catalogue["team"],
-                             set_team=True)
+    services.incident_assign(
+        incident=vpn, actor=actor, assignee=me, team=catalogue["team"], set_team=True
+    )
     services.incident_assign(incident=mail, actor=actor, assignee=other)
     services.incident_act(incident=mail, actor=actor, action="hold")
     client = browse(me)
@@ -129,8 +148,11 @@ def test_resolved_and_closed_incidents_appear_with_any_status(
 ) -> None:
     incident = make_incident(reporter)
     services.incident_act(
-        incident=incident, actor=Actor.for_user(agent), action="resolve",
-        resolution_code="fixed", resolution_notes="ok",
+        incident=incident,
+        actor=Actor.for_user(agent),
+        action="resolve",
+        resolution_code="fixed",
+        resolution_notes="ok",
     )
     client = browse(agent)
     assert refs(client.get("/")) == []
@@ -145,9 +167,7 @@ def test_a_bad_filter_is_a_400_naming_the_field(browse: Any, agent: Any) -> None
     assert 'id="id_priority"' in response.content.decode()
 
 
-def test_the_queue_pages_by_25(
-    browse: Any, agent: Any, reporter: Any, make_incident: Any
-) -> None:
+def test_the_queue_pages_by_25(browse: Any, agent: Any, reporter: Any, make_incident: Any) -> None:
     for n in range(27):
         make_incident(reporter, title=f"Issue {n}")
     client = browse(agent)

@@ -11,6 +11,7 @@ from pydantic import Field
 from tocsin.accounts import selectors, services
 from tocsin.accounts.models import Team, User
 from tocsin.core.api import (
+    ERRORS,
     Id,
     InSchema,
     Paging,
@@ -26,7 +27,6 @@ from tocsin.incidents import permissions as perms
 
 router = Router(tags=["people"])
 
-ERRORS = {401: Any, 403: Any, 404: Any, 409: Any, 422: Any}
 Name = Annotated[Text, Field(max_length=150)]
 Email = Annotated[Text, Field(max_length=254)]
 Zone = Annotated[Text, Field(max_length=64, description="IANA zone, e.g. Europe/Berlin")]

@@ -12,6 +12,7 @@ from tocsin.accounts.selectors import team_get
 from tocsin.catalog import selectors, services
 from tocsin.catalog.models import Category, Service
 from tocsin.core.api import (
+    ERRORS,
     BodyId,
     Id,
     InSchema,
@@ -29,7 +30,6 @@ from tocsin.incidents import permissions as perms
 
 router = Router(tags=["catalog"])
 
-ERRORS = {401: Any, 403: Any, 404: Any, 409: Any, 422: Any}
 Name = Annotated[Text, Field(min_length=1, max_length=100)]
 
 

@@ -15,7 +15,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Query, Router, Schema
+from ninja import NinjaAPI, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.responses import NinjaJSONEncoder
 from ninja.security import HttpBearer, SessionAuth
@@ -78,6 +78,32 @@ class Ref(Schema):
 
     id: int
     name: str
+
+
+class Message(Schema):
+    detail: str
+
+
+class FieldError(Schema):
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class FieldErrors(Schema):
+    detail: list[FieldError]
+
+
+ERRORS: dict[int, Any] = {
+    400: Message,
+    401: Message,
+    403: Message,
+    404: Message,
+    409: Message,
+    413: Message,
+    422: FieldErrors,
+}
+"""The error replies every operation may give (for the OpenAPI schema)."""
 
 
 def ref(obj: Any) -> dict[str, Any] | None:
@@ -292,9 +318,6 @@ def idempotent_create(
 class Paging(Schema):
     limit: int = Field(LIST_LIMIT_DEFAULT, ge=1, le=LIST_LIMIT_MAX)
     offset: int = Field(0, ge=0, le=ID_MAX)
-
-
-PagingQuery = Query[Paging]  # type: ignore[misc]
 
 
 def page(

@@ -16,6 +16,7 @@ from tocsin.accounts.selectors import team_get, user_by_username
 from tocsin.catalog.api import category_get
 from tocsin.catalog.selectors import service_get
 from tocsin.core.api import (
+    ERRORS,
     Id,
     Paging,
     Text,
@@ -51,8 +52,6 @@ from tocsin.incidents.schemas import (
 from tocsin.incidents.sla import sla_state
 
 router = Router(tags=["incidents"])
-
-ERRORS = {401: Any, 403: Any, 404: Any, 409: Any, 422: Any}
 
 
 # --- replies ------------------------------------------------------------------------------

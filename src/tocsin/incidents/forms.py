@@ -197,9 +197,7 @@ class IncidentCreateForm(CategoryFields, LevelFields):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("reporter") and (data.get("reporter_name") or data.get("reporter_email")):
-            self.add_error(
-                "reporter_name", "Pick a person or give a name and email, not both."
-            )
+            self.add_error("reporter_name", "Pick a person or give a name and email, not both.")
         return data
 
 
@@ -251,11 +249,13 @@ class QueueFilterForm(forms.Form):
         required=False,
         choices=[("", "Any priority"), *Priority.choices],
     )
-    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False,
-                                  empty_label="Any team")
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), required=False, empty_label="Any team"
+    )
     assignee = forms.ChoiceField(required=False)
-    service = forms.ModelChoiceField(queryset=Service.objects.none(), required=False,
-                                     empty_label="Any service")
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.none(), required=False, empty_label="Any service"
+    )
     category = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
     source = forms.ChoiceField(choices=[("", "Any source"), *Source.choices], required=False)
 
@@ -296,7 +296,8 @@ class TriageForm(CategoryFields, LevelFields):
         self.fields["service"].queryset = service_list()
         # Radio lists are long in a side panel: the compact select reads better here.
         for name in ("impact", "urgency"):
-            self.fields[name].widget = forms.Select(choices=self.fields[name].choices)
+            self.fields[name].choices = Level.choices
+            self.fields[name].widget = forms.Select(choices=Level.choices)
 
 
 class AssignForm(forms.Form):

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from tocsin.accounts.models import ApiToken, Team, User
@@ -188,6 +190,26 @@ class BusinessCalendar(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        days = [d.strip() for d in self.weekdays.split(",") if d.strip()]
+        if not days or any(not d.isdigit() or int(d) > 6 for d in days):
+            raise ValidationError(
+                {"weekdays": "Give working days as 0–6 (0 = Monday), e.g. 0,1,2,3,4"}
+            )
+        if self.day_end <= self.day_start:
+            raise ValidationError({"day_end": "The working day must end after it starts"})
+        try:
+            zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValidationError(
+                {"time_zone": f"{self.time_zone!r} is not a known time zone"}
+            ) from None
+        for day in self.holidays or []:
+            try:
+                dt.date.fromisoformat(str(day))
+            except ValueError:
+                raise ValidationError({"holidays": f"{day!r} is not an ISO date"}) from None
 
 
 class SlaTarget(models.Model):

@@ -550,17 +550,22 @@ def incident_attach(
         visibility=visibility,
     )
     attachment.file.save(filename, upload, save=False)
-    attachment.save()
-    incident.updated_at = at
-    incident.save(update_fields=["updated_at"])
-    timeline_append(
-        incident=incident,
-        kind=EntryKind.ATTACHMENT,
-        actor=actor,
-        text=filename,
-        visibility=visibility,
-        data={"attachment": attachment.pk, "size": upload.size, "content_type": content_type},
-    )
+    try:
+        attachment.save()
+        incident.updated_at = at
+        incident.save(update_fields=["updated_at"])
+        timeline_append(
+            incident=incident,
+            kind=EntryKind.ATTACHMENT,
+            actor=actor,
+            text=filename,
+            visibility=visibility,
+            data={"attachment": attachment.pk, "size": upload.size, "content_type": content_type},
+        )
+    except BaseException:
+        # The rows roll back with the transaction; the stored file must go too.
+        attachment.file.delete(save=False)
+        raise
     return attachment
 
 

@@ -72,8 +72,7 @@ def error_page(request: HttpRequest, exc: TocsinError) -> HttpResponse:
     if isinstance(exc, Forbidden):
         return render(request, "403.html", {"message": exc.message}, status=403)
     status = exc.status if isinstance(exc, (Conflict, Invalid)) else 400
-    return render(request, "error.html", {"message": exc.message, "status": status},
-                  status=status)
+    return render(request, "error.html", {"message": exc.message, "status": status}, status=status)
 
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -281,17 +280,12 @@ def portal(request: HttpRequest) -> HttpResponse:
             except TocsinError as exc:
                 return error_page(request, exc)
             else:
-                messages.success(
-                    request, f"Thank you — we have your report as {incident.ref}."
-                )
+                messages.success(request, f"Thank you — we have your report as {incident.ref}.")
                 return redirect("incident", ref=incident.ref)
-    mine = (
-        selectors.incident_list_for(
-            request.user,  # type: ignore[arg-type]
-            selectors.IncidentFilters(status=["all"], reporter=request.user.username),  # type: ignore[union-attr]
-        )
-        .order_by("-updated_at")
-    )
+    mine = selectors.incident_list_for(
+        request.user,  # type: ignore[arg-type]
+        selectors.IncidentFilters(status=["all"], reporter=request.user.username),  # type: ignore[union-attr]
+    ).order_by("-updated_at")
     page = Paginator(mine, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "incidents/portal.html", {"form": form, "page": page}, status=status)
 
@@ -301,7 +295,14 @@ def portal(request: HttpRequest) -> HttpResponse:
 
 # The order actions are offered in; the first one offered is the primary button.
 ACTION_ORDER = (
-    "acknowledge", "start", "resume", "resolve", "close", "hold", "unacknowledge", "reopen"
+    "acknowledge",
+    "start",
+    "resume",
+    "resolve",
+    "close",
+    "hold",
+    "unacknowledge",
+    "reopen",
 )
 
 
@@ -332,9 +333,11 @@ def _timeline(user: Any, incident: Incident) -> list[Any]:
             usernames.update(
                 v for v in (entry.data.get("old"), entry.data.get("new")) if isinstance(v, str)
             )
-    names = {
-        u.username: u.display_name for u in User.objects.filter(username__in=usernames)
-    } if usernames else {}
+    names = (
+        {u.username: u.display_name for u in User.objects.filter(username__in=usernames)}
+        if usernames
+        else {}
+    )
     for entry in entries:
         entry.summary = timeline_summary(entry, names)  # type: ignore[attr-defined]
     return entries
@@ -399,6 +402,9 @@ def _rerender(
     incident = selectors.access_incident(request.user, incident.number)  # type: ignore[arg-type]
     context = _incident_context(request, incident, {name: form})
     context["form_error"] = name
+    if name.startswith("action-"):
+        # The action may no longer be offered (someone else moved the incident first).
+        context["page_errors"] = form.non_field_errors()
     return render(request, "incidents/detail.html", context, status=status)
 
 
@@ -486,8 +492,7 @@ def incident_triage(request: HttpRequest, ref: str) -> HttpResponse:
 
     def write(incident: Incident, data: dict[str, Any]) -> str:
         changes = {
-            name: data[name]
-            for name in ("category", "subcategory", "impact", "urgency", "service")
+            name: data[name] for name in ("category", "subcategory", "impact", "urgency", "service")
         }
         changes["priority"] = data["priority"]
         services.incident_update(
@@ -647,19 +652,11 @@ def _incident_for_link(ref: str, token: str) -> Incident:
     return incident
 
 
-def _link_actor(request: HttpRequest, incident: Incident) -> Actor:
-    request_id = getattr(request, "request_id", "")
+def _link_actor(request: HttpRequest) -> Actor | None:
+    """Someone signed in acts as themselves; otherwise the service records the reporter."""
     if request.user.is_authenticated:
-        return Actor.for_user(request.user, request_id)  # type: ignore[arg-type]
-    if incident.reporter is not None:
-        return Actor(
-            kind="user",
-            user=incident.reporter,
-            label=f"{incident.reporter.username} (signed link)",
-            request_id=request_id,
-        )
-    who = incident.reporter_email or incident.reporter_name or "reporter"
-    return Actor(kind="integration", label=f"{who} (signed link)", request_id=request_id)
+        return _actor(request)
+    return None
 
 
 @require_http_methods(["GET", "POST"])
@@ -678,7 +675,7 @@ def confirm_link(request: HttpRequest, ref: str, token: str) -> HttpResponse:
             try:
                 services.incident_confirm(
                     incident=incident,
-                    actor=_link_actor(request, incident),
+                    actor=_link_actor(request),
                     accept=form.cleaned_data["accept"],
                     note=form.cleaned_data["note"],
                     token=token,

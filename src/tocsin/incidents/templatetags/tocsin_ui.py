@@ -81,8 +81,11 @@ def sla_display(state: dict[str, Any], total: float, at: dt.datetime) -> dict[st
     met = state.get("met_at")
     if met is not None:
         late = bool(state.get("breached"))
-        return {"text": "met late" if late else "met in time",
-                "tone": "breached" if late else "met", "due": None}
+        return {
+            "text": "met late" if late else "met in time",
+            "tone": "breached" if late else "met",
+            "due": None,
+        }
     if state.get("paused"):
         remaining = state.get("remaining_seconds")
         text = "paused"
@@ -188,7 +191,9 @@ def timeline_summary(entry: TimelineEntry, names: dict[str, str] | None = None) 
         parts = []
         if "support_level" in data:
             change = data["support_level"]
-            parts.append(f"raised the support level from {change.get('old')} to {change.get('new')}")
+            parts.append(
+                f"raised the support level from {change.get('old')} to {change.get('new')}"
+            )
         if "assignee" in data:
             new = data["assignee"].get("new")
             parts.append(f"assigned it to {names.get(new, new)}" if new else "unassigned it")
@@ -224,6 +229,6 @@ def resolution_label(code: str) -> str:
 
 @register.filter
 def choice_parts(label: str) -> tuple[str, str]:
-    """ "1 – Critical — Work has stopped" → ("1 – Critical", "Work has stopped")."""
+    """Split a choice label at " — ": ("1 - Critical", "Work has stopped")."""
     head, _, tail = str(label).partition(" — ")
     return head, tail
