@@ -58,8 +58,9 @@ class HeartbeatModule:
 
 def default_modules(worker_id: str) -> list[EngineModule]:
     from tocsin.incidents.engine import AutoCloseModule, SlaBreachModule
+    from tocsin.notify.engine import OutboxModule
 
-    return [HeartbeatModule(worker_id), SlaBreachModule(), AutoCloseModule()]
+    return [HeartbeatModule(worker_id), SlaBreachModule(), AutoCloseModule(), OutboxModule()]
 
 
 def make_worker_id() -> str:
