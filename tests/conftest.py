@@ -108,7 +108,9 @@ class ApiClient:
 
     def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
         return self.client.post(
-            path, body if body is not None else {}, content_type="application/json",
+            path,
+            body if body is not None else {},
+            content_type="application/json",
             headers=self._headers(headers),
         )
 

@@ -7,11 +7,21 @@ TOCSIN_TEST_STRICT=1 a skip fails the run).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.db import connection
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the `browser` fixture skips with the reason
+    expect = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 CHROMIUM = os.environ.get("TOCSIN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -49,3 +59,72 @@ def shots(request: pytest.FixtureRequest) -> Path:
     folder = Path("test-output") / "browser" / vendor / request.node.name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords_and_files(settings: Any, tmp_path: Path) -> None:
+    """Quick password checks (sign-ins are many) and attachments in the test's own folder."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+PASSWORD = "correct horse battery"
+VIEWPORT = {"width": 1280, "height": 900}
+
+
+@dataclass
+class Watched:
+    """A page plus what went wrong on it: console errors, uncaught exceptions, CSP reports."""
+
+    page: Page
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+    def csp_violations(self) -> list[str]:
+        found = self.page.evaluate("() => window.__cspViolations || []")
+        return [str(v) for v in found]
+
+    def problems(self) -> list[str]:
+        return self.console_errors + self.page_errors + self.csp_violations()
+
+
+# Records Content-Security-Policy violations the page itself sees (Playwright injects this
+# script outside the page's CSP, so it cannot be refused by it).
+_CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(e.violatedDirective + " blocked " + (e.blockedURI || "inline"));
+});
+"""
+
+
+@pytest.fixture
+def open_as(browser: Browser, live_server: Any) -> Iterator[Callable[[str], Watched]]:
+    """`open_as("alice")`: a fresh browser context signed in through /login/ as that person."""
+    contexts: list[BrowserContext] = []
+
+    def sign_in(username: str) -> Watched:
+        context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
+        contexts.append(context)
+        context.add_init_script(_CSP_LISTENER)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        watched = Watched(page)
+        page.on(
+            "console",
+            lambda msg: watched.console_errors.append(f"{page.url}: {msg.text}")
+            if msg.type == "error"
+            else None,
+        )
+        page.on("pageerror", lambda exc: watched.page_errors.append(f"{page.url}: {exc}"))
+        page.goto("/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+        expect(page.locator(".who-name")).to_be_visible()
+        return watched
+
+    yield sign_in
+    for context in contexts:
+        context.close()

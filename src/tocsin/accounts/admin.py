@@ -24,8 +24,15 @@ class UserAdmin(DjangoUserAdmin):
             None,
             {
                 "classes": ("wide",),
-                "fields": ("username", "name", "email", "role", "time_zone", "password1",
-                           "password2"),
+                "fields": (
+                    "username",
+                    "name",
+                    "email",
+                    "role",
+                    "time_zone",
+                    "password1",
+                    "password2",
+                ),
             },
         ),
     )

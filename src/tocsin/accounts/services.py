@@ -106,7 +106,10 @@ def user_update(
 
 @transaction.atomic
 def team_create(
-    *, name: str, members: list[User] | None = None, manager: User | None = None,
+    *,
+    name: str,
+    members: list[User] | None = None,
+    manager: User | None = None,
     description: str = "",
 ) -> Team:
     name = name.strip()

@@ -42,9 +42,7 @@ class DatabaseBusyMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, OperationalError) and _is_busy(exception):
-            response = JsonResponse(
-                {"detail": "The database is busy; retry shortly."}, status=503
-            )
+            response = JsonResponse({"detail": "The database is busy; retry shortly."}, status=503)
             response["Retry-After"] = "1"
             return response
         return None
