@@ -123,3 +123,9 @@ class ApiClient:
 @pytest.fixture
 def api(db: None) -> Callable[[User], ApiClient]:
     return ApiClient
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    """Argon2 is deliberately slow; tests that make many people use a fast hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

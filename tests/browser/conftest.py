@@ -21,7 +21,7 @@ except ImportError:  # the `browser` fixture skips with the reason
     expect = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
 
 CHROMIUM = os.environ.get("TOCSIN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,7 +39,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     try:
@@ -110,12 +110,12 @@ def open_as(browser: Browser, live_server: Any) -> Iterator[Callable[[str], Watc
         page = context.new_page()
         page.set_default_timeout(10_000)
         watched = Watched(page)
-        page.on(
-            "console",
-            lambda msg: watched.console_errors.append(f"{page.url}: {msg.text}")
-            if msg.type == "error"
-            else None,
-        )
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                watched.console_errors.append(f"{page.url}: {message.text}")
+
+        page.on("console", on_console)
         page.on("pageerror", lambda exc: watched.page_errors.append(f"{page.url}: {exc}"))
         page.goto("/login/")
         page.get_by_label("Username").fill(username)

@@ -34,6 +34,7 @@ from tocsin.incidents.models import (
     TimelineEntry,
     Visibility,
 )
+from tocsin.incidents.notifications import queue_resolution_mail
 from tocsin.incidents.priority import priority_for
 from tocsin.incidents.timeline import timeline_append
 
@@ -433,6 +434,9 @@ def incident_act(
         visibility=Visibility.PUBLIC if public else Visibility.INTERNAL,
     )
     assert incident.status == new_status
+    if action == "resolve":
+        # Committed with the resolve; the worker's outbox module sends it.
+        queue_resolution_mail(incident)
     return incident
 
 
