@@ -30,9 +30,9 @@ from tocsin.core.api import (
 from tocsin.core.clock import now
 from tocsin.core.errors import Invalid
 from tocsin.incidents import permissions as perms
-from tocsin.incidents import selectors, services
-from tocsin.incidents.lifecycle import ACTIONS, allowed_actions
-from tocsin.incidents.models import Attachment, Incident, Status, TimelineEntry
+from tocsin.incidents import selectors, services, sla
+from tocsin.incidents.lifecycle import ACTIONS
+from tocsin.incidents.models import Attachment, Incident, TimelineEntry
 from tocsin.incidents.schemas import (
     ActionIn,
     AttachmentList,
@@ -49,7 +49,6 @@ from tocsin.incidents.schemas import (
     TimelineEntryOut,
     TimelineList,
 )
-from tocsin.incidents.sla import sla_state
 
 router = Router(tags=["incidents"])
 
@@ -57,19 +56,9 @@ router = Router(tags=["incidents"])
 # --- replies ------------------------------------------------------------------------------
 
 
-def caller_actions(user: User, incident: Incident) -> list[str]:
-    """The actions (paths under /incidents/{ref}/) this person may take now."""
-    actions = [a for a in allowed_actions(incident.status) if perms.can_act(user, incident, a)]
-    if incident.is_open and perms.can_triage(user):
-        actions.append("escalate")
-    if incident.is_open and perms.can_merge(user):
-        actions.append("merge")
-    if incident.status == Status.RESOLVED and perms.is_reporter_of(user, incident):
-        actions.append("confirm")
-    return actions
-
-
-def incident_json(incident: Incident, user: User) -> dict[str, Any]:
+def incident_json(
+    incident: Incident, user: User, targets: sla.Targets | None = None
+) -> dict[str, Any]:
     duplicate = incident.duplicate_of.ref if incident.duplicate_of_id else None  # type: ignore[union-attr]
     return {
         "id": incident.number,
@@ -101,8 +90,8 @@ def incident_json(incident: Incident, user: User) -> dict[str, Any]:
         "resolution_code": incident.resolution_code,
         "resolution_notes": incident.resolution_notes,
         "duplicate_of": duplicate,
-        "allowed_actions": caller_actions(user, incident),
-        "sla": sla_state(incident, now()),
+        "allowed_actions": perms.caller_actions(user, incident),
+        "sla": sla.sla_state(incident, now(), targets),
     }
 
 
@@ -210,7 +199,8 @@ def list_incidents(
         q=filters.q,
     )
     incidents = selectors.incident_list_for(user, wanted).select_related("duplicate_of")
-    return page(incidents, paging, lambda incident: incident_json(incident, user))
+    targets = sla.Targets()
+    return page(incidents, paging, lambda incident: incident_json(incident, user, targets))
 
 
 @router.post("/incidents", response={201: IncidentOut, **ERRORS})

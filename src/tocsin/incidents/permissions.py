@@ -68,3 +68,18 @@ def require(allowed: bool, actor: Actor, what: str) -> None:
         return
     if not allowed:
         raise Forbidden(f"your role may not {what}")
+
+
+def caller_actions(user: User | None, incident: Incident) -> list[str]:
+    """The actions this person may take on the incident now (API: paths under /incidents/{ref}/)."""
+    from tocsin.incidents.lifecycle import allowed_actions
+    from tocsin.incidents.models import Status
+
+    actions = [a for a in allowed_actions(incident.status) if can_act(user, incident, a)]
+    if incident.is_open and can_triage(user):
+        actions.append("escalate")
+    if incident.is_open and can_merge(user):
+        actions.append("merge")
+    if incident.status == Status.RESOLVED and is_reporter_of(user, incident):
+        actions.append("confirm")
+    return actions

@@ -39,6 +39,14 @@ def target_for(priority: int) -> Target:
     return Target(row.response_minutes * 60.0, row.resolution_minutes * 60.0, row.calendar)
 
 
+class Targets(dict[int, Target]):
+    """Targets by priority, each read once: pass one to sla_state() for a whole list."""
+
+    def __missing__(self, priority: int) -> Target:
+        self[priority] = target_for(priority)
+        return self[priority]
+
+
 # --- calendars ---------------------------------------------------------------
 
 
@@ -230,13 +238,15 @@ def sla_reprioritise(
         _recompute_due(incident, at)
 
 
-def sla_state(incident: Incident, at: dt.datetime) -> dict[str, dict[str, Any]]:
+def sla_state(
+    incident: Incident, at: dt.datetime, targets: Targets | None = None
+) -> dict[str, dict[str, Any]]:
     """What the API and the UI show for both targets.
 
     `remaining_seconds` is working time left (24x7: wall-clock time to the due time);
     negative once breached; frozen while paused; None once met.
     """
-    target = target_for(incident.priority)
+    target = (targets if targets is not None else Targets())[incident.priority]
     paused = incident.status == Status.ON_HOLD
     result: dict[str, dict[str, Any]] = {}
     for name, total in (

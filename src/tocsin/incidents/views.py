@@ -42,7 +42,7 @@ from tocsin.incidents.forms import (
 from tocsin.incidents.lifecycle import allowed_actions
 from tocsin.incidents.models import Incident, Level, Source, Status, Visibility
 from tocsin.incidents.priority import matrix
-from tocsin.incidents.sla import sla_state, target_for
+from tocsin.incidents.sla import Targets, sla_state
 from tocsin.incidents.templatetags.tocsin_ui import sla_display, timeline_summary
 
 PAGE_SIZE = 25
@@ -93,14 +93,8 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 # --- SLA presentation ------------------------------------------------------------
 
 
-class _Targets(dict[int, Any]):
-    def __missing__(self, priority: int) -> Any:
-        self[priority] = target_for(priority)
-        return self[priority]
-
-
-def sla_views(incident: Incident, at: dt.datetime, targets: _Targets) -> dict[str, Any]:
-    state = sla_state(incident, at)
+def sla_views(incident: Incident, at: dt.datetime, targets: Targets) -> dict[str, Any]:
+    state = sla_state(incident, at, targets)
     target = targets[incident.priority]
     result: dict[str, Any] = {}
     for name, total in (
@@ -153,7 +147,7 @@ def _queue_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
         else:
             page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
             at = now()
-            targets = _Targets()
+            targets = Targets()
             for incident in page.object_list:
                 incident.sla = sla_views(incident, at, targets)  # type: ignore[attr-defined]
     params = request.GET.copy()
@@ -370,7 +364,7 @@ def _incident_context(
         "staff": staff,
         "is_admin": perms.can_administer(user),  # type: ignore[arg-type]
         "is_reporter": perms.is_reporter_of(user, incident),  # type: ignore[arg-type]
-        "sla": sla_views(incident, at, _Targets()),
+        "sla": sla_views(incident, at, Targets()),
         "timeline": _timeline(user, incident),
         "attachments": selectors.attachments_for(user, incident),  # type: ignore[arg-type]
         "actions": actions,
