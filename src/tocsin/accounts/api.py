@@ -201,8 +201,7 @@ def team_json(team: Team) -> dict[str, Any]:
 @router.get("/teams", response={200: TeamList, **ERRORS})
 def list_teams(request: HttpRequest, paging: Query[Paging]) -> dict[str, Any]:
     _require(perms.is_staff(user_from_request(request)), "list teams")
-    teams = Team.objects.select_related("manager").prefetch_related("members").order_by("name")
-    return page(teams, paging, team_json)
+    return page(selectors.team_list(), paging, team_json)
 
 
 @router.post("/teams", response={201: TeamOut, **ERRORS})

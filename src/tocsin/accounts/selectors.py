@@ -61,3 +61,7 @@ def token_authenticate(raw: str) -> ApiToken | None:
     if token.last_used_at is None or current - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=current)
     return token
+
+
+def team_list() -> QuerySet[Team]:
+    return Team.objects.select_related("manager").prefetch_related("members").order_by("name")

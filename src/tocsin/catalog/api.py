@@ -10,7 +10,7 @@ from pydantic import Field
 
 from tocsin.accounts.selectors import team_get
 from tocsin.catalog import selectors, services
-from tocsin.catalog.models import Category, Service
+from tocsin.catalog.models import Service
 from tocsin.core.api import (
     ERRORS,
     BodyId,
@@ -25,23 +25,12 @@ from tocsin.core.api import (
     ref,
     user_from_request,
 )
-from tocsin.core.errors import Forbidden, NotFound
+from tocsin.core.errors import Forbidden
 from tocsin.incidents import permissions as perms
 
 router = Router(tags=["catalog"])
 
 Name = Annotated[Text, Field(min_length=1, max_length=100)]
-
-
-def category_get(category_id: int) -> Category:
-    """An active category or subcategory by id.
-
-    TODO(lead): belongs in catalog/selectors.py next to service_get.
-    """
-    category = Category.objects.filter(pk=category_id, is_active=True).first()
-    if category is None:
-        raise NotFound(f"no category with id {category_id}")
-    return category
 
 
 def _require_admin(request: HttpRequest, what: str) -> None:
@@ -171,7 +160,7 @@ def create_category(request: HttpRequest, payload: CategoryIn) -> HttpResponse:
         request,
         lambda: ref(
             services.category_create(
-                name=payload.name, parent=lookup("parent", category_get, payload.parent)
+                name=payload.name, parent=lookup("parent", selectors.category_get, payload.parent)
             )
         ),
     )

@@ -23,3 +23,11 @@ def category_tree() -> list[tuple[Category, list[Category]]]:
     for child in Category.objects.filter(parent__isnull=False, is_active=True).order_by("name"):
         children.setdefault(child.parent_id, []).append(child)  # type: ignore[arg-type]
     return [(top, children.get(top.pk, [])) for top in tops]
+
+
+def category_get(category_id: int) -> Category:
+    """An active category or subcategory by id."""
+    category = Category.objects.filter(pk=category_id, is_active=True).first()
+    if category is None:
+        raise NotFound(f"no category with id {category_id}")
+    return category

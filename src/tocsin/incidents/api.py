@@ -13,8 +13,7 @@ from pydantic import Field
 
 from tocsin.accounts.models import User
 from tocsin.accounts.selectors import team_get, user_by_username
-from tocsin.catalog.api import category_get
-from tocsin.catalog.selectors import service_get
+from tocsin.catalog.selectors import category_get, service_get
 from tocsin.core.api import (
     ERRORS,
     Id,
