@@ -51,7 +51,7 @@ def test_queue_countdown_ticks_in_the_browser(
     # A response target a few seconds from now: the countdown must turn to "breached" on its
     # own, without the page being reloaded or its rows fetched again.
     Incident.objects.filter(pk=desk["incident"].pk).update(
-        response_due_at=now() + dt.timedelta(seconds=3)
+        response_due_at=now() + dt.timedelta(seconds=4)
     )
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
