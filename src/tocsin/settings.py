@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "tocsin.incidents",
     "tocsin.engine",
     "tocsin.notify",
+    "tocsin.alerts",
 ]
 
 MIDDLEWARE = [

@@ -1,13 +1,29 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from tocsin.alerts import ingest
 from tocsin.api import api
 from tocsin.core import health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Ingest: drop-in targets for the tools people already run (specs/wire-formats.md).
+    path("v2/enqueue", ingest.pagerduty_enqueue, name="ingest-pagerduty"),
+    path("v2/change/enqueue", ingest.pagerduty_change, name="ingest-pagerduty-change"),
+    path("opsgenie/v2/alerts", ingest.opsgenie_create, name="ingest-opsgenie"),
+    path(
+        "opsgenie/v2/alerts/<str:alias>/close",
+        ingest.opsgenie_close,
+        name="ingest-opsgenie-close",
+    ),
+    path("integrations/alertmanager/<str:key>", ingest.alertmanager, name="ingest-alertmanager"),
+    path("integrations/grafana/<str:key>", ingest.grafana, name="ingest-grafana"),
+    path("integrations/webhook/<str:key>", ingest.webhook, name="ingest-webhook"),
+    path("integrations/heartbeat/<str:key>", ingest.heartbeat, name="ingest-heartbeat"),
+    path("integrations/sms/reply", ingest.sms_reply, name="ingest-sms-reply"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("", include("tocsin.alerts.web_urls")),
     path("", include("tocsin.web_urls")),
 ]

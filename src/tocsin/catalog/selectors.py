@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from tocsin.catalog.models import Category, Service
+from tocsin.catalog.models import Category, Integration, Service
+from tocsin.core.crypto import sha256_hex
 from tocsin.core.errors import NotFound
 
 
@@ -31,3 +32,15 @@ def category_get(category_id: int) -> Category:
     if category is None:
         raise NotFound(f"no category with id {category_id}")
     return category
+
+
+def integration_by_key(key: str, kinds: tuple[str, ...] | None = None) -> Integration | None:
+    """The live integration with this key (optionally of these kinds), or None."""
+    if not isinstance(key, str) or len(key) != 32:
+        return None
+    qs = Integration.objects.select_related("service").filter(
+        key_hash=sha256_hex(key.lower()), revoked_at__isnull=True
+    )
+    if kinds:
+        qs = qs.filter(kind__in=kinds)
+    return qs.first()

@@ -1,0 +1,1 @@
+"""One module per integration kind: parse(request body) -> normalised events."""
