@@ -8,7 +8,7 @@ DEVSTAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: up test lint format clean
+.PHONY: up test lint format clean bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ up: $(STAMP)
 
 test: $(DEVSTAMP)
 	$(PY) tests/run_suite.py $(PYTEST_ARGS)
+
+# The ingest benchmark (docs/benchmarks.md); not part of `make test`.
+# e.g. make bench BENCH_ARGS="--duration 30 --db sqlite"
+bench: $(DEVSTAMP)
+	$(PY) bench/ingest/run.py $(BENCH_ARGS)
 
 lint: $(DEVSTAMP)
 	$(VENV)/bin/ruff check src tests bench

@@ -19,8 +19,14 @@ def postgres_reason(url: str) -> str | None:
         import psycopg
     except ImportError:
         return "psycopg is not installed (pip install '.[postgres]')"
+    # pytest-django creates test_<name> through the server's maintenance database, so
+    # the database named in the URL need not exist: ask the server, not that database.
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    server = urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, ""))
     try:
-        with psycopg.connect(url, connect_timeout=3) as conn:
+        with psycopg.connect(server, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except Exception as exc:  # any failure to connect is a reason to skip
         return f"PostgreSQL at {url} is not reachable: {str(exc).strip().splitlines()[0]}"

@@ -6,6 +6,7 @@ Schema at /api/v1/openapi.json, interactive docs at /api/v1/docs.
 from ninja import NinjaAPI
 
 from tocsin.accounts.api import router as accounts_router
+from tocsin.alerts.api import router as alerts_router
 from tocsin.catalog.api import router as catalog_router
 from tocsin.core.api import AUTH, install_error_handlers, install_not_found_route
 from tocsin.incidents.api import router as incidents_router
@@ -16,7 +17,8 @@ api = NinjaAPI(
     urls_namespace="api",
     auth=AUTH,
     description=(
-        "Incidents, people, teams, services and categories. Authenticate with "
+        "Incidents, people, teams, services (with their integrations), categories, alerts, "
+        "change events, maintenance windows and silences. Authenticate with "
         "`Authorization: Bearer <token>` (create one with `tocsin token create USERNAME`). "
         "Incidents are addressed as INC-42 or 42; people by username; everything else by id. "
         "Lists answer {items, count} and take limit (≤ 500) and offset. POSTs that create "
@@ -27,4 +29,5 @@ install_error_handlers(api)
 api.add_router("", incidents_router)
 api.add_router("", accounts_router)
 api.add_router("", catalog_router)
+api.add_router("", alerts_router)
 install_not_found_route(api)

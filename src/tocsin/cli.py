@@ -12,6 +12,7 @@ import contextlib
 import getpass
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -204,11 +205,25 @@ def _load_demo() -> Any:
     return summary
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    _setup()
+def _require_migrated() -> None:
     _require_database()
     if _pending_migrations():
         raise CliError("the database is not migrated yet: run 'tocsin migrate' first")
+
+
+def _require_free_port(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CliError(f"cannot listen on {_bind(host, port)}: {exc.strerror}") from None
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _setup()
+    _require_migrated()
     _print_logins(_load_demo())
     return 0
 
@@ -256,6 +271,8 @@ def cmd_web(args: argparse.Namespace) -> int:
     from django.db import connections
     from gunicorn.app.base import BaseApplication
 
+    _require_migrated()
+    _require_free_port(args.host, args.port)
     workers = args.workers or default_web_workers()
     options: dict[str, Any] = {
         "bind": [_bind(args.host, args.port)],
@@ -293,7 +310,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _setup()
     from tocsin.engine.engine import run_forever
 
-    _require_database()
+    _require_migrated()
     return run_forever()
 
 
@@ -306,6 +323,8 @@ def cmd_smtp(args: argparse.Namespace) -> int:
     port = args.port or settings.TOCSIN_SMTP_PORT
     try:
         return smtp.run(args.host, port)
+    except OverflowError:
+        raise CliError(f"smtp: port {port} is out of range (1–65535)") from None
     except OSError as exc:
         raise CliError(f"smtp: cannot listen on {_bind(args.host, port)}: {exc.strerror}") from None
 
@@ -392,6 +411,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     env["TOCSIN_DATA_DIR"] = str(settings.DATA_DIR)  # the children use the same data
     host = f"[{args.host}]" if ":" in args.host else args.host
+    if not os.environ.get("TOCSIN_BASE_URL"):
+        # Links in mail (confirmation links) must point where this instance listens.
+        env["TOCSIN_BASE_URL"] = f"http://{host}:{args.port}"
     print(f"Tocsin is starting at http://{host}:{args.port}/ (email intake on port {smtp_port})")
     if summary is not None:
         _print_logins(summary)

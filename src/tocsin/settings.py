@@ -182,7 +182,9 @@ if EMAIL_URL:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
-TOCSIN_SMTP_PORT = env_int("TOCSIN_SMTP_PORT", 2525, minimum=1)
+# The domain in integration mail addresses (<key>@domain); default: TOCSIN_BASE_URL's host.
+TOCSIN_EMAIL_DOMAIN = env_str("TOCSIN_EMAIL_DOMAIN")
+TOCSIN_SMTP_PORT = env_int("TOCSIN_SMTP_PORT", 2525, minimum=1, maximum=65535)
 TOCSIN_OUTBOUND_ALLOW = env_list("TOCSIN_OUTBOUND_ALLOW", [])
 
 NINJA_PAGINATION_MAX_LIMIT = 500

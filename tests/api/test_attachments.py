@@ -91,11 +91,11 @@ def test_the_size_limit_is_a_422_naming_file(
     settings.TOCSIN_ATTACHMENT_MAX_BYTES = 1024 * 1024
     owner = client_for(Role.REPORTER)
     number = file_incident(owner)["id"]
-    big = upload(owner, number, "big.png", b"\x00" * (1024 * 1024 + 1), "image/png")
+    big = upload(owner, number, "big.png", PNG.ljust(1024 * 1024 + 1, b"\x00"), "image/png")
     assert big.status_code == 422
     assert big.json()["detail"][0]["loc"] == ["body", "file"]
     assert "1 MB" in big.json()["detail"][0]["msg"]
-    just_fits = upload(owner, number, "ok.png", b"\x00" * (1024 * 1024), "image/png")
+    just_fits = upload(owner, number, "ok.png", PNG.ljust(1024 * 1024, b"\x00"), "image/png")
     assert just_fits.status_code == 201
     assert Attachment.objects.count() == 1
 
@@ -128,3 +128,16 @@ def test_missing_or_empty_file_is_422(client_for: Clients, settings: Any, tmp_pa
     empty = upload(owner, number, "empty.txt", b"", "text/plain")
     assert empty.status_code == 422
     assert empty.json()["detail"][0]["loc"] == ["body", "file"]
+
+
+def test_a_file_whose_content_is_not_its_declared_type_is_refused(
+    client_for: Clients, settings: Any, tmp_path: Any
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    owner = client_for(Role.REPORTER)
+    number = file_incident(owner)["id"]
+    page = b"<html><script>alert(1)</script></html>"
+    response = upload(owner, number, "x.png", page, "image/png")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "file"]
+    assert Attachment.objects.count() == 0

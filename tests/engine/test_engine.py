@@ -50,7 +50,14 @@ def test_a_tick_runs_the_modules_in_their_order() -> None:
 
 def test_the_default_modules_start_with_the_heartbeat() -> None:
     names = [m.name for m in default_modules("w1")]
-    assert names == ["heartbeat", "sla_breaches", "auto_close", "outbox"]
+    assert names == [
+        "heartbeat",
+        "ingest",
+        "alert_heartbeats",
+        "sla_breaches",
+        "auto_close",
+        "outbox",
+    ]
 
 
 def test_a_failing_module_does_not_stop_the_others() -> None:

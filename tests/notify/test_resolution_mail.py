@@ -49,9 +49,7 @@ def test_resolve_mails_the_reporter_a_link_that_closes_the_incident(
     assert incident.status == Status.CLOSED
 
 
-def test_link_from_an_earlier_resolution_no_longer_works(
-    reporter, agent, make_incident
-) -> None:
+def test_link_from_an_earlier_resolution_no_longer_works(reporter, agent, make_incident) -> None:
     incident = _resolve(make_incident(reporter), agent)
     first = OutboxMessage.objects.get(incident=incident)
     first_path = re.search(r"/incidents/\S+/confirm/\S+/", first.body).group(0)

@@ -17,7 +17,7 @@ def user_by_username(username: str, *, active_only: bool = False) -> User:
     if active_only:
         qs = qs.filter(is_active=True)
     try:
-        return qs.get(username=username)
+        return qs.get(username__iexact=username)
     except User.DoesNotExist:
         raise NotFound(f"no person with username {username!r}") from None
 

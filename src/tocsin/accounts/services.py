@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import zoneinfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 
 from tocsin.accounts.models import ApiToken, Role, Team, User
@@ -18,6 +21,18 @@ TOKEN_PREFIX = "tcn_"
 
 def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+USERNAME_RE = re.compile(r"^[\w.@+-]{1,150}$")
+
+
+def _check_email(value: str) -> str:
+    value = (value or "").strip()
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise Invalid("email", "must be an email address") from None
+    return value
 
 
 def _check_time_zone(value: str) -> str:
@@ -48,12 +63,11 @@ def user_create(
     password: str | None = None,
 ) -> User:
     username = username.strip()
-    if not username:
-        raise Invalid("username", "must not be empty")
+    if not USERNAME_RE.match(username):
+        raise Invalid("username", "use 1–150 letters, digits and . @ + - _ (no spaces or symbols)")
     if User.objects.filter(username__iexact=username).exists():
         raise Conflict(f"a person with username {username!r} already exists")
-    if not email or "@" not in email:
-        raise Invalid("email", "must be an email address")
+    email = _check_email(email)
     user = User(
         username=username,
         email=email.strip(),
@@ -82,10 +96,15 @@ def user_update(
 ) -> User:
     fields: list[str] = []
     if email is not None:
-        if "@" not in email:
-            raise Invalid("email", "must be an email address")
-        user.email = email.strip()
+        user.email = _check_email(email)
         fields.append("email")
+    demoted = (role is not None and role != Role.ADMIN) or is_active is False
+    if demoted and user.role == Role.ADMIN and user.is_active:
+        others = User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk)
+        if not others.exists():
+            raise Conflict(
+                "this is the last active administrator; make someone else an administrator first"
+            )
     if name is not None:
         user.name = name.strip()
         fields.append("name")
@@ -104,6 +123,11 @@ def user_update(
     return user
 
 
+def _check_manager(manager: User | None) -> None:
+    if manager is not None and (not manager.is_active or manager.role == Role.REPORTER):
+        raise Invalid("manager", f"{manager.username!r} is not an active staff member")
+
+
 @transaction.atomic
 def team_create(
     *,
@@ -117,6 +141,7 @@ def team_create(
         raise Invalid("name", "must not be empty")
     if Team.objects.filter(name__iexact=name).exists():
         raise Conflict(f"a team named {name!r} already exists")
+    _check_manager(manager)
     team = Team.objects.create(name=name, manager=manager, description=description)
     if members:
         team.members.set(members)
@@ -141,6 +166,7 @@ def team_update(
             raise Conflict(f"a team named {name!r} already exists")
         team.name = name
     if manager is not None or clear_manager:
+        _check_manager(manager)
         team.manager = manager
     if description is not None:
         team.description = description

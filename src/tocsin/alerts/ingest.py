@@ -1,21 +1,485 @@
-"""Ingest endpoints (filled in by the ingest work): validate, commit to the inbox, answer."""
+"""Ingest endpoints: validate, commit to the inbox, answer (DESIGN.md "HTTP, ingest").
+
+Every request goes through the same steps, each answering in the imitated tool's shape:
+1. the route's body limit, from Content-Length before reading and while reading (413);
+2. Content-Type application/json (charset utf-8 if given), no Content-Encoding (415, or
+   PagerDuty's 400 on its routes);
+3. strict decoding: UTF-8, a JSON object, no NaN/Infinity, NUL, duplicate keys or nesting
+   deeper than 64 levels (400);
+4. the key (PagerDuty: routing_key in the body; Opsgenie: `Authorization: GenieKey`; the
+   others: the path, or Bearer / Basic when the path has none) and the integration's
+   secret, see ingest_auth.py (PagerDuty 400, Opsgenie 401, others 404; wrong secret 401);
+5. the per-key rate limit (429 on the PagerDuty and Opsgenie routes, whose senders retry
+   it; 503 elsewhere, because Alertmanager and Grafana drop every 4xx);
+6. the adapter turns the body into normalised events (400 naming the fields);
+7. one inbox row, committed before the 2xx (N1). A database that is locked or away
+   answers 503 with Retry-After: senders retry, nothing is lost.
+The accept path costs one key lookup and one insert.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import DatabaseError, InterfaceError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.views.decorators.csrf import csrf_exempt
 
+from tocsin.alerts import ingest_auth, ratelimit
+from tocsin.alerts.adapters import alertmanager as alertmanager_adapter
+from tocsin.alerts.adapters import grafana as grafana_adapter
+from tocsin.alerts.adapters import heartbeat as heartbeat_adapter
+from tocsin.alerts.adapters import opsgenie as opsgenie_adapter
+from tocsin.alerts.adapters import pagerduty as pagerduty_adapter
+from tocsin.alerts.adapters import webhook as webhook_adapter
+from tocsin.alerts.adapters.base import AdapterError, Event
+from tocsin.alerts.adapters.common import decode_json, decode_text
+from tocsin.alerts.models import InboxEvent
+from tocsin.catalog.models import Integration
+from tocsin.core.clock import now
 
-def _todo(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
+logger = logging.getLogger(__name__)
+
+SMALL_LIMIT = 512_000  # PagerDuty and Opsgenie (Alertmanager's own cap is 512000 bytes)
+LARGE_LIMIT = 10 * 1024 * 1024  # Alertmanager, Grafana, webhook: whole groups must fit
+HEARTBEAT_LIMIT = 64 * 1024
+PAYLOAD_CAP = 64 * 1024  # characters of the raw body kept in the inbox row
+READ_CHUNK = 64 * 1024
+RETRY_AFTER_BUSY = "1"
+
+
+class Reject(Exception):
+    """Answer `status` with these reasons, in the route's reply shape."""
+
+    def __init__(
+        self, status: int, errors: list[str], headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__("; ".join(errors))
+        self.status = status
+        self.errors = errors
+        self.headers = headers or {}
+
+
+# --- reply shapes ---------------------------------------------------------------------
+
+
+def _reply(body: dict[str, Any], status: int, headers: dict[str, str]) -> JsonResponse:
+    response = JsonResponse(body, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _pagerduty_error(
+    status: int, errors: list[str], headers: dict[str, str], started: float, request_id: str
+) -> HttpResponse:
+    if status == 429:
+        body = {
+            "status": "throttle event",
+            "message": "Requests for this integration are arriving too quickly. Retry later.",
+            "errors": errors,
+        }
+    elif status >= 500:
+        body = {"status": "unavailable", "message": "Retry later", "errors": errors}
+    else:
+        if status not in (405, 413):
+            status = 400  # PagerDuty answers every other bad input 400
+        body = {"status": "invalid event", "message": "Event object is invalid", "errors": errors}
+    return _reply(body, status, headers)
+
+
+def _opsgenie_error(
+    status: int, errors: list[str], headers: dict[str, str], started: float, request_id: str
+) -> HttpResponse:
+    body = {
+        "message": "; ".join(errors),
+        "took": round(time.perf_counter() - started, 3),
+        "requestId": request_id,
+    }
+    return _reply(body, status, headers)
+
+
+def _plain_error(
+    status: int, errors: list[str], headers: dict[str, str], started: float, request_id: str
+) -> HttpResponse:
+    return _reply({"detail": "; ".join(errors), "errors": errors}, status, headers)
+
+
+ErrorShape = Callable[[int, list[str], dict[str, str], float, str], HttpResponse]
+
+
+# --- routes ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    kinds: tuple[str, ...]
+    limit: int
+    methods: tuple[str, ...]
+    error: ErrorShape
+    inbox_kind: str = "event"
+    json_body: bool = True
+    empty_body_ok: bool = False
+    missing_key_status: int = 404
+    invalid_status: int = 400
+    throttle_status: int = 503
+
+
+PAGERDUTY = Route(
+    kinds=("pagerduty",),
+    limit=SMALL_LIMIT,
+    methods=("POST",),
+    error=_pagerduty_error,
+    missing_key_status=400,
+    throttle_status=429,
+)
+PAGERDUTY_CHANGE = Route(
+    kinds=("pagerduty",),
+    limit=SMALL_LIMIT,
+    methods=("POST",),
+    error=_pagerduty_error,
+    inbox_kind="change",
+    missing_key_status=400,
+    throttle_status=429,
+)
+OPSGENIE = Route(
+    kinds=("opsgenie",),
+    limit=SMALL_LIMIT,
+    methods=("POST",),
+    error=_opsgenie_error,
+    missing_key_status=401,
+    invalid_status=422,
+    throttle_status=429,
+)
+OPSGENIE_CLOSE = Route(
+    kinds=("opsgenie",),
+    limit=SMALL_LIMIT,
+    methods=("POST",),
+    error=_opsgenie_error,
+    empty_body_ok=True,
+    missing_key_status=401,
+    invalid_status=422,
+    throttle_status=429,
+)
+ALERTMANAGER = Route(
+    kinds=("alertmanager",), limit=LARGE_LIMIT, methods=("POST",), error=_plain_error
+)
+GRAFANA = Route(kinds=("grafana",), limit=LARGE_LIMIT, methods=("POST", "PUT"), error=_plain_error)
+WEBHOOK = Route(kinds=("webhook",), limit=LARGE_LIMIT, methods=("POST", "PUT"), error=_plain_error)
+HEARTBEAT = Route(
+    kinds=("heartbeat",),
+    limit=HEARTBEAT_LIMIT,
+    methods=("GET", "HEAD", "POST"),
+    error=_plain_error,
+    inbox_kind="heartbeat",
+    json_body=False,
+)
+
+
+# --- the steps ------------------------------------------------------------------------
+
+
+def read_body(request: HttpRequest, limit: int) -> bytes:
+    """The body, never more than `limit` bytes read (413 beyond it), without request.body."""
+    header = request.META.get("CONTENT_LENGTH") or ""
+    if header:
+        try:
+            length = int(header)
+        except ValueError:
+            raise Reject(400, ["Content-Length is not a number"]) from None
+        if length < 0:
+            raise Reject(400, ["Content-Length is negative"])
+        if length > limit:
+            raise Reject(413, [f"body: larger than the limit of {limit} bytes"])
+        read = request.read
+        remaining = length
+    elif request.META.get("wsgi.input_terminated"):  # chunked: the server ends the stream
+        read = request.META["wsgi.input"].read
+        remaining = limit + 1
+    else:
+        return b""
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        while remaining > 0:
+            chunk = read(min(READ_CHUNK, remaining))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            remaining -= len(chunk)
+            if total > limit:
+                raise Reject(413, [f"body: larger than the limit of {limit} bytes"])
+    except (OSError, UnreadablePostError):
+        raise Reject(400, ["body: could not be read"]) from None
+    return b"".join(chunks)
+
+
+def check_content_type(request: HttpRequest) -> None:
+    content_type = (request.content_type or "").lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise Reject(415, [f"Content-Type must be application/json, not {content_type!r}"])
+    charset = (request.content_params or {}).get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise Reject(415, [f"charset must be utf-8, not {charset!r}"])
+    encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
+    if encoding not in ("", "identity"):
+        raise Reject(415, [f"Content-Encoding {encoding!r} is not supported"])
+
+
+@dataclass
+class Incoming:
+    request: HttpRequest
+    body: bytes
+    text: str
+    data: dict[str, Any]
+
+
+def _incoming(request: HttpRequest, route: Route) -> Incoming:
+    if request.method not in route.methods:
+        raise Reject(
+            405, [f"method {request.method} is not allowed; use {'/'.join(route.methods)}"]
+        )
+    body = read_body(request, route.limit)
+    if not route.json_body or (route.empty_body_ok and not body.strip()):
+        return Incoming(request, body, "", {})
+    check_content_type(request)
+    try:
+        text = decode_text(body)
+        data = decode_json(text)
+    except AdapterError as exc:
+        raise Reject(400, exc.errors) from None
+    return Incoming(request, body, text, data)
+
+
+def _authenticate(incoming: Incoming, route: Route, key: str | None) -> Integration:
+    integration = ingest_auth.find_integration(key, route.kinds)
+    if integration is None:
+        if route is PAGERDUTY or route is PAGERDUTY_CHANGE:
+            message = "routing_key is invalid: no active integration has this key"
+        elif route.missing_key_status == 401:
+            message = "Could not authenticate: Authorization: GenieKey <key> is missing or invalid"
+        else:
+            message = f"no active {route.kinds[0]} integration has this key"
+        raise Reject(route.missing_key_status, [message])
+    try:
+        ingest_auth.check_secret(incoming.request, integration, incoming.body)
+    except ingest_auth.AuthFailed as exc:
+        raise Reject(401, [f"authentication failed: {exc}"]) from None
+    except ingest_auth.SecretUnreadable:
+        logger.error("integration %s: stored secret cannot be decrypted", integration.pk)
+        raise Reject(
+            503, ["the integration's secret cannot be read"], {"Retry-After": "60"}
+        ) from None
+    wait = ratelimit.retry_after_seconds(integration)
+    if wait is not None:
+        raise Reject(
+            route.throttle_status,
+            ["rate limit exceeded for this integration key"],
+            {"Retry-After": str(wait)},
+        )
+    return integration
+
+
+def _store(
+    incoming: Incoming, integration: Integration, route: Route, events: list[Event], secret: str
+) -> None:
+    text = incoming.text
+    if secret and secret in text:  # the PagerDuty routing key is a credential: never keep it
+        text = text.replace(secret, f"{secret[:6]}…")
+    with transaction.atomic():
+        InboxEvent.objects.create(
+            integration=integration,
+            kind=route.inbox_kind,
+            received_at=now(),
+            events=[event.to_json() for event in events],
+            payload=text[:PAYLOAD_CAP],
+            payload_truncated=len(text) > PAYLOAD_CAP,
+            request_id=str(getattr(incoming.request, "request_id", ""))[:64],
+        )
+
+
+Handler = Callable[[Incoming, Integration], list[Event]]
+KeyOf = Callable[[Incoming], str | None]
+Success = Callable[[list[Event], float, str], HttpResponse]
+
+
+def _accept(
+    request: HttpRequest,
+    route: Route,
+    key_of: KeyOf,
+    parse: Handler,
+    success: Success,
+) -> HttpResponse:
+    started = time.perf_counter()
+    request_id = str(getattr(request, "request_id", ""))
+    try:
+        incoming = _incoming(request, route)
+        key = key_of(incoming)
+        integration = _authenticate(incoming, route, key)
+        try:
+            events = parse(incoming, integration)
+        except AdapterError as exc:
+            raise Reject(route.invalid_status, exc.errors) from None
+        secret = key if route is PAGERDUTY or route is PAGERDUTY_CHANGE else ""
+        _store(incoming, integration, route, events, secret or "")
+    except Reject as exc:
+        return route.error(exc.status, exc.errors, exc.headers, started, request_id)
+    except (DatabaseError, InterfaceError):  # InterfaceError is not a DatabaseError
+        logger.warning("ingest: database unavailable, answering 503", exc_info=True)
+        return route.error(
+            503,
+            ["the database is busy or unavailable; retry shortly"],
+            {"Retry-After": RETRY_AFTER_BUSY},
+            started,
+            request_id,
+        )
+    return success(events, started, request_id)
+
+
+# --- the endpoints --------------------------------------------------------------------
+
+
+def _path_or_header_key(key: str | None) -> KeyOf:
+    return lambda incoming: key or ingest_auth.header_key(incoming.request)
+
+
+def _accepted(status: int = 202) -> Success:
+    return lambda events, started, request_id: JsonResponse({"status": "accepted"}, status=status)
+
+
+def _opsgenie_accepted(events: list[Event], started: float, request_id: str) -> HttpResponse:
+    body = {
+        "result": "Request will be processed",
+        "took": round(time.perf_counter() - started, 3),
+        "requestId": request_id,
+    }
+    return JsonResponse(body, status=202)
+
+
+def _routing_key(incoming: Incoming) -> str:
+    try:
+        return pagerduty_adapter.routing_key(incoming.data)
+    except AdapterError as exc:
+        raise Reject(400, exc.errors) from None
+
+
+def _genie_key(incoming: Incoming) -> str | None:
+    return ingest_auth.header_key(incoming.request) or None
+
+
+@csrf_exempt
+def pagerduty_enqueue(request: HttpRequest) -> HttpResponse:
+    return _accept(
+        request,
+        PAGERDUTY,
+        _routing_key,
+        lambda incoming, _: [pagerduty_adapter.parse_event(incoming.data)],
+        lambda events, *_: JsonResponse(
+            {"status": "success", "message": "Event processed", "dedup_key": events[0].dedup_key},
+            status=202,
+        ),
+    )
+
+
+@csrf_exempt
+def pagerduty_change(request: HttpRequest) -> HttpResponse:
+    return _accept(
+        request,
+        PAGERDUTY_CHANGE,
+        _routing_key,
+        lambda incoming, _: [pagerduty_adapter.parse_change(incoming.data)],
+        lambda *_: JsonResponse(
+            {"status": "success", "message": "Change event processed"}, status=202
+        ),
+    )
+
+
+@csrf_exempt
+def opsgenie_create(request: HttpRequest) -> HttpResponse:
+    return _accept(
+        request,
+        OPSGENIE,
+        _genie_key,
+        lambda incoming, _: [opsgenie_adapter.parse_create(incoming.data)],
+        _opsgenie_accepted,
+    )
+
+
+def _opsgenie_close_parse(alias: str) -> Handler:
+    def parse(incoming: Incoming, integration: Integration) -> list[Event]:
+        identifier_type = incoming.request.GET.get("identifierType", "alias")
+        if identifier_type in ("id", "tiny"):
+            raise Reject(
+                404, [f"Alert with {identifier_type} [{alias[:80]}] does not exist; use an alias"]
+            )
+        if identifier_type != "alias":
+            raise Reject(422, ["identifierType must be alias, id or tiny"])
+        return [opsgenie_adapter.parse_close(alias, incoming.data)]
+
+    return parse
+
+
+@csrf_exempt
+def opsgenie_close(request: HttpRequest, alias: str) -> HttpResponse:
+    return _accept(
+        request, OPSGENIE_CLOSE, _genie_key, _opsgenie_close_parse(alias), _opsgenie_accepted
+    )
+
+
+@csrf_exempt
+def alertmanager(request: HttpRequest, key: str | None = None) -> HttpResponse:
+    return _accept(
+        request,
+        ALERTMANAGER,
+        _path_or_header_key(key),
+        lambda incoming, _: alertmanager_adapter.parse(incoming.data),
+        _accepted(),
+    )
+
+
+@csrf_exempt
+def grafana(request: HttpRequest, key: str | None = None) -> HttpResponse:
+    return _accept(
+        request,
+        GRAFANA,
+        _path_or_header_key(key),
+        lambda incoming, _: grafana_adapter.parse(incoming.data),
+        _accepted(),
+    )
+
+
+@csrf_exempt
+def webhook(request: HttpRequest, key: str | None = None) -> HttpResponse:
+    return _accept(
+        request,
+        WEBHOOK,
+        _path_or_header_key(key),
+        lambda incoming, integration: [
+            webhook_adapter.parse(
+                incoming.data, integration.options or {}, raw_size=len(incoming.text)
+            )
+        ],
+        _accepted(),
+    )
+
+
+@csrf_exempt
+def heartbeat(request: HttpRequest, key: str | None = None) -> HttpResponse:
+    return _accept(
+        request,
+        HEARTBEAT,
+        _path_or_header_key(key),
+        lambda incoming, _: heartbeat_adapter.parse(),
+        _accepted(200),
+    )
+
+
+@csrf_exempt
+def sms_reply(request: HttpRequest) -> HttpResponse:
+    """Acknowledge by SMS reply: belongs to the SMS channel's work, not built here yet."""
     return JsonResponse({"detail": "not implemented yet"}, status=501)
-
-
-pagerduty_enqueue = csrf_exempt(_todo)
-pagerduty_change = csrf_exempt(_todo)
-opsgenie_create = csrf_exempt(_todo)
-opsgenie_close = csrf_exempt(_todo)
-alertmanager = csrf_exempt(_todo)
-grafana = csrf_exempt(_todo)
-webhook = csrf_exempt(_todo)
-heartbeat = csrf_exempt(_todo)
-sms_reply = csrf_exempt(_todo)

@@ -184,3 +184,42 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"heartbeat {self.integration_id} ({self.state})"
+
+
+class EngineLease(models.Model):
+    """A named lease one worker holds at a time (the ingest module's: rows of an
+    integration must never be processed out of order by two workers at once).
+
+    Taken with a compare-and-set: `UPDATE ... WHERE lease_until < now OR holder = me`.
+    """
+
+    name = models.CharField(max_length=50, unique=True)
+    holder = models.CharField(max_length=200, blank=True)
+    lease_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder or 'nobody'} until {self.lease_until:%H:%M:%S}"
+
+
+class AlertStorm(models.Model):
+    """The one "alert storm" incident of a service while it is open: new alerts beyond
+    the service's storm threshold join it instead of opening one incident each.
+
+    `label_counts` counts the values of a few telling labels (alertname, instance, ...)
+    over the alerts that joined; the incident's title and description show the count and
+    the top values, refreshed at most every few seconds (`shown_count`, `shown_at`).
+    """
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="alert_storms")
+    incident = models.OneToOneField(Incident, on_delete=models.PROTECT, related_name="alert_storm")
+    started_at = models.DateTimeField()
+    alert_count = models.PositiveIntegerField(default=0)
+    label_counts = models.JSONField(default=dict, blank=True)
+    shown_count = models.PositiveIntegerField(default=0)
+    shown_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"storm on {self.service_id}: {self.alert_count} alerts"

@@ -6,6 +6,7 @@ Everything here is plumbing between HTTP and the services; no business rule live
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -25,9 +26,11 @@ from tocsin.accounts.models import User
 from tocsin.accounts.selectors import token_authenticate
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
-from tocsin.core.errors import Invalid, NotFound, TocsinError
+from tocsin.core.errors import Conflict, Invalid, NotFound, TocsinError
 from tocsin.core.middleware import _is_busy
 from tocsin.core.models import IdempotencyRecord
+
+log = logging.getLogger("tocsin.api")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -218,6 +221,17 @@ def install_error_handlers(api: NinjaAPI) -> None:
         response["Retry-After"] = "1"
         return response
 
+    def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # A bug, not bad input: log it with the request id and answer JSON, not HTML.
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return _detail(
+            api,
+            request,
+            500,
+            f"internal error (request id {getattr(request, 'request_id', '-')})",
+        )
+
+    api.add_exception_handler(Exception, on_unexpected)
     api.add_exception_handler(Invalid, on_invalid)
     api.add_exception_handler(TocsinError, on_tocsin)
     api.add_exception_handler(ValidationError, on_validation)
@@ -271,6 +285,14 @@ def _replay(record: IdempotencyRecord) -> HttpResponse:
     return response
 
 
+def _check_same_request(record: IdempotencyRecord, request: HttpRequest) -> None:
+    if record.method != (request.method or "POST") or record.path != request.path[:500]:
+        raise Conflict(
+            f"this Idempotency-Key was used for {record.method} {record.path}; "
+            "use a new key for a different request"
+        )
+
+
 def idempotent_create(
     request: HttpRequest, create: Callable[[], Any], status: int = 201
 ) -> HttpResponse:
@@ -291,6 +313,7 @@ def idempotent_create(
             ).delete()
             previous = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
             if previous is not None:
+                _check_same_request(previous, request)
                 return _replay(previous)
             body = to_json(create())
             try:
@@ -308,7 +331,9 @@ def idempotent_create(
                 raise _KeyTaken from exc  # undoes our create
     except _KeyTaken:
         # A concurrent request with the same key committed first: answer as it did.
-        return _replay(IdempotencyRecord.objects.get(owner=owner, key=key))
+        record = IdempotencyRecord.objects.get(owner=owner, key=key)
+        _check_same_request(record, request)
+        return _replay(record)
     return json_response(body, status)
 
 

@@ -33,6 +33,7 @@ from tocsin.core.models import Counter
 from tocsin.incidents import services, sla
 from tocsin.incidents.models import Incident, Source, Visibility
 from tocsin.incidents.priority import DEFAULT_MATRIX
+from tocsin.notify.models import OutboxMessage
 
 DEMO_MARKER = "demo-organisation"
 DEMO_PASSWORD = "demo"  # public on purpose: `tocsin up --demo` prints it
@@ -1306,6 +1307,9 @@ def load_demo(*, seed: int = 7) -> DemoSummary:
                 )
             _build_organisation()
             _write_history(seed, end)
+            # The history's resolution mails belong to the past: nobody is waiting for them
+            # (and the demo's addresses are not real), so they are not queued for sending.
+            OutboxMessage.objects.filter(created_at__lte=end).delete()
             Counter.next_value(DEMO_MARKER)
     return DemoSummary(
         created=created,

@@ -27,7 +27,7 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ConfigError(f"{name} must be true or false, not {raw!r}")
 
 
-def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -37,6 +37,8 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
         raise ConfigError(f"{name} must be an integer, not {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, not {value}")
     return value
 
 

@@ -30,7 +30,15 @@ def readyz(request: HttpRequest) -> JsonResponse:
         response = JsonResponse({"status": "unavailable", "checks": checks}, status=503)
         response["Retry-After"] = "5"
         return response
-    seen = WorkerHeartbeat.objects.filter(last_seen_at__gte=now() - timedelta(minutes=1)).count()
+    try:
+        seen = WorkerHeartbeat.objects.filter(
+            last_seen_at__gte=now() - timedelta(minutes=1)
+        ).count()
+    except DatabaseError as exc:  # e.g. not migrated yet
+        checks["worker"] = f"cannot read worker heartbeats: {exc.__class__.__name__}"
+        response = JsonResponse({"status": "unavailable", "checks": checks}, status=503)
+        response["Retry-After"] = "5"
+        return response
     checks["worker"] = "ok" if seen else "no worker seen in the last minute"
     ready = bool(seen)
     response = JsonResponse(

@@ -57,10 +57,18 @@ class HeartbeatModule:
 
 
 def default_modules(worker_id: str) -> list[EngineModule]:
+    from tocsin.alerts.engine import AlertHeartbeatModule, IngestModule
     from tocsin.incidents.engine import AutoCloseModule, SlaBreachModule
     from tocsin.notify.engine import OutboxModule
 
-    return [HeartbeatModule(worker_id), SlaBreachModule(), AutoCloseModule(), OutboxModule()]
+    return [
+        HeartbeatModule(worker_id),
+        IngestModule(worker_id),
+        AlertHeartbeatModule(),
+        SlaBreachModule(),
+        AutoCloseModule(),
+        OutboxModule(),
+    ]
 
 
 def make_worker_id() -> str:

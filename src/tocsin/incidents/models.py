@@ -232,6 +232,25 @@ class SlaTarget(models.Model):
     def __str__(self) -> str:
         return f"P{self.priority}: {self.response_minutes} min / {self.resolution_minutes} min"
 
+    def clean(self) -> None:
+        if not self.response_minutes or not self.resolution_minutes:
+            raise ValidationError("Targets must be at least one minute")
+        if self.response_minutes > self.resolution_minutes:
+            raise ValidationError(
+                {"response_minutes": "The response target cannot exceed the resolution target"}
+            )
+        if self.calendar_id is None:
+            return
+        from tocsin.incidents.sla import working_seconds
+
+        # The target must fit in the calendar's working time within two years.
+        start = dt.datetime.now(dt.UTC)
+        available = working_seconds(self.calendar, start, start + dt.timedelta(days=730))
+        if available < self.resolution_minutes * 60:
+            raise ValidationError(
+                {"calendar": "This calendar has too little working time for these targets"}
+            )
+
 
 class Visibility(models.TextChoices):
     INTERNAL = "internal", "Internal"

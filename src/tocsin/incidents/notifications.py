@@ -38,7 +38,7 @@ def queue_resolution_mail(incident: Incident) -> OutboxMessage | None:
     )
     return outbox_enqueue_email(
         recipient=address,
-        subject=f"[{incident.ref}] Resolved: {incident.title}",
+        subject=" ".join(f"[{incident.ref}] Resolved: {incident.title}".split()),
         body=body,
         incident=incident,
     )

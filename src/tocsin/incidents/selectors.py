@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, When
+from django.db.models.functions import Least
 
 from tocsin.accounts.models import User
 from tocsin.core.errors import Invalid, NotFound
@@ -114,9 +115,20 @@ def incident_list_for(user: User, filters: IncidentFilters) -> QuerySet[Incident
         qs = qs.filter(condition)
     if filters.service:
         qs = qs.distinct()
-    return qs.order_by(
+    # The nearest unmet deadline: the response target until it is met, then resolution.
+    # Held incidents have no due time (the clock is paused) and sort last in their priority.
+    next_due = Case(
+        When(
+            response_met_at__isnull=True,
+            response_due_at__isnull=False,
+            resolution_due_at__isnull=False,
+            then=Least("response_due_at", "resolution_due_at"),
+        ),
+        default=F("resolution_due_at"),
+    )
+    return qs.annotate(next_due_at=next_due).order_by(
         "priority",
-        F("resolution_due_at").asc(nulls_last=True),
+        F("next_due_at").asc(nulls_last=True),
         "-number",
     )
 

@@ -9,8 +9,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.text import get_valid_filename
 
@@ -53,6 +55,36 @@ def _clean_text(field: str, value: str, *, required: bool, limit: int) -> str:
         raise Invalid(field, "must not be empty")
     if len(value) > limit:
         raise Invalid(field, f"must be at most {limit} characters")
+    return value
+
+
+def _one_line(field: str, value: str) -> str:
+    """Titles travel into mail subjects and lists: no control characters, one line."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+
+
+EARLIEST_MOMENT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def _check_moment(field: str, value: dt.datetime | None) -> dt.datetime | None:
+    """A past moment an incident refers to: aware, not before 2000, not in the future."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        raise Invalid(field, "must be a date and time with a time zone")
+    if value < EARLIEST_MOMENT or value > now() + dt.timedelta(hours=1):
+        raise Invalid(field, "must lie between 2000-01-01 and now")
+    return value
+
+
+def _check_email(field: str, value: str) -> str:
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        raise Invalid(field, "must be an email address") from None
     return value
 
 
@@ -121,8 +153,14 @@ def incident_create(
 ) -> Incident:
     """File a new incident. Reporters may file; only staff may triage while filing."""
     user = actor.user
-    title = _clean_text("title", title, required=True, limit=TITLE_MAX)
+    title = _one_line("title", _clean_text("title", title, required=True, limit=TITLE_MAX))
     description = _clean_text("description", description, required=False, limit=DESCRIPTION_MAX)
+    reporter_email = _check_email("reporter_email", reporter_email)
+    reporter_name = _one_line(
+        "reporter_name", _clean_text("reporter_name", reporter_name, required=False, limit=150)
+    )
+    detected_at = _check_moment("detected_at", detected_at)
+    impact_started_at = _check_moment("impact_started_at", impact_started_at)
     impact = _check_level("impact", impact)
     urgency = _check_level("urgency", urgency)
     if source not in Source.values:
@@ -237,7 +275,12 @@ def incident_update(
             entries.append((name, _display(old), _display(value)))
 
     if "title" in changes:
-        setfield("title", _clean_text("title", changes["title"], required=True, limit=TITLE_MAX))
+        setfield(
+            "title",
+            _one_line(
+                "title", _clean_text("title", changes["title"], required=True, limit=TITLE_MAX)
+            ),
+        )
     if "description" in changes:
         setfield(
             "description",
@@ -249,9 +292,11 @@ def incident_update(
         if changes["source"] not in Source.values:
             raise Invalid("source", f"must be one of {', '.join(Source.values)}")
         setfield("source", changes["source"])
-    for name in ("service", "detected_at", "impact_started_at"):
+    if "service" in changes:
+        setfield("service", changes["service"])
+    for name in ("detected_at", "impact_started_at"):
         if name in changes:
-            setfield(name, changes[name])
+            setfield(name, _check_moment(name, changes[name]))
     category = changes.get("category", incident.category)
     subcategory = changes.get("subcategory", incident.subcategory)
     if (
@@ -437,6 +482,10 @@ def incident_act(
     if action == "resolve":
         # Committed with the resolve; the worker's outbox module sends it.
         queue_resolution_mail(incident)
+        # A resolve of the incident resolves its open alerts (issue 3), same transaction.
+        from tocsin.alerts.services import alerts_resolve_for_incident
+
+        alerts_resolve_for_incident(incident=incident, actor=actor)
     return incident
 
 
@@ -513,6 +562,39 @@ def _sniff_type(upload: UploadedFile) -> str:
     return declared if declared and declared != "application/octet-stream" else guessed
 
 
+_MAGIC: dict[str, tuple[bytes, ...]] = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "application/pdf": (b"%PDF-",),
+    "application/zip": (b"PK\x03\x04", b"PK\x05\x06"),
+    "application/gzip": (b"\x1f\x8b",),
+}
+_TEXT_TYPES = frozenset({"text/plain", "text/csv", "application/json"})
+
+
+def _content_matches(content_type: str, upload: UploadedFile) -> bool:
+    """The declared type must be what the bytes are (a page is not a PNG)."""
+    upload.seek(0)
+    head = upload.read(4096)
+    upload.seek(0)
+    if isinstance(head, str):
+        head = head.encode()
+    if content_type in _MAGIC:
+        return head.startswith(_MAGIC[content_type])
+    if content_type == "image/webp":
+        return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    if content_type in _TEXT_TYPES:
+        if b"\x00" in head:
+            return False
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return exc.start >= len(head) - 3  # a character cut by the 4 KB window
+        return True
+    return True  # a type the administrator added: no signature known
+
+
 @transaction.atomic
 def incident_attach(
     *, incident: Incident, actor: Actor, upload: UploadedFile, visibility: str | None = None
@@ -526,6 +608,8 @@ def incident_attach(
     if visibility not in Visibility.values:
         raise Invalid("visibility", "must be internal or public")
     if not staff:
+        if visibility == Visibility.INTERNAL and actor.kind in ("user", "token"):
+            perms.require(False, actor, "add internal attachments")
         visibility = Visibility.PUBLIC
     limit = settings.TOCSIN_ATTACHMENT_MAX_BYTES
     if upload.size is None or upload.size > limit:
@@ -539,6 +623,8 @@ def incident_attach(
             f"type {content_type or 'unknown'!r} is not allowed; allowed: "
             + ", ".join(settings.TOCSIN_ATTACHMENT_TYPES),
         )
+    if not _content_matches(content_type, upload):
+        raise Invalid("file", f"the file's content is not {content_type}")
     filename = get_valid_filename((upload.name or "attachment").rsplit("/", 1)[-1])[:150]
     incident = _lock(incident)
     if incident.status == Status.CLOSED:
@@ -623,6 +709,10 @@ def incident_merge(*, incident: Incident, into: Incident, actor: Actor, note: st
         text=note,
         data={"from": incident.ref},
     )
+    # The duplicate's open alerts follow it into the original (alerts/services.py).
+    from tocsin.alerts.services import alerts_follow_merge
+
+    alerts_follow_merge(incident=incident, into=into, actor=actor)
     return incident
 
 

@@ -8,11 +8,14 @@ acknowledged or in progress; it pauses on hold and stops at resolve (reopen resu
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
 from tocsin.incidents.models import BusinessCalendar, Incident, SlaTarget, Status
+
+log = logging.getLogger("tocsin.sla")
 
 DEFAULT_TARGETS: dict[int, tuple[int, int]] = {
     1: (15, 4 * 60),
@@ -109,7 +112,10 @@ def add_working(
             remaining -= span
         next_day = cursor.astimezone(zone).date() + dt.timedelta(days=horizon)
         cursor = dt.datetime.combine(next_day, dt.time(0), tzinfo=zone)
-    raise ValueError(f"calendar {calendar.name!r} has no working time")
+    # The calendar has (almost) no working time: never fail the incident for it. The
+    # admin form refuses such targets (SlaTarget.clean); this is the last resort.
+    log.warning("calendar %r cannot fit %.0f s of working time", calendar.name, seconds)
+    return cursor + dt.timedelta(seconds=remaining)
 
 
 # --- the clock on one incident ---------------------------------------------------
@@ -170,10 +176,16 @@ def sla_start(incident: Incident, at: dt.datetime) -> None:
 
 
 def sla_pause(incident: Incident, at: dt.datetime) -> None:
-    """Hold: freeze the consumed time; the stored due times stay as they were."""
+    """Hold: freeze the consumed time; nothing comes due while paused (resume sets new
+    due times from what is left), so a held incident does not look overdue."""
     _accumulate(incident, at)
     incident.sla_running_since = None
     incident.sla_paused_at = at
+    for name in ("response", "resolution"):
+        due = getattr(incident, f"{name}_due_at")
+        # A deadline already passed stays: the breach is a fact of the record.
+        if getattr(incident, f"{name}_met_at") is None and (due is None or due > at):
+            setattr(incident, f"{name}_due_at", None)
 
 
 def sla_resume(incident: Incident, at: dt.datetime) -> None:

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tocsin.accounts.models import User
+from tocsin.alerts.queries import alerts_for_incident
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Forbidden, Invalid, NotFound, TocsinError
@@ -367,6 +368,7 @@ def _incident_context(
         "sla": sla_views(incident, at, Targets()),
         "timeline": _timeline(user, incident),
         "attachments": selectors.attachments_for(user, incident),  # type: ignore[arg-type]
+        "incident_alerts": alerts_for_incident(user, incident),  # type: ignore[arg-type]
         "actions": actions,
         "editable": editable,
         "note_form": bound.get("note") or NoteForm(),

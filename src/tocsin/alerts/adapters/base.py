@@ -7,7 +7,7 @@ in the inbox row as JSON (`Event.to_json`), so the engine never re-parses the ra
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 ACTIONS = ("trigger", "acknowledge", "resolve")
@@ -37,8 +37,13 @@ class Event:
     occurred_at: str | None = None  # ISO-8601, when the sender saw it start / happen
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """A plain dict for the inbox row's JSON (shallow: nested values are shared, not copied;
+        dataclasses.asdict's deep copy was most of the cost of accepting a large snapshot)."""
+        return {name: getattr(self, name) for name in _FIELD_NAMES}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Event:
         return cls(**data)
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Event))

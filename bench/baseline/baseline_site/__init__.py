@@ -1,0 +1,1 @@
+"""The smallest Django project that answers like an ingest endpoint: the benchmark's ceiling."""

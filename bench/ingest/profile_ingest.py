@@ -1,0 +1,121 @@
+"""Where the time of one ingest request, or of the drain, goes: cProfile in one process.
+
+    .venv/bin/python bench/ingest/profile_ingest.py request-pd --n 500
+    .venv/bin/python bench/ingest/profile_ingest.py request-am --n 50
+    .venv/bin/python bench/ingest/profile_ingest.py drain-pd --n 500
+    .venv/bin/python bench/ingest/profile_ingest.py drain-am --n 20
+
+A fresh SQLite database in a temporary directory (or DATABASE_URL if set), the real
+services to create keys, the bench's own bodies (run.py), Django's test client for the
+requests (the whole middleware stack and view, without gunicorn) and the worker's own
+`run_tick` for the drain. Prints the wall time per request or per event without the
+profiler, then the top functions by cumulative and by own time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=("request-pd", "request-am", "drain-pd", "drain-am"))
+    parser.add_argument("--n", type=int, default=300, help="requests (posted or drained)")
+    parser.add_argument("--top", type=int, default=30)
+    args = parser.parse_args()
+
+    os.environ.setdefault("TOCSIN_DATA_DIR", tempfile.mkdtemp(prefix="tocsin-profile-"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tocsin.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+    from run import alertmanager_snapshot, compact, pagerduty_event
+
+    from tocsin.alerts.models import InboxEvent
+    from tocsin.catalog.services import integration_create, service_create
+    from tocsin.engine.engine import default_modules, make_worker_id, run_tick
+
+    call_command("migrate", verbosity=0)
+    service = service_create(name=f"profile-{time.monotonic_ns()}")
+    kind = "pagerduty" if args.what.endswith("-pd") else "alertmanager"
+    keys = [integration_create(service=service, kind=kind)[1] for _ in range(20)]
+
+    def request(n: int) -> tuple[str, str]:
+        key = keys[n % len(keys)]
+        if kind == "pagerduty":
+            return "/v2/enqueue", compact(pagerduty_event(key, f"p-{n}", n))
+        fingerprint = f"{n:010x}"
+        return (
+            f"/integrations/alertmanager/{key}",
+            compact(alertmanager_snapshot(f"g{n}", fingerprint)),
+        )
+
+    client = Client()
+    events_per_request = 1 if kind == "pagerduty" else 100
+
+    def post(n: int) -> None:
+        path, body = request(n)
+        reply = client.post(path, data=body, content_type="application/json")
+        if reply.status_code >= 300:
+            raise SystemExit(f"{path}: {reply.status_code} {reply.content[:300]!r}")
+
+    profiler = cProfile.Profile()
+    if args.what.startswith("request"):
+        for n in range(10):  # warm-up: imports, caches
+            post(n)
+        started = time.perf_counter()
+        for n in range(10, 10 + args.n):
+            post(n)
+        plain = time.perf_counter() - started
+        profiler.enable()
+        for n in range(10 + args.n, 10 + 2 * args.n):
+            post(n)
+        profiler.disable()
+        print(
+            f"{args.what}: {plain / args.n * 1000:.2f} ms a request without the profiler "
+            f"({args.n / plain:.0f} requests/s in one process)"
+        )
+    else:
+        for n in range(args.n):
+            post(n)
+        modules = default_modules(make_worker_id())
+        pending = InboxEvent.objects.filter(state="pending").count()
+        started = time.perf_counter()
+        profiler.enable()
+        ticks = 0
+        while InboxEvent.objects.filter(state="pending").exists() and ticks < 10_000:
+            run_tick(modules)
+            ticks += 1
+        profiler.disable()
+        took = time.perf_counter() - started
+        events = pending * events_per_request
+        print(
+            f"{args.what}: {pending} rows, {events} events drained in {took:.2f} s with the "
+            f"profiler on ({events / took:.0f} events/s, {ticks} ticks)"
+        )
+    for order in ("cumulative", "tottime"):
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.strip_dirs().sort_stats(order).print_stats(args.top)
+        print(f"--- top {args.top} by {order} ---")
+        print("\n".join(out.getvalue().splitlines()[6:]))
+    print(json.dumps({"data_dir": os.environ["TOCSIN_DATA_DIR"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Drain Tocsin's inbox with the worker's own engine ticks; print what it took as JSON.
+
+Run with Tocsin's environment (TOCSIN_DATA_DIR, DATABASE_URL), after a load phase:
+
+    python bench/ingest/tocsin_drain.py --timeout 120
+
+It counts the pending inbox rows and the events they carry, then runs
+`tocsin.engine.engine.run_tick` over the worker's modules (exactly what `tocsin worker`
+does, minus the idle sleep and the start-up) until no row is pending, and reports the
+time, the rows and events drained per second, and the outcomes recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any
+
+
+def _modules() -> list[Any]:
+    """The worker's modules; the ingest module added if the worker does not list it yet."""
+    from tocsin.engine.engine import default_modules, make_worker_id
+
+    modules = list(default_modules(make_worker_id()))
+    if any("ingest" in str(getattr(m, "name", "")).lower() for m in modules):
+        return modules
+    try:
+        from tocsin.alerts import engine as alerts_engine
+    except ImportError:
+        return modules
+    for value in vars(alerts_engine).values():
+        if (
+            isinstance(value, type)
+            and value.__module__ == alerts_engine.__name__
+            and "ingest" in value.__name__.lower()
+            and callable(getattr(value, "tick", None))
+        ):
+            try:
+                modules.insert(1, value())
+            except TypeError:
+                continue
+            break
+    return modules
+
+
+def _pending() -> tuple[int, int]:
+    """Pending inbox rows and the normalised events they hold."""
+    from django.db import connection
+
+    from tocsin.alerts.models import InboxEvent
+
+    table = InboxEvent._meta.db_table
+    length = "jsonb_array_length" if connection.vendor == "postgresql" else "json_array_length"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*), COALESCE(SUM({length}(events)), 0) FROM {table} WHERE state = %s",
+            ["pending"],
+        )
+        rows, events = cursor.fetchone()
+    return int(rows), int(events)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--timeout", type=float, default=120.0)
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tocsin.settings")
+    import django
+
+    django.setup()
+    from django.db.models import Count
+
+    from tocsin.alerts.models import Alert, InboxEvent
+    from tocsin.engine.engine import run_tick
+    from tocsin.incidents.models import Incident
+
+    modules = _modules()
+    has_ingest = any("ingest" in str(getattr(m, "name", "")).lower() for m in modules)
+    rows, events = _pending()
+    alerts_before = Alert.objects.count()
+    incidents_before = Incident.objects.count()
+    ticks = 0
+    failed_ticks = 0
+    started = time.perf_counter()
+    left_rows, left_events = rows, events
+    while has_ingest and left_rows and time.perf_counter() - started < args.timeout:
+        result = run_tick(modules)
+        ticks += 1
+        failed_ticks += sum(1 for value in result.values() if value < 0)
+        left_rows, left_events = _pending()
+    seconds = time.perf_counter() - started
+    drained_events = events - left_events
+    outcomes = dict(
+        InboxEvent.objects.exclude(outcome="")
+        .values_list("outcome")
+        .annotate(n=Count("id"))
+        .values_list("outcome", "n")
+    )
+    json.dump(
+        {
+            "modules": [str(getattr(m, "name", type(m).__name__)) for m in modules],
+            "rows": rows,
+            "events": events,
+            "rows_left": left_rows,
+            "events_left": left_events,
+            "seconds": round(seconds, 3),
+            "ticks": ticks,
+            "failed_module_ticks": failed_ticks,
+            "rows_per_s": round((rows - left_rows) / seconds, 1) if seconds > 0 else None,
+            "events_per_s": round(drained_events / seconds, 1) if seconds > 0 else None,
+            "alerts_created": Alert.objects.count() - alerts_before,
+            "incidents_created": Incident.objects.count() - incidents_before,
+            "outcomes_total": outcomes,
+            "timed_out": has_ingest and bool(left_rows),
+            "error": "" if has_ingest else "the worker has no ingest module yet",
+        },
+        sys.stdout,
+    )
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""Helpers shared by the adapters: strict JSON decoding and field checks naming the field."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from dateutil.parser import isoparse
+
+from tocsin.alerts.adapters.base import AdapterError
+
+MAX_DEPTH = 64
+MAX_DEDUP_KEY = 255
+# The bytes are UTF-8; a `\u0000` escape or a lone surrogate escape is the only way left to
+# smuggle a NUL or an unencodable character into a decoded string (strict mode rejects raw
+# control characters), so the tree walk looks for them only when the text contains one.
+_SUSPICIOUS_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+_ZERO_TIME_PREFIX = "0001-01-01"
+
+
+def _reject_constant(name: str) -> Any:
+    raise AdapterError([f"body: {name} is not valid JSON"])
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise AdapterError([f"body: number {text[:40]} is out of range"])
+    return value
+
+
+def _check_string(value: str, where: str) -> None:
+    if "\x00" in value:
+        raise AdapterError([f"{where}: NUL characters are not allowed"])
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise AdapterError([f"{where}: lone surrogate escapes are not allowed"]) from None
+
+
+def _too_deep(root: Any) -> bool:
+    """Nesting deeper than MAX_DEPTH: one level of containers at a time, no recursion."""
+    level: list[Any] = [root]
+    for _ in range(MAX_DEPTH):
+        below: list[Any] = []
+        for node in level:
+            children = node.values() if isinstance(node, dict) else node
+            below.extend([child for child in children if isinstance(child, dict | list)])
+        if not below:
+            return False
+        level = below
+    return True
+
+
+def _check_strings(root: Any) -> None:
+    """Every key and string value: no NUL, no lone surrogate (walked without recursion)."""
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                _check_string(key, "body: a key")
+                if isinstance(value, dict | list):
+                    stack.append(value)
+                elif isinstance(value, str):
+                    _check_string(value, f"body: value of {key[:60]!r}")
+        elif isinstance(node, list):
+            for value in node:
+                if isinstance(value, dict | list):
+                    stack.append(value)
+                elif isinstance(value, str):
+                    _check_string(value, "body: a list item")
+
+
+def decode_text(body: bytes) -> str:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise AdapterError([f"body: not valid UTF-8 (byte {exc.start})"]) from None
+    return text.removeprefix("\ufeff")
+
+
+def decode_json(text: str) -> dict[str, Any]:
+    """Decode strictly: no NaN/Infinity, no NUL or lone surrogate, bounded depth, an object.
+
+    Duplicate keys are allowed (the last one wins, as in most JSON parsers)."""
+    if not text.strip():
+        raise AdapterError(["body: empty; a JSON object is expected"])
+    try:
+        data = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_float=_float,
+        )
+    except RecursionError:
+        raise AdapterError([f"body: nested deeper than {MAX_DEPTH} levels"]) from None
+    except AdapterError:
+        raise
+    except ValueError as exc:  # JSONDecodeError and over-long integers
+        raise AdapterError([f"body: not valid JSON ({str(exc)[:120]})"]) from None
+    if not isinstance(data, dict):
+        raise AdapterError(["body: a JSON object is expected"])
+    if text.count("{") + text.count("[") > MAX_DEPTH and _too_deep(data):
+        raise AdapterError([f"body: nested deeper than {MAX_DEPTH} levels"])
+    if _SUSPICIOUS_ESCAPE.search(text) is not None:
+        _check_strings(data)
+    return data
+
+
+# --- field helpers -------------------------------------------------------------------
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def short_key(key: str, limit: int = MAX_DEDUP_KEY) -> str:
+    """Keys longer than the column are replaced by their hex SHA-256 (64 characters)."""
+    return key if len(key) <= limit else hashlib.sha256(key.encode()).hexdigest()
+
+
+def get_str(
+    data: Mapping[str, Any],
+    name: str,
+    where: str,
+    errors: list[str],
+    *,
+    required: bool = False,
+    max_len: int | None = None,
+) -> str:
+    """A string field: records an error naming `where` and answers "" when it is bad."""
+    value = data.get(name)
+    if value is None:
+        if required:
+            errors.append(f"{where} is missing")
+        return ""
+    if not isinstance(value, str):
+        errors.append(f"{where} must be a string")
+        return ""
+    if required and not value.strip():
+        errors.append(f"{where} must not be blank")
+        return ""
+    if max_len is not None and len(value) > max_len:
+        errors.append(f"{where} must be at most {max_len} characters (got {len(value)})")
+        return ""
+    return value
+
+
+def get_object(
+    data: Mapping[str, Any], name: str, where: str, errors: list[str], *, required: bool = False
+) -> dict[str, Any] | None:
+    value = data.get(name)
+    if value is None:
+        if required:
+            errors.append(f"{where} is missing")
+        return None
+    if not isinstance(value, dict):
+        errors.append(f"{where} must be an object")
+        return None
+    return value
+
+
+def str_map(value: Any, where: str, errors: list[str]) -> dict[str, str]:
+    """A map of strings to strings (labels, annotations)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        errors.append(f"{where} must be an object of strings")
+        return {}
+    for key, item in value.items():
+        if not isinstance(item, str):
+            errors.append(f"{where}.{key[:60]} must be a string")
+            return {}
+    return value
+
+
+def parse_time(value: Any, where: str, errors: list[str]) -> str | None:
+    """ISO-8601 / RFC 3339 (offsets with or without a colon) -> UTC ISO text; None if absent."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        errors.append(f"{where} must be an ISO-8601 string")
+        return None
+    if value.startswith(_ZERO_TIME_PREFIX):  # Go's zero time: "unknown"
+        return None
+    try:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            moment = isoparse(value)
+    except (ValueError, OverflowError):
+        errors.append(f"{where} is not an ISO-8601 time: {value[:40]!r}")
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC).isoformat()
+    except (ValueError, OverflowError):
+        errors.append(f"{where} is out of range: {value[:40]!r}")
+        return None
+
+
+def is_http_url(value: Any) -> bool:
+    return isinstance(value, str) and value.lower().startswith(("http://", "https://"))
+
+
+def link(href: Any, text: str) -> dict[str, str] | None:
+    """A link for the alert, only for http(s) targets (never javascript: or data:)."""
+    if not is_http_url(href):
+        return None
+    return {"href": clip(href, 2048), "text": clip(text, 200)}
+
+
+_SEVERITY_WORDS = {
+    "critical": "critical",
+    "crit": "critical",
+    "fatal": "critical",
+    "emergency": "critical",
+    "emerg": "critical",
+    "alert": "critical",
+    "page": "critical",
+    "disaster": "critical",
+    "p1": "critical",
+    "error": "error",
+    "err": "error",
+    "high": "error",
+    "major": "error",
+    "p2": "error",
+    "warning": "warning",
+    "warn": "warning",
+    "medium": "warning",
+    "minor": "warning",
+    "average": "warning",
+    "p3": "warning",
+    "info": "info",
+    "informational": "info",
+    "information": "info",
+    "notice": "info",
+    "low": "info",
+    "none": "info",
+    "ok": "info",
+    "debug": "info",
+    "p4": "info",
+    "p5": "info",
+}
+
+
+def severity_from_text(value: Any) -> str:
+    """A monitoring tool's free-text severity -> one of the four values (unknown: error)."""
+    if not isinstance(value, str):
+        return "error"
+    return _SEVERITY_WORDS.get(value.strip().lower(), "error")

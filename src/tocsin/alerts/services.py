@@ -1,0 +1,917 @@
+"""Every write to alerts: turning inbox rows into alerts and incidents, heartbeats,
+maintenance windows, silences, and what a resolve or merge of an incident does to its alerts.
+
+The contract with the ingest endpoints (alerts/ingest.py): an accepted request is one
+`InboxEvent` row, state `pending`, with `kind` "event" (alert events), "change" (change
+events: one Event whose action is "trigger") or "heartbeat" (a ping: no events), and
+`events` = a list of `adapters.base.Event.to_json()` dicts. `inbox_process_one` gives every
+row exactly one recorded outcome (N2) in the same transaction as its effects:
+
+- created    - at least one new alert (it opened an incident or joined one);
+- merged     - a trigger for the key of an open alert: one more occurrence, no alert;
+- refreshed  - a snapshot (Alertmanager/Grafana) re-sent a firing alert: last-seen only;
+- updated    - an alert was acknowledged or resolved (also a ping that ended an outage);
+- suppressed - alerts recorded, but a maintenance window or silence kept them from
+               opening an incident (the reason is in outcome_detail and on the alert);
+- ignored    - acknowledge/resolve for a key with no open alert on this integration
+               (PagerDuty drops those), or an acknowledge of an acknowledged alert;
+- rejected   - the row could not be used (the reason is in outcome_detail);
+- recorded   - a change event, or a heartbeat ping.
+
+A row with several events (a snapshot) gets the most telling outcome of its events, in
+the order above, and counts of every outcome in outcome_detail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections import Counter as Tally
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import F, Q
+
+from tocsin.alerts import selectors
+from tocsin.alerts.adapters.base import ACTIONS, SEVERITIES, Event
+from tocsin.alerts.models import (
+    Alert,
+    AlertStatus,
+    AlertStorm,
+    ChangeEvent,
+    EngineLease,
+    Heartbeat,
+    InboxEvent,
+    InboxState,
+    MaintenanceWindow,
+    Outcome,
+    Silence,
+)
+from tocsin.catalog.models import Grouping, Integration, Service, default_severity_map
+from tocsin.core.actors import Actor
+from tocsin.core.clock import now
+from tocsin.core.crypto import sha256_hex
+from tocsin.core.env import env_int
+from tocsin.core.errors import Invalid
+from tocsin.incidents import services as incident_services
+from tocsin.incidents.models import EntryKind, Incident, Source, Status
+from tocsin.incidents.timeline import timeline_append
+
+log = logging.getLogger("tocsin.alerts")
+
+# Outcomes of a row with several events: the first one present names the row.
+OUTCOME_ORDER = (
+    Outcome.CREATED,
+    Outcome.SUPPRESSED,
+    Outcome.MERGED,
+    Outcome.UPDATED,
+    Outcome.REFRESHED,
+    Outcome.IGNORED,
+    Outcome.REJECTED,
+    Outcome.RECORDED,
+)
+DETAIL_MAX = 2000
+STORM_WINDOW = dt.timedelta(seconds=60)
+STORM_REFRESH = dt.timedelta(seconds=10)
+STORM_LABELS = ("alertname", "instance", "source")
+STORM_TOP = 5
+HEARTBEAT_KEY = "heartbeat"
+CHANGE_EVENT_KEEP = dt.timedelta(days=90)
+DEFAULT_INTERVAL = 300
+DEFAULT_GRACE = 60
+
+
+class RowRejected(Exception):
+    """The row (or one of its events) cannot be used; the message says why."""
+
+
+def integration_actor(integration: Integration) -> Actor:
+    return Actor.integration(f"{integration.kind}:{integration.name}")
+
+
+def _clean(value: Any, limit: int) -> str:
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    return text.replace("\x00", "").strip()[:limit]
+
+
+def _parse_time(value: Any, fallback: dt.datetime) -> dt.datetime:
+    """An ISO-8601 time (offsets with or without a colon, or Z); naive means UTC.
+
+    A missing or unreadable time, or one in the future, becomes `fallback` (the time the
+    event was received): an alert cannot have started after Tocsin saw it.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return fallback
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return fallback
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    if parsed.year < 1970 or parsed > fallback:
+        return fallback
+    return parsed
+
+
+def _event_from(data: Any) -> Event:
+    """A checked, normalised Event from a stored dict; RowRejected says what is wrong."""
+    if not isinstance(data, dict):
+        raise RowRejected("an event must be a JSON object")
+    try:
+        event = Event.from_json(data)
+    except TypeError as exc:
+        raise RowRejected(f"malformed event: {exc}") from None
+    if event.action not in ACTIONS:
+        raise RowRejected(f"unknown action {event.action!r}; one of {', '.join(ACTIONS)}")
+    if not isinstance(event.dedup_key, str) or not event.dedup_key.strip():
+        raise RowRejected("dedup_key is missing")
+    event.dedup_key = event.dedup_key.replace("\x00", "")
+    if len(event.dedup_key) > 255:
+        raise RowRejected("dedup_key is longer than 255 characters")
+    severity = str(event.severity or "").lower()
+    event.severity = severity if severity in SEVERITIES else "error"
+    event.summary = _clean(event.summary, 1024) or f"Alert {event.dedup_key}"[:1024]
+    event.source = _clean(event.source, 255)
+    event.group_key = _clean(event.group_key, 10_000)
+    event.snapshot = bool(event.snapshot)
+    if not isinstance(event.details, dict):
+        event.details = {"details": event.details}
+    if not isinstance(event.links, list):
+        event.links = []
+    event.links = [link for link in event.links if isinstance(link, dict)]
+    if not isinstance(event.labels, dict):
+        event.labels = {}
+    event.labels = {_clean(k, 200): _clean(v, 1000) for k, v in event.labels.items()}
+    return event
+
+
+def grouping_for(service: Service, event: Event) -> tuple[str, bool]:
+    """Which alerts share an incident: (grouping key, sha256 hex; True if by labels).
+
+    By default the group key (Alertmanager/Grafana group) or else the dedup key. With
+    grouping "labels", the values of the service's group labels, when the alert carries
+    at least one of them (an alert with none of them groups by key). Labels group only
+    within the service's window (group_window_minutes from the incident's start).
+    """
+    if service.grouping == Grouping.LABELS and service.group_labels:
+        names = [str(name) for name in service.group_labels]
+        if any(name in event.labels for name in names):
+            values = [[name, event.labels.get(name, "")] for name in names]
+            return sha256_hex("labels:" + json.dumps(values, ensure_ascii=False)), True
+    return sha256_hex("key:" + (event.group_key or event.dedup_key)), False
+
+
+def _impact_urgency(service: Service, severity: str) -> tuple[int, int]:
+    mapping = service.severity_map if isinstance(service.severity_map, dict) else {}
+    value = mapping.get(severity)
+    if (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 4 for v in value)
+    ):
+        return int(value[0]), int(value[1])
+    impact, urgency = default_severity_map().get(severity, [2, 2])
+    return impact, urgency
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def alert_description(alert: Alert) -> str:
+    """A readable incident description from an alert's summary, labels, details and links."""
+    lines = [alert.summary, ""]
+    if alert.source:
+        lines.append(f"Source: {alert.source}")
+    lines.append(f"Severity: {alert.severity}")
+    lines.append(f"Started: {alert.started_at.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC")
+    if alert.labels:
+        lines += ["", "Labels:"] + [f"  {k}: {v}" for k, v in sorted(alert.labels.items())]
+    if alert.details:
+        lines += ["", "Details:"] + [
+            f"  {k}: {_format_value(v)}" for k, v in sorted(alert.details.items())
+        ]
+    links = [link for link in alert.links if link.get("href")]
+    if links:
+        lines += ["", "Links:"] + [
+            f"  {link.get('text') or link['href']}: {link['href']}" for link in links
+        ]
+    text = "\n".join(lines).replace("\x00", "")
+    return text[: incident_services.DESCRIPTION_MAX]
+
+
+# --- applying events --------------------------------------------------------------------
+
+
+@dataclass
+class _Result:
+    outcome: str
+    detail: str
+
+
+@dataclass
+class _Row:
+    """One inbox row (or a heartbeat miss) being applied, in one transaction."""
+
+    integration: Integration
+    received_at: dt.datetime
+    at: dt.datetime
+    open: dict[str, Alert] = field(default_factory=dict)
+    refreshed: list[int] = field(default_factory=list)
+    joined: dict[int, list[Alert]] = field(default_factory=lambda: defaultdict(list))
+    resolved_incidents: set[int] = field(default_factory=set)
+    storm: AlertStorm | None = None
+    storm_loaded: bool = False
+    storm_touched: bool = False
+    suppressions: tuple[list[MaintenanceWindow], list[Silence]] | None = None
+
+    @property
+    def service(self) -> Service:
+        return self.integration.service
+
+    @property
+    def actor(self) -> Actor:
+        return integration_actor(self.integration)
+
+    # -- the three actions -----------------------------------------------------------
+
+    def apply(self, event: Event) -> _Result:
+        if event.action == "trigger":
+            return self.trigger(event)
+        if event.action == "acknowledge":
+            return self.acknowledge(event)
+        return self.resolve(event)
+
+    def trigger(self, event: Event) -> _Result:
+        alert = self.open.get(event.dedup_key)
+        incident = alert.incident if alert is not None else None
+        if alert is not None and incident is not None and not incident.is_open:
+            # Its incident was resolved or closed without it (should not happen: the
+            # incident's resolve resolves its alerts); a new trigger starts afresh.
+            self._close(alert)
+            alert = None
+        if alert is None:
+            return self._open_alert(event)
+        if event.snapshot:
+            self.refreshed.append(alert.pk)
+            return _Result(Outcome.REFRESHED, f"alert #{alert.pk} still firing")
+        Alert.objects.filter(pk=alert.pk).update(
+            occurrences=F("occurrences") + 1, last_seen_at=self.received_at
+        )
+        alert.occurrences += 1
+        detail = f"alert #{alert.pk}: occurrence {alert.occurrences}"
+        if alert.suppressed_reason:
+            detail += f" (suppressed: {alert.suppressed_reason})"
+        return _Result(Outcome.MERGED, detail)
+
+    def acknowledge(self, event: Event) -> _Result:
+        """The alert is acknowledged; so is its incident if nobody has touched it yet.
+
+        PagerDuty acknowledges the incident when an acknowledge event arrives for its
+        alert; Tocsin does the same, through the incident's own service (so the SLA
+        response clock and the timeline record it), but only while the incident is
+        `new`: an incident people are already working on keeps its status.
+        """
+        alert = self.open.get(event.dedup_key)
+        if alert is None:
+            return _Result(Outcome.IGNORED, "acknowledge for unknown or resolved key")
+        if alert.status == AlertStatus.ACKNOWLEDGED:
+            return _Result(Outcome.IGNORED, f"alert #{alert.pk} is already acknowledged")
+        alert.status = AlertStatus.ACKNOWLEDGED
+        alert.acknowledged_at = self.received_at
+        alert.last_seen_at = max(alert.last_seen_at, self.received_at)
+        alert.save(update_fields=["status", "acknowledged_at", "last_seen_at"])
+        incident = alert.incident
+        if incident is not None:
+            incident.refresh_from_db(fields=["status"])
+            if incident.status == Status.NEW:
+                incident_services.incident_act(
+                    incident=incident,
+                    actor=self.actor,
+                    action="acknowledge",
+                    note=f"Alert acknowledged by {self.integration.name}",
+                )
+        return _Result(Outcome.UPDATED, f"alert #{alert.pk} acknowledged")
+
+    def resolve(self, event: Event) -> _Result:
+        alert = self.open.get(event.dedup_key)
+        if alert is None:
+            return _Result(Outcome.IGNORED, "resolve for unknown or resolved key")
+        self._close(alert)
+        return _Result(Outcome.UPDATED, f"alert #{alert.pk} resolved")
+
+    def _close(self, alert: Alert) -> None:
+        alert.status = AlertStatus.RESOLVED
+        alert.resolved_at = self.received_at
+        alert.last_seen_at = max(alert.last_seen_at, self.received_at)
+        alert.save(update_fields=["status", "resolved_at", "last_seen_at"])
+        self.open.pop(alert.dedup_key, None)
+        if alert.incident_id:
+            self.resolved_incidents.add(alert.incident_id)
+
+    # -- a new alert -------------------------------------------------------------------
+
+    def _open_alert(self, event: Event) -> _Result:
+        grouping_key, by_labels = grouping_for(self.service, event)
+        alert = Alert(
+            integration=self.integration,
+            service=self.service,
+            dedup_key=event.dedup_key,
+            group_key=event.group_key,
+            grouping_key=grouping_key,
+            status=AlertStatus.TRIGGERED,
+            severity=event.severity,
+            summary=event.summary,
+            source=event.source,
+            details=event.details,
+            links=event.links,
+            labels=event.labels,
+            started_at=_parse_time(event.occurred_at, self.received_at),
+            first_seen_at=self.received_at,
+            last_seen_at=self.received_at,
+        )
+        reason = self._suppressed_by(alert)
+        if reason:
+            alert.suppressed_reason = reason[:300]
+            alert.save()
+            self.open[alert.dedup_key] = alert
+            return _Result(Outcome.SUPPRESSED, reason)
+        incident, joined = self._incident_for(alert, by_labels=by_labels)
+        alert.incident = incident
+        alert.save()
+        self.open[alert.dedup_key] = alert
+        storm = self._storm()
+        if storm is not None and storm.incident_id == incident.pk:
+            self._count_in_storm(storm, alert)
+        elif joined:
+            self.joined[incident.pk].append(alert)
+        verb = "joined" if joined else "opened"
+        return _Result(Outcome.CREATED, f"alert #{alert.pk} {verb} {incident.ref}")
+
+    def _suppressed_by(self, alert: Alert) -> str:
+        if self.suppressions is None:
+            self.suppressions = (
+                selectors.maintenance_windows_active(self.service, self.received_at),
+                selectors.silences_active(self.service, self.received_at),
+            )
+        windows, silences = self.suppressions
+        if windows:
+            window = windows[0]
+            return f"maintenance window #{window.pk}: {window.reason or 'no reason given'}"
+        for silence in silences:
+            if selectors.silence_matches(silence, alert.labels):
+                return f"silence #{silence.pk}: {silence.comment or 'no comment'}"
+        return ""
+
+    def _incident_for(self, alert: Alert, *, by_labels: bool) -> tuple[Incident, bool]:
+        """The open incident this alert joins, or a new one (or the storm's): (it, joined)."""
+        service = self.service
+        started_after = None
+        if by_labels:
+            started_after = self.at - dt.timedelta(minutes=service.group_window_minutes)
+        incident_id = selectors.open_incident_for_grouping(
+            service=service, grouping_key=alert.grouping_key, started_after=started_after
+        )
+        if incident_id is not None:
+            return Incident.objects.get(pk=incident_id), True
+        threshold = service.storm_threshold
+        if threshold and (
+            selectors.monitoring_incidents_since(service, self.at - STORM_WINDOW) >= threshold
+        ):
+            storm = self._storm()
+            if storm is not None:
+                return storm.incident, True
+            return self._start_storm(alert), False
+        impact, urgency = _impact_urgency(service, alert.severity)
+        incident = incident_services.incident_create(
+            actor=self.actor,
+            source=Source.MONITORING,
+            title=alert.summary[: incident_services.TITLE_MAX],
+            description=alert_description(alert),
+            service=service,
+            impact=impact,
+            urgency=urgency,
+            detected_at=alert.started_at,
+        )
+        return incident, False
+
+    # -- storms ------------------------------------------------------------------------
+
+    def _storm(self) -> AlertStorm | None:
+        if not self.storm_loaded:
+            self.storm = selectors.open_storm_of(self.service)
+            self.storm_loaded = True
+        return self.storm
+
+    def _start_storm(self, alert: Alert) -> Incident:
+        service = self.service
+        impact, urgency = _impact_urgency(service, alert.severity)
+        incident = incident_services.incident_create(
+            actor=self.actor,
+            source=Source.MONITORING,
+            title=f"Alert storm on {service.name}: 1 alerts"[: incident_services.TITLE_MAX],
+            description="New alerts of this service join this incident.",
+            service=service,
+            impact=impact,
+            urgency=urgency,
+            detected_at=alert.started_at,
+        )
+        self.storm = AlertStorm.objects.create(
+            service=service, incident=incident, started_at=self.at, shown_at=self.at
+        )
+        self.storm_loaded = True
+        return incident
+
+    def _count_in_storm(self, storm: AlertStorm, alert: Alert) -> None:
+        storm.alert_count += 1
+        counts = storm.label_counts if isinstance(storm.label_counts, dict) else {}
+        values = {**alert.labels, "source": alert.source}
+        for name in STORM_LABELS:
+            value = values.get(name)
+            if value:
+                per_label = counts.setdefault(name, {})
+                per_label[value] = per_label.get(value, 0) + 1
+        storm.label_counts = counts
+        self.storm_touched = True
+
+    # -- the end of the row ------------------------------------------------------------
+
+    def finish(self) -> None:
+        if self.refreshed:
+            Alert.objects.filter(pk__in=self.refreshed, last_seen_at__lt=self.received_at).update(
+                last_seen_at=self.received_at
+            )
+        for incident_id, alerts in self.joined.items():
+            _note_joined(incident_id, alerts, self.actor)
+        if self.storm is not None and self.storm_touched:
+            self.storm.save(update_fields=["alert_count", "label_counts"])
+            if self.storm.shown_count == 0 or self.storm.shown_at <= self.at - STORM_REFRESH:
+                storm_refresh(storm=self.storm, at=self.at)
+        for incident_id in sorted(self.resolved_incidents):
+            _auto_resolve(incident_id, self.actor)
+
+
+def _note_joined(incident_id: int, alerts: list[Alert], actor: Actor) -> None:
+    """One internal note per row for the new alerts that joined an existing incident."""
+    incident = Incident.objects.get(pk=incident_id)
+    if len(alerts) == 1:
+        text = f"Alert joined: {alerts[0].summary}"
+    else:
+        shown = "\n".join(f"- {alert.summary}" for alert in alerts[:20])
+        more = f"\n- … and {len(alerts) - 20} more" if len(alerts) > 20 else ""
+        text = f"{len(alerts)} alerts joined:\n{shown}{more}"
+    incident_services.incident_add_note(
+        incident=incident, actor=actor, text=text[: incident_services.NOTE_MAX]
+    )
+
+
+def _auto_resolve(incident_id: int, actor: Actor) -> bool:
+    """Resolve a monitoring incident whose alerts are all resolved (if its service says so)."""
+    incident = Incident.objects.select_related("service").get(pk=incident_id)
+    if not incident.is_open or incident.source != Source.MONITORING:
+        return False
+    service = incident.service
+    if service is None or not service.auto_resolve:
+        return False
+    if selectors.incident_has_open_alerts(incident_id):
+        return False
+    incident_services.incident_act(
+        incident=incident,
+        actor=actor,
+        action="resolve",
+        resolution_code="auto-resolved",
+        resolution_notes="All alerts resolved",
+    )
+    return True
+
+
+def _summarise(results: list[_Result]) -> tuple[str, str]:
+    if len(results) == 1:
+        return results[0].outcome, results[0].detail[:DETAIL_MAX]
+    tally = Tally(result.outcome for result in results)
+    main = next(outcome for outcome in OUTCOME_ORDER if tally[outcome])
+    parts = [", ".join(f"{tally[o]} {o}" for o in OUTCOME_ORDER if tally[o])]
+    for outcome in (Outcome.SUPPRESSED, Outcome.IGNORED, Outcome.REJECTED):
+        reasons = list(dict.fromkeys(r.detail for r in results if r.outcome == outcome))
+        if reasons:
+            parts.append(f"{outcome}: " + "; ".join(reasons[:5]))
+    return main, ". ".join(parts)[:DETAIL_MAX]
+
+
+# --- inbox rows -------------------------------------------------------------------------
+
+
+def _apply_events(row: InboxEvent) -> tuple[str, str]:
+    raw = row.events
+    if not isinstance(raw, list) or not raw:
+        raise RowRejected("the row holds no events")
+    work = _Row(integration=row.integration, received_at=row.received_at, at=now())
+    parsed: list[Event | RowRejected] = []
+    for data in raw:
+        try:
+            parsed.append(_event_from(data))
+        except RowRejected as exc:
+            parsed.append(exc)
+    keys = [event.dedup_key for event in parsed if isinstance(event, Event)]
+    work.open = selectors.open_alerts_by_key(row.integration_id, keys)
+    results = [
+        _Result(Outcome.REJECTED, str(item)) if isinstance(item, RowRejected) else work.apply(item)
+        for item in parsed
+    ]
+    work.finish()
+    return _summarise(results)
+
+
+def _record_change(row: InboxEvent) -> tuple[str, str]:
+    raw = row.events
+    if not isinstance(raw, list) or len(raw) != 1:
+        raise RowRejected("a change row holds exactly one event")
+    event = _event_from(raw[0])
+    links = [link for link in event.links if link.get("href")]
+    change = ChangeEvent.objects.create(
+        integration=row.integration,
+        service=row.integration.service,
+        summary=event.summary,
+        source=event.source,
+        timestamp=_parse_time(event.occurred_at, row.received_at),
+        details=event.details,
+        links=links,
+        received_at=row.received_at,
+    )
+    return Outcome.RECORDED, f"change event #{change.pk}"
+
+
+def _heartbeat_of(integration: Integration) -> Heartbeat:
+    heartbeat = Heartbeat.objects.filter(integration=integration).first()
+    if heartbeat is not None:
+        return heartbeat
+    # Normally made with the integration (catalog.services); a ping never goes unrecorded.
+    options = integration.options if isinstance(integration.options, dict) else {}
+    return Heartbeat.objects.create(
+        integration=integration,
+        interval_seconds=_option_seconds(options, "interval", DEFAULT_INTERVAL),
+        grace_seconds=_option_seconds(options, "grace", DEFAULT_GRACE),
+    )
+
+
+def _option_seconds(options: dict[str, Any], name: str, default: int) -> int:
+    for key in (f"{name}_seconds", name):
+        value = options.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return default
+
+
+def _record_ping(row: InboxEvent) -> tuple[str, str]:
+    """A ping: the heartbeat is up until ping + interval + grace; an outage it ends resolves."""
+    heartbeat = _heartbeat_of(row.integration)
+    ping_at = row.received_at
+    if heartbeat.last_ping_at is not None and heartbeat.last_ping_at > ping_at:
+        ping_at = heartbeat.last_ping_at
+    due = ping_at + dt.timedelta(seconds=heartbeat.interval_seconds + heartbeat.grace_seconds)
+    # The heartbeat row first: on PostgreSQL this waits for a concurrent "missed" claim,
+    # so the alert it may have opened is seen (and resolved) below.
+    Heartbeat.objects.filter(pk=heartbeat.pk).update(last_ping_at=ping_at, due_at=due, state="up")
+    work = _Row(integration=row.integration, received_at=row.received_at, at=now())
+    work.open = selectors.open_alerts_by_key(row.integration_id, [HEARTBEAT_KEY])
+    if HEARTBEAT_KEY not in work.open:
+        return Outcome.RECORDED, f"ping; next due by {due.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+    result = work.resolve(Event(action="resolve", dedup_key=HEARTBEAT_KEY))
+    work.finish()
+    return Outcome.UPDATED, f"ping; {result.detail}"
+
+
+def inbox_process(*, row: InboxEvent) -> tuple[str, str]:
+    """Apply one inbox row (inside the caller's transaction); (outcome, detail).
+
+    RowRejected and Invalid (bad data the adapters let through) become `rejected`.
+    """
+    try:
+        if row.kind == "event":
+            return _apply_events(row)
+        if row.kind == "change":
+            return _record_change(row)
+        if row.kind == "heartbeat":
+            return _record_ping(row)
+        raise RowRejected(f"unknown inbox kind {row.kind!r}")
+    except RowRejected as exc:
+        return Outcome.REJECTED, str(exc)[:DETAIL_MAX]
+
+
+def inbox_process_one(
+    *, pk: int, lease_name: str, holder: str, lease_for: dt.timedelta
+) -> bool | None:
+    """Claim and process one pending row, in one transaction with its outcome.
+
+    None: this worker no longer holds the lease (stop the batch). False: the row was
+    not pending any more. True: processed. A transient database error (locked, gone)
+    rolls everything back and propagates: the row stays pending and is retried. Any
+    other failure rolls back the row's effects and records it as rejected, so one bad
+    row never blocks the queue and never stays without an outcome.
+    """
+    with transaction.atomic():
+        at = now()
+        if not lease_renew(name=lease_name, holder=holder, until=at + lease_for):
+            return None
+        claimed = InboxEvent.objects.filter(pk=pk, state=InboxState.PENDING).update(
+            state=InboxState.DONE, processed_at=at
+        )
+        if claimed != 1:
+            return False
+        row = InboxEvent.objects.select_related("integration__service").get(pk=pk)
+        try:
+            with transaction.atomic():
+                outcome, detail = inbox_process(row=row)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as exc:
+            log.exception("inbox row %s could not be processed", pk)
+            outcome = Outcome.REJECTED
+            detail = f"could not be processed: {exc.__class__.__name__}: {exc}"[:DETAIL_MAX]
+        InboxEvent.objects.filter(pk=pk).update(outcome=outcome, outcome_detail=detail)
+        return True
+
+
+def inbox_purge(*, at: dt.datetime, limit: int = 1000) -> int:
+    """Delete done inbox rows older than TOCSIN_INBOX_RETENTION_DAYS (default 7), a batch."""
+    days = env_int("TOCSIN_INBOX_RETENTION_DAYS", 7)
+    cutoff = at - dt.timedelta(days=days)
+    ids = list(
+        InboxEvent.objects.filter(state=InboxState.DONE, received_at__lt=cutoff)
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if not ids:
+        return 0
+    deleted, _ = InboxEvent.objects.filter(pk__in=ids, state=InboxState.DONE).delete()
+    return deleted
+
+
+def change_events_purge(*, at: dt.datetime, limit: int = 1000) -> int:
+    """Change events are kept 90 days (as PagerDuty does)."""
+    ids = list(
+        ChangeEvent.objects.filter(received_at__lt=at - CHANGE_EVENT_KEEP)
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if not ids:
+        return 0
+    deleted, _ = ChangeEvent.objects.filter(pk__in=ids).delete()
+    return deleted
+
+
+# --- the lease ------------------------------------------------------------------------
+
+
+def lease_take(*, name: str, holder: str, at: dt.datetime, until: dt.datetime) -> bool:
+    """Compare-and-set: the lease is ours if it expired or we already hold it."""
+    taken = (
+        EngineLease.objects.filter(name=name)
+        .filter(Q(lease_until__lt=at) | Q(holder=holder))
+        .update(holder=holder, lease_until=until)
+    )
+    if taken == 1:
+        return True
+    try:
+        with transaction.atomic():
+            _, created = EngineLease.objects.get_or_create(
+                name=name, defaults={"holder": holder, "lease_until": until}
+            )
+    except IntegrityError:
+        return False
+    return created
+
+
+def lease_renew(*, name: str, holder: str, until: dt.datetime) -> bool:
+    return EngineLease.objects.filter(name=name, holder=holder).update(lease_until=until) == 1
+
+
+def lease_release(*, name: str, holder: str) -> None:
+    EngineLease.objects.filter(name=name, holder=holder).update(
+        holder="", lease_until=dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    )
+
+
+# --- storms -------------------------------------------------------------------------
+
+
+def _top(counts: dict[str, int]) -> str:
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:STORM_TOP]
+    return ", ".join(f"{value} ({n})" for value, n in ranked)
+
+
+@transaction.atomic
+def storm_refresh(*, storm: AlertStorm, at: dt.datetime) -> bool:
+    """Show the storm's alert count and top label values on its incident."""
+    incident = Incident.objects.get(pk=storm.incident_id)
+    if not incident.is_open:
+        return False
+    service_name = storm.service.name
+    count = storm.alert_count
+    title = f"Alert storm on {service_name}: {count} alerts"[: incident_services.TITLE_MAX]
+    lines = [
+        f"More than {storm.service.storm_threshold} incidents a minute were opening for "
+        f"{service_name}; since {storm.started_at.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC "
+        "its new alerts join this incident instead.",
+        "",
+        f"Alerts: {count}",
+    ]
+    counts = storm.label_counts if isinstance(storm.label_counts, dict) else {}
+    for name in STORM_LABELS:
+        if counts.get(name):
+            lines.append(f"Top {name}: {_top(counts[name])}")
+    incident_services.incident_update(
+        incident=incident,
+        actor=Actor.system("alert storm"),
+        changes={"title": title, "description": "\n".join(lines)},
+    )
+    AlertStorm.objects.filter(pk=storm.pk).update(shown_count=count, shown_at=at)
+    storm.shown_count, storm.shown_at = count, at
+    return True
+
+
+def storms_refresh_due(*, at: dt.datetime) -> int:
+    refreshed = 0
+    for pk in selectors.storms_to_refresh(shown_before=at - STORM_REFRESH):
+        storm = AlertStorm.objects.select_related("service").get(pk=pk)
+        if storm_refresh(storm=storm, at=at):
+            refreshed += 1
+    return refreshed
+
+
+# --- heartbeats ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def heartbeat_missed(
+    *, heartbeat_id: int, state: str, due_at: dt.datetime, at: dt.datetime
+) -> bool:
+    """A heartbeat past due (up, or new and never pinged since it was set up) goes down
+    and triggers its alert, which opens an incident.
+
+    Claimed with a compare-and-set on (state, due_at), so two workers never both fire and
+    a ping processed meanwhile wins. A ping still waiting in the inbox postpones it.
+    """
+    heartbeat = Heartbeat.objects.select_related("integration__service").get(pk=heartbeat_id)
+    if selectors.inbox_has_pending_ping(heartbeat.integration_id):
+        return False
+    claimed = Heartbeat.objects.filter(pk=heartbeat_id, state=state, due_at=due_at).update(
+        state="down"
+    )
+    if claimed != 1:
+        return False
+    integration = heartbeat.integration
+    since = heartbeat.last_ping_at
+    if since is not None:
+        since_text = f"{since.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+    else:
+        created = integration.created_at.astimezone(dt.UTC)
+        since_text = f"it was set up ({created:%Y-%m-%d %H:%M:%S} UTC)"
+    work = _Row(integration=integration, received_at=at, at=at)
+    work.open = selectors.open_alerts_by_key(integration.pk, [HEARTBEAT_KEY])
+    work.apply(
+        Event(
+            action="trigger",
+            dedup_key=HEARTBEAT_KEY,
+            summary=f"Heartbeat {integration.name} missed: no ping since {since_text}",
+            severity="critical",
+            source=integration.name,
+            group_key=f"heartbeat:{integration.pk}",
+            details={
+                "last_ping_at": since.isoformat() if since else None,
+                "due_at": due_at.isoformat(),
+                "interval_seconds": heartbeat.interval_seconds,
+                "grace_seconds": heartbeat.grace_seconds,
+            },
+            occurred_at=due_at.isoformat(),
+        )
+    )
+    work.finish()
+    return True
+
+
+# --- what an incident's resolve or merge does to its alerts --------------------------
+
+
+def alerts_resolve_for_incident(*, incident: Incident, actor: Actor) -> int:
+    """A resolve of the incident resolves its open alerts (inside the caller's transaction).
+
+    It never touches the incident itself, so it cannot recurse with auto-resolve (which
+    resolves the incident only once its alerts are all resolved).
+    """
+    at = now()
+    resolved = (
+        Alert.objects.filter(incident_id=incident.pk)
+        .exclude(status=AlertStatus.RESOLVED)
+        .update(status=AlertStatus.RESOLVED, resolved_at=at)
+    )
+    if resolved:
+        timeline_append(
+            incident=incident,
+            kind=EntryKind.NOTE,
+            actor=actor,
+            text=f"{resolved} open alert{'s' if resolved != 1 else ''} resolved with the incident",
+        )
+    return resolved
+
+
+def alerts_follow_merge(*, incident: Incident, into: Incident, actor: Actor) -> int:
+    """A merged duplicate's open alerts move to the incident it was merged into, so that
+    their next re-send from monitoring lands there instead of opening a new incident (and
+    the original resolves with them if it came from monitoring). If the original is not
+    open, they are resolved with the duplicate instead."""
+    if not into.is_open:
+        return alerts_resolve_for_incident(incident=incident, actor=actor)
+    moved = (
+        Alert.objects.filter(incident_id=incident.pk)
+        .exclude(status=AlertStatus.RESOLVED)
+        .update(incident=into)
+    )
+    if moved:
+        timeline_append(
+            incident=into,
+            kind=EntryKind.NOTE,
+            actor=actor,
+            text=f"{moved} open alert{'s' if moved != 1 else ''} moved here from {incident.ref}",
+        )
+    return moved
+
+
+# --- maintenance windows and silences --------------------------------------------------
+
+
+def _check_span(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            raise Invalid(name, "must be a date and time with a time zone")
+    if ends_at <= starts_at:
+        raise Invalid("ends_at", "must be after starts_at")
+
+
+@transaction.atomic
+def maintenance_window_create(
+    *,
+    services: list[Service],
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    reason: str = "",
+    created_by: Any = None,
+) -> MaintenanceWindow:
+    """While the window runs, alerts of these services are recorded but open no incident."""
+    if not services:
+        raise Invalid("services", "name at least one service")
+    _check_span(starts_at, ends_at)
+    window = MaintenanceWindow.objects.create(
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason=_clean(reason, 300),
+        created_by=created_by,
+        created_at=now(),
+    )
+    window.services.set(services)
+    return window
+
+
+@transaction.atomic
+def silence_create(
+    *,
+    matchers: list[dict[str, str]],
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    service: Service | None = None,
+    comment: str = "",
+    created_by: Any = None,
+) -> Silence:
+    """Alerts whose labels equal every matcher (label=value), in the span, open no incident."""
+    if not isinstance(matchers, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("label"), str) and m["label"].strip()
+        for m in matchers
+    ):
+        raise Invalid("matchers", 'must be a list of {"label": ..., "value": ...}')
+    if not matchers and service is None:
+        raise Invalid("matchers", "give at least one matcher or a service")
+    _check_span(starts_at, ends_at)
+    cleaned = [{"label": m["label"].strip(), "value": str(m.get("value", ""))} for m in matchers]
+    return Silence.objects.create(
+        service=service,
+        matchers=cleaned,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        comment=_clean(comment, 300),
+        created_by=created_by,
+        created_at=now(),
+    )
+
+
+@transaction.atomic
+def suppression_end(*, item: MaintenanceWindow | Silence, at: dt.datetime | None = None) -> None:
+    """End a maintenance window or a silence now (it stays on record)."""
+    at = at or now()
+    if item.ends_at > at:
+        item.ends_at = max(at, item.starts_at + dt.timedelta(microseconds=1))
+        item.save(update_fields=["ends_at"])

@@ -1,0 +1,165 @@
+"""The alerts pages: the alerts view, and maintenance windows and silences on the
+service page. Thin: forms parse, alerts.management writes, alerts.queries reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from tocsin.accounts.models import User
+from tocsin.alerts import management, queries
+from tocsin.alerts.forms import AlertFilterForm, SilenceForm, WindowForm
+from tocsin.catalog.models import Service
+from tocsin.catalog.selectors import service_get
+from tocsin.catalog.views import service_page_context
+from tocsin.core.errors import Conflict, Invalid, TocsinError
+from tocsin.incidents.forms import apply_error
+from tocsin.incidents.views import error_page, staff_required
+
+PAGE_SIZE = 50
+
+
+def _filters(form: AlertFilterForm) -> queries.AlertFilters:
+    data = form.cleaned_data
+    suppressed = {"yes": True, "no": False}.get(data.get("suppressed") or "")
+    return queries.AlertFilters(
+        service=data["service"].pk if data.get("service") else None,
+        status=data.get("status") or "open",
+        integration=data["integration"].pk if data.get("integration") else None,
+        suppressed=suppressed,
+        q=data.get("q") or "",
+    )
+
+
+@staff_required
+@require_GET
+def alert_list(request: HttpRequest) -> HttpResponse:
+    form = AlertFilterForm(request.GET or {"status": "open"})
+    page = None
+    status = 200
+    if form.is_valid():
+        alerts = queries.alert_list_for(request.user, _filters(form))  # type: ignore[arg-type]
+        page = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
+    else:
+        status = 400
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "alerts/list.html",
+        {"form": form, "page": page, "query": params.urlencode(), "filtered": bool(params)},
+        status=status,
+    )
+
+
+def _service_page(
+    request: HttpRequest, service: Service, name: str, form: forms.Form, status: int
+) -> HttpResponse:
+    context = service_page_context(request, service, {name: form})
+    return render(request, "catalog/service.html", context, status=status)
+
+
+def _write(
+    request: HttpRequest,
+    service: Service,
+    name: str,
+    form: forms.Form,
+    write: Any,
+) -> HttpResponse:
+    """Validate, write, redirect to the service page; or show the page with the errors."""
+    if form.is_valid():
+        try:
+            message = write(form.cleaned_data)
+        except Invalid as exc:
+            apply_error(form, exc)
+        except Conflict as exc:
+            form.add_error(None, exc.message)
+            return _service_page(request, service, name, form, 409)
+        except TocsinError as exc:
+            return error_page(request, exc)
+        else:
+            messages.success(request, message)
+            return redirect("service", service_id=service.pk)
+    return _service_page(request, service, name, form, 422)
+
+
+@staff_required
+@require_POST
+def window_create(request: HttpRequest, service_id: int) -> HttpResponse:
+    try:
+        service = service_get(service_id)
+    except TocsinError as exc:
+        return error_page(request, exc)
+
+    def write(data: dict[str, Any]) -> str:
+        management.maintenance_window_create(
+            user=request.user,  # type: ignore[arg-type]
+            services=[service],
+            starts_at=data["starts_at"],
+            ends_at=data["ends_at"],
+            reason=data["reason"],
+        )
+        return "Maintenance window saved: alerts during it open no incident."
+
+    return _write(request, service, "window", WindowForm(request.POST), write)
+
+
+@staff_required
+@require_POST
+def silence_create(request: HttpRequest, service_id: int) -> HttpResponse:
+    try:
+        service = service_get(service_id)
+    except TocsinError as exc:
+        return error_page(request, exc)
+
+    def write(data: dict[str, Any]) -> str:
+        management.silence_create(
+            user=request.user,  # type: ignore[arg-type]
+            service=None if data["all_services"] else service,
+            matchers=data["matchers"],
+            starts_at=data["starts_at"],
+            ends_at=data["ends_at"],
+            comment=data["comment"],
+        )
+        return "Silence saved."
+
+    return _write(request, service, "silence", SilenceForm(request.POST), write)
+
+
+def _back(request: HttpRequest, fallback: str = "alerts") -> HttpResponse:
+    service_id = request.POST.get("service", "")
+    if service_id.isdigit():
+        return redirect("service", service_id=int(service_id))
+    return redirect(fallback)
+
+
+@staff_required
+@require_POST
+def window_end(request: HttpRequest, window_id: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        window = queries.access_maintenance_window(user, window_id)
+        management.maintenance_window_end(user=user, window=window)
+    except TocsinError as exc:
+        return error_page(request, exc)
+    messages.success(request, "Maintenance window ended.")
+    return _back(request)
+
+
+@staff_required
+@require_POST
+def silence_expire(request: HttpRequest, silence_id: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        silence = queries.access_silence(user, silence_id)
+        management.silence_expire(user=user, silence=silence)
+    except TocsinError as exc:
+        return error_page(request, exc)
+    messages.success(request, "Silence expired.")
+    return _back(request)

@@ -1,0 +1,203 @@
+"""The service pages: services, a service's alert settings and integrations.
+
+Thin: forms parse, catalog.services writes, selectors read and gate. The page that shows
+a new key is the answer to the POST itself (never stored, never shown again).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from tocsin.alerts import queries
+from tocsin.alerts.forms import SilenceForm, WindowForm
+from tocsin.catalog import selectors, services, snippets
+from tocsin.catalog.forms import AlertSettingsForm, IntegrationForm
+from tocsin.catalog.models import Integration, Service
+from tocsin.core.errors import Conflict, Invalid, TocsinError
+from tocsin.incidents.forms import apply_error
+from tocsin.incidents.views import error_page, staff_required
+
+CHANGE_EVENTS_SHOWN = 20
+
+
+def _service_or_error(request: HttpRequest, service_id: int) -> Service | HttpResponse:
+    try:
+        return selectors.service_get(service_id)
+    except TocsinError as exc:
+        return error_page(request, exc)
+
+
+def service_page_context(
+    request: HttpRequest, service: Service, bound: dict[str, forms.Form] | None = None
+) -> dict[str, Any]:
+    """Everything the service page shows; `bound` holds a form that failed to validate."""
+    bound = bound or {}
+    user = request.user
+    can_manage = selectors.can_manage_integrations(user)  # type: ignore[arg-type]
+    integrations = list(selectors.integrations_for(service))
+    for integration in integrations:
+        integration.endpoint = snippets.integration_url(integration.kind)  # type: ignore[attr-defined]
+    windows = list(queries.maintenance_windows(user, service=service.pk, state="current"))  # type: ignore[arg-type]
+    silences = list(queries.silences(user, service=service.pk, state="current"))  # type: ignore[arg-type]
+    for span in [*windows, *silences]:
+        span.state = queries.span_state(span.starts_at, span.ends_at)  # type: ignore[union-attr]
+    context: dict[str, Any] = {
+        "service": service,
+        "can_manage": can_manage,
+        "integrations": integrations,
+        "severity_rows": [
+            (severity, pair[0], pair[1])
+            for severity, pair in (service.severity_map or {}).items()
+            if isinstance(pair, list) and len(pair) == 2
+        ],
+        "change_events": list(queries.change_events_for(service)[:CHANGE_EVENTS_SHOWN]),
+        "open_alerts": queries.open_alerts_for_service(service),
+        "windows": windows,
+        "silences": silences,
+        "window_form": bound.get("window") or WindowForm(),
+        "silence_form": bound.get("silence") or SilenceForm(),
+        "form_error": next(iter(bound), ""),
+    }
+    if can_manage:
+        context["settings_form"] = bound.get("settings") or AlertSettingsForm.for_service(service)
+    return context
+
+
+@staff_required
+@require_GET
+def service_list(request: HttpRequest) -> HttpResponse:
+    rows = list(selectors.service_list())
+    counts = queries.open_alert_counts()
+    live = selectors.live_integration_counts()
+    for service in rows:
+        service.open_alerts = counts.get(service.pk, 0)  # type: ignore[attr-defined]
+        service.integration_count = live.get(service.pk, 0)  # type: ignore[attr-defined]
+    return render(request, "catalog/services.html", {"services": rows})
+
+
+@staff_required
+@require_GET
+def service_detail(request: HttpRequest, service_id: int) -> HttpResponse:
+    service = _service_or_error(request, service_id)
+    if isinstance(service, HttpResponse):
+        return service
+    return render(request, "catalog/service.html", service_page_context(request, service))
+
+
+@staff_required
+@require_POST
+def service_settings(request: HttpRequest, service_id: int) -> HttpResponse:
+    service = _service_or_error(request, service_id)
+    if isinstance(service, HttpResponse):
+        return service
+    try:
+        selectors.require_manage_integrations(request.user)  # type: ignore[arg-type]
+    except TocsinError as exc:
+        return error_page(request, exc)
+    form = AlertSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.service_update_alert_settings(service=service, changes=form.changes())
+        except Invalid as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, "Alert settings saved.")
+            return redirect("service", service_id=service.pk)
+    context = service_page_context(request, service, {"settings": form})
+    return render(request, "catalog/service.html", context, status=422)
+
+
+def _key_page(
+    request: HttpRequest, integration: Integration, key: str, rotated: bool = False
+) -> HttpResponse:
+    response = render(
+        request,
+        "catalog/integration_key.html",
+        {
+            "service": integration.service,
+            "integration": integration,
+            "key": key,
+            "url": snippets.integration_url(integration.kind, key),
+            "snippets": snippets.integration_snippets(integration, key),
+            "rotated": rotated,
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def integration_new(request: HttpRequest, service_id: int) -> HttpResponse:
+    service = _service_or_error(request, service_id)
+    if isinstance(service, HttpResponse):
+        return service
+    try:
+        selectors.require_manage_integrations(request.user)  # type: ignore[arg-type]
+    except TocsinError as exc:
+        return error_page(request, exc)
+    form = IntegrationForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            try:
+                integration, key = services.integration_setup(
+                    service=service,
+                    kind=form.cleaned_data["kind"],
+                    name=form.cleaned_data["name"],
+                    options=form.options(),
+                )
+            except Invalid as exc:
+                apply_error(form, exc)
+            except Conflict as exc:
+                form.add_error(None, exc.message)
+                status = 409
+            else:
+                return _key_page(request, integration, key)
+    return render(
+        request,
+        "catalog/integration_new.html",
+        {"service": service, "form": form},
+        status=status,
+    )
+
+
+def _integration_or_error(
+    request: HttpRequest, service_id: int, integration_id: int
+) -> Integration | HttpResponse:
+    try:
+        selectors.require_manage_integrations(request.user)  # type: ignore[arg-type]
+        return selectors.integration_get(selectors.service_get(service_id), integration_id)
+    except TocsinError as exc:
+        return error_page(request, exc)
+
+
+@staff_required
+@require_POST
+def integration_rotate(request: HttpRequest, service_id: int, integration_id: int) -> HttpResponse:
+    integration = _integration_or_error(request, service_id, integration_id)
+    if isinstance(integration, HttpResponse):
+        return integration
+    try:
+        integration, key = services.integration_rotate(integration=integration)
+    except TocsinError as exc:
+        return error_page(request, exc)
+    return _key_page(request, integration, key, rotated=True)
+
+
+@staff_required
+@require_POST
+def integration_revoke(request: HttpRequest, service_id: int, integration_id: int) -> HttpResponse:
+    integration = _integration_or_error(request, service_id, integration_id)
+    if isinstance(integration, HttpResponse):
+        return integration
+    services.integration_revoke(integration=integration)
+    messages.success(request, f"{integration.name} revoked: its key no longer works.")
+    return redirect("service", service_id=service_id)
