@@ -439,19 +439,20 @@ def _create(
         intro = f"Follow-up to {related.ref} ({related.title}): {reason}."
         description = f"{intro}\n\n{description}".strip()
     actor = _integration_actor(integration)
+    sender_email = mail.sender_email if _is_address(mail.sender_email) else ""
+    sender_name = mail.sender_name or ("" if sender_email else mail.sender_email)
     incident = incident_create(
         actor=actor,
         title=mail.title,
         description=description,
         source=Source.EMAIL,
         reporter=reporter,
-        reporter_name="" if reporter else (mail.sender_name or UNKNOWN_SENDER)[:150],
-        reporter_email="" if reporter else mail.sender_email,
+        reporter_name="" if reporter else (sender_name or UNKNOWN_SENDER)[:150],
+        reporter_email="" if reporter else sender_email,
         service=integration.service,
+        related_to=related,
     )
     if related is not None:
-        incident.related_to = related
-        incident.save(update_fields=["related_to"])
         incident_add_note(
             incident=related,
             actor=actor,
@@ -540,3 +541,11 @@ def file_mail(*, mail: ParsedMail, keys: list[str]) -> list[Filed]:
         for attachment in stored:
             attachment.file.delete(save=False)
         raise
+
+
+def _is_address(value: str) -> bool:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True

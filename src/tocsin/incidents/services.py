@@ -150,8 +150,12 @@ def incident_create(
     detected_at: dt.datetime | None = None,
     impact_started_at: dt.datetime | None = None,
     reported_at: dt.datetime | None = None,
+    related_to: Incident | None = None,
 ) -> Incident:
-    """File a new incident. Reporters may file; only staff may triage while filing."""
+    """File a new incident. Reporters may file; only staff may triage while filing.
+
+    `related_to` links a follow-up to an earlier (e.g. closed) incident.
+    """
     user = actor.user
     title = _one_line("title", _clean_text("title", title, required=True, limit=TITLE_MAX))
     description = _clean_text("description", description, required=False, limit=DESCRIPTION_MAX)
@@ -208,6 +212,7 @@ def incident_create(
         detected_at=detected_at,
         impact_started_at=impact_started_at,
         updated_at=at,
+        related_to=related_to,
     )
     sla.sla_start(incident, at)
     incident.save()
