@@ -28,6 +28,7 @@ from tocsin.catalog.models import Category, Service
 from tocsin.catalog.services import category_create, service_create
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now, travel
+from tocsin.core.demo_alerts import write_alerts
 from tocsin.core.errors import Conflict
 from tocsin.core.models import Counter
 from tocsin.incidents import services, sla
@@ -1307,6 +1308,7 @@ def load_demo(*, seed: int = 7) -> DemoSummary:
                 )
             _build_organisation()
             _write_history(seed, end)
+            write_alerts(end)
             # The history's resolution mails belong to the past: nobody is waiting for them
             # (and the demo's addresses are not real), so they are not queued for sending.
             OutboxMessage.objects.filter(created_at__lte=end).delete()
