@@ -7,13 +7,16 @@ import datetime as dt
 import hashlib
 from typing import Any
 
+from tocsin.accounts.models import User
 from tocsin.alerts.adapters import alertmanager, pagerduty
 from tocsin.alerts.engine import INGEST_LEASE, IngestModule
-from tocsin.alerts.models import InboxEvent, Silence
+from tocsin.alerts.models import Alert, InboxEvent, Silence
 from tocsin.alerts.services import lease_release
 from tocsin.catalog.models import Integration, Service
 from tocsin.catalog.services import integration_create
+from tocsin.core.actors import Actor
 from tocsin.core.clock import travel
+from tocsin.incidents.services import incident_act, incident_add_note
 
 HOLDER = "demo-loader"
 
@@ -89,6 +92,16 @@ def write_alerts(end: dt.datetime) -> None:
     # The same snapshot again at the next group interval: only last-seen moves.
     later = t0 + dt.timedelta(minutes=5)
     _deliver(prom, "event", alertmanager.parse(_am_group("PortalErrors", firing, "firing")), later)
+    # The on-call responder picks it up within minutes.
+    incident = Alert.objects.filter(integration=prom, incident__isnull=False).first().incident
+    with travel(t0 + dt.timedelta(minutes=7)):
+        responder = User.objects.get(username="noah")
+        incident_act(incident=incident, actor=Actor.for_user(responder), action="acknowledge")
+        incident_add_note(
+            incident=incident,
+            actor=Actor.for_user(responder),
+            text="Looking at it: errors started right after the last deploy of portal-web.",
+        )
     watchdog = [("prometheus:9090", "info", "Watchdog", "firing", t0)]
     _deliver(prom, "event", alertmanager.parse(_am_group("Watchdog", watchdog, "firing")), t0)
     # A payroll batch failed and recovered: PagerDuty trigger, then resolve (auto-resolve).
