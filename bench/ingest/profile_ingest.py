@@ -5,7 +5,7 @@
     .venv/bin/python bench/ingest/profile_ingest.py drain-pd --n 500
     .venv/bin/python bench/ingest/profile_ingest.py drain-am --n 20
 
-A fresh SQLite database in a temporary directory (or DATABASE_URL if set), the real
+A fresh SQLite database in a temporary directory (or --database-url), the real
 services to create keys, the bench's own bodies (run.py), Django's test client for the
 requests (the whole middleware stack and view, without gunicorn) and the worker's own
 `run_tick` for the drain. Prints the wall time per request or per event without the
@@ -17,9 +17,9 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import json
 import os
 import pstats
+import shutil
 import sys
 import tempfile
 import time
@@ -34,9 +34,25 @@ def main() -> int:
     parser.add_argument("what", choices=("request-pd", "request-am", "drain-pd", "drain-am"))
     parser.add_argument("--n", type=int, default=300, help="requests (posted or drained)")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--database-url", default="", help="an empty database to use instead")
     args = parser.parse_args()
+    # Never write into whatever database the caller's environment points at.
+    os.environ.pop("DATABASE_URL", None)
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
 
-    os.environ.setdefault("TOCSIN_DATA_DIR", tempfile.mkdtemp(prefix="tocsin-profile-"))
+    own_dir = None
+    if not os.environ.get("TOCSIN_DATA_DIR"):
+        own_dir = tempfile.mkdtemp(prefix="tocsin-profile-")
+        os.environ["TOCSIN_DATA_DIR"] = own_dir
+    try:
+        return profile(args)
+    finally:
+        if own_dir:
+            shutil.rmtree(own_dir, ignore_errors=True)
+
+
+def profile(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tocsin.settings")
     import django
 
@@ -113,7 +129,6 @@ def main() -> int:
         stats.strip_dirs().sort_stats(order).print_stats(args.top)
         print(f"--- top {args.top} by {order} ---")
         print("\n".join(out.getvalue().splitlines()[6:]))
-    print(json.dumps({"data_dir": os.environ["TOCSIN_DATA_DIR"]}))
     return 0
 
 

@@ -21,6 +21,11 @@ urlpatterns = [
     path("integrations/grafana/<str:key>", ingest.grafana, name="ingest-grafana"),
     path("integrations/webhook/<str:key>", ingest.webhook, name="ingest-webhook"),
     path("integrations/heartbeat/<str:key>", ingest.heartbeat, name="ingest-heartbeat"),
+    # The same, for senders that put the key in the Authorization header instead.
+    path("integrations/alertmanager", ingest.alertmanager, name="ingest-alertmanager-header"),
+    path("integrations/grafana", ingest.grafana, name="ingest-grafana-header"),
+    path("integrations/webhook", ingest.webhook, name="ingest-webhook-header"),
+    path("integrations/heartbeat", ingest.heartbeat, name="ingest-heartbeat-header"),
     path("integrations/sms/reply", ingest.sms_reply, name="ingest-sms-reply"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

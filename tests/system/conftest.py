@@ -4,7 +4,8 @@
 config written by the test; `live` is Tocsin served by pytest-django's live server (the
 test's own database, SQLite or PostgreSQL) with the engine driven tick by tick from the
 test. Without /usr/bin/prometheus-alertmanager the Alertmanager tests skip with the
-reason (under TOCSIN_TEST_STRICT=1 a skip fails the run).
+reason (under TOCSIN_TEST_STRICT=1 a skip fails the run); TOCSIN_ALERTMANAGER names
+another binary.
 """
 
 from __future__ import annotations

@@ -43,15 +43,11 @@ ANNOTATIONS = {"summary": "Disk almost full on db-1", "description": "Only 2 % l
 
 
 def snippet_text(answer: dict[str, Any], marker: str) -> str:
-    """The YAML snippet for Alertmanager among what the integrations API answered."""
-    snippet = answer["snippet"]
-    if isinstance(snippet, str):
-        assert marker in snippet, snippet
-        return snippet
-    for item in snippet:
-        if item.get("language") == "yaml" and marker in item["text"]:
+    """The Alertmanager YAML among the snippets the integrations API answered."""
+    for item in answer["snippets"]:
+        if item["language"] == "yaml" and marker in item["text"]:
             return str(item["text"])
-    raise AssertionError(f"no Alertmanager snippet with {marker!r} in {pretty(snippet)}")
+    raise AssertionError(f"no Alertmanager snippet with {marker!r} in {pretty(answer)}")
 
 
 def from_snippet(snippet: str) -> str:

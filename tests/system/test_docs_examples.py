@@ -15,6 +15,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,11 +30,17 @@ pytestmark = pytest.mark.django_db
 # (page, example) -> the test that uses it. A new example must be added here, with a test.
 TESTED = {
     ("alertmanager.md", "alertmanager-webhook"): "test_alertmanager.py::test_webhook_configs",
-    ("pagerduty.md", "alertmanager-pagerduty"): "test_alertmanager.py::test_pagerduty_configs",
+    (
+        "pagerduty.md",
+        "alertmanager-pagerduty",
+    ): "test_alertmanager.py::test_pagerduty_configs_with_url",
     ("pagerduty.md", "trigger-event"): "test_pagerduty_events_and_change_events",
     ("pagerduty.md", "resolve-event"): "test_pagerduty_events_and_change_events",
     ("pagerduty.md", "change-event"): "test_pagerduty_events_and_change_events",
-    ("opsgenie.md", "alertmanager-opsgenie"): "test_alertmanager.py::test_opsgenie_configs",
+    (
+        "opsgenie.md",
+        "alertmanager-opsgenie",
+    ): "test_alertmanager.py::test_opsgenie_configs_with_api_url_from_the_docs",
     ("opsgenie.md", "opsgenie-create"): "test_opsgenie_create_and_close",
     ("opsgenie.md", "opsgenie-close"): "test_opsgenie_create_and_close",
     ("grafana.md", "grafana-integration"): "test_grafana_signed_webhook",
@@ -57,6 +64,10 @@ def test_every_integration_page_has_tested_examples_and_every_example_is_tested(
         assert marked, f"{page} has no tested example"
         tested = {name for (p, name) in TESTED if p == page}
         assert marked == tested, f"{page}: marked {sorted(marked)}, tested {sorted(tested)}"
+    for user in set(TESTED.values()):  # the named tests exist
+        module, _, name = user.rpartition("::")
+        source = (Path(__file__).parent / (module or Path(__file__).name)).read_text()
+        assert re.search(rf"^def {name}\b", source, re.M), f"no test {user}"
     index = (DOCS / "index.md").read_text()
     for page in pages:
         assert f"({page})" in index, f"index.md does not link {page}"

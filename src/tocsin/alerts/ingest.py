@@ -286,11 +286,16 @@ def _authenticate(incoming: Incoming, route: Route, key: str | None) -> Integrat
 
 
 def _store(
-    incoming: Incoming, integration: Integration, route: Route, events: list[Event], secret: str
+    incoming: Incoming,
+    integration: Integration,
+    route: Route,
+    events: list[Event],
+    body_key: str,
 ) -> None:
+    """The inbox row, committed before the caller answers 2xx (N1)."""
     text = incoming.text
-    if secret and secret in text:  # the PagerDuty routing key is a credential: never keep it
-        text = text.replace(secret, f"{secret[:6]}…")
+    if body_key and body_key in text:  # PagerDuty's routing key is a credential: never keep it
+        text = text.replace(body_key, f"{body_key[:6]}…")
     with transaction.atomic():
         InboxEvent.objects.create(
             integration=integration,
@@ -325,8 +330,8 @@ def _accept(
             events = parse(incoming, integration)
         except AdapterError as exc:
             raise Reject(route.invalid_status, exc.errors) from None
-        secret = key if route is PAGERDUTY or route is PAGERDUTY_CHANGE else ""
-        _store(incoming, integration, route, events, secret or "")
+        body_key = (key or "") if route in (PAGERDUTY, PAGERDUTY_CHANGE) else ""
+        _store(incoming, integration, route, events, body_key)
     except Reject as exc:
         return route.error(exc.status, exc.errors, exc.headers, started, request_id)
     except (DatabaseError, InterfaceError):  # InterfaceError is not a DatabaseError

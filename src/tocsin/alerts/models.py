@@ -45,7 +45,11 @@ class InboxEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["state", "id"])]
+        indexes = [
+            models.Index(fields=["state", "id"]),
+            # The per-key rate limit looks at an integration's newest rows.
+            models.Index(fields=["integration", "id"]),
+        ]
 
     def __str__(self) -> str:
         return f"inbox #{self.pk} ({self.state})"

@@ -100,8 +100,8 @@ def _clean(value: Any, limit: int) -> str:
 def _parse_time(value: Any, fallback: dt.datetime) -> dt.datetime:
     """An ISO-8601 time (offsets with or without a colon, or Z); naive means UTC.
 
-    A missing or unreadable time, or one in the future, becomes `fallback` (the time the
-    event was received): an alert cannot have started after Tocsin saw it.
+    A missing or unreadable time, one before 2000 or in the future, becomes `fallback` (the
+    time the event was received): an alert cannot have started after Tocsin saw it.
     """
     if not isinstance(value, str) or not value.strip():
         return fallback
@@ -111,7 +111,7 @@ def _parse_time(value: Any, fallback: dt.datetime) -> dt.datetime:
         return fallback
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
-    if parsed.year < 1970 or parsed > fallback:
+    if parsed.year < 2000 or parsed > fallback:  # incidents refuse moments before 2000
         return fallback
     return parsed
 

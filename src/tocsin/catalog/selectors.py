@@ -39,12 +39,16 @@ def integration_by_key(key: str, kinds: tuple[str, ...] | None = None) -> Integr
     """The live integration with this key (optionally of these kinds), or None."""
     if not isinstance(key, str) or len(key) != 32:
         return None
-    qs = Integration.objects.select_related("service").filter(
-        key_hash=sha256_hex(key.lower()), revoked_at__isnull=True
+    # key_hash is unique: one indexed row, no ordering (this is the ingest hot path).
+    integration = (
+        Integration.objects.select_related("service")
+        .filter(key_hash=sha256_hex(key.lower()), revoked_at__isnull=True)
+        .order_by()
+        .first()
     )
-    if kinds:
-        qs = qs.filter(kind__in=kinds)
-    return qs.first()
+    if integration is None or (kinds and integration.kind not in kinds):
+        return None
+    return integration
 
 
 # --- integrations and who may manage them -----------------------------------------------
