@@ -6,9 +6,16 @@ from collections.abc import Callable
 
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404
 from django.utils import timezone
 
 REQUEST_ID_HEADER = "X-Request-Id"
+
+
+def _assign_request_id(request: HttpRequest) -> None:
+    incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+    request_id = incoming if incoming and len(incoming) <= 64 and incoming.isprintable() else ""
+    request.request_id = request_id or uuid.uuid4().hex  # type: ignore[attr-defined]
 
 
 class RequestIdMiddleware:
@@ -18,9 +25,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = incoming if incoming and len(incoming) <= 64 and incoming.isprintable() else ""
-        request.request_id = request_id or uuid.uuid4().hex  # type: ignore[attr-defined]
+        _assign_request_id(request)
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request.request_id  # type: ignore[attr-defined]
         return response
@@ -65,3 +70,66 @@ class UserTimezoneMiddleware:
         else:
             timezone.deactivate()
         return self.get_response(request)
+
+
+INGEST_PREFIXES = ("/v2/", "/opsgenie/", "/integrations/")
+INGEST_VIEWS_MODULE = "tocsin.alerts.ingest"
+
+
+class IngestFastPathMiddleware:
+    """Serve the ingest routes without the stack built for people (placed FIRST).
+
+    Monitoring tools post alerts with a key, never with a session, a CSRF token or a user:
+    sessions, authentication, messages, CSRF (the ingest views are exempt) and the user's
+    time zone do nothing for them but cost a good part of each request. A request whose
+    path resolves to a view of tocsin.alerts.ingest is answered here, with what those
+    requests do need from the rest of the stack: a request id (RequestIdMiddleware), a
+    locked or unreachable database as a 503 (DatabaseBusyMiddleware, besides the views' own
+    handling), the default time zone, the security headers (SecurityMiddleware,
+    XFrameOptionsMiddleware, CSPMiddleware: their own process_response) and
+    Content-Length (CommonMiddleware). Every other request goes down the full stack.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        from csp.middleware import CSPMiddleware
+        from django.middleware.clickjacking import XFrameOptionsMiddleware
+        from django.middleware.security import SecurityMiddleware
+        from django.urls import get_resolver
+
+        self.get_response = get_response
+        self.resolver = get_resolver()
+        self.busy = DatabaseBusyMiddleware(get_response)
+        self.security = SecurityMiddleware(get_response)
+        self.frame_options = XFrameOptionsMiddleware(get_response)
+        self.csp = CSPMiddleware(get_response)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if not path.startswith(INGEST_PREFIXES):
+            return self.get_response(request)
+        try:
+            match = self.resolver.resolve(path)
+        except Resolver404:
+            return self.get_response(request)
+        if getattr(match.func, "__module__", "") != INGEST_VIEWS_MODULE:
+            return self.get_response(request)
+        redirect = self.security.process_request(request)  # SECURE_SSL_REDIRECT, if set
+        if redirect is not None:
+            return self.get_response(request)
+        request.resolver_match = match
+        _assign_request_id(request)
+        timezone.deactivate()
+        try:
+            response = match.func(request, *match.args, **match.kwargs)
+        except OperationalError as exc:
+            busy = self.busy.process_exception(request, exc)
+            if busy is None:
+                raise
+            response = busy
+        response = self.security.process_response(request, response)
+        response = self.frame_options.process_response(request, response)
+        response = self.csp.process_response(request, response)
+        if not response.streaming and not response.has_header("Content-Length"):
+            response.headers["Content-Length"] = str(len(response.content))
+        response[REQUEST_ID_HEADER] = request.request_id  # type: ignore[attr-defined]
+        return response
