@@ -54,6 +54,7 @@ def test_the_default_modules_start_with_the_heartbeat() -> None:
         "heartbeat",
         "ingest",
         "alert_heartbeats",
+        "ack_timeouts",
         "sla_breaches",
         "auto_close",
         "outbox",

@@ -60,6 +60,9 @@ class AlertSettings(Schema):
     group_window_minutes: int
     storm_threshold: int = Field(description="new incidents a minute before the storm incident")
     ingest_rate_limit: int | None = Field(description="events a minute per key; null: no limit")
+    ack_timeout_minutes: int | None = Field(
+        description="an acknowledged incident returns to new after this long; null: never"
+    )
 
 
 class ServiceOut(AlertSettings):
@@ -83,6 +86,9 @@ class AlertSettingsIn(InSchema):
     )
     ingest_rate_limit: Annotated[StrictInt, Field(ge=1, le=services.RATE_LIMIT_MAX)] | None = Field(
         None, description="null: no limit"
+    )
+    ack_timeout_minutes: Annotated[StrictInt, Field(ge=1, le=services.ACK_TIMEOUT_MAX)] | None = (
+        Field(None, description="null: acknowledgements never time out")
     )
 
 
@@ -118,6 +124,7 @@ def service_json(service: Service) -> dict[str, Any]:
         "group_window_minutes": service.group_window_minutes,
         "storm_threshold": service.storm_threshold,
         "ingest_rate_limit": service.ingest_rate_limit,
+        "ack_timeout_minutes": service.ack_timeout_minutes,
     }
 
 
@@ -126,7 +133,8 @@ def _alert_changes(sent: dict[str, Any]) -> dict[str, Any]:
     rate limit, where null means "no limit"."""
     changes = {}
     for name in services.ALERT_SETTINGS:
-        if name in sent and (sent[name] is not None or name == "ingest_rate_limit"):
+        nullable = name in ("ingest_rate_limit", "ack_timeout_minutes")
+        if name in sent and (sent[name] is not None or nullable):
             changes[name] = sent[name]
     return changes
 

@@ -8,6 +8,7 @@ from django import forms
 
 from tocsin.catalog.models import Grouping, IntegrationKind, Service
 from tocsin.catalog.services import (
+    ACK_TIMEOUT_MAX,
     GROUP_WINDOW_MAX,
     HEARTBEAT_GRACE_DEFAULT,
     HEARTBEAT_INTERVAL_MAX,
@@ -49,6 +50,15 @@ class AlertSettingsForm(forms.Form):
         help_text="Empty: no limit",
     )
 
+    ack_timeout_minutes = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=ACK_TIMEOUT_MAX,
+        label="Acknowledgement timeout (minutes)",
+        help_text="An acknowledged incident returns to new after this long without progress. "
+        "Empty: never",
+    )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for severity in SEVERITIES:
@@ -66,6 +76,7 @@ class AlertSettingsForm(forms.Form):
             "group_window_minutes": service.group_window_minutes,
             "storm_threshold": service.storm_threshold,
             "ingest_rate_limit": service.ingest_rate_limit,
+            "ack_timeout_minutes": service.ack_timeout_minutes,
         }
         for severity, pair in (service.severity_map or {}).items():
             if severity in SEVERITIES and isinstance(pair, list) and len(pair) == 2:
@@ -85,6 +96,7 @@ class AlertSettingsForm(forms.Form):
             "group_window_minutes": data["group_window_minutes"],
             "storm_threshold": data["storm_threshold"],
             "ingest_rate_limit": data["ingest_rate_limit"],
+            "ack_timeout_minutes": data["ack_timeout_minutes"],
             "severity_map": {s: [data[f"{s}_impact"], data[f"{s}_urgency"]] for s in SEVERITIES},
         }
 

@@ -37,6 +37,12 @@ class Service(models.Model):
     storm_threshold = models.PositiveIntegerField(
         default=20, help_text="New incidents a minute beyond which alerts join one storm incident"
     )
+    ack_timeout_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="An acknowledged incident returns to new after this many minutes without "
+        "progress (empty: never)",
+    )
     ingest_rate_limit = models.PositiveIntegerField(
         null=True, blank=True, help_text="Events a minute per integration key (empty: no limit)"
     )

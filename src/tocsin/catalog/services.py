@@ -71,7 +71,9 @@ ALERT_SETTINGS = (
     "group_window_minutes",
     "storm_threshold",
     "ingest_rate_limit",
+    "ack_timeout_minutes",
 )
+ACK_TIMEOUT_MAX = 7 * 24 * 60
 GROUP_WINDOW_MAX = 7 * 24 * 60  # a week, in minutes
 STORM_THRESHOLD_MAX = 100_000
 RATE_LIMIT_MAX = 1_000_000
@@ -155,6 +157,11 @@ def clean_alert_settings(service: Service, changes: dict[str, Any]) -> dict[str,
         limit = changes["ingest_rate_limit"]
         cleaned["ingest_rate_limit"] = (
             None if limit is None else _whole("ingest_rate_limit", limit, 1, RATE_LIMIT_MAX)
+        )
+    if "ack_timeout_minutes" in changes:
+        minutes = changes["ack_timeout_minutes"]
+        cleaned["ack_timeout_minutes"] = (
+            None if minutes is None else _whole("ack_timeout_minutes", minutes, 1, ACK_TIMEOUT_MAX)
         )
     grouping = cleaned.get("grouping", service.grouping)
     labels = cleaned.get("group_labels", service.group_labels)

@@ -58,13 +58,14 @@ class HeartbeatModule:
 
 def default_modules(worker_id: str) -> list[EngineModule]:
     from tocsin.alerts.engine import AlertHeartbeatModule, IngestModule
-    from tocsin.incidents.engine import AutoCloseModule, SlaBreachModule
+    from tocsin.incidents.engine import AckTimeoutModule, AutoCloseModule, SlaBreachModule
     from tocsin.notify.engine import OutboxModule
 
     return [
         HeartbeatModule(worker_id),
         IngestModule(worker_id),
         AlertHeartbeatModule(),
+        AckTimeoutModule(),
         SlaBreachModule(),
         AutoCloseModule(),
         OutboxModule(),

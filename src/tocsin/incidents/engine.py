@@ -33,3 +33,20 @@ class AutoCloseModule:
             if services.incident_auto_close(incident=incident):
                 closed += 1
         return closed
+
+
+class AckTimeoutModule:
+    """Acknowledged incidents whose service has an ack timeout go back to new."""
+
+    name = "ack_timeouts"
+    batch = 100
+
+    def tick(self, now: dt.datetime) -> int:
+        due = (
+            Incident.objects.select_related("service")
+            .filter(status=Status.ACKNOWLEDGED, ack_expires_at__lte=now)
+            .order_by("ack_expires_at")[: self.batch]
+        )
+        return sum(
+            1 for incident in due if services.incident_ack_timeout(incident=incident, at=now)
+        )

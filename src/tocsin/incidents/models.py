@@ -108,6 +108,8 @@ class Incident(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField()
+    # When the current acknowledgement times out (the service's ack timeout), if ever.
+    ack_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"

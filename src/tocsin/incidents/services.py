@@ -422,7 +422,8 @@ def incident_act(
     incident = _lock(incident)
     new_status = target_status(incident.status, action)  # 409 before anything else
     at = now()
-    fields = ["status", "updated_at", *sla.SLA_FIELDS]
+    fields = ["status", "updated_at", "ack_expires_at", *sla.SLA_FIELDS]
+    incident.ack_expires_at = None  # any move ends the current acknowledgement's timer
     if action == "resolve":
         if resolution_code not in ResolutionCode.values:
             raise Invalid(
@@ -439,6 +440,9 @@ def incident_act(
     elif action == "acknowledge":
         if incident.acknowledged_at is None:
             incident.acknowledged_at = at
+        timeout = incident.service.ack_timeout_minutes if incident.service_id else None
+        if timeout:
+            incident.ack_expires_at = at + dt.timedelta(minutes=timeout)
         sla.sla_meet_response(incident, at)
         fields.append("acknowledged_at")
     elif action == "start":
@@ -899,3 +903,23 @@ def incident_mark_breaches(*, at: dt.datetime, limit: int = 200) -> int:
             )
             marked += 1
     return marked
+
+
+@transaction.atomic
+def incident_ack_timeout(*, incident: Incident, at: dt.datetime) -> bool:
+    """The system takes back an acknowledgement that timed out; False if it moved on."""
+    current = Incident.objects.select_for_update().filter(
+        pk=incident.pk, status=Status.ACKNOWLEDGED, ack_expires_at__lte=at
+    )
+    if not current.exists():
+        return False
+    minutes = incident.service.ack_timeout_minutes if incident.service_id else None
+    incident_act(
+        incident=incident,
+        actor=Actor.system("ack-timeout"),
+        action="unacknowledge",
+        note=f"Acknowledgement timed out after {minutes} minutes without progress"
+        if minutes
+        else "Acknowledgement timed out",
+    )
+    return True
