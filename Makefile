@@ -26,7 +26,7 @@ up: $(STAMP)
 	$(VENV)/bin/tocsin up --demo --host $(HOST) --port $(PORT)
 
 test: $(DEVSTAMP)
-	$(PY) tests/run_suite.py $(PYTEST_ARGS)
+	$(PY) -m tests.run_suite $(PYTEST_ARGS)
 
 # The ingest benchmark (docs/benchmarks.md); not part of `make test`.
 # e.g. make bench BENCH_ARGS="--duration 30 --db sqlite"

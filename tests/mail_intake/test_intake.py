@@ -13,7 +13,7 @@ import pytest
 from django.db import transaction
 from django.db.models import F
 
-from tests.email.conftest import EmailIntegration, Server
+from tests.mail_intake.conftest import EmailIntegration, Server
 from tests.system.examples import example, fill
 from tocsin.accounts.models import User
 from tocsin.catalog.services import integration_create, integration_revoke
