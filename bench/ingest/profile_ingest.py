@@ -3,6 +3,7 @@
     .venv/bin/python bench/ingest/profile_ingest.py request-pd --n 500
     .venv/bin/python bench/ingest/profile_ingest.py request-am --n 50
     .venv/bin/python bench/ingest/profile_ingest.py drain-pd --n 500
+    .venv/bin/python bench/ingest/profile_ingest.py drain-dup --n 500   # duplicates, (c)
     .venv/bin/python bench/ingest/profile_ingest.py drain-am --n 20
 
 A fresh SQLite database in a temporary directory (or --database-url), the real
@@ -31,9 +32,14 @@ sys.path.insert(0, str(HERE))
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("request-pd", "request-am", "drain-pd", "drain-am"))
+    parser.add_argument(
+        "what", choices=("request-pd", "request-am", "drain-pd", "drain-dup", "drain-am")
+    )
     parser.add_argument("--n", type=int, default=300, help="requests (posted or drained)")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument(
+        "--plain", action="store_true", help="drain: time it without the profiler, print no profile"
+    )
     parser.add_argument("--database-url", default="", help="an empty database to use instead")
     args = parser.parse_args()
     # Never write into whatever database the caller's environment points at.
@@ -67,13 +73,16 @@ def profile(args: argparse.Namespace) -> int:
 
     call_command("migrate", verbosity=0)
     service = service_create(name=f"profile-{time.monotonic_ns()}")
-    kind = "pagerduty" if args.what.endswith("-pd") else "alertmanager"
+    kind = "alertmanager" if args.what.endswith("-am") else "pagerduty"
+    # drain-dup: scenario (c), the same 50 dedup keys over and over (merges after the first)
+    distinct = 50 if args.what == "drain-dup" else None
     keys = [integration_create(service=service, kind=kind)[1] for _ in range(20)]
 
     def request(n: int) -> tuple[str, str]:
         key = keys[n % len(keys)]
         if kind == "pagerduty":
-            return "/v2/enqueue", compact(pagerduty_event(key, f"p-{n}", n))
+            dedup = f"p-{n % distinct}" if distinct else f"p-{n}"
+            return "/v2/enqueue", compact(pagerduty_event(key, dedup, n))
         fingerprint = f"{n:010x}"
         return (
             f"/integrations/alertmanager/{key}",
@@ -111,18 +120,25 @@ def profile(args: argparse.Namespace) -> int:
         modules = default_modules(make_worker_id())
         pending = InboxEvent.objects.filter(state="pending").count()
         started = time.perf_counter()
-        profiler.enable()
+        cpu_started = time.process_time()
+        if not args.plain:
+            profiler.enable()
         ticks = 0
         while InboxEvent.objects.filter(state="pending").exists() and ticks < 10_000:
             run_tick(modules)
             ticks += 1
         profiler.disable()
         took = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         events = pending * events_per_request
         print(
-            f"{args.what}: {pending} rows, {events} events drained in {took:.2f} s with the "
-            f"profiler on ({events / took:.0f} events/s, {ticks} ticks)"
+            f"{args.what}: {pending} rows, {events} events drained in {took:.2f} s "
+            f"({cpu:.2f} s CPU) with the profiler {'off' if args.plain else 'on'} "
+            f"({events / took:.0f} events/s, {events / cpu:.0f} events per CPU second, "
+            f"{ticks} ticks)"
         )
+        if args.plain:
+            return 0
     for order in ("cumulative", "tottime"):
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)

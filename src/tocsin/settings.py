@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: answers the alert ingest routes itself, with only what they need (see there).
+    "tocsin.core.middleware.IngestFastPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tocsin.core.middleware.RequestIdMiddleware",

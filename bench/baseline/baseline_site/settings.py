@@ -31,7 +31,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("BENCH_SQLITE_PATH", "baseline.sqlite3"),
-            "CONN_MAX_AGE": 0,
+            "CONN_MAX_AGE": 60,  # as Tocsin (src/tocsin/settings.py): connections reused
             "OPTIONS": {
                 "init_command": (
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
@@ -41,3 +41,4 @@ else:
             },
         }
     }
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # as Tocsin

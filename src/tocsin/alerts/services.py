@@ -29,11 +29,20 @@ import json
 import logging
 from collections import Counter as Tally
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models import F, Q
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    models,
+    transaction,
+)
+from django.db.models import Q
 
 from tocsin.alerts import selectors
 from tocsin.alerts.adapters.base import ACTIONS, SEVERITIES, Event
@@ -208,15 +217,34 @@ def alert_description(alert: Alert) -> str:
 # --- applying events --------------------------------------------------------------------
 
 
-@dataclass
 class _Result:
-    outcome: str
-    detail: str
+    """An event's outcome; the detail may wait for the row's new alerts to have their ids."""
+
+    __slots__ = ("_detail", "outcome")
+
+    def __init__(self, outcome: str, detail: str | Callable[[], str]) -> None:
+        self.outcome = outcome
+        self._detail = detail
+
+    @property
+    def detail(self) -> str:
+        if callable(self._detail):
+            self._detail = self._detail()
+        return self._detail
 
 
 @dataclass
 class _Row:
-    """One inbox row (or a heartbeat miss) being applied, in one transaction."""
+    """One inbox row (or a heartbeat miss) being applied, in one transaction.
+
+    Set-based where it counts (a snapshot brings 100 alerts at once): the open alerts of
+    every key of the row come in one query (the caller fills `open`), the incident of a
+    grouping key is looked up once per row (`incident_of`, then kept up to date as the
+    row opens alerts), and new alerts wait in `pending` to be inserted together
+    (`flush`), before anything needs their ids or reads them back: an event for a key
+    whose alert is still pending, and `finish`. The outcomes are those of applying the
+    events one by one.
+    """
 
     integration: Integration
     received_at: dt.datetime
@@ -229,6 +257,9 @@ class _Row:
     storm_loaded: bool = False
     storm_touched: bool = False
     suppressions: tuple[list[MaintenanceWindow], list[Silence]] | None = None
+    pending: list[Alert] = field(default_factory=list)
+    incident_of: dict[str, int | None] = field(default_factory=dict)
+    incidents: dict[int, Incident] = field(default_factory=dict)
 
     @property
     def service(self) -> Service:
@@ -241,6 +272,9 @@ class _Row:
     # -- the three actions -----------------------------------------------------------
 
     def apply(self, event: Event) -> _Result:
+        known = self.open.get(event.dedup_key)
+        if known is not None and known.pk is None:
+            self.flush()  # this event needs the alert's id (an update, a detail)
         if event.action == "trigger":
             return self.trigger(event)
         if event.action == "acknowledge":
@@ -260,9 +294,7 @@ class _Row:
         if event.snapshot:
             self.refreshed.append(alert.pk)
             return _Result(Outcome.REFRESHED, f"alert #{alert.pk} still firing")
-        Alert.objects.filter(pk=alert.pk).update(
-            occurrences=F("occurrences") + 1, last_seen_at=self.received_at
-        )
+        _one_more_occurrence(alert.pk, self.received_at)
         alert.occurrences += 1
         detail = f"alert #{alert.pk}: occurrence {alert.occurrences}"
         if alert.suppressed_reason:
@@ -318,9 +350,9 @@ class _Row:
 
     def _open_alert(self, event: Event) -> _Result:
         grouping_key, by_labels = grouping_for(self.service, event)
-        alert = Alert(
-            integration=self.integration,
-            service=self.service,
+        alert = _new_alert(
+            self.integration,
+            self.service,
             dedup_key=event.dedup_key,
             group_key=event.group_key,
             grouping_key=grouping_key,
@@ -338,27 +370,45 @@ class _Row:
         reason = self._suppressed_by(alert)
         if reason:
             alert.suppressed_reason = reason[:300]
-            alert.save()
+            self.pending.append(alert)
             self.open[alert.dedup_key] = alert
             return _Result(Outcome.SUPPRESSED, reason)
         incident, joined = self._incident_for(alert, by_labels=by_labels)
-        alert.incident = incident
-        alert.save()
+        alert.incident_id = incident.pk
+        _ALERT_INCIDENT.set_cached_value(alert, incident)
+        self.pending.append(alert)
         self.open[alert.dedup_key] = alert
+        # The newest open incident holding alerts of this grouping key is now this one.
+        self.incident_of[grouping_key] = incident.pk
         storm = self._storm()
         if storm is not None and storm.incident_id == incident.pk:
             self._count_in_storm(storm, alert)
         elif joined:
             self.joined[incident.pk].append(alert)
         verb = "joined" if joined else "opened"
-        return _Result(Outcome.CREATED, f"alert #{alert.pk} {verb} {incident.ref}")
+        ref = incident.ref
+        return _Result(Outcome.CREATED, lambda: f"alert #{alert.pk} {verb} {ref}")
+
+    def flush(self) -> None:
+        """Insert the row's new alerts, in event order (their ids follow it)."""
+        pending, self.pending = self.pending, []
+        if not pending:
+            return
+        if connection.features.can_return_rows_from_bulk_insert:
+            _insert_alerts(pending)
+        else:
+            for alert in pending:
+                alert.save()
 
     def _suppressed_by(self, alert: Alert) -> str:
         if self.suppressions is None:
-            self.suppressions = (
-                selectors.maintenance_windows_active(self.service, self.received_at),
-                selectors.silences_active(self.service, self.received_at),
-            )
+            if selectors.suppressions_possible(self.service, self.received_at):
+                self.suppressions = (
+                    selectors.maintenance_windows_active(self.service, self.received_at),
+                    selectors.silences_active(self.service, self.received_at),
+                )
+            else:
+                self.suppressions = ([], [])
         windows, silences = self.suppressions
         if windows:
             window = windows[0]
@@ -374,11 +424,15 @@ class _Row:
         started_after = None
         if by_labels:
             started_after = self.at - dt.timedelta(minutes=service.group_window_minutes)
-        incident_id = selectors.open_incident_for_grouping(
-            service=service, grouping_key=alert.grouping_key, started_after=started_after
-        )
+        if alert.grouping_key in self.incident_of:
+            incident_id = self.incident_of[alert.grouping_key]
+        else:
+            incident_id = selectors.open_incident_for_grouping(
+                service=service, grouping_key=alert.grouping_key, started_after=started_after
+            )
+            self.incident_of[alert.grouping_key] = incident_id
         if incident_id is not None:
-            return Incident.objects.get(pk=incident_id), True
+            return self._incident(incident_id), True
         threshold = service.storm_threshold
         if threshold and (
             selectors.monitoring_incidents_since(service, self.at - STORM_WINDOW) >= threshold
@@ -399,6 +453,12 @@ class _Row:
             detected_at=alert.started_at,
         )
         return incident, False
+
+    def _incident(self, incident_id: int) -> Incident:
+        incident = self.incidents.get(incident_id)
+        if incident is None:
+            incident = self.incidents[incident_id] = Incident.objects.get(pk=incident_id)
+        return incident
 
     # -- storms ------------------------------------------------------------------------
 
@@ -442,6 +502,7 @@ class _Row:
     # -- the end of the row ------------------------------------------------------------
 
     def finish(self) -> None:
+        self.flush()
         if self.refreshed:
             Alert.objects.filter(pk__in=self.refreshed, last_seen_at__lt=self.received_at).update(
                 last_seen_at=self.received_at
@@ -449,11 +510,189 @@ class _Row:
         for incident_id, alerts in self.joined.items():
             _note_joined(incident_id, alerts, self.actor)
         if self.storm is not None and self.storm_touched:
-            self.storm.save(update_fields=["alert_count", "label_counts"])
+            _save_storm_counts(self.storm)
             if self.storm.shown_count == 0 or self.storm.shown_at <= self.at - STORM_REFRESH:
                 storm_refresh(storm=self.storm, at=self.at)
         for incident_id in sorted(self.resolved_incidents):
             _auto_resolve(incident_id, self.actor)
+
+
+_ALERT_FIELDS = tuple(Alert._meta.concrete_fields)
+_ALERT_INTEGRATION = Alert._meta.get_field("integration")
+_ALERT_SERVICE = Alert._meta.get_field("service")
+_ALERT_INCIDENT = Alert._meta.get_field("incident")
+
+
+def _new_alert(integration: Integration, service: Service, **values: Any) -> Alert:
+    """Alert(integration=..., service=..., **values), built the quick way: Model.__init__
+    with every field in order (no keyword matching, no related-object descriptors; what
+    a snapshot of 100 new alerts spends its time on otherwise)."""
+    values["integration_id"] = integration.pk
+    values["service_id"] = service.pk
+    args = [
+        values.pop(f.attname) if f.attname in values else f.get_default() for f in _ALERT_FIELDS
+    ]
+    if values:
+        raise TypeError(f"unknown Alert fields: {', '.join(values)}")
+    alert = Alert(*args)
+    _ALERT_INTEGRATION.set_cached_value(alert, integration)  # type: ignore[union-attr]
+    _ALERT_SERVICE.set_cached_value(alert, service)  # type: ignore[union-attr]
+    return alert
+
+
+class _AlertInsert:
+    """A prepared multi-row INSERT of alerts with RETURNING of their ids.
+
+    What `Alert.objects.bulk_create` does, without building the statement through the ORM
+    for every batch (most of a snapshot's cost): only the values that need the field's own
+    conversion for the database (JSON, dates and times) go through `get_db_prep_save`.
+    """
+
+    def __init__(self, db: Any) -> None:
+        quote = db.ops.quote_name
+        meta = Alert._meta
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        self.vendor = db.vendor
+        self.fields = fields
+        self.prepared = [
+            (f.attname, f if isinstance(f, _CONVERTED_FIELDS) else None) for f in fields
+        ]
+        self.head = (
+            f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - quoted model metadata
+            f"({', '.join(quote(f.column) for f in fields)}) VALUES "
+        )
+        self.row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        self.tail = f" RETURNING {quote(meta.pk.column)}"  # type: ignore[union-attr]
+
+    def run(self, db: Any, alerts: list[Alert]) -> None:
+        size = max(1, db.ops.bulk_batch_size(self.fields, alerts))
+        for start in range(0, len(alerts), size):
+            batch = alerts[start : start + size]
+            params: list[Any] = []
+            adapted: dict[dt.datetime, Any] = {}  # the row's alerts share their times
+            adapt_datetime = db.ops.adapt_datetimefield_value
+            adapt_json = db.ops.adapt_json_value
+            for alert in batch:
+                for attname, converted in self.prepared:
+                    value = getattr(alert, attname)
+                    if converted is None or value is None:
+                        pass
+                    elif type(value) is dt.datetime and value.tzinfo is not None:
+                        if value not in adapted:  # what DateTimeField does to it
+                            adapted[value] = adapt_datetime(value)
+                        value = adapted[value]
+                    elif isinstance(converted, models.JSONField):
+                        value = adapt_json(value, converted.encoder)
+                    else:
+                        value = converted.get_db_prep_save(value, db)
+                    params.append(value)
+            sql = self.head + ", ".join([self.row] * len(batch)) + self.tail
+            with db.cursor() as cursor:
+                cursor.execute(sql, params)
+                ids = cursor.fetchall()
+            for alert, (pk,) in zip(batch, ids, strict=True):
+                alert.pk = pk
+                alert._state.adding = False
+                alert._state.db = db.alias
+
+
+_CONVERTED_FIELDS = (
+    models.JSONField,
+    models.DateTimeField,
+    models.DateField,
+    models.TimeField,
+    models.DecimalField,
+    models.UUIDField,
+    models.BinaryField,
+    models.DurationField,
+)
+_ALERT_INSERT: dict[str, _AlertInsert] = {}
+
+
+def _insert_alerts(alerts: list[Alert]) -> None:
+    statement = _ALERT_INSERT.get(connection.alias)
+    if statement is None or statement.vendor != connection.vendor:
+        statement = _ALERT_INSERT[connection.alias] = _AlertInsert(connection)
+    statement.run(connection, alerts)
+
+
+def _statement(name: str, build: Callable[[Any], str]) -> str:
+    """A write statement built once per connection alias from the models' metadata."""
+    key = (connection.alias, connection.vendor, name)
+    sql = _STATEMENTS.get(key)
+    if sql is None:
+        sql = _STATEMENTS[key] = build(connection.ops.quote_name)
+    return sql
+
+
+_STATEMENTS: dict[tuple[str, str, str], str] = {}
+
+
+def _one_more_occurrence(alert_id: int, at: dt.datetime) -> None:
+    """Alert.objects.filter(pk=...).update(occurrences=F("occurrences") + 1,
+    last_seen_at=at), as a prepared statement (every duplicate delivery runs it)."""
+
+    def build(quote: Callable[[str], str]) -> str:
+        column = Alert._meta.get_field
+        occurrences = quote(column("occurrences").column)  # type: ignore[union-attr]
+        return (
+            f"UPDATE {quote(Alert._meta.db_table)} "  # noqa: S608 - quoted metadata
+            f"SET {occurrences} = {occurrences} + 1, "
+            f"{quote(column('last_seen_at').column)} = %s "  # type: ignore[union-attr]
+            f"WHERE {quote(Alert._meta.pk.column)} = %s"  # type: ignore[union-attr]
+        )
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _statement("one_more_occurrence", build),
+            [connection.ops.adapt_datetimefield_value(at), alert_id],
+        )
+
+
+def _save_storm_counts(storm: AlertStorm) -> None:
+    """storm.save(update_fields=["alert_count", "label_counts"]), as a prepared statement
+    (every row that adds alerts to a storm runs it)."""
+
+    def build(quote: Callable[[str], str]) -> str:
+        column = AlertStorm._meta.get_field
+        return (
+            f"UPDATE {quote(AlertStorm._meta.db_table)} "  # noqa: S608 - quoted metadata
+            f"SET {quote(column('alert_count').column)} = %s, "  # type: ignore[union-attr]
+            f"{quote(column('label_counts').column)} = %s "  # type: ignore[union-attr]
+            f"WHERE {quote(AlertStorm._meta.pk.column)} = %s"  # type: ignore[union-attr]
+        )
+
+    label_counts = AlertStorm._meta.get_field("label_counts")
+    params = [
+        storm.alert_count,
+        label_counts.get_db_prep_save(storm.label_counts, connection),
+        storm.pk,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_statement("save_storm_counts", build), params)
+        if cursor.rowcount != 1:  # what save(update_fields=...) says when the row is gone
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+
+
+def _record_outcomes(rows: list[InboxEvent]) -> None:
+    """Each row's outcome and detail, in one executemany of a prepared UPDATE."""
+
+    def build(quote: Callable[[str], str]) -> str:
+        column = InboxEvent._meta.get_field
+        return (
+            f"UPDATE {quote(InboxEvent._meta.db_table)} "  # noqa: S608 - quoted metadata
+            f"SET {quote(column('outcome').column)} = %s, "  # type: ignore[union-attr]
+            f"{quote(column('outcome_detail').column)} = %s "  # type: ignore[union-attr]
+            f"WHERE {quote(InboxEvent._meta.pk.column)} = %s"  # type: ignore[union-attr]
+        )
+
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            _statement("record_outcomes", build),
+            [(str(row.outcome), row.outcome_detail, row.pk) for row in rows],
+        )
 
 
 def _note_joined(incident_id: int, alerts: list[Alert], actor: Actor) -> None:
@@ -624,17 +863,58 @@ def inbox_process_one(
         if claimed != 1:
             return False
         row = InboxEvent.objects.select_related("integration__service").get(pk=pk)
-        try:
-            with transaction.atomic():
-                outcome, detail = inbox_process(row=row)
-        except (OperationalError, InterfaceError):
-            raise
-        except Exception as exc:
-            log.exception("inbox row %s could not be processed", pk)
-            outcome = Outcome.REJECTED
-            detail = f"could not be processed: {exc.__class__.__name__}: {exc}"[:DETAIL_MAX]
+        outcome, detail = _process_guarded(row)
         InboxEvent.objects.filter(pk=pk).update(outcome=outcome, outcome_detail=detail)
         return True
+
+
+def inbox_process_batch(
+    *, pks: list[int], lease_name: str, holder: str, lease_for: dt.timedelta
+) -> int | None:
+    """Claim and process several pending rows, in id order, in one transaction.
+
+    What `inbox_process_one` does for each of them, with one lease renewal, one claim
+    (a compare-and-set on all of them: rows another worker took are left out), one read
+    of the rows and one write of their outcomes, and one commit. Each row's effects are
+    still applied in a savepoint of their own, so a row that fails is recorded as
+    rejected without touching the others. None: the lease is lost (nothing was done);
+    else the number of rows processed. A transient database error rolls back the whole
+    batch, which stays pending.
+    """
+    if not pks:
+        return 0
+    with transaction.atomic():
+        at = now()
+        if not lease_renew(name=lease_name, holder=holder, until=at + lease_for):
+            return None
+        claimed = InboxEvent.objects.filter(pk__in=pks, state=InboxState.PENDING).update(
+            state=InboxState.DONE, processed_at=at
+        )
+        if not claimed:
+            return 0
+        rows = list(
+            InboxEvent.objects.select_related("integration__service")
+            .filter(pk__in=pks, state=InboxState.DONE, processed_at=at, outcome="")
+            .order_by("id")
+        )
+        for row in rows:
+            row.outcome, row.outcome_detail = _process_guarded(row)
+        _record_outcomes(rows)
+        return len(rows)
+
+
+def _process_guarded(row: InboxEvent) -> tuple[str, str]:
+    """inbox_process in a savepoint: a failure rolls back the row's effects only and
+    makes it `rejected`; a transient database error propagates (the caller rolls back)."""
+    try:
+        with transaction.atomic():
+            return inbox_process(row=row)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        log.exception("inbox row %s could not be processed", row.pk)
+        detail = f"could not be processed: {exc.__class__.__name__}: {exc}"[:DETAIL_MAX]
+        return Outcome.REJECTED, detail
 
 
 def inbox_purge(*, at: dt.datetime, limit: int = 1000) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import Resolver404
+from django.urls import Resolver404, get_resolver
 from django.utils import timezone
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -94,24 +94,26 @@ class IngestFastPathMiddleware:
         from csp.middleware import CSPMiddleware
         from django.middleware.clickjacking import XFrameOptionsMiddleware
         from django.middleware.security import SecurityMiddleware
-        from django.urls import get_resolver
 
         self.get_response = get_response
-        self.resolver = get_resolver()
         self.busy = DatabaseBusyMiddleware(get_response)
         self.security = SecurityMiddleware(get_response)
         self.frame_options = XFrameOptionsMiddleware(get_response)
         self.csp = CSPMiddleware(get_response)
+        self.csp_static: list[tuple[str, str]] | None = None
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path_info
         if not path.startswith(INGEST_PREFIXES):
             return self.get_response(request)
         try:
-            match = self.resolver.resolve(path)
+            match = get_resolver(getattr(request, "urlconf", None)).resolve(path)
         except Resolver404:
             return self.get_response(request)
-        if getattr(match.func, "__module__", "") != INGEST_VIEWS_MODULE:
+        func = match.func
+        if getattr(func, "__module__", "") != INGEST_VIEWS_MODULE or not getattr(
+            func, "csrf_exempt", False
+        ):
             return self.get_response(request)
         redirect = self.security.process_request(request)  # SECURE_SSL_REDIRECT, if set
         if redirect is not None:
@@ -128,8 +130,41 @@ class IngestFastPathMiddleware:
             response = busy
         response = self.security.process_response(request, response)
         response = self.frame_options.process_response(request, response)
-        response = self.csp.process_response(request, response)
+        response = self._csp_headers(request, response)
         if not response.streaming and not response.has_header("Content-Length"):
             response.headers["Content-Length"] = str(len(response.content))
         response[REQUEST_ID_HEADER] = request.request_id  # type: ignore[attr-defined]
         return response
+
+    def _csp_headers(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """The CSP headers: the same for every ingest reply (no nonce, no per-view policy),
+        so they are built once, from a plain 202 reply, and copied (not on DEBUG's 404/500
+        pages, which CSPMiddleware treats apart)."""
+        if (
+            response.status_code in (404, 500)
+            or getattr(response, "_csp_exempt", False)
+            or getattr(response, "_csp_exempt_ro", False)
+            or _csp_excludes_paths()
+        ):
+            return self.csp.process_response(request, response)
+        if self.csp_static is None:
+            sample = self.csp.process_response(request, HttpResponse(status=202))
+            self.csp_static = [
+                (name, sample[name])
+                for name in ("Content-Security-Policy", "Content-Security-Policy-Report-Only")
+                if sample.has_header(name)
+            ]
+        for name, value in self.csp_static:
+            if not response.has_header(name):
+                response[name] = value
+        return response
+
+
+def _csp_excludes_paths() -> bool:
+    """CSP settings that exclude URL prefixes make the header depend on the path."""
+    from django.conf import settings
+
+    return any(
+        (getattr(settings, name, None) or {}).get("EXCLUDE_URL_PREFIXES")
+        for name in ("CONTENT_SECURITY_POLICY", "CONTENT_SECURITY_POLICY_REPORT_ONLY")
+    )
