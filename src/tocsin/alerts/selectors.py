@@ -368,3 +368,23 @@ def storms_to_refresh(*, shown_before: dt.datetime) -> list[int]:
         .exclude(shown_count=F("alert_count"))
         .values_list("pk", flat=True)
     )
+
+
+def last_resolved_start_by_key(
+    integration_id: int, keys: list[str], *, since: dt.datetime
+) -> dict[str, dt.datetime]:
+    """For each key, when its most recently resolved alert (resolved since `since`) started."""
+    found: dict[str, dt.datetime] = {}
+    rows = (
+        Alert.objects.filter(
+            integration_id=integration_id,
+            dedup_key__in=set(keys),
+            status=AlertStatus.RESOLVED,
+            resolved_at__gte=since,
+        )
+        .order_by("dedup_key", "-resolved_at")
+        .values_list("dedup_key", "started_at")
+    )
+    for key, started in rows:
+        found.setdefault(key, started)
+    return found

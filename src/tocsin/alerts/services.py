@@ -257,6 +257,9 @@ class _Row:
     storm_loaded: bool = False
     storm_touched: bool = False
     suppressions: tuple[list[MaintenanceWindow], list[Silence]] | None = None
+    # Snapshot rows: when the alert last resolved on each key started (HA re-sends of an
+    # old snapshot must not reopen what is over).
+    resolved_started: dict[str, dt.datetime] = field(default_factory=dict)
     pending: list[Alert] = field(default_factory=list)
     incident_of: dict[str, int | None] = field(default_factory=dict)
     incidents: dict[int, Incident] = field(default_factory=dict)
@@ -290,7 +293,15 @@ class _Row:
             self._close(alert)
             alert = None
         if alert is None:
+            if event.snapshot and self._is_stale(event, self.resolved_started.get(event.dedup_key)):
+                return _Result(
+                    Outcome.IGNORED,
+                    "late re-send of a snapshot: this firing alert has already resolved",
+                )
             return self._open_alert(event)
+        if alert.incident_id is None and alert.suppressed_reason and not self._suppressed_by(alert):
+            # The window ended or the silence expired while it kept firing: page now.
+            return self._release(alert, event)
         if event.snapshot:
             self.refreshed.append(alert.pk)
             return _Result(Outcome.REFRESHED, f"alert #{alert.pk} still firing")
@@ -334,8 +345,48 @@ class _Row:
         alert = self.open.get(event.dedup_key)
         if alert is None:
             return _Result(Outcome.IGNORED, "resolve for unknown or resolved key")
+        if event.snapshot and event.occurred_at:
+            started = _parse_time(event.occurred_at, self.received_at)
+            if started < alert.started_at:
+                return _Result(
+                    Outcome.IGNORED,
+                    f"late re-send of a snapshot: it resolves an earlier firing, "
+                    f"not alert #{alert.pk}",
+                )
         self._close(alert)
         return _Result(Outcome.UPDATED, f"alert #{alert.pk} resolved")
+
+    def _is_stale(self, event: Event, resolved_started: dt.datetime | None) -> bool:
+        if resolved_started is None or not event.occurred_at:
+            return False
+        return _parse_time(event.occurred_at, self.received_at) == resolved_started
+
+    def _release(self, alert: Alert, event: Event) -> _Result:
+        """A suppressed alert that still fires after its suppression ended opens or joins
+        an incident like a new one."""
+        was = alert.suppressed_reason
+        _, by_labels = grouping_for(self.service, event)
+        incident, joined = self._incident_for(alert, by_labels=by_labels)
+        alert.suppressed_reason = ""
+        alert.incident_id = incident.pk
+        _ALERT_INCIDENT.set_cached_value(alert, incident)
+        alert.last_seen_at = max(alert.last_seen_at, self.received_at)
+        fields = ["suppressed_reason", "incident", "last_seen_at"]
+        if not event.snapshot:
+            alert.occurrences += 1
+            fields.append("occurrences")
+        alert.save(update_fields=fields)
+        self.incident_of[alert.grouping_key] = incident.pk
+        storm = self._storm()
+        if storm is not None and storm.incident_id == incident.pk:
+            self._count_in_storm(storm, alert)
+        elif joined:
+            self.joined[incident.pk].append(alert)
+        verb = "joined" if joined else "opened"
+        return _Result(
+            Outcome.CREATED,
+            f"alert #{alert.pk} no longer suppressed ({was[:80]}); {verb} {incident.ref}",
+        )
 
     def _close(self, alert: Alert) -> None:
         alert.status = AlertStatus.RESOLVED
@@ -758,6 +809,15 @@ def _apply_events(row: InboxEvent) -> tuple[str, str]:
             parsed.append(exc)
     keys = [event.dedup_key for event in parsed if isinstance(event, Event)]
     work.open = selectors.open_alerts_by_key(row.integration_id, keys)
+    snapshot_keys = [
+        event.dedup_key
+        for event in parsed
+        if isinstance(event, Event) and event.snapshot and event.dedup_key not in work.open
+    ]
+    if snapshot_keys:
+        work.resolved_started = selectors.last_resolved_start_by_key(
+            row.integration_id, snapshot_keys, since=row.received_at - dt.timedelta(days=1)
+        )
     results = [
         _Result(Outcome.REJECTED, str(item)) if isinstance(item, RowRejected) else work.apply(item)
         for item in parsed
