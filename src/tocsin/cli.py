@@ -284,6 +284,7 @@ def cmd_web(args: argparse.Namespace) -> int:
         "proc_name": "tocsin-web",
         "errorlog": "-",
         "accesslog": "-" if args.access_log else None,
+        "logger_class": "tocsin.core.logsafe.RedactingGunicornLogger",
         # gunicorn's control socket defaults to one shared path per user; several
         # Tocsin instances (or test runs) on one machine would fight over it.
         "control_socket_disable": True,

@@ -1,0 +1,36 @@
+"""Keep integration keys out of logs: paths like /integrations/alertmanager/<key> are
+logged with the key cut to its first 6 characters (the key_prefix shown in the UI)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from gunicorn.glogging import Logger as GunicornLogger
+
+_KEY_IN_PATH = re.compile(r"(/integrations/[a-z]+/)([A-Za-z0-9]{6})[A-Za-z0-9]{26}(?![A-Za-z0-9])")
+
+
+def redact(text: str) -> str:
+    return _KEY_IN_PATH.sub(r"\1\2…", text)
+
+
+class RedactKeysFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+class RedactingGunicornLogger(GunicornLogger):
+    """gunicorn's access log with the same redaction."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        for name in ("r", "U"):
+            if isinstance(atoms.get(name), str):
+                atoms[name] = redact(atoms[name])
+        return atoms
