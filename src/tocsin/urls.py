@@ -17,6 +17,11 @@ urlpatterns = [
         ingest.opsgenie_close,
         name="ingest-opsgenie-close",
     ),
+    path(
+        "opsgenie/v2/alerts/<str:alias>/<str:field>",
+        ingest.opsgenie_update,
+        name="ingest-opsgenie-update",
+    ),
     path("integrations/alertmanager/<str:key>", ingest.alertmanager, name="ingest-alertmanager"),
     path("integrations/grafana/<str:key>", ingest.grafana, name="ingest-grafana"),
     path("integrations/webhook/<str:key>", ingest.webhook, name="ingest-webhook"),

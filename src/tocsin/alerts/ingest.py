@@ -437,6 +437,22 @@ def opsgenie_close(request: HttpRequest, alias: str) -> HttpResponse:
 
 
 @csrf_exempt
+def opsgenie_update(request: HttpRequest, alias: str, field: str) -> HttpResponse:
+    """Alertmanager's `update_alerts: true` calls: Tocsin keeps an alert's first message
+    and description, so it says so in Opsgenie's shape (nothing is accepted and dropped)."""
+    if field in ("message", "description"):
+        reason = (
+            f"Tocsin keeps the {field} an alert was created with; "
+            "set update_alerts: false in opsgenie_configs (the default)"
+        )
+    else:
+        reason = "unknown Opsgenie alert operation"
+    return _opsgenie_error(
+        404, [reason], {}, time.perf_counter(), str(getattr(request, "request_id", ""))
+    )
+
+
+@csrf_exempt
 def alertmanager(request: HttpRequest, key: str | None = None) -> HttpResponse:
     return _accept(
         request,

@@ -45,3 +45,12 @@ def test_other_pages_still_get_the_full_stack(client) -> None:
     response = client.get("/login/")
     assert response.status_code == 200
     assert "csrftoken" in response.cookies  # CSRF middleware ran
+
+
+@pytest.mark.parametrize("field", ["message", "description"])
+def test_opsgenie_update_calls_get_an_opsgenie_shaped_answer(client, field) -> None:
+    response = post(client, f"/opsgenie/v2/alerts/abc/{field}?identifierType=alias", {})
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert "update_alerts: false" in response.json()["message"]
+    assert stored() == 0
