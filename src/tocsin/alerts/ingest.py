@@ -4,8 +4,9 @@ Every request goes through the same steps, each answering in the imitated tool's
 1. the route's body limit, from Content-Length before reading and while reading (413);
 2. Content-Type application/json (charset utf-8 if given), no Content-Encoding (415, or
    PagerDuty's 400 on its routes);
-3. strict decoding: UTF-8, a JSON object, no NaN/Infinity, NUL, duplicate keys or nesting
-   deeper than 64 levels (400);
+3. strict decoding: UTF-8, a JSON object, no NaN/Infinity, NUL, lone surrogates or
+   nesting deeper than 64 levels (400); a duplicate key keeps its last value, as JSON
+   parsers commonly do;
 4. the key (PagerDuty: routing_key in the body; Opsgenie: `Authorization: GenieKey`; the
    others: the path, or Bearer / Basic when the path has none) and the integration's
    secret, see ingest_auth.py (PagerDuty 400, Opsgenie 401, others 404; wrong secret 401);

@@ -23,6 +23,11 @@ urlpatterns = [
         name="integration-new",
     ),
     path(
+        "services/<int:service_id>/integrations/<int:integration_id>/key/",
+        catalog_views.integration_key,
+        name="integration-key",
+    ),
+    path(
         "services/<int:service_id>/integrations/<int:integration_id>/rotate/",
         catalog_views.integration_rotate,
         name="integration-rotate",

@@ -19,6 +19,7 @@ from tocsin.alerts.forms import SilenceForm, WindowForm
 from tocsin.catalog import selectors, services, snippets
 from tocsin.catalog.forms import AlertSettingsForm, IntegrationForm
 from tocsin.catalog.models import Integration, Service
+from tocsin.core.crypto import decrypt, encrypt
 from tocsin.core.errors import Conflict, Invalid, TocsinError
 from tocsin.incidents.forms import apply_error
 from tocsin.incidents.views import error_page, staff_required
@@ -113,6 +114,38 @@ def service_settings(request: HttpRequest, service_id: int) -> HttpResponse:
     return render(request, "catalog/service.html", context, status=422)
 
 
+_NEW_KEY = "tocsin_new_integration_key"
+
+
+def _show_key_once(
+    request: HttpRequest, integration: Integration, key: str, rotated: bool = False
+) -> HttpResponse:
+    """Post/redirect/get: the key waits in the session (encrypted) for exactly one view,
+    so reloading the page neither shows it again nor creates a second integration."""
+    request.session[_NEW_KEY] = {
+        "integration": integration.pk,
+        "key": encrypt(key),
+        "rotated": rotated,
+    }
+    return redirect(
+        "integration-key", service_id=integration.service_id, integration_id=integration.pk
+    )
+
+
+@staff_required
+@require_http_methods(["GET"])
+def integration_key(request: HttpRequest, service_id: int, integration_id: int) -> HttpResponse:
+    integration = _integration_or_error(request, service_id, integration_id)
+    if isinstance(integration, HttpResponse):
+        return integration
+    waiting = request.session.get(_NEW_KEY) or {}
+    if waiting.get("integration") != integration.pk:
+        messages.info(request, "A key is shown only once. Rotate the integration for a new one.")
+        return redirect("service", service_id=service_id)
+    del request.session[_NEW_KEY]
+    return _key_page(request, integration, decrypt(waiting["key"]), bool(waiting["rotated"]))
+
+
 def _key_page(
     request: HttpRequest, integration: Integration, key: str, rotated: bool = False
 ) -> HttpResponse:
@@ -160,7 +193,7 @@ def integration_new(request: HttpRequest, service_id: int) -> HttpResponse:
                 form.add_error(None, exc.message)
                 status = 409
             else:
-                return _key_page(request, integration, key)
+                return _show_key_once(request, integration, key)
     return render(
         request,
         "catalog/integration_new.html",
@@ -189,7 +222,7 @@ def integration_rotate(request: HttpRequest, service_id: int, integration_id: in
         integration, key = services.integration_rotate(integration=integration)
     except TocsinError as exc:
         return error_page(request, exc)
-    return _key_page(request, integration, key, rotated=True)
+    return _show_key_once(request, integration, key, rotated=True)
 
 
 @staff_required

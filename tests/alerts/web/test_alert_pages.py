@@ -214,9 +214,14 @@ def test_add_integration_shows_key_once_with_snippets(
     assert form_page.status_code == 200
     assert "Field mapping (webhook)" in text_of(form_page)
     response = client.post(
-        f"/services/{service.pk}/integrations/new/", {"kind": "pagerduty", "name": "AM via PD"}
+        f"/services/{service.pk}/integrations/new/",
+        {"kind": "pagerduty", "name": "AM via PD"},
+        follow=True,
     )
     assert response.status_code == 200
+    # Post/redirect/get: the key is on a GET page, shown once; a reload shows no key.
+    [(key_url, status)] = response.redirect_chain
+    assert status == 302 and key_url.endswith("/key/")
     assert response["Cache-Control"] == "no-store"
     key = _key_from(response)
     text = text_of(response)
@@ -226,9 +231,12 @@ def test_add_integration_shows_key_once_with_snippets(
     assert "<pre" in response.content.decode()
     integration = Integration.objects.get()
     assert integration.key_hash == sha256_hex(key) and integration.name == "AM via PD"
-    # the service page never shows the key again
+    # the service page never shows the key again, nor does reloading the key page
     again = client.get(f"/services/{service.pk}/").content.decode()
     assert key not in again and integration.key_prefix in again
+    reload = client.get(key_url, follow=True)
+    assert key not in reload.content.decode() and "shown only once" in text_of(reload)
+    assert Integration.objects.count() == 1
 
 
 def test_heartbeat_form_and_validation(
@@ -243,7 +251,9 @@ def test_heartbeat_form_and_validation(
     assert missing.status_code == 422
     assert "interval_seconds" in missing.content.decode()
     assert "is required" in text_of(missing)
-    ok = client.post(path, {"kind": "heartbeat", "interval_seconds": "300", "grace_seconds": "60"})
+    ok = client.post(
+        path, {"kind": "heartbeat", "interval_seconds": "300", "grace_seconds": "60"}, follow=True
+    )
     assert ok.status_code == 200
     assert "*/5 * * * *" in text_of(ok)
     assert Heartbeat.objects.get().due_at is not None
@@ -257,7 +267,9 @@ def test_rotate_and_revoke(
 ) -> None:
     integration, old_key = integration_create(service=service, kind="webhook")
     client = browse(admin)
-    rotated = client.post(f"/services/{service.pk}/integrations/{integration.pk}/rotate/")
+    rotated = client.post(
+        f"/services/{service.pk}/integrations/{integration.pk}/rotate/", follow=True
+    )
     assert rotated.status_code == 200
     new_key = _key_from(rotated)
     assert new_key != old_key and "old key no longer works" in text_of(rotated)
