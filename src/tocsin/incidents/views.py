@@ -190,6 +190,14 @@ def _attach_all(incident: Incident, actor: Actor, files: list[Any]) -> None:
         services.incident_attach(incident=incident, actor=actor, upload=upload)
 
 
+@transaction.atomic
+def _file_incident(actor: Actor, files: list[Any], **fields: Any) -> Incident:
+    """The incident and its files land together or not at all."""
+    incident = services.incident_create(actor=actor, **fields)
+    _attach_all(incident, actor, files)
+    return incident
+
+
 def _matrix_json() -> str:
     return json.dumps({str(u): {str(i): p for i, p in row.items()} for u, row in matrix().items()})
 
@@ -205,26 +213,24 @@ def incident_new(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             actor = _actor(request)
             try:
-                # The incident and its files land together or not at all.
-                with transaction.atomic():
-                    incident = services.incident_create(
-                        actor=actor,
-                        title=data["title"],
-                        description=data["description"],
-                        impact=data["impact"],
-                        urgency=data["urgency"],
-                        source=data["source"],
-                        reporter=data["reporter"],
-                        reporter_name=data["reporter_name"],
-                        reporter_email=data["reporter_email"],
-                        service=data["service"],
-                        affected_services=data["affected_services"],
-                        category=data["category"],
-                        subcategory=data["subcategory"],
-                        assignee=data["assignee"],
-                        team=data["team"],
-                    )
-                    _attach_all(incident, actor, data["attachments"])
+                incident = _file_incident(
+                    actor,
+                    data["attachments"],
+                    title=data["title"],
+                    description=data["description"],
+                    impact=data["impact"],
+                    urgency=data["urgency"],
+                    source=data["source"],
+                    reporter=data["reporter"],
+                    reporter_name=data["reporter_name"],
+                    reporter_email=data["reporter_email"],
+                    service=data["service"],
+                    affected_services=data["affected_services"],
+                    category=data["category"],
+                    subcategory=data["subcategory"],
+                    assignee=data["assignee"],
+                    team=data["team"],
+                )
             except Invalid as exc:
                 apply_error(form, exc)
             except TocsinError as exc:
@@ -261,15 +267,14 @@ def portal(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             actor = _actor(request)
             try:
-                with transaction.atomic():
-                    incident = services.incident_create(
-                        actor=actor,
-                        title=data["title"],
-                        description=data["description"],
-                        service=data["service"],
-                        source=Source.PORTAL,
-                    )
-                    _attach_all(incident, actor, data["attachments"])
+                incident = _file_incident(
+                    actor,
+                    data["attachments"],
+                    title=data["title"],
+                    description=data["description"],
+                    service=data["service"],
+                    source=Source.PORTAL,
+                )
             except Invalid as exc:
                 apply_error(form, exc)
             except TocsinError as exc:
