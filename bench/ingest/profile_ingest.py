@@ -41,6 +41,7 @@ def main() -> int:
         "--plain", action="store_true", help="drain: time it without the profiler, print no profile"
     )
     parser.add_argument("--database-url", default="", help="an empty database to use instead")
+    parser.add_argument("--save", default="", help="also write the profile to this file (pstats)")
     args = parser.parse_args()
     # Never write into whatever database the caller's environment points at.
     os.environ.pop("DATABASE_URL", None)
@@ -139,6 +140,8 @@ def profile(args: argparse.Namespace) -> int:
         )
         if args.plain:
             return 0
+    if args.save:
+        profiler.dump_stats(args.save)
     for order in ("cumulative", "tottime"):
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)

@@ -22,12 +22,14 @@ import time
 import uuid
 
 from tocsin.alerts import selectors, services
+from tocsin.core.db import sqlite_checkpoint_every
 
 INGEST_LEASE = "ingest"
 LEASE_FOR = dt.timedelta(seconds=15)
 PURGE_EVERY = dt.timedelta(seconds=60)
 TRANSACTION_TARGET = 0.05  # seconds of work per transaction when there is a backlog
 MAX_ROWS = 50
+CHECKPOINT_PAGES = 16_384  # 64 MB of WAL between checkpoints while draining (SQLite)
 
 
 class IngestModule:
@@ -47,6 +49,8 @@ class IngestModule:
             return 0
         done = 0
         pending = selectors.inbox_pending_ids(limit=self.batch)
+        if pending:
+            sqlite_checkpoint_every(CHECKPOINT_PAGES)
         start = 0
         while start < len(pending):
             chunk = pending[start : start + self.rows_per_transaction]

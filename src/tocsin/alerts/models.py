@@ -71,8 +71,14 @@ class Severity(models.TextChoices):
 class Alert(models.Model):
     """One alert from monitoring: deduplicated by (integration, dedup_key) while open."""
 
-    integration = models.ForeignKey(Integration, on_delete=models.PROTECT, related_name="alerts")
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="alerts")
+    # No index of their own: (integration, dedup_key) and (service, status) lead with them.
+    # Every index costs each of a snapshot's 100 inserts (docs/benchmarks.md).
+    integration = models.ForeignKey(
+        Integration, on_delete=models.PROTECT, related_name="alerts", db_index=False
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="alerts", db_index=False
+    )
     dedup_key = models.CharField(max_length=255)
     group_key = models.TextField(blank=True)
     grouping_key = models.CharField(max_length=64, db_index=True, blank=True)

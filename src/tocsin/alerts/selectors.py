@@ -162,7 +162,7 @@ class _OpenAlertsByKey:
 
 def open_incident_for_grouping(
     *, service: Service, grouping_key: str, started_after: dt.datetime | None = None
-) -> int | None:
+) -> Incident | None:
     """The newest open incident holding alerts of this grouping key on this service
     (reported at or after `started_after` if given): one prepared statement."""
     db = connections[router.db_for_read(Alert)]
@@ -175,7 +175,7 @@ def open_incident_for_grouping(
     with db.cursor() as cursor:
         cursor.execute(sql + statement.tail, params)
         row = cursor.fetchone()
-    return None if row is None else row[0]
+    return None if row is None else statement.incident.instance(db, list(row))  # type: ignore[return-value]
 
 
 class _IncidentForGrouping:
@@ -186,13 +186,14 @@ class _IncidentForGrouping:
         alert = Alert._meta.get_field
         incident = Incident._meta.get_field
         alert_incident = quote(alert("incident").column)  # type: ignore[union-attr]
+        self.incident = _Columns(Incident, "i", db)
         service_column = f"a.{quote(alert('service').column)}"  # type: ignore[union-attr]
         if db.vendor == "sqlite":
             # Without statistics SQLite's planner picks the service index and reads every
             # alert of the service; a unary plus keeps it on the (selective) grouping key.
             service_column = f"+{service_column}"
         self.sql = (
-            f"SELECT a.{alert_incident} FROM {quote(Alert._meta.db_table)} a "  # noqa: S608 - quoted metadata
+            f"SELECT {', '.join(self.incident.sql)} FROM {quote(Alert._meta.db_table)} a "  # noqa: S608 - quoted metadata
             f"INNER JOIN {quote(Incident._meta.db_table)} i "
             f"ON i.{quote(Incident._meta.pk.column)} = a.{alert_incident} "  # type: ignore[union-attr]
             f"WHERE {service_column} = %s "
@@ -378,18 +379,52 @@ def storms_to_refresh(*, shown_before: dt.datetime) -> list[int]:
 def last_resolved_start_by_key(
     integration_id: int, keys: list[str], *, since: dt.datetime
 ) -> dict[str, dt.datetime]:
-    """For each key, when its most recently resolved alert (resolved since `since`) started."""
+    """For each key, when its most recently resolved alert (resolved since `since`) started:
+    what `Alert.objects.filter(integration_id=..., dedup_key__in=keys, status=RESOLVED,
+    resolved_at__gte=since).order_by("dedup_key", "-resolved_at")` says, through one
+    prepared statement (asked for every snapshot row, with up to hundreds of keys)."""
+    unique = list(dict.fromkeys(keys))
     found: dict[str, dt.datetime] = {}
-    rows = (
-        Alert.objects.filter(
-            integration_id=integration_id,
-            dedup_key__in=set(keys),
-            status=AlertStatus.RESOLVED,
-            resolved_at__gte=since,
-        )
-        .order_by("dedup_key", "-resolved_at")
-        .values_list("dedup_key", "started_at")
-    )
-    for key, started in rows:
-        found.setdefault(key, started)
+    if not unique:
+        return found
+    db = connections[router.db_for_read(Alert)]
+    statement = _prepared(db, _LastResolvedStart)
+    head = [integration_id, statement.resolved, db.ops.adapt_datetimefield_value(since)]
+    for start in range(0, len(unique), KEYS_PER_QUERY):
+        chunk = unique[start : start + KEYS_PER_QUERY]
+        sql = statement.head + "(" + ", ".join(["%s"] * len(chunk)) + ")" + statement.tail
+        with db.cursor() as cursor:
+            cursor.execute(sql, [*head, *chunk])
+            rows = cursor.fetchall()
+        for key, started in rows:
+            if key not in found:
+                found[key] = statement.started_at(db, started)
     return found
+
+
+class _LastResolvedStart:
+    def __init__(self, db: BaseDatabaseWrapper) -> None:
+        quote = db.ops.quote_name
+        self.vendor = db.vendor
+        self.resolved = str(AlertStatus.RESOLVED)
+        column = Alert._meta.get_field
+        started = column("started_at")
+        col = started.get_col("a")  # type: ignore[union-attr]
+        self.converters = db.ops.get_db_converters(col) + col.get_db_converters(db)
+        self.col = col
+        self.head = (
+            f"SELECT a.{quote(column('dedup_key').column)}, "  # type: ignore[union-attr]  # noqa: S608 - quoted metadata
+            f"a.{quote(started.column)} "  # type: ignore[union-attr]
+            f"FROM {quote(Alert._meta.db_table)} a "
+            f"WHERE a.{quote(column('integration').column)} = %s "  # type: ignore[union-attr]
+            f"AND a.{quote(column('status').column)} = %s "  # type: ignore[union-attr]
+            f"AND a.{quote(column('resolved_at').column)} >= %s "  # type: ignore[union-attr]
+            f"AND a.{quote(column('dedup_key').column)} IN "  # type: ignore[union-attr]
+        )
+        resolved_at = quote(column("resolved_at").column)  # type: ignore[union-attr]
+        self.tail = f" ORDER BY a.{quote(column('dedup_key').column)}, a.{resolved_at} DESC"  # type: ignore[union-attr]
+
+    def started_at(self, db: BaseDatabaseWrapper, value: Any) -> dt.datetime:
+        for converter in self.converters:
+            value = converter(value, self.col, db)
+        return value  # type: ignore[no-any-return]

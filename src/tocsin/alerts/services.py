@@ -102,8 +102,11 @@ def integration_actor(integration: Integration) -> Actor:
 
 
 def _clean(value: Any, limit: int) -> str:
-    text = value if isinstance(value, str) else ("" if value is None else str(value))
-    return text.replace("\x00", "").strip()[:limit]
+    if value.__class__ is not str:  # the drain cleans ten of these an alert: no isinstance
+        value = "" if value is None else str(value)
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    return value.strip()[:limit]  # type: ignore[no-any-return]
 
 
 def _parse_time(value: Any, fallback: dt.datetime) -> dt.datetime:
@@ -192,7 +195,7 @@ def _format_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def alert_description(alert: Alert) -> str:
+def alert_description(alert: Alert | NewAlert) -> str:
     """A readable incident description from an alert's summary, labels, details and links."""
     lines = [alert.summary, ""]
     if alert.source:
@@ -250,8 +253,13 @@ class _Row:
     received_at: dt.datetime
     at: dt.datetime
     open: dict[str, Alert] = field(default_factory=dict)
+    # Keys this row opened an alert for (inserted by `flush`): a later event of the row
+    # for one of them reads the stored alert back into `open` first.
+    opened: dict[str, NewAlert] = field(default_factory=dict)
     refreshed: list[int] = field(default_factory=list)
-    joined: dict[int, list[Alert]] = field(default_factory=lambda: defaultdict(list))
+    joined: dict[int, list[Alert | NewAlert]] = field(default_factory=lambda: defaultdict(list))
+    # Incidents this row opened: the alerts that join them with it are no news (no note).
+    created: set[int] = field(default_factory=set)
     resolved_incidents: set[int] = field(default_factory=set)
     storm: AlertStorm | None = None
     storm_loaded: bool = False
@@ -260,9 +268,12 @@ class _Row:
     # Snapshot rows: when the alert last resolved on each key started (HA re-sends of an
     # old snapshot must not reopen what is over).
     resolved_started: dict[str, dt.datetime] = field(default_factory=dict)
-    pending: list[Alert] = field(default_factory=list)
+    pending: list[NewAlert] = field(default_factory=list)
     incident_of: dict[str, int | None] = field(default_factory=dict)
     incidents: dict[int, Incident] = field(default_factory=dict)
+    # The alerts of a snapshot share their group and, mostly, their start time.
+    groupings: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    times: dict[str, dt.datetime] = field(default_factory=dict)
 
     @property
     def service(self) -> Service:
@@ -275,9 +286,11 @@ class _Row:
     # -- the three actions -----------------------------------------------------------
 
     def apply(self, event: Event) -> _Result:
-        known = self.open.get(event.dedup_key)
-        if known is not None and known.pk is None:
-            self.flush()  # this event needs the alert's id (an update, a detail)
+        if event.dedup_key in self.opened:
+            # This row opened that key's alert: the event needs it stored (its id, an update).
+            del self.opened[event.dedup_key]
+            self.flush()
+            self.open.update(selectors.open_alerts_by_key(self.integration.pk, [event.dedup_key]))
         if event.action == "trigger":
             return self.trigger(event)
         if event.action == "acknowledge":
@@ -377,6 +390,7 @@ class _Row:
             fields.append("occurrences")
         alert.save(update_fields=fields)
         self.incident_of[alert.grouping_key] = incident.pk
+        self.incidents.setdefault(incident.pk, incident)
         storm = self._storm()
         if storm is not None and storm.incident_id == incident.pk:
             self._count_in_storm(storm, alert)
@@ -399,38 +413,50 @@ class _Row:
 
     # -- a new alert -------------------------------------------------------------------
 
+    def _grouping(self, event: Event) -> tuple[str, bool]:
+        if self.service.grouping == Grouping.LABELS:
+            return grouping_for(self.service, event)
+        key = event.group_key or event.dedup_key
+        found = self.groupings.get(key)
+        if found is None:
+            found = self.groupings[key] = grouping_for(self.service, event)
+        return found
+
+    def _started(self, event: Event) -> dt.datetime:
+        if not isinstance(event.occurred_at, str):
+            return self.received_at
+        found = self.times.get(event.occurred_at)
+        if found is None:
+            found = self.times[event.occurred_at] = _parse_time(event.occurred_at, self.received_at)
+        return found
+
     def _open_alert(self, event: Event) -> _Result:
-        grouping_key, by_labels = grouping_for(self.service, event)
-        alert = _new_alert(
-            self.integration,
-            self.service,
+        grouping_key, by_labels = self._grouping(event)
+        alert = NewAlert(
             dedup_key=event.dedup_key,
             group_key=event.group_key,
             grouping_key=grouping_key,
-            status=AlertStatus.TRIGGERED,
             severity=event.severity,
             summary=event.summary,
             source=event.source,
             details=event.details,
             links=event.links,
             labels=event.labels,
-            started_at=_parse_time(event.occurred_at, self.received_at),
-            first_seen_at=self.received_at,
-            last_seen_at=self.received_at,
+            started_at=self._started(event),
         )
         reason = self._suppressed_by(alert)
         if reason:
             alert.suppressed_reason = reason[:300]
             self.pending.append(alert)
-            self.open[alert.dedup_key] = alert
+            self.opened[alert.dedup_key] = alert
             return _Result(Outcome.SUPPRESSED, reason)
         incident, joined = self._incident_for(alert, by_labels=by_labels)
         alert.incident_id = incident.pk
-        _ALERT_INCIDENT.set_cached_value(alert, incident)
         self.pending.append(alert)
-        self.open[alert.dedup_key] = alert
+        self.opened[alert.dedup_key] = alert
         # The newest open incident holding alerts of this grouping key is now this one.
         self.incident_of[grouping_key] = incident.pk
+        self.incidents.setdefault(incident.pk, incident)
         storm = self._storm()
         if storm is not None and storm.incident_id == incident.pk:
             self._count_in_storm(storm, alert)
@@ -443,15 +469,10 @@ class _Row:
     def flush(self) -> None:
         """Insert the row's new alerts, in event order (their ids follow it)."""
         pending, self.pending = self.pending, []
-        if not pending:
-            return
-        if connection.features.can_return_rows_from_bulk_insert:
-            _insert_alerts(pending)
-        else:
-            for alert in pending:
-                alert.save()
+        if pending:
+            _insert_alerts(self.integration, self.received_at, pending)
 
-    def _suppressed_by(self, alert: Alert) -> str:
+    def _suppressed_by(self, alert: Alert | NewAlert) -> str:
         if self.suppressions is None:
             if selectors.suppressions_possible(self.service, self.received_at):
                 self.suppressions = (
@@ -469,7 +490,7 @@ class _Row:
                 return f"silence #{silence.pk}: {silence.comment or 'no comment'}"
         return ""
 
-    def _incident_for(self, alert: Alert, *, by_labels: bool) -> tuple[Incident, bool]:
+    def _incident_for(self, alert: Alert | NewAlert, *, by_labels: bool) -> tuple[Incident, bool]:
         """The open incident this alert joins, or a new one (or the storm's): (it, joined)."""
         service = self.service
         started_after = None
@@ -478,10 +499,13 @@ class _Row:
         if alert.grouping_key in self.incident_of:
             incident_id = self.incident_of[alert.grouping_key]
         else:
-            incident_id = selectors.open_incident_for_grouping(
+            found = selectors.open_incident_for_grouping(
                 service=service, grouping_key=alert.grouping_key, started_after=started_after
             )
+            incident_id = None if found is None else found.pk
             self.incident_of[alert.grouping_key] = incident_id
+            if found is not None:
+                self.incidents.setdefault(found.pk, found)
         if incident_id is not None:
             return self._incident(incident_id), True
         threshold = service.storm_threshold
@@ -503,6 +527,7 @@ class _Row:
             urgency=urgency,
             detected_at=alert.started_at,
         )
+        self.created.add(incident.pk)
         return incident, False
 
     def _incident(self, incident_id: int) -> Incident:
@@ -519,7 +544,7 @@ class _Row:
             self.storm_loaded = True
         return self.storm
 
-    def _start_storm(self, alert: Alert) -> Incident:
+    def _start_storm(self, alert: Alert | NewAlert) -> Incident:
         service = self.service
         impact, urgency = _impact_urgency(service, alert.severity)
         incident = incident_services.incident_create(
@@ -538,12 +563,11 @@ class _Row:
         self.storm_loaded = True
         return incident
 
-    def _count_in_storm(self, storm: AlertStorm, alert: Alert) -> None:
+    def _count_in_storm(self, storm: AlertStorm, alert: Alert | NewAlert) -> None:
         storm.alert_count += 1
         counts = storm.label_counts if isinstance(storm.label_counts, dict) else {}
-        values = {**alert.labels, "source": alert.source}
         for name in STORM_LABELS:
-            value = values.get(name)
+            value = alert.source if name == "source" else alert.labels.get(name)
             if value:
                 per_label = counts.setdefault(name, {})
                 per_label[value] = per_label.get(value, 0) + 1
@@ -559,7 +583,8 @@ class _Row:
                 last_seen_at=self.received_at
             )
         for incident_id, alerts in self.joined.items():
-            _note_joined(incident_id, alerts, self.actor)
+            if incident_id not in self.created:
+                _note_joined(self._incident(incident_id), alerts, self.actor)
         if self.storm is not None and self.storm_touched:
             _save_storm_counts(self.storm)
             if self.storm.shown_count == 0 or self.storm.shown_at <= self.at - STORM_REFRESH:
@@ -568,46 +593,73 @@ class _Row:
             _auto_resolve(incident_id, self.actor)
 
 
-_ALERT_FIELDS = tuple(Alert._meta.concrete_fields)
-_ALERT_INTEGRATION = Alert._meta.get_field("integration")
-_ALERT_SERVICE = Alert._meta.get_field("service")
 _ALERT_INCIDENT = Alert._meta.get_field("incident")
 
 
-def _new_alert(integration: Integration, service: Service, **values: Any) -> Alert:
-    """Alert(integration=..., service=..., **values), built the quick way: Model.__init__
-    with every field in order (no keyword matching, no related-object descriptors; what
-    a snapshot of 100 new alerts spends its time on otherwise)."""
-    values["integration_id"] = integration.pk
-    values["service_id"] = service.pk
-    args = [
-        values.pop(f.attname) if f.attname in values else f.get_default() for f in _ALERT_FIELDS
-    ]
-    if values:
-        raise TypeError(f"unknown Alert fields: {', '.join(values)}")
-    alert = Alert(*args)
-    _ALERT_INTEGRATION.set_cached_value(alert, integration)  # type: ignore[union-attr]
-    _ALERT_SERVICE.set_cached_value(alert, service)  # type: ignore[union-attr]
-    return alert
+@dataclass(slots=True)
+class NewAlert:
+    """An alert a row opens, until `flush` inserts it (and sets `pk`).
+
+    Not a model instance: a snapshot opens a hundred at once, and all they need before
+    the INSERT is these values. The columns it leaves out are the same for every new
+    alert (see `_AlertInsert`).
+    """
+
+    dedup_key: str
+    group_key: str
+    grouping_key: str
+    severity: str
+    summary: str
+    source: str
+    details: dict[str, Any]
+    links: list[dict[str, Any]]
+    labels: dict[str, str]
+    started_at: dt.datetime
+    incident_id: int | None = None
+    suppressed_reason: str = ""
+    pk: int | None = None
 
 
 class _AlertInsert:
-    """A prepared multi-row INSERT of alerts with RETURNING of their ids.
+    """A prepared multi-row INSERT of new alerts, with RETURNING of their ids.
 
-    What `Alert.objects.bulk_create` does, without building the statement through the ORM
-    for every batch (most of a snapshot's cost): only the values that need the field's own
-    conversion for the database (JSON, dates and times) go through `get_db_prep_save`.
+    What `Alert.objects.bulk_create` does for new alerts, without model instances or
+    building the statement through the ORM for every batch (most of a snapshot's cost).
     """
 
+    # (column, where its value comes from); every other column of the table is NULL.
+    SOURCES = (
+        ("integration", "integration"),
+        ("service", "service"),
+        ("dedup_key", "dedup_key"),
+        ("group_key", "group_key"),
+        ("grouping_key", "grouping_key"),
+        ("status", "status"),
+        ("severity", "severity"),
+        ("summary", "summary"),
+        ("source", "source"),
+        ("details", "json"),
+        ("links", "json"),
+        ("labels", "json"),
+        ("started_at", "started_at"),
+        ("first_seen_at", "received_at"),
+        ("last_seen_at", "received_at"),
+        ("occurrences", "occurrences"),
+        ("incident", "incident_id"),
+        ("suppressed_reason", "suppressed_reason"),
+    )
+
     def __init__(self, db: Any) -> None:
-        quote = db.ops.quote_name
         meta = Alert._meta
-        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        quote = db.ops.quote_name
+        fields = [meta.get_field(name) for name, _ in self.SOURCES]
+        left = [f for f in meta.concrete_fields if not f.primary_key and f not in fields]
+        if any(not f.null for f in left):  # a new column: say where its value comes from
+            names = ", ".join(f.name for f in left if not f.null)
+            raise TypeError(f"_AlertInsert does not fill Alert.{names}")
         self.vendor = db.vendor
         self.fields = fields
-        self.prepared = [
-            (f.attname, f if isinstance(f, _CONVERTED_FIELDS) else None) for f in fields
-        ]
+        self.encoders = [f.encoder for f in fields if isinstance(f, models.JSONField)]
         self.head = (
             f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - quoted model metadata
             f"({', '.join(quote(f.column) for f in fields)}) VALUES "
@@ -615,56 +667,72 @@ class _AlertInsert:
         self.row = "(" + ", ".join(["%s"] * len(fields)) + ")"
         self.tail = f" RETURNING {quote(meta.pk.column)}"  # type: ignore[union-attr]
 
-    def run(self, db: Any, alerts: list[Alert]) -> None:
+    def run(
+        self, db: Any, integration: Integration, received_at: dt.datetime, alerts: list[NewAlert]
+    ) -> None:
+        adapt_datetime = db.ops.adapt_datetimefield_value
+        adapt_json = db.ops.adapt_json_value
+        details_encoder, links_encoder, labels_encoder = self.encoders
+        seen = adapt_datetime(received_at)
+        times: dict[dt.datetime, Any] = {}  # a snapshot's alerts share their start times
         size = max(1, db.ops.bulk_batch_size(self.fields, alerts))
         for start in range(0, len(alerts), size):
             batch = alerts[start : start + size]
             params: list[Any] = []
-            adapted: dict[dt.datetime, Any] = {}  # the row's alerts share their times
-            adapt_datetime = db.ops.adapt_datetimefield_value
-            adapt_json = db.ops.adapt_json_value
             for alert in batch:
-                for attname, converted in self.prepared:
-                    value = getattr(alert, attname)
-                    if converted is None or value is None:
-                        pass
-                    elif type(value) is dt.datetime and value.tzinfo is not None:
-                        if value not in adapted:  # what DateTimeField does to it
-                            adapted[value] = adapt_datetime(value)
-                        value = adapted[value]
-                    elif isinstance(converted, models.JSONField):
-                        value = adapt_json(value, converted.encoder)
-                    else:
-                        value = converted.get_db_prep_save(value, db)
-                    params.append(value)
+                started = times.get(alert.started_at)
+                if started is None:
+                    started = times[alert.started_at] = adapt_datetime(alert.started_at)
+                params += (
+                    integration.pk,
+                    integration.service_id,
+                    alert.dedup_key,
+                    alert.group_key,
+                    alert.grouping_key,
+                    AlertStatus.TRIGGERED.value,
+                    alert.severity,
+                    alert.summary,
+                    alert.source,
+                    adapt_json(alert.details, details_encoder),
+                    adapt_json(alert.links, links_encoder),
+                    adapt_json(alert.labels, labels_encoder),
+                    started,
+                    seen,
+                    seen,
+                    1,
+                    alert.incident_id,
+                    alert.suppressed_reason,
+                )
             sql = self.head + ", ".join([self.row] * len(batch)) + self.tail
             with db.cursor() as cursor:
                 cursor.execute(sql, params)
                 ids = cursor.fetchall()
             for alert, (pk,) in zip(batch, ids, strict=True):
                 alert.pk = pk
-                alert._state.adding = False
-                alert._state.db = db.alias
 
 
-_CONVERTED_FIELDS = (
-    models.JSONField,
-    models.DateTimeField,
-    models.DateField,
-    models.TimeField,
-    models.DecimalField,
-    models.UUIDField,
-    models.BinaryField,
-    models.DurationField,
-)
 _ALERT_INSERT: dict[str, _AlertInsert] = {}
+_NEW_ALERT_VALUES = tuple(name for name in NewAlert.__slots__ if name != "pk")  # type: ignore[attr-defined]
 
 
-def _insert_alerts(alerts: list[Alert]) -> None:
+def _insert_alerts(
+    integration: Integration, received_at: dt.datetime, alerts: list[NewAlert]
+) -> None:
+    """Insert a row's new alerts in one statement (per batch), in order; sets their pk."""
+    if not connection.features.can_return_rows_from_bulk_insert:  # SQLite before 3.35
+        for alert in alerts:
+            alert.pk = Alert.objects.create(
+                integration=integration,
+                service_id=integration.service_id,
+                first_seen_at=received_at,
+                last_seen_at=received_at,
+                **{name: getattr(alert, name) for name in _NEW_ALERT_VALUES},
+            ).pk
+        return
     statement = _ALERT_INSERT.get(connection.alias)
     if statement is None or statement.vendor != connection.vendor:
         statement = _ALERT_INSERT[connection.alias] = _AlertInsert(connection)
-    statement.run(connection, alerts)
+    statement.run(connection, integration, received_at, alerts)
 
 
 def _statement(name: str, build: Callable[[Any], str]) -> str:
@@ -746,9 +814,8 @@ def _record_outcomes(rows: list[InboxEvent]) -> None:
         )
 
 
-def _note_joined(incident_id: int, alerts: list[Alert], actor: Actor) -> None:
+def _note_joined(incident: Incident, alerts: list[Alert | NewAlert], actor: Actor) -> None:
     """One internal note per row for the new alerts that joined an existing incident."""
-    incident = Incident.objects.get(pk=incident_id)
     if len(alerts) == 1:
         text = f"Alert joined: {alerts[0].summary}"
     else:
