@@ -91,8 +91,14 @@ def main() -> int:
         result = run_tick(modules)
         ticks += 1
         failed_ticks += sum(1 for value in result.values() if value < 0)
-        left_rows, left_events = _pending()
+        # Only whether rows are left: counting their events means SQLite parsing every
+        # pending row's JSON, seconds of the measured time when thousands are left.
+        left_rows = InboxEvent.objects.filter(state="pending").count()
     seconds = time.perf_counter() - started
+    if left_rows:
+        left_rows, left_events = _pending()
+    else:
+        left_events = 0
     drained_events = events - left_events
     outcomes = dict(
         InboxEvent.objects.exclude(outcome="")

@@ -30,7 +30,7 @@ from django.db import DatabaseError, InterfaceError
 from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.views.decorators.csrf import csrf_exempt
 
-from tocsin.alerts import ingest_auth, ratelimit
+from tocsin.alerts import ingest_auth, ratelimit, services
 from tocsin.alerts.adapters import alertmanager as alertmanager_adapter
 from tocsin.alerts.adapters import grafana as grafana_adapter
 from tocsin.alerts.adapters import heartbeat as heartbeat_adapter
@@ -39,7 +39,6 @@ from tocsin.alerts.adapters import pagerduty as pagerduty_adapter
 from tocsin.alerts.adapters import webhook as webhook_adapter
 from tocsin.alerts.adapters.base import AdapterError, Event
 from tocsin.alerts.adapters.common import decode_json, decode_text
-from tocsin.alerts.models import InboxEvent
 from tocsin.catalog.models import Integration
 from tocsin.core.clock import now
 
@@ -297,8 +296,8 @@ def _store(
     text = incoming.text
     if body_key and body_key in text:  # PagerDuty's routing key is a credential: never keep it
         text = text.replace(body_key, f"{body_key[:6]}…")
-    # One INSERT in autocommit is its own transaction: committed when create() returns.
-    InboxEvent.objects.create(
+    # One INSERT in autocommit is its own transaction: committed when inbox_add returns.
+    services.inbox_add(
         integration=integration,
         kind=route.inbox_kind,
         received_at=now(),

@@ -4,7 +4,7 @@ maintenance windows, silences, and what a resolve or merge of an incident does t
 The contract with the ingest endpoints (alerts/ingest.py): an accepted request is one
 `InboxEvent` row, state `pending`, with `kind` "event" (alert events), "change" (change
 events: one Event whose action is "trigger") or "heartbeat" (a ping: no events), and
-`events` = a list of `adapters.base.Event.to_json()` dicts. `inbox_process_one` gives every
+`events` = a list of `adapters.base.Event.to_json()` dicts. `inbox_process_batch` gives every
 row exactly one recorded outcome (N2) in the same transaction as its effects:
 
 - created    - at least one new alert (it opened an incident or joined one);
@@ -793,25 +793,32 @@ def _save_storm_counts(storm: AlertStorm) -> None:
             raise DatabaseError("Save with update_fields did not affect any rows.")
 
 
-def _record_outcomes(rows: list[InboxEvent]) -> None:
-    """Each row's outcome and detail, in one executemany of a prepared UPDATE."""
+def _record_outcomes(rows: list[InboxEvent], at: dt.datetime) -> int:
+    """Each row done, with its outcome and detail, if it is still pending: one executemany
+    of a prepared UPDATE; the number of rows it changed."""
 
     def build(quote: Callable[[str], str]) -> str:
         column = InboxEvent._meta.get_field
+        state = quote(column("state").column)  # type: ignore[union-attr]
         return (
             f"UPDATE {quote(InboxEvent._meta.db_table)} "  # noqa: S608 - quoted metadata
-            f"SET {quote(column('outcome').column)} = %s, "  # type: ignore[union-attr]
+            f"SET {state} = %s, "
+            f"{quote(column('processed_at').column)} = %s, "  # type: ignore[union-attr]
+            f"{quote(column('outcome').column)} = %s, "  # type: ignore[union-attr]
             f"{quote(column('outcome_detail').column)} = %s "  # type: ignore[union-attr]
-            f"WHERE {quote(InboxEvent._meta.pk.column)} = %s"  # type: ignore[union-attr]
+            f"WHERE {quote(InboxEvent._meta.pk.column)} = %s AND {state} = %s"  # type: ignore[union-attr]
         )
 
     if not rows:
-        return
+        return 0
+    done, pending = str(InboxState.DONE), str(InboxState.PENDING)
+    moment = connection.ops.adapt_datetimefield_value(at)
     with connection.cursor() as cursor:
         cursor.executemany(
             _statement("record_outcomes", build),
-            [(str(row.outcome), row.outcome_detail, row.pk) for row in rows],
+            [(done, moment, str(row.outcome), row.outcome_detail, row.pk, pending) for row in rows],
         )
+        return int(cursor.rowcount)
 
 
 def _note_joined(incident: Incident, alerts: list[Alert | NewAlert], actor: Actor) -> None:
@@ -861,6 +868,65 @@ def _summarise(results: list[_Result]) -> tuple[str, str]:
 
 
 # --- inbox rows -------------------------------------------------------------------------
+
+
+def inbox_add(
+    *,
+    integration: Integration,
+    kind: str,
+    received_at: dt.datetime,
+    events: list[dict[str, Any]],
+    payload: str = "",
+    payload_truncated: bool = False,
+    request_id: str = "",
+) -> None:
+    """A pending inbox row: what an accepted request leaves (N1).
+
+    `InboxEvent.objects.create(...)` as one prepared INSERT (every accepted request runs
+    it; building it through the ORM was a third of a request's time). Outside a
+    transaction it is its own, committed when this returns.
+    """
+
+    def build(quote: Callable[[str], str]) -> str:
+        meta = InboxEvent._meta
+        names = list(_INBOX_COLUMNS)
+        left = [f for f in meta.concrete_fields if not f.primary_key and f.name not in names]
+        if any(not f.null for f in left):  # a new column: say where its value comes from
+            raise TypeError(f"inbox_add does not fill InboxEvent.{left[0].name}")
+        columns = ", ".join(quote(meta.get_field(name).column) for name in names)  # type: ignore[union-attr]
+        marks = ", ".join(["%s"] * len(names))
+        return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 - quoted metadata
+
+    ops = connection.ops
+    values = {
+        "integration": integration.pk,
+        "kind": kind,
+        "received_at": ops.adapt_datetimefield_value(received_at),
+        "events": ops.adapt_json_value(events, _INBOX_EVENTS.encoder),  # type: ignore[union-attr]
+        "payload": payload,
+        "payload_truncated": bool(payload_truncated),
+        "request_id": request_id,
+        "state": str(InboxState.PENDING),
+        "outcome": "",
+        "outcome_detail": "",
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_statement("inbox_add", build), [values[name] for name in _INBOX_COLUMNS])
+
+
+_INBOX_EVENTS = InboxEvent._meta.get_field("events")
+_INBOX_COLUMNS = (  # every column but the id and processed_at (NULL)
+    "integration",
+    "kind",
+    "received_at",
+    "events",
+    "payload",
+    "payload_truncated",
+    "request_id",
+    "state",
+    "outcome",
+    "outcome_detail",
+)
 
 
 def _apply_events(row: InboxEvent) -> tuple[str, str]:
@@ -969,65 +1035,48 @@ def inbox_process(*, row: InboxEvent) -> tuple[str, str]:
         return Outcome.REJECTED, str(exc)[:DETAIL_MAX]
 
 
-def inbox_process_one(
-    *, pk: int, lease_name: str, holder: str, lease_for: dt.timedelta
-) -> bool | None:
-    """Claim and process one pending row, in one transaction with its outcome.
-
-    None: this worker no longer holds the lease (stop the batch). False: the row was
-    not pending any more. True: processed. A transient database error (locked, gone)
-    rolls everything back and propagates: the row stays pending and is retried. Any
-    other failure rolls back the row's effects and records it as rejected, so one bad
-    row never blocks the queue and never stays without an outcome.
-    """
-    with transaction.atomic():
-        at = now()
-        if not lease_renew(name=lease_name, holder=holder, until=at + lease_for):
-            return None
-        claimed = InboxEvent.objects.filter(pk=pk, state=InboxState.PENDING).update(
-            state=InboxState.DONE, processed_at=at
-        )
-        if claimed != 1:
-            return False
-        row = InboxEvent.objects.select_related("integration__service").get(pk=pk)
-        outcome, detail = _process_guarded(row)
-        InboxEvent.objects.filter(pk=pk).update(outcome=outcome, outcome_detail=detail)
-        return True
+class _RowsTaken(Exception):
+    """Another worker finished some of the batch's rows meanwhile: roll the batch back."""
 
 
 def inbox_process_batch(
     *, pks: list[int], lease_name: str, holder: str, lease_for: dt.timedelta
 ) -> int | None:
-    """Claim and process several pending rows, in id order, in one transaction.
+    """Process several pending rows, in id order, in one transaction with their outcomes.
 
-    What `inbox_process_one` does for each of them, with one lease renewal, one claim
-    (a compare-and-set on all of them: rows another worker took are left out), one read
-    of the rows and one write of their outcomes, and one commit. Each row's effects are
-    still applied in a savepoint of their own, so a row that fails is recorded as
-    rejected without touching the others. None: the lease is lost (nothing was done);
-    else the number of rows processed. A transient database error rolls back the whole
-    batch, which stays pending.
+    One lease renewal, one read of the rows, each row's effects in a savepoint of its own
+    (a row that fails is recorded as rejected without touching the others), one write of
+    the outcomes that is also the claim: a compare-and-set pending -> done on every row.
+    If another worker got to any of them first, the whole batch rolls back (its rows were
+    applied there), so no row is ever applied twice; the lease makes that a last resort.
+    The claim comes last so that each row is written once: on SQLite an UPDATE rewrites
+    the whole record, up to 64 KB of raw body and 100 events.
+
+    None: the lease is lost (nothing was done); else the number of rows processed. A
+    transient database error (locked, gone) rolls back the whole batch, which stays
+    pending and is retried.
     """
     if not pks:
         return 0
-    with transaction.atomic():
-        at = now()
-        if not lease_renew(name=lease_name, holder=holder, until=at + lease_for):
-            return None
-        claimed = InboxEvent.objects.filter(pk__in=pks, state=InboxState.PENDING).update(
-            state=InboxState.DONE, processed_at=at
-        )
-        if not claimed:
-            return 0
-        rows = list(
-            InboxEvent.objects.select_related("integration__service")
-            .filter(pk__in=pks, state=InboxState.DONE, processed_at=at, outcome="")
-            .order_by("id")
-        )
-        for row in rows:
-            row.outcome, row.outcome_detail = _process_guarded(row)
-        _record_outcomes(rows)
-        return len(rows)
+    try:
+        with transaction.atomic():
+            at = now()
+            if not lease_renew(name=lease_name, holder=holder, until=at + lease_for):
+                return None
+            rows = list(
+                InboxEvent.objects.select_related("integration__service")
+                .defer("payload")  # the raw body (up to 64 KB a row) is for people
+                .filter(pk__in=pks, state=InboxState.PENDING)
+                .order_by("id")
+            )
+            for row in rows:
+                row.outcome, row.outcome_detail = _process_guarded(row)
+            if _record_outcomes(rows, at) != len(rows):
+                raise _RowsTaken
+            return len(rows)
+    except _RowsTaken:
+        log.warning("inbox rows %s were processed by another worker meanwhile", pks)
+        return 0
 
 
 def _process_guarded(row: InboxEvent) -> tuple[str, str]:

@@ -49,21 +49,50 @@ def test_a_clean_stop_hands_the_lease_over_at_once(pd: Integration) -> None:
 
 
 def test_a_row_already_claimed_is_never_applied_again(pd: Integration) -> None:
-    from tocsin.alerts.services import inbox_process_one, lease_take
+    from tocsin.alerts.services import inbox_process_batch, lease_take
+
+    def process(pk: int, holder: str) -> int | None:
+        return inbox_process_batch(
+            pks=[pk], lease_name="ingest", holder=holder, lease_for=LEASE_FOR
+        )
 
     row = push(pd, trigger("k"))
     assert lease_take(name="ingest", holder="w1", at=now(), until=now() + LEASE_FOR)
-    assert inbox_process_one(pk=row.pk, lease_name="ingest", holder="w1", lease_for=LEASE_FOR)
-    assert not inbox_process_one(pk=row.pk, lease_name="ingest", holder="w1", lease_for=LEASE_FOR)
+    assert process(row.pk, "w1") == 1
+    assert process(row.pk, "w1") == 0
     # A worker without the lease stops before touching anything.
     other = push(pd, trigger("k"))
-    assert (
-        inbox_process_one(pk=other.pk, lease_name="ingest", holder="w2", lease_for=LEASE_FOR)
-        is None
-    )
+    assert process(other.pk, "w2") is None
     other.refresh_from_db()
     assert other.state == "pending"
     assert alert_of(pd, "k").occurrences == 1
+
+
+def test_a_batch_whose_row_another_worker_finished_meanwhile_rolls_back(
+    pd: Integration, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outcome write is the claim: if a row is no longer pending by then (another
+    worker applied it), nothing of this worker's batch is kept."""
+    from tocsin.alerts import services
+    from tocsin.alerts.services import inbox_process_batch, lease_take
+
+    first, second = push(pd, trigger("a")), push(pd, trigger("b"))
+    assert lease_take(name="ingest", holder="w1", at=now(), until=now() + LEASE_FOR)
+    applied = services._process_guarded
+
+    def and_meanwhile(row: InboxEvent) -> tuple[str, str]:
+        result = applied(row)
+        if row.pk == second.pk:  # what the other worker's commit looks like from here
+            InboxEvent.objects.filter(pk=first.pk).update(state="done", outcome="created")
+        return result
+
+    monkeypatch.setattr(services, "_process_guarded", and_meanwhile)
+    done = inbox_process_batch(
+        pks=[first.pk, second.pk], lease_name="ingest", holder="w1", lease_for=LEASE_FOR
+    )
+    assert done == 0
+    assert not Alert.objects.exists()  # both rows' effects rolled back
+    assert set(InboxEvent.objects.values_list("state", flat=True)) == {"pending"}
 
 
 def test_two_workers_ticking_alternately_apply_every_row_once(

@@ -8,6 +8,7 @@ import pytest
 from django.db import OperationalError
 
 from tests.alerts.ingest.conftest import pd_event, post, stored
+from tocsin.alerts import services
 from tocsin.alerts.models import InboxEvent
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,7 @@ def test_a_locked_database_is_still_a_503_on_the_fast_path(
     def locked(*args: Any, **kwargs: Any) -> None:
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(InboxEvent.objects, "create", locked)
+    monkeypatch.setattr(services, "inbox_add", locked)
     response = post(client, "/v2/enqueue", pd_event(key))
     assert response.status_code == 503
     assert response["Retry-After"]

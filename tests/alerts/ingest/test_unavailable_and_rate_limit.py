@@ -7,7 +7,7 @@ from django.db import InterfaceError, OperationalError
 
 from tests.alerts.ingest.conftest import ENDPOINTS, am_body, pd_event, post, stored
 from tocsin.alerts import ingest_auth
-from tocsin.alerts.models import InboxEvent
+from tocsin.alerts import services as alert_services
 from tocsin.catalog.models import Service
 
 
@@ -21,7 +21,7 @@ def test_a_locked_database_on_insert_is_503_with_retry_after(
 ):
     _, key = make_integration(endpoint.kind)
     path, body, headers = endpoint.build(key)
-    monkeypatch.setattr(InboxEvent.objects, "create", _locked)
+    monkeypatch.setattr(alert_services, "inbox_add", _locked)
     response = post(client, path, body, headers=headers)
     assert response.status_code == 503
     assert response["Retry-After"] == "1"
@@ -35,7 +35,7 @@ def test_a_closed_connection_is_503(client, make_integration, monkeypatch):
     def closed(*args, **kwargs):
         raise InterfaceError("connection already closed")
 
-    monkeypatch.setattr(InboxEvent.objects, "create", closed)
+    monkeypatch.setattr(alert_services, "inbox_add", closed)
     response = post(client, f"/integrations/webhook/{key}", {"summary": "s"})
     assert response.status_code == 503
     assert response["Retry-After"] == "1"
@@ -45,7 +45,7 @@ def test_a_closed_connection_is_503(client, make_integration, monkeypatch):
 
 def test_heartbeat_with_a_locked_database_is_503(client, make_integration, monkeypatch):
     _, key = make_integration("heartbeat")
-    monkeypatch.setattr(InboxEvent.objects, "create", _locked)
+    monkeypatch.setattr(alert_services, "inbox_add", _locked)
     response = client.get(f"/integrations/heartbeat/{key}")
     assert response.status_code == 503
     assert response["Retry-After"] == "1"
