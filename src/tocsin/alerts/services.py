@@ -65,6 +65,7 @@ from tocsin.core.clock import now
 from tocsin.core.crypto import sha256_hex
 from tocsin.core.env import env_int
 from tocsin.core.errors import Invalid
+from tocsin.core.jsonfast import json_param
 from tocsin.incidents import services as incident_services
 from tocsin.incidents.models import EntryKind, Incident, Source, Status
 from tocsin.incidents.timeline import timeline_append
@@ -275,9 +276,8 @@ class _Row:
     groupings: dict[str, tuple[str, bool]] = field(default_factory=dict)
     times: dict[str, dt.datetime] = field(default_factory=dict)
 
-    @property
-    def service(self) -> Service:
-        return self.integration.service
+    def __post_init__(self) -> None:
+        self.service: Service = self.integration.service  # asked for every event
 
     @property
     def actor(self) -> Actor:
@@ -451,20 +451,20 @@ class _Row:
             self.opened[alert.dedup_key] = alert
             return _Result(Outcome.SUPPRESSED, reason)
         incident, joined = self._incident_for(alert, by_labels=by_labels)
-        alert.incident_id = incident.pk
+        incident_id = alert.incident_id = incident.id
         self.pending.append(alert)
         self.opened[alert.dedup_key] = alert
         # The newest open incident holding alerts of this grouping key is now this one.
-        self.incident_of[grouping_key] = incident.pk
-        self.incidents.setdefault(incident.pk, incident)
-        storm = self._storm()
-        if storm is not None and storm.incident_id == incident.pk:
+        self.incident_of[grouping_key] = incident_id
+        if incident_id not in self.incidents:
+            self.incidents[incident_id] = incident
+        storm = self.storm if self.storm_loaded else self._storm()
+        if storm is not None and storm.incident_id == incident_id:
             self._count_in_storm(storm, alert)
         elif joined:
-            self.joined[incident.pk].append(alert)
+            self.joined[incident_id].append(alert)
         verb = "joined" if joined else "opened"
-        ref = incident.ref
-        return _Result(Outcome.CREATED, lambda: f"alert #{alert.pk} {verb} {ref}")
+        return _Result(Outcome.CREATED, lambda: f"alert #{alert.pk} {verb} {incident.ref}")
 
     def flush(self) -> None:
         """Insert the row's new alerts, in event order (their ids follow it)."""
@@ -659,7 +659,7 @@ class _AlertInsert:
             raise TypeError(f"_AlertInsert does not fill Alert.{names}")
         self.vendor = db.vendor
         self.fields = fields
-        self.encoders = [f.encoder for f in fields if isinstance(f, models.JSONField)]
+        self.json = [json_param(db, f) for f in fields if isinstance(f, models.JSONField)]
         self.head = (
             f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - quoted model metadata
             f"({', '.join(quote(f.column) for f in fields)}) VALUES "
@@ -671,8 +671,7 @@ class _AlertInsert:
         self, db: Any, integration: Integration, received_at: dt.datetime, alerts: list[NewAlert]
     ) -> None:
         adapt_datetime = db.ops.adapt_datetimefield_value
-        adapt_json = db.ops.adapt_json_value
-        details_encoder, links_encoder, labels_encoder = self.encoders
+        details_json, links_json, labels_json = self.json
         seen = adapt_datetime(received_at)
         times: dict[dt.datetime, Any] = {}  # a snapshot's alerts share their start times
         size = max(1, db.ops.bulk_batch_size(self.fields, alerts))
@@ -693,9 +692,9 @@ class _AlertInsert:
                     alert.severity,
                     alert.summary,
                     alert.source,
-                    adapt_json(alert.details, details_encoder),
-                    adapt_json(alert.links, links_encoder),
-                    adapt_json(alert.labels, labels_encoder),
+                    details_json(alert.details),
+                    links_json(alert.links),
+                    labels_json(alert.labels),
                     started,
                     seen,
                     seen,
@@ -902,7 +901,7 @@ def inbox_add(
         "integration": integration.pk,
         "kind": kind,
         "received_at": ops.adapt_datetimefield_value(received_at),
-        "events": ops.adapt_json_value(events, _INBOX_EVENTS.encoder),  # type: ignore[union-attr]
+        "events": json_param(connection, _INBOX_EVENTS)(events),  # type: ignore[arg-type]
         "payload": payload,
         "payload_truncated": bool(payload_truncated),
         "request_id": request_id,
