@@ -37,7 +37,7 @@ from tocsin.alerts.adapters import heartbeat as heartbeat_adapter
 from tocsin.alerts.adapters import opsgenie as opsgenie_adapter
 from tocsin.alerts.adapters import pagerduty as pagerduty_adapter
 from tocsin.alerts.adapters import webhook as webhook_adapter
-from tocsin.alerts.adapters.base import AdapterError, Event
+from tocsin.alerts.adapters.base import AdapterError, Event, Unusable, normalise
 from tocsin.alerts.adapters.common import decode_json, decode_text
 from tocsin.catalog.models import Integration
 from tocsin.core.clock import now
@@ -327,9 +327,11 @@ def _accept(
         key = key_of(incoming)
         integration = _authenticate(incoming, route, key)
         try:
-            events = parse(incoming, integration)
+            events = [normalise(event) for event in parse(incoming, integration)]
         except AdapterError as exc:
             raise Reject(route.invalid_status, exc.errors) from None
+        except Unusable as exc:  # the adapters check as much; this is the last word
+            raise Reject(route.invalid_status, [str(exc)]) from None
         body_key = (key or "") if route in (PAGERDUTY, PAGERDUTY_CHANGE) else ""
         _store(incoming, integration, route, events, body_key)
     except Reject as exc:

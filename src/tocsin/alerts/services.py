@@ -45,7 +45,7 @@ from django.db import (
 from django.db.models import Q
 
 from tocsin.alerts import selectors
-from tocsin.alerts.adapters.base import ACTIONS, SEVERITIES, Event
+from tocsin.alerts.adapters.base import ACTIONS, Event, Unusable, clean, normalise
 from tocsin.alerts.models import (
     Alert,
     AlertStatus,
@@ -102,14 +102,6 @@ def integration_actor(integration: Integration) -> Actor:
     return Actor.integration(f"{integration.kind}:{integration.name}")
 
 
-def _clean(value: Any, limit: int) -> str:
-    if value.__class__ is not str:  # the drain cleans ten of these an alert: no isinstance
-        value = "" if value is None else str(value)
-    if "\x00" in value:
-        value = value.replace("\x00", "")
-    return value.strip()[:limit]  # type: ignore[no-any-return]
-
-
 def _parse_time(value: Any, fallback: dt.datetime) -> dt.datetime:
     """An ISO-8601 time (offsets with or without a colon, or Z); naive means UTC.
 
@@ -137,28 +129,12 @@ def _event_from(data: Any) -> Event:
         event = Event.from_json(data)
     except TypeError as exc:
         raise RowRejected(f"malformed event: {exc}") from None
-    if event.action not in ACTIONS:
-        raise RowRejected(f"unknown action {event.action!r}; one of {', '.join(ACTIONS)}")
-    if not isinstance(event.dedup_key, str) or not event.dedup_key.strip():
-        raise RowRejected("dedup_key is missing")
-    event.dedup_key = event.dedup_key.replace("\x00", "")
-    if len(event.dedup_key) > 255:
-        raise RowRejected("dedup_key is longer than 255 characters")
-    severity = str(event.severity or "").lower()
-    event.severity = severity if severity in SEVERITIES else "error"
-    event.summary = _clean(event.summary, 1024) or f"Alert {event.dedup_key}"[:1024]
-    event.source = _clean(event.source, 255)
-    event.group_key = _clean(event.group_key, 10_000)
-    event.snapshot = bool(event.snapshot)
-    if not isinstance(event.details, dict):
-        event.details = {"details": event.details}
-    if not isinstance(event.links, list):
-        event.links = []
-    event.links = [link for link in event.links if isinstance(link, dict)]
-    if not isinstance(event.labels, dict):
-        event.labels = {}
-    event.labels = {_clean(k, 200): _clean(v, 1000) for k, v in event.labels.items()}
-    return event
+    if event.normalised is True and event.action in ACTIONS and type(event.dedup_key) is str:
+        return event  # normalised by the ingest endpoint that stored it
+    try:
+        return normalise(event)
+    except Unusable as exc:
+        raise RowRejected(str(exc)) from None
 
 
 def grouping_for(service: Service, event: Event) -> tuple[str, bool]:
@@ -1324,7 +1300,7 @@ def maintenance_window_create(
     window = MaintenanceWindow.objects.create(
         starts_at=starts_at,
         ends_at=ends_at,
-        reason=_clean(reason, 300),
+        reason=clean(reason, 300),
         created_by=created_by,
         created_at=now(),
     )
@@ -1357,7 +1333,7 @@ def silence_create(
         matchers=cleaned,
         starts_at=starts_at,
         ends_at=ends_at,
-        comment=_clean(comment, 300),
+        comment=clean(comment, 300),
         created_by=created_by,
         created_at=now(),
     )
