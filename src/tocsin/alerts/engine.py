@@ -22,7 +22,7 @@ import time
 import uuid
 
 from tocsin.alerts import selectors, services
-from tocsin.core.db import sqlite_checkpoint_every
+from tocsin.core.db import sqlite_checkpoint, sqlite_checkpoint_every
 
 INGEST_LEASE = "ingest"
 LEASE_FOR = dt.timedelta(seconds=15)
@@ -63,6 +63,8 @@ class IngestModule:
             done += processed
             start += len(chunk)
             self._pace(len(chunk), time.perf_counter() - started)
+        if pending and len(pending) < self.batch:  # the backlog is done
+            sqlite_checkpoint()
         services.storms_refresh_due(at=now)
         return done + self._purge(now)
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from django.db import connection
+import logging
+
+from django.db import OperationalError, connection
+
+log = logging.getLogger("tocsin.db")
 
 
 def sqlite_checkpoint_every(pages: int) -> None:
@@ -19,3 +23,16 @@ def sqlite_checkpoint_every(pages: int) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+
+
+def sqlite_checkpoint() -> None:
+    """On SQLite, copy the WAL into the database now (PASSIVE: as far as readers allow,
+    without waiting for anyone). The drain calls it when its backlog is done, so the
+    next web request does not find up to 64 MB of WAL to checkpoint after its commit."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except OperationalError:  # best effort: a later commit checkpoints anyway
+        log.debug("WAL checkpoint skipped", exc_info=True)
