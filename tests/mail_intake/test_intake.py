@@ -425,6 +425,60 @@ def test_reply_from_a_staff_address_is_a_public_note_by_that_person(
     )
 
 
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("Auto-Submitted", "auto-replied; owner-email=dana@example.org"),
+        ("X-Autoreply", "yes"),
+        ("Precedence", "auto_reply"),
+    ],
+)
+@pytest.mark.parametrize("closed", [False, True])
+def test_an_out_of_office_reply_is_neither_a_note_nor_an_incident(
+    intake: Server,
+    mailbox: EmailIntegration,
+    reporter: User,
+    agent: User,
+    make_incident,
+    header: str,
+    value: str,
+    closed: bool,
+) -> None:
+    incident = make_incident(reporter)
+    if closed:
+        staff = Actor.for_user(agent)
+        incident_act(
+            incident=incident,
+            actor=staff,
+            action="resolve",
+            resolution_code="fixed",
+            resolution_notes="Replaced the fuser",
+        )
+        incident_act(incident=incident, actor=staff, action="close")
+    message = mail(
+        to=mailbox.address(),
+        sender=f"Dana Doe <{reporter.email}>",
+        subject=f"Automatic reply: [{incident.ref}] Printer on fire",
+        text="I am out of the office until Monday.\n",
+    )
+    message[header] = value
+    code, reply = send(intake, mailbox.address(), message)
+    assert (code, reply) == (250, f"2.0.0 OK {incident.ref}".encode())
+    assert Incident.objects.count() == 1  # no follow-up incident, even when closed
+    [note] = notes(incident)
+    assert note.visibility == "internal"  # never public: that could mail the sender back
+    assert note.text.startswith(f"An automatic reply from Dana Doe <{reporter.email}>")
+
+
+def test_a_monitoring_mail_marked_auto_generated_still_opens_an_incident(
+    intake: Server, mailbox: EmailIntegration
+) -> None:
+    message = mail(to=mailbox.address(), subject="CRON: backup failed")
+    message["Auto-Submitted"] = "auto-generated"
+    assert send(intake, mailbox.address(), message)[0] == 250
+    assert latest().title == "CRON: backup failed"
+
+
 def test_reply_from_a_stranger_is_a_new_linked_incident(
     intake: Server, mailbox: EmailIntegration, reporter: User, make_user, make_incident
 ) -> None:

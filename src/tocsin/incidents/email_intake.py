@@ -24,6 +24,9 @@ Decisions (see docs/integrations/email.md):
   internal note on INC-42. An `[INC-n]` that does not exist is just a new incident.
 - Each attachment goes through `incident_attach` (size limit, type allow-list). One that
   is refused is not kept, and an internal note on the incident says which and why.
+- An automatic reply (out-of-office: `Auto-Submitted: auto-replied` and older
+  equivalents) to `[INC-42]` is neither a note nor a new incident: INC-42 gets an
+  internal note that it came, and its attachments are not kept.
 """
 
 from __future__ import annotations
@@ -98,6 +101,7 @@ class ParsedMail:
     sender_name: str
     reference: int | None  # n from the first [INC-n] in the subject
     attachments: list[MailAttachment] = field(default_factory=list)
+    auto_reply: bool = False  # an out-of-office or vacation answer (RFC 3834)
 
     @property
     def sender_label(self) -> str:
@@ -110,7 +114,7 @@ class ParsedMail:
 class Filed:
     """What one mail became, for the SMTP reply and the log."""
 
-    outcome: str  # "created" | "note" | "follow-up"
+    outcome: str  # "created" | "note" | "follow-up" | "auto-reply"
     incident: Incident
     refused: list[str] = field(default_factory=list)
 
@@ -214,6 +218,18 @@ def _raw_header(message: Message, name: str) -> str:
         if key.lower() == name.lower():
             return str(value)
     return ""
+
+
+def _is_auto_reply(message: Message) -> bool:
+    """An automatic answer to a mail: `Auto-Submitted: auto-replied` (RFC 3834), or the
+    older headers some mailers send instead (X-Autoreply, X-Autorespond, Precedence:
+    auto_reply). Not `auto-generated`: monitoring mails that open incidents say that."""
+    submitted = _raw_header(message, "Auto-Submitted").strip().lower()
+    if submitted.startswith("auto-replied"):
+        return True
+    if _raw_header(message, "X-Autoreply").strip() or _raw_header(message, "X-Autorespond"):
+        return True
+    return _raw_header(message, "Precedence").strip().lower() == "auto_reply"
 
 
 def _header(message: Message, name: str) -> str:
@@ -378,6 +394,7 @@ def parse_mail(raw: bytes, *, envelope_sender: str = "") -> ParsedMail:
         sender_name=sender_name,
         reference=int(match.group(1)) if match else None,
         attachments=attachments,
+        auto_reply=_is_auto_reply(message),
     )
 
 
@@ -485,6 +502,17 @@ def _file_one(*, integration: Integration, mail: ParsedMail, stored: list[Attach
         target = Incident.objects.select_for_update().filter(number=mail.reference).first()
     if target is None:
         return _create(integration=integration, mail=mail, stored=stored)
+    if mail.auto_reply:
+        # An out-of-office answer to Tocsin's own mail: neither a reply nor a new incident
+        # (and never a public note, which could mail the sender back: a loop).
+        incident_add_note(
+            incident=target,
+            actor=_integration_actor(integration, mail),
+            text=f"An automatic reply from {mail.sender_label} was not added as a reply: "
+            f"{mail.title}"[:NOTE_MAX],
+            visibility=Visibility.INTERNAL,
+        )
+        return Filed("auto-reply", target)
     if target.status == Status.CLOSED:
         return _create(
             integration=integration,
