@@ -71,6 +71,19 @@ def send(
         return client.data(raw)
 
 
+def close(incident: Incident, agent: User) -> None:
+    """Resolve and close the incident, as a staff member does."""
+    staff = Actor.for_user(agent)
+    incident_act(
+        incident=incident,
+        actor=staff,
+        action="resolve",
+        resolution_code="fixed",
+        resolution_notes="Replaced the fuser",
+    )
+    incident_act(incident=incident, actor=staff, action="close")
+
+
 def latest() -> Incident:
     return Incident.objects.select_related("reporter", "service").order_by("-number").first()
 
@@ -446,15 +459,7 @@ def test_an_out_of_office_reply_is_neither_a_note_nor_an_incident(
 ) -> None:
     incident = make_incident(reporter)
     if closed:
-        staff = Actor.for_user(agent)
-        incident_act(
-            incident=incident,
-            actor=staff,
-            action="resolve",
-            resolution_code="fixed",
-            resolution_notes="Replaced the fuser",
-        )
-        incident_act(incident=incident, actor=staff, action="close")
+        close(incident, agent)
     message = mail(
         to=mailbox.address(),
         sender=f"Dana Doe <{reporter.email}>",
@@ -511,15 +516,7 @@ def test_reply_to_a_closed_incident_is_a_new_linked_incident(
     intake: Server, mailbox: EmailIntegration, reporter: User, agent: User, make_incident
 ) -> None:
     incident = make_incident(reporter)
-    staff = Actor.for_user(agent)
-    incident_act(
-        incident=incident,
-        actor=staff,
-        action="resolve",
-        resolution_code="fixed",
-        resolution_notes="Replaced the fuser",
-    )
-    incident_act(incident=incident, actor=staff, action="close")
+    close(incident, agent)
     message = mail(
         to=mailbox.address(),
         sender=reporter.email,
