@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db import connection
 
 from tocsin.alerts.models import Alert
 from tocsin.catalog.models import Integration, Service
@@ -29,6 +30,20 @@ def test_a_snapshot_opens_one_alert_per_entry_in_one_incident(am: Integration) -
     # Alerts that came with the one that opened the incident are part of its opening, not
     # news: no "joined" note (alerts that join it later leave one, see test_dedup.py).
     assert not alerts[0].incident.timeline.filter(kind=EntryKind.NOTE).exists()
+
+
+def test_without_insert_returning_new_alerts_are_stored_one_by_one_alike(
+    am: Integration, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite before 3.35 has no INSERT … RETURNING: the same alerts, in order."""
+    monkeypatch.setattr(type(connection.features), "can_return_rows_from_bulk_insert", False)
+    row = push(am, firing(GROUP, "aa"), firing(GROUP, "bb"), trigger(f"{GROUP}:aa"))
+    assert drain() == 1
+    first, second = Alert.objects.order_by("id")
+    assert (first.dedup_key, second.dedup_key) == (f"{GROUP}:aa", f"{GROUP}:bb")
+    assert first.incident_id == second.incident_id is not None
+    assert first.occurrences == 2  # the third event found the first alert stored
+    assert outcome(row)[1] == "2 created, 1 merged"
 
 
 def test_a_re_sent_snapshot_only_refreshes_last_seen(
