@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import smtplib
 import struct
 import threading
@@ -12,13 +13,16 @@ from email.policy import SMTP as SMTP_POLICY
 import pytest
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from tests.mail_intake.conftest import EmailIntegration, Server
 from tests.system.examples import example, fill
 from tocsin.accounts.models import User
 from tocsin.catalog.services import integration_create, integration_revoke
 from tocsin.core.actors import Actor
+from tocsin.core.clock import travel
 from tocsin.core.models import Counter
+from tocsin.incidents.email_intake import file_mail, parse_mail
 from tocsin.incidents.models import EntryKind, Incident, Source, Status, TimelineEntry
 from tocsin.incidents.services import incident_act
 
@@ -436,6 +440,57 @@ def test_reply_from_a_staff_address_is_a_public_note_by_that_person(
         "public",
         agent,
     )
+
+
+def test_the_same_mail_delivered_again_is_filed_once(
+    intake: Server, mailbox: EmailIntegration, reporter: User, make_incident
+) -> None:
+    """A sender that never saw the 250 sends the mail again: same Message-ID, same answer."""
+    message = mail(to=mailbox.address())
+    message["Message-ID"] = "<20261122.1234@mail.example.org>"
+    first = send(intake, mailbox.address(), message)
+    again = send(intake, mailbox.address(), message)
+    incident = latest()
+    assert first == again == (250, f"2.0.0 OK {incident.ref}".encode())
+    assert Incident.objects.count() == 1
+    # A reply too: one note, however often it comes.
+    reply = mail(
+        to=mailbox.address(),
+        sender=f"Dana Doe <{reporter.email}>",
+        subject=f"Re: [{incident.ref}] Payroll export fails",
+        text="Still failing.\n",
+    )
+    reply["Message-ID"] = "<reply.5678@mail.example.org>"
+    incident.reporter = reporter
+    incident.save(update_fields=["reporter"])
+    for _ in range(2):
+        assert send(intake, mailbox.address(), reply) == (250, f"2.0.0 OK {incident.ref}".encode())
+    assert [n.text for n in notes(incident)] == ["Still failing."]
+    # Another Message-ID is another mail; so is one without any.
+    other = mail(to=mailbox.address())
+    other["Message-ID"] = "<other.1@mail.example.org>"
+    assert send(intake, mailbox.address(), other)[0] == 250
+    bare = mail(to=mailbox.address())
+    del bare["Message-ID"]
+    assert send(intake, mailbox.address(), bare)[0] == 250
+    assert send(intake, mailbox.address(), bare)[0] == 250
+    assert Incident.objects.count() == 4
+
+
+def test_a_message_id_is_remembered_for_thirty_days(mailbox: EmailIntegration) -> None:
+    message = mail(to=mailbox.address())
+    message["Message-ID"] = "<old.1@mail.example.org>"
+    parsed = parse_mail(message.as_bytes(policy=SMTP_POLICY))
+    start = timezone.now()
+    with travel(start):
+        [first] = file_mail(mail=parsed, keys=[mailbox.key])
+    with travel(start + dt.timedelta(days=29)):
+        [again] = file_mail(mail=parsed, keys=[mailbox.key])
+    assert (again.outcome, again.incident) == ("duplicate", first.incident)
+    with travel(start + dt.timedelta(days=31)):  # forgotten: a mail like any other
+        [late] = file_mail(mail=parsed, keys=[mailbox.key])
+    assert late.outcome == "created"
+    assert late.incident != first.incident
 
 
 @pytest.mark.parametrize(

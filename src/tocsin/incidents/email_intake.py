@@ -24,6 +24,8 @@ Decisions (see docs/integrations/email.md):
   internal note on INC-42. An `[INC-n]` that does not exist is just a new incident.
 - Each attachment goes through `incident_attach` (size limit, type allow-list). One that
   is refused is not kept, and an internal note on the incident says which and why.
+- A mail whose Message-ID was filed for the same integration in the last 30 days (a
+  retry after a lost 250) is not filed again: the reply names what it became.
 - An automatic reply (out-of-office: `Auto-Submitted: auto-replied` and older
   equivalents) to `[INC-42]` is neither a note nor a new incident: INC-42 gets an
   internal note that it came, and its attachments are not kept.
@@ -31,6 +33,7 @@ Decisions (see docs/integrations/email.md):
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import mimetypes
 import re
@@ -52,9 +55,18 @@ from tocsin.accounts.models import User
 from tocsin.catalog.models import Integration, IntegrationKind
 from tocsin.catalog.selectors import integration_by_key
 from tocsin.core.actors import Actor
+from tocsin.core.clock import now
+from tocsin.core.crypto import sha256_hex
 from tocsin.core.errors import TocsinError
 from tocsin.incidents import permissions as perms
-from tocsin.incidents.models import Attachment, Incident, Source, Status, Visibility
+from tocsin.incidents.models import (
+    Attachment,
+    Incident,
+    MailReceipt,
+    Source,
+    Status,
+    Visibility,
+)
 from tocsin.incidents.services import (
     DESCRIPTION_MAX,
     NOTE_MAX,
@@ -70,6 +82,8 @@ MAX_ATTACHMENTS = 20
 # PostgreSQL waits for a row lock for ever by default; SQLite gives up after its busy
 # timeout (5 s, settings.py). Intake gives up after the same time and answers 451.
 LOCK_TIMEOUT_MS = 5000
+# How long a filed mail's Message-ID is remembered (a sender retries for days at most).
+RECEIPT_KEEP = dt.timedelta(days=30)
 
 _KEY = re.compile(r"^[a-z0-9]{32}$")
 _REF_TAG = re.compile(r"\[\s*INC-(\d{1,9})\s*\]", re.IGNORECASE)
@@ -102,6 +116,7 @@ class ParsedMail:
     reference: int | None  # n from the first [INC-n] in the subject
     attachments: list[MailAttachment] = field(default_factory=list)
     auto_reply: bool = False  # an out-of-office or vacation answer (RFC 3834)
+    message_id: str = ""  # the Message-ID header, without its angle brackets
 
     @property
     def sender_label(self) -> str:
@@ -114,7 +129,7 @@ class ParsedMail:
 class Filed:
     """What one mail became, for the SMTP reply and the log."""
 
-    outcome: str  # "created" | "note" | "follow-up" | "auto-reply"
+    outcome: str  # "created" | "note" | "follow-up" | "auto-reply" | "duplicate"
     incident: Incident
     refused: list[str] = field(default_factory=list)
 
@@ -230,6 +245,14 @@ def _is_auto_reply(message: Message) -> bool:
     if _raw_header(message, "X-Autoreply").strip() or _raw_header(message, "X-Autorespond"):
         return True
     return _raw_header(message, "Precedence").strip().lower() == "auto_reply"
+
+
+def _message_id(message: Message) -> str:
+    """The Message-ID without its angle brackets and spaces; "" when there is none."""
+    value = _raw_header(message, "Message-ID").strip()
+    if value.startswith("<") and ">" in value:
+        value = value[1 : value.index(">")]
+    return "".join(value.split())[:998]
 
 
 def _header(message: Message, name: str) -> str:
@@ -395,6 +418,7 @@ def parse_mail(raw: bytes, *, envelope_sender: str = "") -> ParsedMail:
         reference=int(match.group(1)) if match else None,
         attachments=attachments,
         auto_reply=_is_auto_reply(message),
+        message_id=_message_id(message),
     )
 
 
@@ -557,11 +581,34 @@ def file_mail(*, mail: ParsedMail, keys: list[str]) -> list[Filed]:
                 found = integration_by_key(key, kinds=(IntegrationKind.EMAIL,))
                 if found is not None and all(found.pk != i.pk for i in integrations):
                     integrations.append(found)
+            at = now()
+            MailReceipt.objects.filter(received_at__lt=at - RECEIPT_KEEP).delete()
+            message_key = sha256_hex(mail.message_id) if mail.message_id else ""
             filed: list[Filed] = []
             for integration in integrations:
-                result = _file_one(integration=integration, mail=mail, stored=stored)
+                seen = None
+                if message_key:
+                    seen = (
+                        MailReceipt.objects.select_related("incident")
+                        .filter(integration=integration, message_key=message_key)
+                        .first()
+                    )
+                if seen is not None:  # delivered again: answer as the first time
+                    result = Filed("duplicate", seen.incident)
+                    outcome = seen.outcome
+                else:
+                    result = _file_one(integration=integration, mail=mail, stored=stored)
+                    outcome = result.outcome
+                    if message_key:
+                        MailReceipt.objects.create(
+                            integration=integration,
+                            message_key=message_key,
+                            incident=result.incident,
+                            outcome=outcome,
+                            received_at=at,
+                        )
                 filed.append(result)
-                if result.outcome == "note":
+                if outcome == "note":
                     break
             return filed
     except BaseException:

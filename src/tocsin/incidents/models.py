@@ -331,3 +331,28 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class MailReceipt(models.Model):
+    """A mail the email intake filed, by its Message-ID, for one email integration.
+
+    The same mail delivered again (the sender never saw the first 250 and retried) is
+    answered with what the first delivery became and not filed twice. Kept for
+    `email_intake.RECEIPT_KEEP`.
+    """
+
+    integration = models.ForeignKey(
+        "catalog.Integration", on_delete=models.CASCADE, related_name="+"
+    )
+    message_key = models.CharField(max_length=64)  # SHA-256 hex of the Message-ID
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    outcome = models.CharField(max_length=20)
+    received_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "message_key"], name="mail_receipt_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_key[:12]} -> {self.incident_id}"
