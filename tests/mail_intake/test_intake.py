@@ -18,6 +18,7 @@ from django.utils import timezone
 from tests.mail_intake.conftest import EmailIntegration, Server
 from tests.system.examples import example, fill
 from tocsin.accounts.models import User
+from tocsin.catalog.models import IntegrationKind
 from tocsin.catalog.services import integration_create, integration_revoke
 from tocsin.core.actors import Actor
 from tocsin.core.clock import travel
@@ -475,6 +476,69 @@ def test_the_same_mail_delivered_again_is_filed_once(
     assert send(intake, mailbox.address(), bare)[0] == 250
     assert send(intake, mailbox.address(), bare)[0] == 250
     assert Incident.objects.count() == 4
+
+
+def send_to_many(server: Server, recipients: list[str], message: EmailMessage) -> None:
+    """One delivery to several recipients (several email integrations); 250 or it raises."""
+    with smtplib.SMTP(server.host, server.port, timeout=30) as client:
+        client.sendmail("dana@example.org", recipients, message.as_bytes(policy=SMTP_POLICY))
+
+
+def second_mailbox(mailbox: EmailIntegration) -> EmailIntegration:
+    integration, key = integration_create(
+        service=mailbox.service, kind=IntegrationKind.EMAIL, name="Second mailbox"
+    )
+    return EmailIntegration(mailbox.service, integration, key)
+
+
+def test_a_mail_reusing_a_message_id_for_other_content_is_still_filed(
+    intake: Server, mailbox: EmailIntegration
+) -> None:
+    for subject in ("Disk full on db1", "Disk full on db2"):  # a sender with a fixed ID
+        message = mail(to=mailbox.address(), subject=subject)
+        message["Message-ID"] = "<fixed@appliance.example.org>"
+        assert send(intake, mailbox.address(), message)[0] == 250
+    assert sorted(Incident.objects.values_list("title", flat=True)) == [
+        "Disk full on db1",
+        "Disk full on db2",
+    ]
+
+
+def test_a_message_id_that_is_not_utf8_still_files_the_mail_once(
+    intake: Server, mailbox: EmailIntegration
+) -> None:
+    raw = (
+        f"From: dana@example.org\r\nTo: {mailbox.address()}\r\n"
+        "Subject: Printer jam\r\nMessage-ID: <caf\xe9.1@example.org>\r\n\r\nStuck.\r\n"
+    ).encode("latin-1")
+    first = send(intake, mailbox.address(), raw)
+    again = send(intake, mailbox.address(), raw)
+    assert first == again == (250, f"2.0.0 OK {latest().ref}".encode())
+    assert Incident.objects.count() == 1
+
+
+def test_a_reply_to_two_mailboxes_is_one_note_also_when_retried(
+    intake: Server, mailbox: EmailIntegration, reporter: User, make_incident
+) -> None:
+    other = second_mailbox(mailbox)
+    incident = make_incident(reporter)
+    for header in (None, "Auto-Submitted"):  # a reply, then an out-of-office answer
+        message = mail(
+            to=mailbox.address(),
+            sender=f"Dana Doe <{reporter.email}>",
+            subject=f"Re: [{incident.ref}] Printer on fire",
+            text=f"Answer {header}.\n",
+        )
+        message["Message-ID"] = f"<reply-{header}@mail.example.org>"
+        if header:
+            message[header] = "auto-replied"
+        send_to_many(intake, [mailbox.address(), other.address()], message)
+        send_to_many(intake, [other.address(), mailbox.address()], message)  # the retry
+    assert Incident.objects.count() == 1
+    assert [(n.visibility, n.text[:20]) for n in notes(incident)] == [
+        ("public", "Answer None."),
+        ("internal", "An automatic reply f"),
+    ]
 
 
 def test_a_message_id_is_remembered_for_thirty_days(mailbox: EmailIntegration) -> None:

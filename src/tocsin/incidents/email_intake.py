@@ -24,8 +24,9 @@ Decisions (see docs/integrations/email.md):
   internal note on INC-42. An `[INC-n]` that does not exist is just a new incident.
 - Each attachment goes through `incident_attach` (size limit, type allow-list). One that
   is refused is not kept, and an internal note on the incident says which and why.
-- A mail whose Message-ID was filed for the same integration in the last 30 days (a
-  retry after a lost 250) is not filed again: the reply names what it became.
+- A mail filed for the same integration in the last 30 days (same Message-ID, sender,
+  subject and text: a retry after a lost 250) is not filed again: the reply names what
+  it became.
 - An automatic reply (out-of-office: `Auto-Submitted: auto-replied` and older
   equivalents) to `[INC-42]` is neither a note nor a new incident: INC-42 gets an
   internal note that it came, and its attachments are not kept.
@@ -34,6 +35,7 @@ Decisions (see docs/integrations/email.md):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import mimetypes
 import re
@@ -56,7 +58,6 @@ from tocsin.catalog.models import Integration, IntegrationKind
 from tocsin.catalog.selectors import integration_by_key
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
-from tocsin.core.crypto import sha256_hex
 from tocsin.core.errors import TocsinError
 from tocsin.incidents import permissions as perms
 from tocsin.incidents.models import (
@@ -562,6 +563,53 @@ def _file_one(*, integration: Integration, mail: ParsedMail, stored: list[Attach
     return Filed("note", target, refused)
 
 
+# Outcomes that happen once for a mail, however many email integrations it names: a
+# note (or an auto-reply's note) on the incident the subject refers to.
+ONCE_A_MAIL = ("note", "auto-reply")
+
+
+def _receipt_key(mail: ParsedMail) -> str:
+    """What identifies a delivery of this mail: its Message-ID, with its sender, subject
+    and text (a retry is the same bytes; a sender that reuses one Message-ID for
+    different mails still has them filed). "" without a Message-ID."""
+    if not mail.message_id:
+        return ""
+    text = "\n".join((mail.message_id, mail.sender_email, mail.title, mail.body))
+    # surrogatepass: header bytes that were not UTF-8 arrive as lone surrogates.
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _receipt(integration: Integration, message_key: str) -> MailReceipt | None:
+    if not message_key:
+        return None
+    return (
+        MailReceipt.objects.select_related("incident")
+        .filter(integration=integration, message_key=message_key)
+        .first()
+    )
+
+
+def _remember(
+    integrations: list[Integration],
+    message_key: str,
+    incident: Incident,
+    outcome: str,
+    at: dt.datetime,
+) -> None:
+    """A receipt of this mail for each of these integrations that has none yet."""
+    if not message_key:
+        return
+    for integration in integrations:
+        if _receipt(integration, message_key) is None:
+            MailReceipt.objects.create(
+                integration=integration,
+                message_key=message_key,
+                incident=incident,
+                outcome=outcome,
+                received_at=at,
+            )
+
+
 def file_mail(*, mail: ParsedMail, keys: list[str]) -> list[Filed]:
     """File one mail for the email integrations with these keys, in one transaction.
 
@@ -583,33 +631,22 @@ def file_mail(*, mail: ParsedMail, keys: list[str]) -> list[Filed]:
                     integrations.append(found)
             at = now()
             MailReceipt.objects.filter(received_at__lt=at - RECEIPT_KEEP).delete()
-            message_key = sha256_hex(mail.message_id) if mail.message_id else ""
+            message_key = _receipt_key(mail)
             filed: list[Filed] = []
             for integration in integrations:
-                seen = None
-                if message_key:
-                    seen = (
-                        MailReceipt.objects.select_related("incident")
-                        .filter(integration=integration, message_key=message_key)
-                        .first()
-                    )
+                seen = _receipt(integration, message_key)
                 if seen is not None:  # delivered again: answer as the first time
-                    result = Filed("duplicate", seen.incident)
-                    outcome = seen.outcome
+                    result, outcome = Filed("duplicate", seen.incident), seen.outcome
                 else:
                     result = _file_one(integration=integration, mail=mail, stored=stored)
                     outcome = result.outcome
-                    if message_key:
-                        MailReceipt.objects.create(
-                            integration=integration,
-                            message_key=message_key,
-                            incident=result.incident,
-                            outcome=outcome,
-                            received_at=at,
-                        )
                 filed.append(result)
-                if outcome == "note":
+                if outcome in ONCE_A_MAIL:
+                    # Whichever mailbox took it, and in whatever order a retry names them.
+                    _remember(integrations, message_key, result.incident, outcome, at)
                     break
+                if seen is None:
+                    _remember([integration], message_key, result.incident, outcome, at)
             return filed
     except BaseException:
         # The rows rolled back; the files already written to storage must go too.

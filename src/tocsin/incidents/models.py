@@ -344,7 +344,8 @@ class MailReceipt(models.Model):
     integration = models.ForeignKey(
         "catalog.Integration", on_delete=models.CASCADE, related_name="+"
     )
-    message_key = models.CharField(max_length=64)  # SHA-256 hex of the Message-ID
+    # SHA-256 hex of the Message-ID with the sender, subject and text (email_intake)
+    message_key = models.CharField(max_length=64)
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
     outcome = models.CharField(max_length=20)
     received_at = models.DateTimeField(db_index=True)
