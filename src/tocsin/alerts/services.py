@@ -629,10 +629,7 @@ class _AlertInsert:
         meta = Alert._meta
         quote = db.ops.quote_name
         fields = [meta.get_field(name) for name, _ in self.SOURCES]
-        left = [f for f in meta.concrete_fields if not f.primary_key and f not in fields]
-        if any(not f.null for f in left):  # a new column: say where its value comes from
-            names = ", ".join(f.name for f in left if not f.null)
-            raise TypeError(f"_AlertInsert does not fill Alert.{names}")
+        _require_filled(Alert, [name for name, _ in self.SOURCES], "_AlertInsert")
         self.vendor = db.vendor
         self.fields = fields
         self.json = [json_param(db, f) for f in fields if isinstance(f, models.JSONField)]
@@ -708,6 +705,18 @@ def _insert_alerts(
     if statement is None or statement.vendor != connection.vendor:
         statement = _ALERT_INSERT[connection.alias] = _AlertInsert(connection)
     statement.run(connection, integration, received_at, alerts)
+
+
+def _require_filled(model: type[models.Model], names: list[str], who: str) -> None:
+    """A prepared INSERT fills these columns and leaves the others NULL: a NOT NULL
+    column added to the model later fails here, saying where its value must come from."""
+    missing = [
+        f.name
+        for f in model._meta.concrete_fields
+        if not f.primary_key and not f.null and f.name not in names
+    ]
+    if missing:
+        raise TypeError(f"{who} does not fill {model.__name__}.{', '.join(missing)}")
 
 
 def _statement(name: str, build: Callable[[Any], str]) -> str:
@@ -865,9 +874,7 @@ def inbox_add(
     def build(quote: Callable[[str], str]) -> str:
         meta = InboxEvent._meta
         names = list(_INBOX_COLUMNS)
-        left = [f for f in meta.concrete_fields if not f.primary_key and f.name not in names]
-        if any(not f.null for f in left):  # a new column: say where its value comes from
-            raise TypeError(f"inbox_add does not fill InboxEvent.{left[0].name}")
+        _require_filled(InboxEvent, names, "inbox_add")
         columns = ", ".join(quote(meta.get_field(name).column) for name in names)  # type: ignore[union-attr]
         marks = ", ".join(["%s"] * len(names))
         return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 - quoted metadata

@@ -595,12 +595,15 @@ def _remember(
     incident: Incident,
     outcome: str,
     at: dt.datetime,
+    *,
+    known: bool = False,
 ) -> None:
-    """A receipt of this mail for each of these integrations that has none yet."""
+    """A receipt of this mail for each of these integrations that has none yet (`known`:
+    the caller has just looked, and they have none)."""
     if not message_key:
         return
     for integration in integrations:
-        if _receipt(integration, message_key) is None:
+        if known or _receipt(integration, message_key) is None:
             MailReceipt.objects.create(
                 integration=integration,
                 message_key=message_key,
@@ -645,8 +648,8 @@ def file_mail(*, mail: ParsedMail, keys: list[str]) -> list[Filed]:
                     # Whichever mailbox took it, and in whatever order a retry names them.
                     _remember(integrations, message_key, result.incident, outcome, at)
                     break
-                if seen is None:
-                    _remember([integration], message_key, result.incident, outcome, at)
+                if seen is None:  # it has none: just looked
+                    _remember([integration], message_key, result.incident, outcome, at, known=True)
             return filed
     except BaseException:
         # The rows rolled back; the files already written to storage must go too.
