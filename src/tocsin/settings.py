@@ -20,6 +20,9 @@ DATA_DIR = data_dir()
 
 DEBUG = env_bool("TOCSIN_DEBUG", False)
 SECRET_KEY = secret_key(DATA_DIR)
+# Old keys, newest first, while rotating TOCSIN_SECRET_KEY: signatures and stored secrets
+# made with them stay valid (see docs/production.md, "Rotating the secret key").
+SECRET_KEY_FALLBACKS = env_list("TOCSIN_SECRET_KEY_FALLBACKS", [])
 BASE_URL = env_str("TOCSIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 ALLOWED_HOSTS = env_list("TOCSIN_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = [BASE_URL] if BASE_URL.startswith(("http://", "https://")) else []

@@ -500,3 +500,28 @@ def integration_update(
     if options and integration.kind == IntegrationKind.HEARTBEAT:
         _heartbeat_sync(integration)
     return integration
+
+
+def integration_secrets_rotate() -> tuple[int, int]:
+    """Re-encrypt every stored integration secret under the current secret key.
+
+    Returns (rewritten, unreadable): a secret that no configured key opens is left as it
+    is and counted, so the operator can put the missing old key back in the fallbacks.
+    """
+    from tocsin.core.crypto import rotate
+
+    rewritten = unreadable = 0
+    for pk, token in Integration.objects.exclude(secret_encrypted="").values_list(
+        "pk", "secret_encrypted"
+    ):
+        try:
+            fresh = rotate(token)
+        except ValueError:
+            unreadable += 1
+            continue
+        with transaction.atomic():
+            Integration.objects.filter(pk=pk, secret_encrypted=token).update(
+                secret_encrypted=fresh
+            )
+        rewritten += 1
+    return rewritten, unreadable
