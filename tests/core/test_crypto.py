@@ -47,9 +47,11 @@ def test_secrets_stored_before_hkdf_still_decrypt() -> None:
 def test_a_rotated_key_keeps_old_secrets_readable_through_the_fallbacks() -> None:
     with override_settings(SECRET_KEY=OLD, SECRET_KEY_FALLBACKS=[]):
         token = encrypt("grafana-hmac")
-    with override_settings(SECRET_KEY=NEW, SECRET_KEY_FALLBACKS=[]):
-        with pytest.raises(ValueError, match="TOCSIN_SECRET_KEY_FALLBACKS"):
-            decrypt(token)
+    with (
+        override_settings(SECRET_KEY=NEW, SECRET_KEY_FALLBACKS=[]),
+        pytest.raises(ValueError, match="TOCSIN_SECRET_KEY_FALLBACKS"),
+    ):
+        decrypt(token)
     with override_settings(SECRET_KEY=NEW, SECRET_KEY_FALLBACKS=[OLD]):
         assert decrypt(token) == "grafana-hmac"
 
@@ -81,6 +83,8 @@ def test_rotate_secrets_fails_naming_the_secrets_no_key_opens() -> None:
     with override_settings(SECRET_KEY=OLD, SECRET_KEY_FALLBACKS=[]):
         service = service_create(name="Search")
         integration_create(service=service, kind=IntegrationKind.GRAFANA, name="g", secret="s")
-    with override_settings(SECRET_KEY=NEW, SECRET_KEY_FALLBACKS=[]):
-        with pytest.raises(CommandError, match="1 stored secrets open with none"):
-            call_command("rotate_secrets")
+    with (
+        override_settings(SECRET_KEY=NEW, SECRET_KEY_FALLBACKS=[]),
+        pytest.raises(CommandError, match="1 stored secrets open with none"),
+    ):
+        call_command("rotate_secrets")

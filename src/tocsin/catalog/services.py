@@ -520,8 +520,6 @@ def integration_secrets_rotate() -> tuple[int, int]:
             unreadable += 1
             continue
         with transaction.atomic():
-            Integration.objects.filter(pk=pk, secret_encrypted=token).update(
-                secret_encrypted=fresh
-            )
+            Integration.objects.filter(pk=pk, secret_encrypted=token).update(secret_encrypted=fresh)
         rewritten += 1
     return rewritten, unreadable
