@@ -24,10 +24,32 @@ STRICT = os.environ.get("TOCSIN_TEST_STRICT") == "1"
 _seq = itertools.count(1)
 
 
+# Tests whose Tocsin runs in child processes on a SQLite file of the test's own (the
+# children never see DATABASE_URL): on the PostgreSQL pass they would repeat the SQLite
+# pass exactly, so that pass leaves them out (deselected, not skipped), unless they use
+# the test database themselves.
+SQLITE_CHILDREN = ("tests/cli/", "tests/system/test_crash.py")
+DB_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    on_postgresql = os.environ.get("DATABASE_URL", "").startswith("postgres")
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     for item in items:
-        if "tests/browser" in str(item.fspath).replace(os.sep, "/"):
+        path = str(item.fspath).replace(os.sep, "/")
+        if "tests/browser" in path:
             item.add_marker(pytest.mark.browser)
+        uses_db = item.get_closest_marker("django_db") or DB_FIXTURES & set(
+            getattr(item, "fixturenames", ())
+        )
+        if on_postgresql and not uses_db and any(part in path for part in SQLITE_CHILDREN):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.hookimpl(tryfirst=True)

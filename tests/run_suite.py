@@ -1,7 +1,15 @@
-"""Run the whole suite on SQLite, then on PostgreSQL when it is reachable.
+"""Run the whole suite on SQLite and, when it is reachable, on PostgreSQL: both at once.
+
+The two passes are separate pytest processes with their own data directories
+(test-output/data-sqlite, test-output/data-postgresql); most of a pass's time is spent
+waiting on the real processes it starts (gunicorn, workers, Chromium, Alertmanager),
+so on two cores they run side by side in about the time of one. The SQLite pass
+prints as it goes; the PostgreSQL pass's output is kept in
+test-output/postgresql.log and printed when it ends.
 
 Without PostgreSQL the second pass is skipped with a visible reason; under
-TOCSIN_TEST_STRICT=1 (CI) that skip fails the run.
+TOCSIN_TEST_STRICT=1 (CI) that skip fails the run. TOCSIN_TEST_SERIAL=1 runs the two
+passes one after the other (easier to read when something hangs).
 """
 
 from __future__ import annotations
@@ -9,8 +17,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+OUT = Path("test-output")
 
 
 def postgres_reason(url: str) -> str | None:
@@ -33,26 +44,63 @@ def postgres_reason(url: str) -> str | None:
     return None
 
 
+def _env(name: str, database_url: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("DATABASE_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    base = env.get("TOCSIN_TEST_DATA_DIR", str(OUT.resolve()))
+    env["TOCSIN_DATA_DIR"] = os.path.join(base, f"data-{name}")
+    return env
+
+
 def main() -> int:
     args = sys.argv[1:]
     strict = os.environ.get("TOCSIN_TEST_STRICT") == "1"
+    serial = os.environ.get("TOCSIN_TEST_SERIAL") == "1"
     base = [sys.executable, "-m", "pytest", *args]
-    env = dict(os.environ)
-    env.pop("DATABASE_URL", None)
-    env["TOCSIN_DATA_DIR"] = env.get("TOCSIN_TEST_DATA_DIR", os.path.abspath("test-output/data"))
-    print("== Tocsin tests on SQLite", flush=True)
-    sqlite_rc = subprocess.call(base, env=env)
+    OUT.mkdir(exist_ok=True)
     url = os.environ.get("TOCSIN_TEST_DATABASE_URL", DEFAULT_PG)
     reason = postgres_reason(url)
+
+    started = time.monotonic()
+    pg: subprocess.Popen[bytes] | None = None
+    pg_log = OUT / "postgresql.log"
+    if reason is None and not serial:
+        print(f"== Tocsin tests on PostgreSQL ({url}), output kept in {pg_log}", flush=True)
+        with pg_log.open("wb") as log:
+            pg = subprocess.Popen(
+                base, env=_env("postgresql", url), stdout=log, stderr=subprocess.STDOUT
+            )
+
+    print("== Tocsin tests on SQLite", flush=True)
+    try:
+        sqlite_rc = subprocess.call(base, env=_env("sqlite", None))
+    except BaseException:
+        if pg is not None:
+            pg.kill()
+        raise
+    print(f"== SQLite pass done in {time.monotonic() - started:.0f} s", flush=True)
+
     if reason:
         print(f"== SKIPPED the PostgreSQL pass: {reason}", flush=True)
         if strict:
             print("== TOCSIN_TEST_STRICT=1: a skipped PostgreSQL pass fails the run", flush=True)
             return 1
         return sqlite_rc
-    print(f"== Tocsin tests on PostgreSQL ({url})", flush=True)
-    env["DATABASE_URL"] = url
-    pg_rc = subprocess.call(base, env=env)
+    if pg is None:
+        print(f"== Tocsin tests on PostgreSQL ({url})", flush=True)
+        pg_rc = subprocess.call(base, env=_env("postgresql", url))
+    else:
+        pg_rc = pg.wait()
+        print(
+            f"== SQLite pass: {'passed' if sqlite_rc == 0 else f'FAILED ({sqlite_rc})'}; "
+            f"PostgreSQL pass: {'passed' if pg_rc == 0 else f'FAILED ({pg_rc})'}; "
+            f"{time.monotonic() - started:.0f} s in all. The PostgreSQL pass's output:",
+            flush=True,
+        )
+        sys.stdout.buffer.write(pg_log.read_bytes())
+        sys.stdout.flush()
     return sqlite_rc or pg_rc
 
 

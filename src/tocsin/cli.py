@@ -191,7 +191,7 @@ def _print_logins(summary: Any) -> None:
 
 
 def _load_demo() -> Any:
-    from tocsin.core.demo import load_demo
+    from tocsin.demo import load_demo
 
     summary = load_demo()
     if summary.created:

@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from tocsin.alerts import ingest
 from tocsin.api import api
-from tocsin.core import health
+from tocsin.engine import health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from tocsin.accounts.models import Team, User
 from tocsin.catalog.models import Category, Service
-from tocsin.core.demo import DEMO_PASSWORD, load_demo
 from tocsin.core.errors import Conflict
+from tocsin.demo import DEMO_PASSWORD, load_demo
 from tocsin.incidents.models import OPEN_STATUSES, Incident, Status, TimelineEntry
 from tocsin.incidents.services import incident_mark_breaches
 

@@ -1,3 +1,5 @@
+"""/healthz (the process is up) and /readyz (the database answers, a worker is alive)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,6 +9,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from tocsin.core.clock import now
+from tocsin.engine.models import WorkerHeartbeat
 
 
 @require_GET
@@ -18,8 +21,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
     """The database answers and a worker was seen in the last minute."""
-    from tocsin.engine.models import WorkerHeartbeat
-
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:

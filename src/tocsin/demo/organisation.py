@@ -28,9 +28,9 @@ from tocsin.catalog.models import Category, Service
 from tocsin.catalog.services import category_create, service_create
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now, travel
-from tocsin.core.demo_alerts import write_alerts
 from tocsin.core.errors import Conflict
 from tocsin.core.models import Counter
+from tocsin.demo.alerts import write_alerts
 from tocsin.incidents import services, sla
 from tocsin.incidents.models import Incident, Source, Visibility
 from tocsin.incidents.priority import DEFAULT_MATRIX
