@@ -269,7 +269,7 @@ def cmd_web(args: argparse.Namespace) -> int:
     _setup()
     from django.conf import settings
     from django.db import connections
-    from gunicorn.app.base import BaseApplication
+    from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
     _require_migrated()
     _require_free_port(args.host, args.port)
@@ -290,7 +290,7 @@ def cmd_web(args: argparse.Namespace) -> int:
         "control_socket_disable": True,
     }
 
-    class TocsinWeb(BaseApplication):  # type: ignore[misc]
+    class TocsinWeb(BaseApplication):
         def load_config(self) -> None:
             for key, value in options.items():
                 self.cfg.set(key, value)

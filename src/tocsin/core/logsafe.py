@@ -7,7 +7,7 @@ import logging
 import re
 from typing import Any
 
-from gunicorn.glogging import Logger as GunicornLogger
+from gunicorn.glogging import Logger as GunicornLogger  # type: ignore[import-untyped]
 
 _KEY_IN_PATH = re.compile(r"(/integrations/[a-z]+/)([A-Za-z0-9]{6})[A-Za-z0-9]{26}(?![A-Za-z0-9])")
 

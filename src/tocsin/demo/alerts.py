@@ -10,12 +10,13 @@ from typing import Any
 from tocsin.accounts.models import User
 from tocsin.alerts.adapters import alertmanager, pagerduty
 from tocsin.alerts.engine import INGEST_LEASE, IngestModule
-from tocsin.alerts.models import Alert, InboxEvent, Silence
+from tocsin.alerts.models import InboxEvent, Silence
 from tocsin.alerts.services import lease_release
 from tocsin.catalog.models import Integration, Service
 from tocsin.catalog.services import integration_create
 from tocsin.core.actors import Actor
 from tocsin.core.clock import travel
+from tocsin.incidents.models import Incident
 from tocsin.incidents.services import incident_act, incident_add_note
 
 HOLDER = "demo-loader"
@@ -93,7 +94,7 @@ def write_alerts(end: dt.datetime) -> None:
     later = t0 + dt.timedelta(minutes=5)
     _deliver(prom, "event", alertmanager.parse(_am_group("PortalErrors", firing, "firing")), later)
     # The on-call responder picks it up within minutes.
-    incident = Alert.objects.filter(integration=prom, incident__isnull=False).first().incident
+    incident = Incident.objects.filter(alerts__integration=prom).earliest("pk")
     with travel(t0 + dt.timedelta(minutes=7)):
         responder = User.objects.get(username="noah")
         incident_act(incident=incident, actor=Actor.for_user(responder), action="acknowledge")

@@ -753,6 +753,8 @@ class _Story:
     t0: dt.datetime | None = None
 
     def incident(self) -> Incident:
+        if self.pk is None:
+            raise LookupError("this story has not filed its incident yet")
         return Incident.objects.get(pk=self.pk)
 
     def add(self, minutes: float, fn: Callable[..., object], *args: object, **kw: object) -> None:

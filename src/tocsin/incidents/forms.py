@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -37,8 +37,17 @@ def staff_people() -> Any:
     return User.objects.filter(is_active=True, role__in=STAFF_ROLES).order_by("name", "username")
 
 
+def _model_choices(field: forms.Field) -> forms.ModelChoiceField[Any]:
+    """A declared ModelChoiceField, typed as one (form.fields is typed as plain Fields)."""
+    return cast("forms.ModelChoiceField[Any]", field)
+
+
+def _choices(field: forms.Field) -> forms.ChoiceField:
+    return cast(forms.ChoiceField, field)
+
+
 class PersonChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: User) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: User) -> str:
         return f"{obj.display_name} ({obj.username})"
 
 
@@ -86,8 +95,11 @@ class CategoryFields(forms.Form):
         tree = category_tree()
         self._categories = {top.pk: top for top, _ in tree}
         self._subcategories = {child.pk: child for _, children in tree for child in children}
-        self.fields["category"].choices = [("", "—"), *((top.pk, top.name) for top, _ in tree)]
-        self.fields["subcategory"].choices = [
+        _choices(self.fields["category"]).choices = [
+            ("", "—"),
+            *((top.pk, top.name) for top, _ in tree),
+        ]
+        _choices(self.fields["subcategory"]).choices = [
             ("", "—"),
             *(
                 (top.name, [(child.pk, child.name) for child in children])
@@ -97,7 +109,8 @@ class CategoryFields(forms.Form):
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         category_id = data.get("category")
         subcategory_id = data.get("subcategory")
         category = self._categories.get(category_id) if category_id else None
@@ -181,13 +194,15 @@ class IncidentCreateForm(CategoryFields, LevelFields):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["reporter"].queryset = User.objects.filter(is_active=True).order_by(
-            "name", "username"
+        _model_choices(self.fields["reporter"]).queryset = User.objects.filter(
+            is_active=True
+        ).order_by("name", "username")
+        _model_choices(self.fields["service"]).queryset = service_list().filter(is_active=True)
+        _model_choices(self.fields["affected_services"]).queryset = service_list().filter(
+            is_active=True
         )
-        self.fields["service"].queryset = service_list().filter(is_active=True)
-        self.fields["affected_services"].queryset = service_list().filter(is_active=True)
-        self.fields["assignee"].queryset = staff_people()
-        self.fields["team"].queryset = Team.objects.order_by("name")
+        _model_choices(self.fields["assignee"]).queryset = staff_people()
+        _model_choices(self.fields["team"]).queryset = Team.objects.order_by("name")
 
     def clean_attachments(self) -> list[UploadedFile]:
         files = self.cleaned_data.get("attachments") or []
@@ -195,7 +210,8 @@ class IncidentCreateForm(CategoryFields, LevelFields):
         return files
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("reporter") and (data.get("reporter_name") or data.get("reporter_email")):
             self.add_error("reporter_name", "Pick a person or give a name and email, not both.")
         return data
@@ -223,7 +239,7 @@ class PortalReportForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["service"].queryset = service_list().filter(is_active=True)
+        _model_choices(self.fields["service"]).queryset = service_list().filter(is_active=True)
 
     def clean_attachments(self) -> list[UploadedFile]:
         files = self.cleaned_data.get("attachments") or []
@@ -261,9 +277,9 @@ class QueueFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = Team.objects.order_by("name")
-        self.fields["service"].queryset = service_list()
-        self.fields["assignee"].choices = [
+        _model_choices(self.fields["team"]).queryset = Team.objects.order_by("name")
+        _model_choices(self.fields["service"]).queryset = service_list()
+        _choices(self.fields["assignee"]).choices = [
             ("", "Anyone"),
             ("me", "Me"),
             ("unassigned", "Unassigned"),
@@ -273,7 +289,7 @@ class QueueFilterForm(forms.Form):
         for top, children in category_tree():
             choices.append((top.pk, top.name))
             choices.extend((child.pk, f"{top.name} › {child.name}") for child in children)
-        self.fields["category"].choices = choices
+        _choices(self.fields["category"]).choices = choices
 
 
 class TriageForm(CategoryFields, LevelFields):
@@ -293,10 +309,10 @@ class TriageForm(CategoryFields, LevelFields):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["service"].queryset = service_list()
+        _model_choices(self.fields["service"]).queryset = service_list()
         # Radio lists are long in a side panel: the compact select reads better here.
         for name in ("impact", "urgency"):
-            self.fields[name].choices = Level.choices
+            _choices(self.fields[name]).choices = Level.choices
             self.fields[name].widget = forms.Select(choices=Level.choices)
 
 
@@ -310,8 +326,8 @@ class AssignForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = staff_people()
-        self.fields["team"].queryset = Team.objects.order_by("name")
+        _model_choices(self.fields["assignee"]).queryset = staff_people()
+        _model_choices(self.fields["team"]).queryset = Team.objects.order_by("name")
 
 
 class EscalateForm(forms.Form):
@@ -328,7 +344,7 @@ class EscalateForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = Team.objects.order_by("name")
+        _model_choices(self.fields["team"]).queryset = Team.objects.order_by("name")
 
 
 class MergeForm(forms.Form):
@@ -365,7 +381,9 @@ class NoteForm(forms.Form):
 
 
 class AttachmentForm(forms.Form):
-    files = MultipleFileField(label="Files", required=True)
+    # The metaclass takes declared fields off the class, so BaseForm.files (the uploads)
+    # is not shadowed at run time; only the type checker sees a clash.
+    files = MultipleFileField(label="Files", required=True)  # type: ignore[assignment]
 
     def clean_files(self) -> list[UploadedFile]:
         files = self.cleaned_data.get("files") or []
@@ -388,7 +406,8 @@ class ConfirmForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("accept") is False and not (data.get("note") or "").strip():
             self.add_error("note", "Tell us what is still wrong so we can reopen it.")
         return data
