@@ -239,11 +239,14 @@ class Incoming:
     data: dict[str, Any]
 
 
-def _incoming(request: HttpRequest, route: Route) -> Incoming:
+def _check_method(request: HttpRequest, route: Route) -> None:
     if request.method not in route.methods:
         raise Reject(
             405, [f"method {request.method} is not allowed; use {'/'.join(route.methods)}"]
         )
+
+
+def _incoming(request: HttpRequest, route: Route) -> Incoming:
     body = read_body(request, route.limit)
     if not route.json_body or (route.empty_body_ok and not body.strip()):
         return Incoming(request, body, "", {})
@@ -256,7 +259,8 @@ def _incoming(request: HttpRequest, route: Route) -> Incoming:
     return Incoming(request, body, text, data)
 
 
-def _authenticate(incoming: Incoming, route: Route, key: str | None) -> Integration:
+def _find(route: Route, key: str | None) -> Integration:
+    """The integration of the key, or the route's answer to an unknown key."""
     integration = ingest_auth.find_integration(key, route.kinds)
     if integration is None:
         if route is PAGERDUTY or route is PAGERDUTY_CHANGE:
@@ -266,6 +270,10 @@ def _authenticate(incoming: Incoming, route: Route, key: str | None) -> Integrat
         else:
             message = f"no active {route.kinds[0]} integration has this key"
         raise Reject(route.missing_key_status, [message])
+    return integration
+
+
+def _authenticate(incoming: Incoming, route: Route, integration: Integration) -> None:
     try:
         ingest_auth.check_secret(incoming.request, integration, incoming.body)
     except ingest_auth.AuthFailed as exc:
@@ -282,7 +290,6 @@ def _authenticate(incoming: Incoming, route: Route, key: str | None) -> Integrat
             ["rate limit exceeded for this integration key"],
             {"Retry-After": str(wait)},
         )
-    return integration
 
 
 def _store(
@@ -309,7 +316,8 @@ def _store(
 
 
 Handler = Callable[[Incoming, Integration], list[Event]]
-KeyOf = Callable[[Incoming], str | None]
+# The key from the path or a header, read before the body; None: PagerDuty's, in the body.
+KeyOf = Callable[[HttpRequest], str | None] | None
 Success = Callable[[list[Event], float, str], HttpResponse]
 
 
@@ -323,9 +331,17 @@ def _accept(
     started = time.perf_counter()
     request_id = str(getattr(request, "request_id", ""))
     try:
-        incoming = _incoming(request, route)
-        key = key_of(incoming)
-        integration = _authenticate(incoming, route, key)
+        _check_method(request, route)
+        if key_of is not None:
+            # An unknown key is answered before a byte of the body is read (or parsed).
+            key = key_of(request)
+            integration = _find(route, key)
+            incoming = _incoming(request, route)
+        else:
+            incoming = _incoming(request, route)
+            key = _routing_key(incoming)
+            integration = _find(route, key)
+        _authenticate(incoming, route, integration)
         try:
             events = [normalise(event) for event in parse(incoming, integration)]
         except AdapterError as exc:
@@ -352,7 +368,7 @@ def _accept(
 
 
 def _path_or_header_key(key: str | None) -> KeyOf:
-    return lambda incoming: key or ingest_auth.header_key(incoming.request)
+    return lambda request: key or ingest_auth.header_key(request)
 
 
 def _accepted(status: int = 202) -> Success:
@@ -375,8 +391,8 @@ def _routing_key(incoming: Incoming) -> str:
         raise Reject(400, exc.errors) from None
 
 
-def _genie_key(incoming: Incoming) -> str | None:
-    return ingest_auth.header_key(incoming.request) or None
+def _genie_key(request: HttpRequest) -> str | None:
+    return ingest_auth.header_key(request) or None
 
 
 @csrf_exempt
@@ -384,7 +400,7 @@ def pagerduty_enqueue(request: HttpRequest) -> HttpResponse:
     return _accept(
         request,
         PAGERDUTY,
-        _routing_key,
+        None,
         lambda incoming, _: [pagerduty_adapter.parse_event(incoming.data)],
         lambda events, *_: JsonResponse(
             {"status": "success", "message": "Event processed", "dedup_key": events[0].dedup_key},
@@ -398,7 +414,7 @@ def pagerduty_change(request: HttpRequest) -> HttpResponse:
     return _accept(
         request,
         PAGERDUTY_CHANGE,
-        _routing_key,
+        None,
         lambda incoming, _: [pagerduty_adapter.parse_change(incoming.data)],
         lambda *_: JsonResponse(
             {"status": "success", "message": "Change event processed"}, status=202
