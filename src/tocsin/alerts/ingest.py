@@ -41,6 +41,7 @@ from tocsin.alerts.adapters.base import AdapterError, Event, Unusable, normalise
 from tocsin.alerts.adapters.common import decode_json, decode_text
 from tocsin.catalog.models import Integration
 from tocsin.core.clock import now
+from tocsin.core.middleware import database_busy, log_database_error
 
 logger = logging.getLogger(__name__)
 
@@ -352,7 +353,10 @@ def _accept(
         _store(incoming, integration, route, events, body_key)
     except Reject as exc:
         return route.error(exc.status, exc.errors, exc.headers, started, request_id)
-    except (DatabaseError, InterfaceError):  # InterfaceError is not a DatabaseError
+    except (DatabaseError, InterfaceError) as exc:  # InterfaceError is not a DatabaseError
+        if not database_busy(exc):
+            log_database_error(exc)  # a wrong DATABASE_URL is no "busy": 500, said plainly
+            raise
         logger.warning("ingest: database unavailable, answering 503", exc_info=True)
         return route.error(
             503,
