@@ -265,7 +265,7 @@ def _find(route: Route, key: str | None) -> Integration:
     integration = ingest_auth.find_integration(key, route.kinds)
     if integration is None:
         if route is PAGERDUTY or route is PAGERDUTY_CHANGE:
-            message = "routing_key is invalid: no active integration has this key"
+            message = pagerduty_adapter.UNKNOWN_ROUTING_KEY
         elif route.missing_key_status == 401:
             message = "Could not authenticate: Authorization: GenieKey <key> is missing or invalid"
         else:
