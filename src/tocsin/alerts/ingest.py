@@ -24,9 +24,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from django.db import DatabaseError, InterfaceError
+from django.db import DatabaseError, IntegrityError, InterfaceError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.views.decorators.csrf import csrf_exempt
 
@@ -39,6 +40,8 @@ from tocsin.alerts.adapters import pagerduty as pagerduty_adapter
 from tocsin.alerts.adapters import webhook as webhook_adapter
 from tocsin.alerts.adapters.base import AdapterError, Event, Unusable, normalise
 from tocsin.alerts.adapters.common import decode_json, decode_text
+from tocsin.alerts.models import SeenSignature
+from tocsin.catalog import services as catalog_services
 from tocsin.catalog.models import Integration
 from tocsin.core.clock import now
 from tocsin.core.middleware import database_busy, log_database_error
@@ -51,6 +54,13 @@ HEARTBEAT_LIMIT = 64 * 1024
 PAYLOAD_CAP = 64 * 1024  # characters of the raw body kept in the inbox row
 READ_CHUNK = 64 * 1024
 RETRY_AFTER_BUSY = "1"
+# A verified signature is kept this long: the same one again is a replay (dropped, 202).
+SIGNATURE_REPLAY_WINDOW = timedelta(hours=24)  # signed body alone: no time inside it
+SIGNED_TIMESTAMP_WINDOW = timedelta(minutes=10)  # the timestamp is checked to ±5 minutes
+REPLAY_DETAIL = "this signed request was accepted before; the repeat is not stored again"
+TEST_RECEIVED_DETAIL = (
+    "Grafana's test notification: recorded on the integration, no alert or incident opened"
+)
 
 
 class Reject(Exception):
@@ -274,9 +284,11 @@ def _find(route: Route, key: str | None) -> Integration:
     return integration
 
 
-def _authenticate(incoming: Incoming, route: Route, integration: Integration) -> None:
+def _authenticate(
+    incoming: Incoming, route: Route, integration: Integration
+) -> ingest_auth.Signature | None:
     try:
-        ingest_auth.check_secret(incoming.request, integration, incoming.body)
+        signature = ingest_auth.check_secret(incoming.request, integration, incoming.body)
     except ingest_auth.AuthFailed as exc:
         raise Reject(401, [f"authentication failed: {exc}"]) from None
     except ingest_auth.SecretUnreadable:
@@ -291,6 +303,27 @@ def _authenticate(incoming: Incoming, route: Route, integration: Integration) ->
             ["rate limit exceeded for this integration key"],
             {"Retry-After": str(wait)},
         )
+    return signature
+
+
+class Replayed(Exception):
+    """The request's signature was accepted before, within the replay window."""
+
+
+def _remember(integration: Integration, signature: ingest_auth.Signature) -> None:
+    """Record a verified signature (inside the caller's transaction); Replayed if it is
+    already there. Expired signatures are deleted first (index on expires_at), so the table
+    holds one window of requests."""
+    at = now()
+    SeenSignature.objects.filter(expires_at__lte=at).delete()
+    window = SIGNED_TIMESTAMP_WINDOW if signature.timestamped else SIGNATURE_REPLAY_WINDOW
+    try:
+        with transaction.atomic():
+            SeenSignature.objects.create(
+                integration=integration, signature=signature.value, expires_at=at + window
+            )
+    except IntegrityError:
+        raise Replayed from None
 
 
 def _store(
@@ -299,11 +332,24 @@ def _store(
     route: Route,
     events: list[Event],
     body_key: str,
+    signature: ingest_auth.Signature | None = None,
 ) -> None:
-    """The inbox row, committed before the caller answers 2xx (N1)."""
+    """The inbox row, committed before the caller answers 2xx (N1); with a signature, the
+    signature is remembered in the same transaction (a replay stores nothing)."""
     text = incoming.text
     if body_key and body_key in text:  # PagerDuty's routing key is a credential: never keep it
         text = text.replace(body_key, f"{body_key[:6]}…")
+    if signature is not None:
+        with transaction.atomic():
+            _remember(integration, signature)
+            _inbox_add(incoming, integration, route, events, text)
+        return
+    _inbox_add(incoming, integration, route, events, text)
+
+
+def _inbox_add(
+    incoming: Incoming, integration: Integration, route: Route, events: list[Event], text: str
+) -> None:
     # One INSERT in autocommit is its own transaction: committed when inbox_add returns.
     services.inbox_add(
         integration=integration,
@@ -342,7 +388,12 @@ def _accept(
             incoming = _incoming(request, route)
             key = _routing_key(incoming)
             integration = _find(route, key)
-        _authenticate(incoming, route, integration)
+        signature = _authenticate(incoming, route, integration)
+        if route is GRAFANA and grafana_adapter.is_test_notification(incoming.data):
+            catalog_services.integration_record_test(integration=integration, at=now())
+            return JsonResponse(
+                {"status": "test received", "detail": TEST_RECEIVED_DETAIL}, status=200
+            )
         try:
             events = [normalise(event) for event in parse(incoming, integration)]
         except AdapterError as exc:
@@ -350,7 +401,10 @@ def _accept(
         except Unusable as exc:  # the adapters check as much; this is the last word
             raise Reject(route.invalid_status, [str(exc)]) from None
         body_key = (key or "") if route in (PAGERDUTY, PAGERDUTY_CHANGE) else ""
-        _store(incoming, integration, route, events, body_key)
+        try:
+            _store(incoming, integration, route, events, body_key, signature)
+        except Replayed:
+            return JsonResponse({"status": "duplicate", "detail": REPLAY_DETAIL}, status=202)
     except Reject as exc:
         return route.error(exc.status, exc.errors, exc.headers, started, request_id)
     except (DatabaseError, InterfaceError) as exc:  # InterfaceError is not a DatabaseError
