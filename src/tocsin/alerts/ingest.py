@@ -31,7 +31,7 @@ from django.db import DatabaseError, IntegrityError, InterfaceError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.views.decorators.csrf import csrf_exempt
 
-from tocsin.alerts import ingest_auth, ratelimit, services
+from tocsin.alerts import ingest_auth, opsgenie_api, ratelimit, services
 from tocsin.alerts.adapters import alertmanager as alertmanager_adapter
 from tocsin.alerts.adapters import grafana as grafana_adapter
 from tocsin.alerts.adapters import heartbeat as heartbeat_adapter
@@ -40,7 +40,7 @@ from tocsin.alerts.adapters import pagerduty as pagerduty_adapter
 from tocsin.alerts.adapters import webhook as webhook_adapter
 from tocsin.alerts.adapters.base import AdapterError, Event, Unusable, normalise
 from tocsin.alerts.adapters.common import decode_json, decode_text
-from tocsin.alerts.models import SeenSignature
+from tocsin.alerts.models import Alert, SeenSignature
 from tocsin.catalog import services as catalog_services
 from tocsin.catalog.models import Integration
 from tocsin.core.clock import now
@@ -106,11 +106,13 @@ def _pagerduty_error(
 def _opsgenie_error(
     status: int, errors: list[str], headers: dict[str, str], started: float, request_id: str
 ) -> HttpResponse:
-    body = {
-        "message": "; ".join(errors),
-        "took": round(time.perf_counter() - started, 3),
-        "requestId": request_id,
-    }
+    """Opsgenie's error shape; a 422 also lists the fields, as Opsgenie's validation does."""
+    body: dict[str, Any] = {"message": "; ".join(errors)}
+    if status == 422:
+        body["message"] = "Request body is not processable. Please check the errors."
+        body["errors"] = {error.split(" ", 1)[0].rstrip(":"): error for error in errors}
+    body["took"] = round(time.perf_counter() - started, 3)
+    body["requestId"] = request_id
     return _reply(body, status, headers)
 
 
@@ -166,7 +168,7 @@ OPSGENIE = Route(
     invalid_status=422,
     throttle_status=429,
 )
-OPSGENIE_CLOSE = Route(
+OPSGENIE_ACTION = Route(
     kinds=("opsgenie",),
     limit=SMALL_LIMIT,
     methods=("POST",),
@@ -176,6 +178,7 @@ OPSGENIE_CLOSE = Route(
     invalid_status=422,
     throttle_status=429,
 )
+OPSGENIE_CLOSE = OPSGENIE_ACTION
 ALERTMANAGER = Route(
     kinds=("alertmanager",), limit=LARGE_LIMIT, methods=("POST",), error=_plain_error
 )
@@ -491,25 +494,117 @@ def opsgenie_create(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _opsgenie_close_parse(alias: str) -> Handler:
+def _opsgenie_target(
+    request: HttpRequest, integration: Integration, identifier: str
+) -> tuple[str, Alert | None]:
+    """(the alert's dedup key, the alert when addressed by id) for Opsgenie's
+    `identifierType`: absent means `id`; `tiny` is the same number here; `alias` is the
+    dedup key."""
+    kind = request.GET.get("identifierType", "id")
+    if kind == "alias":
+        try:
+            return opsgenie_adapter.alias_key(identifier, "alias (in the path)"), None
+        except AdapterError as exc:
+            raise Reject(422, exc.errors) from None
+    if kind in ("id", "tiny"):
+        alert = opsgenie_api.alert_by_id(integration, identifier)
+        if alert is None:
+            raise Reject(404, ["Alert does not exist"])
+        return alert.dedup_key, alert
+    raise Reject(422, ["identifierType must be one of id, tiny, alias"])
+
+
+def _opsgenie_action_parse(identifier: str, action: str) -> Handler:
     def parse(incoming: Incoming, integration: Integration) -> list[Event]:
-        identifier_type = incoming.request.GET.get("identifierType", "alias")
-        if identifier_type in ("id", "tiny"):
-            raise Reject(
-                404, [f"Alert with {identifier_type} [{alias[:80]}] does not exist; use an alias"]
-            )
-        if identifier_type != "alias":
-            raise Reject(422, ["identifierType must be alias, id or tiny"])
-        return [opsgenie_adapter.parse_close(alias, incoming.data)]
+        dedup_key, alert = _opsgenie_target(incoming.request, integration, identifier)
+        alert_id = alert.pk if alert is not None else None
+        return [opsgenie_adapter.parse_action(action, dedup_key, incoming.data, alert_id)]
 
     return parse
 
 
+def _opsgenie_action(request: HttpRequest, identifier: str, action: str) -> HttpResponse:
+    return _accept(
+        request,
+        OPSGENIE_ACTION,
+        _genie_key,
+        _opsgenie_action_parse(identifier, action),
+        _opsgenie_accepted,
+    )
+
+
 @csrf_exempt
 def opsgenie_close(request: HttpRequest, alias: str) -> HttpResponse:
-    return _accept(
-        request, OPSGENIE_CLOSE, _genie_key, _opsgenie_close_parse(alias), _opsgenie_accepted
-    )
+    return _opsgenie_action(request, alias, "close")
+
+
+@csrf_exempt
+def opsgenie_acknowledge(request: HttpRequest, identifier: str) -> HttpResponse:
+    return _opsgenie_action(request, identifier, "acknowledge")
+
+
+@csrf_exempt
+def opsgenie_unacknowledge(request: HttpRequest, identifier: str) -> HttpResponse:
+    return _opsgenie_action(request, identifier, "unacknowledge")
+
+
+@csrf_exempt
+def opsgenie_note(request: HttpRequest, identifier: str) -> HttpResponse:
+    return _opsgenie_action(request, identifier, "notes")
+
+
+def _opsgenie_read(
+    request: HttpRequest, read: Callable[[Integration], dict[str, Any]]
+) -> HttpResponse:
+    """A GET in Opsgenie's shape: the GenieKey's integration, then `{"data": …}`."""
+    started = time.perf_counter()
+    request_id = str(getattr(request, "request_id", ""))
+    try:
+        if request.method not in ("GET", "HEAD"):
+            raise Reject(405, [f"method {request.method} is not allowed; use GET"])
+        integration = _find(OPSGENIE, _genie_key(request))
+        data = read(integration)
+    except Reject as exc:
+        return _opsgenie_error(exc.status, exc.errors, exc.headers, started, request_id)
+    except (DatabaseError, InterfaceError) as exc:
+        if not database_busy(exc):
+            log_database_error(exc)
+            raise
+        return _opsgenie_error(
+            503, ["the database is busy; retry shortly"], {"Retry-After": "1"}, started, request_id
+        )
+    body = {"data": data, "took": round(time.perf_counter() - started, 3), "requestId": request_id}
+    return JsonResponse(body, status=200)
+
+
+@csrf_exempt
+def opsgenie_get(request: HttpRequest, identifier: str) -> HttpResponse:
+    def read(integration: Integration) -> dict[str, Any]:
+        if request.GET.get("identifierType") == "alias":
+            try:
+                key = opsgenie_adapter.alias_key(identifier, "alias (in the path)")
+            except AdapterError as exc:
+                raise Reject(422, exc.errors) from None
+            alert = opsgenie_api.alert_by_alias(integration, key)
+        else:
+            _, alert = _opsgenie_target(request, integration, identifier)
+        if alert is None:
+            raise Reject(404, ["Alert does not exist"])
+        return opsgenie_api.alert_json(alert)
+
+    return _opsgenie_read(request, read)
+
+
+@csrf_exempt
+def opsgenie_request_status(request: HttpRequest, request_id: str) -> HttpResponse:
+    def read(integration: Integration) -> dict[str, Any]:
+        row = opsgenie_api.request_row(integration, request_id)
+        status = opsgenie_api.request_status(row) if row is not None else None
+        if status is None:  # unknown, or still waiting in the inbox: the SDK asks again
+            raise Reject(404, ["Request not found. It might not be processed, yet."])
+        return status
+
+    return _opsgenie_read(request, read)
 
 
 @csrf_exempt
@@ -522,9 +617,22 @@ def opsgenie_update(request: HttpRequest, alias: str, field: str) -> HttpRespons
             "set update_alerts: false in opsgenie_configs (the default)"
         )
     else:
-        reason = "unknown Opsgenie alert operation"
+        reason = f"Tocsin does not support the Opsgenie alert operation {field[:40]!r}"
     return _opsgenie_error(
         404, [reason], {}, time.perf_counter(), str(getattr(request, "request_id", ""))
+    )
+
+
+@csrf_exempt
+def opsgenie_unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Every other path under /opsgenie/: Opsgenie's JSON 404 (its SDKs parse every reply
+    as JSON; an HTML page would crash them)."""
+    return _opsgenie_error(
+        404,
+        ["Could not find the requested resource: Tocsin does not emulate this Opsgenie API path"],
+        {},
+        time.perf_counter(),
+        str(getattr(request, "request_id", "")),
     )
 
 
