@@ -1,20 +1,28 @@
 """Ingest endpoints: validate, commit to the inbox, answer (DESIGN.md "HTTP, ingest").
 
 Every request goes through the same steps, each answering in the imitated tool's shape:
-1. the route's body limit, from Content-Length before reading and while reading (413);
-2. Content-Type application/json (charset utf-8 if given), no Content-Encoding (415, or
+1. the method (405), then the key when it is in the path or a header (every route but
+   PagerDuty's): an unknown key is answered (404, Opsgenie 401) before a byte of the body
+   is read;
+2. the route's body limit, from Content-Length before reading and while reading (413);
+3. Content-Type application/json (charset utf-8 if given), no Content-Encoding (415, or
    PagerDuty's 400 on its routes);
-3. strict decoding: UTF-8, a JSON object, no NaN/Infinity, NUL, lone surrogates or
-   nesting deeper than 64 levels (400); a duplicate key keeps its last value, as JSON
-   parsers commonly do;
-4. the key (PagerDuty: routing_key in the body; Opsgenie: `Authorization: GenieKey`; the
-   others: the path, or Bearer / Basic when the path has none) and the integration's
-   secret, see ingest_auth.py (PagerDuty 400, Opsgenie 401, others 404; wrong secret 401);
-5. the per-key rate limit (429 on the PagerDuty and Opsgenie routes, whose senders retry
+4. strict decoding with orjson: UTF-8, a JSON object, no NaN/Infinity, NUL, lone
+   surrogates or nesting deeper than 64 levels (400, found while parsing: a deep body is
+   never built); a duplicate key keeps its last value, as JSON parsers commonly do;
+5. PagerDuty's key, from the body (400 in PagerDuty's words); the integration's secret,
+   see ingest_auth.py (wrong secret 401); a Grafana signature seen before is a replay
+   (202 "duplicate", nothing stored); Grafana's "Test" notification is recorded on the
+   integration (200, no inbox row);
+6. the per-key rate limit (429 on the PagerDuty and Opsgenie routes, whose senders retry
    it; 503 elsewhere, because Alertmanager and Grafana drop every 4xx);
-6. the adapter turns the body into normalised events (400 naming the fields);
-7. one inbox row, committed before the 2xx (N1). A database that is locked or away
-   answers 503 with Retry-After: senders retry, nothing is lost.
+7. the adapter turns the body into normalised events (400 naming the fields; Opsgenie 422);
+8. one inbox row, committed before the 2xx (N1). A database that is locked or away
+   answers 503 with Retry-After: senders retry, nothing is lost; one that refuses the
+   configuration is a 500 with a clear log line (tocsin.core.middleware).
+Opsgenie's other calls (acknowledge, unacknowledge, notes, get, request status) and a
+JSON 404 for every other path under /opsgenie/ are here too; their reads are in
+opsgenie_api.py, the drain's part in opsgenie_actions.py.
 The accept path costs one key lookup and one insert.
 """
 
