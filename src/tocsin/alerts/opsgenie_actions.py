@@ -57,9 +57,9 @@ def apply(row: Row, event: Event, result: Callable[[str, str], R]) -> R:
     if wanted is not None and (alert is None or alert.pk != wanted):
         return result(Outcome.IGNORED, f"alert #{wanted} is not open")
     if event.action == "acknowledge":
-        return row.acknowledge(event)  # type: ignore[no-any-return]
+        return row.acknowledge(event)
     if event.action == "resolve":
-        return row.resolve(event)  # type: ignore[no-any-return]
+        return row.resolve(event)
     if alert is None:
         return result(Outcome.IGNORED, f"{event.action} for unknown or resolved key")
     if event.action == "unacknowledge":

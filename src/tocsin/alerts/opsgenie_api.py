@@ -84,7 +84,7 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "entity": details.get("entity", ""),
         "details": extra if isinstance(extra, dict) else {},
         "notes": details.get("notes") or [],
-        "incident": alert.incident.ref if alert.incident_id else None,
+        "incident": alert.incident.ref if alert.incident is not None else None,
     }
 
 
