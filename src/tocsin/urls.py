@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from tocsin.alerts import ingest
 from tocsin.api import api
@@ -13,15 +13,38 @@ urlpatterns = [
     path("v2/change/enqueue", ingest.pagerduty_change, name="ingest-pagerduty-change"),
     path("opsgenie/v2/alerts", ingest.opsgenie_create, name="ingest-opsgenie"),
     path(
+        "opsgenie/v2/alerts/requests/<str:request_id>",
+        ingest.opsgenie_request_status,
+        name="ingest-opsgenie-request",
+    ),
+    path(
         "opsgenie/v2/alerts/<str:alias>/close",
         ingest.opsgenie_close,
         name="ingest-opsgenie-close",
     ),
     path(
+        "opsgenie/v2/alerts/<str:identifier>/acknowledge",
+        ingest.opsgenie_acknowledge,
+        name="ingest-opsgenie-acknowledge",
+    ),
+    path(
+        "opsgenie/v2/alerts/<str:identifier>/unacknowledge",
+        ingest.opsgenie_unacknowledge,
+        name="ingest-opsgenie-unacknowledge",
+    ),
+    path(
+        "opsgenie/v2/alerts/<str:identifier>/notes",
+        ingest.opsgenie_note,
+        name="ingest-opsgenie-note",
+    ),
+    path("opsgenie/v2/alerts/<str:identifier>", ingest.opsgenie_get, name="ingest-opsgenie-get"),
+    path(
         "opsgenie/v2/alerts/<str:alias>/<str:field>",
         ingest.opsgenie_update,
         name="ingest-opsgenie-update",
     ),
+    # Every other path under /opsgenie/ answers Opsgenie's JSON 404, never an HTML page.
+    re_path(r"^opsgenie/(?P<rest>.*)$", ingest.opsgenie_unknown, name="ingest-opsgenie-unknown"),
     path("integrations/alertmanager/<str:key>", ingest.alertmanager, name="ingest-alertmanager"),
     path("integrations/grafana/<str:key>", ingest.grafana, name="ingest-grafana"),
     path("integrations/webhook/<str:key>", ingest.webhook, name="ingest-webhook"),

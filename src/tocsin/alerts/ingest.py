@@ -1,20 +1,28 @@
 """Ingest endpoints: validate, commit to the inbox, answer (DESIGN.md "HTTP, ingest").
 
 Every request goes through the same steps, each answering in the imitated tool's shape:
-1. the route's body limit, from Content-Length before reading and while reading (413);
-2. Content-Type application/json (charset utf-8 if given), no Content-Encoding (415, or
+1. the method (405), then the key when it is in the path or a header (every route but
+   PagerDuty's): an unknown key is answered (404, Opsgenie 401) before a byte of the body
+   is read;
+2. the route's body limit, from Content-Length before reading and while reading (413);
+3. Content-Type application/json (charset utf-8 if given), no Content-Encoding (415, or
    PagerDuty's 400 on its routes);
-3. strict decoding: UTF-8, a JSON object, no NaN/Infinity, NUL, lone surrogates or
-   nesting deeper than 64 levels (400); a duplicate key keeps its last value, as JSON
-   parsers commonly do;
-4. the key (PagerDuty: routing_key in the body; Opsgenie: `Authorization: GenieKey`; the
-   others: the path, or Bearer / Basic when the path has none) and the integration's
-   secret, see ingest_auth.py (PagerDuty 400, Opsgenie 401, others 404; wrong secret 401);
-5. the per-key rate limit (429 on the PagerDuty and Opsgenie routes, whose senders retry
+4. strict decoding with orjson: UTF-8, a JSON object, no NaN/Infinity, NUL, lone
+   surrogates or nesting deeper than 64 levels (400, found while parsing: a deep body is
+   never built); a duplicate key keeps its last value, as JSON parsers commonly do;
+5. PagerDuty's key, from the body (400 in PagerDuty's words); the integration's secret,
+   see ingest_auth.py (wrong secret 401); a Grafana signature seen before is a replay
+   (202 "duplicate", nothing stored); Grafana's "Test" notification is recorded on the
+   integration (200, no inbox row);
+6. the per-key rate limit (429 on the PagerDuty and Opsgenie routes, whose senders retry
    it; 503 elsewhere, because Alertmanager and Grafana drop every 4xx);
-6. the adapter turns the body into normalised events (400 naming the fields);
-7. one inbox row, committed before the 2xx (N1). A database that is locked or away
-   answers 503 with Retry-After: senders retry, nothing is lost.
+7. the adapter turns the body into normalised events (400 naming the fields; Opsgenie 422);
+8. one inbox row, committed before the 2xx (N1). A database that is locked or away
+   answers 503 with Retry-After: senders retry, nothing is lost; one that refuses the
+   configuration is a 500 with a clear log line (tocsin.core.middleware).
+Opsgenie's other calls (acknowledge, unacknowledge, notes, get, request status) and a
+JSON 404 for every other path under /opsgenie/ are here too; their reads are in
+opsgenie_api.py, the drain's part in opsgenie_actions.py.
 The accept path costs one key lookup and one insert.
 """
 
@@ -24,13 +32,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from django.db import DatabaseError, InterfaceError
+from django.db import DatabaseError, IntegrityError, InterfaceError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.views.decorators.csrf import csrf_exempt
 
-from tocsin.alerts import ingest_auth, ratelimit, services
+from tocsin.alerts import ingest_auth, opsgenie_api, ratelimit, services
 from tocsin.alerts.adapters import alertmanager as alertmanager_adapter
 from tocsin.alerts.adapters import grafana as grafana_adapter
 from tocsin.alerts.adapters import heartbeat as heartbeat_adapter
@@ -39,8 +48,11 @@ from tocsin.alerts.adapters import pagerduty as pagerduty_adapter
 from tocsin.alerts.adapters import webhook as webhook_adapter
 from tocsin.alerts.adapters.base import AdapterError, Event, Unusable, normalise
 from tocsin.alerts.adapters.common import decode_json, decode_text
+from tocsin.alerts.models import Alert, SeenSignature
+from tocsin.catalog import services as catalog_services
 from tocsin.catalog.models import Integration
 from tocsin.core.clock import now
+from tocsin.core.middleware import database_busy, log_database_error
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +62,13 @@ HEARTBEAT_LIMIT = 64 * 1024
 PAYLOAD_CAP = 64 * 1024  # characters of the raw body kept in the inbox row
 READ_CHUNK = 64 * 1024
 RETRY_AFTER_BUSY = "1"
+# A verified signature is kept this long: the same one again is a replay (dropped, 202).
+SIGNATURE_REPLAY_WINDOW = timedelta(hours=24)  # signed body alone: no time inside it
+SIGNED_TIMESTAMP_WINDOW = timedelta(minutes=10)  # the timestamp is checked to ±5 minutes
+REPLAY_DETAIL = "this signed request was accepted before; the repeat is not stored again"
+TEST_RECEIVED_DETAIL = (
+    "Grafana's test notification: recorded on the integration, no alert or incident opened"
+)
 
 
 class Reject(Exception):
@@ -95,11 +114,13 @@ def _pagerduty_error(
 def _opsgenie_error(
     status: int, errors: list[str], headers: dict[str, str], started: float, request_id: str
 ) -> HttpResponse:
-    body = {
-        "message": "; ".join(errors),
-        "took": round(time.perf_counter() - started, 3),
-        "requestId": request_id,
-    }
+    """Opsgenie's error shape; a 422 also lists the fields, as Opsgenie's validation does."""
+    body: dict[str, Any] = {"message": "; ".join(errors)}
+    if status == 422:
+        body["message"] = "Request body is not processable. Please check the errors."
+        body["errors"] = {error.split(" ", 1)[0].rstrip(":"): error for error in errors}
+    body["took"] = round(time.perf_counter() - started, 3)
+    body["requestId"] = request_id
     return _reply(body, status, headers)
 
 
@@ -155,7 +176,7 @@ OPSGENIE = Route(
     invalid_status=422,
     throttle_status=429,
 )
-OPSGENIE_CLOSE = Route(
+OPSGENIE_ACTION = Route(
     kinds=("opsgenie",),
     limit=SMALL_LIMIT,
     methods=("POST",),
@@ -165,6 +186,7 @@ OPSGENIE_CLOSE = Route(
     invalid_status=422,
     throttle_status=429,
 )
+OPSGENIE_CLOSE = OPSGENIE_ACTION
 ALERTMANAGER = Route(
     kinds=("alertmanager",), limit=LARGE_LIMIT, methods=("POST",), error=_plain_error
 )
@@ -239,11 +261,14 @@ class Incoming:
     data: dict[str, Any]
 
 
-def _incoming(request: HttpRequest, route: Route) -> Incoming:
+def _check_method(request: HttpRequest, route: Route) -> None:
     if request.method not in route.methods:
         raise Reject(
             405, [f"method {request.method} is not allowed; use {'/'.join(route.methods)}"]
         )
+
+
+def _incoming(request: HttpRequest, route: Route) -> Incoming:
     body = read_body(request, route.limit)
     if not route.json_body or (route.empty_body_ok and not body.strip()):
         return Incoming(request, body, "", {})
@@ -256,18 +281,25 @@ def _incoming(request: HttpRequest, route: Route) -> Incoming:
     return Incoming(request, body, text, data)
 
 
-def _authenticate(incoming: Incoming, route: Route, key: str | None) -> Integration:
+def _find(route: Route, key: str | None) -> Integration:
+    """The integration of the key, or the route's answer to an unknown key."""
     integration = ingest_auth.find_integration(key, route.kinds)
     if integration is None:
         if route is PAGERDUTY or route is PAGERDUTY_CHANGE:
-            message = "routing_key is invalid: no active integration has this key"
+            message = pagerduty_adapter.UNKNOWN_ROUTING_KEY
         elif route.missing_key_status == 401:
             message = "Could not authenticate: Authorization: GenieKey <key> is missing or invalid"
         else:
             message = f"no active {route.kinds[0]} integration has this key"
         raise Reject(route.missing_key_status, [message])
+    return integration
+
+
+def _authenticate(
+    incoming: Incoming, route: Route, integration: Integration
+) -> ingest_auth.Signature | None:
     try:
-        ingest_auth.check_secret(incoming.request, integration, incoming.body)
+        signature = ingest_auth.check_secret(incoming.request, integration, incoming.body)
     except ingest_auth.AuthFailed as exc:
         raise Reject(401, [f"authentication failed: {exc}"]) from None
     except ingest_auth.SecretUnreadable:
@@ -282,7 +314,27 @@ def _authenticate(incoming: Incoming, route: Route, key: str | None) -> Integrat
             ["rate limit exceeded for this integration key"],
             {"Retry-After": str(wait)},
         )
-    return integration
+    return signature
+
+
+class Replayed(Exception):
+    """The request's signature was accepted before, within the replay window."""
+
+
+def _remember(integration: Integration, signature: ingest_auth.Signature) -> None:
+    """Record a verified signature (inside the caller's transaction); Replayed if it is
+    already there. Expired signatures are deleted first (index on expires_at), so the table
+    holds one window of requests."""
+    at = now()
+    SeenSignature.objects.filter(expires_at__lte=at).delete()
+    window = SIGNED_TIMESTAMP_WINDOW if signature.timestamped else SIGNATURE_REPLAY_WINDOW
+    try:
+        with transaction.atomic():
+            SeenSignature.objects.create(
+                integration=integration, signature=signature.value, expires_at=at + window
+            )
+    except IntegrityError:
+        raise Replayed from None
 
 
 def _store(
@@ -291,11 +343,24 @@ def _store(
     route: Route,
     events: list[Event],
     body_key: str,
+    signature: ingest_auth.Signature | None = None,
 ) -> None:
-    """The inbox row, committed before the caller answers 2xx (N1)."""
+    """The inbox row, committed before the caller answers 2xx (N1); with a signature, the
+    signature is remembered in the same transaction (a replay stores nothing)."""
     text = incoming.text
     if body_key and body_key in text:  # PagerDuty's routing key is a credential: never keep it
         text = text.replace(body_key, f"{body_key[:6]}…")
+    if signature is not None:
+        with transaction.atomic():
+            _remember(integration, signature)
+            _inbox_add(incoming, integration, route, events, text)
+        return
+    _inbox_add(incoming, integration, route, events, text)
+
+
+def _inbox_add(
+    incoming: Incoming, integration: Integration, route: Route, events: list[Event], text: str
+) -> None:
     # One INSERT in autocommit is its own transaction: committed when inbox_add returns.
     services.inbox_add(
         integration=integration,
@@ -309,7 +374,8 @@ def _store(
 
 
 Handler = Callable[[Incoming, Integration], list[Event]]
-KeyOf = Callable[[Incoming], str | None]
+# The key from the path or a header, read before the body; None: PagerDuty's, in the body.
+KeyOf = Callable[[HttpRequest], str | None] | None
 Success = Callable[[list[Event], float, str], HttpResponse]
 
 
@@ -323,9 +389,22 @@ def _accept(
     started = time.perf_counter()
     request_id = str(getattr(request, "request_id", ""))
     try:
-        incoming = _incoming(request, route)
-        key = key_of(incoming)
-        integration = _authenticate(incoming, route, key)
+        _check_method(request, route)
+        if key_of is not None:
+            # An unknown key is answered before a byte of the body is read (or parsed).
+            key = key_of(request)
+            integration = _find(route, key)
+            incoming = _incoming(request, route)
+        else:
+            incoming = _incoming(request, route)
+            key = _routing_key(incoming)
+            integration = _find(route, key)
+        signature = _authenticate(incoming, route, integration)
+        if route is GRAFANA and grafana_adapter.is_test_notification(incoming.data):
+            catalog_services.integration_record_test(integration=integration, at=now())
+            return JsonResponse(
+                {"status": "test received", "detail": TEST_RECEIVED_DETAIL}, status=200
+            )
         try:
             events = [normalise(event) for event in parse(incoming, integration)]
         except AdapterError as exc:
@@ -333,10 +412,16 @@ def _accept(
         except Unusable as exc:  # the adapters check as much; this is the last word
             raise Reject(route.invalid_status, [str(exc)]) from None
         body_key = (key or "") if route in (PAGERDUTY, PAGERDUTY_CHANGE) else ""
-        _store(incoming, integration, route, events, body_key)
+        try:
+            _store(incoming, integration, route, events, body_key, signature)
+        except Replayed:
+            return JsonResponse({"status": "duplicate", "detail": REPLAY_DETAIL}, status=202)
     except Reject as exc:
         return route.error(exc.status, exc.errors, exc.headers, started, request_id)
-    except (DatabaseError, InterfaceError):  # InterfaceError is not a DatabaseError
+    except (DatabaseError, InterfaceError) as exc:  # InterfaceError is not a DatabaseError
+        if not database_busy(exc):
+            log_database_error(exc)  # a wrong DATABASE_URL is no "busy": 500, said plainly
+            raise
         logger.warning("ingest: database unavailable, answering 503", exc_info=True)
         return route.error(
             503,
@@ -352,7 +437,7 @@ def _accept(
 
 
 def _path_or_header_key(key: str | None) -> KeyOf:
-    return lambda incoming: key or ingest_auth.header_key(incoming.request)
+    return lambda request: key or ingest_auth.header_key(request)
 
 
 def _accepted(status: int = 202) -> Success:
@@ -375,8 +460,8 @@ def _routing_key(incoming: Incoming) -> str:
         raise Reject(400, exc.errors) from None
 
 
-def _genie_key(incoming: Incoming) -> str | None:
-    return ingest_auth.header_key(incoming.request) or None
+def _genie_key(request: HttpRequest) -> str | None:
+    return ingest_auth.header_key(request) or None
 
 
 @csrf_exempt
@@ -384,7 +469,7 @@ def pagerduty_enqueue(request: HttpRequest) -> HttpResponse:
     return _accept(
         request,
         PAGERDUTY,
-        _routing_key,
+        None,
         lambda incoming, _: [pagerduty_adapter.parse_event(incoming.data)],
         lambda events, *_: JsonResponse(
             {"status": "success", "message": "Event processed", "dedup_key": events[0].dedup_key},
@@ -398,7 +483,7 @@ def pagerduty_change(request: HttpRequest) -> HttpResponse:
     return _accept(
         request,
         PAGERDUTY_CHANGE,
-        _routing_key,
+        None,
         lambda incoming, _: [pagerduty_adapter.parse_change(incoming.data)],
         lambda *_: JsonResponse(
             {"status": "success", "message": "Change event processed"}, status=202
@@ -417,25 +502,117 @@ def opsgenie_create(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _opsgenie_close_parse(alias: str) -> Handler:
+def _opsgenie_target(
+    request: HttpRequest, integration: Integration, identifier: str
+) -> tuple[str, Alert | None]:
+    """(the alert's dedup key, the alert when addressed by id) for Opsgenie's
+    `identifierType`: absent means `id`; `tiny` is the same number here; `alias` is the
+    dedup key."""
+    kind = request.GET.get("identifierType", "id")
+    if kind == "alias":
+        try:
+            return opsgenie_adapter.alias_key(identifier, "alias (in the path)"), None
+        except AdapterError as exc:
+            raise Reject(422, exc.errors) from None
+    if kind in ("id", "tiny"):
+        alert = opsgenie_api.alert_by_id(integration, identifier)
+        if alert is None:
+            raise Reject(404, ["Alert does not exist"])
+        return alert.dedup_key, alert
+    raise Reject(422, ["identifierType must be one of id, tiny, alias"])
+
+
+def _opsgenie_action_parse(identifier: str, action: str) -> Handler:
     def parse(incoming: Incoming, integration: Integration) -> list[Event]:
-        identifier_type = incoming.request.GET.get("identifierType", "alias")
-        if identifier_type in ("id", "tiny"):
-            raise Reject(
-                404, [f"Alert with {identifier_type} [{alias[:80]}] does not exist; use an alias"]
-            )
-        if identifier_type != "alias":
-            raise Reject(422, ["identifierType must be alias, id or tiny"])
-        return [opsgenie_adapter.parse_close(alias, incoming.data)]
+        dedup_key, alert = _opsgenie_target(incoming.request, integration, identifier)
+        alert_id = alert.pk if alert is not None else None
+        return [opsgenie_adapter.parse_action(action, dedup_key, incoming.data, alert_id)]
 
     return parse
 
 
+def _opsgenie_action(request: HttpRequest, identifier: str, action: str) -> HttpResponse:
+    return _accept(
+        request,
+        OPSGENIE_ACTION,
+        _genie_key,
+        _opsgenie_action_parse(identifier, action),
+        _opsgenie_accepted,
+    )
+
+
 @csrf_exempt
 def opsgenie_close(request: HttpRequest, alias: str) -> HttpResponse:
-    return _accept(
-        request, OPSGENIE_CLOSE, _genie_key, _opsgenie_close_parse(alias), _opsgenie_accepted
-    )
+    return _opsgenie_action(request, alias, "close")
+
+
+@csrf_exempt
+def opsgenie_acknowledge(request: HttpRequest, identifier: str) -> HttpResponse:
+    return _opsgenie_action(request, identifier, "acknowledge")
+
+
+@csrf_exempt
+def opsgenie_unacknowledge(request: HttpRequest, identifier: str) -> HttpResponse:
+    return _opsgenie_action(request, identifier, "unacknowledge")
+
+
+@csrf_exempt
+def opsgenie_note(request: HttpRequest, identifier: str) -> HttpResponse:
+    return _opsgenie_action(request, identifier, "notes")
+
+
+def _opsgenie_read(
+    request: HttpRequest, read: Callable[[Integration], dict[str, Any]]
+) -> HttpResponse:
+    """A GET in Opsgenie's shape: the GenieKey's integration, then `{"data": …}`."""
+    started = time.perf_counter()
+    request_id = str(getattr(request, "request_id", ""))
+    try:
+        if request.method not in ("GET", "HEAD"):
+            raise Reject(405, [f"method {request.method} is not allowed; use GET"])
+        integration = _find(OPSGENIE, _genie_key(request))
+        data = read(integration)
+    except Reject as exc:
+        return _opsgenie_error(exc.status, exc.errors, exc.headers, started, request_id)
+    except (DatabaseError, InterfaceError) as exc:
+        if not database_busy(exc):
+            log_database_error(exc)
+            raise
+        return _opsgenie_error(
+            503, ["the database is busy; retry shortly"], {"Retry-After": "1"}, started, request_id
+        )
+    body = {"data": data, "took": round(time.perf_counter() - started, 3), "requestId": request_id}
+    return JsonResponse(body, status=200)
+
+
+@csrf_exempt
+def opsgenie_get(request: HttpRequest, identifier: str) -> HttpResponse:
+    def read(integration: Integration) -> dict[str, Any]:
+        if request.GET.get("identifierType") == "alias":
+            try:
+                key = opsgenie_adapter.alias_key(identifier, "alias (in the path)")
+            except AdapterError as exc:
+                raise Reject(422, exc.errors) from None
+            alert = opsgenie_api.alert_by_alias(integration, key)
+        else:
+            _, alert = _opsgenie_target(request, integration, identifier)
+        if alert is None:
+            raise Reject(404, ["Alert does not exist"])
+        return opsgenie_api.alert_json(alert)
+
+    return _opsgenie_read(request, read)
+
+
+@csrf_exempt
+def opsgenie_request_status(request: HttpRequest, request_id: str) -> HttpResponse:
+    def read(integration: Integration) -> dict[str, Any]:
+        row = opsgenie_api.request_row(integration, request_id)
+        status = opsgenie_api.request_status(row) if row is not None else None
+        if status is None:  # unknown, or still waiting in the inbox: the SDK asks again
+            raise Reject(404, ["Request not found. It might not be processed, yet."])
+        return status
+
+    return _opsgenie_read(request, read)
 
 
 @csrf_exempt
@@ -448,9 +625,22 @@ def opsgenie_update(request: HttpRequest, alias: str, field: str) -> HttpRespons
             "set update_alerts: false in opsgenie_configs (the default)"
         )
     else:
-        reason = "unknown Opsgenie alert operation"
+        reason = f"Tocsin does not support the Opsgenie alert operation {field[:40]!r}"
     return _opsgenie_error(
         404, [reason], {}, time.perf_counter(), str(getattr(request, "request_id", ""))
+    )
+
+
+@csrf_exempt
+def opsgenie_unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Every other path under /opsgenie/: Opsgenie's JSON 404 (its SDKs parse every reply
+    as JSON; an HTML page would crash them)."""
+    return _opsgenie_error(
+        404,
+        ["Could not find the requested resource: Tocsin does not emulate this Opsgenie API path"],
+        {},
+        time.perf_counter(),
+        str(getattr(request, "request_id", "")),
     )
 
 

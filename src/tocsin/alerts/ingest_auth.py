@@ -5,9 +5,13 @@ also has a secret (integration.secret_encrypted), the request must prove it:
 
 - Grafana, by default: the HMAC-SHA256 signature header (hex) of the body, or of
   "<timestamp>:<body>" when the timestamp header is sent, the timestamp within ±5 minutes.
-  Header names from options `hmac_header` (default X-Grafana-Alerting-Signature) and
+  The signature header is options `hmac_header` when set; else X-Grafana-Alerting-Signature
+  (Grafana's documented default) or X-Grafana-Alert-Signature (what Grafana's signing code
+  sends when the header field is left blank). The timestamp header is options
   `hmac_timestamp_header` (default X-Grafana-Alerting-Timestamp); option
-  `hmac_require_timestamp: true` refuses signatures without a timestamp (replay guard).
+  `hmac_require_timestamp: true` refuses signatures without a timestamp. A verified
+  signature is returned so the endpoint can refuse it a second time (replay guard,
+  alerts/ingest.py).
 - every other kind, and Grafana with options `auth` = "basic" or "bearer": the secret as
   `Authorization: Bearer <secret>` or as the password of Basic auth (any user name, or the
   one in options `basic_username`).
@@ -20,6 +24,7 @@ import binascii
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import Any
 
 from django.http import HttpRequest
 
@@ -29,6 +34,7 @@ from tocsin.core.clock import now
 from tocsin.core.crypto import decrypt
 
 SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
+SIGNATURE_HEADERS = (SIGNATURE_HEADER, "X-Grafana-Alert-Signature")
 TIMESTAMP_HEADER = "X-Grafana-Alerting-Timestamp"
 TIMESTAMP_WINDOW_SECONDS = 300
 
@@ -39,6 +45,14 @@ class AuthFailed(Exception):
 
 class SecretUnreadable(Exception):
     """The stored secret cannot be decrypted (server misconfiguration: 503)."""
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A verified signature: its hex value and whether it covered a timestamp."""
+
+    value: str
+    timestamped: bool
 
 
 @dataclass(frozen=True)
@@ -90,13 +104,23 @@ def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
 
 
+def _signature_header(request: HttpRequest, options: dict[str, Any]) -> tuple[str, str]:
+    """(the header's name, its value) of the signature; the value is "" when absent."""
+    configured = str(options.get("hmac_header") or "")
+    names = (configured,) if configured else SIGNATURE_HEADERS
+    for name in names:
+        value = request.headers.get(name, "").strip().lower()
+        if value:
+            return name, value
+    return " or ".join(names), ""
+
+
 def _check_grafana_signature(
     request: HttpRequest, integration: Integration, secret: str, body: bytes
-) -> None:
+) -> Signature:
     options = integration.options or {}
-    signature_header = str(options.get("hmac_header") or SIGNATURE_HEADER)
     timestamp_header = str(options.get("hmac_timestamp_header") or TIMESTAMP_HEADER)
-    signature = request.headers.get(signature_header, "").strip().lower()
+    signature_header, signature = _signature_header(request, options)
     if not signature:
         raise AuthFailed(f"the {signature_header} header is missing")
     timestamp = request.headers.get(timestamp_header, "").strip()
@@ -115,17 +139,18 @@ def _check_grafana_signature(
     expected = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
     if not _same(signature, expected):
         raise AuthFailed("the signature does not match")
+    return Signature(expected, bool(timestamp))
 
 
-def check_secret(request: HttpRequest, integration: Integration, body: bytes) -> None:
-    """Raise AuthFailed unless the request proves the integration's secret (when it has one)."""
+def check_secret(request: HttpRequest, integration: Integration, body: bytes) -> Signature | None:
+    """Raise AuthFailed unless the request proves the integration's secret (when it has one);
+    a verified HMAC signature is returned (None for the other ways, or no secret)."""
     secret = _secret(integration)
     if not secret:
-        return
+        return None
     options = integration.options or {}
     if integration.kind == "grafana" and options.get("auth") not in ("basic", "bearer"):
-        _check_grafana_signature(request, integration, secret, body)
-        return
+        return _check_grafana_signature(request, integration, secret, body)
     given = credentials(request)
     if given.scheme not in ("bearer", "basic"):
         raise AuthFailed("this integration needs its secret as Bearer or Basic authorization")
@@ -133,3 +158,4 @@ def check_secret(request: HttpRequest, integration: Integration, body: bytes) ->
     user_ok = given.scheme != "basic" or not expected_user or _same(given.username, expected_user)
     if not (_same(given.secret, secret) and user_ok):
         raise AuthFailed("the secret does not match")
+    return None

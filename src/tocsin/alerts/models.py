@@ -233,3 +233,21 @@ class AlertStorm(models.Model):
 
     def __str__(self) -> str:
         return f"storm on {self.service_id}: {self.alert_count} alerts"
+
+
+class SeenSignature(models.Model):
+    """A request signature an integration has already accepted (Grafana's HMAC), kept until
+    `expires_at`: the same signature again within that window is a replay and is dropped
+    without an inbox row. Expired rows are deleted as new ones are written."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="+")
+    signature = models.CharField(max_length=64)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "signature"], name="seen_signature_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"signature {self.signature[:12]}… (until {self.expires_at:%Y-%m-%d %H:%M})"

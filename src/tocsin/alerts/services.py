@@ -44,7 +44,7 @@ from django.db import (
 )
 from django.db.models import Q
 
-from tocsin.alerts import selectors
+from tocsin.alerts import opsgenie_actions, selectors
 from tocsin.alerts.adapters.base import ACTIONS, Event, Unusable, clean, normalise
 from tocsin.alerts.models import (
     Alert,
@@ -267,6 +267,8 @@ class _Row:
             del self.opened[event.dedup_key]
             self.flush()
             self.open.update(selectors.open_alerts_by_key(self.integration.pk, [event.dedup_key]))
+        if opsgenie_actions.handles(event):  # unacknowledge, note; Opsgenie's by-id calls
+            return opsgenie_actions.apply(self, event, _Result)
         if event.action == "trigger":
             return self.trigger(event)
         if event.action == "acknowledge":

@@ -207,8 +207,9 @@ class IntegrationOptionsIn(InSchema):
     webhook: summary_path, severity_path, dedup_key_path, status_path, source_path
     (dot-separated keys such as "alert.title" or "$.alert.title"; list indexes as
     "alerts[0]"; "" leaves a field unmapped), resolved_value and acknowledged_value;
-    webhook and alertmanager: bearer_token; grafana: hmac_secret and
-    timestamp_header; heartbeat: interval_seconds and grace_seconds."""
+    webhook and alertmanager: bearer_token; grafana: hmac_secret, hmac_header (blank:
+    X-Grafana-Alerting-Signature or X-Grafana-Alert-Signature) and timestamp_header;
+    heartbeat: interval_seconds and grace_seconds."""
 
     summary_path: Path | None = None
     severity_path: Path | None = None
@@ -219,6 +220,7 @@ class IntegrationOptionsIn(InSchema):
     acknowledged_value: Annotated[Text, Field(max_length=100)] | None = None
     bearer_token: Secret | None = None
     hmac_secret: Secret | None = None
+    hmac_header: Annotated[Text, Field(max_length=64)] | None = None
     timestamp_header: Annotated[Text, Field(max_length=64)] | None = None
     interval_seconds: StrictInt | None = Field(
         None, description="heartbeat: expected seconds between pings (30 … 31 days)"
@@ -268,6 +270,9 @@ class IntegrationOut(Schema):
     rotated_at: dt.datetime | None
     revoked_at: dt.datetime | None
     heartbeat: HeartbeatOut | None
+    test_received_at: dt.datetime | None = Field(
+        None, description="when the sender's test notification (Grafana's Test) last arrived"
+    )
 
 
 class IntegrationKeyOut(IntegrationOut):
@@ -308,6 +313,7 @@ def integration_json(integration: Integration) -> dict[str, Any]:
         "rotated_at": integration.rotated_at,
         "revoked_at": integration.revoked_at,
         "heartbeat": heartbeat,
+        "test_received_at": (integration.options or {}).get(services.TEST_RECEIVED),
     }
 
 

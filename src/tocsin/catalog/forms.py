@@ -152,6 +152,13 @@ class IntegrationForm(forms.Form):
         widget=forms.PasswordInput(render_value=False),
         help_text="Optional: Grafana then signs every request with it",
     )
+    hmac_header = forms.CharField(
+        required=False,
+        max_length=64,
+        label="Signature header",
+        help_text="Optional: blank accepts both X-Grafana-Alerting-Signature and "
+        "X-Grafana-Alert-Signature (what Grafana sends when its field is left blank)",
+    )
     timestamp_header = forms.CharField(
         required=False,
         max_length=64,
@@ -183,7 +190,7 @@ class IntegrationForm(forms.Form):
             "bearer_token",
         ),
         IntegrationKind.ALERTMANAGER: ("bearer_token",),
-        IntegrationKind.GRAFANA: ("hmac_secret", "timestamp_header"),
+        IntegrationKind.GRAFANA: ("hmac_secret", "hmac_header", "timestamp_header"),
         IntegrationKind.HEARTBEAT: ("interval_seconds", "grace_seconds"),
     }
 
@@ -219,7 +226,11 @@ class IntegrationForm(forms.Form):
                 ],
             ),
             ("webhook alertmanager", "Authentication (optional)", ["bearer_token"]),
-            ("grafana", "Signature (Grafana, optional)", ["hmac_secret", "timestamp_header"]),
+            (
+                "grafana",
+                "Signature (Grafana, optional)",
+                ["hmac_secret", "hmac_header", "timestamp_header"],
+            ),
             ("heartbeat", "Heartbeat timing", ["interval_seconds", "grace_seconds"]),
         ]
         return [(kinds, legend, [self[name] for name in names]) for kinds, legend, names in groups]

@@ -262,7 +262,8 @@ def integration_revoke(*, integration: Integration) -> Integration:
 # Secrets: grafana's hmac_secret and the bearer_token of alertmanager/webhook are stored
 # encrypted in Integration.secret_encrypted; options["auth"] says which one ("hmac" or
 # "bearer") is set. Grafana's timestamp_header is stored as options
-# "hmac_timestamp_header" + "hmac_require_timestamp" (read by tocsin.alerts.ingest_auth).
+# "hmac_timestamp_header" + "hmac_require_timestamp", its hmac_header as "hmac_header"
+# (read by tocsin.alerts.ingest_auth; blank: both of Grafana's header names).
 # Heartbeats are due from creation: a heartbeat that never pings is
 # noticed interval + grace after it was set up.
 
@@ -292,7 +293,7 @@ KIND_OPTIONS: dict[str, tuple[str, ...]] = {
     IntegrationKind.EMAIL: (),
     IntegrationKind.ALERTMANAGER: ("bearer_token",),
     IntegrationKind.WEBHOOK: (*WEBHOOK_DEFAULTS, "bearer_token"),
-    IntegrationKind.GRAFANA: ("hmac_secret", "timestamp_header"),
+    IntegrationKind.GRAFANA: ("hmac_secret", "hmac_header", "timestamp_header"),
     IntegrationKind.HEARTBEAT: ("interval_seconds", "grace_seconds"),
 }
 SECRET_OPTIONS = {"bearer_token": "bearer", "hmac_secret": "hmac"}
@@ -409,6 +410,14 @@ def clean_integration_options(
         else:
             options["hmac_timestamp_header"] = header.strip()
             options["hmac_require_timestamp"] = True
+    if kind == IntegrationKind.GRAFANA and "hmac_header" in sent:
+        header = sent["hmac_header"]
+        if header in (None, ""):
+            options.pop("hmac_header", None)
+        elif not isinstance(header, str) or not _HEADER_NAME.match(header.strip()):
+            raise Invalid("hmac_header", "must be a header name (letters, digits and -)")
+        else:
+            options["hmac_header"] = header.strip()
     for name, auth in SECRET_OPTIONS.items():
         if name in sent:
             secret = _clean_secret(name, sent[name])
@@ -523,3 +532,19 @@ def integration_secrets_rotate() -> tuple[int, int]:
             Integration.objects.filter(pk=pk, secret_encrypted=token).update(secret_encrypted=fresh)
         rewritten += 1
     return rewritten, unreadable
+
+
+TEST_RECEIVED = "test_received_at"  # options key: when the sender's "Test" last arrived
+
+
+@transaction.atomic
+def integration_record_test(*, integration: Integration, at: Any) -> Integration:
+    """A sender's test notification (Grafana's "Test" button) arrived: remember when, on the
+    integration itself (shown on the service page and in the API), instead of an alert."""
+    locked = Integration.objects.select_for_update().get(pk=integration.pk)
+    options = dict(locked.options or {})
+    options[TEST_RECEIVED] = at.isoformat()
+    locked.options = options
+    locked.save(update_fields=["options"])
+    integration.options = options
+    return locked

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+import logging
 import uuid
 import zoneinfo
 from collections.abc import Callable
+from typing import Any
 
-from django.db import OperationalError
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.test.signals import setting_changed
 from django.urls import Resolver404, get_resolver
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-Id"
 
@@ -31,13 +37,117 @@ class RequestIdMiddleware:
         return response
 
 
-def _is_busy(exc: BaseException) -> bool:
+# A database error is "busy" (503 with Retry-After: the sender retries and nothing is lost)
+# only when waiting helps: a lock, too many connections, a server starting, stopping or
+# refusing connections, a dropped connection. A wrong password, user or database name,
+# or a file SQLite cannot open, is a configuration error: waiting does not help, so it is
+# a 500 with a log line that says what to fix, never "busy".
+# PostgreSQL SQLSTATEs (psycopg's error.sqlstate), checked first.
+_CONFIG_SQLSTATE_PREFIXES = ("28", "3D", "42501")  # auth, unknown database, privilege
+_BUSY_SQLSTATE_PREFIXES = (
+    "08",  # connection exceptions
+    "40001",  # serialization failure
+    "40P01",  # deadlock detected
+    "53",  # insufficient resources, too many connections
+    "55P03",  # lock not available (lock_timeout)
+    "57014",  # query cancelled (statement_timeout)
+    "57P",  # server shutting down, crashed, starting up
+)
+# Messages of errors without a SQLSTATE (SQLite; psycopg before a connection exists).
+_CONFIG_TEXT = (
+    "password authentication failed",
+    "authentication failed",
+    "no pg_hba.conf entry",
+    "does not exist",
+    "permission denied",
+    "unable to open database file",
+    "invalid dsn",
+    "invalid connection option",
+    "could not translate host name",
+    "certificate",
+)
+_BUSY_TEXT = (
+    "database is locked",
+    "database table is locked",
+    "connection refused",
+    "too many clients",
+    "too many connections",
+    "remaining connection slots are reserved",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "server closed the connection unexpectedly",
+    "terminating connection",
+    "connection already closed",
+    "connection is closed",
+    "connection timed out",
+    "timeout expired",
+    "lock timeout",
+    "could not obtain lock",
+    "deadlock detected",
+)
+
+
+def _sqlstate(exc: BaseException) -> str:
+    seen: BaseException | None = exc
+    for _ in range(4):  # Django's error, then the driver's it was raised from
+        if seen is None:
+            break
+        state = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(state, str) and state:
+            return state.upper()
+        seen = seen.__cause__ or seen.__context__
+    return ""
+
+
+def database_misconfigured(exc: BaseException) -> bool:
+    """The database refuses Tocsin's settings (credentials, database name, file)."""
+    state = _sqlstate(exc)
+    if state:
+        return state.startswith(_CONFIG_SQLSTATE_PREFIXES)
     text = str(exc).lower()
-    return "database is locked" in text or "could not connect" in text or "connection" in text
+    return any(marker in text for marker in _CONFIG_TEXT)
+
+
+def database_busy(exc: BaseException) -> bool:
+    """A database error that a retry a moment later can get past (answer 503)."""
+    if not isinstance(exc, DatabaseError | InterfaceError):
+        return False
+    if database_misconfigured(exc):
+        return False
+    state = _sqlstate(exc)
+    if state:
+        return state.startswith(_BUSY_SQLSTATE_PREFIXES)
+    text = str(exc).lower()
+    return any(marker in text for marker in _BUSY_TEXT)
+
+
+_is_busy = database_busy  # the name tocsin.core.api imports
+
+
+def log_database_error(exc: BaseException) -> None:
+    """The one clear line for an error that is not "busy" (the traceback follows it)."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    if database_misconfigured(exc):
+        logger.error(
+            "The database refuses the configured connection (%s). This is a configuration "
+            "error, not a busy database: check DATABASE_URL (user, password, database name "
+            "or file) and run `tocsin check`.",
+            first,
+        )
+    else:
+        logger.error("Database error (not a temporary one; answered 500): %s", first)
+
+
+def busy_response() -> JsonResponse:
+    response = JsonResponse({"detail": "The database is busy; retry shortly."}, status=503)
+    response["Retry-After"] = "1"
+    return response
 
 
 class DatabaseBusyMiddleware:
-    """A locked or briefly unreachable database is a 503 with Retry-After, never a 500."""
+    """A locked or briefly unreachable database is a 503 with Retry-After, never a 500;
+    a database that refuses Tocsin's configuration is a 500 with a clear log line."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -46,10 +156,11 @@ class DatabaseBusyMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, OperationalError) and _is_busy(exception):
-            response = JsonResponse({"detail": "The database is busy; retry shortly."}, status=503)
-            response["Retry-After"] = "1"
-            return response
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        if database_busy(exception):
+            return busy_response()
+        log_database_error(exception)
         return None
 
 
@@ -85,13 +196,13 @@ class IngestFastPathMiddleware:
     path resolves to a view of tocsin.alerts.ingest is answered here, with what those
     requests do need from the rest of the stack: a request id (RequestIdMiddleware), a
     locked or unreachable database as a 503 (DatabaseBusyMiddleware, besides the views' own
-    handling), the default time zone, the security headers (SecurityMiddleware,
-    XFrameOptionsMiddleware, CSPMiddleware: their own process_response) and
+    handling), the default time zone, the security headers (SecurityMiddleware and
+    XFrameOptionsMiddleware: their own process_response; the CSP headers of the settings'
+    policy, see _csp_headers) and
     Content-Length (CommonMiddleware). Every other request goes down the full stack.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        from csp.middleware import CSPMiddleware
         from django.middleware.clickjacking import XFrameOptionsMiddleware
         from django.middleware.security import SecurityMiddleware
 
@@ -99,8 +210,6 @@ class IngestFastPathMiddleware:
         self.busy = DatabaseBusyMiddleware(get_response)
         self.security = SecurityMiddleware(get_response)
         self.frame_options = XFrameOptionsMiddleware(get_response)
-        self.csp = CSPMiddleware(get_response)
-        self.csp_static: list[tuple[str, str]] | None = None
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path_info
@@ -123,7 +232,7 @@ class IngestFastPathMiddleware:
         timezone.deactivate()
         try:
             response = match.func(request, *match.args, **match.kwargs)
-        except OperationalError as exc:
+        except (OperationalError, InterfaceError) as exc:
             busy = self.busy.process_exception(request, exc)
             if busy is None:
                 raise
@@ -137,34 +246,45 @@ class IngestFastPathMiddleware:
         return response
 
     def _csp_headers(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        """The CSP headers: the same for every ingest reply (no nonce, no per-view policy),
-        so they are built once, from a plain 202 reply, and copied (not on DEBUG's 404/500
-        pages, which CSPMiddleware treats apart)."""
-        if (
-            response.status_code in (404, 500)
-            or getattr(response, "_csp_exempt", False)
-            or getattr(response, "_csp_exempt_ro", False)
-            or _csp_excludes_paths()
-        ):
-            return self.csp.process_response(request, response)
-        if self.csp_static is None:
-            sample = self.csp.process_response(request, HttpResponse(status=202))
-            self.csp_static = [
-                (name, sample[name])
-                for name in ("Content-Security-Policy", "Content-Security-Policy-Report-Only")
-                if sample.has_header(name)
-            ]
-        for name, value in self.csp_static:
-            if not response.has_header(name):
-                response[name] = value
+        """The CSP headers. The ingest views set no per-view policy (no csp decorators, no
+        nonce), so every reply gets the policy of the settings alone, built once with
+        django-csp's public `csp.utils.build_policy` and rebuilt when the settings change;
+        the settings' EXCLUDE_URL_PREFIXES and DEBUG's 404/500 pages are honoured as
+        CSPMiddleware does."""
+        if response.status_code in (404, 500) and settings.DEBUG:
+            return response
+        for name, policy, excluded in _ingest_csp():
+            if (
+                policy
+                and not response.has_header(name)
+                and not request.path_info.startswith(excluded)
+            ):
+                response[name] = policy
         return response
 
 
-def _csp_excludes_paths() -> bool:
-    """CSP settings that exclude URL prefixes make the header depend on the path."""
-    from django.conf import settings
+_CSP_CACHE: list[tuple[str, str, tuple[str, ...]]] = []
 
-    return any(
-        (getattr(settings, name, None) or {}).get("EXCLUDE_URL_PREFIXES")
-        for name in ("CONTENT_SECURITY_POLICY", "CONTENT_SECURITY_POLICY_REPORT_ONLY")
-    )
+
+def _ingest_csp() -> list[tuple[str, str, tuple[str, ...]]]:
+    """(header, policy, excluded path prefixes) for the enforced and report-only policies."""
+    if not _CSP_CACHE:
+        from csp.constants import HEADER, HEADER_REPORT_ONLY
+        from csp.utils import build_policy
+
+        for header, setting, report_only in (
+            (HEADER, "CONTENT_SECURITY_POLICY", False),
+            (HEADER_REPORT_ONLY, "CONTENT_SECURITY_POLICY_REPORT_ONLY", True),
+        ):
+            config = getattr(settings, setting, None) or {}
+            excluded = tuple(config.get("EXCLUDE_URL_PREFIXES", None) or ())
+            _CSP_CACHE.append((header, build_policy(report_only=report_only), excluded))
+    return _CSP_CACHE
+
+
+def _forget_csp(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        _CSP_CACHE.clear()
+
+
+setting_changed.connect(_forget_csp)

@@ -86,7 +86,7 @@ def test_long_alias_is_hashed_the_same_on_create_and_close(client, og):
     _, key = og
     alias = "a" * 300
     post(client, "/opsgenie/v2/alerts", {"message": "m", "alias": alias}, headers=genie(key))
-    post(client, f"/opsgenie/v2/alerts/{alias}/close", {}, headers=genie(key))
+    post(client, f"/opsgenie/v2/alerts/{alias}/close?identifierType=alias", {}, headers=genie(key))
     keys = [row.events[0]["dedup_key"] for row in InboxEvent.objects.order_by("id")]
     assert keys == [hashlib.sha256(alias.encode()).hexdigest()] * 2
 
@@ -96,7 +96,7 @@ def test_alias_over_512_is_rejected(client, og):
     body = {"message": "m", "alias": "a" * 513}
     response = post(client, "/opsgenie/v2/alerts", body, headers=genie(key))
     assert response.status_code == 422
-    assert "alias" in response.json()["message"]
+    assert "alias" in response.json()["errors"]
     assert stored() == 0
 
 
@@ -119,8 +119,9 @@ def test_invalid_create_gets_422_naming_the_field(client, og, body, field):
     response = post(client, "/opsgenie/v2/alerts", body, headers=genie(key))
     assert response.status_code == 422
     reply = response.json()
-    assert field in reply["message"]
-    assert set(reply) == {"message", "took", "requestId"}
+    assert reply["message"] == "Request body is not processable. Please check the errors."
+    assert field in reply["errors"]
+    assert set(reply) == {"message", "errors", "took", "requestId"}
     assert stored() == 0
 
 
@@ -149,11 +150,22 @@ def test_close_by_alias_resolves(client, og):
     assert event["details"] == {"source": "Alertmanager", "note": "fixed"}
 
 
-def test_close_with_empty_body_and_default_identifier_type(client, og):
+def test_close_by_alias_with_an_empty_body(client, og):
     _, key = og
-    response = client.generic("POST", "/opsgenie/v2/alerts/disk-web1/close", headers=genie(key))
+    response = client.generic(
+        "POST", "/opsgenie/v2/alerts/disk-web1/close?identifierType=alias", headers=genie(key)
+    )
     assert response.status_code == 202
     assert only_row().events[0]["dedup_key"] == "disk-web1"
+
+
+def test_without_identifier_type_the_identifier_is_an_id(client, og):
+    """Opsgenie's rule: no identifierType means `id` (an alias there is no alert's id)."""
+    _, key = og
+    response = client.generic("POST", "/opsgenie/v2/alerts/disk-web1/close", headers=genie(key))
+    assert response.status_code == 404
+    assert response.json()["message"] == "Alert does not exist"
+    assert stored() == 0
 
 
 @pytest.mark.parametrize(("kind", "status"), [("id", 404), ("tiny", 404), ("other", 422)])
@@ -166,6 +178,7 @@ def test_close_by_id_or_tiny_is_refused(client, og, kind, status):
 
 def test_close_with_control_characters_in_the_alias_is_refused(client, og):
     _, key = og
-    response = post(client, "/opsgenie/v2/alerts/a%00b/close", {}, headers=genie(key))
+    path = "/opsgenie/v2/alerts/a%00b/close?identifierType=alias"
+    response = post(client, path, {}, headers=genie(key))
     assert response.status_code == 422
     assert stored() == 0

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 ACTIONS = ("trigger", "acknowledge", "resolve")
+# Opsgenie's calls beyond PagerDuty's three (applied by alerts/opsgenie_actions.py).
+EXTRA_ACTIONS = ("unacknowledge", "note")
 SEVERITIES = ("critical", "error", "warning", "info")
 
 
@@ -22,7 +24,7 @@ class AdapterError(Exception):
 
 @dataclass
 class Event:
-    action: str  # trigger | acknowledge | resolve
+    action: str  # trigger | acknowledge | resolve (| unacknowledge | note: Opsgenie)
     dedup_key: str
     summary: str = ""
     severity: str = "error"
@@ -75,7 +77,8 @@ def normalise(event: Event) -> Event:
     done by the web workers, in parallel), and mark it; the drain normalises what is
     not marked (rows stored some other way or by an older version).
     """
-    if event.action not in ACTIONS:
+    if event.action not in ACTIONS and event.action not in EXTRA_ACTIONS:
+        # (Opsgenie's unacknowledge and note are stored by its endpoints alone.)
         raise Unusable(f"unknown action {event.action!r}; one of {', '.join(ACTIONS)}")
     if not isinstance(event.dedup_key, str) or not event.dedup_key.strip():
         raise Unusable("dedup_key is missing")

@@ -21,6 +21,27 @@ _LINKS = (
 )
 
 
+TEST_LABELS = {"alertname": "TestAlert", "instance": "Grafana"}
+
+
+def is_test_notification(data: dict[str, Any]) -> bool:
+    """Grafana's contact-point "Test" button: a simulated firing alert labelled
+    alertname=TestAlert, instance=Grafana (title "[FIRING:1]  (TestAlert Grafana)",
+    annotation summary "Notification test", a groupKey made unique by a timestamp), and
+    never a resolve. Every alert of the body must carry both labels: a real rule that
+    happens to be called TestAlert still pages."""
+    alerts = data.get("alerts")
+    if not isinstance(alerts, list) or not alerts:
+        return False
+    for alert in alerts:
+        labels = alert.get("labels") if isinstance(alert, dict) else None
+        if not isinstance(labels, dict):
+            return False
+        if any(labels.get(name) != value for name, value in TEST_LABELS.items()):
+            return False
+    return True
+
+
 def parse(data: dict[str, Any]) -> list[Event]:
     errors: list[str] = []
     events: list[Event] = []

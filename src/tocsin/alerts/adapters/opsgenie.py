@@ -1,4 +1,5 @@
-"""Opsgenie alert API: create (POST v2/alerts) and close by alias (POST v2/alerts/{alias}/close).
+"""Opsgenie alert API: create (POST v2/alerts) and the calls on one alert (close,
+acknowledge, unacknowledge, notes: POST v2/alerts/{identifier}/<action>).
 
 Normalised event (specs/wire-formats.md §4):
 - `dedup_key` is the alias (at most 512 characters; longer than 255 is replaced by its hex
@@ -11,6 +12,9 @@ Normalised event (specs/wire-formats.md §4):
   info. The original stays in details["priority"] so the engine can map P1–P4 directly
   (P5 -> P4) instead of going through the service's severity map.
 - close: action "resolve" for the alias; `source`, `user` and `note` go into details.
+- acknowledge / unacknowledge / notes: actions "acknowledge", "unacknowledge", "note"
+  (a note needs `note`, at most 25000 characters), the same details. An alert addressed by
+  id carries it in details["opsgenie_alert_id"] (alerts/opsgenie_actions.py).
 """
 
 from __future__ import annotations
@@ -24,6 +28,13 @@ from tocsin.alerts.adapters.common import clip, get_str, short_key
 MAX_MESSAGE = 130
 MAX_ALIAS = 512
 MAX_DESCRIPTION = 15000
+MAX_NOTE = 25000
+ACTION_EVENTS = {
+    "close": "resolve",
+    "acknowledge": "acknowledge",
+    "unacknowledge": "unacknowledge",
+    "notes": "note",
+}
 PRIORITY_SEVERITY = {"P1": "critical", "P2": "error", "P3": "warning", "P4": "info", "P5": "info"}
 
 
@@ -100,6 +111,30 @@ def parse_close(alias: str, data: dict[str, Any]) -> Event:
     return Event(
         action="resolve",
         dedup_key=alias_key(alias, "alias (in the path)"),
+        source=clip(details.get("source", ""), 255),
+        details=details,
+    )
+
+
+def parse_action(
+    action: str, dedup_key: str, data: dict[str, Any], alert_id: int | None = None
+) -> Event:
+    """An Opsgenie call on one alert (a key of ACTION_EVENTS), for the alert's dedup key."""
+    errors: list[str] = []
+    details: dict[str, Any] = {}
+    for name in ("source", "user", "note"):
+        value = get_str(data, name, name, errors, required=action == "notes" and name == "note")
+        if value:
+            details[name] = value
+    if len(details.get("note", "")) > MAX_NOTE:
+        errors.append(f"note must be at most {MAX_NOTE} characters")
+    if errors:
+        raise AdapterError(errors)
+    if alert_id is not None:
+        details["opsgenie_alert_id"] = alert_id
+    return Event(
+        action=ACTION_EVENTS[action],
+        dedup_key=dedup_key,
         source=clip(details.get("source", ""), 255),
         details=details,
     )

@@ -9,6 +9,11 @@ Normalised event (specs/wire-formats.md §1):
   images[] with http(s) targets (images: https only) and client_url.
 - a change event is stored with action "trigger" (the inbox row's kind "change" says what
   it is) and a fresh dedup_key; it never pages.
+
+Error messages are PagerDuty's own words (docs/integrations/pagerduty.md lists them):
+"'payload.source' is missing or blank", "'payload.severity' is invalid (must be one of the
+following: 'critical', 'warning', 'error' or 'info')", "Length of 'routing_key' is incorrect
+(should be 32 characters)"; the rest follow the same patterns.
 """
 
 from __future__ import annotations
@@ -17,25 +22,74 @@ import uuid
 from typing import Any
 
 from tocsin.alerts.adapters.base import ACTIONS, SEVERITIES, AdapterError, Event
-from tocsin.alerts.adapters.common import (
-    MAX_DEDUP_KEY,
-    clip,
-    get_object,
-    get_str,
-    link,
-    parse_time,
-)
+from tocsin.alerts.adapters.common import MAX_DEDUP_KEY, clip, link, parse_time
 
 MAX_SUMMARY = 1024
 MAX_SOURCE = 255
+ROUTING_KEY_LENGTH = 32
+UNKNOWN_ROUTING_KEY = "Invalid routing key"
+_SEVERITY_CHOICES = "'critical', 'warning', 'error' or 'info'"
+_ACTION_CHOICES = "'trigger', 'acknowledge' or 'resolve'"
+
+
+def missing(where: str) -> str:
+    return f"'{where}' is missing or blank"
+
+
+def invalid(where: str, must: str) -> str:
+    return f"'{where}' is invalid (must be {must})"
+
+
+def too_long(where: str, limit: int) -> str:
+    return f"Length of '{where}' is incorrect (should be at most {limit} characters)"
+
+
+def _str(
+    data: dict[str, Any],
+    name: str,
+    where: str,
+    errors: list[str],
+    *,
+    required: bool = False,
+    max_len: int | None = None,
+) -> str:
+    """A string field in PagerDuty's words: "" (and an error) when it is bad."""
+    value = data.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            errors.append(missing(where))
+        return "" if value is None else value
+    if not isinstance(value, str):
+        errors.append(invalid(where, "a string"))
+        return ""
+    if max_len is not None and len(value) > max_len:
+        errors.append(too_long(where, max_len))
+        return ""
+    return value
+
+
+def _object(data: dict[str, Any], name: str, errors: list[str]) -> dict[str, Any] | None:
+    value = data.get(name)
+    if value is None:
+        errors.append(missing(name))
+        return None
+    if not isinstance(value, dict):
+        errors.append(invalid(name, "an object"))
+        return None
+    return value
 
 
 def routing_key(data: dict[str, Any]) -> str:
-    """The routing key, or AdapterError naming it."""
-    errors: list[str] = []
-    key = get_str(data, "routing_key", "routing_key", errors, required=True)
-    if errors:
-        raise AdapterError(errors)
+    """The routing key, or AdapterError in PagerDuty's words."""
+    key = data.get("routing_key")
+    if key is None or (isinstance(key, str) and not key.strip()):
+        raise AdapterError(["'routing_key' cannot be blank"])
+    if not isinstance(key, str):
+        raise AdapterError([invalid("routing_key", "a string")])
+    if len(key) != ROUTING_KEY_LENGTH:
+        raise AdapterError(
+            [f"Length of 'routing_key' is incorrect (should be {ROUTING_KEY_LENGTH} characters)"]
+        )
     return key
 
 
@@ -44,15 +98,15 @@ def _links(data: dict[str, Any], errors: list[str]) -> list[dict[str, str]]:
     raw_links = data.get("links")
     if raw_links is not None:
         if not isinstance(raw_links, list):
-            errors.append("links must be an array")
+            errors.append(invalid("links", "an array"))
         else:
             for i, item in enumerate(raw_links):
                 if not isinstance(item, dict):
-                    errors.append(f"links[{i}] must be an object")
+                    errors.append(invalid(f"links[{i}]", "an object"))
                     continue
                 href = item.get("href")
                 if not isinstance(href, str) or not href:
-                    errors.append(f"links[{i}].href is missing")
+                    errors.append(missing(f"links[{i}].href"))
                     continue
                 text = item.get("text")
                 found = link(href, text if isinstance(text, str) and text else href)
@@ -61,15 +115,15 @@ def _links(data: dict[str, Any], errors: list[str]) -> list[dict[str, str]]:
     raw_images = data.get("images")
     if raw_images is not None:
         if not isinstance(raw_images, list):
-            errors.append("images must be an array")
+            errors.append(invalid("images", "an array"))
         else:
             for i, item in enumerate(raw_images):
                 if not isinstance(item, dict):
-                    errors.append(f"images[{i}] must be an object")
+                    errors.append(invalid(f"images[{i}]", "an object"))
                     continue
                 src = item.get("src")
                 if not isinstance(src, str) or not src:
-                    errors.append(f"images[{i}].src is missing")
+                    errors.append(missing(f"images[{i}].src"))
                     continue
                 if not src.lower().startswith("https://"):
                     continue  # PagerDuty shows only https images; drop the rest
@@ -82,49 +136,57 @@ def _links(data: dict[str, Any], errors: list[str]) -> list[dict[str, str]]:
                     out.append(found)
     client_url = data.get("client_url")
     if client_url is not None and not isinstance(client_url, str):
-        errors.append("client_url must be a string")
+        errors.append(invalid("client_url", "a string"))
     client = data.get("client")
     if client is not None and not isinstance(client, str):
-        errors.append("client must be a string")
+        errors.append(invalid("client", "a string"))
     found = link(client_url, client or "Sender")
     if found:
         out.append(found)
     return out
 
 
+def _timestamp(payload: dict[str, Any], errors: list[str]) -> str | None:
+    found: list[str] = []
+    moment = parse_time(payload.get("timestamp"), "payload.timestamp", found)
+    if found:
+        errors.append(invalid("payload.timestamp", "an ISO 8601 timestamp"))
+    return moment
+
+
 def parse_event(data: dict[str, Any]) -> Event:
     errors: list[str] = []
     action = data.get("event_action")
-    if action is None:
-        errors.append("event_action is missing")
+    if action is None or action == "":
+        errors.append(missing("event_action"))
     elif action not in ACTIONS:
-        errors.append(f"event_action must be one of {', '.join(ACTIONS)}")
+        errors.append(invalid("event_action", f"one of the following: {_ACTION_CHOICES}"))
     before = len(errors)
-    dedup_key = get_str(data, "dedup_key", "dedup_key", errors, max_len=MAX_DEDUP_KEY)
+    dedup_key = _str(data, "dedup_key", "dedup_key", errors, max_len=MAX_DEDUP_KEY)
     if action in ("acknowledge", "resolve") and not dedup_key.strip() and len(errors) == before:
-        errors.append(f"dedup_key is required for {action}")
+        errors.append(missing("dedup_key"))
     links = _links(data, errors)
     if action != "trigger":
         if errors:
             raise AdapterError(errors)
         return Event(action=str(action), dedup_key=dedup_key, links=links)
 
-    payload = get_object(data, "payload", "payload", errors, required=True)
+    payload = _object(data, "payload", errors)
     if payload is None:
         raise AdapterError(errors)
-    summary = get_str(
+    summary = _str(
         payload, "summary", "payload.summary", errors, required=True, max_len=MAX_SUMMARY
     )
-    source = get_str(payload, "source", "payload.source", errors, required=True)
+    source = _str(payload, "source", "payload.source", errors, required=True)
     severity = payload.get("severity")
-    if severity is None:
-        errors.append("payload.severity is missing")
+    if severity is None or severity == "":
+        errors.append(missing("payload.severity"))
     elif severity not in SEVERITIES:
-        errors.append(f"payload.severity must be one of {', '.join(SEVERITIES)}")
-    occurred_at = parse_time(payload.get("timestamp"), "payload.timestamp", errors)
+        errors.append(invalid("payload.severity", f"one of the following: {_SEVERITY_CHOICES}"))
+    occurred_at = _timestamp(payload, errors)
     details: dict[str, Any] = {}
     for name in ("component", "group", "class"):
-        value = get_str(payload, name, f"payload.{name}", errors)
+        value = _str(payload, name, f"payload.{name}", errors)
         if value:
             details[name] = value
     if isinstance(data.get("client"), str) and data["client"]:
@@ -147,14 +209,14 @@ def parse_event(data: dict[str, Any]) -> Event:
 
 def parse_change(data: dict[str, Any]) -> Event:
     errors: list[str] = []
-    payload = get_object(data, "payload", "payload", errors, required=True)
+    payload = _object(data, "payload", errors)
     if payload is None:
         raise AdapterError(errors)
-    summary = get_str(
+    summary = _str(
         payload, "summary", "payload.summary", errors, required=True, max_len=MAX_SUMMARY
     )
-    source = get_str(payload, "source", "payload.source", errors)
-    occurred_at = parse_time(payload.get("timestamp"), "payload.timestamp", errors)
+    source = _str(payload, "source", "payload.source", errors)
+    occurred_at = _timestamp(payload, errors)
     links: list[dict[str, str]] = []
     raw_links = data.get("links")
     if raw_links is not None:
