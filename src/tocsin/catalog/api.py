@@ -208,7 +208,8 @@ class IntegrationOptionsIn(InSchema):
     (dot-separated keys such as "alert.title" or "$.alert.title"; list indexes as
     "alerts[0]"; "" leaves a field unmapped), resolved_value and acknowledged_value;
     webhook and alertmanager: bearer_token; grafana: hmac_secret and
-    timestamp_header; heartbeat: interval_seconds and grace_seconds."""
+    timestamp_header; heartbeat: interval_seconds and grace_seconds; email:
+    staff_mail_public."""
 
     summary_path: Path | None = None
     severity_path: Path | None = None
@@ -225,6 +226,11 @@ class IntegrationOptionsIn(InSchema):
     )
     grace_seconds: StrictInt | None = Field(
         None, description="heartbeat: extra seconds before a missed ping opens an incident"
+    )
+    staff_mail_public: StrictBool | None = Field(
+        None,
+        description="email: a reply from a staff address becomes a public note "
+        "(default false: an internal note, since a From header can be forged)",
     )
 
 

@@ -158,6 +158,12 @@ class IntegrationForm(forms.Form):
         label="Timestamp header",
         help_text="Optional, e.g. X-Grafana-Alerting-Timestamp (refuses replayed requests)",
     )
+    # email
+    staff_mail_public = forms.BooleanField(
+        required=False,
+        label="Replies from staff addresses are public notes",
+        help_text="Off: they become internal notes (a From address can be forged)",
+    )
     # heartbeat
     interval_seconds = forms.IntegerField(
         required=False,
@@ -185,6 +191,7 @@ class IntegrationForm(forms.Form):
         IntegrationKind.ALERTMANAGER: ("bearer_token",),
         IntegrationKind.GRAFANA: ("hmac_secret", "timestamp_header"),
         IntegrationKind.HEARTBEAT: ("interval_seconds", "grace_seconds"),
+        IntegrationKind.EMAIL: ("staff_mail_public",),
     }
 
     def options(self) -> dict[str, Any]:
@@ -221,5 +228,6 @@ class IntegrationForm(forms.Form):
             ("webhook alertmanager", "Authentication (optional)", ["bearer_token"]),
             ("grafana", "Signature (Grafana, optional)", ["hmac_secret", "timestamp_header"]),
             ("heartbeat", "Heartbeat timing", ["interval_seconds", "grace_seconds"]),
+            ("email", "Replies by email", ["staff_mail_public"]),
         ]
         return [(kinds, legend, [self[name] for name in names]) for kinds, legend, names in groups]

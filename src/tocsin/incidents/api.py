@@ -94,7 +94,12 @@ def incident_json(
     }
 
 
-def entry_json(entry: TimelineEntry) -> dict[str, Any]:
+def entry_json(entry: TimelineEntry, viewer: User | None = None) -> dict[str, Any]:
+    """One timeline entry as `viewer` may see it: someone who is not staff sees a person's
+    name where staff see which API token acted (its name or prefix)."""
+    label = entry.actor_label
+    if entry.actor_kind == "token" and entry.actor_user_id and not perms.is_staff(viewer):
+        label = entry.actor_user.display_name  # type: ignore[union-attr]
     return {
         "id": entry.pk,
         "kind": entry.kind,
@@ -105,7 +110,7 @@ def entry_json(entry: TimelineEntry) -> dict[str, Any]:
         "actor": {
             "kind": entry.actor_kind,
             "username": entry.actor_user.username if entry.actor_user_id else None,  # type: ignore[union-attr]
-            "label": entry.actor_label,
+            "label": label,
         },
         "redacted_at": entry.redacted_at,
         "redacted_by": entry.redacted_by.username if entry.redacted_by_id else None,  # type: ignore[union-attr]
@@ -369,7 +374,9 @@ def list_timeline(request: HttpRequest, ref: str, paging: Query[Paging]) -> dict
     """Oldest first. Reporters see public entries only."""
     user = user_from_request(request)
     incident = selectors.access_incident(user, ref)
-    return page(selectors.timeline_for(user, incident), paging, entry_json)
+    return page(
+        selectors.timeline_for(user, incident), paging, lambda entry: entry_json(entry, user)
+    )
 
 
 @router.post("/incidents/{ref}/timeline", response={201: TimelineEntryOut, **ERRORS})
@@ -385,7 +392,8 @@ def add_note(request: HttpRequest, ref: str, payload: NoteIn) -> HttpResponse:
                 actor=actor_from_request(request),
                 text=payload.text,
                 visibility=payload.visibility,
-            )
+            ),
+            user,
         ),
     )
 
@@ -398,7 +406,7 @@ def redact_entry(request: HttpRequest, ref: str, entry_id: Id) -> dict[str, Any]
     user = user_from_request(request)
     entry = selectors.access_timeline_entry(user, ref, entry_id)
     entry = services.timeline_redact(entry=entry, actor=actor_from_request(request))
-    return entry_json(entry)
+    return entry_json(entry, user)
 
 
 # --- attachments ----------------------------------------------------------------------------
