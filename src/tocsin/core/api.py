@@ -5,6 +5,7 @@ Everything here is plumbing between HTTP and the services; no business rule live
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -285,11 +286,44 @@ def _replay(record: IdempotencyRecord) -> HttpResponse:
     return response
 
 
-def _check_same_request(record: IdempotencyRecord, request: HttpRequest) -> None:
+def request_hash(request: HttpRequest) -> str:
+    """SHA-256 of what a request asks for: a JSON body canonicalised (key order and spaces
+    do not count), a form by its fields and its files' names and contents (the multipart
+    boundary changes on every retry), anything else byte for byte."""
+    digest = hashlib.sha256()
+    content_type = (request.content_type or "").lower()
+    if content_type.startswith("multipart/"):
+        for name in sorted(request.POST):
+            digest.update(json.dumps([name, request.POST.getlist(name)]).encode())
+        for name in sorted(request.FILES):
+            for upload in request.FILES.getlist(name):
+                digest.update(json.dumps(["file", name, upload.name]).encode())
+                for chunk in upload.chunks():
+                    digest.update(chunk)
+                upload.seek(0)
+        return digest.hexdigest()
+    body = request.body
+    try:
+        parsed = json.loads(body) if body.strip() else None
+    except ValueError:
+        digest.update(body)
+    else:
+        canonical = json.dumps(parsed, sort_keys=True, separators=(",", ":"))
+        digest.update(canonical.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _check_same_request(record: IdempotencyRecord, request: HttpRequest, body_hash: str) -> None:
     if record.method != (request.method or "POST") or record.path != request.path[:500]:
         raise Conflict(
             f"this Idempotency-Key was used for {record.method} {record.path}; "
             "use a new key for a different request"
+        )
+    if record.request_hash and record.request_hash != body_hash:
+        raise Invalid(
+            IDEMPOTENCY_HEADER,
+            "this Idempotency-Key was used with a different request body; "
+            "send the same body to get the first answer again, or use a new key",
         )
 
 
@@ -297,8 +331,9 @@ def idempotent_create(
     request: HttpRequest, create: Callable[[], Any], status: int = 201
 ) -> HttpResponse:
     """Run `create` (which returns the reply body). With an Idempotency-Key header, the
-    same person sending the same key within 24 hours gets the first reply again, and
-    nothing is created twice (the create and the record commit together)."""
+    same person sending the same key and body within 24 hours gets the first reply again,
+    and nothing is created twice (the create and the record commit together); the same
+    key with a different body is a 422 naming the header."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
         return json_response(to_json(create()), status)
@@ -306,6 +341,7 @@ def idempotent_create(
     if not key or len(key) > 255 or not key.isprintable():
         raise Invalid(IDEMPOTENCY_HEADER, "must be 1–255 printable characters")
     owner = f"user:{user_from_request(request).pk}"
+    body_hash = request_hash(request)
     try:
         with transaction.atomic():
             IdempotencyRecord.objects.filter(
@@ -313,7 +349,7 @@ def idempotent_create(
             ).delete()
             previous = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
             if previous is not None:
-                _check_same_request(previous, request)
+                _check_same_request(previous, request, body_hash)
                 return _replay(previous)
             body = to_json(create())
             try:
@@ -323,6 +359,7 @@ def idempotent_create(
                         key=key,
                         method=request.method or "POST",
                         path=request.path[:500],
+                        request_hash=body_hash,
                         status_code=status,
                         body=body,
                         created_at=now(),
@@ -332,7 +369,7 @@ def idempotent_create(
     except _KeyTaken:
         # A concurrent request with the same key committed first: answer as it did.
         record = IdempotencyRecord.objects.get(owner=owner, key=key)
-        _check_same_request(record, request)
+        _check_same_request(record, request, body_hash)
         return _replay(record)
     return json_response(body, status)
 
