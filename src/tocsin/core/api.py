@@ -59,16 +59,38 @@ Id = Annotated[int, Field(ge=1, le=ID_MAX)]
 BodyId = Annotated[int, Field(ge=1, le=ID_MAX, strict=True)]
 """An id in a JSON body: a number, not true or "3"."""
 
-_USERNAME = re.compile(r"^[\w.@+-]{1,150}$")
+USERNAME_PATTERN = r"^[\w.@+-]{1,150}$"
+_USERNAME = re.compile(USERNAME_PATTERN)
 
 
 def _username(value: str) -> str:
-    if not _USERNAME.match(value):
+    if not _USERNAME.fullmatch(value):
         raise ValueError("must be 1–150 letters, digits and @ . + - _")
     return value
 
 
-Username = Annotated[str, AfterValidator(_username)]
+Username = Annotated[
+    str,
+    AfterValidator(_username),
+    Field(json_schema_extra={"pattern": USERNAME_PATTERN, "minLength": 1, "maxLength": 150}),
+]
+
+INCIDENT_REF_PATTERN = r"^(INC-)?[1-9][0-9]*$"
+IncidentRef = Annotated[
+    str,
+    Field(
+        description='"INC-42" or 42, exactly (anything else is no incident: 404)',
+        json_schema_extra={"pattern": INCIDENT_REF_PATTERN},
+    ),
+]
+"""An incident in a path. Checked by `incidents.selectors.parse_ref` (404, not 422: an
+incident that cannot exist is answered like one the caller may not see)."""
+
+
+def one_of(values: Iterable[Any], description: str | None = None) -> Any:
+    """Field metadata that states in the OpenAPI schema the values the server accepts
+    (the services check them, with a message naming the field)."""
+    return Field(description=description, json_schema_extra={"enum": list(values)})
 
 
 class InSchema(Schema):

@@ -17,6 +17,7 @@ from tocsin.catalog.selectors import category_get, service_get
 from tocsin.core.api import (
     ERRORS,
     Id,
+    IncidentRef,
     Paging,
     Text,
     actor_from_request,
@@ -242,7 +243,7 @@ def create_incident(request: HttpRequest, payload: IncidentCreateIn) -> HttpResp
 
 
 @router.get("/incidents/{ref}", response={200: IncidentOut, **ERRORS})
-def get_incident(request: HttpRequest, ref: str) -> dict[str, Any]:
+def get_incident(request: HttpRequest, ref: IncidentRef) -> dict[str, Any]:
     user = user_from_request(request)
     return incident_json(selectors.access_incident(user, ref), user)
 
@@ -255,7 +256,9 @@ TRIAGE_LINKS: dict[str, Callable[[Any], Any]] = {
 
 
 @router.patch("/incidents/{ref}", response={200: IncidentOut, **ERRORS})
-def patch_incident(request: HttpRequest, ref: str, payload: IncidentPatchIn) -> dict[str, Any]:
+def patch_incident(
+    request: HttpRequest, ref: IncidentRef, payload: IncidentPatchIn
+) -> dict[str, Any]:
     """Triage fields (incident_update) and assignee/team (incident_assign), together."""
     user = user_from_request(request)
     actor = actor_from_request(request)
@@ -295,7 +298,7 @@ def patch_incident(request: HttpRequest, ref: str, payload: IncidentPatchIn) -> 
 def _action_route(action: str) -> None:
     schema = ResolveIn if action in ("resolve", "close") else ActionIn
 
-    def act(request: HttpRequest, ref: str, payload: Any = None) -> dict[str, Any]:
+    def act(request: HttpRequest, ref: IncidentRef, payload: Any = None) -> dict[str, Any]:
         user = user_from_request(request)
         incident = selectors.access_incident(user, ref)
         body = payload or schema()
@@ -329,7 +332,9 @@ for _action in ACTIONS:
 
 
 @router.post("/incidents/{ref}/escalate", response={200: IncidentOut, **ERRORS})
-def escalate_incident(request: HttpRequest, ref: str, payload: EscalateIn) -> dict[str, Any]:
+def escalate_incident(
+    request: HttpRequest, ref: IncidentRef, payload: EscalateIn
+) -> dict[str, Any]:
     user = user_from_request(request)
     incident = services.incident_escalate(
         incident=selectors.access_incident(user, ref),
@@ -342,7 +347,7 @@ def escalate_incident(request: HttpRequest, ref: str, payload: EscalateIn) -> di
 
 
 @router.post("/incidents/{ref}/merge", response={200: IncidentOut, **ERRORS})
-def merge_incident(request: HttpRequest, ref: str, payload: MergeIn) -> dict[str, Any]:
+def merge_incident(request: HttpRequest, ref: IncidentRef, payload: MergeIn) -> dict[str, Any]:
     user = user_from_request(request)
     incident = selectors.access_incident(user, ref)
     into = lookup("into", lambda r: selectors.access_incident(user, r), payload.into)
@@ -353,7 +358,7 @@ def merge_incident(request: HttpRequest, ref: str, payload: MergeIn) -> dict[str
 
 
 @router.post("/incidents/{ref}/confirm", response={200: IncidentOut, **ERRORS})
-def confirm_incident(request: HttpRequest, ref: str, payload: ConfirmIn) -> dict[str, Any]:
+def confirm_incident(request: HttpRequest, ref: IncidentRef, payload: ConfirmIn) -> dict[str, Any]:
     """The reporter confirms the resolution (closes) or says it is not fixed (reopens)."""
     user = user_from_request(request)
     incident = services.incident_confirm(
@@ -370,7 +375,7 @@ def confirm_incident(request: HttpRequest, ref: str, payload: ConfirmIn) -> dict
 
 
 @router.get("/incidents/{ref}/timeline", response={200: TimelineList, **ERRORS})
-def list_timeline(request: HttpRequest, ref: str, paging: Query[Paging]) -> dict[str, Any]:
+def list_timeline(request: HttpRequest, ref: IncidentRef, paging: Query[Paging]) -> dict[str, Any]:
     """Oldest first. Reporters see public entries only."""
     user = user_from_request(request)
     incident = selectors.access_incident(user, ref)
@@ -380,7 +385,7 @@ def list_timeline(request: HttpRequest, ref: str, paging: Query[Paging]) -> dict
 
 
 @router.post("/incidents/{ref}/timeline", response={201: TimelineEntryOut, **ERRORS})
-def add_note(request: HttpRequest, ref: str, payload: NoteIn) -> HttpResponse:
+def add_note(request: HttpRequest, ref: IncidentRef, payload: NoteIn) -> HttpResponse:
     """A note: staff notes are internal unless `visibility` is public; reporters' are public."""
     user = user_from_request(request)
     incident = selectors.access_incident(user, ref)
@@ -401,7 +406,7 @@ def add_note(request: HttpRequest, ref: str, payload: NoteIn) -> HttpResponse:
 @router.post(
     "/incidents/{ref}/timeline/{entry_id}/redact", response={200: TimelineEntryOut, **ERRORS}
 )
-def redact_entry(request: HttpRequest, ref: str, entry_id: Id) -> dict[str, Any]:
+def redact_entry(request: HttpRequest, ref: IncidentRef, entry_id: Id) -> dict[str, Any]:
     """An administrator blanks the entry's text; the entry and the redactor remain."""
     user = user_from_request(request)
     entry = selectors.access_timeline_entry(user, ref, entry_id)
@@ -413,7 +418,9 @@ def redact_entry(request: HttpRequest, ref: str, entry_id: Id) -> dict[str, Any]
 
 
 @router.get("/incidents/{ref}/attachments", response={200: AttachmentList, **ERRORS})
-def list_attachments(request: HttpRequest, ref: str, paging: Query[Paging]) -> dict[str, Any]:
+def list_attachments(
+    request: HttpRequest, ref: IncidentRef, paging: Query[Paging]
+) -> dict[str, Any]:
     user = user_from_request(request)
     incident = selectors.access_incident(user, ref)
     return page(selectors.attachments_for(user, incident), paging, attachment_json)
@@ -422,7 +429,7 @@ def list_attachments(request: HttpRequest, ref: str, paging: Query[Paging]) -> d
 @router.post("/incidents/{ref}/attachments", response={201: AttachmentOut, **ERRORS})
 def add_attachment(
     request: HttpRequest,
-    ref: str,
+    ref: IncidentRef,
     file: File[UploadedFile],
     visibility: str = Form("", max_length=20),
 ) -> HttpResponse:
@@ -443,7 +450,7 @@ def add_attachment(
 
 
 @router.get("/incidents/{ref}/attachments/{attachment_id}", response={200: Any, **ERRORS})
-def download_attachment(request: HttpRequest, ref: str, attachment_id: Id) -> HttpResponse:
+def download_attachment(request: HttpRequest, ref: IncidentRef, attachment_id: Id) -> HttpResponse:
     """The file itself, for those who may see the incident (and the attachment)."""
     user = user_from_request(request)
     attachment = selectors.access_attachment(user, ref, attachment_id)
