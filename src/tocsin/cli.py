@@ -265,6 +265,10 @@ def _bind(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+# gunicorn's limit_request_line: 0 means its own ceiling, 1 MB (docs/production.md).
+WEB_LIMIT_REQUEST_LINE = 0
+
+
 def cmd_web(args: argparse.Namespace) -> int:
     _setup()
     from django.conf import settings
@@ -288,6 +292,9 @@ def cmd_web(args: argparse.Namespace) -> int:
         # gunicorn's control socket defaults to one shared path per user; several
         # Tocsin instances (or test runs) on one machine would fight over it.
         "control_socket_disable": True,
+        # gunicorn refuses request lines over 4 KB with an HTML 414 of its own; 0 lifts
+        # that to gunicorn's ceiling (1 MB), so Tocsin answers long URLs itself, in JSON.
+        "limit_request_line": WEB_LIMIT_REQUEST_LINE,
     }
 
     class TocsinWeb(BaseApplication):

@@ -133,9 +133,24 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# --- HTTPS (docs/production.md): all on when TOCSIN_BASE_URL is https -----------------
+HTTPS = BASE_URL.startswith("https://")
+# Behind a reverse proxy that terminates TLS, Django sees plain HTTP; the proxy says what
+# the client used in X-Forwarded-Proto. Trust it only where only the proxy reaches Tocsin.
+TOCSIN_TRUST_PROXY = env_bool("TOCSIN_TRUST_PROXY", False)
+if TOCSIN_TRUST_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Redirect http:// to https:// (not without a trusted proxy header: every request would
+# look like HTTP and redirect for ever). Health checks and /metrics are probed over plain
+# HTTP by load balancers and Prometheus; the ingest routes are answered before this.
+SECURE_SSL_REDIRECT = env_bool("TOCSIN_SSL_REDIRECT", HTTPS and TOCSIN_TRUST_PROXY)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("TOCSIN_HSTS_SECONDS", 31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("TOCSIN_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("TOCSIN_HSTS_PRELOAD", True)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = BASE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = env_bool("TOCSIN_SECURE_COOKIES", HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

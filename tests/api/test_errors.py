@@ -197,3 +197,19 @@ def test_a_body_over_the_request_limit_is_413(client_for: Clients, settings: obj
     assert response.status_code == 413
     assert "too large" in response.json()["detail"]
     assert Incident.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "ref",
+    ["7%0C", "7%0A", "%207", "7%20", "%09INC-7", "007", "inc-7", "INC-07", "7.0", "%D9%A7"],
+)
+def test_an_incident_reference_must_be_exact(client_for: Clients, ref: str) -> None:
+    """Issue 7 (20): `/incidents/7%0C` answered INC-7 (the reference was stripped)."""
+    agent = client_for(Role.AGENT)
+    for _ in range(7):
+        file_incident(agent)
+    assert agent.get("/api/v1/incidents/7").json()["number"] == "INC-7"
+    assert agent.get("/api/v1/incidents/INC-7").json()["number"] == "INC-7"
+    response = agent.get(f"/api/v1/incidents/{ref}")
+    assert response.status_code == 404, ref
+    assert response.json()["detail"].startswith("no incident")

@@ -24,11 +24,33 @@ def test_the_same_key_creates_once_and_replays_the_first_answer(client_for: Clie
     key = {"Idempotency-Key": "retry-7f3a"}
     first = agent.post("/api/v1/incidents", {"title": "Disk full"}, headers=key)
     second = agent.post("/api/v1/incidents", {"title": "Disk full"}, headers=key)
-    different_body = agent.post("/api/v1/incidents", {"title": "Something else"}, headers=key)
-    assert first.status_code == second.status_code == different_body.status_code == 201
-    assert first.json() == second.json() == different_body.json()
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
     assert second["Idempotent-Replayed"] == "true"
     assert Incident.objects.count() == 1
+
+
+def test_the_same_key_with_another_body_is_422_naming_the_key(client_for: Clients) -> None:
+    """Issue 7 (20): a different body under a used key silently replayed the first answer."""
+    agent = client_for(Role.AGENT)
+    key = {"Idempotency-Key": "retry-7f3a"}
+    first = agent.post("/api/v1/incidents", {"title": "Disk full", "impact": 2}, headers=key)
+    assert first.status_code == 201
+    different = agent.post("/api/v1/incidents", {"title": "Something else"}, headers=key)
+    assert different.status_code == 422
+    [error] = different.json()["detail"]
+    assert error["loc"] == ["header", "Idempotency-Key"]
+    assert "different request body" in error["msg"]
+    assert Incident.objects.count() == 1
+    # The same JSON written another way (key order, spaces) is the same request.
+    same = agent.client.post(
+        "/api/v1/incidents",
+        '{ "impact" : 2,\n "title": "Disk full" }',
+        content_type="application/json",
+        headers=agent._headers(key),
+    )
+    assert same.status_code == 201
+    assert same.json() == first.json()
 
 
 def test_other_keys_and_no_key_create_again(client_for: Clients) -> None:
@@ -71,7 +93,8 @@ def test_a_failed_create_is_not_remembered(client_for: Clients) -> None:
     assert failed.status_code == 422
     ok = agent.post("/api/v1/incidents", {"title": "fixed"}, headers=key)
     assert ok.status_code == 201
-    assert agent.post("/api/v1/incidents", {"title": "x"}, headers=key).json() == ok.json()
+    assert agent.post("/api/v1/incidents", {"title": "fixed"}, headers=key).json() == ok.json()
+    assert agent.post("/api/v1/incidents", {"title": "x"}, headers=key).status_code == 422
 
 
 def test_a_bad_key_is_422(client_for: Clients) -> None:
@@ -111,4 +134,11 @@ def test_every_create_honours_the_key(client_for: Clients) -> None:
 
     first, second = upload(), upload()
     assert first.status_code == second.status_code == 201  # type: ignore[attr-defined]
+    assert Attachment.objects.count() == 1
+    other = admin.client.post(
+        f"/api/v1/incidents/{number}/attachments",
+        {"file": SimpleUploadedFile("log.txt", b"other", content_type="text/plain")},
+        headers=admin._headers({"Idempotency-Key": "upload-1"}),
+    )
+    assert other.status_code == 422
     assert Attachment.objects.count() == 1

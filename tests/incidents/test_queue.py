@@ -49,15 +49,18 @@ def test_numbers_are_sequential_and_never_reused(agent, reporter, make_incident)
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("ref", ["INC-{n}", "inc-{n}", "{n}", " {n} "])
+@pytest.mark.parametrize("ref", ["INC-{n}", "{n}"])
 def test_refs(ref, reporter, make_incident):
     incident = make_incident(reporter)
     assert selectors.access_incident(reporter, ref.format(n=incident.number)) == incident
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("ref", ["INC-", "INC-abc", "42x", "", "INC-99999"])
-def test_bad_refs_are_not_found(ref, reporter):
+@pytest.mark.parametrize(
+    "ref", ["INC-", "INC-abc", "42x", "", "INC-99999", "inc-1", " 1 ", "1\n", "01", "INC-01"]
+)
+def test_bad_refs_are_not_found(ref, reporter, make_incident):
+    assert make_incident(reporter).number == 1  # "inc-1", " 1 " … still name no incident
     with pytest.raises(NotFound):
         selectors.access_incident(reporter, ref)
 

@@ -13,6 +13,7 @@ from email.policy import SMTP as SMTP_POLICY
 import pytest
 from django.db import transaction
 from django.db.models import F
+from django.test import Client
 from django.utils import timezone
 
 from tests.mail_intake.conftest import EmailIntegration, Server
@@ -23,7 +24,7 @@ from tocsin.catalog.services import integration_create, integration_revoke
 from tocsin.core.actors import Actor
 from tocsin.core.clock import travel
 from tocsin.core.models import Counter
-from tocsin.incidents.email_intake import file_mail, parse_mail
+from tocsin.incidents.email_intake import MAIL_NOTES_PER_HOUR, file_mail, parse_mail
 from tocsin.incidents.models import EntryKind, Incident, Source, Status, TimelineEntry
 from tocsin.incidents.services import incident_act
 
@@ -396,7 +397,9 @@ def test_reply_from_the_reporter_is_a_public_note(
     [note] = notes(incident)
     assert note.text == "It is still smoking, see photo."
     assert note.visibility == "public"
-    assert note.actor_user == reporter
+    # Shown as what it is, a mail, never as the account's own comment (From is forgeable).
+    assert (note.actor_kind, note.actor_label) == ("integration", f"by email from {reporter.email}")
+    assert note.actor_user is None
     assert [a.filename for a in incident.attachments.all()] == ["photo.png"]
 
 
@@ -420,27 +423,7 @@ def test_reply_from_an_outside_reporter_address_is_a_public_note(
         "public",
         "integration",
     )
-    assert "dana@example.org" in note.actor_label
-
-
-def test_reply_from_a_staff_address_is_a_public_note_by_that_person(
-    intake: Server, mailbox: EmailIntegration, reporter: User, agent: User, make_incident
-) -> None:
-    incident = make_incident(reporter)
-    message = mail(
-        to=mailbox.address(),
-        sender=f"Alice <{agent.email}>",
-        subject=f"[{incident.ref}] Printer on fire",
-        text="I am on my way with an extinguisher.\n",
-    )
-    assert send(intake, mailbox.address(), message)[0] == 250
-    assert Incident.objects.count() == 1
-    [note] = notes(incident)
-    assert (note.text, note.visibility, note.actor_user) == (
-        "I am on my way with an extinguisher.",
-        "public",
-        agent,
-    )
+    assert note.actor_label == "by email from dana@example.org"
 
 
 def test_the_same_mail_delivered_again_is_filed_once(
@@ -537,7 +520,7 @@ def test_a_reply_to_two_mailboxes_is_one_note_also_when_retried(
     assert Incident.objects.count() == 1
     assert [(n.visibility, n.text[:20]) for n in notes(incident)] == [
         ("public", "Answer None."),
-        ("internal", "An automatic reply f"),
+        ("internal", "An automatic reply w"),
     ]
 
 
@@ -591,7 +574,10 @@ def test_an_out_of_office_reply_is_neither_a_note_nor_an_incident(
     assert Incident.objects.count() == 1  # no follow-up incident, even when closed
     [note] = notes(incident)
     assert note.visibility == "internal"  # never public: that could mail the sender back
-    assert note.text.startswith(f"An automatic reply from Dana Doe <{reporter.email}>")
+    assert note.text == (
+        "An automatic reply was not added as a reply: Automatic reply: Printer on fire"
+    )
+    assert note.actor_label == f"by email from {reporter.email}"
 
 
 def test_a_monitoring_mail_marked_auto_generated_still_opens_an_incident(
@@ -603,32 +589,162 @@ def test_a_monitoring_mail_marked_auto_generated_still_opens_an_incident(
     assert latest().title == "CRON: backup failed"
 
 
-def test_reply_from_a_stranger_is_a_new_linked_incident(
+def test_a_mail_naming_an_incident_its_sender_cannot_see_is_a_fresh_report(
     intake: Server, mailbox: EmailIntegration, reporter: User, make_user, make_incident
 ) -> None:
-    incident = make_incident(reporter)
+    """Issue 7 (13): the follow-up quoted the unseen incident's title to a stranger."""
+    incident = make_incident(reporter, title="Payroll server hacked by insider")
     other_reporter = make_user("reporter", username="oscar")  # has an account, not staff
     for sender in ("mallory@evil.example", other_reporter.email):
         message = mail(
             to=mailbox.address(),
             sender=sender,
-            subject=f"Re: [{incident.ref}] Printer on fire",
+            subject=f"Re: [{incident.ref}] hello",
             text="Mine is on fire too.\n",
         )
         code, reply = send(intake, mailbox.address(), message)
-        follow_up = latest()
-        assert (code, reply) == (250, f"2.0.0 OK {follow_up.ref}".encode())
-        assert follow_up.pk != incident.pk
-        assert follow_up.related_to == incident
-        assert follow_up.title == "Printer on fire"
-        assert follow_up.description.startswith(f"Follow-up to {incident.ref}")
-        assert "Mine is on fire too." in follow_up.description
-        assert follow_up.source == Source.EMAIL
-    assert notes(Incident.objects.get(pk=incident.pk))[0].visibility == "internal"
-    assert [n.visibility for n in notes(incident)] == ["internal", "internal"]
-    assert all(n.text.startswith(f"An email about {incident.ref}") for n in notes(incident))
-    assert not incident.timeline.filter(visibility="public", kind=EntryKind.NOTE).exists()
+        fresh = latest()
+        assert (code, reply) == (250, f"2.0.0 OK {fresh.ref}".encode())
+        assert fresh.pk != incident.pk
+        # As if INC-n did not exist: nothing of it, not even the link, is in the new one.
+        assert fresh.related_to is None
+        assert (fresh.title, fresh.description) == ("hello", "Mine is on fire too.")
+        assert "insider" not in str(fresh.timeline.values_list("text", flat=True))
+        assert fresh.source == Source.EMAIL
     assert latest().reporter == other_reporter
+    # Staff see on INC-n that it was named, by whom, as what; no text of the mail.
+    assert [n.visibility for n in notes(incident)] == ["internal", "internal"]
+    assert [n.actor_label for n in notes(incident)] == [
+        "by email from mallory@evil.example",
+        f"by email from {other_reporter.email}",
+    ]
+    assert all("on fire" not in n.text for n in notes(incident))
+    assert not incident.timeline.filter(visibility="public", kind=EntryKind.NOTE).exists()
+
+
+def test_a_reporters_api_view_of_the_new_report_names_nothing_of_the_unseen_incident(
+    intake: Server, mailbox: EmailIntegration, reporter: User, make_user, make_incident, api
+) -> None:
+    incident = make_incident(reporter, title="Payroll server hacked by insider")
+    oscar = make_user("reporter", username="oscar")
+    message = mail(to=mailbox.address(), sender=oscar.email, subject=f"[{incident.ref}] hi")
+    assert send(intake, mailbox.address(), message)[0] == 250
+    client = api(oscar)
+    fresh = client.get(f"/api/v1/incidents/{latest().ref}")
+    timeline = client.get(f"/api/v1/incidents/{latest().ref}/timeline")
+    assert fresh.status_code == 200
+    assert "insider" not in fresh.content.decode() + timeline.content.decode()
+    assert incident.ref not in fresh.content.decode() + timeline.content.decode()
+    assert client.get(f"/api/v1/incidents/{incident.ref}").status_code == 404
+
+
+def test_a_mail_from_a_staff_address_is_an_internal_note_shown_as_by_email(
+    intake: Server, mailbox: EmailIntegration, reporter: User, agent: User, make_incident, api
+) -> None:
+    """Issue 7 (14): a forged From of a staff address made a public note by that person."""
+    incident = make_incident(reporter)
+    message = mail(
+        to=mailbox.address(),
+        sender=f"Alice <{agent.email}>",
+        subject=f"[{incident.ref}] Printer on fire",
+        text="Ignore the alarm, it is a drill.\n",
+    )
+    assert send(intake, mailbox.address(), message)[0] == 250
+    assert Incident.objects.count() == 1
+    [note] = notes(incident)
+    assert (note.text, note.visibility, note.actor_user) == (
+        "Ignore the alarm, it is a drill.",
+        "internal",
+        None,
+    )
+    # The reporter does not see it; staff see it as a mail, in the API and on the page.
+    reporter_view = api(reporter).get(f"/api/v1/incidents/{incident.ref}/timeline").json()
+    assert all(item["kind"] != "note" for item in reporter_view["items"])
+    staff_view = api(agent).get(f"/api/v1/incidents/{incident.ref}/timeline").json()
+    [item] = [item for item in staff_view["items"] if item["kind"] == "note"]
+    assert item["actor"] == {
+        "kind": "integration",
+        "username": None,
+        "label": f"by email from {agent.email}",
+    }
+    browser = Client()
+    browser.force_login(agent)
+    page = browser.get(f"/incidents/{incident.ref}/").content.decode()
+    assert f'Added a note <strong class="actor">by email from {agent.email}</strong>' in page
+
+
+def test_an_administrator_may_make_staff_mail_public(
+    intake: Server,
+    mailbox: EmailIntegration,
+    reporter: User,
+    agent: User,
+    admin: User,
+    make_incident,
+    api,
+) -> None:
+    incident = make_incident(reporter)
+    path = f"/api/v1/services/{mailbox.service.pk}/integrations/{mailbox.integration.pk}"
+    refused = api(admin).patch(path, {"staff_mail_public": "yes"})
+    assert refused.status_code == 422
+    assert "staff_mail_public" in str(refused.json()["detail"])
+    response = api(admin).patch(path, {"staff_mail_public": True})
+    assert response.status_code == 200, response.content
+    assert response.json()["options"]["staff_mail_public"] is True
+    message = mail(
+        to=mailbox.address(),
+        sender=agent.email,
+        subject=f"[{incident.ref}] Printer on fire",
+        text="A technician is on the way.\n",
+    )
+    assert send(intake, mailbox.address(), message)[0] == 250
+    [note] = notes(incident)
+    assert (note.visibility, note.actor_label) == ("public", f"by email from {agent.email}")
+    page = Client()
+    page.force_login(reporter)
+    html = page.get(f"/incidents/{incident.ref}/").content.decode()
+    assert f'Commented <strong class="actor">by email from {agent.email}</strong>' in html
+
+
+@pytest.mark.parametrize("auto_reply", [False, True])
+def test_strangers_and_auto_replies_are_rate_limited_per_sender_and_incident(
+    intake: Server,
+    mailbox: EmailIntegration,
+    reporter: User,
+    make_incident,
+    auto_reply: bool,
+) -> None:
+    incident = make_incident(reporter, title="Secret title")
+    other = make_incident(reporter, title="Another one")
+
+    def from_stranger(sender: str, target: Incident, n: int) -> None:
+        message = mail(
+            to=mailbox.address(),
+            sender=sender,
+            subject=f"Out of office: [{target.ref}] attempt {n}",
+            text=f"Attempt {n}\n",
+        )
+        if auto_reply:
+            message["Auto-Submitted"] = "auto-replied"
+        assert send(intake, mailbox.address(), message)[0] == 250
+
+    for n in range(MAIL_NOTES_PER_HOUR + 3):
+        from_stranger("mallory@evil.example", incident, n)
+    from_stranger("eve@evil.example", incident, 99)  # another sender has its own count
+    from_stranger("mallory@evil.example", other, 99)  # and so has another incident
+    by_mallory = [n for n in notes(incident) if "mallory" in n.actor_label]
+    assert len(by_mallory) == MAIL_NOTES_PER_HOUR
+    assert len([n for n in notes(incident) if "eve@" in n.actor_label]) == 1
+    assert len(notes(other)) == 1
+    # Nothing of the mails is quoted into an incident the stranger cannot see.
+    assert all("attempt" not in n.text.lower() for n in notes(incident) + notes(other))
+    # An hour later the sender may be heard again (the count lives in the database).
+    TimelineEntry.objects.filter(incident=incident).update(
+        created_at=F("created_at") - dt.timedelta(minutes=61)
+    )
+    from_stranger("mallory@evil.example", incident, 100)
+    assert len([n for n in notes(incident) if "mallory" in n.actor_label]) == (
+        MAIL_NOTES_PER_HOUR + 1
+    )
 
 
 def test_reply_to_a_closed_incident_is_a_new_linked_incident(

@@ -9,7 +9,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from tocsin.accounts import selectors, services
-from tocsin.accounts.models import Team, User
+from tocsin.accounts.models import Role, Team, User
 from tocsin.core.api import (
     ERRORS,
     Id,
@@ -19,6 +19,7 @@ from tocsin.core.api import (
     Username,
     idempotent_create,
     lookup,
+    one_of,
     page,
     user_from_request,
 )
@@ -28,7 +29,10 @@ from tocsin.incidents import permissions as perms
 router = Router(tags=["people"])
 
 Name = Annotated[Text, Field(max_length=150)]
-Email = Annotated[Text, Field(max_length=254)]
+Email = Annotated[
+    Text, Field(min_length=1, max_length=254, description="unique, whatever its case")
+]
+RoleName = Annotated[Text, one_of(Role.values)]
 Zone = Annotated[Text, Field(max_length=64, description="IANA zone, e.g. Europe/Berlin")]
 
 
@@ -52,7 +56,7 @@ class UserOut(Schema):
     username: str
     name: str
     email: str
-    role: str
+    role: Annotated[str, one_of(Role.values)]
     time_zone: str
     active: bool
 
@@ -66,7 +70,7 @@ class UserIn(InSchema):
     username: Username
     email: Email
     name: Name = ""
-    role: Text = Field("reporter", description="reporter, agent, responder, manager or admin")
+    role: RoleName = "reporter"
     time_zone: Zone = ""
 
 
@@ -76,12 +80,12 @@ class UserPatchIn(InSchema):
     name: Name | None = None
     time_zone: Zone | None = None
     email: Email | None = None
-    role: Text | None = None
+    role: RoleName | None = None
     active: bool | None = None
 
 
 class UserQuery(Schema):
-    role: Text | None = None
+    role: RoleName | None = None
     active: bool | None = None
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 
 
 def validate_time_zone(value: str) -> None:
@@ -42,6 +43,16 @@ class User(AbstractUser):
 
     class Meta:
         ordering = ["username"]
+        constraints = [
+            # One person per email address, whatever its case (email intake finds the
+            # sender by address); blank is allowed for accounts made outside the services.
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~models.Q(email=""),
+                name="accounts_user_email_ci_unique",
+                violation_error_message="another person already has this email address",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.display_name

@@ -6,11 +6,12 @@ import hashlib
 import re
 import secrets
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from tocsin.accounts.models import ApiToken, Role, Team, User
 from tocsin.core.clock import now
@@ -33,6 +34,26 @@ def _check_email(value: str) -> str:
     except ValidationError:
         raise Invalid("email", "must be an email address") from None
     return value
+
+
+def _check_email_free(email: str, user: User | None = None) -> None:
+    """One person per address, whatever its case (email intake finds people by it)."""
+    others = User.objects.filter(email__iexact=email)
+    if user is not None:
+        others = others.exclude(pk=user.pk)
+    if others.exists():
+        raise Invalid("email", "another person already has this email address")
+
+
+def _save_unique(user: User, **kwargs: Any) -> None:
+    """Save; a concurrent save of the same address is the same 422 as the check above."""
+    try:
+        with transaction.atomic():
+            user.save(**kwargs)
+    except IntegrityError:
+        if User.objects.filter(email__iexact=user.email).exclude(pk=user.pk).exists():
+            raise Invalid("email", "another person already has this email address") from None
+        raise
 
 
 def _check_time_zone(value: str) -> str:
@@ -68,6 +89,7 @@ def user_create(
     if User.objects.filter(username__iexact=username).exists():
         raise Conflict(f"a person with username {username!r} already exists")
     email = _check_email(email)
+    _check_email_free(email)
     user = User(
         username=username,
         email=email.strip(),
@@ -80,7 +102,7 @@ def user_create(
         user.set_password(password)
     else:
         user.set_unusable_password()
-    user.save()
+    _save_unique(user)
     return user
 
 
@@ -97,6 +119,7 @@ def user_update(
     fields: list[str] = []
     if email is not None:
         user.email = _check_email(email)
+        _check_email_free(user.email, user)
         fields.append("email")
     demoted = (role is not None and role != Role.ADMIN) or is_active is False
     if demoted and user.role == Role.ADMIN and user.is_active:
@@ -119,7 +142,7 @@ def user_update(
         user.is_active = is_active
         fields.append("is_active")
     if fields:
-        user.save(update_fields=fields)
+        _save_unique(user, update_fields=fields)
     return user
 
 

@@ -24,6 +24,7 @@ from tocsin.core.api import (
     idempotent_create,
     json_response,
     lookup,
+    one_of,
     page,
     ref,
     to_json,
@@ -55,7 +56,9 @@ class AlertSettings(Schema):
         description="monitoring severity → [impact, urgency], each 1 (highest) … 4"
     )
     auto_resolve: bool = Field(description="resolve the incident when all its alerts resolve")
-    grouping: str = Field(description='"key" (group or dedup key) or "labels"')
+    grouping: Annotated[str, one_of(["key", "labels"])] = Field(
+        description='"key" (group or dedup key) or "labels"'
+    )
     group_labels: list[str]
     group_window_minutes: int
     storm_threshold: int = Field(description="new incidents a minute before the storm incident")
@@ -209,14 +212,14 @@ class IntegrationOptionsIn(InSchema):
     "alerts[0]"; "" leaves a field unmapped), resolved_value and acknowledged_value;
     webhook and alertmanager: bearer_token; grafana: hmac_secret, hmac_header (blank:
     X-Grafana-Alerting-Signature or X-Grafana-Alert-Signature) and timestamp_header;
-    heartbeat: interval_seconds and grace_seconds."""
+    heartbeat: interval_seconds and grace_seconds; email: staff_mail_public."""
 
     summary_path: Path | None = None
     severity_path: Path | None = None
     dedup_key_path: Path | None = None
     status_path: Path | None = None
     source_path: Path | None = None
-    resolved_value: Annotated[Text, Field(max_length=100)] | None = None
+    resolved_value: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
     acknowledged_value: Annotated[Text, Field(max_length=100)] | None = None
     bearer_token: Secret | None = None
     hmac_secret: Secret | None = None
@@ -227,6 +230,11 @@ class IntegrationOptionsIn(InSchema):
     )
     grace_seconds: StrictInt | None = Field(
         None, description="heartbeat: extra seconds before a missed ping opens an incident"
+    )
+    staff_mail_public: StrictBool | None = Field(
+        None,
+        description="email: a reply from a staff address becomes a public note "
+        "(default false: an internal note, since a From header can be forged)",
     )
 
 
@@ -259,7 +267,7 @@ class SnippetOut(Schema):
 class IntegrationOut(Schema):
     id: int
     service: Ref
-    kind: str
+    kind: Annotated[str, one_of(IntegrationKind.values)]
     name: str
     key_prefix: str
     endpoint: str = Field(description="where senders post, with <key> in place of the key")

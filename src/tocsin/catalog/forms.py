@@ -165,6 +165,12 @@ class IntegrationForm(forms.Form):
         label="Timestamp header",
         help_text="Optional, e.g. X-Grafana-Alerting-Timestamp (refuses replayed requests)",
     )
+    # email
+    staff_mail_public = forms.BooleanField(
+        required=False,
+        label="Replies from staff addresses are public notes",
+        help_text="Off: they become internal notes (a From address can be forged)",
+    )
     # heartbeat
     interval_seconds = forms.IntegerField(
         required=False,
@@ -192,6 +198,7 @@ class IntegrationForm(forms.Form):
         IntegrationKind.ALERTMANAGER: ("bearer_token",),
         IntegrationKind.GRAFANA: ("hmac_secret", "hmac_header", "timestamp_header"),
         IntegrationKind.HEARTBEAT: ("interval_seconds", "grace_seconds"),
+        IntegrationKind.EMAIL: ("staff_mail_public",),
     }
 
     def options(self) -> dict[str, Any]:
@@ -232,5 +239,6 @@ class IntegrationForm(forms.Form):
                 ["hmac_secret", "hmac_header", "timestamp_header"],
             ),
             ("heartbeat", "Heartbeat timing", ["interval_seconds", "grace_seconds"]),
+            ("email", "Replies by email", ["staff_mail_public"]),
         ]
         return [(kinds, legend, [self[name] for name in names]) for kinds, legend, names in groups]

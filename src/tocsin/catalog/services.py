@@ -290,7 +290,7 @@ _INDEX = re.compile(r"\[(\d+)\]")
 KIND_OPTIONS: dict[str, tuple[str, ...]] = {
     IntegrationKind.PAGERDUTY: (),
     IntegrationKind.OPSGENIE: (),
-    IntegrationKind.EMAIL: (),
+    IntegrationKind.EMAIL: ("staff_mail_public",),
     IntegrationKind.ALERTMANAGER: ("bearer_token",),
     IntegrationKind.WEBHOOK: (*WEBHOOK_DEFAULTS, "bearer_token"),
     IntegrationKind.GRAFANA: ("hmac_secret", "hmac_header", "timestamp_header"),
@@ -383,6 +383,11 @@ def clean_integration_options(
             and options["acknowledged_value"] == options["resolved_value"]
         ):
             raise Invalid("acknowledged_value", "must differ from resolved_value")
+    if kind == IntegrationKind.EMAIL and "staff_mail_public" in sent:
+        # Mail from a staff address: an internal note unless this is set (From is forgeable).
+        if not isinstance(sent["staff_mail_public"], bool):
+            raise Invalid("staff_mail_public", "must be true or false")
+        options["staff_mail_public"] = sent["staff_mail_public"]
     if kind == IntegrationKind.HEARTBEAT:
         if "interval_seconds" not in sent and "interval_seconds" not in options:
             raise Invalid("interval_seconds", "is required for a heartbeat")

@@ -5,6 +5,7 @@ Everything here is plumbing between HTTP and the services; no business rule live
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -58,16 +59,38 @@ Id = Annotated[int, Field(ge=1, le=ID_MAX)]
 BodyId = Annotated[int, Field(ge=1, le=ID_MAX, strict=True)]
 """An id in a JSON body: a number, not true or "3"."""
 
-_USERNAME = re.compile(r"^[\w.@+-]{1,150}$")
+USERNAME_PATTERN = r"^[\w.@+-]{1,150}$"
+_USERNAME = re.compile(USERNAME_PATTERN)
 
 
 def _username(value: str) -> str:
-    if not _USERNAME.match(value):
+    if not _USERNAME.fullmatch(value):
         raise ValueError("must be 1–150 letters, digits and @ . + - _")
     return value
 
 
-Username = Annotated[str, AfterValidator(_username)]
+Username = Annotated[
+    str,
+    AfterValidator(_username),
+    Field(json_schema_extra={"pattern": USERNAME_PATTERN, "minLength": 1, "maxLength": 150}),
+]
+
+INCIDENT_REF_PATTERN = r"^(INC-)?[1-9][0-9]*$"
+IncidentRef = Annotated[
+    str,
+    Field(
+        description='"INC-42" or 42, exactly (anything else is no incident: 404)',
+        json_schema_extra={"pattern": INCIDENT_REF_PATTERN},
+    ),
+]
+"""An incident in a path. Checked by `incidents.selectors.parse_ref` (404, not 422: an
+incident that cannot exist is answered like one the caller may not see)."""
+
+
+def one_of(values: Iterable[Any], description: str | None = None) -> Any:
+    """Field metadata that states in the OpenAPI schema the values the server accepts
+    (the services check them, with a message naming the field)."""
+    return Field(description=description, json_schema_extra={"enum": list(values)})
 
 
 class InSchema(Schema):
@@ -285,11 +308,44 @@ def _replay(record: IdempotencyRecord) -> HttpResponse:
     return response
 
 
-def _check_same_request(record: IdempotencyRecord, request: HttpRequest) -> None:
+def request_hash(request: HttpRequest) -> str:
+    """SHA-256 of what a request asks for: a JSON body canonicalised (key order and spaces
+    do not count), a form by its fields and its files' names and contents (the multipart
+    boundary changes on every retry), anything else byte for byte."""
+    digest = hashlib.sha256()
+    content_type = (request.content_type or "").lower()
+    if content_type.startswith("multipart/"):
+        for name in sorted(request.POST):
+            digest.update(json.dumps([name, request.POST.getlist(name)]).encode())
+        for name in sorted(request.FILES):
+            for upload in request.FILES.getlist(name):
+                digest.update(json.dumps(["file", name, upload.name]).encode())
+                for chunk in upload.chunks():
+                    digest.update(chunk)
+                upload.seek(0)
+        return digest.hexdigest()
+    body = request.body
+    try:
+        parsed = json.loads(body) if body.strip() else None
+    except ValueError:
+        digest.update(body)
+    else:
+        canonical = json.dumps(parsed, sort_keys=True, separators=(",", ":"))
+        digest.update(canonical.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _check_same_request(record: IdempotencyRecord, request: HttpRequest, body_hash: str) -> None:
     if record.method != (request.method or "POST") or record.path != request.path[:500]:
         raise Conflict(
             f"this Idempotency-Key was used for {record.method} {record.path}; "
             "use a new key for a different request"
+        )
+    if record.request_hash and record.request_hash != body_hash:
+        raise Invalid(
+            IDEMPOTENCY_HEADER,
+            "this Idempotency-Key was used with a different request body; "
+            "send the same body to get the first answer again, or use a new key",
         )
 
 
@@ -297,8 +353,9 @@ def idempotent_create(
     request: HttpRequest, create: Callable[[], Any], status: int = 201
 ) -> HttpResponse:
     """Run `create` (which returns the reply body). With an Idempotency-Key header, the
-    same person sending the same key within 24 hours gets the first reply again, and
-    nothing is created twice (the create and the record commit together)."""
+    same person sending the same key and body within 24 hours gets the first reply again,
+    and nothing is created twice (the create and the record commit together); the same
+    key with a different body is a 422 naming the header."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
         return json_response(to_json(create()), status)
@@ -306,6 +363,7 @@ def idempotent_create(
     if not key or len(key) > 255 or not key.isprintable():
         raise Invalid(IDEMPOTENCY_HEADER, "must be 1–255 printable characters")
     owner = f"user:{user_from_request(request).pk}"
+    body_hash = request_hash(request)
     try:
         with transaction.atomic():
             IdempotencyRecord.objects.filter(
@@ -313,7 +371,7 @@ def idempotent_create(
             ).delete()
             previous = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
             if previous is not None:
-                _check_same_request(previous, request)
+                _check_same_request(previous, request, body_hash)
                 return _replay(previous)
             body = to_json(create())
             try:
@@ -323,6 +381,7 @@ def idempotent_create(
                         key=key,
                         method=request.method or "POST",
                         path=request.path[:500],
+                        request_hash=body_hash,
                         status_code=status,
                         body=body,
                         created_at=now(),
@@ -332,7 +391,7 @@ def idempotent_create(
     except _KeyTaken:
         # A concurrent request with the same key committed first: answer as it did.
         record = IdempotencyRecord.objects.get(owner=owner, key=key)
-        _check_same_request(record, request)
+        _check_same_request(record, request, body_hash)
         return _replay(record)
     return json_response(body, status)
 

@@ -28,6 +28,9 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=255)
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=500)
+    # SHA-256 of the request body (JSON canonicalised, forms by field and file content):
+    # the same key with another body is refused, not answered with the first reply.
+    request_hash = models.CharField(max_length=64, blank=True, default="")
     status_code = models.PositiveSmallIntegerField()
     body = models.JSONField()
     created_at = models.DateTimeField(db_index=True)

@@ -17,6 +17,7 @@ from tocsin.catalog.selectors import category_get, service_get
 from tocsin.core.api import (
     ERRORS,
     Id,
+    IncidentRef,
     Paging,
     Text,
     actor_from_request,
@@ -94,7 +95,12 @@ def incident_json(
     }
 
 
-def entry_json(entry: TimelineEntry) -> dict[str, Any]:
+def entry_json(entry: TimelineEntry, viewer: User | None = None) -> dict[str, Any]:
+    """One timeline entry as `viewer` may see it: someone who is not staff sees a person's
+    name where staff see which API token acted (its name or prefix)."""
+    label = entry.actor_label
+    if entry.actor_kind == "token" and entry.actor_user_id and not perms.is_staff(viewer):
+        label = entry.actor_user.display_name  # type: ignore[union-attr]
     return {
         "id": entry.pk,
         "kind": entry.kind,
@@ -105,7 +111,7 @@ def entry_json(entry: TimelineEntry) -> dict[str, Any]:
         "actor": {
             "kind": entry.actor_kind,
             "username": entry.actor_user.username if entry.actor_user_id else None,  # type: ignore[union-attr]
-            "label": entry.actor_label,
+            "label": label,
         },
         "redacted_at": entry.redacted_at,
         "redacted_by": entry.redacted_by.username if entry.redacted_by_id else None,  # type: ignore[union-attr]
@@ -237,7 +243,7 @@ def create_incident(request: HttpRequest, payload: IncidentCreateIn) -> HttpResp
 
 
 @router.get("/incidents/{ref}", response={200: IncidentOut, **ERRORS})
-def get_incident(request: HttpRequest, ref: str) -> dict[str, Any]:
+def get_incident(request: HttpRequest, ref: IncidentRef) -> dict[str, Any]:
     user = user_from_request(request)
     return incident_json(selectors.access_incident(user, ref), user)
 
@@ -250,7 +256,9 @@ TRIAGE_LINKS: dict[str, Callable[[Any], Any]] = {
 
 
 @router.patch("/incidents/{ref}", response={200: IncidentOut, **ERRORS})
-def patch_incident(request: HttpRequest, ref: str, payload: IncidentPatchIn) -> dict[str, Any]:
+def patch_incident(
+    request: HttpRequest, ref: IncidentRef, payload: IncidentPatchIn
+) -> dict[str, Any]:
     """Triage fields (incident_update) and assignee/team (incident_assign), together."""
     user = user_from_request(request)
     actor = actor_from_request(request)
@@ -290,7 +298,7 @@ def patch_incident(request: HttpRequest, ref: str, payload: IncidentPatchIn) -> 
 def _action_route(action: str) -> None:
     schema = ResolveIn if action in ("resolve", "close") else ActionIn
 
-    def act(request: HttpRequest, ref: str, payload: Any = None) -> dict[str, Any]:
+    def act(request: HttpRequest, ref: IncidentRef, payload: Any = None) -> dict[str, Any]:
         user = user_from_request(request)
         incident = selectors.access_incident(user, ref)
         body = payload or schema()
@@ -324,7 +332,9 @@ for _action in ACTIONS:
 
 
 @router.post("/incidents/{ref}/escalate", response={200: IncidentOut, **ERRORS})
-def escalate_incident(request: HttpRequest, ref: str, payload: EscalateIn) -> dict[str, Any]:
+def escalate_incident(
+    request: HttpRequest, ref: IncidentRef, payload: EscalateIn
+) -> dict[str, Any]:
     user = user_from_request(request)
     incident = services.incident_escalate(
         incident=selectors.access_incident(user, ref),
@@ -337,7 +347,7 @@ def escalate_incident(request: HttpRequest, ref: str, payload: EscalateIn) -> di
 
 
 @router.post("/incidents/{ref}/merge", response={200: IncidentOut, **ERRORS})
-def merge_incident(request: HttpRequest, ref: str, payload: MergeIn) -> dict[str, Any]:
+def merge_incident(request: HttpRequest, ref: IncidentRef, payload: MergeIn) -> dict[str, Any]:
     user = user_from_request(request)
     incident = selectors.access_incident(user, ref)
     into = lookup("into", lambda r: selectors.access_incident(user, r), payload.into)
@@ -348,7 +358,7 @@ def merge_incident(request: HttpRequest, ref: str, payload: MergeIn) -> dict[str
 
 
 @router.post("/incidents/{ref}/confirm", response={200: IncidentOut, **ERRORS})
-def confirm_incident(request: HttpRequest, ref: str, payload: ConfirmIn) -> dict[str, Any]:
+def confirm_incident(request: HttpRequest, ref: IncidentRef, payload: ConfirmIn) -> dict[str, Any]:
     """The reporter confirms the resolution (closes) or says it is not fixed (reopens)."""
     user = user_from_request(request)
     incident = services.incident_confirm(
@@ -365,15 +375,17 @@ def confirm_incident(request: HttpRequest, ref: str, payload: ConfirmIn) -> dict
 
 
 @router.get("/incidents/{ref}/timeline", response={200: TimelineList, **ERRORS})
-def list_timeline(request: HttpRequest, ref: str, paging: Query[Paging]) -> dict[str, Any]:
+def list_timeline(request: HttpRequest, ref: IncidentRef, paging: Query[Paging]) -> dict[str, Any]:
     """Oldest first. Reporters see public entries only."""
     user = user_from_request(request)
     incident = selectors.access_incident(user, ref)
-    return page(selectors.timeline_for(user, incident), paging, entry_json)
+    return page(
+        selectors.timeline_for(user, incident), paging, lambda entry: entry_json(entry, user)
+    )
 
 
 @router.post("/incidents/{ref}/timeline", response={201: TimelineEntryOut, **ERRORS})
-def add_note(request: HttpRequest, ref: str, payload: NoteIn) -> HttpResponse:
+def add_note(request: HttpRequest, ref: IncidentRef, payload: NoteIn) -> HttpResponse:
     """A note: staff notes are internal unless `visibility` is public; reporters' are public."""
     user = user_from_request(request)
     incident = selectors.access_incident(user, ref)
@@ -385,7 +397,8 @@ def add_note(request: HttpRequest, ref: str, payload: NoteIn) -> HttpResponse:
                 actor=actor_from_request(request),
                 text=payload.text,
                 visibility=payload.visibility,
-            )
+            ),
+            user,
         ),
     )
 
@@ -393,19 +406,21 @@ def add_note(request: HttpRequest, ref: str, payload: NoteIn) -> HttpResponse:
 @router.post(
     "/incidents/{ref}/timeline/{entry_id}/redact", response={200: TimelineEntryOut, **ERRORS}
 )
-def redact_entry(request: HttpRequest, ref: str, entry_id: Id) -> dict[str, Any]:
+def redact_entry(request: HttpRequest, ref: IncidentRef, entry_id: Id) -> dict[str, Any]:
     """An administrator blanks the entry's text; the entry and the redactor remain."""
     user = user_from_request(request)
     entry = selectors.access_timeline_entry(user, ref, entry_id)
     entry = services.timeline_redact(entry=entry, actor=actor_from_request(request))
-    return entry_json(entry)
+    return entry_json(entry, user)
 
 
 # --- attachments ----------------------------------------------------------------------------
 
 
 @router.get("/incidents/{ref}/attachments", response={200: AttachmentList, **ERRORS})
-def list_attachments(request: HttpRequest, ref: str, paging: Query[Paging]) -> dict[str, Any]:
+def list_attachments(
+    request: HttpRequest, ref: IncidentRef, paging: Query[Paging]
+) -> dict[str, Any]:
     user = user_from_request(request)
     incident = selectors.access_incident(user, ref)
     return page(selectors.attachments_for(user, incident), paging, attachment_json)
@@ -414,7 +429,7 @@ def list_attachments(request: HttpRequest, ref: str, paging: Query[Paging]) -> d
 @router.post("/incidents/{ref}/attachments", response={201: AttachmentOut, **ERRORS})
 def add_attachment(
     request: HttpRequest,
-    ref: str,
+    ref: IncidentRef,
     file: File[UploadedFile],
     visibility: str = Form("", max_length=20),
 ) -> HttpResponse:
@@ -435,7 +450,7 @@ def add_attachment(
 
 
 @router.get("/incidents/{ref}/attachments/{attachment_id}", response={200: Any, **ERRORS})
-def download_attachment(request: HttpRequest, ref: str, attachment_id: Id) -> HttpResponse:
+def download_attachment(request: HttpRequest, ref: IncidentRef, attachment_id: Id) -> HttpResponse:
     """The file itself, for those who may see the incident (and the attachment)."""
     user = user_from_request(request)
     attachment = selectors.access_attachment(user, ref, attachment_id)

@@ -16,12 +16,17 @@ Decisions (see docs/integrations/email.md):
   even without From or Subject: the title becomes "(no subject)" and the reporter
   "unknown sender".
 - The sender is the From header's first address, else the envelope sender (MAIL FROM).
-  Email sender addresses are not authenticated: the reply rules below only ever add a
-  public note, never change an incident's status.
-- A reply (`[INC-42]` anywhere in the subject) from the incident's reporter or from a
-  staff member becomes a public note with the quoted text trimmed. From anyone else,
-  or to a closed incident, it is a new incident linked to INC-42 (`related_to`), with an
-  internal note on INC-42. An `[INC-n]` that does not exist is just a new incident.
+  Email sender addresses are not authenticated: a note that arrived by mail is shown as
+  "by email from <address>" (the timeline actor), never as an account's own act, and
+  the reply rules below never change an incident's status.
+- A reply (`[INC-42]` anywhere in the subject) from someone who may see INC-42 (the access
+  gate of `selectors.access_incident`, or the outside reporter's address) becomes a note
+  with the quoted text trimmed: public from the reporter; internal from a staff address
+  unless the integration's option `staff_mail_public` is set. To a closed incident it is
+  a new incident linked to INC-42 (`related_to`), with an internal note on INC-42.
+- From anyone else, the mail is a fresh report that quotes nothing of INC-42 (just as for
+  an `[INC-n]` that does not exist); INC-42 gets an internal note naming only the new
+  number, at most MAIL_NOTES_PER_HOUR an hour per sender address.
 - Each attachment goes through `incident_attach` (size limit, type allow-list). One that
   is refused is not kept, and an internal note on the incident says which and why.
 - A mail filed for the same integration in the last 30 days (same Message-ID, sender,
@@ -29,7 +34,8 @@ Decisions (see docs/integrations/email.md):
   it became.
 - An automatic reply (out-of-office: `Auto-Submitted: auto-replied` and older
   equivalents) to `[INC-42]` is neither a note nor a new incident: INC-42 gets an
-  internal note that it came, and its attachments are not kept.
+  internal note that it came (quoting its subject only if the sender may see INC-42), at
+  most MAIL_NOTES_PER_HOUR an hour per sender address; its attachments are not kept.
 """
 
 from __future__ import annotations
@@ -58,7 +64,7 @@ from tocsin.catalog.models import Integration, IntegrationKind
 from tocsin.catalog.selectors import integration_by_key
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
-from tocsin.core.errors import TocsinError
+from tocsin.core.errors import NotFound, TocsinError
 from tocsin.incidents import permissions as perms
 from tocsin.incidents.models import (
     Attachment,
@@ -66,8 +72,10 @@ from tocsin.incidents.models import (
     MailReceipt,
     Source,
     Status,
+    TimelineEntry,
     Visibility,
 )
+from tocsin.incidents.selectors import access_incident
 from tocsin.incidents.services import (
     DESCRIPTION_MAX,
     NOTE_MAX,
@@ -85,6 +93,14 @@ MAX_ATTACHMENTS = 20
 LOCK_TIMEOUT_MS = 5000
 # How long a filed mail's Message-ID is remembered (a sender retries for days at most).
 RECEIPT_KEEP = dt.timedelta(days=30)
+# Notes by email that one sender may cause on one incident it cannot reply to (an
+# auto-reply, or a mail naming an incident it may not see), per MAIL_NOTES_WINDOW.
+MAIL_NOTES_PER_HOUR = 5
+MAIL_NOTES_WINDOW = dt.timedelta(hours=1)
+# The email integration's option: mail from a staff address becomes a public note.
+STAFF_MAIL_PUBLIC = "staff_mail_public"
+# How a note that arrived by mail names who sent it (timeline actor label).
+BY_EMAIL = "by email from "
 
 _KEY = re.compile(r"^[a-z0-9]{32}$")
 _REF_TAG = re.compile(r"\[\s*INC-(\d{1,9})\s*\]", re.IGNORECASE)
@@ -130,7 +146,7 @@ class ParsedMail:
 class Filed:
     """What one mail became, for the SMTP reply and the log."""
 
-    outcome: str  # "created" | "note" | "follow-up" | "auto-reply" | "duplicate"
+    outcome: str  # "created" | "note" | "follow-up" | "auto-reply" | "ignored" | "duplicate"
     incident: Incident
     refused: list[str] = field(default_factory=list)
 
@@ -426,17 +442,53 @@ def parse_mail(raw: bytes, *, envelope_sender: str = "") -> ParsedMail:
 # --- writing ----------------------------------------------------------------------------
 
 
-def _people_with(email: str) -> list[User]:
+def _person_with(email: str) -> User | None:
+    """The active person with this address (unique, case-insensitively), or None. Should
+    an older database still hold two, the one created first, always the same one."""
     if not email:
-        return []
-    return list(User.objects.filter(email__iexact=email, is_active=True).order_by("pk"))
+        return None
+    return User.objects.filter(email__iexact=email, is_active=True).order_by("pk").first()
 
 
-def _integration_actor(integration: Integration, mail: ParsedMail | None = None) -> Actor:
-    label = f"email:{integration.name}"
-    if mail is not None:
-        label = f"{mail.sender_label} via {label}"
-    return Actor.integration(label[:200])
+def _integration_actor(integration: Integration) -> Actor:
+    return Actor.integration(f"email:{integration.name}"[:200])
+
+
+def mail_actor(address: str) -> Actor:
+    """Whoever a mail claims to be, its notes are shown as "by email from <address>": a
+    From header is not authenticated, so a note never appears as an account's own act."""
+    return Actor.integration(f"{BY_EMAIL}{address or UNKNOWN_SENDER}"[:200])
+
+
+def _may_see(person: User | None, mail: ParsedMail, incident: Incident) -> bool:
+    """May the sender see this incident: through the access gate every view uses, or as
+    the outside reporter (no account) whose address the incident was filed from."""
+    if person is not None:
+        try:
+            access_incident(person, incident.number)
+        except NotFound:
+            pass
+        else:
+            return True
+    return bool(
+        mail.sender_email
+        and incident.reporter_id is None
+        and incident.reporter_email.lower() == mail.sender_email
+    )
+
+
+def _throttled(incident: Incident, address: str) -> bool:
+    """Has this sender already had MAIL_NOTES_PER_HOUR notes by email on this incident in
+    the last hour? Counted from the timeline itself, so it holds across processes (the
+    incident row is locked while a mail is filed)."""
+    since = now() - MAIL_NOTES_WINDOW
+    count = TimelineEntry.objects.filter(
+        incident=incident,
+        actor_kind="integration",
+        actor_label=mail_actor(address).label,
+        created_at__gte=since,
+    ).count()
+    return count >= MAIL_NOTES_PER_HOUR
 
 
 def _attach_all(
@@ -474,8 +526,8 @@ def _create(
     related: Incident | None = None,
     reason: str = "",
 ) -> Filed:
-    people = _people_with(mail.sender_email)
-    reporter = people[0] if people else None
+    """A new incident; with `related` (which the sender may see), a follow-up to it."""
+    reporter = _person_with(mail.sender_email)
     description = mail.body
     if related is not None:
         intro = f"Follow-up to {related.ref} ({related.title}): {reason}."
@@ -497,28 +549,49 @@ def _create(
     if related is not None:
         incident_add_note(
             incident=related,
-            actor=actor,
+            actor=mail_actor(mail.sender_email),
             visibility=Visibility.INTERNAL,
-            text=f"An email about {related.ref} from {mail.sender_label} was filed as "
-            f"{incident.ref}: {reason}.",
+            text=f"An email about {related.ref} was filed as {incident.ref}: {reason}.",
         )
     refused = _attach_all(incident=incident, actor=actor, mail=mail, stored=stored)
     return Filed("follow-up" if related else "created", incident, refused)
 
 
-def _note_author(incident: Incident, mail: ParsedMail, integration: Integration) -> Actor | None:
-    """Who may add a public note by email: the reporter or a staff member; else None."""
-    people = _people_with(mail.sender_email)
-    if incident.reporter_id is not None:
-        for person in people:
-            if person.pk == incident.reporter_id:
-                return Actor.for_user(person)
-    if mail.sender_email and incident.reporter_email.lower() == mail.sender_email:
-        return _integration_actor(integration, mail)
-    for person in people:
-        if perms.is_staff(person):
-            return Actor.for_user(person)
-    return None
+def _unseen(
+    *, integration: Integration, mail: ParsedMail, stored: list[Attachment], target: Incident
+) -> Filed:
+    """A mail naming an incident its sender may not see: a fresh report that quotes
+    nothing of it (as if the number did not exist). Staff learn of it from an internal
+    note on the named incident that names only the new number and the address, at most
+    MAIL_NOTES_PER_HOUR times an hour per sender."""
+    filed = _create(integration=integration, mail=mail, stored=stored)
+    if not _throttled(target, mail.sender_email):
+        incident_add_note(
+            incident=target,
+            actor=mail_actor(mail.sender_email),
+            visibility=Visibility.INTERNAL,
+            text=f"An email naming {target.ref} from a sender who cannot see it was filed "
+            f"as a new incident, {filed.incident.ref}.",
+        )
+    return filed
+
+
+def _auto_reply(*, mail: ParsedMail, target: Incident, visible: bool) -> Filed:
+    """An out-of-office answer to Tocsin's own mail: neither a reply nor a new incident
+    (and never a public note, which could mail the sender back: a loop). An internal note
+    says it came, quoting its subject only to a sender who may see the incident; at most
+    MAIL_NOTES_PER_HOUR an hour per sender, the rest are dropped."""
+    if _throttled(target, mail.sender_email):
+        return Filed("ignored", target)
+    text = "An automatic reply was not added as a reply"
+    text += f": {mail.title}" if visible else "."
+    incident_add_note(
+        incident=target,
+        actor=mail_actor(mail.sender_email),
+        text=text[:NOTE_MAX],
+        visibility=Visibility.INTERNAL,
+    )
+    return Filed("auto-reply", target)
 
 
 def _file_one(*, integration: Integration, mail: ParsedMail, stored: list[Attachment]) -> Filed:
@@ -527,17 +600,12 @@ def _file_one(*, integration: Integration, mail: ParsedMail, stored: list[Attach
         target = Incident.objects.select_for_update().filter(number=mail.reference).first()
     if target is None:
         return _create(integration=integration, mail=mail, stored=stored)
+    person = _person_with(mail.sender_email)
+    visible = _may_see(person, mail, target)
     if mail.auto_reply:
-        # An out-of-office answer to Tocsin's own mail: neither a reply nor a new incident
-        # (and never a public note, which could mail the sender back: a loop).
-        incident_add_note(
-            incident=target,
-            actor=_integration_actor(integration, mail),
-            text=f"An automatic reply from {mail.sender_label} was not added as a reply: "
-            f"{mail.title}"[:NOTE_MAX],
-            visibility=Visibility.INTERNAL,
-        )
-        return Filed("auto-reply", target)
+        return _auto_reply(mail=mail, target=target, visible=visible)
+    if not visible:
+        return _unseen(integration=integration, mail=mail, stored=stored, target=target)
     if target.status == Status.CLOSED:
         return _create(
             integration=integration,
@@ -546,26 +614,24 @@ def _file_one(*, integration: Integration, mail: ParsedMail, stored: list[Attach
             related=target,
             reason=f"{target.ref} is closed",
         )
-    author = _note_author(target, mail, integration)
-    if author is None:
-        return _create(
-            integration=integration,
-            mail=mail,
-            stored=stored,
-            related=target,
-            reason="the sender is neither its reporter nor a staff member",
-        )
+    # The reporter's mail is a public comment; a staff address's an internal note unless
+    # an administrator set the integration's staff_mail_public (a From can be forged).
+    visibility = Visibility.PUBLIC
+    if person is not None and perms.is_staff(person):
+        public = bool((integration.options or {}).get(STAFF_MAIL_PUBLIC, False))
+        visibility = Visibility.PUBLIC if public else Visibility.INTERNAL
+    author = mail_actor(mail.sender_email)
     text = mail.reply_text or (
         "(reply with attachments only)" if mail.attachments else "(empty reply)"
     )
-    incident_add_note(incident=target, actor=author, text=text, visibility=Visibility.PUBLIC)
+    incident_add_note(incident=target, actor=author, text=text, visibility=visibility)
     refused = _attach_all(incident=target, actor=author, mail=mail, stored=stored)
     return Filed("note", target, refused)
 
 
 # Outcomes that happen once for a mail, however many email integrations it names: a
 # note (or an auto-reply's note) on the incident the subject refers to.
-ONCE_A_MAIL = ("note", "auto-reply")
+ONCE_A_MAIL = ("note", "auto-reply", "ignored")
 
 
 def _receipt_key(mail: ParsedMail) -> str:

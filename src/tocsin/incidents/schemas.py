@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import AwareDatetime, BeforeValidator, Field
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from tocsin.core.api import BodyId, InSchema, Ref, Text, Username
+from tocsin.core.api import BodyId, InSchema, Ref, Text, Username, one_of
+from tocsin.incidents.models import EntryKind, ResolutionCode, Source, Status, Visibility
 
 
 def _priority(value: Any) -> Any:
@@ -30,11 +31,37 @@ def _priority(value: Any) -> Any:
     raise ValueError("must be P1–P4 (or 1–4)")
 
 
-PriorityIn = Annotated[int, BeforeValidator(_priority)]
-Level = Annotated[int, Field(ge=1, le=4, strict=True, description="1 (highest) to 4 (lowest)")]
+PriorityIn = Annotated[
+    int,
+    BeforeValidator(_priority),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "enum": [1, 2, 3, 4]},
+                {"type": "string", "pattern": "^[Pp]?[1-4]$"},
+            ],
+            "description": '"P1"…"P4" or 1…4',
+        }
+    ),
+]
+LEVELS = [1, 2, 3, 4]
+Level = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=4,
+        strict=True,
+        description="1 (highest) to 4 (lowest)",
+        json_schema_extra={"enum": LEVELS},
+    ),
+]
 SupportLevel = Annotated[int, Field(ge=1, le=3, strict=True)]
 ShortText = Annotated[Text, Field(max_length=500)]
 LongText = Annotated[Text, Field(max_length=50_000)]
+NonEmptyLongText = Annotated[Text, Field(min_length=1, max_length=50_000)]
+Title = Annotated[Text, Field(min_length=1, max_length=200)]
+SourceName = Annotated[Text, one_of(Source.values, "where the incident came from")]
+VisibilityName = Annotated[Text, one_of(Visibility.values)]
 
 
 # --- replies ------------------------------------------------------------------------------
@@ -60,11 +87,11 @@ class IncidentOut(Schema):
     number: str = Field(description='"INC-42"')
     title: str
     description: str
-    status: str
-    source: str
-    impact: int
-    urgency: int
-    priority: str = Field(description='"P1"…"P4"')
+    status: Annotated[str, one_of(Status.values)]
+    source: Annotated[str, one_of(Source.values)]
+    impact: Annotated[int, one_of(LEVELS, "1 (highest) to 4 (lowest)")]
+    urgency: Annotated[int, one_of(LEVELS, "1 (highest) to 4 (lowest)")]
+    priority: Annotated[str, one_of(["P1", "P2", "P3", "P4"])]
     priority_override_reason: str
     category: Ref | None = Field(description="{id, name} of the category")
     subcategory: Ref | None = Field(description="{id, name} of the subcategory")
@@ -72,7 +99,7 @@ class IncidentOut(Schema):
     affected_services: list[Ref]
     assignee: str | None = Field(description="username")
     team: Ref | None
-    support_level: int
+    support_level: Annotated[int, one_of([1, 2, 3])]
     reporter: str | None = Field(description="username, or null for an outside reporter")
     reporter_name: str
     reporter_email: str
@@ -82,7 +109,7 @@ class IncidentOut(Schema):
     acknowledged_at: datetime | None
     resolved_at: datetime | None
     closed_at: datetime | None
-    resolution_code: str
+    resolution_code: Annotated[str, one_of(["", *ResolutionCode.values], '"" until resolved')]
     resolution_notes: str
     duplicate_of: str | None = Field(description='"INC-7" when merged into INC-7')
     allowed_actions: list[str] = Field(description="What the caller may do now")
@@ -95,16 +122,18 @@ class IncidentList(Schema):
 
 
 class ActorOut(Schema):
-    kind: str = Field(description="user, token, integration or system")
+    kind: Annotated[str, one_of(["user", "token", "integration", "system"])] = Field(
+        description='user, token, integration (also a note by email: "by email from …") or system'
+    )
     username: str | None
     label: str
 
 
 class TimelineEntryOut(Schema):
     id: int
-    kind: str
+    kind: Annotated[str, one_of(EntryKind.values)]
     created_at: datetime
-    visibility: str
+    visibility: Annotated[str, one_of(Visibility.values)]
     text: str
     data: dict[str, Any]
     actor: ActorOut
@@ -122,7 +151,7 @@ class AttachmentOut(Schema):
     filename: str
     content_type: str
     size: int
-    visibility: str
+    visibility: Annotated[str, one_of(Visibility.values)]
     uploaded_by: str | None
     uploaded_at: datetime
     url: str
@@ -137,11 +166,11 @@ class AttachmentList(Schema):
 
 
 class IncidentCreateIn(InSchema):
-    title: Annotated[Text, Field(max_length=200)]
+    title: Title
     description: LongText = ""
     impact: Level = 3
     urgency: Level = 3
-    source: Text = "api"
+    source: SourceName = "api"
     service: BodyId | None = None
     affected_services: list[BodyId] = Field(default_factory=list, max_length=100)
     category: BodyId | None = None
@@ -162,9 +191,9 @@ class IncidentPatchIn(InSchema):
     """Triage. Send only the fields to change; null clears a link (service, category,
     subcategory, assignee, team) or returns the priority to the matrix."""
 
-    title: Annotated[Text, Field(max_length=200)] | None = None
+    title: Title | None = None
     description: LongText | None = None
-    source: Text | None = None
+    source: SourceName | None = None
     service: BodyId | None = None
     affected_services: list[BodyId] | None = Field(None, max_length=100)
     category: BodyId | None = None
@@ -184,16 +213,36 @@ class ActionIn(InSchema):
     note: LongText = ""
 
 
+def _required_in_schema(*names: str) -> Any:
+    """Model config that marks fields required in the OpenAPI schema which the service
+    checks itself (a missing one is its 422 naming the field, as for an empty one)."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema["required"] = sorted({*schema.get("required", []), *names})
+        for name in names:
+            schema["properties"][name].pop("default", None)
+
+    return ConfigDict(extra="forbid", json_schema_extra=extra)
+
+
 class ResolveIn(InSchema):
+    model_config = _required_in_schema("resolution_code", "resolution_notes")
+
     note: LongText = ""
-    resolution_code: Annotated[Text, Field(max_length=30)] = ""
-    resolution_notes: LongText = ""
+    resolution_code: Annotated[
+        Text, Field(max_length=30), one_of(ResolutionCode.values, "required")
+    ] = ""
+    resolution_notes: Annotated[
+        Text, Field(max_length=50_000, description="required", json_schema_extra={"minLength": 1})
+    ] = ""
 
 
 class EscalateIn(InSchema):
+    model_config = _required_in_schema("note")
+
     support_level: SupportLevel | None = None
     team: BodyId | None = None
-    note: LongText = ""
+    note: Annotated[Text, Field(max_length=50_000, json_schema_extra={"minLength": 1})] = ""
 
 
 class MergeIn(InSchema):
@@ -208,5 +257,5 @@ class ConfirmIn(InSchema):
 
 
 class NoteIn(InSchema):
-    text: LongText
-    visibility: Text | None = Field(None, description="internal or public")
+    text: NonEmptyLongText
+    visibility: VisibilityName | None = Field(None, description="internal or public")

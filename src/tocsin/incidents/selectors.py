@@ -21,11 +21,14 @@ from tocsin.incidents.models import (
     Visibility,
 )
 
-_REF = re.compile(r"^(?:INC-)?(\d{1,9})$", re.IGNORECASE)
+_REF = re.compile(r"^(?:INC-)?(\d{1,9})$", re.IGNORECASE)  # in search text
+# An incident's reference in a path or a field, exactly: "INC-42" or "42" (no spaces,
+# control characters or leading zeros: `/incidents/7%0C` is no incident).
+_EXACT_REF = re.compile(r"(?:INC-)?([1-9][0-9]{0,8})")
 
 
 def parse_ref(ref: str | int) -> int:
-    match = _REF.match(str(ref).strip())
+    match = _EXACT_REF.fullmatch(str(ref))
     if not match:
         raise NotFound(f"no incident {ref!r} (expected INC-42 or 42)")
     return int(match.group(1))

@@ -163,6 +163,16 @@ def actor_name(entry: TimelineEntry) -> str:
     return entry.actor_label or entry.actor_kind
 
 
+@register.filter
+def email_sender(entry: TimelineEntry) -> str:
+    """The address an entry that arrived by mail came from ("" for any other entry): such
+    an entry is shown as "… by email from <address>", never as an account's own act."""
+    prefix = "by email from "
+    if entry.actor_kind == "integration" and entry.actor_label.startswith(prefix):
+        return entry.actor_label[len(prefix) :]
+    return ""
+
+
 def timeline_summary(entry: TimelineEntry, names: dict[str, str] | None = None) -> str:
     """What happened, worded for people, without the actor's name (the template adds it).
 

@@ -1,0 +1,82 @@
+"""Issue 7 (20): two people could share one email address (and email intake then picked
+one of them arbitrarily). Now an address belongs to one person, whatever its case."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.core.management.base import CommandError
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from tests.conftest import ApiClient
+from tocsin.accounts.models import Role, User
+from tocsin.accounts.services import user_create, user_update
+from tocsin.core.errors import Invalid
+
+Clients = Callable[[str], ApiClient]
+
+
+def test_the_api_refuses_a_second_person_with_the_same_address(client_for: Clients) -> None:
+    admin = client_for(Role.ADMIN)
+    first = admin.post("/api/v1/users", {"username": "kenji", "email": "kenji@example.com"})
+    assert first.status_code == 201, first.content
+    for address in ("kenji@example.com", "Kenji@Example.COM"):
+        again = admin.post("/api/v1/users", {"username": "kenji2", "email": address})
+        assert again.status_code == 422, address
+        [error] = again.json()["detail"]
+        assert error["loc"] == ["body", "email"]
+        assert "already has this email address" in error["msg"]
+    other = admin.post("/api/v1/users", {"username": "mei", "email": "mei@example.com"})
+    assert other.status_code == 201
+    taken = admin.patch("/api/v1/users/mei", {"email": "KENJI@example.com"})
+    assert taken.status_code == 422
+    assert taken.json()["detail"][0]["loc"] == ["body", "email"]
+    assert User.objects.get(username="mei").email == "mei@example.com"
+    # Changing only the case of one's own address is no conflict.
+    assert admin.patch("/api/v1/users/kenji", {"email": "KENJI@example.com"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_services_refuse_it_too() -> None:
+    user_create(username="ana", email="ana@example.com")
+    with pytest.raises(Invalid) as caught:
+        user_create(username="ana2", email="ANA@example.com")
+    assert caught.value.field == "email"
+    bob = user_create(username="bob", email="bob@example.com")
+    with pytest.raises(Invalid):
+        user_update(user=bob, email="Ana@Example.com")
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_it_when_the_services_are_bypassed() -> None:
+    from django.db import IntegrityError, transaction
+
+    User.objects.create(username="one", email="same@example.com")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create(username="two", email="SAME@example.com")
+    # Accounts without an address (made outside the services) may be several.
+    User.objects.create(username="three", email="")
+    User.objects.create(username="four", email="")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_stops_clearly_when_people_share_an_address() -> None:
+    before = [("accounts", "0001_initial")]
+    after = [("accounts", "0002_user_email_unique_ci")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old_user = executor.loader.project_state(before).apps.get_model("accounts", "User")
+        old_user.objects.create(username="dana", email="dana@example.org", password="!")
+        old_user.objects.create(username="dana2", email="DANA@example.org", password="!")
+        executor = MigrationExecutor(connection)
+        with pytest.raises(CommandError) as caught:
+            executor.migrate(after)
+        assert "dana@example.org (dana, dana2)" in str(caught.value)
+        old_user.objects.filter(username="dana2").update(email="dana2@example.org")
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+    assert User.objects.count() == 2
