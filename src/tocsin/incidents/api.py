@@ -28,7 +28,6 @@ from tocsin.core.api import (
 )
 from tocsin.core.clock import now
 from tocsin.core.errors import Invalid
-from tocsin.incidents import permissions as perms
 from tocsin.incidents import selectors, services, sla
 from tocsin.incidents.lifecycle import ACTIONS
 from tocsin.incidents.models import Attachment, Incident, TimelineEntry
@@ -89,7 +88,7 @@ def incident_json(
         "resolution_code": incident.resolution_code,
         "resolution_notes": incident.resolution_notes,
         "duplicate_of": duplicate,
-        "allowed_actions": perms.caller_actions(user, incident),
+        "allowed_actions": selectors.incident_actions_for(user, incident),
         "sla": sla.sla_state(incident, now(), targets),
     }
 

@@ -54,12 +54,12 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 
 from tocsin.accounts.models import User
+from tocsin.accounts.permissions import Action, can
 from tocsin.catalog.models import Integration, IntegrationKind
 from tocsin.catalog.selectors import integration_by_key
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.errors import TocsinError
-from tocsin.incidents import permissions as perms
 from tocsin.incidents.models import (
     Attachment,
     Incident,
@@ -516,7 +516,7 @@ def _note_author(incident: Incident, mail: ParsedMail, integration: Integration)
     if mail.sender_email and incident.reporter_email.lower() == mail.sender_email:
         return _integration_actor(integration, mail)
     for person in people:
-        if perms.is_staff(person):
+        if can(person, Action.INCIDENT_COMMENT):
             return Actor.for_user(person)
     return None
 
