@@ -29,8 +29,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.db.models import QuerySet
 
-from tocsin.accounts.models import Role, Team
+from tocsin.accounts.models import Role, Team, User
 from tocsin.core.errors import Forbidden
 
 STAFF_ROLES = frozenset({Role.AGENT, Role.RESPONDER, Role.MANAGER, Role.ADMIN})
@@ -162,7 +163,7 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
     if action == Action.INCIDENT_CREATE:
         return True
     if action == Action.PEOPLE_VIEW:
-        return role in STAFF_ROLES or (obj is not None and getattr(obj, "pk", None) == user.pk)
+        return role in STAFF_ROLES or (isinstance(obj, User) and obj.pk == user.pk)
     if action in _TEAM_OWNED:
         if role in ADMIN_ROLES:
             return True
@@ -172,10 +173,10 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
     raise ValueError(f"unknown action {action!r}")
 
 
-def roles_that_may(action: str) -> frozenset[str]:
-    """The roles for which an action depends on the role alone (for queries: who may be
-    assigned, who may be a team's manager)."""
-    return _BY_ROLE[action]
+def people_who_may(action: str) -> QuerySet[User]:
+    """The active people who may take an action that depends on the role alone (for
+    choices such as who may be assigned)."""
+    return User.objects.filter(is_active=True, role__in=_BY_ROLE[action])
 
 
 def require(user: Any, action: str, obj: Any = None, *, what: str | None = None) -> None:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from tocsin.accounts.models import Team, User
-from tocsin.accounts.permissions import Action, roles_that_may
+from tocsin.accounts.permissions import Action, people_who_may
 from tocsin.catalog.models import Service
 from tocsin.catalog.selectors import category_tree, service_list
 from tocsin.core.errors import Invalid
@@ -35,9 +35,7 @@ def _level_choices(help_texts: dict[int, str]) -> list[tuple[int, str]]:
 
 
 def staff_people() -> Any:
-    return User.objects.filter(
-        is_active=True, role__in=roles_that_may(Action.INCIDENT_BE_ASSIGNED)
-    ).order_by("name", "username")
+    return people_who_may(Action.INCIDENT_BE_ASSIGNED).order_by("name", "username")
 
 
 class PersonChoiceField(forms.ModelChoiceField):
