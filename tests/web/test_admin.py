@@ -13,8 +13,8 @@ from tests.web.helpers import text_of
 from tocsin.accounts.models import Role, Team, User
 from tocsin.accounts.services import token_create
 from tocsin.alerts.management import maintenance_window_create
-from tocsin.catalog.models import Service
-from tocsin.catalog.services import service_create
+from tocsin.catalog.models import Category, Service
+from tocsin.catalog.services import category_create, service_create
 from tocsin.core.clock import now
 from tocsin.incidents.models import PriorityMatrixCell, SlaTarget
 from tocsin.incidents.priority import priority_for
@@ -250,3 +250,62 @@ def test_admin_revokes_tokens_through_the_service(admin) -> None:
     assert response.status_code == 302
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/accounts/user/add/",
+        "/admin/accounts/team/add/",
+        "/admin/catalog/service/add/",
+        "/admin/catalog/category/add/",
+    ],
+)
+def test_admin_add_pages_open(admin, path) -> None:
+    assert _signed_in(admin).get(path).status_code == 200
+
+
+def test_admin_adds_a_person_through_the_service(admin) -> None:
+    response = _signed_in(admin).post(
+        "/admin/accounts/user/add/",
+        {
+            "username": "grace",
+            "name": "Grace Hopper",
+            "email": "grace@example.com",
+            "role": Role.ADMIN,
+            "time_zone": "Europe/Berlin",
+            "password1": "a long enough passphrase 42",
+            "password2": "a long enough passphrase 42",
+        },
+    )
+    assert response.status_code == 302, text_of(response)[:500]
+    grace = User.objects.get(username="grace")
+    assert (grace.role, grace.is_staff, grace.is_superuser) == (Role.ADMIN, True, True)
+    assert grace.check_password("a long enough passphrase 42")
+
+
+def test_admin_refuses_a_duplicate_service_name(admin) -> None:
+    service_create(name="VPN")
+    response = _signed_in(admin).post(
+        "/admin/catalog/service/add/",
+        _service_form(Service(name="vpn"), group_labels="[]"),
+    )
+    assert response.status_code == 200
+    assert "already exists" in text_of(response)
+    assert Service.objects.filter(name__iexact="vpn").count() == 1
+
+
+def test_admin_adds_a_subcategory_only_two_levels_deep(admin) -> None:
+    top = category_create(name="Network")
+    sub = category_create(name="VPN", parent=top)
+    client = _signed_in(admin)
+    response = client.post(
+        "/admin/catalog/category/add/", {"name": "Client", "parent": sub.pk, "is_active": "on"}
+    )
+    assert response.status_code == 200
+    assert "two levels only" in text_of(response)
+    response = client.post(
+        "/admin/catalog/category/add/", {"name": "Wi-Fi", "parent": top.pk, "is_active": "on"}
+    )
+    assert response.status_code == 302
+    assert Category.objects.filter(name="Wi-Fi", parent=top).exists()

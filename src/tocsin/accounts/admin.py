@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from tocsin.accounts import services
 from tocsin.accounts.models import ApiToken, Team, User
 from tocsin.accounts.permissions import Action, can
-from tocsin.core.admin import ReadOnlyAdmin, ServiceAdmin
+from tocsin.core.admin import ReadOnlyAdmin, ServiceWriteAdmin
 
 
 def _admin_site_allows(request: HttpRequest) -> bool:
@@ -25,7 +25,7 @@ admin.site.has_permission = _admin_site_allows  # type: ignore[method-assign]
 
 
 @admin.register(User)
-class UserAdmin(ServiceAdmin, DjangoUserAdmin):  # type: ignore[misc]
+class UserAdmin(ServiceWriteAdmin, DjangoUserAdmin):
     list_display = ("username", "name", "email", "role", "time_zone", "is_active")
     list_filter = ("role", "is_active", "time_zone")
     search_fields = ("username", "name", "email")
@@ -80,7 +80,7 @@ class UserAdmin(ServiceAdmin, DjangoUserAdmin):  # type: ignore[misc]
 
 
 @admin.register(Team)
-class TeamAdmin(ServiceAdmin):
+class TeamAdmin(ServiceWriteAdmin):
     list_display = ("name", "manager")
     search_fields = ("name",)
     filter_horizontal = ("members",)

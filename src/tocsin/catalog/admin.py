@@ -10,13 +10,13 @@ from django.http import HttpRequest
 
 from tocsin.catalog import services
 from tocsin.catalog.models import Category, Service
-from tocsin.core.admin import ServiceAdmin
+from tocsin.core.admin import ServiceWriteAdmin
 
 BASICS = ("name", "description", "team", "is_active")
 
 
 @admin.register(Service)
-class ServiceModelAdmin(ServiceAdmin):
+class ServiceAdmin(ServiceWriteAdmin):
     list_display = ("name", "team", "is_active")
     list_filter = ("is_active", "team")
     search_fields = ("name",)
@@ -47,7 +47,7 @@ class ServiceModelAdmin(ServiceAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(ServiceAdmin):
+class CategoryAdmin(ServiceWriteAdmin):
     list_display = ("__str__", "parent", "is_active")
     list_filter = ("parent", "is_active")
     search_fields = ("name",)

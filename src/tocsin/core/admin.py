@@ -1,8 +1,8 @@
 """Django admin is a window on the data, never a second write path.
 
 Models that have services are shown read-only (`ReadOnlyAdmin`, with a note pointing to
-the UI or API that changes them) or save through their services (`ServiceAdmin`): the
-service's checks run and its refusal is shown as a form error.
+the UI or API that changes them) or save through their services
+(`ServiceWriteAdmin`): the service's checks run and its refusal is shown as a form error.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ admin.site.site_title = "Tocsin admin"
 admin.site.index_title = "Configuration"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     """Shown, never changed here: `note` says where it is changed."""
 
     note = "Read-only here: changes go through Tocsin's pages and API."
@@ -51,7 +51,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return super().change_view(request, object_id, form_url, extra)
 
 
-class ServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ServiceWriteAdmin(admin.ModelAdmin):
     """Saves through the app's services.
 
     Subclasses implement `write(request, current, data, changed)`: `current` is the object
@@ -72,7 +72,7 @@ class ServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
-    ) -> type[ModelForm]:  # type: ignore[type-arg]
+    ) -> type[ModelForm]:
         base = super().get_form(request, obj, change=change, **kwargs)
         model_admin = self
 
@@ -89,9 +89,8 @@ class ServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                             request, current, self.cleaned_data, list(self.changed_data)
                         )
                 except TocsinError as exc:
-                    field = exc.field if isinstance(exc, Invalid) else None
-                    if field in self.fields:
-                        self.add_error(field, exc.detail)  # type: ignore[union-attr]
+                    if isinstance(exc, Invalid) and exc.field in self.fields:
+                        self.add_error(exc.field, exc.detail)
                     else:
                         self.add_error(None, exc.message)
 
