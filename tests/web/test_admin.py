@@ -11,7 +11,7 @@ from django.test import Client
 
 from tests.web.helpers import text_of
 from tocsin.accounts.models import Role, Team, User
-from tocsin.accounts.services import token_create
+from tocsin.accounts.services import team_create, token_create
 from tocsin.alerts.management import maintenance_window_create
 from tocsin.catalog.models import Category, Service
 from tocsin.catalog.services import category_create, service_create
@@ -309,3 +309,33 @@ def test_admin_adds_a_subcategory_only_two_levels_deep(admin) -> None:
     )
     assert response.status_code == 302
     assert Category.objects.filter(name="Wi-Fi", parent=top).exists()
+
+
+def test_admin_edits_a_team_through_the_service(admin, agent, responder) -> None:
+    team = team_create(name="Network", members=[agent])
+    response = _signed_in(admin).post(
+        f"/admin/accounts/team/{team.pk}/change/",
+        {
+            "name": "Network team",
+            "description": "Routers",
+            "manager": responder.pk,
+            "members": [agent.pk, responder.pk],
+        },
+    )
+    assert response.status_code == 302, text_of(response)[:500]
+    team.refresh_from_db()
+    assert (team.name, team.description) == ("Network team", "Routers")
+    assert team.manager_id == responder.pk
+    assert set(team.members.all()) == {agent, responder}
+
+
+def test_admin_refuses_a_team_name_taken_in_another_case(admin) -> None:
+    team_create(name="Network")
+    team = team_create(name="Desk")
+    response = _signed_in(admin).post(
+        f"/admin/accounts/team/{team.pk}/change/", {"name": "network", "description": ""}
+    )
+    assert response.status_code == 200
+    assert "already exists" in text_of(response)
+    team.refresh_from_db()
+    assert team.name == "Desk"
