@@ -3,10 +3,19 @@ the priority matrix and SLA targets."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 import pytest
 from django.test import Client
 
-from tocsin.accounts.models import Role
+from tests.web.helpers import text_of
+from tocsin.accounts.models import Role, Team, User
+from tocsin.accounts.services import team_create, token_create
+from tocsin.alerts.management import maintenance_window_create
+from tocsin.catalog.models import Category, Service
+from tocsin.catalog.services import category_create, service_create
+from tocsin.core.clock import now
 from tocsin.incidents.models import PriorityMatrixCell, SlaTarget
 from tocsin.incidents.priority import priority_for
 
@@ -78,3 +87,255 @@ def test_admin_cannot_delete_people(admin, reporter) -> None:
     client = Client()
     client.force_login(admin)
     assert client.get(f"/admin/accounts/user/{reporter.pk}/delete/").status_code == 403
+
+
+# --- admin is not a second write path (issue 7, point 7) ---------------------------------
+
+
+def _person_form(user: User, **changes: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "username": user.username,
+        "name": user.name,
+        "email": user.email,
+        "time_zone": user.time_zone,
+        "role": user.role,
+        "is_active": "on" if user.is_active else "",
+    }
+    data.update(changes)
+    return {key: value for key, value in data.items() if value != ""}
+
+
+def _signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_admin_cannot_demote_the_last_administrator(admin) -> None:
+    response = _signed_in(admin).post(
+        f"/admin/accounts/user/{admin.pk}/change/", _person_form(admin, role=Role.MANAGER)
+    )
+    assert response.status_code == 200
+    assert "last active administrator" in text_of(response)
+    admin.refresh_from_db()
+    assert (admin.role, admin.is_staff, admin.is_superuser) == (Role.ADMIN, True, True)
+
+
+def test_admin_cannot_deactivate_the_last_administrator(admin) -> None:
+    response = _signed_in(admin).post(
+        f"/admin/accounts/user/{admin.pk}/change/", _person_form(admin, is_active="")
+    )
+    assert response.status_code == 200
+    assert "last active administrator" in text_of(response)
+    admin.refresh_from_db()
+    assert admin.is_active
+
+
+def test_admin_demotes_an_administrator_when_another_remains(admin, make_user) -> None:
+    other = make_user(Role.ADMIN)
+    response = _signed_in(admin).post(
+        f"/admin/accounts/user/{other.pk}/change/", _person_form(other, role=Role.AGENT)
+    )
+    assert response.status_code == 302, text_of(response)[:500]
+    other.refresh_from_db()
+    assert (other.role, other.is_staff, other.is_superuser) == (Role.AGENT, False, False)
+
+
+def test_admin_refuses_a_reporter_as_team_manager(admin, reporter) -> None:
+    response = _signed_in(admin).post(
+        "/admin/accounts/team/add/",
+        {"name": "Network", "description": "", "manager": reporter.pk},
+    )
+    assert response.status_code == 200
+    assert "is not an active staff member" in text_of(response)
+    assert not Team.objects.filter(name="Network").exists()
+
+
+def _service_form(service: Service, **changes: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "name": service.name,
+        "description": service.description,
+        "is_active": "on",
+        "severity_map": json.dumps(service.severity_map),
+        "auto_resolve": "on",
+        "grouping": service.grouping,
+        "group_labels": json.dumps(service.group_labels),
+        "group_window_minutes": service.group_window_minutes,
+        "storm_threshold": service.storm_threshold,
+        "ingest_rate_limit": "",
+        "ack_timeout_minutes": "",
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize(
+    "severity_map",
+    [{"critical": [9, 9]}, {"critical": [1, 1], "loud": [1, 1]}, {"critical": "high"}],
+)
+def test_admin_refuses_an_invalid_severity_map(admin, severity_map) -> None:
+    service = service_create(name="VPN")
+    before = dict(service.severity_map)
+    response = _signed_in(admin).post(
+        f"/admin/catalog/service/{service.pk}/change/",
+        _service_form(service, severity_map=json.dumps(severity_map)),
+    )
+    assert response.status_code == 200
+    assert "severity_map" in response.content.decode() and "errorlist" in response.content.decode()
+    service.refresh_from_db()
+    assert service.severity_map == before
+
+
+def test_admin_saves_a_valid_severity_map_through_the_service(admin) -> None:
+    service = service_create(name="VPN")
+    wanted = {"critical": [1, 1], "error": [2, 2], "warning": [3, 3], "info": [4, 4]}
+    response = _signed_in(admin).post(
+        f"/admin/catalog/service/{service.pk}/change/",
+        _service_form(service, severity_map=json.dumps(wanted), description="Remote access"),
+    )
+    assert response.status_code == 302, text_of(response)[:500]
+    service.refresh_from_db()
+    assert (service.severity_map, service.description) == (wanted, "Remote access")
+
+
+def test_admin_refuses_grouping_by_labels_without_labels(admin) -> None:
+    service = service_create(name="VPN")
+    response = _signed_in(admin).post(
+        f"/admin/catalog/service/{service.pk}/change/",
+        _service_form(service, grouping="labels", group_labels="[]"),
+    )
+    assert response.status_code == 200
+    assert "needs at least one label" in text_of(response)
+    service.refresh_from_db()
+    assert service.grouping == "key"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/alerts/maintenancewindow/add/",
+        "/admin/alerts/silence/add/",
+        "/admin/alerts/alert/add/",
+        "/admin/notify/outboxmessage/add/",
+        "/admin/accounts/apitoken/add/",
+    ],
+)
+def test_objects_written_by_services_cannot_be_added_in_admin(admin, path) -> None:
+    assert _signed_in(admin).post(path, {}).status_code == 403
+
+
+def test_a_window_is_read_only_in_admin_with_a_note(admin) -> None:
+    service = service_create(name="VPN")
+    window = maintenance_window_create(
+        user=admin, services=[service], ends_at=now() + dt.timedelta(hours=1), reason="upgrade"
+    )
+    client = _signed_in(admin)
+    page = client.get(f"/admin/alerts/maintenancewindow/{window.pk}/change/")
+    assert page.status_code == 200
+    assert "/api/v1/maintenance-windows" in text_of(page)
+    response = client.post(
+        f"/admin/alerts/maintenancewindow/{window.pk}/change/", {"reason": "changed"}
+    )
+    assert response.status_code == 403
+    window.refresh_from_db()
+    assert window.reason == "upgrade"
+
+
+def test_admin_revokes_tokens_through_the_service(admin) -> None:
+    token, _raw = token_create(user=admin, name="ci")
+    response = _signed_in(admin).post(
+        "/admin/accounts/apitoken/",
+        {"action": "revoke", "_selected_action": [token.pk]},
+    )
+    assert response.status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/accounts/user/add/",
+        "/admin/accounts/team/add/",
+        "/admin/catalog/service/add/",
+        "/admin/catalog/category/add/",
+    ],
+)
+def test_admin_add_pages_open(admin, path) -> None:
+    assert _signed_in(admin).get(path).status_code == 200
+
+
+def test_admin_adds_a_person_through_the_service(admin) -> None:
+    response = _signed_in(admin).post(
+        "/admin/accounts/user/add/",
+        {
+            "username": "grace",
+            "name": "Grace Hopper",
+            "email": "grace@example.com",
+            "role": Role.ADMIN,
+            "time_zone": "Europe/Berlin",
+            "password1": "a long enough passphrase 42",
+            "password2": "a long enough passphrase 42",
+        },
+    )
+    assert response.status_code == 302, text_of(response)[:500]
+    grace = User.objects.get(username="grace")
+    assert (grace.role, grace.is_staff, grace.is_superuser) == (Role.ADMIN, True, True)
+    assert grace.check_password("a long enough passphrase 42")
+
+
+def test_admin_refuses_a_duplicate_service_name(admin) -> None:
+    service_create(name="VPN")
+    response = _signed_in(admin).post(
+        "/admin/catalog/service/add/",
+        _service_form(Service(name="vpn"), group_labels="[]"),
+    )
+    assert response.status_code == 200
+    assert "already exists" in text_of(response)
+    assert Service.objects.filter(name__iexact="vpn").count() == 1
+
+
+def test_admin_adds_a_subcategory_only_two_levels_deep(admin) -> None:
+    top = category_create(name="Network")
+    sub = category_create(name="VPN", parent=top)
+    client = _signed_in(admin)
+    response = client.post(
+        "/admin/catalog/category/add/", {"name": "Client", "parent": sub.pk, "is_active": "on"}
+    )
+    assert response.status_code == 200
+    assert "two levels only" in text_of(response)
+    response = client.post(
+        "/admin/catalog/category/add/", {"name": "Wi-Fi", "parent": top.pk, "is_active": "on"}
+    )
+    assert response.status_code == 302
+    assert Category.objects.filter(name="Wi-Fi", parent=top).exists()
+
+
+def test_admin_edits_a_team_through_the_service(admin, agent, responder) -> None:
+    team = team_create(name="Network", members=[agent])
+    response = _signed_in(admin).post(
+        f"/admin/accounts/team/{team.pk}/change/",
+        {
+            "name": "Network team",
+            "description": "Routers",
+            "manager": responder.pk,
+            "members": [agent.pk, responder.pk],
+        },
+    )
+    assert response.status_code == 302, text_of(response)[:500]
+    team.refresh_from_db()
+    assert (team.name, team.description) == ("Network team", "Routers")
+    assert team.manager_id == responder.pk
+    assert set(team.members.all()) == {agent, responder}
+
+
+def test_admin_refuses_a_team_name_taken_in_another_case(admin) -> None:
+    team_create(name="Network")
+    team = team_create(name="Desk")
+    response = _signed_in(admin).post(
+        f"/admin/accounts/team/{team.pk}/change/", {"name": "network", "description": ""}
+    )
+    assert response.status_code == 200
+    assert "already exists" in text_of(response)
+    team.refresh_from_db()
+    assert team.name == "Desk"

@@ -1,14 +1,31 @@
+"""People, teams and tokens in Django admin: every save goes through accounts.services
+(the last-administrator guard, the e-mail, zone and manager checks); nothing is deleted."""
+
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from tocsin.accounts import services
 from tocsin.accounts.models import ApiToken, Team, User
+from tocsin.accounts.permissions import Action, can
+from tocsin.core.admin import ReadOnlyAdmin, ServiceWriteAdmin
+
+
+def _admin_site_allows(request: HttpRequest) -> bool:
+    """Django admin is for administrators (config.manage), as everything else asks `can`."""
+    return can(request.user, Action.CONFIG_MANAGE)
+
+
+admin.site.has_permission = _admin_site_allows  # type: ignore[method-assign]
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ServiceWriteAdmin, DjangoUserAdmin):
     list_display = ("username", "name", "email", "role", "time_zone", "is_active")
     list_filter = ("role", "is_active", "time_zone")
     search_fields = ("username", "name", "email")
@@ -36,31 +53,74 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
-    readonly_fields = ("last_login", "date_joined")
 
-    def save_model(self, request: HttpRequest, obj: User, form: object, change: bool) -> None:
-        # Django admin access follows the role (administrators only).
-        obj.is_staff = obj.is_superuser = obj.role == "admin"
-        super().save_model(request, obj, form, change)
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        # a username is fixed once made (people are addressed by it everywhere)
+        return ("last_login", "date_joined", "username") if obj else ()
 
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False  # people are deactivated, never deleted
+    def write(
+        self, request: HttpRequest, current: Any, data: dict[str, Any], changed: list[str]
+    ) -> User:
+        if current is None:
+            return services.user_create(
+                username=data["username"],
+                email=data.get("email") or "",
+                name=data.get("name") or "",
+                role=data["role"],
+                time_zone=data.get("time_zone") or "",
+                password=data.get("password1") or None,
+            )
+        fields = ("email", "name", "role", "time_zone")
+        sent = {name: data[name] for name in fields if name in changed}
+        return services.user_update(
+            user=current,
+            is_active=data["is_active"] if "is_active" in changed else None,
+            **sent,
+        )
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(ServiceWriteAdmin):
     list_display = ("name", "manager")
     search_fields = ("name",)
     filter_horizontal = ("members",)
     autocomplete_fields = ("manager",)
+    fields = ("name", "description", "manager", "members")
+
+    def write(
+        self, request: HttpRequest, current: Any, data: dict[str, Any], changed: list[str]
+    ) -> Team:
+        if current is None:
+            return services.team_create(
+                name=data["name"],
+                description=data.get("description") or "",
+                manager=data.get("manager"),
+                members=list(data.get("members") or []),
+            )
+        return services.team_update(
+            team=current,
+            name=data["name"] if "name" in changed else None,
+            description=data["description"] if "description" in changed else None,
+            manager=data["manager"] if "manager" in changed else None,
+            clear_manager="manager" in changed and data["manager"] is None,
+            members=list(data["members"]) if "members" in changed else None,
+        )
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyAdmin):
+    note = (
+        "Tokens are created with `tocsin token create USERNAME` (the secret is shown once); "
+        "select tokens and choose “Revoke” to revoke them."
+    )
     list_display = ("prefix", "user", "name", "created_at", "last_used_at", "revoked_at")
     list_filter = ("revoked_at",)
-    readonly_fields = ("user", "prefix", "token_hash", "created_at", "last_used_at")
     fields = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ("revoke",)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # created with `tocsin token create`, which shows the secret once
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        tokens = list(queryset)
+        for token in tokens:
+            services.token_revoke(token=token)
+        self.message_user(request, f"{len(tokens)} token(s) revoked.", messages.SUCCESS)

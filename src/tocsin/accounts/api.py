@@ -10,6 +10,7 @@ from pydantic import Field
 
 from tocsin.accounts import selectors, services
 from tocsin.accounts.models import Role, Team, User
+from tocsin.accounts.permissions import Action, can
 from tocsin.core.api import (
     ERRORS,
     Id,
@@ -24,7 +25,6 @@ from tocsin.core.api import (
     user_from_request,
 )
 from tocsin.core.errors import Forbidden
-from tocsin.incidents import permissions as perms
 
 router = Router(tags=["people"])
 
@@ -104,13 +104,13 @@ def user_json(user: User) -> dict[str, Any]:
 def list_users(
     request: HttpRequest, filters: Query[UserQuery], paging: Query[Paging]
 ) -> dict[str, Any]:
-    _require(perms.is_staff(user_from_request(request)), "list people")
+    _require(can(user_from_request(request), Action.PEOPLE_VIEW), "list people")
     return page(selectors.user_list(role=filters.role, active=filters.active), paging, user_json)
 
 
 @router.post("/users", response={201: UserOut, **ERRORS})
 def create_user(request: HttpRequest, payload: UserIn) -> HttpResponse:
-    _require(perms.can_administer(user_from_request(request)), "manage people")
+    _require(can(user_from_request(request), Action.PEOPLE_MANAGE), "manage people")
     return idempotent_create(
         request,
         lambda: user_json(
@@ -133,7 +133,7 @@ def get_me(request: HttpRequest) -> dict[str, Any]:
 @router.get("/users/{username}", response={200: UserOut, **ERRORS})
 def get_user(request: HttpRequest, username: Username) -> dict[str, Any]:
     caller = user_from_request(request)
-    _require(perms.is_staff(caller) or caller.username == username, "read other people")
+    _require(can(caller, Action.PEOPLE_VIEW) or caller.username == username, "read other people")
     return user_json(selectors.user_by_username(username))
 
 
@@ -141,7 +141,7 @@ def get_user(request: HttpRequest, username: Username) -> dict[str, Any]:
 def patch_user(request: HttpRequest, username: Username, payload: UserPatchIn) -> dict[str, Any]:
     caller = user_from_request(request)
     sent = payload.model_dump(exclude_unset=True)
-    if not perms.can_administer(caller):
+    if not can(caller, Action.PEOPLE_MANAGE):
         _require(caller.username == username, "change other people")
         _require(
             set(sent) <= {"name", "time_zone"}, "change that; you may change your name and zone"
@@ -204,13 +204,13 @@ def team_json(team: Team) -> dict[str, Any]:
 
 @router.get("/teams", response={200: TeamList, **ERRORS})
 def list_teams(request: HttpRequest, paging: Query[Paging]) -> dict[str, Any]:
-    _require(perms.is_staff(user_from_request(request)), "list teams")
+    _require(can(user_from_request(request), Action.TEAM_VIEW), "list teams")
     return page(selectors.team_list(), paging, team_json)
 
 
 @router.post("/teams", response={201: TeamOut, **ERRORS})
 def create_team(request: HttpRequest, payload: TeamIn) -> HttpResponse:
-    _require(perms.can_administer(user_from_request(request)), "manage teams")
+    _require(can(user_from_request(request), Action.TEAM_MANAGE), "manage teams")
     return idempotent_create(
         request,
         lambda: team_json(
@@ -226,13 +226,13 @@ def create_team(request: HttpRequest, payload: TeamIn) -> HttpResponse:
 
 @router.get("/teams/{team_id}", response={200: TeamOut, **ERRORS})
 def get_team(request: HttpRequest, team_id: Id) -> dict[str, Any]:
-    _require(perms.is_staff(user_from_request(request)), "read teams")
+    _require(can(user_from_request(request), Action.TEAM_VIEW), "read teams")
     return team_json(selectors.team_get(team_id))
 
 
 @router.patch("/teams/{team_id}", response={200: TeamOut, **ERRORS})
 def patch_team(request: HttpRequest, team_id: Id, payload: TeamPatchIn) -> dict[str, Any]:
-    _require(perms.can_administer(user_from_request(request)), "manage teams")
+    _require(can(user_from_request(request), Action.TEAM_MANAGE), "manage teams")
     team = selectors.team_get(team_id)
     sent = payload.model_dump(exclude_unset=True)
     team = services.team_update(

@@ -26,8 +26,7 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Administrator"
 
 
-STAFF_ROLES = frozenset({Role.AGENT, Role.RESPONDER, Role.MANAGER, Role.ADMIN})
-CLOSE_ROLES = frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN})
+# Who may do what with each role: accounts/permissions.py, the one place.
 
 
 class User(AbstractUser):
@@ -60,18 +59,6 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.name or self.get_full_name() or self.username
-
-    @property
-    def is_staff_role(self) -> bool:
-        return self.is_active and self.role in STAFF_ROLES
-
-    @property
-    def can_close(self) -> bool:
-        return self.is_active and self.role in CLOSE_ROLES
-
-    @property
-    def is_admin_role(self) -> bool:
-        return self.is_active and self.role == Role.ADMIN
 
 
 class Team(models.Model):

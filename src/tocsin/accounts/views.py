@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import reverse
 
 from tocsin.accounts.forms import SignInForm
-from tocsin.incidents import permissions as perms
+from tocsin.accounts.permissions import Action, can
 
 
 class SignInView(auth_views.LoginView):
@@ -18,7 +18,7 @@ class SignInView(auth_views.LoginView):
 
     def get_default_redirect_url(self) -> str:
         user = self.request.user
-        return reverse("queue") if perms.is_staff(user) else reverse("portal")  # type: ignore[arg-type]
+        return reverse("queue") if can(user, Action.DESK_VIEW) else reverse("portal")
 
 
 class SignOutView(auth_views.LogoutView):

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from tocsin.accounts.permissions import Action, require
 from tocsin.alerts import management, queries
 from tocsin.alerts.models import Alert, ChangeEvent, MaintenanceWindow, Silence
 from tocsin.catalog.selectors import service_get
@@ -222,7 +223,7 @@ def list_windows(request: HttpRequest, filters: Query[SpanQuery], paging: Query[
 def create_window(request: HttpRequest, payload: WindowIn) -> HttpResponse:
     """While the window is open, the services' alerts are recorded but open no incident."""
     user = user_from_request(request)
-    queries.require_staff(user)
+    require(user, Action.WINDOW_MANAGE, what="manage maintenance windows and silences")
 
     def create() -> dict[str, Any]:
         chosen = [lookup("services", service_get, s) for s in dict.fromkeys(payload.services)]
@@ -310,7 +311,7 @@ def list_silences(request: HttpRequest, filters: Query[SpanQuery], paging: Query
 def create_silence(request: HttpRequest, payload: SilenceIn) -> HttpResponse:
     """Alerts whose labels match every matcher open no incident during the span."""
     user = user_from_request(request)
-    queries.require_staff(user)
+    require(user, Action.SILENCE_MANAGE, what="manage maintenance windows and silences")
 
     def create() -> dict[str, Any]:
         silence = management.silence_create(

@@ -14,21 +14,17 @@ from typing import Any
 
 from django.db import transaction
 
-from tocsin.accounts.models import STAFF_ROLES, User
+from tocsin.accounts.models import User
+from tocsin.accounts.permissions import Action, require
 from tocsin.alerts.models import MaintenanceWindow, Silence
 from tocsin.catalog.models import Service
 from tocsin.core.clock import now
-from tocsin.core.errors import Conflict, Forbidden, Invalid
+from tocsin.core.errors import Conflict, Invalid
 
 SPAN_MAX = dt.timedelta(days=366)
 MATCHERS_MAX = 20
 TEXT_MAX = 300
 _LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,99}$")
-
-
-def _require_staff(user: User) -> None:
-    if not (user and user.is_active and user.role in STAFF_ROLES):
-        raise Forbidden("your role may not manage maintenance windows and silences")
 
 
 def _clean_text(field: str, value: str) -> str:
@@ -88,7 +84,7 @@ def maintenance_window_create(
     reason: str = "",
 ) -> MaintenanceWindow:
     """While the window is open, the services' alerts are recorded but open no incident."""
-    _require_staff(user)
+    require(user, Action.WINDOW_MANAGE, what="manage maintenance windows and silences")
     chosen = list({s.pk: s for s in services}.values())
     if not chosen:
         raise Invalid("services", "choose at least one service")
@@ -107,7 +103,7 @@ def maintenance_window_create(
 @transaction.atomic
 def maintenance_window_end(*, user: User, window: MaintenanceWindow) -> MaintenanceWindow:
     """End the window now (a window that has not started yet is cancelled)."""
-    _require_staff(user)
+    require(user, Action.WINDOW_MANAGE, what="manage maintenance windows and silences")
     at = now()
     window = MaintenanceWindow.objects.select_for_update().get(pk=window.pk)
     if window.ends_at <= at:
@@ -130,7 +126,7 @@ def silence_create(
 ) -> Silence:
     """Alerts (of the service, or of any service) whose labels match every matcher open no
     incident during the span."""
-    _require_staff(user)
+    require(user, Action.SILENCE_MANAGE, what="manage maintenance windows and silences")
     cleaned = clean_matchers(matchers)
     starts, ends = _clean_span(starts_at, ends_at)
     return Silence.objects.create(
@@ -147,7 +143,7 @@ def silence_create(
 @transaction.atomic
 def silence_expire(*, user: User, silence: Silence) -> Silence:
     """Stop the silence now."""
-    _require_staff(user)
+    require(user, Action.SILENCE_MANAGE, what="manage maintenance windows and silences")
     at = now()
     silence = Silence.objects.select_for_update().get(pk=silence.pk)
     if silence.ends_at <= at:

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from tocsin.accounts.models import STAFF_ROLES, User
+from tocsin.accounts.models import User
+from tocsin.accounts.permissions import Action, can, require
 from tocsin.alerts.models import Alert, AlertStatus, ChangeEvent, MaintenanceWindow, Silence
 from tocsin.catalog.models import Service
 from tocsin.core.clock import now
-from tocsin.core.errors import Forbidden, Invalid, NotFound
+from tocsin.core.errors import Invalid, NotFound
 from tocsin.incidents.models import Incident
 
 OPEN_STATUSES = (AlertStatus.TRIGGERED, AlertStatus.ACKNOWLEDGED)
@@ -23,8 +24,7 @@ STATUS_FILTERS = ("open", "all", *AlertStatus.values)
 
 
 def require_staff(user: User | None) -> None:
-    if not (user and user.is_active and user.role in STAFF_ROLES):
-        raise Forbidden("your role may not see alerts (staff only)")
+    require(user, Action.ALERTS_VIEW, what="see alerts (staff only)")
 
 
 def incident_number(ref: str | int) -> int:
@@ -86,7 +86,7 @@ def access_alert(user: User | None, alert_id: int) -> Alert:
 
 def alerts_for_incident(user: User | None, incident: Incident) -> list[Alert]:
     """The incident's alerts, newest first (an empty list for anyone but staff)."""
-    if not (user and user.is_active and user.role in STAFF_ROLES):
+    if not can(user, Action.ALERTS_VIEW):
         return []
     return list(_alerts().filter(incident=incident).order_by("-last_seen_at", "-id")[:200])
 

@@ -19,8 +19,8 @@ from tocsin.catalog.models import Service
 from tocsin.catalog.selectors import service_get
 from tocsin.catalog.views import service_page_context
 from tocsin.core.errors import Conflict, Invalid, TocsinError
+from tocsin.core.web import error_page, staff_required
 from tocsin.incidents.forms import apply_error
-from tocsin.incidents.views import error_page, staff_required
 
 PAGE_SIZE = 50
 

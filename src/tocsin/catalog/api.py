@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from pydantic import Field, StrictBool, StrictInt
 
+from tocsin.accounts.permissions import Action, require
 from tocsin.accounts.selectors import team_get
 from tocsin.catalog import selectors, services, snippets
 from tocsin.catalog.models import Integration, IntegrationKind, Service
@@ -30,17 +31,10 @@ from tocsin.core.api import (
     to_json,
     user_from_request,
 )
-from tocsin.core.errors import Forbidden
-from tocsin.incidents import permissions as perms
 
 router = Router(tags=["catalog"])
 
 Name = Annotated[Text, Field(min_length=1, max_length=100)]
-
-
-def _require_admin(request: HttpRequest, what: str) -> None:
-    if not perms.can_administer(user_from_request(request)):
-        raise Forbidden(f"your role may not {what}")
 
 
 # --- services ----------------------------------------------------------------------------
@@ -150,7 +144,7 @@ def list_services(request: HttpRequest, paging: Query[Paging]) -> dict[str, Any]
 
 @router.post("/services", response={201: ServiceOut, **ERRORS})
 def create_service(request: HttpRequest, payload: ServiceIn) -> HttpResponse:
-    _require_admin(request, "manage services")
+    require(user_from_request(request), Action.SERVICE_EDIT, what="manage services")
     changes = _alert_changes(payload.model_dump(exclude_unset=True))
 
     def create() -> dict[str, Any]:
@@ -179,9 +173,9 @@ def patch_service(request: HttpRequest, service_id: Id, payload: ServicePatchIn)
     changes = _alert_changes(sent)
     basics = set(sent) - set(services.ALERT_SETTINGS)
     if basics or not sent:
-        _require_admin(request, "manage services")
+        require(user_from_request(request), Action.SERVICE_EDIT, what="manage services")
     else:
-        selectors.require_manage_integrations(user_from_request(request))
+        require(user_from_request(request), Action.INTEGRATION_MANAGE)
     service = selectors.service_get(service_id)
     with transaction.atomic():
         if basics:
@@ -363,7 +357,7 @@ def _options(payload: IntegrationOptionsIn) -> dict[str, Any]:
 
 
 def _manageable(request: HttpRequest, service_id: int, integration_id: int) -> Integration:
-    selectors.require_manage_integrations(user_from_request(request))
+    require(user_from_request(request), Action.INTEGRATION_MANAGE)
     return selectors.integration_get(selectors.service_get(service_id), integration_id)
 
 
@@ -372,7 +366,7 @@ def list_integrations(
     request: HttpRequest, service_id: Id, paging: Query[Paging]
 ) -> dict[str, Any]:
     """Staff see a service's integrations (never their keys, only the first characters)."""
-    selectors.require_staff(user_from_request(request))
+    require(user_from_request(request), Action.ALERTS_VIEW)
     service = selectors.service_get(service_id)
     return page(selectors.integrations_for(service), paging, integration_json)
 
@@ -383,7 +377,7 @@ def create_integration(
 ) -> HttpResponse:
     """Administrators and managers add an integration; the reply shows its key once, with
     the URL to send to and ready-to-paste configuration for the sending tool."""
-    selectors.require_manage_integrations(user_from_request(request))
+    require(user_from_request(request), Action.INTEGRATION_MANAGE)
     service = selectors.service_get(service_id)
     return _reply_with_key(
         request,
@@ -398,7 +392,7 @@ def create_integration(
     response={200: IntegrationOut, **ERRORS},
 )
 def get_integration(request: HttpRequest, service_id: Id, integration_id: Id) -> dict[str, Any]:
-    selectors.require_staff(user_from_request(request))
+    require(user_from_request(request), Action.ALERTS_VIEW)
     service = selectors.service_get(service_id)
     return integration_json(selectors.integration_get(service, integration_id))
 
@@ -478,7 +472,7 @@ def list_categories(request: HttpRequest) -> dict[str, Any]:
 
 @router.post("/categories", response={201: SubcategoryOut, **ERRORS})
 def create_category(request: HttpRequest, payload: CategoryIn) -> HttpResponse:
-    _require_admin(request, "manage the taxonomy")
+    require(user_from_request(request), Action.CONFIG_MANAGE, what="manage the taxonomy")
     return idempotent_create(
         request,
         lambda: ref(

@@ -6,10 +6,9 @@ from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Count, Model, QuerySet
 
-from tocsin.accounts.models import STAFF_ROLES, Role, User
 from tocsin.catalog.models import Category, Integration, Service
 from tocsin.core.crypto import sha256_hex
-from tocsin.core.errors import Forbidden, NotFound
+from tocsin.core.errors import NotFound
 
 
 def service_get(service_id: int) -> Service:
@@ -125,22 +124,7 @@ def _by_key_statement(connection: BaseDatabaseWrapper) -> _ByKeyStatement:
     return statement
 
 
-# --- integrations and who may manage them -----------------------------------------------
-
-
-def can_manage_integrations(user: User | None) -> bool:
-    """Administrators and managers set up integrations and a service's alert settings."""
-    return bool(user and user.is_active and user.role in (Role.ADMIN, Role.MANAGER))
-
-
-def require_manage_integrations(user: User | None) -> None:
-    if not can_manage_integrations(user):
-        raise Forbidden("your role may not manage integrations (administrators and managers may)")
-
-
-def require_staff(user: User | None) -> None:
-    if not (user and user.is_active and user.role in STAFF_ROLES):
-        raise Forbidden("your role may not see alerts and integrations")
+# --- integrations (who may manage them: accounts.permissions, integration.manage) -----
 
 
 def integrations_for(service: Service, *, include_revoked: bool = True) -> QuerySet[Integration]:

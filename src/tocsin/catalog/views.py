@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tocsin.accounts.permissions import Action, can, require
 from tocsin.alerts import queries
 from tocsin.alerts.forms import SilenceForm, WindowForm
 from tocsin.catalog import selectors, services, snippets
@@ -21,8 +22,8 @@ from tocsin.catalog.forms import AlertSettingsForm, IntegrationForm
 from tocsin.catalog.models import Integration, Service
 from tocsin.core.crypto import decrypt, encrypt
 from tocsin.core.errors import Conflict, Invalid, TocsinError
+from tocsin.core.web import error_page, staff_required
 from tocsin.incidents.forms import apply_error
-from tocsin.incidents.views import error_page, staff_required
 
 CHANGE_EVENTS_SHOWN = 20
 
@@ -40,7 +41,7 @@ def service_page_context(
     """Everything the service page shows; `bound` holds a form that failed to validate."""
     bound = bound or {}
     user = request.user
-    can_manage = selectors.can_manage_integrations(user)  # type: ignore[arg-type]
+    can_manage = can(user, Action.INTEGRATION_MANAGE)
     integrations = list(selectors.integrations_for(service))
     for integration in integrations:
         integration.endpoint = snippets.integration_url(integration.kind)  # type: ignore[attr-defined]
@@ -98,7 +99,7 @@ def service_settings(request: HttpRequest, service_id: int) -> HttpResponse:
     if isinstance(service, HttpResponse):
         return service
     try:
-        selectors.require_manage_integrations(request.user)  # type: ignore[arg-type]
+        require(request.user, Action.INTEGRATION_MANAGE)
     except TocsinError as exc:
         return error_page(request, exc)
     form = AlertSettingsForm(request.POST)
@@ -172,7 +173,7 @@ def integration_new(request: HttpRequest, service_id: int) -> HttpResponse:
     if isinstance(service, HttpResponse):
         return service
     try:
-        selectors.require_manage_integrations(request.user)  # type: ignore[arg-type]
+        require(request.user, Action.INTEGRATION_MANAGE)
     except TocsinError as exc:
         return error_page(request, exc)
     form = IntegrationForm(request.POST or None)
@@ -206,7 +207,7 @@ def _integration_or_error(
     request: HttpRequest, service_id: int, integration_id: int
 ) -> Integration | HttpResponse:
     try:
-        selectors.require_manage_integrations(request.user)  # type: ignore[arg-type]
+        require(request.user, Action.INTEGRATION_MANAGE)
         return selectors.integration_get(selectors.service_get(service_id), integration_id)
     except TocsinError as exc:
         return error_page(request, exc)

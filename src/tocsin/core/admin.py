@@ -1,5 +1,106 @@
+"""Django admin is a window on the data, never a second write path.
+
+Models that have services are shown read-only (`ReadOnlyAdmin`, with a note pointing to
+the UI or API that changes them) or save through their services
+(`ServiceWriteAdmin`): the service's checks run and its refusal is shown as a form error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin
+from django.db import models, transaction
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse
+
+from tocsin.core.errors import Invalid, TocsinError
 
 admin.site.site_header = "Tocsin administration"
 admin.site.site_title = "Tocsin admin"
 admin.site.index_title = "Configuration"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never changed here: `note` says where it is changed."""
+
+    note = "Read-only here: changes go through Tocsin's pages and API."
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return super().changelist_view(request, {"subtitle": self.note, **(extra_context or {})})
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra = {"subtitle": self.note, **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra)
+
+
+class ServiceWriteAdmin(admin.ModelAdmin):
+    """Saves through the app's services.
+
+    Subclasses implement `write(request, current, data, changed)`: `current` is the object
+    as stored (None when adding), `data` the form's cleaned data, `changed` the names of
+    the fields the form changed; it calls the services and returns the saved object. It
+    runs while the form is validated, inside the admin's transaction, so a service's
+    refusal (Invalid, Conflict, …) becomes a form error and nothing is written. Deleting
+    is refused: Tocsin deactivates, it does not delete.
+    """
+
+    def write(
+        self, request: HttpRequest, current: Any, data: dict[str, Any], changed: list[str]
+    ) -> models.Model:
+        raise NotImplementedError
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[ModelForm]:
+        base = super().get_form(request, obj, change=change, **kwargs)
+        model_admin = self
+
+        class ThroughService(base):  # type: ignore[valid-type,misc]
+            def _post_clean(self) -> None:
+                super()._post_clean()
+                if self.errors:
+                    return
+                model = type(self.instance)
+                current = model._default_manager.get(pk=self.instance.pk) if change else None
+                try:
+                    with transaction.atomic():
+                        self.instance = model_admin.write(
+                            request, current, self.cleaned_data, list(self.changed_data)
+                        )
+                except TocsinError as exc:
+                    if isinstance(exc, Invalid) and exc.field in self.fields:
+                        self.add_error(exc.field, exc.detail)
+                    else:
+                        self.add_error(None, exc.message)
+
+        return ThroughService
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        return form.instance  # already saved by the service while the form was validated
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        pass  # saved by `write`
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        pass  # many-to-many fields too are saved by `write`

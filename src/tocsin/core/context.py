@@ -8,8 +8,5 @@ from tocsin import __version__
 
 
 def tocsin(request: HttpRequest) -> dict[str, Any]:
-    user = getattr(request, "user", None)
-    return {
-        "tocsin_version": __version__,
-        "is_staff_role": bool(user and user.is_authenticated and user.is_staff_role),
-    }
+    # who may see what is asked in templates with `{% load access %}` and `user|can:"..."`
+    return {"tocsin_version": __version__}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from tocsin.core.admin import ReadOnlyAdmin
 from tocsin.incidents.models import (
     BusinessCalendar,
     Incident,
@@ -44,19 +45,9 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
     list_display = ("name", "time_zone", "weekdays", "day_start", "day_end")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
 @admin.register(Incident)
 class IncidentAdmin(ReadOnlyAdmin):
+    note = "Read-only here: incidents change on their page or through /api/v1/incidents."
     list_display = ("number", "title", "status", "priority", "assignee", "team", "reported_at")
     list_filter = ("status", "priority", "source", "team")
     search_fields = ("title", "number")
@@ -64,5 +55,8 @@ class IncidentAdmin(ReadOnlyAdmin):
 
 @admin.register(TimelineEntry)
 class TimelineEntryAdmin(ReadOnlyAdmin):
+    note = (
+        "Read-only here: the timeline is append-only (administrators redact on the incident page)."
+    )
     list_display = ("incident", "kind", "visibility", "actor_label", "created_at")
     list_filter = ("kind", "visibility")

@@ -12,6 +12,7 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from tocsin.accounts.models import User
+from tocsin.accounts.permissions import Action, can
 from tocsin.accounts.selectors import team_get, user_by_username
 from tocsin.catalog.selectors import category_get, service_get
 from tocsin.core.api import (
@@ -29,7 +30,6 @@ from tocsin.core.api import (
 )
 from tocsin.core.clock import now
 from tocsin.core.errors import Invalid
-from tocsin.incidents import permissions as perms
 from tocsin.incidents import selectors, services, sla
 from tocsin.incidents.lifecycle import ACTIONS
 from tocsin.incidents.models import Attachment, Incident, TimelineEntry
@@ -90,7 +90,7 @@ def incident_json(
         "resolution_code": incident.resolution_code,
         "resolution_notes": incident.resolution_notes,
         "duplicate_of": duplicate,
-        "allowed_actions": perms.caller_actions(user, incident),
+        "allowed_actions": selectors.incident_actions_for(user, incident),
         "sla": sla.sla_state(incident, now(), targets),
     }
 
@@ -99,7 +99,7 @@ def entry_json(entry: TimelineEntry, viewer: User | None = None) -> dict[str, An
     """One timeline entry as `viewer` may see it: someone who is not staff sees a person's
     name where staff see which API token acted (its name or prefix)."""
     label = entry.actor_label
-    if entry.actor_kind == "token" and entry.actor_user_id and not perms.is_staff(viewer):
+    if entry.actor_kind == "token" and entry.actor_user_id and not can(viewer, Action.DESK_VIEW):
         label = entry.actor_user.display_name  # type: ignore[union-attr]
     return {
         "id": entry.pk,

@@ -60,12 +60,12 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 
 from tocsin.accounts.models import User
+from tocsin.accounts.permissions import Action, can
 from tocsin.catalog.models import Integration, IntegrationKind
 from tocsin.catalog.selectors import integration_by_key
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.errors import NotFound, TocsinError
-from tocsin.incidents import permissions as perms
 from tocsin.incidents.models import (
     Attachment,
     Incident,
@@ -617,7 +617,7 @@ def _file_one(*, integration: Integration, mail: ParsedMail, stored: list[Attach
     # The reporter's mail is a public comment; a staff address's an internal note unless
     # an administrator set the integration's staff_mail_public (a From can be forged).
     visibility = Visibility.PUBLIC
-    if person is not None and perms.is_staff(person):
+    if person is not None and can(person, Action.TIMELINE_INTERNAL_ADD):
         public = bool((integration.options or {}).get(STAFF_MAIL_PUBLIC, False))
         visibility = Visibility.PUBLIC if public else Visibility.INTERNAL
     author = mail_actor(mail.sender_email)

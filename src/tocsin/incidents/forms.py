@@ -8,7 +8,8 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from tocsin.accounts.models import STAFF_ROLES, Team, User
+from tocsin.accounts.models import Team, User
+from tocsin.accounts.permissions import Action, people_who_may
 from tocsin.catalog.models import Service
 from tocsin.catalog.selectors import category_tree, service_list
 from tocsin.core.errors import Invalid
@@ -34,7 +35,7 @@ def _level_choices(help_texts: dict[int, str]) -> list[tuple[int, str]]:
 
 
 def staff_people() -> Any:
-    return User.objects.filter(is_active=True, role__in=STAFF_ROLES).order_by("name", "username")
+    return people_who_may(Action.INCIDENT_BE_ASSIGNED).order_by("name", "username")
 
 
 def _model_choices(field: forms.Field) -> forms.ModelChoiceField[Any]:

@@ -9,8 +9,9 @@ from django.db.models import Case, F, Q, QuerySet, When
 from django.db.models.functions import Least
 
 from tocsin.accounts.models import User
+from tocsin.accounts.permissions import Action, can
 from tocsin.core.errors import Invalid, NotFound
-from tocsin.incidents import permissions as perms
+from tocsin.incidents.lifecycle import allowed_actions
 from tocsin.incidents.models import (
     OPEN_STATUSES,
     Attachment,
@@ -47,7 +48,7 @@ def access_incident(user: User | None, ref: str | int) -> Incident:
         incident = _base().get(number=number)
     except Incident.DoesNotExist:
         raise NotFound(f"no incident INC-{number}") from None
-    if not perms.can_view(user, incident):
+    if not can(user, Action.INCIDENT_VIEW, incident):
         raise NotFound(f"no incident INC-{number}")
     return incident
 
@@ -80,7 +81,7 @@ def incident_list_for(user: User, filters: IncidentFilters) -> QuerySet[Incident
     """The queue: what this person may see, filtered, by priority then nearest SLA deadline."""
     _check_filters(filters)
     qs = _base()
-    if not perms.is_staff(user):
+    if not can(user, Action.INCIDENT_VIEW):
         qs = qs.filter(reporter=user)
     statuses = [s for s in filters.status if s != "open"]
     if "all" in filters.status:
@@ -138,14 +139,14 @@ def incident_list_for(user: User, filters: IncidentFilters) -> QuerySet[Incident
 
 def timeline_for(user: User | None, incident: Incident) -> QuerySet[TimelineEntry]:
     qs = incident.timeline.select_related("actor_user", "redacted_by").order_by("created_at", "id")
-    if not perms.is_staff(user):
+    if not can(user, Action.TIMELINE_INTERNAL_VIEW):
         qs = qs.filter(visibility=Visibility.PUBLIC)
     return qs
 
 
 def attachments_for(user: User | None, incident: Incident) -> QuerySet[Attachment]:
     qs = incident.attachments.select_related("uploaded_by")
-    if not perms.is_staff(user):
+    if not can(user, Action.TIMELINE_INTERNAL_VIEW):
         qs = qs.filter(visibility=Visibility.PUBLIC)
     return qs
 
@@ -164,3 +165,15 @@ def access_timeline_entry(user: User | None, ref: str | int, entry_id: int) -> T
         return timeline_for(user, incident).get(pk=entry_id)
     except TimelineEntry.DoesNotExist:
         raise NotFound(f"no timeline entry {entry_id} on {incident.ref}") from None
+
+
+def incident_actions_for(user: User | None, incident: Incident) -> list[str]:
+    """The actions this person may take on the incident now (API: paths under /incidents/{ref}/)."""
+    actions = [a for a in allowed_actions(incident.status) if can(user, f"incident.{a}", incident)]
+    if incident.is_open and can(user, Action.INCIDENT_ESCALATE):
+        actions.append("escalate")
+    if incident.is_open and can(user, Action.INCIDENT_MERGE):
+        actions.append("merge")
+    if incident.status == Status.RESOLVED and can(user, Action.INCIDENT_CONFIRM, incident):
+        actions.append("confirm")
+    return actions

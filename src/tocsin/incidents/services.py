@@ -17,12 +17,12 @@ from django.db import transaction
 from django.utils.text import get_valid_filename
 
 from tocsin.accounts.models import Team, User
+from tocsin.accounts.permissions import Action, can, require_for
 from tocsin.catalog.models import Category, Service
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Forbidden, Invalid
 from tocsin.core.models import Counter
-from tocsin.incidents import permissions as perms
 from tocsin.incidents import sla
 from tocsin.incidents.lifecycle import check_action, target_status, transition
 from tocsin.incidents.models import (
@@ -105,7 +105,7 @@ def _check_categories(category: Category | None, subcategory: Category | None) -
 
 
 def _check_assignee(assignee: User | None) -> None:
-    if assignee is not None and not perms.is_staff(assignee):
+    if assignee is not None and not can(assignee, Action.INCIDENT_BE_ASSIGNED):
         raise Invalid("assignee", f"{assignee.username!r} is not an active staff member")
 
 
@@ -171,9 +171,9 @@ def incident_create(
         raise Invalid("source", f"must be one of {', '.join(Source.values)}")
     staff_fields = assignee or team or priority is not None or support_level != 1
     if staff_fields:
-        perms.require(perms.can_triage(user), actor, "assign or override priority")
+        require_for(actor, Action.INCIDENT_TRIAGE, what="assign or override priority")
     if (reporter is not None and reporter != user) or reporter_name or reporter_email:
-        perms.require(perms.can_triage(user), actor, "file incidents for someone else")
+        require_for(actor, Action.INCIDENT_TRIAGE, what="file incidents for someone else")
     if support_level not in (1, 2, 3):
         raise Invalid("support_level", "must be 1, 2 or 3")
     _check_categories(category, subcategory)
@@ -263,7 +263,7 @@ def incident_update(
     `changes` may hold any of TRIAGE_FIELDS plus `priority` (a manual override, which
     needs `priority_reason`; `None` returns to the matrix).
     """
-    perms.require(perms.can_triage(actor.user), actor, "triage incidents")
+    require_for(actor, Action.INCIDENT_TRIAGE, what="triage incidents")
     incident = _lock(incident)
     if incident.status == Status.CLOSED:
         raise Conflict("a closed incident cannot be changed; reopen is not possible either")
@@ -385,7 +385,7 @@ def incident_assign(
     set_team: bool = False,
     note: str = "",
 ) -> Incident:
-    perms.require(perms.can_triage(actor.user), actor, "assign incidents")
+    require_for(actor, Action.INCIDENT_ASSIGN, what="assign incidents")
     incident = _lock(incident)
     if incident.status == Status.CLOSED:
         raise Conflict("a closed incident cannot be reassigned")
@@ -417,7 +417,7 @@ def incident_act(
 ) -> Incident:
     """Acknowledge, unacknowledge, start, hold, resume, resolve, close or reopen."""
     check_action(action)
-    perms.require(perms.can_act(actor.user, incident, action), actor, f"{action} incidents")
+    require_for(actor, f"incident.{action}", incident, what=f"{action} incidents")
     note = _clean_text("note", note, required=False, limit=NOTE_MAX)
     incident = _lock(incident)
     new_status = target_status(incident.status, action)  # 409 before anything else
@@ -508,7 +508,7 @@ def incident_escalate(
     note: str = "",
 ) -> Incident:
     """Functional escalation: raise the support level and/or hand to another team."""
-    perms.require(perms.can_triage(actor.user), actor, "escalate incidents")
+    require_for(actor, Action.INCIDENT_ESCALATE, what="escalate incidents")
     note = _clean_text("note", note, required=True, limit=NOTE_MAX)
     incident = _lock(incident)
     if not incident.is_open:
@@ -547,16 +547,16 @@ def incident_add_note(
 ) -> TimelineEntry:
     """A note: staff notes are internal unless made public; reporter comments are public."""
     user = actor.user
-    staff = perms.is_staff(user) or actor.kind in ("system", "integration")
-    if not staff and not perms.is_reporter_of(user, incident):
-        perms.require(False, actor, "comment on this incident")
+    staff = can(user, Action.TIMELINE_INTERNAL_ADD) or actor.kind in ("system", "integration")
+    if not staff:
+        require_for(actor, Action.INCIDENT_COMMENT, incident, what="comment on this incident")
     text = _clean_text("text", text, required=True, limit=NOTE_MAX)
     if visibility is None:
         visibility = Visibility.INTERNAL if staff else Visibility.PUBLIC
     if visibility not in Visibility.values:
         raise Invalid("visibility", "must be internal or public")
     if not staff and visibility != Visibility.PUBLIC:
-        perms.require(False, actor, "add internal notes")
+        require_for(actor, Action.TIMELINE_INTERNAL_ADD, what="add internal notes")
     incident = _lock(incident)
     incident.updated_at = now()
     incident.save(update_fields=["updated_at"])
@@ -609,16 +609,16 @@ def incident_attach(
     *, incident: Incident, actor: Actor, upload: UploadedFile, visibility: str | None = None
 ) -> Attachment:
     user = actor.user
-    staff = perms.is_staff(user)
-    if not staff and not perms.is_reporter_of(user, incident):
-        perms.require(False, actor, "attach files to this incident")
+    staff = can(user, Action.TIMELINE_INTERNAL_ADD)
+    if not staff:
+        require_for(actor, Action.INCIDENT_COMMENT, incident, what="attach files to this incident")
     if visibility is None:
         visibility = Visibility.PUBLIC
     if visibility not in Visibility.values:
         raise Invalid("visibility", "must be internal or public")
     if not staff:
         if visibility == Visibility.INTERNAL and actor.kind in ("user", "token"):
-            perms.require(False, actor, "add internal attachments")
+            require_for(actor, Action.TIMELINE_INTERNAL_ADD, what="add internal attachments")
         visibility = Visibility.PUBLIC
     limit = settings.TOCSIN_ATTACHMENT_MAX_BYTES
     if upload.size is None or upload.size > limit:
@@ -671,7 +671,7 @@ def incident_attach(
 @transaction.atomic
 def incident_merge(*, incident: Incident, into: Incident, actor: Actor, note: str = "") -> Incident:
     """Mark `incident` a duplicate of `into`: resolved as duplicate, linked, timeline on both."""
-    perms.require(perms.can_merge(actor.user), actor, "merge incidents")
+    require_for(actor, Action.INCIDENT_MERGE, what="merge incidents")
     if incident.pk == into.pk:
         raise Invalid("into", "an incident cannot be merged into itself")
     locked = {
@@ -728,7 +728,7 @@ def incident_merge(*, incident: Incident, into: Incident, actor: Actor, note: st
 @transaction.atomic
 def timeline_redact(*, entry: TimelineEntry, actor: Actor) -> TimelineEntry:
     """An administrator blanks an entry's text; the fact and the redactor remain."""
-    perms.require(perms.can_administer(actor.user), actor, "redact timeline entries")
+    require_for(actor, Action.INCIDENT_REDACT, what="redact timeline entries")
     entry = TimelineEntry.objects.select_for_update().get(pk=entry.pk)
     if entry.redacted_at is not None:
         raise Conflict("this entry is already redacted")
@@ -794,7 +794,7 @@ def incident_confirm(
     Allowed for the reporter, or anyone holding the signed link from the resolution mail
     (then `actor` may be omitted: the entry is recorded as the reporter via the link).
     """
-    if not token and (actor is None or not perms.is_reporter_of(actor.user, incident)):
+    if not token and (actor is None or not can(actor.user, Action.INCIDENT_CONFIRM, incident)):
         raise Forbidden("only the reporter may confirm or reopen this incident")
     note = (
         _clean_text("note", note, required=not accept, limit=NOTE_MAX) if note or not accept else ""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django import forms
@@ -19,11 +18,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tocsin.accounts.models import User
+from tocsin.accounts.permissions import Action, can
 from tocsin.alerts.queries import alerts_for_incident
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
-from tocsin.core.errors import Conflict, Forbidden, Invalid, NotFound, TocsinError
-from tocsin.incidents import permissions as perms
+from tocsin.core.errors import Conflict, Invalid, NotFound, TocsinError
+from tocsin.core.web import error_page, staff_required
 from tocsin.incidents import selectors, services
 from tocsin.incidents.forms import (
     HIGHER_NUDGE,
@@ -64,31 +64,6 @@ ACTION_LABELS = {
 
 def _actor(request: HttpRequest) -> Actor:
     return Actor.for_user(request.user, getattr(request, "request_id", ""))  # type: ignore[arg-type]
-
-
-def error_page(request: HttpRequest, exc: TocsinError) -> HttpResponse:
-    """A page for a domain error that is not about one form: 404, 403 or 409."""
-    if isinstance(exc, NotFound):
-        return render(request, "404.html", {"message": exc.message}, status=404)
-    if isinstance(exc, Forbidden):
-        return render(request, "403.html", {"message": exc.message}, status=403)
-    status = exc.status if isinstance(exc, (Conflict, Invalid)) else 400
-    return render(request, "error.html", {"message": exc.message, "status": status}, status=status)
-
-
-def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Logged in and staff; reporters get a 403 page pointing to their portal."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not perms.is_staff(request.user):  # type: ignore[arg-type]
-            return error_page(
-                request, Forbidden("This page is for the service desk. Use “Report a problem”.")
-            )
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 # --- SLA presentation ------------------------------------------------------------
@@ -168,7 +143,7 @@ def _queue_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
 @login_required
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    if not perms.is_staff(request.user):  # type: ignore[arg-type]
+    if not can(request.user, Action.DESK_VIEW):
         return redirect("portal")
     context, status = _queue_context(request)
     return render(request, "incidents/queue.html", context, status=status)
@@ -307,13 +282,13 @@ ACTION_ORDER = (
 
 
 def _actions_for(user: Any, incident: Incident) -> list[dict[str, Any]]:
-    if not perms.is_staff(user):
+    if not can(user, Action.DESK_VIEW):
         return []  # reporters use the "Is your problem solved?" box
     allowed = set(allowed_actions(incident.status))
     result = [
         {"name": action, "label": ACTION_LABELS[action], "primary": False}
         for action in ACTION_ORDER
-        if action in allowed and perms.can_act(user, incident, action)
+        if action in allowed and can(user, f"incident.{action}", incident)
     ]
     if result:
         result[0]["primary"] = True
@@ -348,7 +323,7 @@ def _incident_context(
 ) -> dict[str, Any]:
     user = request.user
     bound = bound or {}
-    staff = perms.is_staff(user)  # type: ignore[arg-type]
+    staff = can(user, Action.TIMELINE_INTERNAL_VIEW)
     at = now()
     actions = _actions_for(user, incident)
     for action in actions:
@@ -368,8 +343,8 @@ def _incident_context(
     context: dict[str, Any] = {
         "incident": incident,
         "staff": staff,
-        "is_admin": perms.can_administer(user),  # type: ignore[arg-type]
-        "is_reporter": perms.is_reporter_of(user, incident),  # type: ignore[arg-type]
+        "can_redact": can(user, Action.INCIDENT_REDACT),
+        "is_reporter": can(user, Action.INCIDENT_CONFIRM, incident),
         "sla": sla_views(incident, at, Targets()),
         "timeline": _timeline(user, incident),
         "attachments": selectors.attachments_for(user, incident),  # type: ignore[arg-type]
@@ -390,7 +365,7 @@ def _incident_context(
         )
     if staff and incident.is_open:
         context["escalate_form"] = bound.get("escalate") or EscalateForm()
-        if perms.can_merge(user):  # type: ignore[arg-type]
+        if can(user, Action.INCIDENT_MERGE):
             context["merge_form"] = bound.get("merge") or MergeForm()
     if context["is_reporter"] and incident.status == Status.RESOLVED:
         context["confirm_form"] = bound.get("confirm") or ConfirmForm()
@@ -569,7 +544,7 @@ def incident_note(request: HttpRequest, ref: str) -> HttpResponse:
 
     def write(incident: Incident, data: dict[str, Any]) -> str:
         visibility = None
-        if perms.is_staff(request.user):  # type: ignore[arg-type]
+        if can(request.user, Action.TIMELINE_INTERNAL_ADD):
             visibility = Visibility.PUBLIC if data["make_public"] else Visibility.INTERNAL
         services.incident_add_note(
             incident=incident, actor=_actor(request), text=data["text"], visibility=visibility

@@ -1,0 +1,192 @@
+"""Who may do what: the one permission check of Tocsin.
+
+Every gate — API handlers, views, templates (the `can` filter of `{% load access %}`),
+selectors and services — asks `can(user, action, obj)`. Nothing else looks at a role.
+
+Roles (accounts.models.Role):
+
+- reporter: files incidents, sees and comments on their own, confirms or reopens
+  their own resolution;
+- agent, responder, manager, admin ("staff"): the service desk — every incident,
+  internal notes, alerts, windows and silences, triage, assignment, work actions;
+- agent, manager, admin also close and merge;
+- manager, admin set up integrations and a service's alert settings;
+- admin alone manages people, teams, services, the taxonomy and configuration,
+  redacts timeline entries and reads the audit log.
+
+Teams: the manager of a team (``Team.manager``) edits what the team owns — its
+schedules and escalation policies (`schedule.edit`, `policy.edit`). The object is a
+`Team` or anything owned by one (a ``team_id`` attribute, e.g. a `Service`).
+
+Objects: `obj=None` asks about every object of the kind ("may see every incident"),
+an object asks about that one ("may see INC-7": staff, or its reporter).
+
+An inactive or anonymous person may do nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models import QuerySet
+
+from tocsin.accounts.models import Role, Team, User
+from tocsin.core.errors import Forbidden
+
+STAFF_ROLES = frozenset({Role.AGENT, Role.RESPONDER, Role.MANAGER, Role.ADMIN})
+CLOSE_ROLES = frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN})
+INTEGRATION_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+ADMIN_ROLES = frozenset({Role.ADMIN})
+
+
+class Action(models.TextChoices):
+    # the service-desk pages (queue, alerts, services); reporters use the portal
+    DESK_VIEW = "desk.view", "use the service-desk pages"
+    # incidents (obj: an Incident, or None for every incident)
+    INCIDENT_VIEW = "incident.view", "see incidents"
+    INCIDENT_CREATE = "incident.create", "file incidents"
+    INCIDENT_TRIAGE = "incident.triage", "triage incidents"
+    INCIDENT_ASSIGN = "incident.assign", "assign incidents"
+    INCIDENT_BE_ASSIGNED = "incident.be_assigned", "be assigned incidents"
+    INCIDENT_ACKNOWLEDGE = "incident.acknowledge", "acknowledge incidents"
+    INCIDENT_UNACKNOWLEDGE = "incident.unacknowledge", "unacknowledge incidents"
+    INCIDENT_START = "incident.start", "start work on incidents"
+    INCIDENT_HOLD = "incident.hold", "put incidents on hold"
+    INCIDENT_RESUME = "incident.resume", "resume incidents"
+    INCIDENT_RESOLVE = "incident.resolve", "resolve incidents"
+    INCIDENT_CLOSE = "incident.close", "close incidents"
+    INCIDENT_REOPEN = "incident.reopen", "reopen incidents"
+    INCIDENT_CONFIRM = "incident.confirm", "confirm or reopen this resolution"
+    INCIDENT_ESCALATE = "incident.escalate", "escalate incidents"
+    INCIDENT_MERGE = "incident.merge", "merge incidents"
+    INCIDENT_COMMENT = "incident.comment", "comment on incidents"
+    INCIDENT_REDACT = "incident.redact", "redact timeline entries"
+    TIMELINE_INTERNAL_VIEW = "timeline.internal.view", "see internal notes and attachments"
+    TIMELINE_INTERNAL_ADD = "timeline.internal.add", "add internal notes and attachments"
+    # alerts, services, integrations
+    ALERTS_VIEW = "alerts.view", "see alerts and integrations"
+    WINDOW_MANAGE = "window.manage", "manage maintenance windows"
+    SILENCE_MANAGE = "silence.manage", "manage silences"
+    INTEGRATION_MANAGE = (
+        "integration.manage",
+        "manage integrations (administrators and managers may)",
+    )
+    SERVICE_EDIT = "service.edit", "manage services"
+    # people, teams, configuration
+    PEOPLE_VIEW = "people.view", "see other people"
+    PEOPLE_MANAGE = "people.manage", "manage people"
+    TEAM_VIEW = "team.view", "see teams"
+    TEAM_MANAGE = "team.manage", "manage teams"
+    CONFIG_MANAGE = "config.manage", "manage the configuration"
+    AUDIT_VIEW = "audit.view", "read the audit log"
+    # what a team owns: its manager edits it (schedules and policies come with paging)
+    SCHEDULE_EDIT = "schedule.edit", "edit this team's schedules"
+    POLICY_EDIT = "policy.edit", "edit this team's escalation policies"
+
+
+# Actions whose answer depends only on the role.
+_BY_ROLE: dict[str, frozenset[str]] = {
+    Action.DESK_VIEW: STAFF_ROLES,
+    Action.INCIDENT_TRIAGE: STAFF_ROLES,
+    Action.INCIDENT_ASSIGN: STAFF_ROLES,
+    Action.INCIDENT_BE_ASSIGNED: STAFF_ROLES,
+    Action.INCIDENT_ACKNOWLEDGE: STAFF_ROLES,
+    Action.INCIDENT_UNACKNOWLEDGE: STAFF_ROLES,
+    Action.INCIDENT_START: STAFF_ROLES,
+    Action.INCIDENT_HOLD: STAFF_ROLES,
+    Action.INCIDENT_RESUME: STAFF_ROLES,
+    Action.INCIDENT_RESOLVE: STAFF_ROLES,
+    Action.INCIDENT_ESCALATE: STAFF_ROLES,
+    Action.INCIDENT_CLOSE: CLOSE_ROLES,
+    Action.INCIDENT_MERGE: CLOSE_ROLES,
+    Action.INCIDENT_REDACT: ADMIN_ROLES,
+    Action.TIMELINE_INTERNAL_VIEW: STAFF_ROLES,
+    Action.TIMELINE_INTERNAL_ADD: STAFF_ROLES,
+    Action.ALERTS_VIEW: STAFF_ROLES,
+    Action.WINDOW_MANAGE: STAFF_ROLES,
+    Action.SILENCE_MANAGE: STAFF_ROLES,
+    Action.INTEGRATION_MANAGE: INTEGRATION_ROLES,
+    Action.SERVICE_EDIT: ADMIN_ROLES,
+    Action.PEOPLE_MANAGE: ADMIN_ROLES,
+    Action.TEAM_VIEW: STAFF_ROLES,
+    Action.TEAM_MANAGE: ADMIN_ROLES,
+    Action.CONFIG_MANAGE: ADMIN_ROLES,
+    Action.AUDIT_VIEW: ADMIN_ROLES,
+}
+
+# Actions where staff may, and so may the reporter of the incident in `obj`.
+_STAFF_OR_REPORTER = frozenset(
+    {Action.INCIDENT_VIEW, Action.INCIDENT_REOPEN, Action.INCIDENT_COMMENT}
+)
+
+# Actions the manager of the owning team may take (administrators always may).
+_TEAM_OWNED = frozenset({Action.SCHEDULE_EDIT, Action.POLICY_EDIT})
+
+
+def _active(user: Any) -> bool:
+    return bool(
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and getattr(user, "is_active", False)
+    )
+
+
+def _is_reporter_of(user: Any, obj: Any) -> bool:
+    reporter_id = getattr(obj, "reporter_id", None)
+    return reporter_id is not None and reporter_id == user.pk
+
+
+def _owning_team_manager_id(obj: Any) -> int | None:
+    if isinstance(obj, Team):
+        return obj.manager_id
+    team_id = getattr(obj, "team_id", None)
+    if team_id is None:
+        return None
+    team = getattr(obj, "team", None)
+    if isinstance(team, Team):
+        return team.manager_id
+    return Team.objects.filter(pk=team_id).values_list("manager_id", flat=True).first()
+
+
+def can(user: Any, action: str, obj: Any = None) -> bool:
+    """May this person take `action` (on `obj`, or on every object of its kind)?"""
+    if not _active(user):
+        return False
+    role = user.role
+    if action in _BY_ROLE:
+        return role in _BY_ROLE[action]
+    if action in _STAFF_OR_REPORTER:
+        return role in STAFF_ROLES or (obj is not None and _is_reporter_of(user, obj))
+    if action == Action.INCIDENT_CONFIRM:
+        return obj is not None and _is_reporter_of(user, obj)
+    if action == Action.INCIDENT_CREATE:
+        return True
+    if action == Action.PEOPLE_VIEW:
+        return role in STAFF_ROLES or (isinstance(obj, User) and obj.pk == user.pk)
+    if action in _TEAM_OWNED:
+        if role in ADMIN_ROLES:
+            return True
+        if obj is None or role not in STAFF_ROLES:
+            return False
+        return _owning_team_manager_id(obj) == user.pk
+    raise ValueError(f"unknown action {action!r}")
+
+
+def people_who_may(action: str) -> QuerySet[User]:
+    """The active people who may take an action that depends on the role alone (for
+    choices such as who may be assigned)."""
+    return User.objects.filter(is_active=True, role__in=_BY_ROLE[action])
+
+
+def require(user: Any, action: str, obj: Any = None, *, what: str | None = None) -> None:
+    """Raise Forbidden (403) unless `can(user, action, obj)`."""
+    if not can(user, action, obj):
+        raise Forbidden(f"your role may not {what or Action(action).label}")
+
+
+def require_for(actor: Any, action: str, obj: Any = None, *, what: str | None = None) -> None:
+    """As `require`, for a service's actor: the system and integrations always may."""
+    if actor.kind in ("system", "integration"):
+        return
+    require(actor.user, action, obj, what=what)

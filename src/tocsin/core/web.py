@@ -1,0 +1,57 @@
+"""Web helpers shared by every app's views: the error page and the service-desk gate.
+
+`core` imports no app, so the permission check itself is registered at start-up by the
+accounts app (`accounts.permissions.can`); until then every gate refuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from tocsin.core.errors import Conflict, Forbidden, Invalid, NotFound, TocsinError
+
+PermissionCheck = Callable[[Any, str], bool]
+
+DESK_ACTION = "desk.view"
+
+_permission_check: list[PermissionCheck] = []
+
+
+def register_permission_check(check: PermissionCheck) -> None:
+    """Called once by the accounts app: `check(user, action)` answers every web gate."""
+    _permission_check[:] = [check]
+
+
+def allowed(user: Any, action: str) -> bool:
+    return bool(_permission_check) and _permission_check[0](user, action)
+
+
+def error_page(request: HttpRequest, exc: TocsinError) -> HttpResponse:
+    """A page for a domain error that is not about one form: 404, 403 or 409."""
+    if isinstance(exc, NotFound):
+        return render(request, "404.html", {"message": exc.message}, status=404)
+    if isinstance(exc, Forbidden):
+        return render(request, "403.html", {"message": exc.message}, status=403)
+    status = exc.status if isinstance(exc, (Conflict, Invalid)) else 400
+    return render(request, "error.html", {"message": exc.message, "status": status}, status=status)
+
+
+def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Logged in and staff; reporters get a 403 page pointing to their portal."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not allowed(request.user, DESK_ACTION):
+            return error_page(
+                request, Forbidden("This page is for the service desk. Use “Report a problem”.")
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
