@@ -141,9 +141,10 @@ class SqliteWaiter(Waiter):
 
     def _read(self) -> int | None:
         try:
-            with connection.cursor() as cursor:
-                cursor.execute("PRAGMA data_version")
-                row = cursor.fetchone()
+            connection.ensure_connection()
+            # The raw sqlite3 connection: 40 reads a second through Django's cursor
+            # wrapper cost more than the read itself.
+            row = connection.connection.execute("PRAGMA data_version").fetchone()
         except Exception:
             log.exception("could not read PRAGMA data_version; waiting for the tick")
             return None
