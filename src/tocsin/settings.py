@@ -7,6 +7,7 @@ from pathlib import Path
 import dj_database_url
 
 from tocsin.core.env import (
+    ConfigError,
     data_dir,
     env_bool,
     env_int,
@@ -187,7 +188,29 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 TOCSIN_AUTO_CLOSE_DAYS = env_int("TOCSIN_AUTO_CLOSE_DAYS", 3, minimum=1)
-TOCSIN_ENGINE_TICK_SECONDS = 1.0
+
+
+def _env_seconds(name: str, default: float, *, minimum: float) -> float:
+    raw = env_str(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not value >= minimum:  # also refuses nan
+        raise ConfigError(f"{name} must be at least {minimum}, not {raw}")
+    return value
+
+
+# The worker ticks at least this often when idle, and at once when work is committed.
+TOCSIN_ENGINE_TICK_SECONDS = _env_seconds("TOCSIN_ENGINE_TICK_SECONDS", 1.0, minimum=0.01)
+# Wall time a module may use in its turn before it hands over (modules that loop stop).
+TOCSIN_ENGINE_MODULE_BUDGET_SECONDS = _env_seconds(
+    "TOCSIN_ENGINE_MODULE_BUDGET_SECONDS", 0.5, minimum=0.01
+)
+# SQLite: how often an idle worker looks for another connection's commit.
+TOCSIN_ENGINE_SQLITE_POLL_SECONDS = 0.025
 
 EMAIL_URL = env_str("TOCSIN_EMAIL_URL")
 DEFAULT_FROM_EMAIL = env_str("TOCSIN_FROM_EMAIL", "tocsin@localhost")

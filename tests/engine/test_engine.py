@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
 import time_machine
 from django.conf import settings as django_settings
+from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
@@ -17,8 +19,10 @@ from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.engine.engine import HeartbeatModule, default_modules, run_forever, run_tick
 from tocsin.engine.models import WorkerHeartbeat
+from tocsin.engine.modules import budget_spent
 from tocsin.incidents.models import EntryKind, Incident, Status
 from tocsin.incidents.services import incident_act
+from tocsin.notify.services import outbox_enqueue_email
 
 pytestmark = pytest.mark.django_db
 
@@ -48,17 +52,58 @@ def test_a_tick_runs_the_modules_in_their_order() -> None:
     assert calls == ["first", "second", "third"]
 
 
-def test_the_default_modules_start_with_the_heartbeat() -> None:
-    names = [m.name for m in default_modules("w1")]
-    assert names == [
-        "heartbeat",
-        "ingest",
-        "alert_heartbeats",
-        "ack_timeouts",
-        "sla_breaches",
-        "auto_close",
-        "outbox",
-    ]
+def test_one_tick_of_the_default_worker_beats_and_sends_queued_mail() -> None:
+    message = outbox_enqueue_email(recipient="rita@example.com", subject="Hello", body="x")
+    result = run_tick(default_modules("w-default"))
+    assert result["outbox"] == 1 and -1 not in result.values()
+    assert WorkerHeartbeat.objects.filter(worker_id="w-default").exists()
+    assert [m.subject for m in mail.outbox] == ["Hello"]
+    message.refresh_from_db()
+    assert message.state == "sent"
+
+
+class Clocked:
+    """Records the `now` it is given and the real time when its turn came."""
+
+    def __init__(self, name: str, seen: list[tuple[str, dt.datetime]], sleep: float = 0) -> None:
+        self.name = name
+        self.seen = seen
+        self.sleep = sleep
+
+    def tick(self, now: dt.datetime) -> int:
+        self.seen.append((self.name, now))
+        time.sleep(self.sleep)
+        return 0
+
+
+def test_each_module_gets_the_time_of_its_own_turn() -> None:
+    seen: list[tuple[str, dt.datetime]] = []
+    run_tick([Clocked("slow", seen, sleep=0.3), Clocked("next", seen)])
+    (_, slow_at), (_, next_at) = seen
+    assert next_at - slow_at >= dt.timedelta(seconds=0.3)
+
+
+def test_a_module_that_loops_stops_when_its_budget_is_spent() -> None:
+    calls: list[str] = []
+
+    class Looping:
+        name = "looping"
+        items = 0
+
+        def tick(self, now: dt.datetime) -> int:
+            while not budget_spent():
+                self.items += 1
+                time.sleep(0.01)
+                if self.items >= 1000:
+                    break
+            return self.items
+
+    looping = Looping()
+    started = time.monotonic()
+    result = run_tick([looping, Recorder("after", calls)], budget=0.1)
+    assert time.monotonic() - started < 1.0
+    assert 0 < result["looping"] < 1000  # more work left: it said so with a positive count
+    assert calls == ["after"]  # the next module had its turn
 
 
 def test_a_failing_module_does_not_stop_the_others() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -51,3 +52,32 @@ def closed_smtp_port(settings: Any) -> int:
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = port
     return port
+
+
+@dataclass
+class SlowInbox(Inbox):
+    """Takes `delay` seconds to answer each DATA, like a slow or distant provider."""
+
+    delay: float = 0.2
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def slow_smtp_server(settings: Any) -> Iterator[SlowInbox]:
+    """A real SMTP server on loopback that answers each message after a delay."""
+    inbox = SlowInbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    try:
+        yield inbox
+    finally:
+        controller.stop()

@@ -66,6 +66,7 @@ from tocsin.core.crypto import sha256_hex
 from tocsin.core.env import env_int
 from tocsin.core.errors import Invalid
 from tocsin.core.jsonfast import json_param
+from tocsin.core.wake import work_committed
 from tocsin.incidents import services as incident_services
 from tocsin.incidents.models import EntryKind, Incident, Source, Status
 from tocsin.incidents.timeline import timeline_append
@@ -896,6 +897,7 @@ def inbox_add(
     }
     with connection.cursor() as cursor:
         cursor.execute(_statement("inbox_add", build), [values[name] for name in _INBOX_COLUMNS])
+    work_committed()  # wakes a waiting worker (PostgreSQL NOTIFY; SQLite polls)
 
 
 _INBOX_EVENTS = InboxEvent._meta.get_field("events")

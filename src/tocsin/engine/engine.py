@@ -6,23 +6,26 @@ workers are safe because every module claims its work with a compare-and-set.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
 import signal
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 
+from tocsin.core import wake
 from tocsin.core.clock import now
 from tocsin.engine.models import WorkerHeartbeat
-from tocsin.engine.modules import EngineModule
+from tocsin.engine.modules import EngineModule, turn
 
 log = logging.getLogger("tocsin.engine")
 
@@ -76,17 +79,156 @@ def make_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def run_tick(modules: Sequence[EngineModule], at: dt.datetime | None = None) -> dict[str, int]:
-    """One pass over every module; a failing module is logged and the others still run."""
-    at = at or now()
+def run_tick(
+    modules: Sequence[EngineModule],
+    at: dt.datetime | None = None,
+    *,
+    budget: float | None = None,
+) -> dict[str, int]:
+    """One pass over every module; a failing module is logged and the others still run.
+
+    Each module gets `now()` as its turn comes (or `at`, for tests that set the time)
+    and `budget` seconds (default TOCSIN_ENGINE_MODULE_BUDGET_SECONDS): modules that loop
+    stop when it is spent and return a positive count, so the worker comes back at once
+    after the others had their turn.
+    """
+    if budget is None:
+        budget = settings.TOCSIN_ENGINE_MODULE_BUDGET_SECONDS
     done: dict[str, int] = {}
     for module in modules:
+        started = time.monotonic()
         try:
-            done[module.name] = module.tick(at)
+            with turn(budget):
+                done[module.name] = module.tick(at or now())
         except Exception:
             log.exception("engine module %s failed; it will be retried next tick", module.name)
             done[module.name] = -1
+        took = time.monotonic() - started
+        if took > 2 * budget + 1:
+            log.warning("engine module %s took %.1fs (budget %.1fs)", module.name, took, budget)
     return done
+
+
+class Waiter:
+    """How an idle worker waits: until new work is committed, the tick, or a stop.
+
+    `mark()` is called before each tick, `wait(seconds)` after an idle one. Subclasses
+    return early when another connection committed something since `mark()`.
+    """
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+
+    def mark(self) -> None:
+        return None
+
+    def wait(self, seconds: float) -> bool:
+        """True when woken by new work, False on timeout or stop."""
+        self.stop.wait(seconds)
+        return False
+
+    def close(self) -> None:
+        return None
+
+
+class SqliteWaiter(Waiter):
+    """SQLite: `PRAGMA data_version` changes when another connection commits; polled on
+    the worker's own connection every TOCSIN_ENGINE_SQLITE_POLL_SECONDS while idle."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        super().__init__(stop)
+        self.version: int | None = None
+
+    def _read(self) -> int | None:
+        try:
+            connection.ensure_connection()
+            # The raw sqlite3 connection: 40 reads a second through Django's cursor
+            # wrapper cost more than the read itself.
+            row = connection.connection.execute("PRAGMA data_version").fetchone()
+        except Exception:
+            log.exception("could not read PRAGMA data_version; waiting for the tick")
+            return None
+        return int(row[0]) if row else None
+
+    def mark(self) -> None:
+        self.version = self._read()
+
+    def wait(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        poll = settings.TOCSIN_ENGINE_SQLITE_POLL_SECONDS
+        while not self.stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self.version is not None and self._read() != self.version:
+                return True
+            self.stop.wait(min(poll, left))
+        return False
+
+
+class PostgresWaiter(Waiter):
+    """PostgreSQL: `LISTEN tocsin_work` on a connection of its own (autocommit); the
+    services that commit work `NOTIFY tocsin_work` (tocsin.core.wake)."""
+
+    SLICE = 0.25  # seconds: how soon a stop is noticed while waiting
+
+    def __init__(self, stop: threading.Event) -> None:
+        super().__init__(stop)
+        self.conn: Any = None
+
+    def _listen(self) -> Any:
+        if self.conn is None or self.conn.closed:
+            conn = connection.get_new_connection(connection.get_connection_params())
+            conn.autocommit = True
+            conn.execute(f"LISTEN {wake.CHANNEL}")
+            self.conn = conn
+        return self.conn
+
+    def _drop(self) -> None:
+        log.exception("the LISTEN connection failed; waiting for the tick and reconnecting")
+        with contextlib.suppress(Exception):
+            if self.conn is not None:
+                self.conn.close()
+        self.conn = None
+
+    def mark(self) -> None:
+        """Forget notifications for work this tick is about to see anyway."""
+        try:
+            conn = self._listen()
+            for _ in conn.notifies(timeout=0):
+                pass
+        except Exception:
+            self._drop()
+
+    def wait(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while not self.stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                conn = self._listen()
+                for _ in conn.notifies(timeout=min(self.SLICE, left), stop_after=1):
+                    return True
+            except Exception:
+                self._drop()
+                self.stop.wait(max(0.0, deadline - time.monotonic()))
+                return False
+        return False
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            if self.conn is not None:
+                self.conn.close()
+        self.conn = None
+
+
+def make_waiter(stop: threading.Event) -> Waiter:
+    if connection.vendor == "postgresql":
+        return PostgresWaiter(stop)
+    if connection.vendor == "sqlite":
+        return SqliteWaiter(stop)
+    return Waiter(stop)
 
 
 def run_forever(
@@ -96,6 +238,10 @@ def run_forever(
     max_ticks: int | None = None,
 ) -> int:
     """Tick until SIGTERM/SIGINT (or `stop`, or `max_ticks`); the tick in progress finishes.
+
+    After a tick that did work the next starts at once; after an idle one the worker
+    waits until new work is committed (PostgreSQL NOTIFY, SQLite data_version) or
+    TOCSIN_ENGINE_TICK_SECONDS pass, whichever comes first.
 
     All state lives in the database, each module commits its own transactions, so a
     stop (clean or not) loses nothing: the next worker picks up where this one was.
@@ -113,6 +259,7 @@ def run_forever(
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, _stop)
     log.info("worker %s started with modules: %s", worker_id, ", ".join(m.name for m in modules))
+    waiter = make_waiter(stop)
     ticks = 0
     try:
         while not stop.is_set():
@@ -120,12 +267,13 @@ def run_forever(
                 close_old_connections()
             except Exception:
                 log.exception("could not reset the database connection; retrying")
+            waiter.mark()
             result = run_tick(modules)
             ticks += 1
             if max_ticks is not None and ticks >= max_ticks:
                 break
-            busy = any(count > 0 for count in result.values())
-            stop.wait(0 if busy else settings.TOCSIN_ENGINE_TICK_SECONDS)
+            if not any(count > 0 for count in result.values()):
+                waiter.wait(settings.TOCSIN_ENGINE_TICK_SECONDS)
         for module in modules:
             forget = getattr(module, "forget", None)
             if forget is not None:
@@ -134,6 +282,7 @@ def run_forever(
                 except Exception:
                     log.exception("engine module %s failed to clean up", module.name)
     finally:
+        waiter.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     log.info("worker %s stopped after %d ticks", worker_id, ticks)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 
@@ -10,14 +11,17 @@ class OutboxState(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class OutboxMessage(models.Model):
     """Every outbound message is a row here, committed with the change that caused it.
 
-    The worker claims a row with a short lease (state `sending` + deadline) before it
-    calls the provider; a worker that dies mid-send lets the lease expire and the row is
-    sent again with the same message id, so a receiver can drop the repeat.
+    The worker claims a row with a short lease (state `sending` + deadline, counted from
+    the moment of the claim) before it calls the channel; a worker that dies mid-send
+    lets the lease expire and the row is sent again with the same message id, so a
+    receiver can drop the repeat. Only the holder of the claim (`sending` with the
+    `attempts` it set) may record the outcome.
     """
 
     message_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -25,16 +29,35 @@ class OutboxMessage(models.Model):
     recipient = models.CharField(max_length=320)
     subject = models.CharField(max_length=300)
     body = models.TextField()
+    # What a channel needs besides subject and body (a page's urgency, buttons, links).
+    payload = models.JSONField(default=dict, blank=True)
+    # Enqueueing twice with the same key yields one row (e.g. "page:<incident>:<step>").
+    dedup_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     state = models.CharField(max_length=10, choices=OutboxState.choices, default=OutboxState.QUEUED)
     created_at = models.DateTimeField()
     not_before = models.DateTimeField(db_index=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The provider's own id for the message (an SMTP Message-ID, an SMS provider's sid).
+    provider_message_id = models.CharField(max_length=300, blank=True)
     last_error = models.TextField(blank=True)
     incident = models.ForeignKey(
         "incidents.Incident", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Whom the message is for: a person (pages, personal mail), or nobody (a reporter
+    # known only by address, a subscriber list).
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # The person's contact method the message goes to. Contact methods do not exist
+    # yet: a plain nullable integer now, the column a ForeignKey named `contact_method`
+    # takes over (same column name, a state-only migration plus the constraint).
+    contact_method_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

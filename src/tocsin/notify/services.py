@@ -1,21 +1,105 @@
-"""Queueing outbound messages (inside the caller's transaction)."""
+"""Queueing and cancelling outbound messages (inside the caller's transaction)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
 from tocsin.core.clock import now
-from tocsin.notify.models import OutboxMessage
+from tocsin.core.wake import work_committed
+from tocsin.notify.models import OutboxMessage, OutboxState
+
+
+def outbox_enqueue(
+    *,
+    channel: str,
+    recipient: str,
+    subject: str = "",
+    body: str = "",
+    payload: dict[str, Any] | None = None,
+    dedup_key: str | None = None,
+    incident: Any | None = None,
+    person: Any | None = None,
+    contact_method_id: int | None = None,
+    not_before: dt.datetime | None = None,
+) -> OutboxMessage:
+    """A queued message, sent by the worker after the caller's transaction commits.
+
+    With a `dedup_key`, enqueueing again (a retry, a second worker) returns the row
+    that already has that key instead of a second one.
+    """
+    at = now()
+    fields: dict[str, Any] = {
+        "channel": channel,
+        "recipient": recipient,
+        "subject": subject[:300],
+        "body": body,
+        "payload": payload or {},
+        "created_at": at,
+        "not_before": not_before or at,
+        "incident": incident,
+        "person": person,
+        "contact_method_id": contact_method_id,
+    }
+    if dedup_key is None:
+        message = OutboxMessage.objects.create(**fields)
+    else:
+        existing = OutboxMessage.objects.filter(dedup_key=dedup_key).first()
+        if existing is not None:
+            return existing
+        try:
+            with transaction.atomic():
+                message = OutboxMessage.objects.create(dedup_key=dedup_key, **fields)
+        except IntegrityError:  # enqueued at the same moment by someone else
+            return OutboxMessage.objects.get(dedup_key=dedup_key)
+    work_committed()
+    return message
 
 
 def outbox_enqueue_email(
-    *, recipient: str, subject: str, body: str, incident: object | None = None
+    *,
+    recipient: str,
+    subject: str,
+    body: str,
+    incident: Any | None = None,
+    person: Any | None = None,
+    dedup_key: str | None = None,
 ) -> OutboxMessage:
-    at = now()
-    return OutboxMessage.objects.create(
+    return outbox_enqueue(
         channel="email",
         recipient=recipient,
-        subject=subject[:300],
+        subject=subject,
         body=body,
-        created_at=at,
-        not_before=at,
-        incident=incident,  # type: ignore[misc]
+        incident=incident,
+        person=person,
+        dedup_key=dedup_key,
+    )
+
+
+def outbox_cancel(
+    *,
+    message_ids: Iterable[int] | None = None,
+    incident: Any | None = None,
+    dedup_key: str | None = None,
+    reason: str = "",
+) -> int:
+    """Cancel messages still queued (selected by ids, incident or key); how many.
+
+    A message already being sent (`sending`) or done is left alone: cancelling is a
+    compare-and-set on `queued`, so it never races with a worker's claim.
+    """
+    if message_ids is None and incident is None and dedup_key is None:
+        raise ValueError("outbox_cancel needs message_ids, incident or dedup_key")
+    qs = OutboxMessage.objects.filter(state=OutboxState.QUEUED)
+    if message_ids is not None:
+        qs = qs.filter(pk__in=list(message_ids))
+    if incident is not None:
+        qs = qs.filter(incident=incident)
+    if dedup_key is not None:
+        qs = qs.filter(dedup_key=dedup_key)
+    return qs.update(
+        state=OutboxState.CANCELLED, lease_until=None, last_error=reason[:2000] or "cancelled"
     )
