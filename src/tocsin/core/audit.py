@@ -198,3 +198,16 @@ def audit_json(entry: AuditEntry) -> dict[str, Any]:
 
 
 ACTOR_KINDS = ActorKind.values
+OBJECT_TYPES = (
+    "user",
+    "team",
+    "token",
+    "service",
+    "category",
+    "integration",
+    "maintenance_window",
+    "silence",
+    "priority_matrix",
+    "sla_target",
+)
+ACTION_PATTERN = r"^[a-z_]{1,40}(\.[a-z_]{1,40})?$"
