@@ -22,6 +22,8 @@ DEBUG = env_bool("TOCSIN_DEBUG", False)
 SECRET_KEY = secret_key(DATA_DIR)
 BASE_URL = env_str("TOCSIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 ALLOWED_HOSTS = env_list("TOCSIN_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+# Reverse proxies whose X-Forwarded-For names the client (sign-in throttling, audit log).
+TRUSTED_PROXIES = env_list("TOCSIN_TRUSTED_PROXIES", ["127.0.0.0/8", "::1/128"])
 CSRF_TRUSTED_ORIGINS = [BASE_URL] if BASE_URL.startswith(("http://", "https://")) else []
 
 INSTALLED_APPS = [

@@ -12,6 +12,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 if TYPE_CHECKING:
@@ -111,10 +112,10 @@ TRUSTED_PROXIES_DEFAULT = ("127.0.0.0/8", "::1/128")
 def client_ip(request: HttpRequest) -> str | None:
     """The address the request came from.
 
-    REMOTE_ADDR, unless it is a trusted proxy (loopback by default, where the documented
-    reverse proxy sits; the setting TRUSTED_PROXIES changes the list): then the nearest
-    address in X-Forwarded-For that is not itself a trusted proxy. A client cannot choose
-    its address by sending the header, since only a trusted proxy's header is read.
+    REMOTE_ADDR, unless that is a trusted proxy (TOCSIN_TRUSTED_PROXIES; loopback by
+    default): then the nearest address in X-Forwarded-For that is not itself a trusted
+    proxy. A client cannot choose its address by sending the header, since only a trusted
+    proxy's header is read.
     """
     remote = str(request.META.get("REMOTE_ADDR") or "").strip()
     networks = _trusted_networks()
@@ -145,4 +146,7 @@ def _trusted_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     from django.conf import settings
 
     names = getattr(settings, "TRUSTED_PROXIES", TRUSTED_PROXIES_DEFAULT)
-    return [ipaddress.ip_network(name, strict=False) for name in names]
+    try:
+        return [ipaddress.ip_network(name, strict=False) for name in names]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"TOCSIN_TRUSTED_PROXIES: {exc}") from None
