@@ -51,6 +51,8 @@ def _start_of(day: dt.date) -> dt.datetime:
 
 
 def _shown(value: Any) -> str:
+    if value == "":
+        return "(empty)"
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
