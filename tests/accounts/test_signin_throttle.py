@@ -154,3 +154,15 @@ def test_the_admin_sign_in_is_the_same_throttled_page(
     clock.shift(dt.timedelta(minutes=2))
     ok = client.post("/admin/login/", {"username": "root", "password": PASSWORD, "next": "/admin/"})
     assert ok.status_code == 302 and ok["Location"] == "/admin/"
+
+
+def test_typos_behind_one_address_do_not_add_up_all_day(
+    clock: time_machine.Coordinates, victim: User
+) -> None:
+    """Many people behind one address (a NAT): the address counts failures per 15 minutes."""
+    for hour in range(4):
+        for n in range(IP_FREE - 10):
+            assert sign_in(f"typo{hour}-{n}", "guess", ATTACKER).status_code == 200
+            clock.shift(dt.timedelta(seconds=10))
+        clock.shift(dt.timedelta(minutes=10))
+    assert signed_in(sign_in("vera", PASSWORD, ATTACKER))

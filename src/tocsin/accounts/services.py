@@ -250,11 +250,13 @@ def token_revoke(*, token: ApiToken, actor: Actor | None = None) -> ApiToken:
 # - per (username, address): after USER_IP_FREE failures, each further failure locks that
 #   username *from that address* for BACKOFF_BASE doubling per failure (up to BACKOFF_MAX).
 #   Someone guessing a victim's password from elsewhere never locks the victim out of
-#   their own address.
-# - per address: after IP_FREE failures (any usernames) the address is locked the same
-#   way, so one address cannot try a few passwords on every account.
-# A counter forgets its failures WINDOW after the last one once no lock is running; a
-# successful sign-in clears the (username, address) counter. While locked, an attempt is
+#   their own address. The count is forgotten WINDOW after the last failure (once no lock
+#   runs), so a guesser who keeps going keeps the longer back-off.
+# - per address: after IP_FREE failures (any usernames) within WINDOW of the first, the
+#   address is locked the same way, so one address cannot try a few passwords on every
+#   account. The count restarts WINDOW after its first failure (once no lock runs), so the
+#   ordinary typos of many people behind one address (a NAT) do not add up all day.
+# A successful sign-in clears the (username, address) counter. While locked, an attempt is
 # refused before the password is checked and counts no further.
 
 USER_IP_FREE = 5
@@ -316,15 +318,20 @@ def signin_failed(*, username: str, actor: Actor) -> SignInRefusal | None:
     for scope, key in _throttle_keys(username, actor.ip):
         free = USER_IP_FREE if scope == "user_ip" else IP_FREE
         row, _ = SignInThrottle.objects.select_for_update().get_or_create(
-            scope=scope, key=key, defaults={"failures": 0, "last_failure_at": at}
+            scope=scope,
+            key=key,
+            defaults={"failures": 0, "first_failure_at": at, "last_failure_at": at},
         )
-        if row.failures and row.last_failure_at + WINDOW < at and not _locked_until(row, at):
+        since = row.last_failure_at if scope == "user_ip" else row.first_failure_at
+        if row.failures and since + WINDOW < at and not _locked_until(row, at):
             row.failures = 0
+        if not row.failures:
+            row.first_failure_at = at
         row.failures += 1
         row.last_failure_at = at
         delay = _backoff(row.failures, free)
         row.locked_until = at + delay if delay is not None else None
-        row.save(update_fields=["failures", "last_failure_at", "locked_until"])
+        row.save(update_fields=["failures", "first_failure_at", "last_failure_at", "locked_until"])
         if row.locked_until is not None and (refusal is None or row.locked_until > refusal.until):
             refusal = SignInRefusal(scope, row.locked_until)
     audit_record(

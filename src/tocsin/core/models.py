@@ -95,6 +95,7 @@ class SignInThrottle(models.Model):
     scope = models.CharField(max_length=10)  # "user_ip" or "ip"
     key = models.CharField(max_length=255)
     failures = models.PositiveIntegerField(default=0)
+    first_failure_at = models.DateTimeField()
     last_failure_at = models.DateTimeField()
     locked_until = models.DateTimeField(null=True, blank=True)
 
