@@ -339,7 +339,7 @@ def signin_failed(*, username: str, actor: Actor) -> SignInRefusal | None:
         action="signin.failed",
         object_type="user",
         object_label=username[:200],
-        after={"locked_until": refusal.until if refusal else None},
+        after={"locked_until": refusal.until} if refusal else None,
     )
     return refusal
 
