@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import views as auth_views
-from django.forms.utils import ErrorDict
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
@@ -49,13 +49,21 @@ class SignInView(auth_views.LoginView):
 
     def _refused(self, username: str, message: str) -> HttpResponse:
         """The sign-in page again, saying why and for how long (the password unchecked)."""
-        form = self.get_form_class()(self.request, data={"username": username})
-        form._errors = ErrorDict()  # validated by hand: no password check
-        form.cleaned_data = {}
-        form.add_error(None, message)
-        response = self.form_invalid(form)
+        response = self.form_invalid(RefusedSignInForm(self.request, username, message))
         response.status_code = 429
         return response
+
+
+class RefusedSignInForm(SignInForm):
+    """The sign-in form for an attempt refused by the throttle: its only error is the
+    refusal, and it never checks the password (AuthenticationForm.clean would)."""
+
+    def __init__(self, request: HttpRequest, username: str, message: str) -> None:
+        super().__init__(request, data={"username": username, "password": "-"})
+        self.refusal = message
+
+    def clean(self) -> dict[str, Any]:
+        raise ValidationError(self.refusal, code="throttled")
 
 
 class SignOutView(auth_views.LogoutView):

@@ -186,7 +186,7 @@ def audit_json(entry: AuditEntry) -> dict[str, Any]:
         "actor": {
             "kind": entry.actor_kind,
             "label": entry.actor_label,
-            "username": entry.actor_user.username if entry.actor_user_id else None,  # type: ignore[attr-defined]
+            "username": entry.actor_user.username if entry.actor_user is not None else None,
             "token_id": entry.actor_token_id,
             "integration_id": entry.actor_integration_id,
         },

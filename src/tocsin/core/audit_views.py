@@ -91,7 +91,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         )
         page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
         for entry in page.object_list:
-            entry.changes = _changes(entry)  # type: ignore[attr-defined]
+            entry.changes = _changes(entry)
     else:
         status = 400
     params = request.GET.copy()
