@@ -389,3 +389,18 @@ def test_the_django_admin_shows_the_log_read_only(admin: User, api: ApiClient) -
         == 403
     )
     assert AuditEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_changes_in_the_web_ui_are_recorded_with_the_person(agent: User, checkout: Service) -> None:
+    browser = Client(REMOTE_ADDR="192.0.2.44")
+    browser.force_login(agent)
+    ends = (now() + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    response = browser.post(
+        f"/services/{checkout.pk}/maintenance/", {"ends_at": ends, "reason": "DB upgrade"}
+    )
+    assert response.status_code == 302
+    [entry] = _entries("maintenance_window.create")
+    assert (entry.actor_kind, entry.actor_user, entry.ip) == ("user", agent, "192.0.2.44")
+    assert entry.request_id == response["X-Request-Id"]
+    assert entry.after is not None and entry.after["reason"] == "DB upgrade"
+    assert entry.after["services"] == ["Checkout"]
