@@ -6,6 +6,7 @@ Schema at /api/v1/openapi.json, interactive docs at /api/v1/docs.
 from ninja import NinjaAPI
 
 from tocsin.accounts.api import router as accounts_router
+from tocsin.accounts.audit_api import router as audit_router
 from tocsin.alerts.api import router as alerts_router
 from tocsin.catalog.api import router as catalog_router
 from tocsin.core.api import AUTH, install_error_handlers, install_not_found_route
@@ -30,4 +31,5 @@ api.add_router("", incidents_router)
 api.add_router("", accounts_router)
 api.add_router("", catalog_router)
 api.add_router("", alerts_router)
+api.add_router("", audit_router)
 install_not_found_route(api)

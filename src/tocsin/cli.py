@@ -138,6 +138,7 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
 
     from tocsin.accounts.models import Role
     from tocsin.accounts.services import user_create
+    from tocsin.core.actors import Actor
 
     password = os.environ.get("TOCSIN_ADMIN_PASSWORD", "")
     if not password:
@@ -161,6 +162,7 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
         name=args.name or "",
         role=Role.ADMIN,
         password=password,
+        actor=Actor.system("tocsin createadmin"),
     )
     print(f"Administrator {user.username} <{user.email}> created.")
     return 0
@@ -170,12 +172,15 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     _setup()
     from tocsin.accounts.selectors import user_by_username
     from tocsin.accounts.services import token_create
+    from tocsin.core.actors import Actor
 
     _require_database()
     user = user_by_username(args.username)
     if not user.is_active:
         raise CliError(f"{user.username} is deactivated; a token for them would not work")
-    token, raw = token_create(user=user, name=args.name or "")
+    token, raw = token_create(
+        user=user, name=args.name or "", actor=Actor.system("tocsin token create")
+    )
     label = f" {token.name!r}" if token.name else ""
     print(f"API token{label} for {user.username} (shown once, stored hashed; keep it safe):")
     print(raw)

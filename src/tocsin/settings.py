@@ -26,6 +26,8 @@ SECRET_KEY = secret_key(DATA_DIR)
 SECRET_KEY_FALLBACKS = env_list("TOCSIN_SECRET_KEY_FALLBACKS", [])
 BASE_URL = env_str("TOCSIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 ALLOWED_HOSTS = env_list("TOCSIN_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+# Reverse proxies whose X-Forwarded-For names the client (sign-in throttling, audit log).
+TRUSTED_PROXIES = env_list("TOCSIN_TRUSTED_PROXIES", ["127.0.0.0/8", "::1/128"])
 CSRF_TRUSTED_ORIGINS = [BASE_URL] if BASE_URL.startswith(("http://", "https://")) else []
 
 INSTALLED_APPS = [

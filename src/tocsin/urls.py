@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from tocsin.accounts import views as account_views
 from tocsin.alerts import ingest
 from tocsin.api import api
 from tocsin.engine import health
@@ -56,6 +57,12 @@ urlpatterns = [
     path("integrations/heartbeat", ingest.heartbeat, name="ingest-heartbeat-header"),
     path("integrations/sms/reply", ingest.sms_reply, name="ingest-sms-reply"),
     path("api/v1/", api.urls),
+    # The admin signs in through Tocsin's own (throttled, audited) sign-in page.
+    path(
+        "admin/login/",
+        account_views.SignInView.as_view(redirect_authenticated_user=False),
+        name="admin-login",
+    ),
     path("admin/", admin.site.urls),
     path("", include("tocsin.alerts.web_urls")),
     path("", include("tocsin.web_urls")),

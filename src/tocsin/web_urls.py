@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.urls import path
 
+from tocsin.accounts import audit_views
 from tocsin.accounts import views as account_views
 from tocsin.incidents import views
 
 urlpatterns = [
     path("login/", account_views.SignInView.as_view(), name="login"),
     path("logout/", account_views.SignOutView.as_view(), name="logout"),
+    path("settings/audit/", audit_views.audit_log, name="audit-log"),
     path("", views.queue, name="queue"),
     path("queue/rows/", views.queue_rows, name="queue-rows"),
     path("portal/", views.portal, name="portal"),

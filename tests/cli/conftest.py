@@ -28,6 +28,9 @@ def child_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
     env.pop("DATABASE_URL", None)
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    # Set in-process by the browser tests' conftest (Playwright's event loop); a real
+    # process must not inherit it (and `check --deploy` warns about it).
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env["TOCSIN_DATA_DIR"] = str(data_dir)
     env["TOCSIN_LOG_LEVEL"] = "WARNING"
     env["PYTHONPATH"] = str(ROOT / "src")

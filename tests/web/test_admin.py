@@ -15,6 +15,7 @@ from tocsin.accounts.services import team_create, token_create
 from tocsin.alerts.management import maintenance_window_create
 from tocsin.catalog.models import Category, Service
 from tocsin.catalog.services import category_create, service_create
+from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.incidents.models import PriorityMatrixCell, SlaTarget
 from tocsin.incidents.priority import priority_for
@@ -227,7 +228,10 @@ def test_objects_written_by_services_cannot_be_added_in_admin(admin, path) -> No
 def test_a_window_is_read_only_in_admin_with_a_note(admin) -> None:
     service = service_create(name="VPN")
     window = maintenance_window_create(
-        user=admin, services=[service], ends_at=now() + dt.timedelta(hours=1), reason="upgrade"
+        actor=Actor.for_user(admin),
+        services=[service],
+        ends_at=now() + dt.timedelta(hours=1),
+        reason="upgrade",
     )
     client = _signed_in(admin)
     page = client.get(f"/admin/alerts/maintenancewindow/{window.pk}/change/")

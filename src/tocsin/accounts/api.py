@@ -18,6 +18,7 @@ from tocsin.core.api import (
     Paging,
     Text,
     Username,
+    actor_from_request,
     idempotent_create,
     lookup,
     one_of,
@@ -120,6 +121,7 @@ def create_user(request: HttpRequest, payload: UserIn) -> HttpResponse:
                 name=payload.name,
                 role=payload.role,
                 time_zone=payload.time_zone,
+                actor=actor_from_request(request),
             )
         ),
     )
@@ -154,6 +156,7 @@ def patch_user(request: HttpRequest, username: Username, payload: UserPatchIn) -
         role=sent.get("role"),
         time_zone=sent.get("time_zone"),
         is_active=sent.get("active"),
+        actor=actor_from_request(request),
     )
     return user_json(user)
 
@@ -219,6 +222,7 @@ def create_team(request: HttpRequest, payload: TeamIn) -> HttpResponse:
                 description=payload.description,
                 members=_people("members", payload.members),
                 manager=_person("manager", payload.manager),
+                actor=actor_from_request(request),
             )
         ),
     )
@@ -242,5 +246,6 @@ def patch_team(request: HttpRequest, team_id: Id, payload: TeamPatchIn) -> dict[
         members=_people("members", sent["members"]) if sent.get("members") is not None else None,
         manager=_person("manager", sent.get("manager")),
         clear_manager="manager" in sent and sent["manager"] is None,
+        actor=actor_from_request(request),
     )
     return team_json(team)

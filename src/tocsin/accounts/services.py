@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import secrets
 import zoneinfo
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -14,8 +16,11 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from tocsin.accounts.models import ApiToken, Role, Team, User
+from tocsin.core.actors import Actor
+from tocsin.core.audit import audit_record, snapshot
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid
+from tocsin.core.models import SignInThrottle
 
 TOKEN_PREFIX = "tcn_"
 
@@ -68,6 +73,9 @@ def _check_role(value: str) -> str:
     return value
 
 
+USER_AUDIT_FIELDS = ("username", "email", "name", "role", "time_zone", "is_active")
+
+
 def _sync_django_flags(user: User) -> None:
     user.is_staff = user.role == Role.ADMIN
     user.is_superuser = user.role == Role.ADMIN
@@ -82,6 +90,7 @@ def user_create(
     role: str = Role.REPORTER,
     time_zone: str = "",
     password: str | None = None,
+    actor: Actor | None = None,
 ) -> User:
     username = username.strip()
     if not USERNAME_RE.match(username):
@@ -103,6 +112,9 @@ def user_create(
     else:
         user.set_unusable_password()
     _save_unique(user)
+    audit_record(
+        actor=actor, action="user.create", obj=user, after=snapshot(user, USER_AUDIT_FIELDS)
+    )
     return user
 
 
@@ -115,7 +127,9 @@ def user_update(
     role: str | None = None,
     time_zone: str | None = None,
     is_active: bool | None = None,
+    actor: Actor | None = None,
 ) -> User:
+    before = snapshot(user, USER_AUDIT_FIELDS)
     fields: list[str] = []
     if email is not None:
         user.email = _check_email(email)
@@ -143,7 +157,17 @@ def user_update(
         fields.append("is_active")
     if fields:
         _save_unique(user, update_fields=fields)
+        audit_record(
+            actor=actor,
+            action="user.update",
+            obj=user,
+            before=before,
+            after=snapshot(user, USER_AUDIT_FIELDS),
+        )
     return user
+
+
+TEAM_AUDIT_FIELDS = ("name", "description", "manager", "members")
 
 
 def _check_manager(manager: User | None) -> None:
@@ -158,6 +182,7 @@ def team_create(
     members: list[User] | None = None,
     manager: User | None = None,
     description: str = "",
+    actor: Actor | None = None,
 ) -> Team:
     name = name.strip()
     if not name:
@@ -168,6 +193,9 @@ def team_create(
     team = Team.objects.create(name=name, manager=manager, description=description)
     if members:
         team.members.set(members)
+    audit_record(
+        actor=actor, action="team.create", obj=team, after=snapshot(team, TEAM_AUDIT_FIELDS)
+    )
     return team
 
 
@@ -180,7 +208,9 @@ def team_update(
     manager: User | None = None,
     clear_manager: bool = False,
     description: str | None = None,
+    actor: Actor | None = None,
 ) -> Team:
+    before = snapshot(team, TEAM_AUDIT_FIELDS)
     if name is not None:
         name = name.strip()
         if not name:
@@ -196,22 +226,162 @@ def team_update(
     team.save()
     if members is not None:
         team.members.set(members)
+    audit_record(
+        actor=actor,
+        action="team.update",
+        obj=team,
+        before=before,
+        after=snapshot(team, TEAM_AUDIT_FIELDS),
+    )
     return team
 
 
 @transaction.atomic
-def token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
+def token_create(*, user: User, name: str = "", actor: Actor | None = None) -> tuple[ApiToken, str]:
     """Create a token and return it with its secret, which is never shown again."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user, name=name, prefix=raw[: len(TOKEN_PREFIX) + 6], token_hash=hash_token(raw)
     )
+    audit_record(
+        actor=actor,
+        action="token.create",
+        obj=token,
+        after={"owner": user.username, "name": name, "prefix": token.prefix},
+    )
     return token, raw
 
 
 @transaction.atomic
-def token_revoke(*, token: ApiToken) -> ApiToken:
+def token_revoke(*, token: ApiToken, actor: Actor | None = None) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = now()
         token.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=actor,
+            action="token.revoke",
+            obj=token,
+            before={"revoked_at": None},
+            after={"revoked_at": token.revoked_at},
+        )
     return token
+
+
+# --- sign-in throttling -----------------------------------------------------------------------
+#
+# Two counters of failed sign-ins, each with its own lock-out (docs/production.md):
+# - per (username, address): after USER_IP_FREE failures, each further failure locks that
+#   username *from that address* for BACKOFF_BASE doubling per failure (up to BACKOFF_MAX).
+#   Someone guessing a victim's password from elsewhere never locks the victim out of
+#   their own address. The count is forgotten WINDOW after the last failure (once no lock
+#   runs), so a guesser who keeps going keeps the longer back-off.
+# - per address: after IP_FREE failures (any usernames) within WINDOW of the first, the
+#   address is locked the same way, so one address cannot try a few passwords on every
+#   account. The count restarts WINDOW after its first failure (once no lock runs), so the
+#   ordinary typos of many people behind one address (a NAT) do not add up all day.
+# A successful sign-in clears the (username, address) counter. While locked, an attempt is
+# refused before the password is checked and counts no further.
+
+USER_IP_FREE = 5
+IP_FREE = 50
+WINDOW = dt.timedelta(minutes=15)
+BACKOFF_BASE = dt.timedelta(minutes=1)
+BACKOFF_MAX = dt.timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class SignInRefusal:
+    """Why a sign-in attempt is refused without checking the password, and until when."""
+
+    scope: str  # "user_ip" or "ip"
+    until: dt.datetime
+
+    @property
+    def message(self) -> str:
+        seconds = max(1, int((self.until - now()).total_seconds() + 0.999))
+        wait = f"{seconds} seconds" if seconds < 120 else f"{(seconds + 59) // 60} minutes"
+        if self.scope == "ip":
+            return f"Too many failed sign-ins from your address. Try again in {wait}."
+        return f"Too many failed sign-ins for this username. Try again in {wait}."
+
+
+def _throttle_keys(username: str, ip: str | None) -> list[tuple[str, str]]:
+    address = ip or "unknown"
+    return [("user_ip", f"{username.strip().lower()[:150]}|{address}"), ("ip", address)]
+
+
+def _locked_until(row: SignInThrottle, at: dt.datetime) -> dt.datetime | None:
+    return row.locked_until if row.locked_until is not None and row.locked_until > at else None
+
+
+def signin_refusal(*, username: str, ip: str | None) -> SignInRefusal | None:
+    """The lock that refuses this attempt now, if any (the later one, if both apply)."""
+    at = now()
+    refusal: SignInRefusal | None = None
+    for scope, key in _throttle_keys(username, ip):
+        row = SignInThrottle.objects.filter(scope=scope, key=key).first()
+        until = _locked_until(row, at) if row is not None else None
+        if until is not None and (refusal is None or until > refusal.until):
+            refusal = SignInRefusal(scope, until)
+    return refusal
+
+
+def _backoff(failures: int, free: int) -> dt.timedelta | None:
+    if failures < free:
+        return None
+    return min(BACKOFF_MAX, BACKOFF_BASE * (2 ** min(failures - free, 20)))
+
+
+@transaction.atomic
+def signin_failed(*, username: str, actor: Actor) -> SignInRefusal | None:
+    """Count a wrong password (per username+address and per address) and audit it; answer
+    the lock it earned, if any."""
+    at = now()
+    refusal: SignInRefusal | None = None
+    for scope, key in _throttle_keys(username, actor.ip):
+        free = USER_IP_FREE if scope == "user_ip" else IP_FREE
+        row, _ = SignInThrottle.objects.select_for_update().get_or_create(
+            scope=scope,
+            key=key,
+            defaults={"failures": 0, "first_failure_at": at, "last_failure_at": at},
+        )
+        since = row.last_failure_at if scope == "user_ip" else row.first_failure_at
+        if row.failures and since + WINDOW < at and not _locked_until(row, at):
+            row.failures = 0
+        if not row.failures:
+            row.first_failure_at = at
+        row.failures += 1
+        row.last_failure_at = at
+        delay = _backoff(row.failures, free)
+        row.locked_until = at + delay if delay is not None else None
+        row.save(update_fields=["failures", "first_failure_at", "last_failure_at", "locked_until"])
+        if row.locked_until is not None and (refusal is None or row.locked_until > refusal.until):
+            refusal = SignInRefusal(scope, row.locked_until)
+    audit_record(
+        actor=actor,
+        action="signin.failed",
+        object_type="user",
+        object_label=username[:200],
+        after={"locked_until": refusal.until} if refusal else None,
+    )
+    return refusal
+
+
+@transaction.atomic
+def signin_throttled(*, username: str, actor: Actor, refusal: SignInRefusal) -> None:
+    """Audit an attempt refused by a lock (the password was not checked)."""
+    audit_record(
+        actor=actor,
+        action="signin.throttled",
+        object_type="user",
+        object_label=username[:200],
+        after={"scope": refusal.scope, "locked_until": refusal.until},
+    )
+
+
+@transaction.atomic
+def signin_succeeded(*, user: User, actor: Actor) -> None:
+    """Clear the (username, address) counter and audit the sign-in."""
+    scope, key = _throttle_keys(user.username, actor.ip)[0]
+    SignInThrottle.objects.filter(scope=scope, key=key).delete()
+    audit_record(actor=actor, action="signin", obj=user)

@@ -21,6 +21,7 @@ from tocsin.core.api import (
     Paging,
     Ref,
     Text,
+    actor_from_request,
     idempotent_create,
     lookup,
     page,
@@ -228,7 +229,7 @@ def create_window(request: HttpRequest, payload: WindowIn) -> HttpResponse:
     def create() -> dict[str, Any]:
         chosen = [lookup("services", service_get, s) for s in dict.fromkeys(payload.services)]
         window = management.maintenance_window_create(
-            user=user,
+            actor=actor_from_request(request),
             services=chosen,
             starts_at=payload.starts_at,
             ends_at=payload.ends_at,
@@ -249,7 +250,7 @@ def end_window(request: HttpRequest, window_id: Id) -> dict[str, Any]:
     """End the window now (one not started yet is cancelled); 409 if it has ended."""
     user = user_from_request(request)
     window = queries.access_maintenance_window(user, window_id)
-    management.maintenance_window_end(user=user, window=window)
+    management.maintenance_window_end(actor=actor_from_request(request), window=window)
     return window_json(queries.access_maintenance_window(user, window_id))
 
 
@@ -315,7 +316,7 @@ def create_silence(request: HttpRequest, payload: SilenceIn) -> HttpResponse:
 
     def create() -> dict[str, Any]:
         silence = management.silence_create(
-            user=user,
+            actor=actor_from_request(request),
             service=lookup("service", service_get, payload.service),
             matchers=[m.model_dump() for m in payload.matchers],
             starts_at=payload.starts_at,
@@ -337,5 +338,5 @@ def expire_silence(request: HttpRequest, silence_id: Id) -> dict[str, Any]:
     """Stop the silence now; 409 if it has already expired."""
     user = user_from_request(request)
     silence = queries.access_silence(user, silence_id)
-    management.silence_expire(user=user, silence=silence)
+    management.silence_expire(actor=actor_from_request(request), silence=silence)
     return silence_json(queries.access_silence(user, silence_id))

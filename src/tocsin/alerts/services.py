@@ -45,7 +45,7 @@ from django.db import (
 from django.db.models import Q
 
 from tocsin.alerts import opsgenie_actions, selectors
-from tocsin.alerts.adapters.base import ACTIONS, Event, Unusable, clean, normalise
+from tocsin.alerts.adapters.base import ACTIONS, Event, Unusable, normalise
 from tocsin.alerts.models import (
     Alert,
     AlertStatus,
@@ -64,7 +64,6 @@ from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.crypto import sha256_hex
 from tocsin.core.env import env_int
-from tocsin.core.errors import Invalid
 from tocsin.core.jsonfast import json_param
 from tocsin.core.wake import work_committed
 from tocsin.incidents import services as incident_services
@@ -100,7 +99,7 @@ class RowRejected(Exception):
 
 
 def integration_actor(integration: Integration) -> Actor:
-    return Actor.integration(f"{integration.kind}:{integration.name}")
+    return Actor.for_integration(integration)
 
 
 def _parse_time(value: Any, fallback: dt.datetime) -> dt.datetime:
@@ -1282,78 +1281,3 @@ def alerts_follow_merge(*, incident: Incident, into: Incident, actor: Actor) -> 
             text=f"{moved} open alert{'s' if moved != 1 else ''} moved here from {incident.ref}",
         )
     return moved
-
-
-# --- maintenance windows and silences --------------------------------------------------
-
-
-def _check_span(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
-    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
-        if not isinstance(value, dt.datetime) or value.tzinfo is None:
-            raise Invalid(name, "must be a date and time with a time zone")
-    if ends_at <= starts_at:
-        raise Invalid("ends_at", "must be after starts_at")
-
-
-@transaction.atomic
-def maintenance_window_create(
-    *,
-    services: list[Service],
-    starts_at: dt.datetime,
-    ends_at: dt.datetime,
-    reason: str = "",
-    created_by: Any = None,
-) -> MaintenanceWindow:
-    """While the window runs, alerts of these services are recorded but open no incident."""
-    if not services:
-        raise Invalid("services", "name at least one service")
-    _check_span(starts_at, ends_at)
-    window = MaintenanceWindow.objects.create(
-        starts_at=starts_at,
-        ends_at=ends_at,
-        reason=clean(reason, 300),
-        created_by=created_by,
-        created_at=now(),
-    )
-    window.services.set(services)
-    return window
-
-
-@transaction.atomic
-def silence_create(
-    *,
-    matchers: list[dict[str, str]],
-    starts_at: dt.datetime,
-    ends_at: dt.datetime,
-    service: Service | None = None,
-    comment: str = "",
-    created_by: Any = None,
-) -> Silence:
-    """Alerts whose labels equal every matcher (label=value), in the span, open no incident."""
-    if not isinstance(matchers, list) or not all(
-        isinstance(m, dict) and isinstance(m.get("label"), str) and m["label"].strip()
-        for m in matchers
-    ):
-        raise Invalid("matchers", 'must be a list of {"label": ..., "value": ...}')
-    if not matchers and service is None:
-        raise Invalid("matchers", "give at least one matcher or a service")
-    _check_span(starts_at, ends_at)
-    cleaned = [{"label": m["label"].strip(), "value": str(m.get("value", ""))} for m in matchers]
-    return Silence.objects.create(
-        service=service,
-        matchers=cleaned,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        comment=clean(comment, 300),
-        created_by=created_by,
-        created_at=now(),
-    )
-
-
-@transaction.atomic
-def suppression_end(*, item: MaintenanceWindow | Silence, at: dt.datetime | None = None) -> None:
-    """End a maintenance window or a silence now (it stays on record)."""
-    at = at or now()
-    if item.ends_at > at:
-        item.ends_at = max(at, item.starts_at + dt.timedelta(microseconds=1))
-        item.save(update_fields=["ends_at"])

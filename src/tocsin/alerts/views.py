@@ -18,6 +18,7 @@ from tocsin.alerts.forms import AlertFilterForm, SilenceForm, WindowForm
 from tocsin.catalog.models import Service
 from tocsin.catalog.selectors import service_get
 from tocsin.catalog.views import service_page_context
+from tocsin.core.actors import Actor
 from tocsin.core.errors import Conflict, Invalid, TocsinError
 from tocsin.core.web import error_page, staff_required
 from tocsin.incidents.forms import apply_error
@@ -99,7 +100,7 @@ def window_create(request: HttpRequest, service_id: int) -> HttpResponse:
 
     def write(data: dict[str, Any]) -> str:
         management.maintenance_window_create(
-            user=request.user,  # type: ignore[arg-type]
+            actor=Actor.for_request(request),
             services=[service],
             starts_at=data["starts_at"],
             ends_at=data["ends_at"],
@@ -120,7 +121,7 @@ def silence_create(request: HttpRequest, service_id: int) -> HttpResponse:
 
     def write(data: dict[str, Any]) -> str:
         management.silence_create(
-            user=request.user,  # type: ignore[arg-type]
+            actor=Actor.for_request(request),
             service=None if data["all_services"] else service,
             matchers=data["matchers"],
             starts_at=data["starts_at"],
@@ -145,7 +146,7 @@ def window_end(request: HttpRequest, window_id: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     try:
         window = queries.access_maintenance_window(user, window_id)
-        management.maintenance_window_end(user=user, window=window)
+        management.maintenance_window_end(actor=Actor.for_request(request), window=window)
     except TocsinError as exc:
         return error_page(request, exc)
     messages.success(request, "Maintenance window ended.")
@@ -158,7 +159,7 @@ def silence_expire(request: HttpRequest, silence_id: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     try:
         silence = queries.access_silence(user, silence_id)
-        management.silence_expire(user=user, silence=silence)
+        management.silence_expire(actor=Actor.for_request(request), silence=silence)
     except TocsinError as exc:
         return error_page(request, exc)
     messages.success(request, "Silence expired.")

@@ -22,6 +22,7 @@ from tocsin.core.api import (
     Paging,
     Ref,
     Text,
+    actor_from_request,
     idempotent_create,
     json_response,
     lookup,
@@ -153,9 +154,12 @@ def create_service(request: HttpRequest, payload: ServiceIn) -> HttpResponse:
                 name=payload.name,
                 description=payload.description,
                 team=lookup("team", team_get, payload.team),
+                actor=actor_from_request(request),
             )
             if changes:
-                services.service_update_alert_settings(service=service, changes=changes)
+                services.service_update_alert_settings(
+                    service=service, changes=changes, actor=actor_from_request(request)
+                )
         return service_json(service)
 
     return idempotent_create(request, create)
@@ -186,9 +190,12 @@ def patch_service(request: HttpRequest, service_id: Id, payload: ServicePatchIn)
                 team=lookup("team", team_get, sent.get("team")),
                 clear_team="team" in sent and sent["team"] is None,
                 is_active=sent.get("active"),
+                actor=actor_from_request(request),
             )
         if changes:
-            service = services.service_update_alert_settings(service=service, changes=changes)
+            service = services.service_update_alert_settings(
+                service=service, changes=changes, actor=actor_from_request(request)
+            )
     return service_json(service)
 
 
@@ -382,7 +389,11 @@ def create_integration(
     return _reply_with_key(
         request,
         lambda: services.integration_setup(
-            service=service, kind=payload.kind, name=payload.name, options=_options(payload)
+            service=service,
+            kind=payload.kind,
+            name=payload.name,
+            options=_options(payload),
+            actor=actor_from_request(request),
         ),
     )
 
@@ -408,7 +419,10 @@ def patch_integration(
     integration = _manageable(request, service_id, integration_id)
     sent = payload.model_dump(exclude_unset=True)
     integration = services.integration_update(
-        integration=integration, name=sent.get("name"), options=_options(payload)
+        integration=integration,
+        name=sent.get("name"),
+        options=_options(payload),
+        actor=actor_from_request(request),
     )
     return integration_json(integration)
 
@@ -420,7 +434,9 @@ def patch_integration(
 def rotate_integration(request: HttpRequest, service_id: Id, integration_id: Id) -> HttpResponse:
     """A new key replaces the old one at once (the old key stops working); shown once."""
     integration = _manageable(request, service_id, integration_id)
-    integration, key = services.integration_rotate(integration=integration)
+    integration, key = services.integration_rotate(
+        integration=integration, actor=actor_from_request(request)
+    )
     response = json_response(to_json(_with_key(integration, key)), 200)
     response["Cache-Control"] = "no-store"
     return response
@@ -433,7 +449,9 @@ def rotate_integration(request: HttpRequest, service_id: Id, integration_id: Id)
 def revoke_integration(request: HttpRequest, service_id: Id, integration_id: Id) -> dict[str, Any]:
     """The key stops working for good; the integration and its alerts remain."""
     integration = _manageable(request, service_id, integration_id)
-    return integration_json(services.integration_revoke(integration=integration))
+    return integration_json(
+        services.integration_revoke(integration=integration, actor=actor_from_request(request))
+    )
 
 
 # --- categories ----------------------------------------------------------------------------
@@ -477,7 +495,9 @@ def create_category(request: HttpRequest, payload: CategoryIn) -> HttpResponse:
         request,
         lambda: ref(
             services.category_create(
-                name=payload.name, parent=lookup("parent", selectors.category_get, payload.parent)
+                name=payload.name,
+                parent=lookup("parent", selectors.category_get, payload.parent),
+                actor=actor_from_request(request),
             )
         ),
     )

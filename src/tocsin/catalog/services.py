@@ -18,19 +18,33 @@ from tocsin.catalog.models import (
     Service,
     default_severity_map,
 )
+from tocsin.core.actors import Actor
+from tocsin.core.audit import audit_record, snapshot
 from tocsin.core.clock import now
 from tocsin.core.crypto import encrypt, sha256_hex
 from tocsin.core.errors import Conflict, Invalid
 
+SERVICE_AUDIT_FIELDS = ("name", "description", "team", "is_active")
+INTEGRATION_AUDIT_FIELDS = ("name", "kind", "service", "options", "key_prefix")
+
 
 @transaction.atomic
-def service_create(*, name: str, description: str = "", team: Team | None = None) -> Service:
+def service_create(
+    *, name: str, description: str = "", team: Team | None = None, actor: Actor | None = None
+) -> Service:
     name = name.strip()
     if not name:
         raise Invalid("name", "must not be empty")
     if Service.objects.filter(name__iexact=name).exists():
         raise Conflict(f"a service named {name!r} already exists")
-    return Service.objects.create(name=name, description=description, team=team)
+    service = Service.objects.create(name=name, description=description, team=team)
+    audit_record(
+        actor=actor,
+        action="service.create",
+        obj=service,
+        after=snapshot(service, SERVICE_AUDIT_FIELDS),
+    )
+    return service
 
 
 @transaction.atomic
@@ -42,7 +56,9 @@ def service_update(
     team: Team | None = None,
     clear_team: bool = False,
     is_active: bool | None = None,
+    actor: Actor | None = None,
 ) -> Service:
+    before = snapshot(service, SERVICE_AUDIT_FIELDS)
     if name is not None:
         name = name.strip()
         if not name:
@@ -57,6 +73,13 @@ def service_update(
     if is_active is not None:
         service.is_active = is_active
     service.save()
+    audit_record(
+        actor=actor,
+        action="service.update",
+        obj=service,
+        before=before,
+        after=snapshot(service, SERVICE_AUDIT_FIELDS),
+    )
     return service
 
 
@@ -174,18 +197,30 @@ def clean_alert_settings(service: Service, changes: dict[str, Any]) -> dict[str,
 
 
 @transaction.atomic
-def service_update_alert_settings(*, service: Service, changes: dict[str, Any]) -> Service:
+def service_update_alert_settings(
+    *, service: Service, changes: dict[str, Any], actor: Actor | None = None
+) -> Service:
     """Change how the service's alerts become incidents (validated; all or nothing)."""
     cleaned = clean_alert_settings(service, changes)
+    before = snapshot(service, list(cleaned))
     for name, value in cleaned.items():
         setattr(service, name, value)
     if cleaned:
         service.save(update_fields=list(cleaned))
+        audit_record(
+            actor=actor,
+            action="service.alert_settings",
+            obj=service,
+            before=before,
+            after=snapshot(service, list(cleaned)),
+        )
     return service
 
 
 @transaction.atomic
-def category_create(*, name: str, parent: Category | None = None) -> Category:
+def category_create(
+    *, name: str, parent: Category | None = None, actor: Actor | None = None
+) -> Category:
     name = name.strip()
     if not name:
         raise Invalid("name", "must not be empty")
@@ -193,7 +228,14 @@ def category_create(*, name: str, parent: Category | None = None) -> Category:
         raise Invalid("parent", "subcategories cannot have children (two levels only)")
     if Category.objects.filter(name__iexact=name, parent=parent).exists():
         raise Conflict(f"category {name!r} already exists there")
-    return Category.objects.create(name=name, parent=parent)
+    category = Category.objects.create(name=name, parent=parent)
+    audit_record(
+        actor=actor,
+        action="category.create",
+        obj=category,
+        after=snapshot(category, ("name", "parent")),
+    )
+    return category
 
 
 # --- integrations -------------------------------------------------------------------
@@ -215,6 +257,7 @@ def integration_create(
     name: str = "",
     options: dict[str, Any] | None = None,
     secret: str = "",
+    actor: Actor | None = None,
 ) -> tuple[Integration, str]:
     """Create an integration; returns it with its key, which is shown once."""
     if kind not in IntegrationKind.values:
@@ -230,27 +273,50 @@ def integration_create(
         secret_encrypted=encrypt(secret),
         created_at=now(),
     )
+    audit_record(
+        actor=actor,
+        action="integration.create",
+        obj=integration,
+        after=snapshot(integration, INTEGRATION_AUDIT_FIELDS),
+    )
     return integration, key
 
 
 @transaction.atomic
-def integration_rotate(*, integration: Integration) -> tuple[Integration, str]:
+def integration_rotate(
+    *, integration: Integration, actor: Actor | None = None
+) -> tuple[Integration, str]:
     """A new key replaces the old one at once."""
     if integration.revoked_at is not None:
         raise Conflict("a revoked integration cannot be rotated")
+    before = snapshot(integration, ("key_prefix",))
     key = new_integration_key()
     integration.key_hash = sha256_hex(key)
     integration.key_prefix = key[:6]
     integration.rotated_at = now()
     integration.save(update_fields=["key_hash", "key_prefix", "rotated_at"])
+    audit_record(
+        actor=actor,
+        action="integration.rotate_key",
+        obj=integration,
+        before=before,
+        after=snapshot(integration, ("key_prefix",)),
+    )
     return integration, key
 
 
 @transaction.atomic
-def integration_revoke(*, integration: Integration) -> Integration:
+def integration_revoke(*, integration: Integration, actor: Actor | None = None) -> Integration:
     if integration.revoked_at is None:
         integration.revoked_at = now()
         integration.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=actor,
+            action="integration.revoke",
+            obj=integration,
+            before={"revoked_at": None},
+            after={"revoked_at": integration.revoked_at},
+        )
     return integration
 
 
@@ -470,7 +536,12 @@ def _clean_name(name: str | None) -> str | None:
 
 @transaction.atomic
 def integration_setup(
-    *, service: Service, kind: str, name: str = "", options: dict[str, Any] | None = None
+    *,
+    service: Service,
+    kind: str,
+    name: str = "",
+    options: dict[str, Any] | None = None,
+    actor: Actor | None = None,
 ) -> tuple[Integration, str]:
     """Create an integration of a kind from its user-facing options (validated).
 
@@ -483,7 +554,12 @@ def integration_setup(
     cleaned_name = _clean_name(name) or ""
     stored, secret = clean_integration_options(kind, options or {})
     integration, key = integration_create(
-        service=service, kind=kind, name=cleaned_name, options=stored, secret=secret or ""
+        service=service,
+        kind=kind,
+        name=cleaned_name,
+        options=stored,
+        secret=secret or "",
+        actor=actor,
     )
     if kind == IntegrationKind.HEARTBEAT:
         _heartbeat_sync(integration)
@@ -492,11 +568,16 @@ def integration_setup(
 
 @transaction.atomic
 def integration_update(
-    *, integration: Integration, name: str | None = None, options: dict[str, Any] | None = None
+    *,
+    integration: Integration,
+    name: str | None = None,
+    options: dict[str, Any] | None = None,
+    actor: Actor | None = None,
 ) -> Integration:
     """Rename an integration or change its options (secrets replaced or removed)."""
     if integration.revoked_at is not None:
         raise Conflict("a revoked integration cannot be changed")
+    before = snapshot(integration, ("name", "options", "secret_encrypted"))
     fields: list[str] = []
     cleaned_name = _clean_name(name)
     if cleaned_name is not None:
@@ -511,6 +592,13 @@ def integration_update(
             fields.append("secret_encrypted")
     if fields:
         integration.save(update_fields=fields)
+        audit_record(
+            actor=actor,
+            action="integration.update",
+            obj=integration,
+            before=before,
+            after=snapshot(integration, ("name", "options", "secret_encrypted")),
+        )
     if options and integration.kind == IntegrationKind.HEARTBEAT:
         _heartbeat_sync(integration)
     return integration

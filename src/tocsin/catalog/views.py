@@ -20,6 +20,7 @@ from tocsin.alerts.forms import SilenceForm, WindowForm
 from tocsin.catalog import selectors, services, snippets
 from tocsin.catalog.forms import AlertSettingsForm, IntegrationForm
 from tocsin.catalog.models import Integration, Service
+from tocsin.core.actors import Actor
 from tocsin.core.crypto import decrypt, encrypt
 from tocsin.core.errors import Conflict, Invalid, TocsinError
 from tocsin.core.web import error_page, staff_required
@@ -105,7 +106,9 @@ def service_settings(request: HttpRequest, service_id: int) -> HttpResponse:
     form = AlertSettingsForm(request.POST)
     if form.is_valid():
         try:
-            services.service_update_alert_settings(service=service, changes=form.changes())
+            services.service_update_alert_settings(
+                service=service, changes=form.changes(), actor=Actor.for_request(request)
+            )
         except Invalid as exc:
             apply_error(form, exc)
         else:
@@ -187,6 +190,7 @@ def integration_new(request: HttpRequest, service_id: int) -> HttpResponse:
                     kind=form.cleaned_data["kind"],
                     name=form.cleaned_data["name"],
                     options=form.options(),
+                    actor=Actor.for_request(request),
                 )
             except Invalid as exc:
                 apply_error(form, exc)
@@ -220,7 +224,9 @@ def integration_rotate(request: HttpRequest, service_id: int, integration_id: in
     if isinstance(integration, HttpResponse):
         return integration
     try:
-        integration, key = services.integration_rotate(integration=integration)
+        integration, key = services.integration_rotate(
+            integration=integration, actor=Actor.for_request(request)
+        )
     except TocsinError as exc:
         return error_page(request, exc)
     return _show_key_once(request, integration, key, rotated=True)
@@ -232,6 +238,6 @@ def integration_revoke(request: HttpRequest, service_id: int, integration_id: in
     integration = _integration_or_error(request, service_id, integration_id)
     if isinstance(integration, HttpResponse):
         return integration
-    services.integration_revoke(integration=integration)
+    services.integration_revoke(integration=integration, actor=Actor.for_request(request))
     messages.success(request, f"{integration.name} revoked: its key no longer works.")
     return redirect("service", service_id=service_id)

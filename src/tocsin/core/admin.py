@@ -15,6 +15,7 @@ from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
 
 from tocsin.core.errors import Invalid, TocsinError
+from tocsin.core.models import AuditEntry
 
 admin.site.site_header = "Tocsin administration"
 admin.site.site_title = "Tocsin admin"
@@ -104,3 +105,13 @@ class ServiceWriteAdmin(admin.ModelAdmin):
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         pass  # many-to-many fields too are saved by `write`
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """The audit log is append-only: written by the services, never edited."""
+
+    note = "Read-only: the audit log is written by Tocsin's services and never edited."
+    list_display = ("at", "actor_label", "action", "object_type", "object_label", "ip")
+    list_filter = ("action", "object_type", "actor_kind")
+    search_fields = ("object_label", "actor_label", "request_id")

@@ -25,7 +25,7 @@ from pydantic import AfterValidator, ConfigDict, Field
 
 from tocsin.accounts.models import User
 from tocsin.accounts.selectors import token_authenticate
-from tocsin.core.actors import Actor
+from tocsin.core.actors import Actor, client_ip
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid, NotFound, TocsinError
 from tocsin.core.middleware import _is_busy
@@ -153,7 +153,7 @@ class BearerToken(HttpBearer):
         api_token = token_authenticate(token)
         if api_token is None:
             return None
-        request.actor = Actor.for_token(api_token, _request_id(request))  # type: ignore[attr-defined]
+        request.actor = Actor.for_token(api_token, _request_id(request), client_ip(request))  # type: ignore[attr-defined]
         return api_token.user
 
 
@@ -168,7 +168,7 @@ class DjangoSession(SessionAuth):
 
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = request.user
-        request.actor = Actor.for_user(user, _request_id(request))  # type: ignore[attr-defined,arg-type]
+        request.actor = Actor.for_user(user, _request_id(request), client_ip(request))  # type: ignore[attr-defined,arg-type]
         return user  # type: ignore[return-value]
 
 

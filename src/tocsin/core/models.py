@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.db import models
 from django.db.models import F
+
+from tocsin.core.actors import ActorKind
 
 
 class Counter(models.Model):
@@ -42,3 +47,65 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner}:{self.key}"
+
+
+class AuditEntry(models.Model):
+    """One configuration change, sign-in or failed sign-in. Append-only: written by
+    `tocsin.core.audit.audit_record` in the transaction of the change, never updated or
+    deleted (the admin shows it read-only; `save()` refuses to change a stored row)."""
+
+    at = models.DateTimeField(db_index=True)
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=50, db_index=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_label = models.CharField(max_length=200, blank=True)
+    actor_kind = models.CharField(max_length=20, choices=ActorKind.choices)
+    actor_label = models.CharField(max_length=200, blank=True)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_token_id = models.PositiveBigIntegerField(null=True, blank=True)
+    actor_integration_id = models.PositiveBigIntegerField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.object_label}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("the audit log is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("the audit log is append-only")
+
+
+class SignInThrottle(models.Model):
+    """Failed sign-ins counted per (username, address) and per address, with the lock-out
+    they earned (accounts.services.signin_*). In the database, so every web process sees it."""
+
+    scope = models.CharField(max_length=10)  # "user_ip" or "ip"
+    key = models.CharField(max_length=255)
+    failures = models.PositiveIntegerField(default=0)
+    first_failure_at = models.DateTimeField()
+    last_failure_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="signin_throttle_scope_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key} ({self.failures})"

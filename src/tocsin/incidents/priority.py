@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from tocsin.incidents.models import PriorityMatrixCell
+from django.db import transaction
+
+from tocsin.core.actors import Actor
+from tocsin.core.audit import audit_record
+from tocsin.core.errors import Invalid
+from tocsin.incidents.models import Level, Priority, PriorityMatrixCell
 
 # DEFAULT_MATRIX[urgency][impact]
 DEFAULT_MATRIX: dict[int, dict[int, int]] = {
@@ -26,3 +31,35 @@ def priority_for(impact: int, urgency: int) -> int:
     if cell is not None:
         return cell.priority
     return DEFAULT_MATRIX[urgency][impact]
+
+
+@transaction.atomic
+def priority_matrix_set(
+    *, impact: int, urgency: int, priority: int, actor: Actor | None = None
+) -> PriorityMatrixCell:
+    """Set one cell of the matrix (recorded in the audit log when it changes)."""
+    for field, value, allowed in (
+        ("impact", impact, Level.values),
+        ("urgency", urgency, Level.values),
+        ("priority", priority, Priority.values),
+    ):
+        if value not in allowed:
+            raise Invalid(field, f"must be one of {', '.join(map(str, allowed))}")
+    cell = PriorityMatrixCell.objects.select_for_update().filter(impact=impact, urgency=urgency)
+    current = cell.first()
+    before = current.priority if current is not None else DEFAULT_MATRIX[urgency][impact]
+    if current is None:
+        current = PriorityMatrixCell.objects.create(
+            impact=impact, urgency=urgency, priority=priority
+        )
+    elif current.priority != priority:
+        current.priority = priority
+        current.save(update_fields=["priority"])
+    audit_record(
+        actor=actor,
+        action="priority_matrix.update",
+        obj=current,
+        before={"priority": before},
+        after={"priority": priority},
+    )
+    return current

@@ -13,7 +13,12 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
-from tocsin.incidents.models import BusinessCalendar, Incident, SlaTarget, Status
+from django.db import transaction
+
+from tocsin.core.actors import Actor
+from tocsin.core.audit import audit_record, snapshot
+from tocsin.core.errors import Invalid
+from tocsin.incidents.models import BusinessCalendar, Incident, Priority, SlaTarget, Status
 
 log = logging.getLogger("tocsin.sla")
 
@@ -48,6 +53,54 @@ class Targets(dict[int, Target]):
     def __missing__(self, priority: int) -> Target:
         self[priority] = target_for(priority)
         return self[priority]
+
+
+SLA_AUDIT_FIELDS = ("response_minutes", "resolution_minutes", "calendar")
+SLA_MINUTES_MAX = 366 * 24 * 60
+
+
+@transaction.atomic
+def sla_target_set(
+    *,
+    priority: int,
+    response_minutes: int,
+    resolution_minutes: int,
+    calendar: BusinessCalendar | None = None,
+    actor: Actor | None = None,
+) -> SlaTarget:
+    """Set the response and resolution targets of one priority (recorded in the audit log
+    when they change). Incidents already open keep the due times they have."""
+    if priority not in Priority.values:
+        raise Invalid("priority", f"must be one of {', '.join(map(str, Priority.values))}")
+    for field, value in (
+        ("response_minutes", response_minutes),
+        ("resolution_minutes", resolution_minutes),
+    ):
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or not 1 <= value <= SLA_MINUTES_MAX
+        ):
+            raise Invalid(field, f"must be a whole number of minutes from 1 to {SLA_MINUTES_MAX}")
+    target = SlaTarget.objects.select_for_update().filter(priority=priority).first()
+    if target is None:
+        response, resolution = DEFAULT_TARGETS[priority]
+        before = {"response_minutes": response, "resolution_minutes": resolution, "calendar": None}
+        target = SlaTarget(priority=priority)
+    else:
+        before = snapshot(target, SLA_AUDIT_FIELDS)
+    target.response_minutes = response_minutes
+    target.resolution_minutes = resolution_minutes
+    target.calendar = calendar
+    target.save()
+    audit_record(
+        actor=actor,
+        action="sla_target.update",
+        obj=target,
+        before=before,
+        after=snapshot(target, SLA_AUDIT_FIELDS),
+    )
+    return target
 
 
 # --- calendars ---------------------------------------------------------------

@@ -168,3 +168,18 @@ def test_idempotent_window_create(client_for: Clients, service: Service) -> None
     again = api.post("/api/v1/maintenance-windows", body, headers={"Idempotency-Key": "w1"})
     assert first.json()["id"] == again.json()["id"]
     assert MaintenanceWindow.objects.count() == 1
+
+
+def test_one_write_path_for_windows_and_silences(client_for: Clients, service: Service) -> None:
+    """alerts.management is the only writer (the copy in alerts.services, with laxer rules,
+    is gone): a silence without matchers is refused, whether or not it names a service."""
+    from tocsin.alerts import services as alert_services
+
+    for name in ("maintenance_window_create", "silence_create", "suppression_end"):
+        assert not hasattr(alert_services, name), name
+    api = client_for(Role.AGENT)
+    body = {"service": service.pk, "matchers": [], "ends_at": _in(60)}
+    response = api.post("/api/v1/silences", body)
+    assert response.status_code == 422
+    assert "matchers" in _fields(response)
+    assert Silence.objects.count() == 0

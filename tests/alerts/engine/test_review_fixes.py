@@ -7,9 +7,11 @@ import datetime as dt
 import pytest
 import time_machine
 
+from tocsin.accounts.models import User
+from tocsin.alerts.management import maintenance_window_create, silence_create
 from tocsin.alerts.models import Alert, AlertStatus
-from tocsin.alerts.services import maintenance_window_create, silence_create
 from tocsin.catalog.models import Integration, Service
+from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.incidents.models import Incident, Status
 
@@ -22,9 +24,10 @@ T_NEW = "2026-03-02T08:40:00+00:00"
 
 
 def test_an_alert_still_firing_after_its_maintenance_window_pages(
-    clock: time_machine.Coordinates, pd: Integration, service: Service
+    clock: time_machine.Coordinates, pd: Integration, service: Service, agent: User
 ) -> None:
     maintenance_window_create(
+        actor=Actor.for_user(agent),
         services=[service],
         starts_at=now() - dt.timedelta(minutes=5),
         ends_at=now() + dt.timedelta(minutes=30),
@@ -45,9 +48,10 @@ def test_an_alert_still_firing_after_its_maintenance_window_pages(
 
 
 def test_a_snapshot_alert_pages_once_its_silence_expires(
-    clock: time_machine.Coordinates, am: Integration, service: Service
+    clock: time_machine.Coordinates, am: Integration, service: Service, agent: User
 ) -> None:
     silence = silence_create(
+        actor=Actor.for_user(agent),
         service=service,
         matchers=[{"label": "alertname", "value": "Disk"}],
         starts_at=now() - dt.timedelta(minutes=1),

@@ -7,10 +7,12 @@ import datetime as dt
 import pytest
 import time_machine
 
+from tocsin.accounts.models import User
 from tocsin.alerts.engine import IngestModule
+from tocsin.alerts.management import maintenance_window_create, silence_create
 from tocsin.alerts.models import Alert, AlertStorm
-from tocsin.alerts.services import maintenance_window_create, silence_create
 from tocsin.catalog.models import Integration, Service
+from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.errors import Invalid
 from tocsin.incidents.models import Incident, Status
@@ -72,9 +74,10 @@ def test_beyond_the_threshold_new_alerts_join_one_storm_incident(
 
 
 def test_an_alert_in_a_maintenance_window_is_recorded_without_an_incident(
-    clock: time_machine.Coordinates, pd: Integration, service: Service
+    clock: time_machine.Coordinates, pd: Integration, service: Service, agent: User
 ) -> None:
     window = maintenance_window_create(
+        actor=Actor.for_user(agent),
         services=[service],
         starts_at=now() - dt.timedelta(minutes=5),
         ends_at=now() + dt.timedelta(hours=1),
@@ -101,9 +104,10 @@ def test_an_alert_in_a_maintenance_window_is_recorded_without_an_incident(
 
 
 def test_a_silence_suppresses_alerts_whose_labels_match_every_matcher(
-    pd: Integration, service: Service
+    pd: Integration, service: Service, agent: User
 ) -> None:
     silence = silence_create(
+        actor=Actor.for_user(agent),
         matchers=[{"label": "env", "value": "staging"}, {"label": "team", "value": "db"}],
         starts_at=now() - dt.timedelta(minutes=1),
         ends_at=now() + dt.timedelta(hours=1),
@@ -121,10 +125,11 @@ def test_a_silence_suppresses_alerts_whose_labels_match_every_matcher(
 
 
 def test_a_silence_scoped_to_a_service_and_its_time_span(
-    clock: time_machine.Coordinates, pd: Integration, service: Service
+    clock: time_machine.Coordinates, pd: Integration, service: Service, agent: User
 ) -> None:
     other = make_integration(make_service("Search"))
     silence_create(
+        actor=Actor.for_user(agent),
         matchers=[{"label": "env", "value": "dev"}],
         service=service,
         starts_at=now() + dt.timedelta(minutes=10),
@@ -142,9 +147,10 @@ def test_a_silence_scoped_to_a_service_and_its_time_span(
 
 
 def test_a_suppressed_alert_can_be_resolved_and_leaves_no_trace_on_incidents(
-    pd: Integration, service: Service
+    pd: Integration, service: Service, agent: User
 ) -> None:
     maintenance_window_create(
+        actor=Actor.for_user(agent),
         services=[service],
         starts_at=now() - dt.timedelta(minutes=1),
         ends_at=now() + dt.timedelta(minutes=30),
@@ -155,13 +161,30 @@ def test_a_suppressed_alert_can_be_resolved_and_leaves_no_trace_on_incidents(
     assert Incident.objects.count() == 0
 
 
-def test_windows_and_silences_check_their_input(service: Service) -> None:
+def test_windows_and_silences_check_their_input(service: Service, agent: User) -> None:
     at = now()
     with pytest.raises(Invalid, match="ends_at"):
-        maintenance_window_create(services=[service], starts_at=at, ends_at=at)
+        maintenance_window_create(
+            actor=Actor.for_user(agent), services=[service], starts_at=at, ends_at=at
+        )
     with pytest.raises(Invalid, match="services"):
-        maintenance_window_create(services=[], starts_at=at, ends_at=at + dt.timedelta(hours=1))
+        maintenance_window_create(
+            actor=Actor.for_user(agent),
+            services=[],
+            starts_at=at,
+            ends_at=at + dt.timedelta(hours=1),
+        )
     with pytest.raises(Invalid, match="matchers"):
-        silence_create(matchers=[], starts_at=at, ends_at=at + dt.timedelta(hours=1))
+        silence_create(
+            actor=Actor.for_user(agent),
+            matchers=[],
+            starts_at=at,
+            ends_at=at + dt.timedelta(hours=1),
+        )
     with pytest.raises(Invalid, match="matchers"):
-        silence_create(matchers=[{"value": "x"}], starts_at=at, ends_at=at + dt.timedelta(hours=1))
+        silence_create(
+            actor=Actor.for_user(agent),
+            matchers=[{"value": "x"}],
+            starts_at=at,
+            ends_at=at + dt.timedelta(hours=1),
+        )
