@@ -14,9 +14,18 @@ import pytest
 from tests.incidents.helpers import bring_to, snapshot
 from tocsin.core.actors import Actor
 from tocsin.core.models import Counter
-from tocsin.incidents import lifecycle, services, sla
+from tocsin.incidents import lifecycle, sla
 from tocsin.incidents.models import Incident, TimelineEntry
-from tocsin.incidents.services import incident_act, incident_create, incident_merge, incident_update
+from tocsin.incidents.services import (
+    incident_acknowledge,
+    incident_create,
+    incident_merge,
+    incident_resolve,
+    incident_update,
+    merge,
+    notes,
+    record,
+)
 
 
 class Boom(Exception):
@@ -43,7 +52,7 @@ def test_failed_transition_leaves_nothing(agent, reporter, make_incident, monkey
         lifecycle, "timeline_append", explode_after(lifecycle.timeline_append, written)
     )
     with pytest.raises(Boom):
-        incident_act(incident=incident, actor=Actor.for_user(agent), action="acknowledge")
+        incident_acknowledge(incident=incident, actor=Actor.for_user(agent))
     # the status change and the transition entry were both written inside the service...
     assert len(written) == 1
     assert written[0].data["to"] == "acknowledged"
@@ -66,10 +75,9 @@ def test_failed_resolve_leaves_nothing(agent, reporter, make_incident, monkeypat
         lifecycle, "timeline_append", explode_after(lifecycle.timeline_append, written)
     )
     with pytest.raises(Boom):
-        incident_act(
+        incident_resolve(
             incident=incident,
             actor=Actor.for_user(agent),
-            action="resolve",
             resolution_code="fixed",
             resolution_notes="rebooted",
         )
@@ -101,9 +109,7 @@ def test_failed_sla_step_leaves_nothing(agent, reporter, make_incident, monkeypa
 def test_failed_create_leaves_no_incident_and_no_number(reporter, monkeypatch):
     first = incident_create(actor=Actor.for_user(reporter), title="first")
     written: list[Any] = []
-    monkeypatch.setattr(
-        services, "timeline_append", explode_after(services.timeline_append, written)
-    )
+    monkeypatch.setattr(record, "timeline_append", explode_after(record.timeline_append, written))
     with pytest.raises(Boom):
         incident_create(actor=Actor.for_user(reporter), title="doomed")
     assert written and written[0].incident.title == "doomed"
@@ -120,7 +126,7 @@ def test_failed_merge_leaves_both_incidents_untouched(agent, reporter, make_inci
     duplicate = make_incident(reporter, title="dup")
     original = make_incident(reporter, title="original")
     before = (snapshot(duplicate), snapshot(original))
-    real = services.timeline_append
+    real = merge.timeline_append
     calls: list[Any] = []
 
     def fail_on_the_original(**kwargs: Any) -> Any:
@@ -130,7 +136,7 @@ def test_failed_merge_leaves_both_incidents_untouched(agent, reporter, make_inci
             raise Boom("late failure")
         return entry
 
-    monkeypatch.setattr(services, "timeline_append", fail_on_the_original)
+    monkeypatch.setattr(merge, "timeline_append", fail_on_the_original)
     with pytest.raises(Boom):
         incident_merge(incident=duplicate, into=original, actor=Actor.for_user(agent))
     assert len(calls) == 2  # the duplicate's merge entry, then the original's
@@ -151,9 +157,7 @@ def test_failed_attachment_leaves_no_row_and_no_file(
     incident = make_incident(reporter)
     before = snapshot(incident)
     written: list[Any] = []
-    monkeypatch.setattr(
-        services, "timeline_append", explode_after(services.timeline_append, written)
-    )
+    monkeypatch.setattr(notes, "timeline_append", explode_after(notes.timeline_append, written))
     upload = SimpleUploadedFile("log.txt", b"stack trace", content_type="text/plain")
     with pytest.raises(Boom):
         incident_attach(incident=incident, actor=Actor.for_user(reporter), upload=upload)

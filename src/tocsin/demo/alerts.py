@@ -17,7 +17,7 @@ from tocsin.catalog.services import integration_create
 from tocsin.core.actors import Actor
 from tocsin.core.clock import travel
 from tocsin.incidents.models import Incident
-from tocsin.incidents.services import incident_act, incident_add_note
+from tocsin.incidents.services import incident_acknowledge, incident_add_note
 
 HOLDER = "demo-loader"
 
@@ -97,7 +97,7 @@ def write_alerts(end: dt.datetime) -> None:
     incident = Incident.objects.filter(alerts__integration=prom).earliest("pk")
     with travel(t0 + dt.timedelta(minutes=7)):
         responder = User.objects.get(username="noah")
-        incident_act(incident=incident, actor=Actor.for_user(responder), action="acknowledge")
+        incident_acknowledge(incident=incident, actor=Actor.for_user(responder))
         incident_add_note(
             incident=incident,
             actor=Actor.for_user(responder),

@@ -870,12 +870,12 @@ class _Writer:
             s.add(later(1, 4), self.step_assign, s, s.agent, s.agent, "Service Desk")
         t = max(t + 1, ack_at)
         first = s.responder if sc.monitoring else s.agent
-        s.add(t, self.step_act, s, first, "acknowledge", step="acknowledge")
+        s.add(t, self.step_act, s, first, services.incident_acknowledge, step="acknowledge")
         if s.outcome == "acknowledged":
             if rng.random() < 0.5:
                 s.add(later(5, 40), self.step_note, s, first, sc.notes[0], Visibility.INTERNAL)
             return
-        s.add(later(2, 30), self.step_act, s, first, "start")
+        s.add(later(2, 30), self.step_act, s, first, services.incident_start)
         s.add(
             later(5, max(6, 0.05 * res)), self.step_note, s, first, sc.notes[0], Visibility.INTERNAL
         )
@@ -904,7 +904,7 @@ class _Writer:
             )
         held = 0.0
         if sc.hold and (s.outcome == "on_hold" or rng.random() < 0.5):
-            s.add(later(5, 60), self.step_act, s, solver, "hold", note=sc.hold)
+            s.add(later(5, 60), self.step_act, s, solver, services.incident_hold, note=sc.hold)
             s.add(
                 later(1, 5),
                 self.step_note,
@@ -921,7 +921,7 @@ class _Writer:
                 self.step_act,
                 s,
                 solver,
-                "resume",
+                services.incident_resume,
                 note=rng.choice(RESUME_NOTES),
             )
             held = t - start
@@ -957,7 +957,7 @@ class _Writer:
                 self.step_act,
                 s,
                 s.agent,
-                "close",
+                services.incident_close,
                 note=rng.choice(CLOSE_NOTES),
             )
         else:
@@ -1059,11 +1059,10 @@ class _Writer:
         )
 
     def step_act(
-        self, s: _Story, who: User, action: str, note: str = "", *, step: str = ""
+        self, s: _Story, who: User, act: Callable[..., object], note: str = "", *, step: str = ""
     ) -> None:
-        services.incident_act(
-            incident=s.incident(), actor=Actor.for_user(who), action=action, note=note
-        )
+        """`act` is a lifecycle service, e.g. services.incident_acknowledge."""
+        act(incident=s.incident(), actor=Actor.for_user(who), note=note)
 
     def step_act_quiet(self, s: _Story, who: User) -> None:
         services.incident_add_note(
@@ -1095,10 +1094,9 @@ class _Writer:
 
     def step_resolve(self, s: _Story, who: User, *, step: str = "") -> None:
         sc = s.scenario
-        services.incident_act(
+        services.incident_resolve(
             incident=s.incident(),
             actor=Actor.for_user(who),
-            action="resolve",
             resolution_code=sc.resolution_code,
             resolution_notes=sc.resolution_notes,
         )

@@ -19,12 +19,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tocsin.accounts.models import User
 from tocsin.accounts.permissions import Action, can
-from tocsin.alerts.queries import alerts_for_incident
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid, NotFound, TocsinError
 from tocsin.core.web import error_page, staff_required
-from tocsin.incidents import selectors, services
+from tocsin.incidents import hooks, selectors, services
 from tocsin.incidents.forms import (
     HIGHER_NUDGE,
     ActionForm,
@@ -348,7 +347,6 @@ def _incident_context(
         "sla": sla_views(incident, at, Targets()),
         "timeline": _timeline(user, incident),
         "attachments": selectors.attachments_for(user, incident),  # type: ignore[arg-type]
-        "incident_alerts": alerts_for_incident(user, incident),  # type: ignore[arg-type]
         "actions": actions,
         "editable": editable,
         "note_form": bound.get("note") or NoteForm(),
@@ -369,6 +367,11 @@ def _incident_context(
             context["merge_form"] = bound.get("merge") or MergeForm()
     if context["is_reporter"] and incident.status == Status.RESOLVED:
         context["confirm_form"] = bound.get("confirm") or ConfirmForm()
+    # Sections other apps add (e.g. the alerts table): each template sees its own context.
+    sections = hooks.page_sections(user if isinstance(user, User) else None, incident)
+    for section in sections:
+        context.update(section.context)
+    context["page_sections"] = sections
     return context
 
 

@@ -1,0 +1,71 @@
+"""What other apps ask to happen when an incident changes, without incidents importing them.
+
+Incidents import no other domain app (issue 7, point 5). An app that must react to an
+incident's resolve or merge, or that adds a section to the incident page, appends a
+function here from its `AppConfig.ready()` (the alerts app does, in alerts/apps.py).
+
+- `on_resolved` and `on_merged` are called by the incident services INSIDE the
+  resolve's or merge's transaction, after the incident's own rows and timeline entries are
+  written: an exception in a hook rolls the whole change back.
+- `incident_page_sections` are called by the incident page view with the viewing user
+  and the incident; each returns a `PageSection` to show, or None to show nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from tocsin.accounts.models import User
+    from tocsin.core.actors import Actor
+    from tocsin.incidents.models import Incident
+
+
+class ResolvedHook(Protocol):
+    def __call__(self, *, incident: Incident, actor: Actor) -> object: ...
+
+
+class MergedHook(Protocol):
+    def __call__(self, *, incident: Incident, into: Incident, actor: Actor) -> object: ...
+
+
+@dataclass(frozen=True)
+class PageSection:
+    """A block of the incident page: a template included with `context` added."""
+
+    template: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+PageSectionHook = Callable[["User | None", "Incident"], PageSection | None]
+
+on_resolved: list[ResolvedHook] = []
+on_merged: list[MergedHook] = []
+incident_page_sections: list[PageSectionHook] = []
+
+
+T = TypeVar("T")
+
+
+def register(hooks: list[T], hook: T) -> None:
+    """Append `hook` once (an app's ready() may run more than once in tests)."""
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+def run_resolved(*, incident: Incident, actor: Actor) -> None:
+    for hook in on_resolved:
+        hook(incident=incident, actor=actor)
+
+
+def run_merged(*, incident: Incident, into: Incident, actor: Actor) -> None:
+    for hook in on_merged:
+        hook(incident=incident, into=into, actor=actor)
+
+
+def page_sections(user: User | None, incident: Incident) -> list[PageSection]:
+    return [
+        section for hook in incident_page_sections if (section := hook(user, incident)) is not None
+    ]
