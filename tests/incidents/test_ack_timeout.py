@@ -12,7 +12,7 @@ from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.incidents.engine import AckTimeoutModule
 from tocsin.incidents.models import EntryKind, Status
-from tocsin.incidents.services import incident_act
+from tocsin.incidents.services import incident_acknowledge, incident_start
 
 pytestmark = pytest.mark.django_db
 
@@ -27,9 +27,7 @@ def test_an_acknowledgement_times_out_back_to_new(reporter, agent, make_incident
     start = now()
     with time_machine.travel(start, tick=False):
         incident = make_incident(reporter, service=timed_service)
-        incident = incident_act(
-            incident=incident, actor=Actor.for_user(agent), action="acknowledge"
-        )
+        incident = incident_acknowledge(incident=incident, actor=Actor.for_user(agent))
         assert incident.ack_expires_at == start + dt.timedelta(minutes=30)
     module = AckTimeoutModule()
     assert module.tick(start + dt.timedelta(minutes=29)) == 0
@@ -47,8 +45,8 @@ def test_an_acknowledgement_times_out_back_to_new(reporter, agent, make_incident
 
 def test_progress_stops_the_timer(reporter, agent, make_incident, timed_service):
     incident = make_incident(reporter, service=timed_service)
-    incident_act(incident=incident, actor=Actor.for_user(agent), action="acknowledge")
-    incident = incident_act(incident=incident, actor=Actor.for_user(agent), action="start")
+    incident_acknowledge(incident=incident, actor=Actor.for_user(agent))
+    incident = incident_start(incident=incident, actor=Actor.for_user(agent))
     assert incident.ack_expires_at is None
     assert AckTimeoutModule().tick(now() + dt.timedelta(hours=2)) == 0
     incident.refresh_from_db()
@@ -57,7 +55,7 @@ def test_progress_stops_the_timer(reporter, agent, make_incident, timed_service)
 
 def test_without_a_timeout_acknowledgements_last(reporter, agent, make_incident):
     incident = make_incident(reporter, service=service_create(name="Intranet"))
-    incident = incident_act(incident=incident, actor=Actor.for_user(agent), action="acknowledge")
+    incident = incident_acknowledge(incident=incident, actor=Actor.for_user(agent))
     assert incident.ack_expires_at is None
     assert AckTimeoutModule().tick(now() + dt.timedelta(days=30)) == 0
 

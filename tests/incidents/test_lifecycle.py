@@ -19,7 +19,7 @@ from tests.incidents.helpers import (
 )
 from tocsin.core.actors import Actor
 from tocsin.core.errors import Conflict, Invalid
-from tocsin.incidents.services import incident_act
+from tocsin.incidents.services import incident_resolve, incident_unacknowledge
 
 # The table as the issue states it: from -> {action: to}. Written out here, not
 # imported, so the test checks the code against the specification.
@@ -160,10 +160,9 @@ def test_resolve_needs_code_and_notes(code, notes, field, agent, reporter, make_
     incident = bring_to(make_incident(reporter), "in_progress", agent)
     before = snapshot(incident)
     with pytest.raises(Invalid) as caught:
-        incident_act(
+        incident_resolve(
             incident=incident,
             actor=Actor.for_user(agent),
-            action="resolve",
             resolution_code=code,
             resolution_notes=notes,
         )
@@ -174,10 +173,9 @@ def test_resolve_needs_code_and_notes(code, notes, field, agent, reporter, make_
 @pytest.mark.django_db
 def test_system_can_unacknowledge(agent, reporter, make_incident):
     incident = bring_to(make_incident(reporter), "acknowledged", agent)
-    incident_act(
+    incident_unacknowledge(
         incident=incident,
         actor=Actor.system("acknowledgement timeout"),
-        action="unacknowledge",
         note="nobody started within the acknowledgement timeout",
     )
     assert reload(incident).status == "new"

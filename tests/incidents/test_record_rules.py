@@ -11,7 +11,12 @@ from tocsin.core.actors import Actor
 from tocsin.core.errors import Invalid
 from tocsin.incidents.models import BusinessCalendar, SlaTarget
 from tocsin.incidents.selectors import IncidentFilters, incident_list_for
-from tocsin.incidents.services import incident_act, incident_create
+from tocsin.incidents.services import (
+    incident_acknowledge,
+    incident_create,
+    incident_hold,
+    incident_resume,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -80,12 +85,12 @@ def test_held_incidents_have_no_due_time_and_sort_after_running_ones(
 ) -> None:
     held = make_incident(reporter, impact=3, urgency=3)
     running = make_incident(reporter, impact=3, urgency=3)
-    incident_act(incident=held, actor=Actor.for_user(agent), action="hold")
+    incident_hold(incident=held, actor=Actor.for_user(agent))
     held.refresh_from_db()
     assert held.resolution_due_at is None and held.response_due_at is None
     queue = list(incident_list_for(agent, IncidentFilters()))
     assert queue.index(running) < queue.index(held)
-    incident_act(incident=held, actor=Actor.for_user(agent), action="resume")
+    incident_resume(incident=held, actor=Actor.for_user(agent))
     held.refresh_from_db()
     assert held.resolution_due_at is not None
 
@@ -95,6 +100,6 @@ def test_queue_orders_by_the_nearest_unmet_deadline(reporter, agent, make_incide
     # response was met and whose resolution is due later.
     early = make_incident(reporter, impact=3, urgency=3)
     later = make_incident(reporter, impact=3, urgency=3)
-    incident_act(incident=early, actor=Actor.for_user(agent), action="acknowledge")
+    incident_acknowledge(incident=early, actor=Actor.for_user(agent))
     queue = list(incident_list_for(agent, IncidentFilters()))
     assert queue.index(later) < queue.index(early)

@@ -26,7 +26,7 @@ from tocsin.core.clock import travel
 from tocsin.core.models import Counter
 from tocsin.incidents.email_intake import MAIL_NOTES_PER_HOUR, file_mail, parse_mail
 from tocsin.incidents.models import EntryKind, Incident, Source, Status, TimelineEntry
-from tocsin.incidents.services import incident_act
+from tocsin.incidents.services import incident_close, incident_resolve
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -80,14 +80,13 @@ def send(
 def close(incident: Incident, agent: User) -> None:
     """Resolve and close the incident, as a staff member does."""
     staff = Actor.for_user(agent)
-    incident_act(
+    incident_resolve(
         incident=incident,
         actor=staff,
-        action="resolve",
         resolution_code="fixed",
         resolution_notes="Replaced the fuser",
     )
-    incident_act(incident=incident, actor=staff, action="close")
+    incident_close(incident=incident, actor=staff)
 
 
 def latest() -> Incident:

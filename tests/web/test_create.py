@@ -150,14 +150,13 @@ def test_the_portal_lists_only_my_incidents_in_any_status(
     from tocsin.incidents import services
 
     closed = make_incident(reporter, title="Old trouble")
-    services.incident_act(
+    services.incident_resolve(
         incident=closed,
         actor=Actor.for_user(agent),
-        action="resolve",
         resolution_code="fixed",
         resolution_notes="done",
     )
-    services.incident_act(incident=closed, actor=Actor.for_user(agent), action="close")
+    services.incident_close(incident=closed, actor=Actor.for_user(agent))
     make_incident(make_user(Role.REPORTER), title="Not mine")
     page = text_of(browse(reporter).get("/portal/"))
     assert "Old trouble Closed" in page

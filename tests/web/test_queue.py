@@ -29,10 +29,9 @@ def test_open_incidents_by_priority_then_nearest_deadline(
         p1 = make_incident(reporter, title="P1 everything down", impact=1, urgency=1)
         p4 = make_incident(reporter, title="P4 can wait", impact=4, urgency=4)
         done = make_incident(reporter, title="Already resolved", impact=1, urgency=1)
-        services.incident_act(
+        services.incident_resolve(
             incident=done,
             actor=Actor.for_user(agent),
-            action="resolve",
             resolution_code="fixed",
             resolution_notes="ok",
         )
@@ -83,7 +82,7 @@ def test_a_held_incident_shows_a_paused_clock(
     browse: Any, agent: Any, reporter: Any, make_incident: Any
 ) -> None:
     incident = make_incident(reporter, impact=3, urgency=3)
-    services.incident_act(incident=incident, actor=Actor.for_user(agent), action="hold")
+    services.incident_hold(incident=incident, actor=Actor.for_user(agent))
     page = text_of(browse(agent).get("/"))
     assert "Resolution paused · 2d 23h left" in page
 
@@ -115,7 +114,7 @@ def test_filters_narrow_the_queue(
         incident=vpn, actor=actor, assignee=me, team=catalogue["team"], set_team=True
     )
     services.incident_assign(incident=mail, actor=actor, assignee=other)
-    services.incident_act(incident=mail, actor=actor, action="hold")
+    services.incident_hold(incident=mail, actor=actor)
     client = browse(me)
 
     def shown(**params: Any) -> list[str]:
@@ -147,10 +146,9 @@ def test_resolved_and_closed_incidents_appear_with_any_status(
     browse: Any, agent: Any, reporter: Any, make_incident: Any
 ) -> None:
     incident = make_incident(reporter)
-    services.incident_act(
+    services.incident_resolve(
         incident=incident,
         actor=Actor.for_user(agent),
-        action="resolve",
         resolution_code="fixed",
         resolution_notes="ok",
     )

@@ -89,7 +89,7 @@ def _queue_filters(request: HttpRequest, form: QueueFilterForm) -> selectors.Inc
     data = form.cleaned_data
     assignee = data.get("assignee") or None
     if assignee == "me":
-        assignee = request.user.username  # type: ignore[union-attr]
+        assignee = request.user.username
     elif assignee == "unassigned":
         assignee = "none"
     return selectors.IncidentFilters(
@@ -124,7 +124,7 @@ def _queue_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
             at = now()
             targets = Targets()
             for incident in page.object_list:
-                incident.sla = sla_views(incident, at, targets)  # type: ignore[attr-defined]
+                incident.sla = sla_views(incident, at, targets)
     params = request.GET.copy()
     params.pop("page", None)
     query = params.urlencode()
@@ -258,7 +258,7 @@ def portal(request: HttpRequest) -> HttpResponse:
                 return redirect("incident", ref=incident.ref)
     mine = selectors.incident_list_for(
         request.user,  # type: ignore[arg-type]
-        selectors.IncidentFilters(status=["all"], reporter=request.user.username),  # type: ignore[union-attr]
+        selectors.IncidentFilters(status=["all"], reporter=request.user.username),
     ).order_by("-updated_at")
     page = Paginator(mine, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "incidents/portal.html", {"form": form, "page": page}, status=status)
@@ -602,7 +602,9 @@ def timeline_redact(request: HttpRequest, ref: str, entry_id: int) -> HttpRespon
 
 @login_required
 @require_GET
-def attachment_download(request: HttpRequest, ref: str, attachment_id: int) -> HttpResponse:
+def attachment_download(
+    request: HttpRequest, ref: str, attachment_id: int
+) -> HttpResponse | FileResponse:
     try:
         attachment = selectors.access_attachment(request.user, ref, attachment_id)  # type: ignore[arg-type]
     except TocsinError as exc:

@@ -91,7 +91,7 @@ def incident_ack_timeout(*, incident: Incident, at: dt.datetime) -> bool:
     )
     if not current.exists():
         return False
-    minutes = incident.service.ack_timeout_minutes if incident.service_id else None
+    minutes = incident.service.ack_timeout_minutes if incident.service is not None else None
     incident_unacknowledge(
         incident=incident,
         actor=Actor.system("ack-timeout"),
