@@ -22,14 +22,18 @@ from tocsin.incidents import selectors
 from tocsin.incidents.models import Incident
 from tocsin.incidents.selectors import IncidentFilters
 from tocsin.incidents.services import (
+    incident_acknowledge,
     incident_act,
     incident_add_note,
     incident_assign,
     incident_attach,
+    incident_close,
     incident_confirm,
     incident_create,
     incident_escalate,
     incident_merge,
+    incident_reopen,
+    incident_resolve,
     incident_update,
     timeline_redact,
 )
@@ -77,10 +81,9 @@ class Cell:
 
 
 def _resolve(user: User, incident: Incident) -> Any:
-    return incident_act(
+    return incident_resolve(
         incident=incident,
         actor=me(user),
-        action="resolve",
         resolution_code="fixed",
         resolution_notes="done",
     )
@@ -251,7 +254,7 @@ CELLS = [
         STAFF,
         True,
         "new",
-        lambda w, u, i: incident_act(incident=i, actor=me(u), action="acknowledge"),
+        lambda w, u, i: incident_acknowledge(incident=i, actor=me(u)),
         lambda i: i.status == "acknowledged",
     ),
     Cell(
@@ -275,7 +278,7 @@ CELLS = [
         CLOSERS,
         False,
         "resolved",
-        lambda w, u, i: incident_act(incident=i, actor=me(u), action="close"),
+        lambda w, u, i: incident_close(incident=i, actor=me(u)),
         lambda i: i.status == "closed",
     ),
     Cell(
@@ -283,7 +286,7 @@ CELLS = [
         CLOSERS,
         True,
         "resolved",
-        lambda w, u, i: incident_act(incident=i, actor=me(u), action="close"),
+        lambda w, u, i: incident_close(incident=i, actor=me(u)),
         lambda i: i.status == "closed",
     ),
     Cell(
@@ -307,7 +310,7 @@ CELLS = [
         ALL,
         True,
         "resolved",
-        lambda w, u, i: incident_act(incident=i, actor=me(u), action="reopen", note="no"),
+        lambda w, u, i: incident_reopen(incident=i, actor=me(u), note="no"),
         lambda i: i.status == "in_progress",
     ),
     Cell(
@@ -315,7 +318,7 @@ CELLS = [
         STAFF,
         False,
         "resolved",
-        lambda w, u, i: incident_act(incident=i, actor=me(u), action="reopen"),
+        lambda w, u, i: incident_reopen(incident=i, actor=me(u)),
         lambda i: i.status == "in_progress",
     ),
     Cell(
@@ -415,5 +418,5 @@ def test_deactivated_staff_may_do_nothing(world: World) -> None:
     with pytest.raises(NotFound):
         selectors.access_incident(agent, incident.ref)
     with pytest.raises(Forbidden):
-        incident_act(incident=incident, actor=me(agent), action="acknowledge")
+        incident_acknowledge(incident=incident, actor=me(agent))
     assert snapshot(incident) == before
