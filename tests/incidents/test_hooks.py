@@ -52,12 +52,13 @@ def test_the_incidents_app_imports_nothing_from_alerts() -> None:
 def test_the_alerts_app_registers_its_hooks_once() -> None:
     from django.apps import apps
 
+    from tocsin.alerts.apps import incident_alerts_section
     from tocsin.alerts.services import alerts_follow_merge, alerts_resolve_for_incident
 
     apps.get_app_config("alerts").ready()  # a second ready() adds nothing
     assert hooks.on_resolved.count(alerts_resolve_for_incident) == 1
     assert hooks.on_merged.count(alerts_follow_merge) == 1
-    assert len(hooks.incident_page_sections) == 1
+    assert hooks.incident_page_sections.count(incident_alerts_section) == 1
 
 
 @pytest.fixture
