@@ -11,6 +11,7 @@ from ninja import File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 from pydantic import Field
 
+from tocsin.accounts.api_auth import user_from_request
 from tocsin.accounts.models import User
 from tocsin.accounts.permissions import Action, can
 from tocsin.accounts.selectors import team_get, user_by_username
@@ -26,7 +27,6 @@ from tocsin.core.api import (
     lookup,
     page,
     ref,
-    user_from_request,
 )
 from tocsin.core.clock import now
 from tocsin.core.errors import Invalid
@@ -152,7 +152,7 @@ def _team(value: int | None) -> Any:
 
 
 def _person(value: str | None, field: str) -> User | None:
-    return lookup(field, user_by_username, value)  # type: ignore[no-any-return]
+    return lookup(field, user_by_username, value)
 
 
 def _split(values: list[str]) -> list[str]:
@@ -450,7 +450,7 @@ def add_attachment(
 
 
 @router.get("/incidents/{ref}/attachments/{attachment_id}", response={200: Any, **ERRORS})
-def download_attachment(request: HttpRequest, ref: IncidentRef, attachment_id: Id) -> HttpResponse:
+def download_attachment(request: HttpRequest, ref: IncidentRef, attachment_id: Id) -> FileResponse:
     """The file itself, for those who may see the incident (and the attachment)."""
     user = user_from_request(request)
     attachment = selectors.access_attachment(user, ref, attachment_id)
