@@ -6,10 +6,11 @@ Schema at /api/v1/openapi.json, interactive docs at /api/v1/docs.
 from ninja import NinjaAPI
 
 from tocsin.accounts.api import router as accounts_router
+from tocsin.accounts.api_auth import AUTH
 from tocsin.accounts.audit_api import router as audit_router
 from tocsin.alerts.api import router as alerts_router
 from tocsin.catalog.api import router as catalog_router
-from tocsin.core.api import AUTH, install_error_handlers, install_not_found_route
+from tocsin.core.api import install_error_handlers, install_not_found_route
 from tocsin.incidents.api import router as incidents_router
 
 api = NinjaAPI(

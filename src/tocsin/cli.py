@@ -331,7 +331,7 @@ def cmd_smtp(args: argparse.Namespace) -> int:
     _setup()
     from django.conf import settings
 
-    from tocsin.core import smtp
+    from tocsin.incidents import smtp
 
     port = args.port or settings.TOCSIN_SMTP_PORT
     try:

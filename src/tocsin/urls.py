@@ -64,6 +64,7 @@ urlpatterns = [
         name="admin-login",
     ),
     path("admin/", admin.site.urls),
+    path("", include("tocsin.catalog.web_urls")),
     path("", include("tocsin.alerts.web_urls")),
     path("", include("tocsin.web_urls")),
 ]

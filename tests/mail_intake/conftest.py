@@ -1,4 +1,4 @@
-"""A real `tocsin smtp` server (tocsin.core.smtp.serve) on a free loopback port, in a
+"""A real `tocsin smtp` server (tocsin.incidents.smtp.serve) on a free loopback port, in a
 thread of this process, so it shares the test database (tests use
 django_db(transaction=True) so that the server's thread sees their rows)."""
 
@@ -17,7 +17,7 @@ import pytest
 
 from tocsin.catalog.models import Integration, IntegrationKind, Service
 from tocsin.catalog.services import integration_create, service_create
-from tocsin.core import smtp
+from tocsin.incidents import smtp
 
 
 def free_port() -> int:

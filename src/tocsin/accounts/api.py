@@ -9,6 +9,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from tocsin.accounts import selectors, services
+from tocsin.accounts.api_auth import user_from_request
 from tocsin.accounts.models import Role, Team, User
 from tocsin.accounts.permissions import Action, can
 from tocsin.core.api import (
@@ -23,7 +24,6 @@ from tocsin.core.api import (
     lookup,
     one_of,
     page,
-    user_from_request,
 )
 from tocsin.core.errors import Forbidden
 
@@ -43,7 +43,7 @@ def _require(allowed: bool, what: str) -> None:
 
 
 def _person(field: str, username: str | None) -> User | None:
-    return lookup(field, selectors.user_by_username, username)  # type: ignore[no-any-return]
+    return lookup(field, selectors.user_by_username, username)
 
 
 def _people(field: str, usernames: list[str]) -> list[User]:

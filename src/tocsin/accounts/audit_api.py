@@ -9,8 +9,9 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import AwareDatetime, Field
 
+from tocsin.accounts.api_auth import user_from_request
 from tocsin.accounts.permissions import Action, can
-from tocsin.core.api import ERRORS, Paging, Text, page, user_from_request
+from tocsin.core.api import ERRORS, Paging, Text, page
 from tocsin.core.audit import ACTION_PATTERN, audit_json, audit_search
 from tocsin.core.errors import Forbidden, Invalid
 

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from tocsin.accounts.api_auth import user_from_request
 from tocsin.accounts.permissions import Action, require
 from tocsin.alerts import management, queries
 from tocsin.alerts.models import Alert, ChangeEvent, MaintenanceWindow, Silence
@@ -26,7 +27,6 @@ from tocsin.core.api import (
     lookup,
     page,
     ref,
-    user_from_request,
 )
 
 router = Router(tags=["alerts"])

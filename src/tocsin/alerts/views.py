@@ -1,8 +1,11 @@
-"""The alerts pages: the alerts view, and maintenance windows and silences on the
-service page. Thin: forms parse, alerts.management writes, alerts.queries reads."""
+"""The alerts pages: the alerts view, and the alerts' parts of the service pages (open
+alerts, recent changes, maintenance windows and silences; registered with
+catalog.hooks in AlertsConfig.ready()). Thin: forms parse, alerts.management writes,
+alerts.queries reads."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django import forms
@@ -15,15 +18,16 @@ from django.views.decorators.http import require_GET, require_POST
 from tocsin.accounts.models import User
 from tocsin.alerts import management, queries
 from tocsin.alerts.forms import AlertFilterForm, SilenceForm, WindowForm
+from tocsin.alerts.models import MaintenanceWindow, Silence
 from tocsin.catalog.models import Service
 from tocsin.catalog.selectors import service_get
 from tocsin.catalog.views import service_page_context
 from tocsin.core.actors import Actor
 from tocsin.core.errors import Conflict, Invalid, TocsinError
-from tocsin.core.web import error_page, staff_required
-from tocsin.incidents.forms import apply_error
+from tocsin.core.web import apply_error, error_page, staff_required
 
 PAGE_SIZE = 50
+CHANGE_EVENTS_SHOWN = 20
 
 
 def _filters(form: AlertFilterForm) -> queries.AlertFilters:
@@ -57,6 +61,37 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         {"form": form, "page": page, "query": params.urlencode(), "filtered": bool(params)},
         status=status,
     )
+
+
+# --- the alerts' parts of the service pages (catalog.hooks) ------------------------------
+
+
+def service_page_alerts(
+    request: HttpRequest, service: Service, bound: Mapping[str, forms.Form]
+) -> dict[str, Any]:
+    """What the service page shows of its alerts, changes, windows and silences."""
+    user: User = request.user  # type: ignore[assignment]
+    windows = list(queries.maintenance_windows(user, service=service.pk, state="current"))
+    silences = list(queries.silences(user, service=service.pk, state="current"))
+    spans: list[MaintenanceWindow | Silence] = [*windows, *silences]
+    for span in spans:
+        span.state = queries.span_state(span.starts_at, span.ends_at)  # type: ignore[union-attr]
+    return {
+        "change_events": list(queries.change_events_for(service)[:CHANGE_EVENTS_SHOWN]),
+        "open_alerts": queries.open_alerts_for_service(service),
+        "windows": windows,
+        "silences": silences,
+        "window_form": bound.get("window") or WindowForm(),
+        "silence_form": bound.get("silence") or SilenceForm(),
+    }
+
+
+def service_list_alerts(request: HttpRequest, services: Sequence[Service]) -> dict[str, Any]:
+    """The open-alerts column of the list of services (set on each row)."""
+    counts = queries.open_alert_counts()
+    for service in services:
+        service.open_alerts = counts.get(service.pk, 0)  # type: ignore[attr-defined]
+    return {}
 
 
 def _service_page(

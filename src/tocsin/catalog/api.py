@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from pydantic import Field, StrictBool, StrictInt
 
+from tocsin.accounts.api_auth import user_from_request
 from tocsin.accounts.permissions import Action, require
 from tocsin.accounts.selectors import team_get
 from tocsin.catalog import selectors, services, snippets
@@ -30,7 +31,6 @@ from tocsin.core.api import (
     page,
     ref,
     to_json,
-    user_from_request,
 )
 
 router = Router(tags=["catalog"])

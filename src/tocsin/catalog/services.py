@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
 
 from tocsin.accounts.models import Team
+from tocsin.catalog.hooks import integration_changed
 from tocsin.catalog.models import (
     Category,
     Grouping,
@@ -499,30 +499,6 @@ def clean_integration_options(
     return options, secret
 
 
-def _heartbeat_sync(integration: Integration) -> None:
-    """Keep the heartbeat's expectations in step with the integration's options."""
-    from tocsin.alerts.models import Heartbeat
-
-    interval = int(integration.options["interval_seconds"])
-    grace = int(integration.options.get("grace_seconds", HEARTBEAT_GRACE_DEFAULT))
-    since = integration.created_at
-    heartbeat = Heartbeat.objects.filter(integration=integration).first()
-    if heartbeat is None:
-        Heartbeat.objects.create(
-            integration=integration,
-            interval_seconds=interval,
-            grace_seconds=grace,
-            state="new",
-            due_at=since + timedelta(seconds=interval + grace),
-        )
-        return
-    since = heartbeat.last_ping_at or since
-    heartbeat.interval_seconds = interval
-    heartbeat.grace_seconds = grace
-    heartbeat.due_at = since + timedelta(seconds=interval + grace)
-    heartbeat.save(update_fields=["interval_seconds", "grace_seconds", "due_at"])
-
-
 def _clean_name(name: str | None) -> str | None:
     if name is None:
         return None
@@ -561,8 +537,7 @@ def integration_setup(
         secret=secret or "",
         actor=actor,
     )
-    if kind == IntegrationKind.HEARTBEAT:
-        _heartbeat_sync(integration)
+    integration_changed(integration)  # e.g. alerts creates a heartbeat's expected pings
     return integration, key
 
 
@@ -599,8 +574,8 @@ def integration_update(
             before=before,
             after=snapshot(integration, ("name", "options", "secret_encrypted")),
         )
-    if options and integration.kind == IntegrationKind.HEARTBEAT:
-        _heartbeat_sync(integration)
+    if options:
+        integration_changed(integration)
     return integration
 
 

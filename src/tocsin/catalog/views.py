@@ -1,4 +1,5 @@
-"""The service pages: services, a service's alert settings and integrations.
+"""The service pages: services, a service's alert settings and integrations (routes in
+catalog/web_urls.py). Other apps add their parts of these pages through catalog.hooks.
 
 Thin: forms parse, catalog.services writes, selectors read and gate. The page that shows
 a new key is the answer to the POST itself (never stored, never shown again).
@@ -15,18 +16,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tocsin.accounts.permissions import Action, can, require
-from tocsin.alerts import queries
-from tocsin.alerts.forms import SilenceForm, WindowForm
-from tocsin.catalog import selectors, services, snippets
+from tocsin.catalog import hooks, selectors, services, snippets
 from tocsin.catalog.forms import AlertSettingsForm, IntegrationForm
 from tocsin.catalog.models import Integration, Service
 from tocsin.core.actors import Actor
 from tocsin.core.crypto import decrypt, encrypt
 from tocsin.core.errors import Conflict, Invalid, TocsinError
-from tocsin.core.web import error_page, staff_required
-from tocsin.incidents.forms import apply_error
-
-CHANGE_EVENTS_SHOWN = 20
+from tocsin.core.web import apply_error, error_page, staff_required
 
 
 def _service_or_error(request: HttpRequest, service_id: int) -> Service | HttpResponse:
@@ -39,18 +35,19 @@ def _service_or_error(request: HttpRequest, service_id: int) -> Service | HttpRe
 def service_page_context(
     request: HttpRequest, service: Service, bound: dict[str, forms.Form] | None = None
 ) -> dict[str, Any]:
-    """Everything the service page shows; `bound` holds a form that failed to validate."""
+    """Everything the service page shows; `bound` holds a form that failed to validate.
+
+    Apps above the catalog add their parts of the page (alerts: open alerts, recent
+    changes, maintenance windows, silences) through `catalog.hooks`; their POST handlers
+    render this page again with their bound form."""
     bound = bound or {}
     user = request.user
     can_manage = can(user, Action.INTEGRATION_MANAGE)
     integrations = list(selectors.integrations_for(service))
     for integration in integrations:
         integration.endpoint = snippets.integration_url(integration.kind)  # type: ignore[attr-defined]
-    windows = list(queries.maintenance_windows(user, service=service.pk, state="current"))  # type: ignore[arg-type]
-    silences = list(queries.silences(user, service=service.pk, state="current"))  # type: ignore[arg-type]
-    for span in [*windows, *silences]:
-        span.state = queries.span_state(span.starts_at, span.ends_at)  # type: ignore[union-attr]
-    context: dict[str, Any] = {
+    parts, context = hooks.service_page_parts(request, service, bound)
+    context |= {
         "service": service,
         "can_manage": can_manage,
         "integrations": integrations,
@@ -59,12 +56,7 @@ def service_page_context(
             for severity, pair in (service.severity_map or {}).items()
             if isinstance(pair, list) and len(pair) == 2
         ],
-        "change_events": list(queries.change_events_for(service)[:CHANGE_EVENTS_SHOWN]),
-        "open_alerts": queries.open_alerts_for_service(service),
-        "windows": windows,
-        "silences": silences,
-        "window_form": bound.get("window") or WindowForm(),
-        "silence_form": bound.get("silence") or SilenceForm(),
+        "parts": parts,
         "form_error": next(iter(bound), ""),
     }
     if can_manage:
@@ -76,12 +68,16 @@ def service_page_context(
 @require_GET
 def service_list(request: HttpRequest) -> HttpResponse:
     rows = list(selectors.service_list())
-    counts = queries.open_alert_counts()
     live = selectors.live_integration_counts()
     for service in rows:
-        service.open_alerts = counts.get(service.pk, 0)  # type: ignore[attr-defined]
         service.integration_count = live.get(service.pk, 0)  # type: ignore[attr-defined]
-    return render(request, "catalog/services.html", {"services": rows})
+    parts, context = hooks.service_list_parts(request, rows)
+    context |= {
+        "services": rows,
+        "parts": parts,
+        "columns": 4 + len(parts.get("head", [])),
+    }
+    return render(request, "catalog/services.html", context)
 
 
 @staff_required

@@ -18,8 +18,6 @@ from django.db import models
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-    from tocsin.accounts.models import ApiToken, User
-
 
 class ActorKind(models.TextChoices):
     USER = "user", "Person"
@@ -27,6 +25,28 @@ class ActorKind(models.TextChoices):
     INTEGRATION = "integration", "Integration"
     SYSTEM = "system", "System"
     ANONYMOUS = "anonymous", "Not signed in"
+
+
+# `core` names no app: a person is whatever `settings.AUTH_USER_MODEL` is, and what an
+# actor needs of a person, an API token or an integration is spelled out here.
+
+
+class _PersonLike(Protocol):
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def username(self) -> str: ...
+
+
+class _TokenLike(Protocol):
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def user(self) -> Any: ...  # the token's owner, a person
 
 
 class _IntegrationLike(Protocol):
@@ -38,8 +58,8 @@ class _IntegrationLike(Protocol):
 @dataclass(frozen=True)
 class Actor:
     kind: str  # an ActorKind value
-    user: User | None = None
-    token: ApiToken | None = None
+    user: Any = None  # the person (an accounts User), or None
+    token: Any = None  # the API token (an accounts ApiToken), or None
     label: str = ""
     request_id: str = ""
     ip: str | None = None
@@ -47,13 +67,13 @@ class Actor:
     integration_name: str = ""
 
     @classmethod
-    def for_user(cls, user: User, request_id: str = "", ip: str | None = None) -> Actor:
+    def for_user(cls, user: _PersonLike, request_id: str = "", ip: str | None = None) -> Actor:
         return cls(
             kind=ActorKind.USER, user=user, label=user.username, request_id=request_id, ip=ip
         )
 
     @classmethod
-    def for_token(cls, token: ApiToken, request_id: str = "", ip: str | None = None) -> Actor:
+    def for_token(cls, token: _TokenLike, request_id: str = "", ip: str | None = None) -> Actor:
         return cls(
             kind=ActorKind.TOKEN,
             user=token.user,

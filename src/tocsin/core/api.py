@@ -1,4 +1,6 @@
-"""Shared pieces of the REST API: authentication, error replies, idempotency and lists.
+"""Shared pieces of the REST API: input types, error replies, idempotency and lists.
+
+Authentication (API tokens and sessions) lives in `tocsin.accounts.api_auth`.
 
 Everything here is plumbing between HTTP and the services; no business rule lives here.
 """
@@ -20,12 +22,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.responses import NinjaJSONEncoder
-from ninja.security import HttpBearer, SessionAuth
 from pydantic import AfterValidator, ConfigDict, Field
 
-from tocsin.accounts.models import User
-from tocsin.accounts.selectors import token_authenticate
-from tocsin.core.actors import Actor, client_ip
+from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid, NotFound, TocsinError
 from tocsin.core.middleware import _is_busy
@@ -136,51 +135,15 @@ def ref(obj: Any) -> dict[str, Any] | None:
     return None if obj is None else {"id": obj.pk, "name": obj.name}
 
 
-# --- authentication -------------------------------------------------------------------
-
-
-def _request_id(request: HttpRequest) -> str:
-    return str(getattr(request, "request_id", ""))
-
-
-class BearerToken(HttpBearer):
-    """`Authorization: Bearer <token>`: an API token of an active person."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        token = token.strip()
-        if not token or len(token) > 200 or not token.isascii() or not token.isprintable():
-            return None
-        api_token = token_authenticate(token)
-        if api_token is None:
-            return None
-        request.actor = Actor.for_token(api_token, _request_id(request), client_ip(request))  # type: ignore[attr-defined]
-        return api_token.user
-
-
-class DjangoSession(SessionAuth):
-    """A signed-in browser session (the web UI); CSRF is checked for unsafe methods."""
-
-    def __call__(self, request: HttpRequest) -> User | None:
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated or not user.is_active:
-            return None  # no session: let the 401 say so, rather than a CSRF 403
-        return super().__call__(request)
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
-        user = request.user
-        request.actor = Actor.for_user(user, _request_id(request), client_ip(request))  # type: ignore[attr-defined,arg-type]
-        return user  # type: ignore[return-value]
-
-
-AUTH = [BearerToken(), DjangoSession()]
+# --- the caller -----------------------------------------------------------------------
+# Who may call is decided by the authenticators in `tocsin.accounts.api_auth` (AUTH);
+# each sets `request.actor` and `request.auth` (the person) on the request.
 
 
 def actor_from_request(request: HttpRequest) -> Actor:
-    return request.actor  # type: ignore[attr-defined,no-any-return]
-
-
-def user_from_request(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+    """Who an authenticated API request acts as (set by the authenticator)."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    return actor
 
 
 # --- error replies --------------------------------------------------------------------
@@ -254,16 +217,20 @@ def install_error_handlers(api: NinjaAPI) -> None:
             f"internal error (request id {getattr(request, 'request_id', '-')})",
         )
 
-    api.add_exception_handler(Exception, on_unexpected)
-    api.add_exception_handler(Invalid, on_invalid)
-    api.add_exception_handler(TocsinError, on_tocsin)
-    api.add_exception_handler(ValidationError, on_validation)
-    api.add_exception_handler(AuthenticationError, on_unauthenticated)
-    api.add_exception_handler(HttpError, on_http_error)
-    api.add_exception_handler(Http404, on_404)
-    api.add_exception_handler(RequestDataTooBig, on_too_big)
-    api.add_exception_handler(SuspiciousOperation, on_suspicious)
-    api.add_exception_handler(OperationalError, on_operational)
+    handlers: list[tuple[type[Exception], Callable[[HttpRequest, Any], HttpResponse]]] = [
+        (Exception, on_unexpected),
+        (Invalid, on_invalid),
+        (TocsinError, on_tocsin),
+        (ValidationError, on_validation),
+        (AuthenticationError, on_unauthenticated),
+        (HttpError, on_http_error),
+        (Http404, on_404),
+        (RequestDataTooBig, on_too_big),
+        (SuspiciousOperation, on_suspicious),
+        (OperationalError, on_operational),
+    ]
+    for exc_class, handler in handlers:
+        api.add_exception_handler(exc_class, handler)
 
 
 def install_not_found_route(api: NinjaAPI) -> None:
@@ -362,7 +329,7 @@ def idempotent_create(
     key = key.strip()
     if not key or len(key) > 255 or not key.isprintable():
         raise Invalid(IDEMPOTENCY_HEADER, "must be 1–255 printable characters")
-    owner = f"user:{user_from_request(request).pk}"
+    owner = f"user:{request.auth.pk}"  # type: ignore[attr-defined]
     body_hash = request_hash(request)
     try:
         with transaction.atomic():

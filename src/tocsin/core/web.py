@@ -1,4 +1,5 @@
-"""Web helpers shared by every app's views: the error page and the service-desk gate.
+"""Web helpers shared by every app's views: the error page, the service-desk gate, and
+showing a service's `Invalid` on a form.
 
 `core` imports no app, so the permission check itself is registered at start-up by the
 accounts app (`accounts.permissions.can`); until then every gate refuses.
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -55,3 +57,13 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def apply_error(form: forms.Form, exc: Invalid) -> None:
+    """Show a service's Invalid on the field it names, or on the form."""
+    field = exc.field if exc.field in form.fields else None
+    if field is None and exc.field == "file" and "attachments" in form.fields:
+        field = "attachments"
+    if field is None and exc.field == "file" and "files" in form.fields:
+        field = "files"
+    form.add_error(field, exc.detail if field else exc.message)

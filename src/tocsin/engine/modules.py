@@ -9,16 +9,14 @@ the other modules had their turn, so no module starves the others.
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Protocol
 
-_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "tocsin_engine_deadline", default=None
-)
+# The budget lives in core so that any app's module can check it without importing the
+# engine (which sits above every app); re-exported here for the engine.
+from tocsin.core.budget import budget_spent, time_left, turn
+
+__all__ = ["EngineModule", "budget_spent", "time_left", "turn"]
 
 
 class EngineModule(Protocol):
@@ -30,24 +28,3 @@ class EngineModule(Protocol):
         Stop early when `budget_spent()` says so; more work left is picked up at once.
         """
         ...
-
-
-@contextmanager
-def turn(budget: float | None) -> Iterator[None]:
-    """A module's turn: `budget` seconds of wall time (None: no limit)."""
-    token = _deadline.set(None if budget is None else time.monotonic() + budget)
-    try:
-        yield
-    finally:
-        _deadline.reset(token)
-
-
-def time_left() -> float | None:
-    """Seconds left in the current module's turn (None outside a turn or without a limit)."""
-    deadline = _deadline.get()
-    return None if deadline is None else deadline - time.monotonic()
-
-
-def budget_spent() -> bool:
-    left = time_left()
-    return left is not None and left <= 0

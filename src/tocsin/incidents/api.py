@@ -11,6 +11,7 @@ from ninja import File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 from pydantic import Field
 
+from tocsin.accounts.api_auth import user_from_request
 from tocsin.accounts.models import User
 from tocsin.accounts.permissions import Action, can
 from tocsin.accounts.selectors import team_get, user_by_username
@@ -26,7 +27,6 @@ from tocsin.core.api import (
     lookup,
     page,
     ref,
-    user_from_request,
 )
 from tocsin.core.clock import now
 from tocsin.core.errors import Invalid

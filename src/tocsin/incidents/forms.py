@@ -12,7 +12,6 @@ from tocsin.accounts.models import Team, User
 from tocsin.accounts.permissions import Action, people_who_may
 from tocsin.catalog.models import Service
 from tocsin.catalog.selectors import category_tree, service_list
-from tocsin.core.errors import Invalid
 from tocsin.incidents.models import Level, Priority, ResolutionCode, Source, Status
 
 IMPACT_HELP = {
@@ -412,13 +411,3 @@ class ConfirmForm(forms.Form):
         if data.get("accept") is False and not (data.get("note") or "").strip():
             self.add_error("note", "Tell us what is still wrong so we can reopen it.")
         return data
-
-
-def apply_error(form: forms.Form, exc: Invalid) -> None:
-    """Show a service's Invalid on the field it names, or on the form."""
-    field = exc.field if exc.field in form.fields else None
-    if field is None and exc.field == "file" and "attachments" in form.fields:
-        field = "attachments"
-    if field is None and exc.field == "file" and "files" in form.fields:
-        field = "files"
-    form.add_error(field, exc.detail if field else exc.message)

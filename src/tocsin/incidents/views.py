@@ -22,7 +22,7 @@ from tocsin.accounts.permissions import Action, can
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid, NotFound, TocsinError
-from tocsin.core.web import error_page, staff_required
+from tocsin.core.web import apply_error, error_page, staff_required
 from tocsin.incidents import hooks, selectors, services
 from tocsin.incidents.forms import (
     HIGHER_NUDGE,
@@ -37,7 +37,6 @@ from tocsin.incidents.forms import (
     PortalReportForm,
     QueueFilterForm,
     TriageForm,
-    apply_error,
 )
 from tocsin.incidents.lifecycle import allowed_actions
 from tocsin.incidents.models import Incident, Level, Source, Status, Visibility

@@ -4,7 +4,7 @@ A message is claimed with a compare-and-set (queued, or `sending` with an expire
 -> `sending`, attempts + 1) whose lease runs from the clock at the moment of the claim,
 one message at a time just before it is sent; the outcome (sent, queued again, failed) is
 written only by the holder of that claim (`state=sending AND attempts=n`). A turn stops
-claiming when its time budget is spent (tocsin.engine.modules), so a slow provider
+claiming when its time budget is spent (tocsin.core.budget), so a slow provider
 delays the other modules by at most one send. Without a crash no message goes out
 twice: another worker may take a message only after its lease has run out, and a
 lease outlasts the longest a channel's `send` can take.
@@ -17,8 +17,8 @@ import logging
 
 from django.db.models import F, Q
 
+from tocsin.core.budget import budget_spent
 from tocsin.core.clock import now as clock_now
-from tocsin.engine.modules import budget_spent
 from tocsin.notify.channels import Permanent, Result, Sent, Temporary, channel_for
 from tocsin.notify.channels.base import MAIL_RETRY, RetryPolicy
 from tocsin.notify.models import OutboxMessage, OutboxState

@@ -73,7 +73,7 @@ class IntakeSMTP(SMTP):
 
     async def push(self, status: AnyStr) -> None:
         if isinstance(status, str) and status.startswith("552 "):
-            status = TOO_BIG  # type: ignore[assignment]
+            status = TOO_BIG
         await super().push(status)
 
 
@@ -186,7 +186,7 @@ async def serve(host: str, port: int, *, ready: asyncio.Event | None = None) -> 
     loop = asyncio.get_running_loop()
     server = await loop.create_server(smtp_factory(), host=host, port=port)
     stop = asyncio.Event()
-    installed: list[int] = []
+    installed: list[signal.Signals] = []
     for signum in (signal.SIGTERM, signal.SIGINT):
         try:
             loop.add_signal_handler(signum, stop.set)
