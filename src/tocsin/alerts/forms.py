@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -34,10 +34,12 @@ class AlertFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["service"].queryset = service_list()
-        self.fields["integration"].queryset = Integration.objects.select_related(
-            "service"
-        ).order_by("service__name", "name")
+        services = cast("forms.ModelChoiceField[Service]", self.fields["service"])
+        services.queryset = service_list()
+        integrations = cast("forms.ModelChoiceField[Integration]", self.fields["integration"])
+        integrations.queryset = Integration.objects.select_related("service").order_by(
+            "service__name", "name"
+        )
         self.fields["integration"].label_from_instance = (  # type: ignore[attr-defined]
             lambda i: f"{i.service.name}: {i.name}"
         )

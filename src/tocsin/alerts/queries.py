@@ -127,7 +127,7 @@ def span_state(starts_at: dt.datetime, ends_at: dt.datetime, at: dt.datetime | N
 SPAN_STATES = ("scheduled", "active", "ended", "current")
 
 
-def _by_state(qs: QuerySet, state: str | None) -> QuerySet:  # type: ignore[type-arg]
+def _by_state(qs: QuerySet, state: str | None) -> QuerySet:
     at = now()
     if state is None or state == "":
         return qs

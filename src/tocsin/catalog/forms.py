@@ -101,7 +101,7 @@ class AlertSettingsForm(forms.Form):
         }
 
 
-KIND_HELP = {
+KIND_HELP: dict[str, str] = {
     IntegrationKind.PAGERDUTY: "Anything that speaks PagerDuty Events v2 (Alertmanager, Grafana)",
     IntegrationKind.OPSGENIE: "Anything that speaks the Opsgenie alert API",
     IntegrationKind.ALERTMANAGER: "Prometheus Alertmanager webhook_configs",

@@ -283,7 +283,7 @@ def run_forever(
                     log.exception("engine module %s failed to clean up", module.name)
     finally:
         waiter.close()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     log.info("worker %s stopped after %d ticks", worker_id, ticks)
     return 0

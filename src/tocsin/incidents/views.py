@@ -61,7 +61,7 @@ ACTION_LABELS = {
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return Actor.for_user(request.user, getattr(request, "request_id", ""))  # type: ignore[arg-type]
+    return Actor.for_user(request.user, getattr(request, "request_id", ""))
 
 
 # --- SLA presentation ------------------------------------------------------------

@@ -63,7 +63,7 @@ def clean(value: Any, limit: int) -> str:
         value = "" if value is None else str(value)
     if "\x00" in value:
         value = value.replace("\x00", "")
-    return value.strip()[:limit]  # type: ignore[no-any-return]
+    return value.strip()[:limit]
 
 
 def normalise(event: Event) -> Event:
