@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
+from tocsin.core.clock import now
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -37,6 +39,7 @@ class User(AbstractUser):
     time_zone = models.CharField(
         max_length=64, default=default_time_zone, validators=[validate_time_zone]
     )
+    date_joined = models.DateTimeField("date joined", default=now)  # the project clock
 
     objects = UserManager()
 
@@ -68,7 +71,7 @@ class Team(models.Model):
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="managed_teams"
     )
     members = models.ManyToManyField(User, blank=True, related_name="teams")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=now, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -84,7 +87,7 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100, blank=True)
     prefix = models.CharField(max_length=12, db_index=True)
     token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

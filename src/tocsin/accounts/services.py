@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import re
 import secrets
 import zoneinfo
 from dataclasses import dataclass
@@ -19,17 +17,12 @@ from tocsin.accounts.models import ApiToken, Role, Team, User
 from tocsin.core.actors import Actor
 from tocsin.core.audit import audit_record, snapshot
 from tocsin.core.clock import now
+from tocsin.core.crypto import sha256_hex
 from tocsin.core.errors import Conflict, Invalid
 from tocsin.core.models import SignInThrottle
+from tocsin.core.validators import username_valid
 
 TOKEN_PREFIX = "tcn_"
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-USERNAME_RE = re.compile(r"^[\w.@+-]{1,150}$")
 
 
 def _check_email(value: str) -> str:
@@ -93,7 +86,7 @@ def user_create(
     actor: Actor | None = None,
 ) -> User:
     username = username.strip()
-    if not USERNAME_RE.match(username):
+    if not username_valid(username):
         raise Invalid("username", "use 1–150 letters, digits and . @ + - _ (no spaces or symbols)")
     if User.objects.filter(username__iexact=username).exists():
         raise Conflict(f"a person with username {username!r} already exists")
@@ -241,7 +234,7 @@ def token_create(*, user: User, name: str = "", actor: Actor | None = None) -> t
     """Create a token and return it with its secret, which is never shown again."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name, prefix=raw[: len(TOKEN_PREFIX) + 6], token_hash=hash_token(raw)
+        user=user, name=name, prefix=raw[: len(TOKEN_PREFIX) + 6], token_hash=sha256_hex(raw)
     )
     audit_record(
         actor=actor,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import models
 
 from tocsin.accounts.models import Team
+from tocsin.core.clock import now
 
 
 def default_severity_map() -> dict[str, list[int]]:
@@ -24,7 +25,7 @@ class Service(models.Model):
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="services"
     )
     is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=now, editable=False)
 
     # Alert handling (see alerts/engine.py).
     severity_map = models.JSONField(default=default_severity_map, blank=True)
