@@ -83,7 +83,7 @@ def user_create(
     role: str = Role.REPORTER,
     time_zone: str = "",
     password: str | None = None,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> User:
     username = username.strip()
     if not username_valid(username):
@@ -98,6 +98,7 @@ def user_create(
         name=name.strip(),
         role=_check_role(role),
         time_zone=_check_time_zone(time_zone or settings.TIME_ZONE),
+        date_joined=now(),
     )
     _sync_django_flags(user)
     if password:
@@ -120,7 +121,7 @@ def user_update(
     role: str | None = None,
     time_zone: str | None = None,
     is_active: bool | None = None,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> User:
     before = snapshot(user, USER_AUDIT_FIELDS)
     fields: list[str] = []
@@ -175,7 +176,7 @@ def team_create(
     members: list[User] | None = None,
     manager: User | None = None,
     description: str = "",
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> Team:
     name = name.strip()
     if not name:
@@ -201,7 +202,7 @@ def team_update(
     manager: User | None = None,
     clear_manager: bool = False,
     description: str | None = None,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> Team:
     before = snapshot(team, TEAM_AUDIT_FIELDS)
     if name is not None:
@@ -230,7 +231,7 @@ def team_update(
 
 
 @transaction.atomic
-def token_create(*, user: User, name: str = "", actor: Actor | None = None) -> tuple[ApiToken, str]:
+def token_create(*, user: User, name: str = "", actor: Actor) -> tuple[ApiToken, str]:
     """Create a token and return it with its secret, which is never shown again."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
@@ -246,7 +247,7 @@ def token_create(*, user: User, name: str = "", actor: Actor | None = None) -> t
 
 
 @transaction.atomic
-def token_revoke(*, token: ApiToken, actor: Actor | None = None) -> ApiToken:
+def token_revoke(*, token: ApiToken, actor: Actor) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = now()
         token.save(update_fields=["revoked_at"])

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from dateutil.parser import isoparse
+from dateutil.parser import isoparse  # type: ignore[import-untyped]  # no stubs pinned
 from django.utils import timezone
 
 _fixed: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("tocsin_now", default=None)

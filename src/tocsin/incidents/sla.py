@@ -66,7 +66,7 @@ def sla_target_set(
     response_minutes: int,
     resolution_minutes: int,
     calendar: BusinessCalendar | None = None,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> SlaTarget:
     """Set the response and resolution targets of one priority (recorded in the audit log
     when they change). Incidents already open keep the due times they have."""
