@@ -118,7 +118,7 @@ class ApiClient:
 
     def __init__(self, user: User) -> None:
         self.user = user
-        _, self.token = token_create(user=user, name="tests")
+        _, self.token = token_create(user=user, name="tests", actor=Actor.system("test setup"))
         self.client = Client()
 
     def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tocsin.core.actors import Actor
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -73,11 +75,16 @@ def profile(args: argparse.Namespace) -> int:
     from tocsin.engine.engine import default_modules, make_worker_id, run_tick
 
     call_command("migrate", verbosity=0)
-    service = service_create(name=f"profile-{time.monotonic_ns()}")
+    service = service_create(
+        name=f"profile-{time.monotonic_ns()}", actor=Actor.system("bench setup")
+    )
     kind = "alertmanager" if args.what.endswith("-am") else "pagerduty"
     # drain-dup: scenario (c), the same 50 dedup keys over and over (merges after the first)
     distinct = 50 if args.what == "drain-dup" else None
-    keys = [integration_create(service=service, kind=kind)[1] for _ in range(20)]
+    keys = [
+        integration_create(service=service, kind=kind, actor=Actor.system("bench setup"))[1]
+        for _ in range(20)
+    ]
 
     def request(n: int) -> tuple[str, str]:
         key = keys[n % len(keys)]

@@ -175,7 +175,7 @@ def _service_form(service: Service, **changes: object) -> dict[str, object]:
     [{"critical": [9, 9]}, {"critical": [1, 1], "loud": [1, 1]}, {"critical": "high"}],
 )
 def test_admin_refuses_an_invalid_severity_map(admin, severity_map) -> None:
-    service = service_create(name="VPN")
+    service = service_create(name="VPN", actor=Actor.system("test setup"))
     before = dict(service.severity_map)
     response = _signed_in(admin).post(
         f"/admin/catalog/service/{service.pk}/change/",
@@ -188,7 +188,7 @@ def test_admin_refuses_an_invalid_severity_map(admin, severity_map) -> None:
 
 
 def test_admin_saves_a_valid_severity_map_through_the_service(admin) -> None:
-    service = service_create(name="VPN")
+    service = service_create(name="VPN", actor=Actor.system("test setup"))
     wanted = {"critical": [1, 1], "error": [2, 2], "warning": [3, 3], "info": [4, 4]}
     response = _signed_in(admin).post(
         f"/admin/catalog/service/{service.pk}/change/",
@@ -200,7 +200,7 @@ def test_admin_saves_a_valid_severity_map_through_the_service(admin) -> None:
 
 
 def test_admin_refuses_grouping_by_labels_without_labels(admin) -> None:
-    service = service_create(name="VPN")
+    service = service_create(name="VPN", actor=Actor.system("test setup"))
     response = _signed_in(admin).post(
         f"/admin/catalog/service/{service.pk}/change/",
         _service_form(service, grouping="labels", group_labels="[]"),
@@ -226,7 +226,7 @@ def test_objects_written_by_services_cannot_be_added_in_admin(admin, path) -> No
 
 
 def test_a_window_is_read_only_in_admin_with_a_note(admin) -> None:
-    service = service_create(name="VPN")
+    service = service_create(name="VPN", actor=Actor.system("test setup"))
     window = maintenance_window_create(
         actor=Actor.for_user(admin),
         services=[service],
@@ -246,7 +246,7 @@ def test_a_window_is_read_only_in_admin_with_a_note(admin) -> None:
 
 
 def test_admin_revokes_tokens_through_the_service(admin) -> None:
-    token, _raw = token_create(user=admin, name="ci")
+    token, _raw = token_create(user=admin, name="ci", actor=Actor.system("test setup"))
     response = _signed_in(admin).post(
         "/admin/accounts/apitoken/",
         {"action": "revoke", "_selected_action": [token.pk]},
@@ -289,7 +289,7 @@ def test_admin_adds_a_person_through_the_service(admin) -> None:
 
 
 def test_admin_refuses_a_duplicate_service_name(admin) -> None:
-    service_create(name="VPN")
+    service_create(name="VPN", actor=Actor.system("test setup"))
     response = _signed_in(admin).post(
         "/admin/catalog/service/add/",
         _service_form(Service(name="vpn"), group_labels="[]"),
@@ -300,8 +300,8 @@ def test_admin_refuses_a_duplicate_service_name(admin) -> None:
 
 
 def test_admin_adds_a_subcategory_only_two_levels_deep(admin) -> None:
-    top = category_create(name="Network")
-    sub = category_create(name="VPN", parent=top)
+    top = category_create(name="Network", actor=Actor.system("test setup"))
+    sub = category_create(name="VPN", parent=top, actor=Actor.system("test setup"))
     client = _signed_in(admin)
     response = client.post(
         "/admin/catalog/category/add/", {"name": "Client", "parent": sub.pk, "is_active": "on"}
@@ -316,7 +316,7 @@ def test_admin_adds_a_subcategory_only_two_levels_deep(admin) -> None:
 
 
 def test_admin_edits_a_team_through_the_service(admin, agent, responder) -> None:
-    team = team_create(name="Network", members=[agent])
+    team = team_create(name="Network", members=[agent], actor=Actor.system("test setup"))
     response = _signed_in(admin).post(
         f"/admin/accounts/team/{team.pk}/change/",
         {
@@ -334,8 +334,8 @@ def test_admin_edits_a_team_through_the_service(admin, agent, responder) -> None
 
 
 def test_admin_refuses_a_team_name_taken_in_another_case(admin) -> None:
-    team_create(name="Network")
-    team = team_create(name="Desk")
+    team_create(name="Network", actor=Actor.system("test setup"))
+    team = team_create(name="Desk", actor=Actor.system("test setup"))
     response = _signed_in(admin).post(
         f"/admin/accounts/team/{team.pk}/change/", {"name": "network", "description": ""}
     )
