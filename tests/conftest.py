@@ -72,6 +72,7 @@ def make_user(db: None) -> Callable[..., User]:
             name=kwargs.pop("name", username.title()),
             role=role,
             password=kwargs.pop("password", "correct horse battery"),
+            actor=kwargs.pop("actor", Actor.system("test setup")),
             **kwargs,
         )
 

@@ -1014,7 +1014,8 @@ class _Writer:
                 subcategory=sub,
             )
         else:
-            assert s.reporter is not None
+            if s.reporter is None:
+                raise RuntimeError(f"demo story {sc.key}: a reported incident needs a reporter")
             guess = rng.choice([(3, 3), (3, 3), (2, 2), (sc.impact, sc.urgency)])
             incident = services.incident_create(
                 actor=Actor.for_user(s.reporter),
@@ -1148,7 +1149,8 @@ class _Writer:
         events: list[tuple[dt.datetime, int, Callable[[], object]]] = []
         seq = 0
         for story in self.stories:
-            assert story.t0 is not None
+            if story.t0 is None:
+                raise RuntimeError(f"demo story {story.scenario.key} was never placed in time")
             for minutes, fn in story.steps:
                 at = story.t0 + dt.timedelta(minutes=minutes)
                 if at >= end:
@@ -1269,7 +1271,8 @@ def _write_history(seed: int, end: dt.datetime) -> None:
         if s.outcome == "closed" and (s.offset_of("resolve") or 0) > 180 and s.reporter
     ][:2]
     for original in originals:
-        assert original.t0 is not None
+        if original.t0 is None:
+            raise RuntimeError(f"demo story {original.scenario.key} was never placed in time")
         dup = _Story(
             scenario=original.scenario,
             outcome="duplicate",
