@@ -18,7 +18,7 @@ from tocsin.catalog.services import category_create, service_create
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.models import AuditEntry
-from tocsin.incidents.models import PriorityMatrixCell, SlaTarget
+from tocsin.incidents.models import BusinessCalendar, PriorityMatrixCell, SlaTarget
 from tocsin.incidents.priority import priority_for
 
 pytestmark = pytest.mark.django_db
@@ -467,3 +467,34 @@ def test_admin_token_revocation_is_audited_under_the_admins_name(admin) -> None:
     assert response.status_code == 302
     entry = AuditEntry.objects.get(action="token.revoke")
     assert (entry.actor_user_id, entry.actor_kind) == (admin.pk, "user")
+
+
+def test_admin_adds_and_changes_a_business_calendar_through_the_service(admin) -> None:
+    client = _signed_in(admin)
+    form = {
+        "name": "Office hours",
+        "time_zone": "Europe/Berlin",
+        "weekdays": "0,1,2,3,4",
+        "day_start": "09:00",
+        "day_end": "17:00",
+        "holidays": "[]",
+    }
+    response = client.post("/admin/incidents/businesscalendar/add/", form)
+    assert response.status_code == 302, text_of(response)[:500]
+    calendar = BusinessCalendar.objects.get(name="Office hours")
+    response = client.post(
+        f"/admin/incidents/businesscalendar/{calendar.pk}/change/", {**form, "day_end": "18:00"}
+    )
+    assert response.status_code == 302, text_of(response)[:500]
+    refused = client.post(
+        f"/admin/incidents/businesscalendar/{calendar.pk}/change/", {**form, "day_end": "08:00"}
+    )
+    assert refused.status_code == 200 and "must end after it starts" in text_of(refused)
+    calendar.refresh_from_db()
+    assert calendar.day_end == dt.time(18, 0)
+    entries = AuditEntry.objects.filter(object_type="business_calendar").order_by("id")
+    assert [(e.action, e.actor_user_id) for e in entries] == [
+        ("business_calendar.create", admin.pk),
+        ("business_calendar.update", admin.pk),
+    ]
+    assert entries[1].after == {"day_end": "18:00:00"}

@@ -27,6 +27,7 @@ ObjectType = Literal[
     "silence",
     "priority_matrix",
     "sla_target",
+    "business_calendar",
 ]
 
 

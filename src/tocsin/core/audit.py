@@ -33,6 +33,7 @@ _TYPE_NAMES = {
     "maintenancewindow": "maintenance_window",
     "prioritymatrixcell": "priority_matrix",
     "slatarget": "sla_target",
+    "businesscalendar": "business_calendar",
 }
 
 
@@ -206,5 +207,6 @@ OBJECT_TYPES = (
     "silence",
     "priority_matrix",
     "sla_target",
+    "business_calendar",
 )
 ACTION_PATTERN = r"^[a-z_]{1,40}(\.[a-z_]{1,40})?$"

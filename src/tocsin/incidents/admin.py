@@ -19,7 +19,7 @@ from tocsin.incidents.models import (
     TimelineEntry,
 )
 from tocsin.incidents.priority import priority_matrix_set
-from tocsin.incidents.sla import sla_target_set
+from tocsin.incidents.sla import CALENDAR_FIELDS, business_calendar_save, sla_target_set
 
 
 @admin.register(PriorityMatrixCell)
@@ -69,8 +69,18 @@ class SlaTargetAdmin(ServiceWriteAdmin):
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(admin.ModelAdmin):
+class BusinessCalendarAdmin(ServiceWriteAdmin):
     list_display = ("name", "time_zone", "weekdays", "day_start", "day_end")
+
+    def write(
+        self, request: HttpRequest, current: Any, data: dict[str, Any], changed: list[str]
+    ) -> BusinessCalendar:
+        fields = CALENDAR_FIELDS if current is None else changed
+        return business_calendar_save(
+            calendar=current,
+            values={name: data[name] for name in fields if name in data},
+            actor=admin_actor(request),
+        )
 
 
 @admin.register(Incident)
