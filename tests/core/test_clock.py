@@ -5,11 +5,14 @@ moved by `travel()` and by time-machine), and every ISO time from outside is rea
 from __future__ import annotations
 
 import datetime as dt
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
 
+import tocsin
 from tocsin.accounts.models import Role
 from tocsin.accounts.services import team_create, token_create, user_create
 from tocsin.catalog.services import service_create
@@ -86,3 +89,19 @@ def test_a_timeline_time_without_an_offset_is_shown_not_an_error(settings: Any) 
 )
 def test_one_username_rule(value: str, valid: bool) -> None:
     assert username_valid(value) is valid
+
+
+def test_no_code_reads_another_clock() -> None:
+    # every time comes from tocsin.core.clock.now(), which tests and the demo loader move
+    src = Path(tocsin.__file__).parent
+    other_clocks = re.compile(
+        r"auto_now|datetime\.now\(|datetime\.utcnow\(|timezone\.now\(|date\.today\("
+    )
+    found = [
+        f"{path.relative_to(src)}:{n}: {line.strip()}"
+        for path in sorted(src.rglob("*.py"))
+        if "migrations" not in path.parts and path != src / "core" / "clock.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if other_clocks.search(line) and not line.lstrip().startswith("#")
+    ]
+    assert found == []
