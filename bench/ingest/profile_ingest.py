@@ -26,8 +26,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from tocsin.core.actors import Actor
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -72,6 +70,7 @@ def profile(args: argparse.Namespace) -> int:
 
     from tocsin.alerts.models import InboxEvent
     from tocsin.catalog.services import integration_create, service_create
+    from tocsin.core.actors import Actor
     from tocsin.engine.engine import default_modules, make_worker_id, run_tick
 
     call_command("migrate", verbosity=0)

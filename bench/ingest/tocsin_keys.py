@@ -15,8 +15,6 @@ import json
 import os
 import sys
 
-from tocsin.core.actors import Actor
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -29,6 +27,7 @@ def main() -> int:
 
     django.setup()
     from tocsin.catalog.services import integration_create, service_create
+    from tocsin.core.actors import Actor
 
     services = [
         service_create(name=f"bench-{n:02d}", actor=Actor.system("bench setup"))
