@@ -72,6 +72,7 @@ def make_user(db: None) -> Callable[..., User]:
             name=kwargs.pop("name", username.title()),
             role=role,
             password=kwargs.pop("password", "correct horse battery"),
+            actor=kwargs.pop("actor", Actor.system("test setup")),
             **kwargs,
         )
 
@@ -118,7 +119,7 @@ class ApiClient:
 
     def __init__(self, user: User) -> None:
         self.user = user
-        _, self.token = token_create(user=user, name="tests")
+        _, self.token = token_create(user=user, name="tests", actor=Actor.system("test setup"))
         self.client = Client()
 
     def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:

@@ -70,14 +70,20 @@ def profile(args: argparse.Namespace) -> int:
 
     from tocsin.alerts.models import InboxEvent
     from tocsin.catalog.services import integration_create, service_create
+    from tocsin.core.actors import Actor
     from tocsin.engine.engine import default_modules, make_worker_id, run_tick
 
     call_command("migrate", verbosity=0)
-    service = service_create(name=f"profile-{time.monotonic_ns()}")
+    service = service_create(
+        name=f"profile-{time.monotonic_ns()}", actor=Actor.system("bench setup")
+    )
     kind = "alertmanager" if args.what.endswith("-am") else "pagerduty"
     # drain-dup: scenario (c), the same 50 dedup keys over and over (merges after the first)
     distinct = 50 if args.what == "drain-dup" else None
-    keys = [integration_create(service=service, kind=kind)[1] for _ in range(20)]
+    keys = [
+        integration_create(service=service, kind=kind, actor=Actor.system("bench setup"))[1]
+        for _ in range(20)
+    ]
 
     def request(n: int) -> tuple[str, str]:
         key = keys[n % len(keys)]

@@ -27,14 +27,21 @@ def main() -> int:
 
     django.setup()
     from tocsin.catalog.services import integration_create, service_create
+    from tocsin.core.actors import Actor
 
-    services = [service_create(name=f"bench-{n:02d}") for n in range(args.services)]
+    services = [
+        service_create(name=f"bench-{n:02d}", actor=Actor.system("bench setup"))
+        for n in range(args.services)
+    ]
     keys: dict[str, list[str]] = {"pagerduty": [], "alertmanager": []}
     for kind, found in keys.items():
         for n in range(args.per_kind):
             service = services[n % len(services)]
             _integration, key = integration_create(
-                service=service, kind=kind, name=f"bench {kind} {n}"
+                service=service,
+                kind=kind,
+                name=f"bench {kind} {n}",
+                actor=Actor.system("bench setup"),
             )
             found.append(key)
     json.dump(keys, sys.stdout)

@@ -45,8 +45,12 @@ PG_DB = "tocsin_bench_latency"
 SETUP = """
 import json
 from tocsin.catalog.services import integration_create, service_create
-service = service_create(name="latency")
-_integration, key = integration_create(service=service, kind="pagerduty", name="latency")
+from tocsin.core.actors import Actor
+setup = Actor.system("bench setup")
+service = service_create(name="latency", actor=setup)
+_integration, key = integration_create(
+    service=service, kind="pagerduty", name="latency", actor=setup
+)
 print(json.dumps({"key": key}))
 """
 

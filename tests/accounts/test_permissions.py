@@ -102,7 +102,9 @@ def objects_for(make_user: Callable[..., User]) -> Callable[[User], dict[str, An
     def build(user: User) -> dict[str, Any]:
         someone = make_user(Role.MANAGER)
         team = Team.objects.create(name=f"Team of {user.username}", manager=user)
-        other_team = team_create(name=f"Team of {someone.username}", manager=someone)
+        other_team = team_create(
+            name=f"Team of {someone.username}", manager=someone, actor=Actor.system("test setup")
+        )
         return {
             "none": None,
             "own_incident": Incident(number=1, title="mine", reporter=user),
@@ -113,10 +115,16 @@ def objects_for(make_user: Callable[..., User]) -> Callable[[User], dict[str, An
             "other_team": other_team,
             # fetched again so that the owning team is looked up, not taken from memory
             "managed_team_service": Service.objects.get(
-                pk=service_create(name=f"S1 {user.username}", team=team).pk
+                pk=service_create(
+                    name=f"S1 {user.username}", team=team, actor=Actor.system("test setup")
+                ).pk
             ),
-            "other_team_service": service_create(name=f"S2 {user.username}", team=other_team),
-            "unowned_service": service_create(name=f"S3 {user.username}"),
+            "other_team_service": service_create(
+                name=f"S2 {user.username}", team=other_team, actor=Actor.system("test setup")
+            ),
+            "unowned_service": service_create(
+                name=f"S3 {user.username}", actor=Actor.system("test setup")
+            ),
         }
 
     return build
@@ -171,8 +179,8 @@ def test_a_team_manager_demoted_to_reporter_no_longer_edits_the_team(
     make_user: Callable[..., User],
 ) -> None:
     person = make_user(Role.MANAGER)
-    team = team_create(name="Network", manager=person)
-    service = service_create(name="VPN", team=team)
+    team = team_create(name="Network", manager=person, actor=Actor.system("test setup"))
+    service = service_create(name="VPN", team=team, actor=Actor.system("test setup"))
     assert can(person, Action.SCHEDULE_EDIT, team)
     assert can(person, Action.POLICY_EDIT, service)
     person.role = Role.REPORTER
@@ -182,9 +190,18 @@ def test_a_team_manager_demoted_to_reporter_no_longer_edits_the_team(
 
 def test_a_team_member_is_not_its_manager(make_user: Callable[..., User]) -> None:
     member = make_user(Role.MANAGER)
-    team = team_create(name="Network", manager=make_user(Role.AGENT), members=[member])
+    team = team_create(
+        name="Network",
+        manager=make_user(Role.AGENT),
+        members=[member],
+        actor=Actor.system("test setup"),
+    )
     assert not can(member, Action.SCHEDULE_EDIT, team)
-    assert not can(member, Action.SCHEDULE_EDIT, service_create(name="VPN", team=team))
+    assert not can(
+        member,
+        Action.SCHEDULE_EDIT,
+        service_create(name="VPN", team=team, actor=Actor.system("test setup")),
+    )
 
 
 def test_an_unknown_action_is_a_programming_error(admin: User) -> None:

@@ -9,6 +9,7 @@ from django.test import Client
 from tests.conftest import ApiClient
 from tocsin.accounts.models import User
 from tocsin.accounts.services import token_create
+from tocsin.core.actors import Actor
 from tocsin.incidents.models import Incident
 
 
@@ -16,7 +17,9 @@ def test_a_reporter_sees_the_person_not_the_token(
     reporter: User, agent: User, make_incident: Callable[..., Incident]
 ) -> None:
     incident = make_incident(reporter)
-    token, raw = token_create(user=agent)  # no name: labelled by its prefix
+    token, raw = token_create(
+        user=agent, actor=Actor.system("test setup")
+    )  # no name: labelled by its prefix
     staff = Client()
     note = staff.post(
         f"/api/v1/incidents/{incident.ref}/timeline",

@@ -11,6 +11,7 @@ from tests.api.conftest import act, file_incident
 from tests.conftest import ApiClient
 from tocsin.accounts.models import Role, User
 from tocsin.accounts.services import token_revoke
+from tocsin.core.actors import Actor
 from tocsin.incidents.models import Incident
 
 Clients = Callable[[str], ApiClient]
@@ -39,7 +40,7 @@ def test_no_or_bad_token_is_401(authorization: str | None) -> None:
 def test_revoked_token_and_deactivated_person_are_401(client_for: Clients) -> None:
     me = client_for(Role.AGENT)
     assert me.get("/api/v1/users/me").status_code == 200
-    token_revoke(token=me.user.api_tokens.get())
+    token_revoke(token=me.user.api_tokens.get(), actor=Actor.system("test setup"))
     assert me.get("/api/v1/users/me").status_code == 401
 
     other = client_for(Role.AGENT)

@@ -13,6 +13,7 @@ from tests.conftest import ApiClient
 from tocsin.accounts.models import Role
 from tocsin.catalog.models import Category
 from tocsin.catalog.services import category_create, service_create
+from tocsin.core.actors import Actor
 from tocsin.incidents.models import Incident
 from tocsin.incidents.services import confirmation_token
 
@@ -31,9 +32,12 @@ INCIDENT_FIELDS = {
 
 def test_create_returns_the_whole_incident(client_for: Clients) -> None:
     agent = client_for(Role.AGENT)
-    network = category_create(name="Network")
-    vpn = category_create(name="VPN", parent=network)
-    mail, web = service_create(name="Mail"), service_create(name="Web")
+    network = category_create(name="Network", actor=Actor.system("test setup"))
+    vpn = category_create(name="VPN", parent=network, actor=Actor.system("test setup"))
+    mail, web = (
+        service_create(name="Mail", actor=Actor.system("test setup")),
+        service_create(name="Web", actor=Actor.system("test setup")),
+    )
     team = agent.user.teams.create(name="Service desk")
     response = agent.post(
         "/api/v1/incidents",
@@ -172,9 +176,9 @@ def test_the_default_page_is_50(client_for: Clients) -> None:
 
 def test_filters(client_for: Clients) -> None:
     agent, reporter = client_for(Role.AGENT), client_for(Role.REPORTER)
-    network = category_create(name="Network")
-    vpn = category_create(name="VPN", parent=network)
-    mail = service_create(name="Mail")
+    network = category_create(name="Network", actor=Actor.system("test setup"))
+    vpn = category_create(name="VPN", parent=network, actor=Actor.system("test setup"))
+    mail = service_create(name="Mail", actor=Actor.system("test setup"))
     team = agent.user.teams.create(name="Desk")
     a = file_incident(
         agent, title="Mail queue stuck", impact=1, urgency=1, service=mail.pk,
@@ -213,9 +217,9 @@ def test_filters(client_for: Clients) -> None:
 
 def test_triage_patch_changes_fields_and_writes_the_timeline(client_for: Clients) -> None:
     agent, responder = client_for(Role.AGENT), client_for(Role.RESPONDER)
-    network = category_create(name="Network")
-    vpn = category_create(name="VPN", parent=network)
-    mail = service_create(name="Mail")
+    network = category_create(name="Network", actor=Actor.system("test setup"))
+    vpn = category_create(name="VPN", parent=network, actor=Actor.system("test setup"))
+    mail = service_create(name="Mail", actor=Actor.system("test setup"))
     number = file_incident(agent)["id"]
     path = f"/api/v1/incidents/{number}"
 
@@ -263,8 +267,11 @@ def test_a_failed_patch_changes_nothing(client_for: Clients) -> None:
 
 def test_patch_rejects_a_subcategory_of_another_category(client_for: Clients) -> None:
     agent = client_for(Role.AGENT)
-    network, app = category_create(name="Network"), category_create(name="Application")
-    login = category_create(name="Login", parent=app)
+    network, app = (
+        category_create(name="Network", actor=Actor.system("test setup")),
+        category_create(name="Application", actor=Actor.system("test setup")),
+    )
+    login = category_create(name="Login", parent=app, actor=Actor.system("test setup"))
     number = file_incident(agent)["id"]
     response = agent.patch(
         f"/api/v1/incidents/{number}", {"category": network.pk, "subcategory": login.pk}

@@ -13,6 +13,7 @@ from django.db.migrations.executor import MigrationExecutor
 from tests.conftest import ApiClient
 from tocsin.accounts.models import Role, User
 from tocsin.accounts.services import user_create, user_update
+from tocsin.core.actors import Actor
 from tocsin.core.errors import Invalid
 
 Clients = Callable[[str], ApiClient]
@@ -40,13 +41,13 @@ def test_the_api_refuses_a_second_person_with_the_same_address(client_for: Clien
 
 @pytest.mark.django_db
 def test_the_services_refuse_it_too() -> None:
-    user_create(username="ana", email="ana@example.com")
+    user_create(username="ana", email="ana@example.com", actor=Actor.system("test setup"))
     with pytest.raises(Invalid) as caught:
-        user_create(username="ana2", email="ANA@example.com")
+        user_create(username="ana2", email="ANA@example.com", actor=Actor.system("test setup"))
     assert caught.value.field == "email"
-    bob = user_create(username="bob", email="bob@example.com")
+    bob = user_create(username="bob", email="bob@example.com", actor=Actor.system("test setup"))
     with pytest.raises(Invalid):
-        user_update(user=bob, email="Ana@Example.com")
+        user_update(user=bob, email="Ana@Example.com", actor=Actor.system("test setup"))
 
 
 @pytest.mark.django_db

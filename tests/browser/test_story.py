@@ -20,6 +20,7 @@ import pytest
 from tocsin.accounts.models import Role, User
 from tocsin.accounts.services import team_create
 from tocsin.catalog.services import category_create, service_create
+from tocsin.core.actors import Actor
 from tocsin.incidents.models import Incident, Status
 
 from .conftest import Watched
@@ -93,19 +94,24 @@ def people(make_user: Callable[..., User]) -> dict[str, Any]:
     reporter = make_user(Role.REPORTER, username="rita", name="Rita Reporter")
     agent = make_user(Role.AGENT, username="alice", name="Alice Agent")
     responder = make_user(Role.RESPONDER, username="rob", name="Rob Responder")
-    network = category_create(name="Network")
-    category_create(name="Wi-Fi", parent=network)
-    vpn = category_create(name="VPN", parent=network)
-    application = category_create(name="Application")
-    category_create(name="Login", parent=application)
+    network = category_create(name="Network", actor=Actor.system("test setup"))
+    category_create(name="Wi-Fi", parent=network, actor=Actor.system("test setup"))
+    vpn = category_create(name="VPN", parent=network, actor=Actor.system("test setup"))
+    application = category_create(name="Application", actor=Actor.system("test setup"))
+    category_create(name="Login", parent=application, actor=Actor.system("test setup"))
     return {
         "reporter": reporter,
         "agent": agent,
         "responder": responder,
-        "service": service_create(name="Remote access"),
+        "service": service_create(name="Remote access", actor=Actor.system("test setup")),
         "network": network,
         "vpn": vpn,
-        "team": team_create(name="Network team", members=[agent, responder], manager=agent),
+        "team": team_create(
+            name="Network team",
+            members=[agent, responder],
+            manager=agent,
+            actor=Actor.system("test setup"),
+        ),
     }
 
 

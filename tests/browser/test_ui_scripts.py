@@ -12,6 +12,7 @@ import pytest
 
 from tocsin.accounts.models import Role, User
 from tocsin.catalog.services import category_create, service_create
+from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.incidents.models import Incident
 
@@ -36,9 +37,9 @@ LEVELS = {1: "1 – Critical", 2: "2 – High", 3: "3 – Medium", 4: "4 – Low
 def desk(make_user: Callable[..., User], make_incident: Callable[..., Incident]) -> dict[str, Any]:
     reporter = make_user(Role.REPORTER, username="rita", name="Rita Reporter")
     agent = make_user(Role.AGENT, username="alice", name="Alice Agent")
-    network = category_create(name="Network")
-    category_create(name="VPN", parent=network)
-    service = service_create(name="Remote access")
+    network = category_create(name="Network", actor=Actor.system("test setup"))
+    category_create(name="VPN", parent=network, actor=Actor.system("test setup"))
+    service = service_create(name="Remote access", actor=Actor.system("test setup"))
     incident = make_incident(reporter, title="Wi-Fi down on floor 2", impact=1, urgency=1)
     return {"reporter": reporter, "agent": agent, "service": service, "incident": incident}
 

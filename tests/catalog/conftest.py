@@ -11,6 +11,7 @@ from tests.conftest import ApiClient
 from tocsin.accounts.models import User
 from tocsin.catalog.models import Service
 from tocsin.catalog.services import service_create
+from tocsin.core.actors import Actor
 
 
 @pytest.fixture
@@ -23,4 +24,4 @@ def client_for(make_user: Callable[..., User]) -> Callable[[str], ApiClient]:
 
 @pytest.fixture
 def service(db: Any) -> Service:
-    return service_create(name="Checkout")
+    return service_create(name="Checkout", actor=Actor.system("test setup"))

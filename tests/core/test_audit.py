@@ -45,7 +45,7 @@ def api(admin: User) -> ApiClient:
 
 @pytest.fixture
 def checkout(db: Any) -> Service:
-    return service_create(name="Checkout")
+    return service_create(name="Checkout", actor=Actor.system("test setup"))
 
 
 def _later(minutes: int) -> str:
@@ -233,7 +233,9 @@ def test_a_refused_change_writes_no_entry(api: ApiClient, checkout: Service) -> 
 def test_an_integration_actor_links_to_its_integration(checkout: Service) -> None:
     from tocsin.catalog.services import integration_create
 
-    integration, _ = integration_create(service=checkout, kind="webhook", name="Ops hook")
+    integration, _ = integration_create(
+        service=checkout, kind="webhook", name="Ops hook", actor=Actor.system("test setup")
+    )
     actor = Actor.for_integration(integration)
     assert (actor.kind, actor.integration_id, actor.integration_name) == (
         "integration",

@@ -14,6 +14,7 @@ from django.test import override_settings
 
 from tocsin.catalog.models import Integration, IntegrationKind
 from tocsin.catalog.services import integration_create, service_create
+from tocsin.core.actors import Actor
 from tocsin.core.crypto import decrypt, encrypt
 
 OLD = "old-secret-key-" + "x" * 40
@@ -59,12 +60,20 @@ def test_a_rotated_key_keeps_old_secrets_readable_through_the_fallbacks() -> Non
 @pytest.mark.django_db
 def test_rotate_secrets_rewrites_stored_secrets_under_the_new_key() -> None:
     with override_settings(SECRET_KEY=OLD, SECRET_KEY_FALLBACKS=[]):
-        service = service_create(name="Payments")
+        service = service_create(name="Payments", actor=Actor.system("test setup"))
         integration, _key = integration_create(
-            service=service, kind=IntegrationKind.GRAFANA, name="grafana", secret="s3cret"
+            service=service,
+            kind=IntegrationKind.GRAFANA,
+            name="grafana",
+            secret="s3cret",
+            actor=Actor.system("test setup"),
         )
         legacy, _ = integration_create(
-            service=service, kind=IntegrationKind.GRAFANA, name="grafana-old", secret="x"
+            service=service,
+            kind=IntegrationKind.GRAFANA,
+            name="grafana-old",
+            secret="x",
+            actor=Actor.system("test setup"),
         )
     Integration.objects.filter(pk=legacy.pk).update(
         secret_encrypted=_legacy_encrypt(OLD, "very-old")
@@ -81,8 +90,14 @@ def test_rotate_secrets_rewrites_stored_secrets_under_the_new_key() -> None:
 @pytest.mark.django_db
 def test_rotate_secrets_fails_naming_the_secrets_no_key_opens() -> None:
     with override_settings(SECRET_KEY=OLD, SECRET_KEY_FALLBACKS=[]):
-        service = service_create(name="Search")
-        integration_create(service=service, kind=IntegrationKind.GRAFANA, name="g", secret="s")
+        service = service_create(name="Search", actor=Actor.system("test setup"))
+        integration_create(
+            service=service,
+            kind=IntegrationKind.GRAFANA,
+            name="g",
+            secret="s",
+            actor=Actor.system("test setup"),
+        )
     with (
         override_settings(SECRET_KEY=NEW, SECRET_KEY_FALLBACKS=[]),
         pytest.raises(CommandError, match="1 stored secrets open with none"),

@@ -51,8 +51,10 @@ for n in range(%(samples)d):
 from django.test import Client
 from tocsin.alerts.models import Alert
 from tocsin.catalog.services import integration_create, service_create
+from tocsin.core.actors import Actor
+setup = Actor.system("test setup")
 _integration, key = integration_create(
-    service=service_create(name="wake"), kind="pagerduty", name="wake")
+    service=service_create(name="wake", actor=setup), kind="pagerduty", name="wake", actor=setup)
 client = Client()
 events = []
 for n in range(%(samples)d):

@@ -24,7 +24,7 @@ from tocsin.core.actors import Actor
 from tocsin.core.clock import travel
 from tocsin.incidents.services import incident_act, incident_create
 agent = User.objects.filter(username="agent").first() or user_create(
-    username="agent", email="agent@example.com", role="agent")
+    username="agent", email="agent@example.com", role="agent", actor=Actor.system("test setup"))
 with travel(timezone.now() - dt.timedelta(days=10)):
     incident = incident_create(actor=Actor.for_user(agent), title="{title}")
     incident_act(incident=incident, actor=Actor.for_user(agent), action="resolve",

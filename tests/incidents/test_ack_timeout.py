@@ -19,8 +19,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def timed_service():
-    service = service_create(name="Checkout")
-    return service_update_alert_settings(service=service, changes={"ack_timeout_minutes": 30})
+    service = service_create(name="Checkout", actor=Actor.system("test setup"))
+    return service_update_alert_settings(
+        service=service, changes={"ack_timeout_minutes": 30}, actor=Actor.system("test setup")
+    )
 
 
 def test_an_acknowledgement_times_out_back_to_new(reporter, agent, make_incident, timed_service):
@@ -54,7 +56,9 @@ def test_progress_stops_the_timer(reporter, agent, make_incident, timed_service)
 
 
 def test_without_a_timeout_acknowledgements_last(reporter, agent, make_incident):
-    incident = make_incident(reporter, service=service_create(name="Intranet"))
+    incident = make_incident(
+        reporter, service=service_create(name="Intranet", actor=Actor.system("test setup"))
+    )
     incident = incident_acknowledge(incident=incident, actor=Actor.for_user(agent))
     assert incident.ack_expires_at is None
     assert AckTimeoutModule().tick(now() + dt.timedelta(days=30)) == 0

@@ -87,12 +87,12 @@ def test_queue_order_priority_then_nearest_deadline(agent, reporter, make_incide
 @pytest.mark.django_db
 def test_each_filter(agent, responder, reporter, make_user, make_incident):
     other_reporter = make_user("reporter", username="rex")
-    team = team_create(name="Network team", members=[responder])
-    vpn_service = service_create(name="VPN")
-    mail_service = service_create(name="Mail")
-    network = category_create(name="Network")
-    wifi = category_create(name="Wi-Fi", parent=network)
-    apps = category_create(name="Application")
+    team = team_create(name="Network team", members=[responder], actor=Actor.system("test setup"))
+    vpn_service = service_create(name="VPN", actor=Actor.system("test setup"))
+    mail_service = service_create(name="Mail", actor=Actor.system("test setup"))
+    network = category_create(name="Network", actor=Actor.system("test setup"))
+    wifi = category_create(name="Wi-Fi", parent=network, actor=Actor.system("test setup"))
+    apps = category_create(name="Application", actor=Actor.system("test setup"))
 
     a = incident_create(
         actor=Actor.for_user(agent),

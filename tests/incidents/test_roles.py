@@ -107,7 +107,7 @@ def _upload() -> SimpleUploadedFile:
 
 
 def _triage(world: World, user: User, incident: Incident) -> Any:
-    category = category_create(name="Network")
+    category = category_create(name="Network", actor=Actor.system("test setup"))
     return incident_update(
         incident=incident,
         actor=me(user),

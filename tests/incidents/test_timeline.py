@@ -45,9 +45,9 @@ def test_creation_entry(reporter, clock):
 @pytest.mark.django_db
 def test_one_entry_per_field_change(agent, reporter, make_incident, clock):
     incident = make_incident(reporter, title="Old title")
-    network = category_create(name="Network")
-    vpn = category_create(name="VPN", parent=network)
-    mail = service_create(name="Mail")
+    network = category_create(name="Network", actor=Actor.system("test setup"))
+    vpn = category_create(name="VPN", parent=network, actor=Actor.system("test setup"))
+    mail = service_create(name="Mail", actor=Actor.system("test setup"))
     count = len(entries(incident))
     clock.shift(dt.timedelta(minutes=1))
     incident_update(
@@ -104,7 +104,7 @@ def test_bad_triage_input_names_the_field(changes, field, agent, reporter, make_
 @pytest.mark.django_db
 def test_assignment_and_escalation_entries(agent, responder, reporter, make_incident):
     incident = make_incident(reporter)
-    team = team_create(name="Network", members=[responder])
+    team = team_create(name="Network", members=[responder], actor=Actor.system("test setup"))
     incident_assign(
         incident=incident, actor=Actor.for_user(agent), assignee=responder, note="yours"
     )
@@ -294,7 +294,7 @@ def test_token_and_integration_actors(agent, reporter, make_incident):
     from tocsin.accounts.services import token_create
 
     incident = make_incident(reporter)
-    token, _ = token_create(user=agent, name="ci")
+    token, _ = token_create(user=agent, name="ci", actor=Actor.system("test setup"))
     act_actor = Actor.for_token(token, request_id="req-1")
     incident_add_note(incident=incident, actor=act_actor, text="from the API")
     entry = entries(incident, "note")[-1]

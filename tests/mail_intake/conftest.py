@@ -17,6 +17,7 @@ import pytest
 
 from tocsin.catalog.models import Integration, IntegrationKind, Service
 from tocsin.catalog.services import integration_create, service_create
+from tocsin.core.actors import Actor
 from tocsin.incidents import smtp
 
 
@@ -88,8 +89,11 @@ class EmailIntegration:
 
 @pytest.fixture
 def mailbox(db: None) -> EmailIntegration:
-    service = service_create(name="Payroll")
+    service = service_create(name="Payroll", actor=Actor.system("test setup"))
     integration, key = integration_create(
-        service=service, kind=IntegrationKind.EMAIL, name="Service desk mailbox"
+        service=service,
+        kind=IntegrationKind.EMAIL,
+        name="Service desk mailbox",
+        actor=Actor.system("test setup"),
     )
     return EmailIntegration(service, integration, key)

@@ -253,10 +253,12 @@ def test_unknown_or_revoked_keys_are_refused_at_rcpt(
     intake: Server, mailbox: EmailIntegration
 ) -> None:
     revoked_integration, revoked_key = integration_create(
-        service=mailbox.service, kind="email", name="old"
+        service=mailbox.service, kind="email", name="old", actor=Actor.system("test setup")
     )
-    integration_revoke(integration=revoked_integration)
-    _, webhook_key = integration_create(service=mailbox.service, kind="webhook")
+    integration_revoke(integration=revoked_integration, actor=Actor.system("test setup"))
+    _, webhook_key = integration_create(
+        service=mailbox.service, kind="webhook", actor=Actor.system("test setup")
+    )
     for address in (
         "nobody@example.com",
         "0" * 32 + "@example.com",
@@ -468,7 +470,10 @@ def send_to_many(server: Server, recipients: list[str], message: EmailMessage) -
 
 def second_mailbox(mailbox: EmailIntegration) -> EmailIntegration:
     integration, key = integration_create(
-        service=mailbox.service, kind=IntegrationKind.EMAIL, name="Second mailbox"
+        service=mailbox.service,
+        kind=IntegrationKind.EMAIL,
+        name="Second mailbox",
+        actor=Actor.system("test setup"),
     )
     return EmailIntegration(mailbox.service, integration, key)
 

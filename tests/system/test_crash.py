@@ -43,8 +43,10 @@ DRAIN_DEADLINE = 30.0  # a killed worker's ingest lease runs out after 15 s
 SETUP = """
 import json
 from tocsin.catalog.services import integration_create, service_create
-service = service_create(name="Crash test")
-integration, key = integration_create(service=service, kind="pagerduty")
+from tocsin.core.actors import Actor
+setup = Actor.system("test setup")
+service = service_create(name="Crash test", actor=setup)
+integration, key = integration_create(service=service, kind="pagerduty", actor=setup)
 print(json.dumps({"integration": integration.pk, "key": key}))
 """
 

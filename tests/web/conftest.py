@@ -11,6 +11,7 @@ from django.test import Client
 from tocsin.accounts.models import User
 from tocsin.accounts.services import team_create
 from tocsin.catalog.services import category_create, service_create
+from tocsin.core.actors import Actor
 
 
 @pytest.fixture(autouse=True)
@@ -34,16 +35,18 @@ def browse() -> Callable[[User | None], Client]:
 
 @pytest.fixture
 def catalogue(db: None) -> dict[str, Any]:
-    network = category_create(name="Network")
-    application = category_create(name="Application")
+    network = category_create(name="Network", actor=Actor.system("test setup"))
+    application = category_create(name="Application", actor=Actor.system("test setup"))
     return {
-        "vpn_service": service_create(name="VPN"),
-        "mail_service": service_create(name="Email"),
+        "vpn_service": service_create(name="VPN", actor=Actor.system("test setup")),
+        "mail_service": service_create(name="Email", actor=Actor.system("test setup")),
         "network": network,
-        "vpn": category_create(name="VPN", parent=network),
-        "wifi": category_create(name="Wi-Fi", parent=network),
+        "vpn": category_create(name="VPN", parent=network, actor=Actor.system("test setup")),
+        "wifi": category_create(name="Wi-Fi", parent=network, actor=Actor.system("test setup")),
         "application": application,
-        "login": category_create(name="Login", parent=application),
-        "team": team_create(name="Network team"),
-        "desk": team_create(name="Service Desk"),
+        "login": category_create(
+            name="Login", parent=application, actor=Actor.system("test setup")
+        ),
+        "team": team_create(name="Network team", actor=Actor.system("test setup")),
+        "desk": team_create(name="Service Desk", actor=Actor.system("test setup")),
     }

@@ -17,7 +17,8 @@ from tocsin.catalog.models import Category, Service
 from tocsin.catalog.services import category_create, service_create
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
-from tocsin.incidents.models import PriorityMatrixCell, SlaTarget
+from tocsin.core.models import AuditEntry
+from tocsin.incidents.models import BusinessCalendar, PriorityMatrixCell, SlaTarget
 from tocsin.incidents.priority import priority_for
 
 pytestmark = pytest.mark.django_db
@@ -175,7 +176,7 @@ def _service_form(service: Service, **changes: object) -> dict[str, object]:
     [{"critical": [9, 9]}, {"critical": [1, 1], "loud": [1, 1]}, {"critical": "high"}],
 )
 def test_admin_refuses_an_invalid_severity_map(admin, severity_map) -> None:
-    service = service_create(name="VPN")
+    service = service_create(name="VPN", actor=Actor.system("test setup"))
     before = dict(service.severity_map)
     response = _signed_in(admin).post(
         f"/admin/catalog/service/{service.pk}/change/",
@@ -188,7 +189,7 @@ def test_admin_refuses_an_invalid_severity_map(admin, severity_map) -> None:
 
 
 def test_admin_saves_a_valid_severity_map_through_the_service(admin) -> None:
-    service = service_create(name="VPN")
+    service = service_create(name="VPN", actor=Actor.system("test setup"))
     wanted = {"critical": [1, 1], "error": [2, 2], "warning": [3, 3], "info": [4, 4]}
     response = _signed_in(admin).post(
         f"/admin/catalog/service/{service.pk}/change/",
@@ -200,7 +201,7 @@ def test_admin_saves_a_valid_severity_map_through_the_service(admin) -> None:
 
 
 def test_admin_refuses_grouping_by_labels_without_labels(admin) -> None:
-    service = service_create(name="VPN")
+    service = service_create(name="VPN", actor=Actor.system("test setup"))
     response = _signed_in(admin).post(
         f"/admin/catalog/service/{service.pk}/change/",
         _service_form(service, grouping="labels", group_labels="[]"),
@@ -226,7 +227,7 @@ def test_objects_written_by_services_cannot_be_added_in_admin(admin, path) -> No
 
 
 def test_a_window_is_read_only_in_admin_with_a_note(admin) -> None:
-    service = service_create(name="VPN")
+    service = service_create(name="VPN", actor=Actor.system("test setup"))
     window = maintenance_window_create(
         actor=Actor.for_user(admin),
         services=[service],
@@ -246,7 +247,7 @@ def test_a_window_is_read_only_in_admin_with_a_note(admin) -> None:
 
 
 def test_admin_revokes_tokens_through_the_service(admin) -> None:
-    token, _raw = token_create(user=admin, name="ci")
+    token, _raw = token_create(user=admin, name="ci", actor=Actor.system("test setup"))
     response = _signed_in(admin).post(
         "/admin/accounts/apitoken/",
         {"action": "revoke", "_selected_action": [token.pk]},
@@ -289,7 +290,7 @@ def test_admin_adds_a_person_through_the_service(admin) -> None:
 
 
 def test_admin_refuses_a_duplicate_service_name(admin) -> None:
-    service_create(name="VPN")
+    service_create(name="VPN", actor=Actor.system("test setup"))
     response = _signed_in(admin).post(
         "/admin/catalog/service/add/",
         _service_form(Service(name="vpn"), group_labels="[]"),
@@ -300,8 +301,8 @@ def test_admin_refuses_a_duplicate_service_name(admin) -> None:
 
 
 def test_admin_adds_a_subcategory_only_two_levels_deep(admin) -> None:
-    top = category_create(name="Network")
-    sub = category_create(name="VPN", parent=top)
+    top = category_create(name="Network", actor=Actor.system("test setup"))
+    sub = category_create(name="VPN", parent=top, actor=Actor.system("test setup"))
     client = _signed_in(admin)
     response = client.post(
         "/admin/catalog/category/add/", {"name": "Client", "parent": sub.pk, "is_active": "on"}
@@ -316,7 +317,7 @@ def test_admin_adds_a_subcategory_only_two_levels_deep(admin) -> None:
 
 
 def test_admin_edits_a_team_through_the_service(admin, agent, responder) -> None:
-    team = team_create(name="Network", members=[agent])
+    team = team_create(name="Network", members=[agent], actor=Actor.system("test setup"))
     response = _signed_in(admin).post(
         f"/admin/accounts/team/{team.pk}/change/",
         {
@@ -334,8 +335,8 @@ def test_admin_edits_a_team_through_the_service(admin, agent, responder) -> None
 
 
 def test_admin_refuses_a_team_name_taken_in_another_case(admin) -> None:
-    team_create(name="Network")
-    team = team_create(name="Desk")
+    team_create(name="Network", actor=Actor.system("test setup"))
+    team = team_create(name="Desk", actor=Actor.system("test setup"))
     response = _signed_in(admin).post(
         f"/admin/accounts/team/{team.pk}/change/", {"name": "network", "description": ""}
     )
@@ -343,3 +344,157 @@ def test_admin_refuses_a_team_name_taken_in_another_case(admin) -> None:
     assert "already exists" in text_of(response)
     team.refresh_from_db()
     assert team.name == "Desk"
+
+
+# --- admin edits are audited under the administrator's name (issue 7, point 8) -----------
+
+
+def _matrix_form(changes: dict[tuple[int, int], int]) -> dict[str, object]:
+    cells = list(PriorityMatrixCell.objects.order_by("urgency", "impact"))
+    data: dict[str, object] = {
+        "form-TOTAL_FORMS": len(cells),
+        "form-INITIAL_FORMS": len(cells),
+        "form-MIN_NUM_FORMS": 0,
+        "form-MAX_NUM_FORMS": 1000,
+        "_save": "Save",
+    }
+    for n, cell in enumerate(cells):
+        data[f"form-{n}-id"] = cell.pk
+        data[f"form-{n}-priority"] = changes.get((cell.impact, cell.urgency), cell.priority)
+    return data
+
+
+def _sla_list_form(changes: dict[int, tuple[int, int]]) -> dict[str, object]:
+    targets = list(SlaTarget.objects.order_by("priority"))
+    data: dict[str, object] = {
+        "form-TOTAL_FORMS": len(targets),
+        "form-INITIAL_FORMS": len(targets),
+        "form-MIN_NUM_FORMS": 0,
+        "form-MAX_NUM_FORMS": 1000,
+        "_save": "Save",
+    }
+    for n, target in enumerate(targets):
+        response, resolution = changes.get(
+            target.priority, (target.response_minutes, target.resolution_minutes)
+        )
+        data[f"form-{n}-id"] = target.pk
+        data[f"form-{n}-response_minutes"] = response
+        data[f"form-{n}-resolution_minutes"] = resolution
+        data[f"form-{n}-calendar"] = target.calendar_id or ""
+    return data
+
+
+def test_admin_edits_are_in_the_audit_log_under_the_admins_name(admin, agent) -> None:
+    service = service_create(name="VPN", actor=Actor.system("test setup"))
+    target = SlaTarget.objects.get(priority=2)
+    client = _signed_in(admin)
+    posts = [
+        (f"/admin/accounts/user/{agent.pk}/change/", _person_form(agent, name="Ada Agent")),
+        (
+            f"/admin/catalog/service/{service.pk}/change/",
+            _service_form(service, description="Remote access"),
+        ),
+        ("/admin/incidents/prioritymatrixcell/", _matrix_form({(4, 1): 4})),
+        (
+            f"/admin/incidents/slatarget/{target.pk}/change/",
+            {"response_minutes": 20, "resolution_minutes": 300, "calendar": ""},
+        ),
+    ]
+    for path, data in posts:
+        response = client.post(path, data, HTTP_X_REQUEST_ID=f"req-{len(path)}")
+        assert response.status_code == 302, text_of(response)[:500]
+    assert priority_for(4, 1) == 4
+    expected = {
+        "user.update": ({"name": "Ada Agent"}, agent.pk),
+        "service.update": ({"description": "Remote access"}, service.pk),
+        "priority_matrix.update": ({"priority": 4}, None),
+        "sla_target.update": ({"response_minutes": 20, "resolution_minutes": 300}, target.pk),
+    }
+    for action, (after, object_id) in expected.items():
+        entry = AuditEntry.objects.get(action=action)
+        assert entry.actor_kind == "user"
+        assert (entry.actor_user_id, entry.actor_label) == (admin.pk, admin.username)
+        assert entry.ip == "127.0.0.1"
+        assert entry.request_id.startswith("req-")
+        assert entry.after == after
+        if object_id is not None:
+            assert entry.object_id == str(object_id)
+
+
+def test_an_admin_list_edit_refused_by_the_service_changes_no_row(admin) -> None:
+    # the SLA service refuses more than a year; the admin list page saves all rows or none
+    before = {
+        t.priority: (t.response_minutes, t.resolution_minutes) for t in SlaTarget.objects.all()
+    }
+    response = _signed_in(admin).post(
+        "/admin/incidents/slatarget/",
+        _sla_list_form({1: (5, 60), 2: (30, 10_000_000)}),
+    )
+    assert response.status_code == 200
+    assert "minutes from 1 to" in text_of(response)
+    after = {
+        t.priority: (t.response_minutes, t.resolution_minutes) for t in SlaTarget.objects.all()
+    }
+    assert after == before
+    assert not AuditEntry.objects.filter(action="sla_target.update").exists()
+
+
+def test_admin_list_edits_of_sla_targets_are_audited(admin) -> None:
+    response = _signed_in(admin).post("/admin/incidents/slatarget/", _sla_list_form({1: (5, 60)}))
+    assert response.status_code == 302, text_of(response)[:500]
+    entry = AuditEntry.objects.get(action="sla_target.update")
+    assert entry.actor_user_id == admin.pk
+    assert entry.after == {"response_minutes": 5, "resolution_minutes": 60}
+
+
+def test_admin_deactivates_a_category_through_the_service(admin) -> None:
+    category = category_create(name="Network", actor=Actor.system("test setup"))
+    response = _signed_in(admin).post(
+        f"/admin/catalog/category/{category.pk}/change/", {"is_active": ""}
+    )
+    assert response.status_code == 302, text_of(response)[:500]
+    category.refresh_from_db()
+    assert not category.is_active
+    entry = AuditEntry.objects.get(action="category.update")
+    assert (entry.actor_user_id, entry.after) == (admin.pk, {"is_active": False})
+
+
+def test_admin_token_revocation_is_audited_under_the_admins_name(admin) -> None:
+    token, _raw = token_create(user=admin, name="ci", actor=Actor.system("test setup"))
+    response = _signed_in(admin).post(
+        "/admin/accounts/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}
+    )
+    assert response.status_code == 302
+    entry = AuditEntry.objects.get(action="token.revoke")
+    assert (entry.actor_user_id, entry.actor_kind) == (admin.pk, "user")
+
+
+def test_admin_adds_and_changes_a_business_calendar_through_the_service(admin) -> None:
+    client = _signed_in(admin)
+    form = {
+        "name": "Office hours",
+        "time_zone": "Europe/Berlin",
+        "weekdays": "0,1,2,3,4",
+        "day_start": "09:00",
+        "day_end": "17:00",
+        "holidays": "[]",
+    }
+    response = client.post("/admin/incidents/businesscalendar/add/", form)
+    assert response.status_code == 302, text_of(response)[:500]
+    calendar = BusinessCalendar.objects.get(name="Office hours")
+    response = client.post(
+        f"/admin/incidents/businesscalendar/{calendar.pk}/change/", {**form, "day_end": "18:00"}
+    )
+    assert response.status_code == 302, text_of(response)[:500]
+    refused = client.post(
+        f"/admin/incidents/businesscalendar/{calendar.pk}/change/", {**form, "day_end": "08:00"}
+    )
+    assert refused.status_code == 200 and "must end after it starts" in text_of(refused)
+    calendar.refresh_from_db()
+    assert calendar.day_end == dt.time(18, 0)
+    entries = AuditEntry.objects.filter(object_type="business_calendar").order_by("id")
+    assert [(e.action, e.actor_user_id) for e in entries] == [
+        ("business_calendar.create", admin.pk),
+        ("business_calendar.update", admin.pk),
+    ]
+    assert entries[1].after == {"day_end": "18:00:00"}

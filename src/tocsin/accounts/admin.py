@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from tocsin.accounts import services
 from tocsin.accounts.models import ApiToken, Team, User
 from tocsin.accounts.permissions import Action, can
-from tocsin.core.admin import ReadOnlyAdmin, ServiceWriteAdmin
+from tocsin.core.admin import ReadOnlyAdmin, ServiceWriteAdmin, admin_actor
 
 
 def _admin_site_allows(request: HttpRequest) -> bool:
@@ -69,12 +69,14 @@ class UserAdmin(ServiceWriteAdmin, DjangoUserAdmin):
                 role=data["role"],
                 time_zone=data.get("time_zone") or "",
                 password=data.get("password1") or None,
+                actor=admin_actor(request),
             )
         fields = ("email", "name", "role", "time_zone")
         sent = {name: data[name] for name in fields if name in changed}
         return services.user_update(
             user=current,
             is_active=data["is_active"] if "is_active" in changed else None,
+            actor=admin_actor(request),
             **sent,
         )
 
@@ -96,6 +98,7 @@ class TeamAdmin(ServiceWriteAdmin):
                 description=data.get("description") or "",
                 manager=data.get("manager"),
                 members=list(data.get("members") or []),
+                actor=admin_actor(request),
             )
         return services.team_update(
             team=current,
@@ -104,6 +107,7 @@ class TeamAdmin(ServiceWriteAdmin):
             manager=data["manager"] if "manager" in changed else None,
             clear_manager="manager" in changed and data["manager"] is None,
             members=list(data["members"]) if "members" in changed else None,
+            actor=admin_actor(request),
         )
 
 
@@ -121,6 +125,7 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         tokens = list(queryset)
+        actor = admin_actor(request)
         for token in tokens:
-            services.token_revoke(token=token)
+            services.token_revoke(token=token, actor=actor)
         self.message_user(request, f"{len(tokens)} token(s) revoked.", messages.SUCCESS)

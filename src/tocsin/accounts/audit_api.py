@@ -28,6 +28,7 @@ ObjectType = Literal[
     "silence",
     "priority_matrix",
     "sla_target",
+    "business_calendar",
 ]
 
 

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import zoneinfo
+from typing import ClassVar, Self
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+
+from tocsin.core.clock import now
 
 
 def validate_time_zone(value: str) -> None:
@@ -38,7 +41,7 @@ class User(AbstractUser):
         max_length=64, default=default_time_zone, validators=[validate_time_zone]
     )
 
-    objects = UserManager()
+    objects: ClassVar[UserManager[Self]] = UserManager()
 
     class Meta:
         ordering = ["username"]
@@ -68,7 +71,7 @@ class Team(models.Model):
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="managed_teams"
     )
     members = models.ManyToManyField(User, blank=True, related_name="teams")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=now, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -84,7 +87,7 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100, blank=True)
     prefix = models.CharField(max_length=12, db_index=True)
     token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 from django.db.models import QuerySet
 
 from tocsin.accounts.models import ApiToken, Team, User
-from tocsin.accounts.services import hash_token
 from tocsin.core.clock import now
+from tocsin.core.crypto import sha256_hex
 from tocsin.core.errors import NotFound
 
 
@@ -51,7 +51,7 @@ def token_authenticate(raw: str) -> ApiToken | None:
         return None
     try:
         token = ApiToken.objects.select_related("user").get(
-            token_hash=hash_token(raw), revoked_at__isnull=True
+            token_hash=sha256_hex(raw), revoked_at__isnull=True
         )
     except ApiToken.DoesNotExist:
         return None

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import re
 import secrets
 import zoneinfo
 from dataclasses import dataclass
@@ -19,17 +17,12 @@ from tocsin.accounts.models import ApiToken, Role, Team, User
 from tocsin.core.actors import Actor
 from tocsin.core.audit import audit_record, snapshot
 from tocsin.core.clock import now
+from tocsin.core.crypto import sha256_hex
 from tocsin.core.errors import Conflict, Invalid
 from tocsin.core.models import SignInThrottle
+from tocsin.core.validators import username_valid
 
 TOKEN_PREFIX = "tcn_"
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-USERNAME_RE = re.compile(r"^[\w.@+-]{1,150}$")
 
 
 def _check_email(value: str) -> str:
@@ -90,10 +83,10 @@ def user_create(
     role: str = Role.REPORTER,
     time_zone: str = "",
     password: str | None = None,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> User:
     username = username.strip()
-    if not USERNAME_RE.match(username):
+    if not username_valid(username):
         raise Invalid("username", "use 1–150 letters, digits and . @ + - _ (no spaces or symbols)")
     if User.objects.filter(username__iexact=username).exists():
         raise Conflict(f"a person with username {username!r} already exists")
@@ -105,6 +98,7 @@ def user_create(
         name=name.strip(),
         role=_check_role(role),
         time_zone=_check_time_zone(time_zone or settings.TIME_ZONE),
+        date_joined=now(),
     )
     _sync_django_flags(user)
     if password:
@@ -127,7 +121,7 @@ def user_update(
     role: str | None = None,
     time_zone: str | None = None,
     is_active: bool | None = None,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> User:
     before = snapshot(user, USER_AUDIT_FIELDS)
     fields: list[str] = []
@@ -182,7 +176,7 @@ def team_create(
     members: list[User] | None = None,
     manager: User | None = None,
     description: str = "",
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> Team:
     name = name.strip()
     if not name:
@@ -208,7 +202,7 @@ def team_update(
     manager: User | None = None,
     clear_manager: bool = False,
     description: str | None = None,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> Team:
     before = snapshot(team, TEAM_AUDIT_FIELDS)
     if name is not None:
@@ -237,11 +231,11 @@ def team_update(
 
 
 @transaction.atomic
-def token_create(*, user: User, name: str = "", actor: Actor | None = None) -> tuple[ApiToken, str]:
+def token_create(*, user: User, name: str = "", actor: Actor) -> tuple[ApiToken, str]:
     """Create a token and return it with its secret, which is never shown again."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name, prefix=raw[: len(TOKEN_PREFIX) + 6], token_hash=hash_token(raw)
+        user=user, name=name, prefix=raw[: len(TOKEN_PREFIX) + 6], token_hash=sha256_hex(raw)
     )
     audit_record(
         actor=actor,
@@ -253,7 +247,7 @@ def token_create(*, user: User, name: str = "", actor: Actor | None = None) -> t
 
 
 @transaction.atomic
-def token_revoke(*, token: ApiToken, actor: Actor | None = None) -> ApiToken:
+def token_revoke(*, token: ApiToken, actor: Actor) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = now()
         token.save(update_fields=["revoked_at"])

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from tocsin.catalog import services
 from tocsin.catalog.models import Category, Service
-from tocsin.core.admin import ServiceWriteAdmin
+from tocsin.core.admin import ServiceWriteAdmin, admin_actor
 
 BASICS = ("name", "description", "team", "is_active")
 
@@ -25,12 +25,16 @@ class ServiceAdmin(ServiceWriteAdmin):
     def write(
         self, request: HttpRequest, current: Any, data: dict[str, Any], changed: list[str]
     ) -> Service:
+        actor = admin_actor(request)
         if current is None:
             service = services.service_create(
-                name=data["name"], description=data.get("description") or "", team=data.get("team")
+                name=data["name"],
+                description=data.get("description") or "",
+                team=data.get("team"),
+                actor=actor,
             )
             if not data.get("is_active", True):
-                service = services.service_update(service=service, is_active=False)
+                service = services.service_update(service=service, is_active=False, actor=actor)
         elif set(BASICS) & set(changed):
             service = services.service_update(
                 service=current,
@@ -39,11 +43,14 @@ class ServiceAdmin(ServiceWriteAdmin):
                 team=data["team"] if "team" in changed else None,
                 clear_team="team" in changed and data["team"] is None,
                 is_active=data["is_active"] if "is_active" in changed else None,
+                actor=actor,
             )
         else:
             service = current
         alert_changes = {name: data[name] for name in services.ALERT_SETTINGS if name in changed}
-        return services.service_update_alert_settings(service=service, changes=alert_changes)
+        return services.service_update_alert_settings(
+            service=service, changes=alert_changes, actor=actor
+        )
 
 
 @admin.register(Category)
@@ -60,13 +67,18 @@ class CategoryAdmin(ServiceWriteAdmin):
     def write(
         self, request: HttpRequest, current: Any, data: dict[str, Any], changed: list[str]
     ) -> Category:
+        actor = admin_actor(request)
         if current is None:
-            category = services.category_create(name=data["name"], parent=data.get("parent"))
+            category = services.category_create(
+                name=data["name"], parent=data.get("parent"), actor=actor
+            )
             if data.get("is_active") is False:
-                category.is_active = False
-                category.save(update_fields=["is_active"])
+                category = services.category_set_active(
+                    category=category, is_active=False, actor=actor
+                )
             return category
         if "is_active" in changed:
-            current.is_active = data["is_active"]
-            current.save(update_fields=["is_active"])
+            return services.category_set_active(
+                category=current, is_active=data["is_active"], actor=actor
+            )
         return current

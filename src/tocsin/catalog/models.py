@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import models
 
 from tocsin.accounts.models import Team
+from tocsin.core.clock import now
 
 
 def default_severity_map() -> dict[str, list[int]]:
@@ -24,7 +25,7 @@ class Service(models.Model):
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="services"
     )
     is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=now, editable=False)
 
     # Alert handling (see alerts/engine.py).
     severity_map = models.JSONField(default=default_severity_map, blank=True)
@@ -76,7 +77,7 @@ class Category(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.parent.name} › {self.name}" if self.parent_id else self.name
+        return f"{self.parent.name} › {self.name}" if self.parent is not None else self.name
 
 
 class IntegrationKind(models.TextChoices):

@@ -30,7 +30,7 @@ INTEGRATION_AUDIT_FIELDS = ("name", "kind", "service", "options", "key_prefix")
 
 @transaction.atomic
 def service_create(
-    *, name: str, description: str = "", team: Team | None = None, actor: Actor | None = None
+    *, name: str, description: str = "", team: Team | None = None, actor: Actor
 ) -> Service:
     name = name.strip()
     if not name:
@@ -56,7 +56,7 @@ def service_update(
     team: Team | None = None,
     clear_team: bool = False,
     is_active: bool | None = None,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> Service:
     before = snapshot(service, SERVICE_AUDIT_FIELDS)
     if name is not None:
@@ -198,7 +198,7 @@ def clean_alert_settings(service: Service, changes: dict[str, Any]) -> dict[str,
 
 @transaction.atomic
 def service_update_alert_settings(
-    *, service: Service, changes: dict[str, Any], actor: Actor | None = None
+    *, service: Service, changes: dict[str, Any], actor: Actor
 ) -> Service:
     """Change how the service's alerts become incidents (validated; all or nothing)."""
     cleaned = clean_alert_settings(service, changes)
@@ -218,9 +218,7 @@ def service_update_alert_settings(
 
 
 @transaction.atomic
-def category_create(
-    *, name: str, parent: Category | None = None, actor: Actor | None = None
-) -> Category:
+def category_create(*, name: str, parent: Category | None = None, actor: Actor) -> Category:
     name = name.strip()
     if not name:
         raise Invalid("name", "must not be empty")
@@ -236,6 +234,24 @@ def category_create(
         after=snapshot(category, ("name", "parent")),
     )
     return category
+
+
+@transaction.atomic
+def category_set_active(*, category: Category, is_active: bool, actor: Actor) -> Category:
+    """Offer the category for new incidents again, or stop offering it (incidents that have
+    it keep it)."""
+    locked = Category.objects.select_for_update().get(pk=category.pk)
+    if locked.is_active != is_active:
+        locked.is_active = is_active
+        locked.save(update_fields=["is_active"])
+        audit_record(
+            actor=actor,
+            action="category.update",
+            obj=locked,
+            before={"is_active": not is_active},
+            after={"is_active": is_active},
+        )
+    return locked
 
 
 # --- integrations -------------------------------------------------------------------
@@ -257,7 +273,7 @@ def integration_create(
     name: str = "",
     options: dict[str, Any] | None = None,
     secret: str = "",
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> tuple[Integration, str]:
     """Create an integration; returns it with its key, which is shown once."""
     if kind not in IntegrationKind.values:
@@ -283,9 +299,7 @@ def integration_create(
 
 
 @transaction.atomic
-def integration_rotate(
-    *, integration: Integration, actor: Actor | None = None
-) -> tuple[Integration, str]:
+def integration_rotate(*, integration: Integration, actor: Actor) -> tuple[Integration, str]:
     """A new key replaces the old one at once."""
     if integration.revoked_at is not None:
         raise Conflict("a revoked integration cannot be rotated")
@@ -306,7 +320,7 @@ def integration_rotate(
 
 
 @transaction.atomic
-def integration_revoke(*, integration: Integration, actor: Actor | None = None) -> Integration:
+def integration_revoke(*, integration: Integration, actor: Actor) -> Integration:
     if integration.revoked_at is None:
         integration.revoked_at = now()
         integration.save(update_fields=["revoked_at"])
@@ -517,7 +531,7 @@ def integration_setup(
     kind: str,
     name: str = "",
     options: dict[str, Any] | None = None,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> tuple[Integration, str]:
     """Create an integration of a kind from its user-facing options (validated).
 
@@ -547,7 +561,7 @@ def integration_update(
     integration: Integration,
     name: str | None = None,
     options: dict[str, Any] | None = None,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> Integration:
     """Rename an integration or change its options (secrets replaced or removed)."""
     if integration.revoked_at is not None:

@@ -14,12 +14,19 @@ from django.db import models, transaction
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
 
+from tocsin.core.actors import Actor
 from tocsin.core.errors import Invalid, TocsinError
 from tocsin.core.models import AuditEntry
 
 admin.site.site_header = "Tocsin administration"
 admin.site.site_title = "Tocsin admin"
 admin.site.index_title = "Configuration"
+
+
+def admin_actor(request: HttpRequest) -> Actor:
+    """The person signed in to the admin, with their address and the request id: every
+    service an admin page calls records them in the audit log."""
+    return Actor.for_request(request)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -52,15 +59,43 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra)
 
 
+def _through_service(
+    base: type[ModelForm], model_admin: ServiceWriteAdmin, request: HttpRequest, *, change: bool
+) -> type[ModelForm]:
+    class ThroughService(base):  # type: ignore[valid-type,misc]
+        instance: models.Model
+
+        def _post_clean(self) -> None:
+            super()._post_clean()
+            if self.errors or (change and not self.changed_data):
+                return
+            model = type(self.instance)
+            current = model._default_manager.get(pk=self.instance.pk) if change else None
+            try:
+                with transaction.atomic():
+                    self.instance = model_admin.write(
+                        request, current, self.cleaned_data, list(self.changed_data)
+                    )
+            except TocsinError as exc:
+                if isinstance(exc, Invalid) and exc.field in self.fields:
+                    self.add_error(exc.field, exc.detail)
+                else:
+                    self.add_error(None, exc.message)
+
+    return ThroughService
+
+
 class ServiceWriteAdmin(admin.ModelAdmin):
     """Saves through the app's services.
 
     Subclasses implement `write(request, current, data, changed)`: `current` is the object
     as stored (None when adding), `data` the form's cleaned data, `changed` the names of
-    the fields the form changed; it calls the services and returns the saved object. It
-    runs while the form is validated, inside the admin's transaction, so a service's
-    refusal (Invalid, Conflict, …) becomes a form error and nothing is written. Deleting
-    is refused: Tocsin deactivates, it does not delete.
+    the fields the form changed; it calls the services, with `admin_actor(request)` as the
+    actor (so the audit log names the person signed in), and returns the saved object. It
+    runs while the form is validated, inside a transaction, so a service's refusal
+    (Invalid, Conflict, …) becomes a form error and nothing is written; the rows of a
+    list page's editable columns (`list_editable`) go through `write` the same way, all
+    or none. Deleting is refused: Tocsin deactivates, it does not delete.
     """
 
     def write(
@@ -75,27 +110,24 @@ class ServiceWriteAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> type[ModelForm]:
         base = super().get_form(request, obj, change=change, **kwargs)
-        model_admin = self
+        return _through_service(base, self, request, change=change)
 
-        class ThroughService(base):  # type: ignore[valid-type,misc]
-            def _post_clean(self) -> None:
-                super()._post_clean()
-                if self.errors:
-                    return
-                model = type(self.instance)
-                current = model._default_manager.get(pk=self.instance.pk) if change else None
-                try:
-                    with transaction.atomic():
-                        self.instance = model_admin.write(
-                            request, current, self.cleaned_data, list(self.changed_data)
-                        )
-                except TocsinError as exc:
-                    if isinstance(exc, Invalid) and exc.field in self.fields:
-                        self.add_error(exc.field, exc.detail)
-                    else:
-                        self.add_error(None, exc.message)
+    def get_changelist_form(self, request: HttpRequest, **kwargs: Any) -> type[ModelForm]:
+        base = super().get_changelist_form(request, **kwargs)
+        return _through_service(base, self, request, change=True)
 
-        return ThroughService
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # The rows were written while the formset was validated: if any row was refused,
+        # the page shows the errors and none of the rows is kept.
+        with transaction.atomic():
+            response = super().changelist_view(request, extra_context)
+            context = getattr(response, "context_data", None) or {}
+            formset = getattr(context.get("cl"), "formset", None)
+            if request.method == "POST" and formset is not None and not formset.is_valid():
+                transaction.set_rollback(True)
+        return response
 
     def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
         return form.instance  # already saved by the service while the form was validated

@@ -28,13 +28,12 @@ _SECRET_KEY = re.compile(r"pass|secret|token|key|hmac|signature|credential", re.
 # Keys that match the pattern above but are not secrets.
 _NOT_SECRET = frozenset({"key_prefix", "prefix", "token_name", "hmac_header", "signature_header"})
 
-SYSTEM = Actor.system("system")
-
 _TYPE_NAMES = {
     "apitoken": "token",
     "maintenancewindow": "maintenance_window",
     "prioritymatrixcell": "priority_matrix",
     "slatarget": "sla_target",
+    "businesscalendar": "business_calendar",
 }
 
 
@@ -88,7 +87,7 @@ def object_type_of(obj: models.Model) -> str:
 
 def audit_record(
     *,
-    actor: Actor | None,
+    actor: Actor,
     action: str,
     obj: models.Model | None = None,
     before: Mapping[str, Any] | None = None,
@@ -102,7 +101,6 @@ def audit_record(
     With both `before` and `after`, only the keys whose values differ are kept, and an
     update that changed nothing writes no entry (and answers None).
     """
-    actor = actor or SYSTEM
     old = _plain(dict(before)) if before is not None else None
     new = _plain(dict(after)) if after is not None else None
     if old is not None and new is not None:
@@ -209,5 +207,6 @@ OBJECT_TYPES = (
     "silence",
     "priority_matrix",
     "sla_target",
+    "business_calendar",
 )
 ACTION_PATTERN = r"^[a-z_]{1,40}(\.[a-z_]{1,40})?$"

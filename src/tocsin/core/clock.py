@@ -8,8 +8,9 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 
+from dateutil.parser import isoparse  # type: ignore[import-untyped]  # no stubs pinned
 from django.utils import timezone
 
 _fixed: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("tocsin_now", default=None)
@@ -30,3 +31,23 @@ def travel(at: datetime) -> Iterator[None]:
         yield
     finally:
         _fixed.reset(token)
+
+
+def parse_iso(value: str) -> datetime | None:
+    """An ISO-8601 / RFC 3339 time as an aware datetime, or None if it is not one.
+
+    Accepts `Z`, offsets with or without a colon, a space or `T` between date and time, and
+    fractions finer than microseconds; a time without an offset is taken as UTC. The one
+    parser for times that come from outside (alert payloads) or from stored text.
+    """
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            moment = isoparse(text)
+    except (ValueError, OverflowError):
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

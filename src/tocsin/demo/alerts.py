@@ -20,6 +20,7 @@ from tocsin.incidents.models import Incident
 from tocsin.incidents.services import incident_acknowledge, incident_add_note
 
 HOLDER = "demo-loader"
+DEMO_ACTOR = Actor.system("demo loader")
 
 
 def _am_group(
@@ -67,13 +68,18 @@ def write_alerts(end: dt.datetime) -> None:
     payroll = Service.objects.get(name="Payroll")
     storage = Service.objects.get(name="File storage")
     with travel(end - dt.timedelta(days=2)):
-        prom, _ = integration_create(service=portal, kind="alertmanager", name="Prometheus prod")
-        pd, _ = integration_create(service=payroll, kind="pagerduty", name="Batch scheduler")
+        prom, _ = integration_create(
+            service=portal, kind="alertmanager", name="Prometheus prod", actor=DEMO_ACTOR
+        )
+        pd, _ = integration_create(
+            service=payroll, kind="pagerduty", name="Batch scheduler", actor=DEMO_ACTOR
+        )
         backup, _ = integration_create(
             service=storage,
             kind="heartbeat",
             name="Nightly backup",
             options={"interval_seconds": 86400, "grace_seconds": 3600},
+            actor=DEMO_ACTOR,
         )
         Silence.objects.create(
             service=portal,

@@ -30,7 +30,7 @@ from tocsin.core.actors import Actor
 from tocsin.core.clock import now, travel
 from tocsin.core.errors import Conflict
 from tocsin.core.models import Counter
-from tocsin.demo.alerts import write_alerts
+from tocsin.demo.alerts import DEMO_ACTOR, write_alerts
 from tocsin.incidents import services, sla
 from tocsin.incidents.models import Incident, Source, Visibility
 from tocsin.incidents.priority import DEFAULT_MATRIX
@@ -1014,7 +1014,8 @@ class _Writer:
                 subcategory=sub,
             )
         else:
-            assert s.reporter is not None
+            if s.reporter is None:
+                raise RuntimeError(f"demo story {sc.key}: a reported incident needs a reporter")
             guess = rng.choice([(3, 3), (3, 3), (2, 2), (sc.impact, sc.urgency)])
             incident = services.incident_create(
                 actor=Actor.for_user(s.reporter),
@@ -1146,7 +1147,8 @@ class _Writer:
         events: list[tuple[dt.datetime, int, Callable[[], object]]] = []
         seq = 0
         for story in self.stories:
-            assert story.t0 is not None
+            if story.t0 is None:
+                raise RuntimeError(f"demo story {story.scenario.key} was never placed in time")
             for minutes, fn in story.steps:
                 at = story.t0 + dt.timedelta(minutes=minutes)
                 if at >= end:
@@ -1212,6 +1214,7 @@ def _build_organisation() -> None:
             name=name,
             role=role,
             time_zone=zone,
+            actor=DEMO_ACTOR,
         )
         user.password = encoded
         user.save(update_fields=["password"])
@@ -1223,17 +1226,18 @@ def _build_organisation() -> None:
             description=description,
             manager=users[manager],
             members=[users[m] for m in members],
+            actor=DEMO_ACTOR,
         )
     for name, description, team in SERVICES:
         if not Service.objects.filter(name__iexact=name).exists():
-            service_create(name=name, description=description, team=teams[team])
+            service_create(name=name, description=description, team=teams[team], actor=DEMO_ACTOR)
     for parent_name, children in TAXONOMY.items():
         parent = Category.objects.filter(name__iexact=parent_name, parent=None).first()
         if parent is None:
-            parent = category_create(name=parent_name)
+            parent = category_create(name=parent_name, actor=DEMO_ACTOR)
         for child in children:
             if not Category.objects.filter(name__iexact=child, parent=parent).exists():
-                category_create(name=child, parent=parent)
+                category_create(name=child, parent=parent, actor=DEMO_ACTOR)
 
 
 def _write_history(seed: int, end: dt.datetime) -> None:
@@ -1265,7 +1269,8 @@ def _write_history(seed: int, end: dt.datetime) -> None:
         if s.outcome == "closed" and (s.offset_of("resolve") or 0) > 180 and s.reporter
     ][:2]
     for original in originals:
-        assert original.t0 is not None
+        if original.t0 is None:
+            raise RuntimeError(f"demo story {original.scenario.key} was never placed in time")
         dup = _Story(
             scenario=original.scenario,
             outcome="duplicate",

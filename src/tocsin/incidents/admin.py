@@ -1,12 +1,16 @@
-"""Configuration lives in the admin (matrix, SLA targets, calendars); incidents are shown
-read-only here, since every change to an incident goes through the services."""
+"""Configuration lives in the admin (matrix, SLA targets, calendars): the matrix and the
+SLA targets save through their services (checked, and recorded in the audit log under the
+administrator's name); incidents are shown read-only here, since every change to an
+incident goes through the services."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
 
-from tocsin.core.admin import ReadOnlyAdmin
+from tocsin.core.admin import ReadOnlyAdmin, ServiceWriteAdmin, admin_actor
 from tocsin.incidents.models import (
     BusinessCalendar,
     Incident,
@@ -14,35 +18,69 @@ from tocsin.incidents.models import (
     SlaTarget,
     TimelineEntry,
 )
+from tocsin.incidents.priority import priority_matrix_set
+from tocsin.incidents.sla import CALENDAR_FIELDS, business_calendar_save, sla_target_set
 
 
 @admin.register(PriorityMatrixCell)
-class PriorityMatrixCellAdmin(admin.ModelAdmin):
+class PriorityMatrixCellAdmin(ServiceWriteAdmin):
     list_display = ("urgency", "impact", "priority")
     list_editable = ("priority",)
     list_display_links = None
     ordering = ("urgency", "impact")
+    readonly_fields = ("urgency", "impact")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    def write(
+        self, request: HttpRequest, current: Any, data: dict[str, Any], changed: list[str]
+    ) -> PriorityMatrixCell:
+        return priority_matrix_set(
+            impact=current.impact,
+            urgency=current.urgency,
+            priority=data["priority"],
+            actor=admin_actor(request),
+        )
 
 
 @admin.register(SlaTarget)
-class SlaTargetAdmin(admin.ModelAdmin):
+class SlaTargetAdmin(ServiceWriteAdmin):
     list_display = ("priority", "response_minutes", "resolution_minutes", "calendar")
     list_editable = ("response_minutes", "resolution_minutes", "calendar")
     list_display_links = ("priority",)
 
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("priority",) if obj else ()  # a target is for one priority, set when made
+
+    def write(
+        self, request: HttpRequest, current: Any, data: dict[str, Any], changed: list[str]
+    ) -> SlaTarget:
+        def value(name: str) -> Any:
+            return data[name] if name in data else getattr(current, name)
+
+        return sla_target_set(
+            priority=current.priority if current is not None else data["priority"],
+            response_minutes=value("response_minutes"),
+            resolution_minutes=value("resolution_minutes"),
+            calendar=value("calendar"),
+            actor=admin_actor(request),
+        )
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(admin.ModelAdmin):
+class BusinessCalendarAdmin(ServiceWriteAdmin):
     list_display = ("name", "time_zone", "weekdays", "day_start", "day_end")
+
+    def write(
+        self, request: HttpRequest, current: Any, data: dict[str, Any], changed: list[str]
+    ) -> BusinessCalendar:
+        fields = CALENDAR_FIELDS if current is None else changed
+        return business_calendar_save(
+            calendar=current,
+            values={name: data[name] for name in fields if name in data},
+            actor=admin_actor(request),
+        )
 
 
 @admin.register(Incident)

@@ -8,6 +8,7 @@ from django.db import models
 
 from tocsin.accounts.models import ApiToken, Team, User
 from tocsin.catalog.models import Category, Service
+from tocsin.core.clock import now
 
 
 class Status(models.TextChoices):
@@ -246,7 +247,7 @@ class SlaTarget(models.Model):
         from tocsin.incidents.sla import working_seconds
 
         # The target must fit in the calendar's working time within two years.
-        start = dt.datetime.now(dt.UTC)
+        start = now()
         available = working_seconds(self.calendar, start, start + dt.timedelta(days=730))
         if available < self.resolution_minutes * 60:
             raise ValidationError(

@@ -35,7 +35,7 @@ def priority_for(impact: int, urgency: int) -> int:
 
 @transaction.atomic
 def priority_matrix_set(
-    *, impact: int, urgency: int, priority: int, actor: Actor | None = None
+    *, impact: int, urgency: int, priority: int, actor: Actor
 ) -> PriorityMatrixCell:
     """Set one cell of the matrix (recorded in the audit log when it changes)."""
     for field, value, allowed in (

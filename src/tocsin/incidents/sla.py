@@ -13,6 +13,7 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from tocsin.core.actors import Actor
@@ -66,7 +67,7 @@ def sla_target_set(
     response_minutes: int,
     resolution_minutes: int,
     calendar: BusinessCalendar | None = None,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> SlaTarget:
     """Set the response and resolution targets of one priority (recorded in the audit log
     when they change). Incidents already open keep the due times they have."""
@@ -104,6 +105,40 @@ def sla_target_set(
 
 
 # --- calendars ---------------------------------------------------------------
+
+CALENDAR_FIELDS = ("name", "time_zone", "weekdays", "day_start", "day_end", "holidays")
+
+
+@transaction.atomic
+def business_calendar_save(
+    *, calendar: BusinessCalendar | None, values: dict[str, Any], actor: Actor
+) -> BusinessCalendar:
+    """Create a calendar (`calendar` None) or change the given fields of one (recorded in
+    the audit log). Incidents already open keep the due times they have."""
+    unknown = sorted(set(values) - set(CALENDAR_FIELDS))
+    if unknown:
+        raise Invalid(unknown[0], "is not a calendar field")
+    if calendar is None:
+        target, before = BusinessCalendar(), None
+    else:
+        target = BusinessCalendar.objects.select_for_update().get(pk=calendar.pk)
+        before = snapshot(target, CALENDAR_FIELDS)
+    for name, value in values.items():
+        setattr(target, name, value)
+    try:
+        target.full_clean()
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise Invalid(field if field != "__all__" else "calendar", messages[0]) from None
+    target.save()
+    audit_record(
+        actor=actor,
+        action="business_calendar.create" if before is None else "business_calendar.update",
+        obj=target,
+        before=before,
+        after=snapshot(target, CALENDAR_FIELDS),
+    )
+    return target
 
 
 def _working_windows(

@@ -13,6 +13,7 @@ from tocsin.accounts.models import User
 from tocsin.alerts.models import Alert
 from tocsin.catalog.models import Integration, Service
 from tocsin.catalog.services import integration_create, service_create
+from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 
 _keys = itertools.count(1)
@@ -28,12 +29,14 @@ def client_for(make_user: Callable[..., User]) -> Callable[[str], ApiClient]:
 
 @pytest.fixture
 def service(db: Any) -> Service:
-    return service_create(name="Checkout")
+    return service_create(name="Checkout", actor=Actor.system("test setup"))
 
 
 @pytest.fixture
 def integration(service: Service) -> Integration:
-    return integration_create(service=service, kind="alertmanager", name="Prometheus")[0]
+    return integration_create(
+        service=service, kind="alertmanager", name="Prometheus", actor=Actor.system("test setup")
+    )[0]
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from tocsin.accounts.models import Role, User
 from tocsin.alerts.models import Alert, ChangeEvent
 from tocsin.catalog.models import Integration, Service
 from tocsin.catalog.services import integration_create, service_create
+from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.incidents.models import Incident
 
@@ -64,8 +65,10 @@ def test_filters(
     integration: Integration,
     agent: User,
 ) -> None:
-    other_service = service_create(name="Search")
-    other = integration_create(service=other_service, kind="pagerduty")[0]
+    other_service = service_create(name="Search", actor=Actor.system("test setup"))
+    other = integration_create(
+        service=other_service, kind="pagerduty", actor=Actor.system("test setup")
+    )[0]
     incident = make_incident(agent)
     triggered = make_alert(incident=incident)
     acked = make_alert(status="acknowledged", summary="Latency high on api")
@@ -149,7 +152,7 @@ def test_change_events_of_a_service(
             received_at=at,
             links=[{"href": "https://ci.example/42"}],
         )
-    other = service_create(name="Other")
+    other = service_create(name="Other", actor=Actor.system("test setup"))
     body = client_for(Role.AGENT).get(f"/api/v1/services/{service.pk}/change-events").json()
     assert [item["summary"] for item in body["items"]] == ["Deploy v42", "Deploy v41"]
     assert body["items"][0]["integration"]["kind"] == "alertmanager"

@@ -13,6 +13,7 @@ from tocsin.accounts.models import Role
 from tocsin.alerts.models import MaintenanceWindow, Silence
 from tocsin.catalog.models import Service
 from tocsin.catalog.services import service_create
+from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 
 Clients = Callable[[str], ApiClient]
@@ -29,7 +30,7 @@ def _fields(response: Any) -> list[str]:
 @pytest.mark.parametrize("role", [Role.AGENT, Role.RESPONDER, Role.MANAGER, Role.ADMIN])
 def test_staff_open_and_end_a_window(client_for: Clients, service: Service, role: str) -> None:
     api = client_for(role)
-    other = service_create(name="Search")
+    other = service_create(name="Search", actor=Actor.system("test setup"))
     created = api.post(
         "/api/v1/maintenance-windows",
         {"services": [service.pk, other.pk], "ends_at": _in(60), "reason": "DB upgrade"},
@@ -111,7 +112,7 @@ def test_silence_for_a_service_and_for_all(client_for: Clients, service: Service
         {"matchers": [{"label": "alertname", "value": "Watchdog"}], "ends_at": _in(30)},
     ).json()
     assert everywhere["service"] is None
-    other = service_create(name="Search")
+    other = service_create(name="Search", actor=Actor.system("test setup"))
     listed = api.get("/api/v1/silences", {"service": other.pk}).json()
     assert [s["id"] for s in listed["items"]] == [everywhere["id"]]
     expired = api.post(f"/api/v1/silences/{scoped.json()['id']}/expire")

@@ -13,6 +13,7 @@ from django.test import Client
 from tocsin.alerts.models import InboxEvent
 from tocsin.catalog.models import Integration, Service
 from tocsin.catalog.services import integration_create, service_create
+from tocsin.core.actors import Actor
 
 SMALL = 512_000
 LARGE = 10 * 1024 * 1024
@@ -20,13 +21,19 @@ LARGE = 10 * 1024 * 1024
 
 @pytest.fixture
 def service(db: Any) -> Service:
-    return service_create(name="Checkout")
+    return service_create(name="Checkout", actor=Actor.system("test setup"))
 
 
 @pytest.fixture
 def make_integration(service: Service) -> Callable[..., tuple[Integration, str]]:
     def make(kind: str, options: dict[str, Any] | None = None, secret: str = ""):
-        return integration_create(service=service, kind=kind, options=options, secret=secret)
+        return integration_create(
+            service=service,
+            kind=kind,
+            options=options,
+            secret=secret,
+            actor=Actor.system("test setup"),
+        )
 
     return make
 

@@ -9,6 +9,7 @@ import pytest
 
 from tests.alerts.ingest.conftest import am_alert, am_body, grafana_body, only_row, post, stored
 from tocsin.catalog.services import integration_revoke
+from tocsin.core.actors import Actor
 
 GROUP = '{}:{alertname="DiskFull"}'
 
@@ -138,7 +139,7 @@ def test_unknown_revoked_and_other_kind_keys_are_404(client, am, make_integratio
     assert post(client, "/integrations/alertmanager/short", am_body()).status_code == 404
     _, grafana_key = make_integration("grafana")
     assert post(client, f"/integrations/alertmanager/{grafana_key}", am_body()).status_code == 404
-    integration_revoke(integration=integration)
+    integration_revoke(integration=integration, actor=Actor.system("test setup"))
     response = post(client, f"/integrations/alertmanager/{key}", am_body())
     assert response.status_code == 404
     assert "detail" in response.json()

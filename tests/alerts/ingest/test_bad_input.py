@@ -9,6 +9,7 @@ import pytest
 
 from tests.alerts.ingest.conftest import ENDPOINTS, Endpoint, post, stored
 from tocsin.catalog.services import integration_revoke
+from tocsin.core.actors import Actor
 
 pytestmark = pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
 
@@ -199,7 +200,7 @@ def test_unknown_key(client, make_integration, endpoint):
 
 def test_revoked_key(client, make_integration, endpoint):
     integration, _, path, body, headers = setup(make_integration, endpoint)
-    integration_revoke(integration=integration)
+    integration_revoke(integration=integration, actor=Actor.system("test setup"))
     assert_refused(post(client, path, body, headers=headers), endpoint.unknown_key_status)
 
 

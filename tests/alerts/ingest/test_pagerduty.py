@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.alerts.ingest.conftest import only_row, pd_event, post, stored
+from tocsin.core.actors import Actor
 
 
 @pytest.fixture
@@ -199,7 +200,7 @@ def test_unknown_and_revoked_routing_keys_are_rejected_naming_routing_key(client
     response = post(client, "/v2/enqueue", pd_event("z" * 32))
     assert response.status_code == 400
     assert response.json()["errors"] == ["Invalid routing key"]
-    integration_revoke(integration=integration)
+    integration_revoke(integration=integration, actor=Actor.system("test setup"))
     assert post(client, "/v2/enqueue", pd_event(key)).status_code == 400
     assert stored() == 0
 

@@ -6,6 +6,7 @@ import pytest
 
 from tests.alerts.ingest.conftest import only_row, post, stored
 from tocsin.catalog.services import integration_revoke
+from tocsin.core.actors import Actor
 
 MAPPING = {
     "summary_path": "$.alert.title",
@@ -120,7 +121,7 @@ def test_heartbeat_unknown_revoked_or_wrong_kind_key_is_404(client, make_integra
     _, webhook_key = make_integration("webhook")
     assert client.get(f"/integrations/heartbeat/{'a' * 32}").status_code == 404
     assert client.get(f"/integrations/heartbeat/{webhook_key}").status_code == 404
-    integration_revoke(integration=integration)
+    integration_revoke(integration=integration, actor=Actor.system("test setup"))
     assert client.get(f"/integrations/heartbeat/{key}").status_code == 404
     assert stored() == 0
 

@@ -16,6 +16,7 @@ from tocsin.alerts.models import Alert, ChangeEvent, Heartbeat, MaintenanceWindo
 from tocsin.catalog.models import Integration, Service
 from tocsin.catalog.selectors import integration_by_key
 from tocsin.catalog.services import integration_create, service_create
+from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.crypto import sha256_hex
 from tocsin.incidents.models import Incident
@@ -42,12 +43,14 @@ def browse() -> Callable[[User | None], Client]:
 
 @pytest.fixture
 def service(db: Any) -> Service:
-    return service_create(name="Checkout")
+    return service_create(name="Checkout", actor=Actor.system("test setup"))
 
 
 @pytest.fixture
 def integration(service: Service) -> Integration:
-    return integration_create(service=service, kind="alertmanager", name="Prometheus")[0]
+    return integration_create(
+        service=service, kind="alertmanager", name="Prometheus", actor=Actor.system("test setup")
+    )[0]
 
 
 def _alert(integration: Integration, **fields: Any) -> Alert:
@@ -265,7 +268,9 @@ def test_heartbeat_form_and_validation(
 def test_rotate_and_revoke(
     browse: Callable[[User | None], Client], admin: User, service: Service
 ) -> None:
-    integration, old_key = integration_create(service=service, kind="webhook")
+    integration, old_key = integration_create(
+        service=service, kind="webhook", actor=Actor.system("test setup")
+    )
     client = browse(admin)
     rotated = client.post(
         f"/services/{service.pk}/integrations/{integration.pk}/rotate/", follow=True

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import orjson
-from dateutil.parser import isoparse
 
 from tocsin.alerts.adapters.base import AdapterError
+from tocsin.core.clock import parse_iso
 
 MAX_DEPTH = 64
 _ORJSON_DEPTH = 1024  # orjson's own limit: deeper documents fail while parsing
@@ -173,16 +173,10 @@ def parse_time(value: Any, where: str, errors: list[str]) -> str | None:
         return None
     if value.startswith(_ZERO_TIME_PREFIX):  # Go's zero time: "unknown"
         return None
-    try:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            moment = isoparse(value)
-    except (ValueError, OverflowError):
+    moment = parse_iso(value)
+    if moment is None:
         errors.append(f"{where} is not an ISO-8601 time: {value[:40]!r}")
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
     try:
         return moment.astimezone(UTC).isoformat()
     except (ValueError, OverflowError):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from tocsin.core.clock import parse_iso
 from tocsin.incidents.models import EntryKind, Level, ResolutionCode, Status, TimelineEntry
 
 register = template.Library()
@@ -133,9 +134,8 @@ def _value(field: str, value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if field in ("detected_at", "impact_started_at") and isinstance(value, str):
-        try:
-            moment = dt.datetime.fromisoformat(value)
-        except ValueError:
+        moment = parse_iso(value)
+        if moment is None:
             return value
         return timezone.localtime(moment).strftime("%d %b %Y %H:%M")
     return str(value)
