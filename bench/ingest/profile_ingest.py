@@ -24,7 +24,9 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -65,6 +67,7 @@ def profile(args: argparse.Namespace) -> int:
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connection
     from django.test import Client
     from run import alertmanager_snapshot, compact, pagerduty_event
 
@@ -120,14 +123,24 @@ def profile(args: argparse.Namespace) -> int:
             post(n)
         modules = default_modules(make_worker_id())
         pending = InboxEvent.objects.filter(state="pending").count()
+        statements: Counter[str] = Counter()
+        shapes: Counter[str] = Counter()  # PROFILE_SQL=1: each statement's start, counted
+
+        def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            statements[sql.split(None, 1)[0].upper()] += 1
+            if os.environ.get("PROFILE_SQL"):
+                shapes[sql[:150]] += 1
+            return execute(sql, params, many, context)
+
         started = time.perf_counter()
         cpu_started = time.process_time()
         if not args.plain:
             profiler.enable()
         ticks = 0
-        while InboxEvent.objects.filter(state="pending").exists() and ticks < 10_000:
-            run_tick(modules)
-            ticks += 1
+        with connection.execute_wrapper(count):
+            while InboxEvent.objects.filter(state="pending").exists() and ticks < 10_000:
+                run_tick(modules)
+                ticks += 1
         profiler.disable()
         took = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
@@ -138,6 +151,15 @@ def profile(args: argparse.Namespace) -> int:
             f"({events / took:.0f} events/s, {events / cpu:.0f} events per CPU second, "
             f"{ticks} ticks)"
         )
+        # Statements the drain sent (the loop's own pending check included), per row.
+        total = sum(statements.values())
+        print(
+            f"statements: {total / pending:.2f} a row ("
+            + ", ".join(f"{verb} {n / pending:.2f}" for verb, n in statements.most_common())
+            + f"); CPU {cpu / pending * 1000:.3f} ms a row"
+        )
+        for shape, n in shapes.most_common(25):
+            print(f"  {n / pending:6.2f}  {shape}")
         if args.plain:
             return 0
     if args.save:

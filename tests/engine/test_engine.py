@@ -53,6 +53,8 @@ def test_the_default_modules_start_with_the_heartbeat() -> None:
     assert names == [
         "heartbeat",
         "ingest",
+        "storm_titles",
+        "retention",
         "alert_heartbeats",
         "ack_timeouts",
         "sla_breaches",

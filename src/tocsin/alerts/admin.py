@@ -6,7 +6,6 @@ from tocsin.alerts.models import (
     Alert,
     AlertStorm,
     ChangeEvent,
-    EngineLease,
     Heartbeat,
     InboxEvent,
     MaintenanceWindow,
@@ -56,7 +55,3 @@ class AlertStormAdmin(admin.ModelAdmin):
     list_display = ("service", "incident", "started_at", "alert_count")
     raw_id_fields = ("incident",)
 
-
-@admin.register(EngineLease)
-class EngineLeaseAdmin(admin.ModelAdmin):
-    list_display = ("name", "holder", "lease_until")

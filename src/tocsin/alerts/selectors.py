@@ -62,13 +62,19 @@ def inbox_event_outcome(pk: int) -> InboxEvent | None:
 # --- what the engine looks up -----------------------------------------------------------
 
 
-def inbox_pending_ids(*, limit: int) -> list[int]:
-    """Pending inbox rows in arrival order (id order)."""
-    return list(
+def inbox_pending_by_service(*, limit: int) -> dict[int, list[int]]:
+    """The first `limit` pending inbox rows in arrival (id) order, by the service of
+    their integration: {service id: [row ids in order]}, services in the order of their
+    oldest pending row."""
+    found: dict[int, list[int]] = {}
+    rows = (
         InboxEvent.objects.filter(state=InboxState.PENDING)
         .order_by("id")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "integration__service_id")[:limit]
     )
+    for pk, service_id in rows:
+        found.setdefault(service_id, []).append(pk)
+    return found
 
 
 def inbox_has_pending_ping(integration_id: int) -> bool:

@@ -35,14 +35,12 @@ from typing import Any
 
 from django.db import (
     DatabaseError,
-    IntegrityError,
     InterfaceError,
     OperationalError,
     connection,
     models,
     transaction,
 )
-from django.db.models import Q
 
 from tocsin.alerts import selectors
 from tocsin.alerts.adapters.base import ACTIONS, Event, Unusable, clean, normalise
@@ -51,7 +49,6 @@ from tocsin.alerts.models import (
     AlertStatus,
     AlertStorm,
     ChangeEvent,
-    EngineLease,
     Heartbeat,
     InboxEvent,
     InboxState,
@@ -66,6 +63,7 @@ from tocsin.core.crypto import sha256_hex
 from tocsin.core.env import env_int
 from tocsin.core.errors import Invalid
 from tocsin.core.jsonfast import json_param
+from tocsin.engine.leases import lease_renew
 from tocsin.incidents import services as incident_services
 from tocsin.incidents.models import EntryKind, Incident, Source, Status
 from tocsin.incidents.timeline import timeline_append
@@ -1022,7 +1020,12 @@ class _RowsTaken(Exception):
 
 
 def inbox_process_batch(
-    *, pks: list[int], lease_name: str, holder: str, lease_for: dt.timedelta
+    *,
+    pks: list[int],
+    lease_name: str,
+    holder: str,
+    lease_for: dt.timedelta,
+    service_id: int | None = None,
 ) -> int | None:
     """Process several pending rows, in id order, in one transaction with their outcomes.
 
@@ -1045,12 +1048,14 @@ def inbox_process_batch(
             at = now()
             if not lease_renew(name=lease_name, holder=holder, until=at + lease_for):
                 return None
-            rows = list(
+            found = (
                 InboxEvent.objects.select_related("integration__service")
                 .defer("payload")  # the raw body (up to 64 KB a row) is for people
                 .filter(pk__in=pks, state=InboxState.PENDING)
-                .order_by("id")
             )
+            if service_id is not None:  # the leased service's rows only
+                found = found.filter(integration__service_id=service_id)
+            rows = list(found.order_by("id"))
             for row in rows:
                 row.outcome, row.outcome_detail = _process_guarded(row)
             if _record_outcomes(rows, at) != len(rows):
@@ -1103,38 +1108,6 @@ def change_events_purge(*, at: dt.datetime, limit: int = 1000) -> int:
     return deleted
 
 
-# --- the lease ------------------------------------------------------------------------
-
-
-def lease_take(*, name: str, holder: str, at: dt.datetime, until: dt.datetime) -> bool:
-    """Compare-and-set: the lease is ours if it expired or we already hold it."""
-    taken = (
-        EngineLease.objects.filter(name=name)
-        .filter(Q(lease_until__lt=at) | Q(holder=holder))
-        .update(holder=holder, lease_until=until)
-    )
-    if taken == 1:
-        return True
-    try:
-        with transaction.atomic():
-            _, created = EngineLease.objects.get_or_create(
-                name=name, defaults={"holder": holder, "lease_until": until}
-            )
-    except IntegrityError:
-        return False
-    return created
-
-
-def lease_renew(*, name: str, holder: str, until: dt.datetime) -> bool:
-    return EngineLease.objects.filter(name=name, holder=holder).update(lease_until=until) == 1
-
-
-def lease_release(*, name: str, holder: str) -> None:
-    EngineLease.objects.filter(name=name, holder=holder).update(
-        holder="", lease_until=dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    )
-
-
 # --- storms -------------------------------------------------------------------------
 
 
@@ -1148,6 +1121,13 @@ def storm_refresh(*, storm: AlertStorm, at: dt.datetime) -> bool:
     """Show the storm's alert count and top label values on its incident."""
     incident = Incident.objects.get(pk=storm.incident_id)
     if not incident.is_open:
+        return False
+    # The claim: a compare-and-set on what this storm showed, so that of two workers
+    # refreshing it at once (the drain and the storm_titles module) one updates the title.
+    claimed = AlertStorm.objects.filter(
+        pk=storm.pk, shown_count=storm.shown_count, shown_at=storm.shown_at
+    ).update(shown_count=storm.alert_count, shown_at=at)
+    if claimed != 1:
         return False
     service_name = storm.service.name
     count = storm.alert_count
@@ -1168,12 +1148,13 @@ def storm_refresh(*, storm: AlertStorm, at: dt.datetime) -> bool:
         actor=Actor.system("alert storm"),
         changes={"title": title, "description": "\n".join(lines)},
     )
-    AlertStorm.objects.filter(pk=storm.pk).update(shown_count=count, shown_at=at)
     storm.shown_count, storm.shown_at = count, at
     return True
 
 
 def storms_refresh_due(*, at: dt.datetime) -> int:
+    """Every open storm whose incident shows an out-of-date count (the storm_titles
+    engine module, every tick: one cheap query when there is none)."""
     refreshed = 0
     for pk in selectors.storms_to_refresh(shown_before=at - STORM_REFRESH):
         storm = AlertStorm.objects.select_related("service").get(pk=pk)

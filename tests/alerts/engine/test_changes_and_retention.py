@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from tocsin.alerts.adapters.base import Event
-from tocsin.alerts.engine import IngestModule
+from tocsin.alerts.engine import RetentionModule
 from tocsin.alerts.models import Alert, ChangeEvent, InboxEvent
 from tocsin.catalog.models import Integration, Service
 from tocsin.core.clock import now
@@ -68,9 +68,8 @@ def test_done_inbox_rows_are_deleted_after_the_retention_days(
     pending = push(pd, trigger("k"))
     pending.received_at = START  # older than the retention, but not processed yet
     pending.save()
-    module = IngestModule("test-worker")
-    module.batch = 0  # retention only
-    module.purge_batch = 2
+    module = RetentionModule("test-worker")
+    module.batch = 2
     assert module.tick(now()) == 2  # a batch at a time, again next tick while there is more
     assert module.tick(now()) == 1
     assert module.tick(now()) == 0
@@ -88,5 +87,5 @@ def test_change_events_are_kept_ninety_days(
     push(pd, change("new"), kind="change")
     drain()
     clock.shift(dt.timedelta(days=31))
-    IngestModule("test-worker").tick(now())
+    RetentionModule("test-worker").tick(now())
     assert list(ChangeEvent.objects.values_list("summary", flat=True)) == ["new"]
