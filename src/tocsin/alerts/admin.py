@@ -54,4 +54,3 @@ class HeartbeatAdmin(admin.ModelAdmin):
 class AlertStormAdmin(admin.ModelAdmin):
     list_display = ("service", "incident", "started_at", "alert_count")
     raw_id_fields = ("incident",)
-

@@ -258,15 +258,19 @@ class _OpenStorm:
         return storm  # type: ignore[return-value]
 
 
-def suppressions_possible(service: Service, at: dt.datetime) -> bool:
+def suppressions_possible(
+    service: Service, at: dt.datetime, *, until: dt.datetime | None = None
+) -> bool:
     """Whether any maintenance window of the service or any silence (of the service or of
-    every service) runs at `at`: one cheap statement, so that the usual case (none) never
-    loads them (maintenance_windows_active and silences_active say which)."""
+    every service) runs at `at` (or at any time from `at` to `until`): one cheap
+    statement, so that the usual case (none) never loads them (maintenance_windows_active
+    and silences_active say which)."""
     db = connections[router.db_for_read(Silence)]
     statement = _prepared(db, _SuppressionsPossible)
-    moment = db.ops.adapt_datetimefield_value(at)
+    start = db.ops.adapt_datetimefield_value(at)
+    end = db.ops.adapt_datetimefield_value(until or at)
     with db.cursor() as cursor:
-        cursor.execute(statement.sql, [service.pk, moment, moment, service.pk, moment, moment])
+        cursor.execute(statement.sql, [service.pk, end, start, service.pk, end, start])
         return cursor.fetchone() is not None
 
 
@@ -336,18 +340,27 @@ def incident_has_open_alerts(incident_id: int) -> bool:
     )
 
 
-def maintenance_windows_active(service: Service, at: dt.datetime) -> list[MaintenanceWindow]:
+def maintenance_windows_active(
+    service: Service, at: dt.datetime, *, until: dt.datetime | None = None
+) -> list[MaintenanceWindow]:
+    """The service's windows running at `at` (or at any time from `at` to `until`)."""
     return list(
-        MaintenanceWindow.objects.filter(services=service, starts_at__lte=at, ends_at__gt=at)
+        MaintenanceWindow.objects.filter(
+            services=service, starts_at__lte=until or at, ends_at__gt=at
+        )
         .order_by("id")
         .distinct()
     )
 
 
-def silences_active(service: Service, at: dt.datetime) -> list[Silence]:
+def silences_active(
+    service: Service, at: dt.datetime, *, until: dt.datetime | None = None
+) -> list[Silence]:
+    """Silences of the service or of every service running at `at` (or at any time from
+    `at` to `until`)."""
     return list(
         Silence.objects.filter(Q(service__isnull=True) | Q(service=service))
-        .filter(starts_at__lte=at, ends_at__gt=at)
+        .filter(starts_at__lte=until or at, ends_at__gt=at)
         .order_by("id")
     )
 

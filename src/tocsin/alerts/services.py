@@ -211,6 +211,71 @@ class _Result:
         return self._detail
 
 
+class _Shared:
+    """What the rows of one service's batch share, in one transaction under the service's
+    ingest lease (nobody else applies rows of the service meanwhile): the service's open
+    storm (its counts written once, at the end of the batch: `finish`), the maintenance
+    windows and silences of the batch's time span, the open incident of each grouping
+    key, and the count of monitoring incidents of the storm window. A lone row (or a
+    heartbeat miss) has one of its own.
+    """
+
+    def __init__(self, span: tuple[dt.datetime, dt.datetime] | None = None) -> None:
+        self.span = span  # the rows' first and last received_at
+        self.storm: AlertStorm | None = None
+        self.storm_loaded = False
+        self.storm_touched = False
+        self.suppressions: tuple[list[MaintenanceWindow], list[Silence]] | None = None
+        self.incident_of: dict[str, int | None] = {}
+        self.incidents: dict[int, Incident] = {}
+        self.monitoring_count: int | None = None
+
+    def suppressions_at(
+        self, service: Service, at: dt.datetime
+    ) -> tuple[list[MaintenanceWindow], list[Silence]]:
+        """The windows and silences running at `at` (loaded once for the span)."""
+        first, last = self.span or (at, at)
+        if self.suppressions is None:
+            if selectors.suppressions_possible(service, first, until=last):
+                self.suppressions = (
+                    selectors.maintenance_windows_active(service, first, until=last),
+                    selectors.silences_active(service, first, until=last),
+                )
+            else:
+                self.suppressions = ([], [])
+        windows, silences = self.suppressions
+        if self.span is None or not (windows or silences):
+            return windows, silences
+        return (
+            [w for w in windows if w.starts_at <= at < w.ends_at],
+            [x for x in silences if x.starts_at <= at < x.ends_at],
+        )
+
+    def monitoring_incidents(self, service: Service, since: dt.datetime) -> int:
+        if self.monitoring_count is None:
+            self.monitoring_count = selectors.monitoring_incidents_since(service, since)
+        return self.monitoring_count
+
+    def opened_incident(self) -> None:
+        if self.monitoring_count is not None:
+            self.monitoring_count += 1
+
+    def ended(self, incident_id: int) -> None:
+        """The drain resolved this incident: nothing joins it any more."""
+        self.incidents.pop(incident_id, None)
+        for key, found in list(self.incident_of.items()):
+            if found == incident_id:
+                del self.incident_of[key]
+        if self.storm is not None and self.storm.incident_id == incident_id:
+            self.finish()
+            self.storm, self.storm_loaded = None, False
+
+    def finish(self) -> None:
+        if self.storm is not None and self.storm_touched:
+            _save_storm_counts(self.storm)
+            self.storm_touched = False
+
+
 @dataclass
 class _Row:
     """One inbox row (or a heartbeat miss) being applied, in one transaction.
@@ -236,19 +301,15 @@ class _Row:
     # Incidents this row opened: the alerts that join them with it are no news (no note).
     created: set[int] = field(default_factory=set)
     resolved_incidents: set[int] = field(default_factory=set)
-    storm: AlertStorm | None = None
-    storm_loaded: bool = False
-    storm_touched: bool = False
-    suppressions: tuple[list[MaintenanceWindow], list[Silence]] | None = None
     # Snapshot rows: when the alert last resolved on each key started (HA re-sends of an
     # old snapshot must not reopen what is over).
     resolved_started: dict[str, dt.datetime] = field(default_factory=dict)
     pending: list[NewAlert] = field(default_factory=list)
-    incident_of: dict[str, int | None] = field(default_factory=dict)
-    incidents: dict[int, Incident] = field(default_factory=dict)
     # The alerts of a snapshot share their group and, mostly, their start time.
     groupings: dict[str, tuple[str, bool]] = field(default_factory=dict)
     times: dict[str, dt.datetime] = field(default_factory=dict)
+    # What the rows of one service's batch share (its storm, suppressions, incidents).
+    shared: _Shared = field(default_factory=lambda: _Shared())
 
     def __post_init__(self) -> None:
         self.service: Service = self.integration.service  # asked for every event
@@ -363,8 +424,8 @@ class _Row:
             alert.occurrences += 1
             fields.append("occurrences")
         alert.save(update_fields=fields)
-        self.incident_of[alert.grouping_key] = incident.pk
-        self.incidents.setdefault(incident.pk, incident)
+        self.shared.incident_of[alert.grouping_key] = incident.pk
+        self.shared.incidents.setdefault(incident.pk, incident)
         storm = self._storm()
         if storm is not None and storm.incident_id == incident.pk:
             self._count_in_storm(storm, alert)
@@ -429,10 +490,10 @@ class _Row:
         self.pending.append(alert)
         self.opened[alert.dedup_key] = alert
         # The newest open incident holding alerts of this grouping key is now this one.
-        self.incident_of[grouping_key] = incident_id
-        if incident_id not in self.incidents:
-            self.incidents[incident_id] = incident
-        storm = self.storm if self.storm_loaded else self._storm()
+        self.shared.incident_of[grouping_key] = incident_id
+        if incident_id not in self.shared.incidents:
+            self.shared.incidents[incident_id] = incident
+        storm = self.shared.storm if self.shared.storm_loaded else self._storm()
         if storm is not None and storm.incident_id == incident_id:
             self._count_in_storm(storm, alert)
         elif joined:
@@ -447,15 +508,7 @@ class _Row:
             _insert_alerts(self.integration, self.received_at, pending)
 
     def _suppressed_by(self, alert: Alert | NewAlert) -> str:
-        if self.suppressions is None:
-            if selectors.suppressions_possible(self.service, self.received_at):
-                self.suppressions = (
-                    selectors.maintenance_windows_active(self.service, self.received_at),
-                    selectors.silences_active(self.service, self.received_at),
-                )
-            else:
-                self.suppressions = ([], [])
-        windows, silences = self.suppressions
+        windows, silences = self.shared.suppressions_at(self.service, self.received_at)
         if windows:
             window = windows[0]
             return f"maintenance window #{window.pk}: {window.reason or 'no reason given'}"
@@ -470,21 +523,21 @@ class _Row:
         started_after = None
         if by_labels:
             started_after = self.at - dt.timedelta(minutes=service.group_window_minutes)
-        if alert.grouping_key in self.incident_of:
-            incident_id = self.incident_of[alert.grouping_key]
+        if alert.grouping_key in self.shared.incident_of:
+            incident_id = self.shared.incident_of[alert.grouping_key]
         else:
             found = selectors.open_incident_for_grouping(
                 service=service, grouping_key=alert.grouping_key, started_after=started_after
             )
             incident_id = None if found is None else found.pk
-            self.incident_of[alert.grouping_key] = incident_id
+            self.shared.incident_of[alert.grouping_key] = incident_id
             if found is not None:
-                self.incidents.setdefault(found.pk, found)
+                self.shared.incidents.setdefault(found.pk, found)
         if incident_id is not None:
             return self._incident(incident_id), True
         threshold = service.storm_threshold
         if threshold and (
-            selectors.monitoring_incidents_since(service, self.at - STORM_WINDOW) >= threshold
+            self.shared.monitoring_incidents(service, self.at - STORM_WINDOW) >= threshold
         ):
             storm = self._storm()
             if storm is not None:
@@ -501,22 +554,23 @@ class _Row:
             urgency=urgency,
             detected_at=alert.started_at,
         )
+        self.shared.opened_incident()
         self.created.add(incident.pk)
         return incident, False
 
     def _incident(self, incident_id: int) -> Incident:
-        incident = self.incidents.get(incident_id)
+        incident = self.shared.incidents.get(incident_id)
         if incident is None:
-            incident = self.incidents[incident_id] = Incident.objects.get(pk=incident_id)
+            incident = self.shared.incidents[incident_id] = Incident.objects.get(pk=incident_id)
         return incident
 
     # -- storms ------------------------------------------------------------------------
 
     def _storm(self) -> AlertStorm | None:
-        if not self.storm_loaded:
-            self.storm = selectors.open_storm_of(self.service)
-            self.storm_loaded = True
-        return self.storm
+        if not self.shared.storm_loaded:
+            self.shared.storm = selectors.open_storm_of(self.service)
+            self.shared.storm_loaded = True
+        return self.shared.storm
 
     def _start_storm(self, alert: Alert | NewAlert) -> Incident:
         service = self.service
@@ -531,10 +585,11 @@ class _Row:
             urgency=urgency,
             detected_at=alert.started_at,
         )
-        self.storm = AlertStorm.objects.create(
+        self.shared.opened_incident()
+        self.shared.storm = AlertStorm.objects.create(
             service=service, incident=incident, started_at=self.at, shown_at=self.at
         )
-        self.storm_loaded = True
+        self.shared.storm_loaded = True
         return incident
 
     def _count_in_storm(self, storm: AlertStorm, alert: Alert | NewAlert) -> None:
@@ -546,7 +601,7 @@ class _Row:
                 per_label = counts.setdefault(name, {})
                 per_label[value] = per_label.get(value, 0) + 1
         storm.label_counts = counts
-        self.storm_touched = True
+        self.shared.storm_touched = True
 
     # -- the end of the row ------------------------------------------------------------
 
@@ -559,12 +614,15 @@ class _Row:
         for incident_id, alerts in self.joined.items():
             if incident_id not in self.created:
                 _note_joined(self._incident(incident_id), alerts, self.actor)
-        if self.storm is not None and self.storm_touched:
-            _save_storm_counts(self.storm)
-            if self.storm.shown_count == 0 or self.storm.shown_at <= self.at - STORM_REFRESH:
-                storm_refresh(storm=self.storm, at=self.at)
+        storm = self.shared.storm
+        if storm is not None and self.shared.storm_touched:
+            if self.shared.span is None:  # a lone row: now; a batch: at its end
+                self.shared.finish()
+            if storm.shown_count == 0 or storm.shown_at <= self.at - STORM_REFRESH:
+                storm_refresh(storm=storm, at=self.at)
         for incident_id in sorted(self.resolved_incidents):
             _auto_resolve(incident_id, self.actor)
+            self.shared.ended(incident_id)  # resolved, or to be looked up again
 
 
 _ALERT_INCIDENT = Alert._meta.get_field("incident")
@@ -909,11 +967,16 @@ _INBOX_COLUMNS = (  # every column but the id and processed_at (NULL)
 )
 
 
-def _apply_events(row: InboxEvent) -> tuple[str, str]:
+def _apply_events(row: InboxEvent, shared: _Shared | None) -> tuple[str, str]:
     raw = row.events
     if not isinstance(raw, list) or not raw:
         raise RowRejected("the row holds no events")
-    work = _Row(integration=row.integration, received_at=row.received_at, at=now())
+    work = _Row(
+        integration=row.integration,
+        received_at=row.received_at,
+        at=now(),
+        shared=shared if shared is not None else _Shared(),
+    )
     parsed: list[Event | RowRejected] = []
     for data in raw:
         try:
@@ -998,14 +1061,15 @@ def _record_ping(row: InboxEvent) -> tuple[str, str]:
     return Outcome.UPDATED, f"ping; {result.detail}"
 
 
-def inbox_process(*, row: InboxEvent) -> tuple[str, str]:
+def inbox_process(*, row: InboxEvent, shared: _Shared | None = None) -> tuple[str, str]:
     """Apply one inbox row (inside the caller's transaction); (outcome, detail).
+    `shared`: what the rows of the caller's batch (of one service) share.
 
     RowRejected and Invalid (bad data the adapters let through) become `rejected`.
     """
     try:
         if row.kind == "event":
-            return _apply_events(row)
+            return _apply_events(row, shared)
         if row.kind == "change":
             return _record_change(row)
         if row.kind == "heartbeat":
@@ -1019,6 +1083,10 @@ class _RowsTaken(Exception):
     """Another worker finished some of the batch's rows meanwhile: roll the batch back."""
 
 
+class _RowFailed(Exception):
+    """A row failed in a batch run without savepoints: run the batch again with them."""
+
+
 def inbox_process_batch(
     *,
     pks: list[int],
@@ -1029,14 +1097,20 @@ def inbox_process_batch(
 ) -> int | None:
     """Process several pending rows, in id order, in one transaction with their outcomes.
 
-    One lease renewal, one read of the rows, each row's effects in a savepoint of its own
-    (a row that fails is recorded as rejected without touching the others), one write of
-    the outcomes that is also the claim: a compare-and-set pending -> done on every row.
-    If another worker got to any of them first, the whole batch rolls back (its rows were
-    applied there), so no row is ever applied twice; the lease makes that a last resort.
-    The claim comes last so that each row is written once: on SQLite an UPDATE rewrites
-    the whole record, up to 64 KB of raw body and 100 events.
+    One lease renewal, one read of the rows, the rows applied one after the other
+    sharing what rows of one service share (`_Shared`: its storm, its suppressions, its
+    incidents by grouping key), one write of the outcomes that is also the claim: a
+    compare-and-set pending -> done on every row. If another worker got to any of them
+    first, the whole batch rolls back (its rows were applied there), so no row is ever
+    applied twice; the lease makes that a last resort. The claim comes last so that each
+    row is written once: on SQLite an UPDATE rewrites the whole record, up to 64 KB of
+    raw body and 100 events.
 
+    The rows run without savepoints (two statements a row saved); if one fails, the
+    batch rolls back and runs again with each row in a savepoint of its own and nothing
+    shared, so that a row that fails is recorded as rejected without touching the others.
+
+    `service_id`: only rows of that service (the one whose lease the caller holds).
     None: the lease is lost (nothing was done); else the number of rows processed. A
     transient database error (locked, gone) rolls back the whole batch, which stays
     pending and is retried.
@@ -1044,26 +1118,56 @@ def inbox_process_batch(
     if not pks:
         return 0
     try:
-        with transaction.atomic():
-            at = now()
-            if not lease_renew(name=lease_name, holder=holder, until=at + lease_for):
-                return None
-            found = (
-                InboxEvent.objects.select_related("integration__service")
-                .defer("payload")  # the raw body (up to 64 KB a row) is for people
-                .filter(pk__in=pks, state=InboxState.PENDING)
-            )
-            if service_id is not None:  # the leased service's rows only
-                found = found.filter(integration__service_id=service_id)
-            rows = list(found.order_by("id"))
-            for row in rows:
-                row.outcome, row.outcome_detail = _process_guarded(row)
-            if _record_outcomes(rows, at) != len(rows):
-                raise _RowsTaken
-            return len(rows)
+        try:
+            return _process_batch(pks, lease_name, holder, lease_for, service_id, guarded=False)
+        except _RowFailed:
+            return _process_batch(pks, lease_name, holder, lease_for, service_id, guarded=True)
     except _RowsTaken:
         log.warning("inbox rows %s were processed by another worker meanwhile", pks)
         return 0
+
+
+def _process_batch(
+    pks: list[int],
+    lease_name: str,
+    holder: str,
+    lease_for: dt.timedelta,
+    service_id: int | None,
+    *,
+    guarded: bool,
+) -> int | None:
+    with transaction.atomic():
+        at = now()
+        if not lease_renew(name=lease_name, holder=holder, until=at + lease_for):
+            return None
+        found = (
+            InboxEvent.objects.select_related("integration__service")
+            .defer("payload")  # the raw body (up to 64 KB a row) is for people
+            .filter(pk__in=pks, state=InboxState.PENDING)
+        )
+        if service_id is not None:  # the leased service's rows only
+            found = found.filter(integration__service_id=service_id)
+        rows = list(found.order_by("id"))
+        if not rows:
+            return 0
+        if guarded:
+            for row in rows:
+                row.outcome, row.outcome_detail = _process_guarded(row)
+        else:
+            shared = _Shared(
+                span=(min(r.received_at for r in rows), max(r.received_at for r in rows))
+            )
+            for row in rows:
+                try:
+                    row.outcome, row.outcome_detail = inbox_process(row=row, shared=shared)
+                except (OperationalError, InterfaceError):
+                    raise
+                except Exception as exc:
+                    raise _RowFailed from exc
+            shared.finish()
+        if _record_outcomes(rows, at) != len(rows):
+            raise _RowsTaken
+        return len(rows)
 
 
 def _process_guarded(row: InboxEvent) -> tuple[str, str]:

@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import threading
 import time
+from typing import Any
 
 import pytest
 import time_machine
@@ -81,15 +82,15 @@ def test_a_batch_whose_row_another_worker_finished_meanwhile_rolls_back(
 
     first, second = push(pd, trigger("a")), push(pd, trigger("b"))
     assert lease_take(name="ingest", holder="w1", at=now(), until=now() + LEASE_FOR)
-    applied = services._process_guarded
+    applied = services.inbox_process
 
-    def and_meanwhile(row: InboxEvent) -> tuple[str, str]:
-        result = applied(row)
+    def and_meanwhile(*, row: InboxEvent, **more: Any) -> tuple[str, str]:
+        result = applied(row=row, **more)
         if row.pk == second.pk:  # what the other worker's commit looks like from here
             InboxEvent.objects.filter(pk=first.pk).update(state="done", outcome="created")
         return result
 
-    monkeypatch.setattr(services, "_process_guarded", and_meanwhile)
+    monkeypatch.setattr(services, "inbox_process", and_meanwhile)
     done = inbox_process_batch(
         pks=[first.pk, second.pk], lease_name="ingest", holder="w1", lease_for=LEASE_FOR
     )
@@ -167,14 +168,14 @@ class _Applied:
         self.barrier = barrier
         applied = services.inbox_process
 
-        def spy(*, row: InboxEvent) -> tuple[str, str]:
+        def spy(*, row: InboxEvent, **more: Any) -> tuple[str, str]:
             started = time.monotonic()
             if self.barrier is not None:
                 # Both workers must be inside a row at once: with one lease for the whole
                 # inbox the other never arrives and the barrier breaks.
                 self.barrier.wait(timeout=10)
                 self.barrier = None
-            result = applied(row=row)
+            result = applied(row=row, **more)
             with self.lock:
                 self.log.append(
                     (
