@@ -34,15 +34,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import (
-    DatabaseError,
     InterfaceError,
     OperationalError,
     connection,
-    models,
     transaction,
 )
 
-from tocsin.alerts import selectors
+from tocsin.alerts import selectors, sql
 from tocsin.alerts.adapters.base import ACTIONS, Event, Unusable, clean, normalise
 from tocsin.alerts.models import (
     Alert,
@@ -353,7 +351,7 @@ class _Row:
         if event.snapshot:
             self.refreshed.append(alert.pk)
             return _Result(Outcome.REFRESHED, f"alert #{alert.pk} still firing")
-        _one_more_occurrence(alert.pk, self.received_at)
+        sql.one_more_occurrence(alert.pk, self.received_at)
         alert.occurrences += 1
         detail = f"alert #{alert.pk}: occurrence {alert.occurrences}"
         if alert.suppressed_reason:
@@ -652,94 +650,6 @@ class NewAlert:
     pk: int | None = None
 
 
-class _AlertInsert:
-    """A prepared multi-row INSERT of new alerts, with RETURNING of their ids.
-
-    What `Alert.objects.bulk_create` does for new alerts, without model instances or
-    building the statement through the ORM for every batch (most of a snapshot's cost).
-    """
-
-    # (column, where its value comes from); every other column of the table is NULL.
-    SOURCES = (
-        ("integration", "integration"),
-        ("service", "service"),
-        ("dedup_key", "dedup_key"),
-        ("group_key", "group_key"),
-        ("grouping_key", "grouping_key"),
-        ("status", "status"),
-        ("severity", "severity"),
-        ("summary", "summary"),
-        ("source", "source"),
-        ("details", "json"),
-        ("links", "json"),
-        ("labels", "json"),
-        ("started_at", "started_at"),
-        ("first_seen_at", "received_at"),
-        ("last_seen_at", "received_at"),
-        ("occurrences", "occurrences"),
-        ("incident", "incident_id"),
-        ("suppressed_reason", "suppressed_reason"),
-    )
-
-    def __init__(self, db: Any) -> None:
-        meta = Alert._meta
-        quote = db.ops.quote_name
-        fields = [meta.get_field(name) for name, _ in self.SOURCES]
-        _require_filled(Alert, [name for name, _ in self.SOURCES], "_AlertInsert")
-        self.vendor = db.vendor
-        self.fields = fields
-        self.json = [json_param(db, f) for f in fields if isinstance(f, models.JSONField)]
-        self.head = (
-            f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - quoted model metadata
-            f"({', '.join(quote(f.column) for f in fields)}) VALUES "
-        )
-        self.row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        self.tail = f" RETURNING {quote(meta.pk.column)}"  # type: ignore[union-attr]
-
-    def run(
-        self, db: Any, integration: Integration, received_at: dt.datetime, alerts: list[NewAlert]
-    ) -> None:
-        adapt_datetime = db.ops.adapt_datetimefield_value
-        details_json, links_json, labels_json = self.json
-        seen = adapt_datetime(received_at)
-        times: dict[dt.datetime, Any] = {}  # a snapshot's alerts share their start times
-        size = max(1, db.ops.bulk_batch_size(self.fields, alerts))
-        for start in range(0, len(alerts), size):
-            batch = alerts[start : start + size]
-            params: list[Any] = []
-            for alert in batch:
-                started = times.get(alert.started_at)
-                if started is None:
-                    started = times[alert.started_at] = adapt_datetime(alert.started_at)
-                params += (
-                    integration.pk,
-                    integration.service_id,
-                    alert.dedup_key,
-                    alert.group_key,
-                    alert.grouping_key,
-                    AlertStatus.TRIGGERED.value,
-                    alert.severity,
-                    alert.summary,
-                    alert.source,
-                    details_json(alert.details),
-                    links_json(alert.links),
-                    labels_json(alert.labels),
-                    started,
-                    seen,
-                    seen,
-                    1,
-                    alert.incident_id,
-                    alert.suppressed_reason,
-                )
-            sql = self.head + ", ".join([self.row] * len(batch)) + self.tail
-            with db.cursor() as cursor:
-                cursor.execute(sql, params)
-                ids = cursor.fetchall()
-            for alert, (pk,) in zip(batch, ids, strict=True):
-                alert.pk = pk
-
-
-_ALERT_INSERT: dict[str, _AlertInsert] = {}
 _NEW_ALERT_VALUES = tuple(name for name in NewAlert.__slots__ if name != "pk")  # type: ignore[attr-defined]
 
 
@@ -757,108 +667,12 @@ def _insert_alerts(
                 **{name: getattr(alert, name) for name in _NEW_ALERT_VALUES},
             ).pk
         return
-    statement = _ALERT_INSERT.get(connection.alias)
-    if statement is None or statement.vendor != connection.vendor:
-        statement = _ALERT_INSERT[connection.alias] = _AlertInsert(connection)
-    statement.run(connection, integration, received_at, alerts)
-
-
-def _require_filled(model: type[models.Model], names: list[str], who: str) -> None:
-    """A prepared INSERT fills these columns and leaves the others NULL: a NOT NULL
-    column added to the model later fails here, saying where its value must come from."""
-    missing = [
-        f.name
-        for f in model._meta.concrete_fields
-        if not f.primary_key and not f.null and f.name not in names
-    ]
-    if missing:
-        raise TypeError(f"{who} does not fill {model.__name__}.{', '.join(missing)}")
-
-
-def _statement(name: str, build: Callable[[Any], str]) -> str:
-    """A write statement built once per connection alias from the models' metadata."""
-    key = (connection.alias, connection.vendor, name)
-    sql = _STATEMENTS.get(key)
-    if sql is None:
-        sql = _STATEMENTS[key] = build(connection.ops.quote_name)
-    return sql
-
-
-_STATEMENTS: dict[tuple[str, str, str], str] = {}
-
-
-def _one_more_occurrence(alert_id: int, at: dt.datetime) -> None:
-    """Alert.objects.filter(pk=...).update(occurrences=F("occurrences") + 1,
-    last_seen_at=at), as a prepared statement (every duplicate delivery runs it)."""
-
-    def build(quote: Callable[[str], str]) -> str:
-        column = Alert._meta.get_field
-        occurrences = quote(column("occurrences").column)  # type: ignore[union-attr]
-        return (
-            f"UPDATE {quote(Alert._meta.db_table)} "  # noqa: S608 - quoted metadata
-            f"SET {occurrences} = {occurrences} + 1, "
-            f"{quote(column('last_seen_at').column)} = %s "  # type: ignore[union-attr]
-            f"WHERE {quote(Alert._meta.pk.column)} = %s"  # type: ignore[union-attr]
-        )
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _statement("one_more_occurrence", build),
-            [connection.ops.adapt_datetimefield_value(at), alert_id],
-        )
+    sql.insert_alerts(integration, received_at, alerts)
 
 
 def _save_storm_counts(storm: AlertStorm) -> None:
-    """storm.save(update_fields=["alert_count", "label_counts"]), as a prepared statement
-    (every row that adds alerts to a storm runs it)."""
-
-    def build(quote: Callable[[str], str]) -> str:
-        column = AlertStorm._meta.get_field
-        return (
-            f"UPDATE {quote(AlertStorm._meta.db_table)} "  # noqa: S608 - quoted metadata
-            f"SET {quote(column('alert_count').column)} = %s, "  # type: ignore[union-attr]
-            f"{quote(column('label_counts').column)} = %s "  # type: ignore[union-attr]
-            f"WHERE {quote(AlertStorm._meta.pk.column)} = %s"  # type: ignore[union-attr]
-        )
-
-    label_counts = AlertStorm._meta.get_field("label_counts")
-    params = [
-        storm.alert_count,
-        label_counts.get_db_prep_save(storm.label_counts, connection),
-        storm.pk,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_statement("save_storm_counts", build), params)
-        if cursor.rowcount != 1:  # what save(update_fields=...) says when the row is gone
-            raise DatabaseError("Save with update_fields did not affect any rows.")
-
-
-def _record_outcomes(rows: list[InboxEvent], at: dt.datetime) -> int:
-    """Each row done, with its outcome and detail, if it is still pending: one executemany
-    of a prepared UPDATE; the number of rows it changed."""
-
-    def build(quote: Callable[[str], str]) -> str:
-        column = InboxEvent._meta.get_field
-        state = quote(column("state").column)  # type: ignore[union-attr]
-        return (
-            f"UPDATE {quote(InboxEvent._meta.db_table)} "  # noqa: S608 - quoted metadata
-            f"SET {state} = %s, "
-            f"{quote(column('processed_at').column)} = %s, "  # type: ignore[union-attr]
-            f"{quote(column('outcome').column)} = %s, "  # type: ignore[union-attr]
-            f"{quote(column('outcome_detail').column)} = %s "  # type: ignore[union-attr]
-            f"WHERE {quote(InboxEvent._meta.pk.column)} = %s AND {state} = %s"  # type: ignore[union-attr]
-        )
-
-    if not rows:
-        return 0
-    done, pending = str(InboxState.DONE), str(InboxState.PENDING)
-    moment = connection.ops.adapt_datetimefield_value(at)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            _statement("record_outcomes", build),
-            [(done, moment, str(row.outcome), row.outcome_detail, row.pk, pending) for row in rows],
-        )
-        return int(cursor.rowcount)
+    """The storm's counts, once per batch of the service's rows."""
+    storm.save(update_fields=["alert_count", "label_counts"])
 
 
 def _note_joined(incident: Incident, alerts: list[Alert | NewAlert], actor: Actor) -> None:
@@ -922,19 +736,9 @@ def inbox_add(
 ) -> None:
     """A pending inbox row: what an accepted request leaves (N1).
 
-    `InboxEvent.objects.create(...)` as one prepared INSERT (every accepted request runs
-    it; building it through the ORM was a third of a request's time). Outside a
-    transaction it is its own, committed when this returns.
+    `InboxEvent.objects.create(...)` as one prepared INSERT (tocsin.alerts.sql). Outside
+    a transaction it is its own, committed when this returns.
     """
-
-    def build(quote: Callable[[str], str]) -> str:
-        meta = InboxEvent._meta
-        names = list(_INBOX_COLUMNS)
-        _require_filled(InboxEvent, names, "inbox_add")
-        columns = ", ".join(quote(meta.get_field(name).column) for name in names)  # type: ignore[union-attr]
-        marks = ", ".join(["%s"] * len(names))
-        return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 - quoted metadata
-
     ops = connection.ops
     values = {
         "integration": integration.pk,
@@ -948,23 +752,10 @@ def inbox_add(
         "outcome": "",
         "outcome_detail": "",
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_statement("inbox_add", build), [values[name] for name in _INBOX_COLUMNS])
+    sql.insert_inbox_row([values[name] for name in sql.INBOX_COLUMNS])
 
 
 _INBOX_EVENTS = InboxEvent._meta.get_field("events")
-_INBOX_COLUMNS = (  # every column but the id and processed_at (NULL)
-    "integration",
-    "kind",
-    "received_at",
-    "events",
-    "payload",
-    "payload_truncated",
-    "request_id",
-    "state",
-    "outcome",
-    "outcome_detail",
-)
 
 
 def _apply_events(row: InboxEvent, shared: _Shared | None) -> tuple[str, str]:
@@ -1165,7 +956,7 @@ def _process_batch(
                 except Exception as exc:
                     raise _RowFailed from exc
             shared.finish()
-        if _record_outcomes(rows, at) != len(rows):
+        if sql.record_outcomes(rows, at) != len(rows):
             raise _RowsTaken
         return len(rows)
 
