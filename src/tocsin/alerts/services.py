@@ -227,6 +227,39 @@ class _Shared:
         self.incident_of: dict[str, int | None] = {}
         self.incidents: dict[int, Incident] = {}
         self.monitoring_count: int | None = None
+        # Per integration, what the batch knows of each dedup key: its open alert (kept
+        # up to date as rows change it) or None (no open alert). A key a row opened an
+        # alert for is forgotten (read again when a later row needs it).
+        self.alerts: dict[int, dict[str, Alert | None]] = {}
+        # Open alerts a trigger merged into: one more occurrence, last seen now.
+        self.merged: dict[int, Alert] = {}
+
+    def open_alerts(self, integration_id: int, keys: list[str]) -> dict[str, Alert]:
+        """What `selectors.open_alerts_by_key` says, asking only for keys not known yet."""
+        known = self.alerts.setdefault(integration_id, {})
+        missing = [key for key in dict.fromkeys(keys) if key not in known]
+        if missing:
+            found = selectors.open_alerts_by_key(integration_id, missing)
+            for key in missing:
+                known[key] = found.get(key)
+        found_now: dict[str, Alert] = {}
+        for key in keys:
+            alert = known[key]
+            if alert is not None:
+                found_now[key] = alert
+        return found_now
+
+    def remember(self, integration_id: int, keys: list[str], row: _Row) -> None:
+        """After a row: its keys' open alerts as the row left them."""
+        known = self.alerts.setdefault(integration_id, {})
+        for key in keys:
+            if key in row.new_keys:
+                known.pop(key, None)
+            else:
+                known[key] = row.open.get(key)
+
+    def forget(self, integration_id: int) -> None:
+        self.alerts.pop(integration_id, None)
 
     def suppressions_at(
         self, service: Service, at: dt.datetime
@@ -261,6 +294,10 @@ class _Shared:
     def ended(self, incident_id: int) -> None:
         """The drain resolved this incident: nothing joins it any more."""
         self.incidents.pop(incident_id, None)
+        for known in self.alerts.values():  # its alerts are read again if needed
+            for key, alert in list(known.items()):
+                if alert is not None and alert.incident_id == incident_id:
+                    del known[key]
         for key, found in list(self.incident_of.items()):
             if found == incident_id:
                 del self.incident_of[key]
@@ -269,9 +306,15 @@ class _Shared:
             self.storm, self.storm_loaded = None, False
 
     def finish(self) -> None:
+        """Write what the rows changed in memory: the storm's counts, the occurrences of
+        merged alerts (one statement, instead of one a duplicate)."""
         if self.storm is not None and self.storm_touched:
             _save_storm_counts(self.storm)
             self.storm_touched = False
+        if self.merged:
+            merged = sorted(self.merged.values(), key=lambda alert: alert.pk)
+            self.merged = {}
+            Alert.objects.bulk_update(merged, ["occurrences", "last_seen_at"])
 
 
 @dataclass
@@ -294,6 +337,7 @@ class _Row:
     # Keys this row opened an alert for (inserted by `flush`): a later event of the row
     # for one of them reads the stored alert back into `open` first.
     opened: dict[str, NewAlert] = field(default_factory=dict)
+    new_keys: set[str] = field(default_factory=set)  # every key this row opened an alert for
     refreshed: list[int] = field(default_factory=list)
     joined: dict[int, list[Alert | NewAlert]] = field(default_factory=lambda: defaultdict(list))
     # Incidents this row opened: the alerts that join them with it are no news (no note).
@@ -351,8 +395,9 @@ class _Row:
         if event.snapshot:
             self.refreshed.append(alert.pk)
             return _Result(Outcome.REFRESHED, f"alert #{alert.pk} still firing")
-        sql.one_more_occurrence(alert.pk, self.received_at)
         alert.occurrences += 1
+        alert.last_seen_at = self.received_at
+        self.shared.merged[alert.pk] = alert  # written at the end of the batch (or row)
         detail = f"alert #{alert.pk}: occurrence {alert.occurrences}"
         if alert.suppressed_reason:
             detail += f" (suppressed: {alert.suppressed_reason})"
@@ -477,6 +522,7 @@ class _Row:
             labels=event.labels,
             started_at=self._started(event),
         )
+        self.new_keys.add(alert.dedup_key)
         reason = self._suppressed_by(alert)
         if reason:
             alert.suppressed_reason = reason[:300]
@@ -609,15 +655,21 @@ class _Row:
             Alert.objects.filter(pk__in=self.refreshed, last_seen_at__lt=self.received_at).update(
                 last_seen_at=self.received_at
             )
+            for alert in self.open.values():  # as stored
+                if alert.pk in self.refreshed and alert.last_seen_at < self.received_at:
+                    alert.last_seen_at = self.received_at
         for incident_id, alerts in self.joined.items():
             if incident_id not in self.created:
                 _note_joined(self._incident(incident_id), alerts, self.actor)
-        storm = self.shared.storm
-        if storm is not None and self.shared.storm_touched:
-            if self.shared.span is None:  # a lone row: now; a batch: at its end
-                self.shared.finish()
-            if storm.shown_count == 0 or storm.shown_at <= self.at - STORM_REFRESH:
-                storm_refresh(storm=storm, at=self.at)
+        storm, touched = self.shared.storm, self.shared.storm_touched
+        if self.shared.span is None:  # a lone row: now; a batch: at its end
+            self.shared.finish()
+        if (
+            storm is not None
+            and touched
+            and (storm.shown_count == 0 or storm.shown_at <= self.at - STORM_REFRESH)
+        ):
+            storm_refresh(storm=storm, at=self.at)
         for incident_id in sorted(self.resolved_incidents):
             _auto_resolve(incident_id, self.actor)
             self.shared.ended(incident_id)  # resolved, or to be looked up again
@@ -775,7 +827,7 @@ def _apply_events(row: InboxEvent, shared: _Shared | None) -> tuple[str, str]:
         except RowRejected as exc:
             parsed.append(exc)
     keys = [event.dedup_key for event in parsed if isinstance(event, Event)]
-    work.open = selectors.open_alerts_by_key(row.integration_id, keys)
+    work.open = work.shared.open_alerts(row.integration_id, keys)
     snapshot_keys = [
         event.dedup_key
         for event in parsed
@@ -790,6 +842,7 @@ def _apply_events(row: InboxEvent, shared: _Shared | None) -> tuple[str, str]:
         for item in parsed
     ]
     work.finish()
+    work.shared.remember(row.integration_id, keys, work)
     return _summarise(results)
 
 
@@ -948,6 +1001,7 @@ def _process_batch(
             shared = _Shared(
                 span=(min(r.received_at for r in rows), max(r.received_at for r in rows))
             )
+            _prefetch_open_alerts(shared, rows)
             for row in rows:
                 try:
                     row.outcome, row.outcome_detail = inbox_process(row=row, shared=shared)
@@ -955,10 +1009,28 @@ def _process_batch(
                     raise
                 except Exception as exc:
                     raise _RowFailed from exc
+                if row.kind != "event":  # a ping may resolve the heartbeat's alert
+                    shared.forget(row.integration_id)
             shared.finish()
         if sql.record_outcomes(rows, at) != len(rows):
             raise _RowsTaken
         return len(rows)
+
+
+def _prefetch_open_alerts(shared: _Shared, rows: list[InboxEvent]) -> None:
+    """The open alerts of every dedup key of the batch's event rows, one query an
+    integration (instead of one a row)."""
+    keys: dict[int, list[str]] = {}
+    for row in rows:
+        if row.kind == "event" and isinstance(row.events, list):
+            mine = keys.setdefault(row.integration_id, [])
+            for data in row.events:
+                key = data.get("dedup_key") if isinstance(data, dict) else None
+                if isinstance(key, str) and key:
+                    mine.append(key)
+    for integration_id, found in keys.items():
+        if found:
+            shared.open_alerts(integration_id, found)
 
 
 def _process_guarded(row: InboxEvent) -> tuple[str, str]:

@@ -12,7 +12,6 @@ replaces gives, on SQLite and on PostgreSQL. The ORM query is in each docstring.
 - open_incident_for_grouping  every new grouping key: the incident an alert joins
 - last_resolved_start_by_key  every snapshot row (Alertmanager, Grafana)
 - insert_alerts               every row that opens alerts: one multi-row INSERT RETURNING
-- one_more_occurrence         every duplicate trigger
 - record_outcomes             every row: outcome and claim, one executemany a batch
 - insert_inbox_row            every accepted request (the web side)
 
@@ -341,27 +340,6 @@ def _statement(name: str, build: Callable[[Any], str]) -> str:
 
 
 _STATEMENTS: dict[tuple[str, str, str], str] = {}
-
-
-def one_more_occurrence(alert_id: int, at: dt.datetime) -> None:
-    """Alert.objects.filter(pk=...).update(occurrences=F("occurrences") + 1,
-    last_seen_at=at), as a prepared statement (every duplicate delivery runs it)."""
-
-    def build(quote: Callable[[str], str]) -> str:
-        column = Alert._meta.get_field
-        occurrences = quote(column("occurrences").column)  # type: ignore[union-attr]
-        return (
-            f"UPDATE {quote(Alert._meta.db_table)} "  # noqa: S608 - quoted metadata
-            f"SET {occurrences} = {occurrences} + 1, "
-            f"{quote(column('last_seen_at').column)} = %s "  # type: ignore[union-attr]
-            f"WHERE {quote(Alert._meta.pk.column)} = %s"  # type: ignore[union-attr]
-        )
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _statement("one_more_occurrence", build),
-            [connection.ops.adapt_datetimefield_value(at), alert_id],
-        )
 
 
 _ALERT_INSERT: dict[str, _AlertInsert] = {}

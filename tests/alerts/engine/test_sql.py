@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.db.models import F
 
 from tocsin.alerts import sql
 from tocsin.alerts.models import Alert, InboxEvent
@@ -163,21 +162,6 @@ def test_insert_alerts_writes_what_bulk_create_writes(
             row.pop("id")
             row["dedup_key"] = row["dedup_key"].removesuffix("-orm")
         assert stored == other
-
-
-def test_one_more_occurrence_is_the_orm_update(
-    clock: time_machine.Coordinates, pd: Integration
-) -> None:
-    push(pd, trigger("a"))
-    push(pd, trigger("b"))
-    drain()
-    a, b = alert_of(pd, "a"), alert_of(pd, "b")
-    later = now() + dt.timedelta(seconds=3)
-    sql.one_more_occurrence(a.pk, later)
-    Alert.objects.filter(pk=b.pk).update(occurrences=F("occurrences") + 1, last_seen_at=later)
-    a.refresh_from_db()
-    b.refresh_from_db()
-    assert (a.occurrences, a.last_seen_at) == (b.occurrences, b.last_seen_at) == (2, later)
 
 
 def test_record_outcomes_is_the_orm_update_and_claims_pending_rows_only(
