@@ -40,6 +40,9 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=300, help="requests (posted or drained)")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument(
+        "--services", type=int, default=1, help="spread the integrations over this many"
+    )
+    parser.add_argument(
         "--plain", action="store_true", help="drain: time it without the profiler, print no profile"
     )
     parser.add_argument("--database-url", default="", help="an empty database to use instead")
@@ -76,11 +79,16 @@ def profile(args: argparse.Namespace) -> int:
     from tocsin.engine.engine import default_modules, make_worker_id, run_tick
 
     call_command("migrate", verbosity=0)
-    service = service_create(name=f"profile-{time.monotonic_ns()}")
+    services = [
+        service_create(name=f"profile-{n}-{time.monotonic_ns()}") for n in range(args.services)
+    ]
     kind = "alertmanager" if args.what.endswith("-am") else "pagerduty"
     # drain-dup: scenario (c), the same 50 dedup keys over and over (merges after the first)
     distinct = 50 if args.what == "drain-dup" else None
-    keys = [integration_create(service=service, kind=kind)[1] for _ in range(20)]
+    keys = [
+        integration_create(service=services[n % len(services)], kind=kind)[1]
+        for n in range(max(20, len(services)))
+    ]
 
     def request(n: int) -> tuple[str, str]:
         key = keys[n % len(keys)]

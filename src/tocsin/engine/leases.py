@@ -29,6 +29,12 @@ def lease_take(*, name: str, holder: str, at: dt.datetime, until: dt.datetime) -
     was released, or `holder` holds it already; False if another holder has it."""
     if not holder:
         raise ValueError("a lease needs a holder")
+    # A plain read first: a lease another worker holds is refused at once. The UPDATE
+    # below would wait for that worker's transaction (it renews the lease inside each of
+    # its batches) before finding the lease taken: two workers would take turns.
+    seen = Lease.objects.filter(name=name).values_list("holder", "lease_until").first()
+    if seen is not None and seen[0] not in ("", holder) and seen[1] >= at:
+        return False
     taken = (
         Lease.objects.filter(name=name)
         .filter(Q(lease_until__lt=at) | Q(holder=holder) | Q(holder=""))
