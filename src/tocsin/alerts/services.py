@@ -63,7 +63,7 @@ from tocsin.core.errors import Invalid
 from tocsin.core.jsonfast import json_param
 from tocsin.engine.leases import lease_renew
 from tocsin.incidents import services as incident_services
-from tocsin.incidents.models import EntryKind, Incident, Source, Status
+from tocsin.incidents.models import OPEN_STATUSES, EntryKind, Incident, Source, Status
 from tocsin.incidents.timeline import timeline_append
 
 log = logging.getLogger("tocsin.alerts")
@@ -1031,6 +1031,49 @@ def _prefetch_open_alerts(shared: _Shared, rows: list[InboxEvent]) -> None:
     for integration_id, found in keys.items():
         if found:
             shared.open_alerts(integration_id, found)
+    _prefetch_groupings(shared, rows)
+
+
+def _prefetch_groupings(shared: _Shared, rows: list[InboxEvent]) -> None:
+    """The open incident of every grouping key the batch's triggers without an open alert
+    may open an alert for: two queries a batch instead of one a new key (not for services
+    that group by labels: those look within a time window, key by key)."""
+    service = rows[0].integration.service
+    if service.grouping == Grouping.LABELS and service.group_labels:
+        return
+    wanted: set[str] = set()
+    for row in rows:
+        known = shared.alerts.get(row.integration_id, {})
+        if row.kind != "event" or not isinstance(row.events, list):
+            continue
+        for data in row.events:
+            if not isinstance(data, dict) or data.get("action") != "trigger":
+                continue
+            key = data.get("dedup_key")
+            if not isinstance(key, str) or known.get(key) is not None:
+                continue
+            group = data.get("group_key")
+            wanted.add(sha256_hex("key:" + (group if isinstance(group, str) and group else key)))
+    wanted -= shared.incident_of.keys()
+    if not wanted:
+        return
+    newest: dict[str, int] = {}
+    for grouping_key, incident_id in (
+        Alert.objects.filter(
+            service=service,
+            grouping_key__in=wanted,
+            incident__status__in=OPEN_STATUSES,
+        )
+        .order_by("grouping_key", "-incident_id")
+        .values_list("grouping_key", "incident_id")
+    ):
+        newest.setdefault(grouping_key, incident_id)
+    incidents = Incident.objects.in_bulk(set(newest.values()))
+    for grouping_key in wanted:
+        incident_id = newest.get(grouping_key)
+        shared.incident_of[grouping_key] = incident_id
+        if incident_id is not None:
+            shared.incidents.setdefault(incident_id, incidents[incident_id])
 
 
 def _process_guarded(row: InboxEvent) -> tuple[str, str]:

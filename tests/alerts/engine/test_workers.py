@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.db import OperationalError, connections
+from django.db import OperationalError, connections, transaction
 
 from tocsin.alerts import services
 from tocsin.alerts.engine import LEASE_FOR, IngestModule, ingest_lease
@@ -160,7 +160,8 @@ def test_concurrent_workers_apply_every_row_exactly_once() -> None:
 
 
 class _Applied:
-    """Records, from inside each row's transaction, which worker applied which row when."""
+    """Records, from inside each row's transaction, which worker applied which row when
+    (once the row's transaction commits)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, barrier: threading.Barrier | None) -> None:
         self.lock = threading.Lock()
@@ -176,16 +177,19 @@ class _Applied:
                 self.barrier.wait(timeout=10)
                 self.barrier = None
             result = applied(row=row, **more)
-            with self.lock:
-                self.log.append(
-                    (
-                        threading.current_thread().name,
-                        row.integration_id,
-                        row.pk,
-                        started,
-                        time.monotonic(),
-                    )
-                )
+            entry = (
+                threading.current_thread().name,
+                row.integration_id,
+                row.pk,
+                started,
+                time.monotonic(),
+            )
+
+            def committed() -> None:  # a batch rolled back (and retried) is not counted
+                with self.lock:
+                    self.log.append(entry)
+
+            transaction.on_commit(committed)
             return result
 
         monkeypatch.setattr(services, "inbox_process", spy)
