@@ -227,6 +227,7 @@ class _Shared:
         self.incident_of: dict[str, int | None] = {}
         self.incidents: dict[int, Incident] = {}
         self.monitoring_count: int | None = None
+        self.incidents_opened = 0
         # Per integration, what the batch knows of each dedup key: its open alert (kept
         # up to date as rows change it) or None (no open alert). A key a row opened an
         # alert for is forgotten (read again when a later row needs it).
@@ -288,6 +289,7 @@ class _Shared:
         return self.monitoring_count
 
     def opened_incident(self) -> None:
+        self.incidents_opened += 1
         if self.monitoring_count is not None:
             self.monitoring_count += 1
 
@@ -961,14 +963,26 @@ def inbox_process_batch(
     """
     if not pks:
         return 0
-    try:
+    done = 0
+    left: list[int] = list(pks)
+    while left:
         try:
-            return _process_batch(pks, lease_name, holder, lease_for, service_id, guarded=False)
-        except _RowFailed:
-            return _process_batch(pks, lease_name, holder, lease_for, service_id, guarded=True)
-    except _RowsTaken:
-        log.warning("inbox rows %s were processed by another worker meanwhile", pks)
-        return 0
+            try:
+                result = _process_batch(
+                    left, lease_name, holder, lease_for, service_id, guarded=False
+                )
+            except _RowFailed:
+                result = _process_batch(
+                    left, lease_name, holder, lease_for, service_id, guarded=True
+                )
+        except _RowsTaken:
+            log.warning("inbox rows %s were processed by another worker meanwhile", left)
+            return done
+        if result is None:
+            return None
+        processed, left = result
+        done += processed
+    return done
 
 
 def _process_batch(
@@ -979,7 +993,11 @@ def _process_batch(
     service_id: int | None,
     *,
     guarded: bool,
-) -> int | None:
+) -> tuple[int, list[int]] | None:
+    """One transaction: (rows processed, the ids left for the next one). It ends early,
+    after a row that opened an incident: every new incident takes the one counter row
+    for its number, and holds it until the commit, so that another worker opening an
+    incident waits for this transaction; it ends soon."""
     with transaction.atomic():
         at = now()
         if not lease_renew(name=lease_name, holder=holder, until=at + lease_for):
@@ -993,7 +1011,8 @@ def _process_batch(
             found = found.filter(integration__service_id=service_id)
         rows = list(found.order_by("id"))
         if not rows:
-            return 0
+            return 0, []
+        left: list[int] = []
         if guarded:
             for row in rows:
                 row.outcome, row.outcome_detail = _process_guarded(row)
@@ -1002,7 +1021,8 @@ def _process_batch(
                 span=(min(r.received_at for r in rows), max(r.received_at for r in rows))
             )
             _prefetch_open_alerts(shared, rows)
-            for row in rows:
+            for index, row in enumerate(rows):
+                opened = shared.incidents_opened
                 try:
                     row.outcome, row.outcome_detail = inbox_process(row=row, shared=shared)
                 except (OperationalError, InterfaceError):
@@ -1011,10 +1031,14 @@ def _process_batch(
                     raise _RowFailed from exc
                 if row.kind != "event":  # a ping may resolve the heartbeat's alert
                     shared.forget(row.integration_id)
+                if shared.incidents_opened > opened and connection.vendor != "sqlite":
+                    left = [later.pk for later in rows[index + 1 :]]
+                    rows = rows[: index + 1]
+                    break
             shared.finish()
         if sql.record_outcomes(rows, at) != len(rows):
             raise _RowsTaken
-        return len(rows)
+        return len(rows), left
 
 
 def _prefetch_open_alerts(shared: _Shared, rows: list[InboxEvent]) -> None:
