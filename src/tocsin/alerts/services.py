@@ -250,6 +250,23 @@ class _Shared:
                 found_now[key] = alert
         return found_now
 
+    def open_alerts_of(self, wanted: dict[int, list[str]]) -> None:
+        """Learn the open alerts of these keys, one query for every integration."""
+        missing: dict[int, list[str]] = {}
+        for integration_id, keys in wanted.items():
+            known = self.alerts.setdefault(integration_id, {})
+            unknown = [key for key in dict.fromkeys(keys) if key not in known]
+            if unknown:
+                missing[integration_id] = unknown
+        if not missing:
+            return
+        found = sql.open_alerts_of(missing)
+        for integration_id, keys in missing.items():
+            mine = found.get(integration_id, {})
+            known = self.alerts[integration_id]
+            for key in keys:
+                known[key] = mine.get(key)
+
     def remember(self, integration_id: int, keys: list[str], row: _Row) -> None:
         """After a row: its keys' open alerts as the row left them."""
         known = self.alerts.setdefault(integration_id, {})
@@ -1042,8 +1059,8 @@ def _process_batch(
 
 
 def _prefetch_open_alerts(shared: _Shared, rows: list[InboxEvent]) -> None:
-    """The open alerts of every dedup key of the batch's event rows, one query an
-    integration (instead of one a row)."""
+    """The open alerts of every dedup key of the batch's event rows, one query for all
+    (instead of one a row)."""
     keys: dict[int, list[str]] = {}
     for row in rows:
         if row.kind == "event" and isinstance(row.events, list):
@@ -1052,9 +1069,7 @@ def _prefetch_open_alerts(shared: _Shared, rows: list[InboxEvent]) -> None:
                 key = data.get("dedup_key") if isinstance(data, dict) else None
                 if isinstance(key, str) and key:
                     mine.append(key)
-    for integration_id, found in keys.items():
-        if found:
-            shared.open_alerts(integration_id, found)
+    shared.open_alerts_of(keys)
     _prefetch_groupings(shared, rows)
 
 

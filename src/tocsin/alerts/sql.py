@@ -8,7 +8,7 @@ quoted by the backend, never from input), with the same value converters the ORM
 applies, and tests/alerts/engine/test_sql.py checks it gives what the ORM query it
 replaces gives, on SQLite and on PostgreSQL. The ORM query is in each docstring.
 
-- open_alerts_by_key          every inbox row: the open alerts of its keys, with incidents
+- open_alerts_of (_by_key)     a batch: the open alerts of its rows' keys, with incidents
 - open_incident_for_grouping  every new grouping key: the incident an alert joins
 - last_resolved_start_by_key  every snapshot row (Alertmanager, Grafana)
 - insert_alerts               every row that opens alerts: one multi-row INSERT RETURNING
@@ -44,15 +44,26 @@ def open_alerts_by_key(integration_id: int, keys: list[str]) -> dict[str, Alert]
     incident: what `Alert.objects.filter(integration_id=..., dedup_key__in=keys)
     .exclude(status=RESOLVED).select_related("incident")` gives, through one prepared
     statement (the drain asks this once per inbox row, for up to hundreds of keys)."""
-    unique = list(dict.fromkeys(keys))
+    return open_alerts_of({integration_id: keys}).get(integration_id, {})
+
+
+def open_alerts_of(wanted: dict[int, list[str]]) -> dict[int, dict[str, Alert]]:
+    """`open_alerts_by_key` for several integrations at once (a batch's rows): one
+    statement for all of them, {integration id: {key: alert}}."""
+    unique = list(dict.fromkeys(key for keys in wanted.values() for key in keys))
+    integrations = [pk for pk, keys in wanted.items() if keys]
+    found: dict[int, dict[str, Alert]] = {}
     if not unique:
-        return {}
+        return found
+    asked = {pk: set(keys) for pk, keys in wanted.items()}
     db = connections[router.db_for_read(Alert)]
     statement = _prepared(db, _OpenAlertsByKey)
-    found: dict[str, Alert] = {}
     for start in range(0, len(unique), KEYS_PER_QUERY):
-        for alert in statement.run(db, integration_id, unique[start : start + KEYS_PER_QUERY]):
-            found[alert.dedup_key] = alert
+        chunk = unique[start : start + KEYS_PER_QUERY]
+        for alert in statement.run(db, integrations, chunk):
+            # The statement asks for every key on every integration: keep what was asked.
+            if alert.dedup_key in asked[alert.integration_id]:
+                found.setdefault(alert.integration_id, {})[alert.dedup_key] = alert
     return found
 
 
@@ -100,15 +111,20 @@ class _OpenAlertsByKey:
             f"FROM {quote(Alert._meta.db_table)} a "
             f"LEFT OUTER JOIN {quote(Incident._meta.db_table)} i "
             f"ON i.{quote(Incident._meta.pk.column)} = a.{quote(column('incident').column)} "  # type: ignore[union-attr]
-            f"WHERE a.{quote(column('integration').column)} = %s "
-            f"AND NOT (a.{quote(column('status').column)} = %s) "
-            f"AND a.{quote(column('dedup_key').column)} IN "
+            f"WHERE NOT (a.{quote(column('status').column)} = %s) "
+            f"AND a.{quote(column('integration').column)} IN "
         )
+        self.keys = f" AND a.{quote(column('dedup_key').column)} IN "
 
-    def run(self, db: BaseDatabaseWrapper, integration_id: int, keys: list[str]) -> list[Alert]:
-        sql = self.head + "(" + ", ".join(["%s"] * len(keys)) + ")"
+    def run(
+        self, db: BaseDatabaseWrapper, integration_ids: list[int], keys: list[str]
+    ) -> list[Alert]:
+        sql = (
+            f"{self.head}({', '.join(['%s'] * len(integration_ids))})"
+            f"{self.keys}({', '.join(['%s'] * len(keys))})"
+        )
         with db.cursor() as cursor:
-            cursor.execute(sql, [integration_id, str(AlertStatus.RESOLVED), *keys])
+            cursor.execute(sql, [str(AlertStatus.RESOLVED), *integration_ids, *keys])
             rows = cursor.fetchall()
         alerts: list[Alert] = []
         for row in rows:

@@ -210,3 +210,20 @@ def test_insert_inbox_row_is_the_orm_create(
     )
     orm.refresh_from_db()
     assert {**_values(mine), "id": 0} == {**_values(orm), "id": 0}
+
+
+def test_open_alerts_of_several_integrations_is_the_orm_query_for_each(
+    alerts: None, pd: Integration, pd2: Integration
+) -> None:
+    wanted = {pd.pk: ["a", "c", "zz"], pd2.pk: ["a", "c"]}
+    found = sql.open_alerts_of(wanted)
+    for integration_id, keys in wanted.items():
+        expected = {
+            alert.dedup_key: alert.pk
+            for alert in Alert.objects.filter(
+                integration_id=integration_id, dedup_key__in=keys
+            ).exclude(status="resolved")
+        }
+        got = {key: alert.pk for key, alert in found.get(integration_id, {}).items()}
+        assert got == expected
+    assert sorted(found[pd2.pk]) == ["a"]  # pd's "c" is not pd2's
