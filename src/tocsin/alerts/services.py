@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from collections import Counter as Tally
 from collections import defaultdict
 from collections.abc import Callable
@@ -80,6 +81,7 @@ OUTCOME_ORDER = (
     Outcome.RECORDED,
 )
 DETAIL_MAX = 2000
+INCIDENT_HOLD = 0.05  # seconds: see _process_batch
 STORM_WINDOW = dt.timedelta(seconds=60)
 STORM_REFRESH = dt.timedelta(seconds=10)
 STORM_LABELS = ("alertname", "instance", "source")
@@ -1011,10 +1013,10 @@ def _process_batch(
     *,
     guarded: bool,
 ) -> tuple[int, list[int]] | None:
-    """One transaction: (rows processed, the ids left for the next one). It ends early,
-    after a row that opened an incident: every new incident takes the one counter row
-    for its number, and holds it until the commit, so that another worker opening an
-    incident waits for this transaction; it ends soon."""
+    """One transaction: (rows processed, the ids left for the next one). On PostgreSQL
+    it ends early after a row that opened an incident once it has run INCIDENT_HOLD:
+    every new incident takes the one counter row for its number and holds it until the
+    commit, so another worker opening an incident waits for this transaction."""
     with transaction.atomic():
         at = now()
         if not lease_renew(name=lease_name, holder=holder, until=at + lease_for):
@@ -1037,8 +1039,11 @@ def _process_batch(
             shared = _Shared(
                 span=(min(r.received_at for r in rows), max(r.received_at for r in rows))
             )
-            _prefetch_open_alerts(shared, rows)
+            prefetched = 0  # rows whose keys were looked up ahead
+            began = time.perf_counter()
             for index, row in enumerate(rows):
+                if index >= prefetched:
+                    prefetched = _prefetch_open_alerts(shared, rows, index)
                 opened = shared.incidents_opened
                 try:
                     row.outcome, row.outcome_detail = inbox_process(row=row, shared=shared)
@@ -1048,7 +1053,11 @@ def _process_batch(
                     raise _RowFailed from exc
                 if row.kind != "event":  # a ping may resolve the heartbeat's alert
                     shared.forget(row.integration_id)
-                if shared.incidents_opened > opened and connection.vendor != "sqlite":
+                if (
+                    shared.incidents_opened > opened
+                    and connection.vendor != "sqlite"
+                    and time.perf_counter() - began >= INCIDENT_HOLD
+                ):
                     left = [later.pk for later in rows[index + 1 :]]
                     rows = rows[: index + 1]
                     break
@@ -1058,19 +1067,30 @@ def _process_batch(
         return len(rows), left
 
 
-def _prefetch_open_alerts(shared: _Shared, rows: list[InboxEvent]) -> None:
-    """The open alerts of every dedup key of the batch's event rows, one query for all
-    (instead of one a row)."""
+PREFETCH_KEYS = 500  # dedup keys looked up ahead at a time
+
+
+def _prefetch_open_alerts(shared: _Shared, rows: list[InboxEvent], first: int) -> int:
+    """The open alerts of every dedup key of the next event rows from `first` (up to
+    about PREFETCH_KEYS keys: a batch may end early, and the rows it leaves are looked
+    up again in the next one), and the open incidents of their grouping keys: one query
+    each for all those rows, instead of one a row. The index of the first row left."""
     keys: dict[int, list[str]] = {}
-    for row in rows:
+    count = 0
+    end = first
+    while end < len(rows) and (end == first or count < PREFETCH_KEYS):
+        row = rows[end]
+        end += 1
         if row.kind == "event" and isinstance(row.events, list):
             mine = keys.setdefault(row.integration_id, [])
             for data in row.events:
                 key = data.get("dedup_key") if isinstance(data, dict) else None
                 if isinstance(key, str) and key:
                     mine.append(key)
+                    count += 1
     shared.open_alerts_of(keys)
-    _prefetch_groupings(shared, rows)
+    _prefetch_groupings(shared, rows[first:end])
+    return end
 
 
 def _prefetch_groupings(shared: _Shared, rows: list[InboxEvent]) -> None:
