@@ -89,3 +89,23 @@ def test_change_events_are_kept_ninety_days(
     clock.shift(dt.timedelta(days=31))
     RetentionModule("test-worker").tick(now())
     assert list(ChangeEvent.objects.values_list("summary", flat=True)) == ["new"]
+
+
+def test_retention_runs_once_a_minute_whichever_worker_asks_and_after_a_restart(
+    clock: time_machine.Coordinates, pd: Integration, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When retention next runs is kept in the database (its lease), not in a worker's
+    memory: a second worker, or a restarted one, does not run it again within the
+    minute; a minute on, one of them does."""
+    monkeypatch.setenv("TOCSIN_INBOX_RETENTION_DAYS", "1")
+    push(pd, trigger("k"))
+    drain()
+    clock.shift(dt.timedelta(days=2))
+    assert RetentionModule("w1").tick(now()) == 1
+    row = push(pd, trigger("k"))
+    drain()
+    InboxEvent.objects.filter(pk=row.pk).update(received_at=START)  # past retention too
+    assert RetentionModule("w2").tick(now()) == 0  # w1 ran it less than a minute ago
+    assert RetentionModule("w1").tick(now()) == 0  # w1 restarted: no memory, same answer
+    clock.shift(dt.timedelta(seconds=61))
+    assert RetentionModule("w2").tick(now()) == 1
