@@ -22,8 +22,9 @@ retention (`RetentionModule`): deletes done inbox rows and change events past th
 retention, a batch at a time; when it next runs is kept in its lease (`lease_due`),
 shared by every worker.
 
-heartbeat_manager (`AlertHeartbeatModule`): a heartbeat that is up and past its due
-time goes down and opens an incident; all its state is in the Heartbeat table.
+alert_heartbeats (`AlertHeartbeatModule`): a heartbeat that is up and past its due
+time goes down and opens an incident, under its service's ingest lease; all its state
+is in the Heartbeat table.
 """
 
 from __future__ import annotations
@@ -151,12 +152,27 @@ class RetentionModule:
 
 
 class AlertHeartbeatModule:
+    """A missed heartbeat opens (or joins) an incident of its service like an inbox row
+    does, so it takes the service's ingest lease for it: the drain of that service keeps
+    its storm and grouping in memory for a batch. A service being drained is tried again
+    next tick."""
+
     name = "alert_heartbeats"
     batch = 100
 
+    def __init__(self, worker_id: str | None = None) -> None:
+        self.holder = f"{worker_id or uuid.uuid4().hex}:heartbeats"
+
     def tick(self, now: dt.datetime) -> int:
         missed = 0
-        for pk, state, due_at in selectors.heartbeats_due(at=now, limit=self.batch):
-            if services.heartbeat_missed(heartbeat_id=pk, state=state, due_at=due_at, at=now):
-                missed += 1
+        for pk, state, due_at, service_id in selectors.heartbeats_due(at=now, limit=self.batch):
+            lease = ingest_lease(service_id)
+            at = clock_now()
+            if not lease_take(name=lease, holder=self.holder, at=at, until=at + LEASE_FOR):
+                continue
+            try:
+                if services.heartbeat_missed(heartbeat_id=pk, state=state, due_at=due_at, at=now):
+                    missed += 1
+            finally:
+                lease_release(name=lease, holder=self.holder)
         return missed

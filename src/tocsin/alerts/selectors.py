@@ -168,13 +168,13 @@ def silence_matches(silence: Silence, labels: dict[str, Any]) -> bool:
     return True
 
 
-def heartbeats_due(*, at: dt.datetime, limit: int) -> list[tuple[int, str, dt.datetime]]:
-    """(pk, state, due_at) of heartbeats whose due time has passed and that are not
-    already down: up, or new (set up, never pinged) when they have a due time."""
+def heartbeats_due(*, at: dt.datetime, limit: int) -> list[tuple[int, str, dt.datetime, int]]:
+    """(pk, state, due_at, service id) of heartbeats whose due time has passed and that
+    are not already down: up, or new (set up, never pinged) when they have a due time."""
     return list(
         Heartbeat.objects.filter(state__in=("up", "new"), due_at__lt=at)
         .order_by("due_at")
-        .values_list("pk", "state", "due_at")[:limit]
+        .values_list("pk", "state", "due_at", "integration__service_id")[:limit]
     )
 
 

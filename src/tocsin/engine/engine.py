@@ -71,7 +71,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         IngestModule(worker_id),
         StormRefreshModule(),
         RetentionModule(worker_id),
-        AlertHeartbeatModule(),
+        AlertHeartbeatModule(worker_id),
         AckTimeoutModule(),
         SlaBreachModule(),
         AutoCloseModule(),
