@@ -24,7 +24,9 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -37,6 +39,9 @@ def main() -> int:
     )
     parser.add_argument("--n", type=int, default=300, help="requests (posted or drained)")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument(
+        "--services", type=int, default=1, help="spread the integrations over this many"
+    )
     parser.add_argument(
         "--plain", action="store_true", help="drain: time it without the profiler, print no profile"
     )
@@ -65,6 +70,7 @@ def profile(args: argparse.Namespace) -> int:
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connection
     from django.test import Client
     from run import alertmanager_snapshot, compact, pagerduty_event
 
@@ -74,15 +80,18 @@ def profile(args: argparse.Namespace) -> int:
     from tocsin.engine.engine import default_modules, make_worker_id, run_tick
 
     call_command("migrate", verbosity=0)
-    service = service_create(
-        name=f"profile-{time.monotonic_ns()}", actor=Actor.system("bench setup")
-    )
+    services = [
+        service_create(name=f"profile-{n}-{time.monotonic_ns()}", actor=Actor.system("bench setup"))
+        for n in range(args.services)
+    ]
     kind = "alertmanager" if args.what.endswith("-am") else "pagerduty"
     # drain-dup: scenario (c), the same 50 dedup keys over and over (merges after the first)
     distinct = 50 if args.what == "drain-dup" else None
     keys = [
-        integration_create(service=service, kind=kind, actor=Actor.system("bench setup"))[1]
-        for _ in range(20)
+        integration_create(
+            service=services[n % len(services)], kind=kind, actor=Actor.system("bench setup")
+        )[1]
+        for n in range(max(20, len(services)))
     ]
 
     def request(n: int) -> tuple[str, str]:
@@ -126,14 +135,24 @@ def profile(args: argparse.Namespace) -> int:
             post(n)
         modules = default_modules(make_worker_id())
         pending = InboxEvent.objects.filter(state="pending").count()
+        statements: Counter[str] = Counter()
+        shapes: Counter[str] = Counter()  # PROFILE_SQL=1: each statement's start, counted
+
+        def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            statements[sql.split(None, 1)[0].upper()] += 1
+            if os.environ.get("PROFILE_SQL"):
+                shapes[sql[:150]] += 1
+            return execute(sql, params, many, context)
+
         started = time.perf_counter()
         cpu_started = time.process_time()
         if not args.plain:
             profiler.enable()
         ticks = 0
-        while InboxEvent.objects.filter(state="pending").exists() and ticks < 10_000:
-            run_tick(modules)
-            ticks += 1
+        with connection.execute_wrapper(count):
+            while InboxEvent.objects.filter(state="pending").exists() and ticks < 10_000:
+                run_tick(modules)
+                ticks += 1
         profiler.disable()
         took = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
@@ -144,6 +163,15 @@ def profile(args: argparse.Namespace) -> int:
             f"({events / took:.0f} events/s, {events / cpu:.0f} events per CPU second, "
             f"{ticks} ticks)"
         )
+        # Statements the drain sent (the loop's own pending check included), per row.
+        total = sum(statements.values())
+        print(
+            f"statements: {total / pending:.2f} a row ("
+            + ", ".join(f"{verb} {n / pending:.2f}" for verb, n in statements.most_common())
+            + f"); CPU {cpu / pending * 1000:.3f} ms a row"
+        )
+        for shape, n in shapes.most_common(25):
+            print(f"  {n / pending:6.2f}  {shape}")
         if args.plain:
             return 0
     if args.save:

@@ -574,6 +574,8 @@ def bench_tocsin(
                             str(HERE / "tocsin_drain.py"),
                             "--timeout",
                             str(args.drain_timeout),
+                            "--workers",
+                            str(args.drain_workers),
                         ],
                         env,
                         timeout=args.drain_timeout + 120,
@@ -903,6 +905,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--services", type=int, default=20)
     parser.add_argument("--keys", type=int, default=200, help="integration keys per kind (200)")
     parser.add_argument("--drain-timeout", type=float, default=180.0)
+    parser.add_argument(
+        "--drain-workers", type=int, default=1, help="worker processes draining at once (1)"
+    )
     parser.add_argument("--no-drain", action="store_true", help="measure acceptance only")
     parser.add_argument(
         "--only",

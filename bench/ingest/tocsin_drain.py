@@ -2,7 +2,7 @@
 
 Run with Tocsin's environment (TOCSIN_DATA_DIR, DATABASE_URL), after a load phase:
 
-    python bench/ingest/tocsin_drain.py --timeout 120
+    python bench/ingest/tocsin_drain.py --timeout 120 [--workers 2]
 
 It counts the pending inbox rows and the events they carry, then runs
 `tocsin.engine.engine.run_tick` over the worker's modules (exactly what `tocsin worker`
@@ -16,6 +16,8 @@ import argparse
 import cProfile
 import json
 import os
+import resource
+import subprocess
 import sys
 import time
 from typing import Any
@@ -67,6 +69,10 @@ def _pending() -> tuple[int, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="drain in this many processes at once"
+    )
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tocsin.settings")
@@ -93,7 +99,14 @@ def main() -> int:
     if profiler is not None:
         profiler.enable()
     started = time.perf_counter()
+    cpu_started = time.process_time()
     left_rows, left_events = rows, events
+    children: list[subprocess.Popen[bytes]] = []
+    if args.workers > 1 and not args.child:
+        # The others drain in processes of their own (each its own connection); this one
+        # drains too. Each service's rows go to one of them at a time (its lease).
+        command = [sys.executable, __file__, "--child", "--timeout", str(args.timeout)]
+        children = [subprocess.Popen(command) for _ in range(args.workers - 1)]
     while has_ingest and left_rows and time.perf_counter() - started < args.timeout:
         result = run_tick(modules)
         ticks += 1
@@ -101,7 +114,18 @@ def main() -> int:
         # Only whether rows are left: counting their events means SQLite parsing every
         # pending row's JSON, seconds of the measured time when thousands are left.
         left_rows = InboxEvent.objects.filter(state="pending").count()
+    for child in children:
+        child.wait()
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu += usage.ru_utime + usage.ru_stime
+    if args.child:
+        for module in modules:
+            forget = getattr(module, "forget", None)
+            if forget is not None:
+                forget()
+        return 0
     # As `tocsin worker` does when it stops: hand the ingest lease over at once. Without
     # this the next scenario's drain (another process) waited out the lease (15 s).
     for module in modules:
@@ -130,6 +154,12 @@ def main() -> int:
             "rows_left": left_rows,
             "events_left": left_events,
             "seconds": round(seconds, 3),
+            "workers": args.workers,
+            # The drain's own CPU time (every worker process; not the database server's).
+            "cpu_seconds": round(cpu, 3),
+            "cpu_ms_per_row": round(cpu / (rows - left_rows) * 1000, 3)
+            if rows > left_rows
+            else None,
             "ticks": ticks,
             "failed_module_ticks": failed_ticks,
             "rows_per_s": round((rows - left_rows) / seconds, 1) if seconds > 0 else None,

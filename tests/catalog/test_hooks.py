@@ -11,6 +11,9 @@ from tocsin.alerts.models import Heartbeat
 from tocsin.catalog import hooks
 from tocsin.catalog.models import Integration, Service
 from tocsin.catalog.services import integration_setup, integration_update
+from tocsin.core.actors import Actor
+
+SETUP = Actor.system("test setup")
 
 
 class Boom(Exception):
@@ -25,7 +28,11 @@ def test_a_failing_hook_undoes_the_new_integration(service: Service, monkeypatch
     monkeypatch.setattr(hooks, "_integration_changed", [*hooks._integration_changed, _boom])
     with pytest.raises(Boom):
         integration_setup(
-            service=service, kind="heartbeat", name="Cron", options={"interval_seconds": 300}
+            service=service,
+            kind="heartbeat",
+            name="Cron",
+            options={"interval_seconds": 300},
+            actor=SETUP,
         )
     # alerts' heartbeat hook ran first, in the same transaction: undone with it
     assert not Integration.objects.exists()
@@ -34,11 +41,15 @@ def test_a_failing_hook_undoes_the_new_integration(service: Service, monkeypatch
 
 def test_a_failing_hook_undoes_the_option_change(service: Service, monkeypatch: Any) -> None:
     integration, _ = integration_setup(
-        service=service, kind="heartbeat", name="Cron", options={"interval_seconds": 300}
+        service=service,
+        kind="heartbeat",
+        name="Cron",
+        options={"interval_seconds": 300},
+        actor=SETUP,
     )
     monkeypatch.setattr(hooks, "_integration_changed", [*hooks._integration_changed, _boom])
     with pytest.raises(Boom):
-        integration_update(integration=integration, options={"interval_seconds": 600})
+        integration_update(integration=integration, options={"interval_seconds": 600}, actor=SETUP)
     integration.refresh_from_db()
     assert integration.options["interval_seconds"] == 300
     assert Heartbeat.objects.get(integration=integration).interval_seconds == 300

@@ -6,7 +6,6 @@ from tocsin.alerts.models import (
     Alert,
     AlertStorm,
     ChangeEvent,
-    EngineLease,
     Heartbeat,
     InboxEvent,
     MaintenanceWindow,
@@ -67,9 +66,3 @@ class AlertStormAdmin(ReadOnlyAdmin):
     note = ENGINE_NOTE
     list_display = ("service", "incident", "started_at", "alert_count")
     raw_id_fields = ("incident",)
-
-
-@admin.register(EngineLease)
-class EngineLeaseAdmin(ReadOnlyAdmin):
-    note = ENGINE_NOTE
-    list_display = ("name", "holder", "lease_until")

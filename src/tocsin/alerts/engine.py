@@ -1,18 +1,30 @@
-"""Engine modules of the alerts app.
+"""Engine modules of the alerts app. None keeps state in memory that matters: a
+restarted worker, or another one, carries on exactly where this one was.
 
-ingest_manager (`IngestModule`): turns pending inbox rows into alerts and incidents, in
-arrival order, a batch per tick; each row's effects and its outcome are committed
-together, several rows to a transaction when there is a backlog (about 50 ms of work,
-see `_pace`), each row in a savepoint of its own.
-One worker at a time holds the ingest lease (a row in EngineLease taken with a
-compare-and-set), so rows of an integration are never applied out of order by two
-workers; the lease is renewed inside every transaction, and a worker that lost it
-stops its batch. Each row is also claimed with a compare-and-set (pending -> done), so
-no row is ever applied twice.
+ingest (`IngestModule`): turns pending inbox rows into alerts and incidents, in arrival
+order, a service at a time: a worker takes the service's lease
+(`ingest:service:<id>`, tocsin.core.leases), drains that service's pending rows, and
+hands the lease back. Several workers drain different services at once; the rows of one
+service (hence of each of its integrations) are never applied out of order or by two
+workers at once: what rows of one service share (its incidents' grouping, its storm,
+its storm threshold) is only ever changed by the lease holder. Rows are committed
+several to a transaction when there is a backlog (about 50 ms of work on SQLite, 200 ms
+on PostgreSQL, see `_pace`);
+the lease is renewed inside every transaction, and a worker that lost it stops. Each
+row is also claimed with a compare-and-set (pending -> done), so no row is ever applied
+twice.
 
-heartbeat_manager (`AlertHeartbeatModule`): a heartbeat that is up and past its due
-time goes down and opens an incident; all its state is in the Heartbeat table, so a
-restarted worker carries on exactly where the last one was.
+storm_titles (`StormRefreshModule`): an open alert storm whose incident shows an
+out-of-date count gets its title and description refreshed (at most every
+STORM_REFRESH); each refresh is a compare-and-set on the storm's shown time.
+
+retention (`RetentionModule`): deletes done inbox rows and change events past their
+retention, a batch at a time; when it next runs is kept in its lease (`lease_due`),
+shared by every worker.
+
+alert_heartbeats (`AlertHeartbeatModule`): a heartbeat that is up and past its due
+time goes down and opens an incident, under its service's ingest lease; all its state
+is in the Heartbeat table.
 """
 
 from __future__ import annotations
@@ -21,82 +33,151 @@ import datetime as dt
 import time
 import uuid
 
-from tocsin.alerts import selectors, services
-from tocsin.core.db import sqlite_checkpoint, sqlite_checkpoint_every
+from django.db import connection
 
-INGEST_LEASE = "ingest"
+from tocsin.alerts import selectors, services
+from tocsin.core.budget import budget_spent
+from tocsin.core.clock import now as clock_now
+from tocsin.core.db import sqlite_checkpoint, sqlite_checkpoint_every
+from tocsin.core.leases import (
+    lease_due,
+    lease_release,
+    lease_take,
+    leases_release_all,
+)
+
+INGEST_LEASE = "ingest:service:{}"
 LEASE_FOR = dt.timedelta(seconds=15)
 PURGE_EVERY = dt.timedelta(seconds=60)
-TRANSACTION_TARGET = 0.05  # seconds of work per transaction when there is a backlog
-MAX_ROWS = 50
+RETENTION_LEASE = "alerts:retention"
+# Seconds of work per transaction when there is a backlog, and rows at most: on SQLite
+# short (the web's inserts wait for the one write lock); on PostgreSQL longer (nobody
+# waits for the drain's transaction, and each commit is a WAL flush).
+TRANSACTION_TARGET = {"sqlite": 0.05}
+TRANSACTION_TARGET_OTHER = 0.2
+MAX_ROWS = {"sqlite": 50}
+MAX_ROWS_OTHER = 200
 CHECKPOINT_PAGES = 16_384  # 64 MB of WAL between checkpoints while draining (SQLite)
+
+
+def ingest_lease(service_id: int) -> str:
+    return INGEST_LEASE.format(service_id)
 
 
 class IngestModule:
     name = "ingest"
-    batch = 200
-    purge_batch = 1000
+    batch = 400  # pending rows looked at per tick (all services)
 
     def __init__(self, worker_id: str | None = None) -> None:
-        self.holder = worker_id or f"ingest-{uuid.uuid4().hex}"
+        self.holder = f"{worker_id or uuid.uuid4().hex}:ingest"
+        # Only a pace (how many rows fit in TRANSACTION_TARGET): a new worker relearns it.
         self.rows_per_transaction = 4
-        self._next_purge: dt.datetime | None = None
 
     def tick(self, now: dt.datetime) -> int:
-        if not services.lease_take(
-            name=INGEST_LEASE, holder=self.holder, at=now, until=now + LEASE_FOR
-        ):
+        pending = selectors.inbox_pending_by_service(limit=self.batch)
+        if not pending:
             return 0
+        sqlite_checkpoint_every(CHECKPOINT_PAGES)
         done = 0
-        pending = selectors.inbox_pending_ids(limit=self.batch)
-        if pending:
-            sqlite_checkpoint_every(CHECKPOINT_PAGES)
-        start = 0
-        while start < len(pending):
-            chunk = pending[start : start + self.rows_per_transaction]
+        for service_id, pks in pending.items():
+            if budget_spent():
+                return max(done, 1)  # the rest next turn; a positive count comes back at once
+            lease = ingest_lease(service_id)
+            at = clock_now()
+            if not lease_take(name=lease, holder=self.holder, at=at, until=at + LEASE_FOR):
+                continue  # another worker drains this service now
+            try:
+                done += self._drain(service_id, lease, pks)
+            finally:
+                lease_release(name=lease, holder=self.holder)
+        if sum(len(pks) for pks in pending.values()) < self.batch:  # the backlog is done
+            sqlite_checkpoint()
+        return done
+
+    def _drain(self, service_id: int, lease: str, pks: list[int]) -> int:
+        done = start = 0
+        while start < len(pks):
+            chunk = pks[start : start + self.rows_per_transaction]
             started = time.perf_counter()
             processed = services.inbox_process_batch(
-                pks=chunk, lease_name=INGEST_LEASE, holder=self.holder, lease_for=LEASE_FOR
+                pks=chunk,
+                lease_name=lease,
+                holder=self.holder,
+                lease_for=LEASE_FOR,
+                service_id=service_id,
             )
             if processed is None:
-                return done  # another worker holds the lease now
+                return done  # our lease lapsed and another worker took the service
             done += processed
             start += len(chunk)
             self._pace(len(chunk), time.perf_counter() - started)
-        if pending and len(pending) < self.batch:  # the backlog is done
-            sqlite_checkpoint()
-        services.storms_refresh_due(at=now)
-        return done + self._purge(now)
+            if budget_spent():
+                break  # this turn's time is used up: the rest of the service next turn
+        return done
 
     def _pace(self, rows: int, seconds: float) -> None:
-        """Rows per transaction for the next one: as many as fit in TRANSACTION_TARGET
+        """Rows per transaction for the next one: as many as fit in the target time
         (fewer commits under a backlog; on SQLite the write lock is never held long, so
-        the web's inserts do not wait), at most doubling, between 1 and MAX_ROWS."""
-        fit = int(rows * TRANSACTION_TARGET / max(seconds, 1e-6))
-        self.rows_per_transaction = max(1, min(MAX_ROWS, 2 * rows, fit))
-
-    def _purge(self, now: dt.datetime) -> int:
-        """Retention, a batch at a time: again next tick while there is more to delete."""
-        if self._next_purge is not None and now < self._next_purge:
-            return 0
-        purged = services.inbox_purge(at=now, limit=self.purge_batch)
-        purged += services.change_events_purge(at=now, limit=self.purge_batch)
-        if purged < self.purge_batch:
-            self._next_purge = now + PURGE_EVERY
-        return purged
+        the web's inserts do not wait), at most doubling, between 1 and the maximum."""
+        vendor = connection.vendor
+        target = TRANSACTION_TARGET.get(vendor, TRANSACTION_TARGET_OTHER)
+        fit = int(rows * target / max(seconds, 1e-6))
+        limit = MAX_ROWS.get(vendor, MAX_ROWS_OTHER)
+        self.rows_per_transaction = max(1, min(limit, 2 * rows, fit))
 
     def forget(self) -> None:
-        """A clean stop hands the lease over at once."""
-        services.lease_release(name=INGEST_LEASE, holder=self.holder)
+        """A clean stop hands every lease over at once."""
+        leases_release_all(holder=self.holder)
+
+
+class StormRefreshModule:
+    name = "storm_titles"
+
+    def tick(self, now: dt.datetime) -> int:
+        return services.storms_refresh_due(at=now)
+
+
+class RetentionModule:
+    name = "retention"
+    batch = 1000
+
+    def __init__(self, worker_id: str | None = None) -> None:
+        self.holder = f"{worker_id or uuid.uuid4().hex}:retention"
+
+    def tick(self, now: dt.datetime) -> int:
+        """Once every PURGE_EVERY (whichever worker comes first), and again at once while
+        a batch came back full (there is more to delete)."""
+        if not lease_due(name=RETENTION_LEASE, holder=self.holder, at=now, every=PURGE_EVERY):
+            return 0
+        rows = services.inbox_purge(at=now, limit=self.batch)
+        changes = services.change_events_purge(at=now, limit=self.batch)
+        if rows >= self.batch or changes >= self.batch:
+            lease_release(name=RETENTION_LEASE, holder=self.holder)
+        return rows + changes
 
 
 class AlertHeartbeatModule:
+    """A missed heartbeat opens (or joins) an incident of its service like an inbox row
+    does, so it takes the service's ingest lease for it: the drain of that service keeps
+    its storm and grouping in memory for a batch. A service being drained is tried again
+    next tick."""
+
     name = "alert_heartbeats"
     batch = 100
 
+    def __init__(self, worker_id: str | None = None) -> None:
+        self.holder = f"{worker_id or uuid.uuid4().hex}:heartbeats"
+
     def tick(self, now: dt.datetime) -> int:
         missed = 0
-        for pk, state, due_at in selectors.heartbeats_due(at=now, limit=self.batch):
-            if services.heartbeat_missed(heartbeat_id=pk, state=state, due_at=due_at, at=now):
-                missed += 1
+        for pk, state, due_at, service_id in selectors.heartbeats_due(at=now, limit=self.batch):
+            lease = ingest_lease(service_id)
+            at = clock_now()
+            if not lease_take(name=lease, holder=self.holder, at=at, until=at + LEASE_FOR):
+                continue
+            try:
+                if services.heartbeat_missed(heartbeat_id=pk, state=state, due_at=due_at, at=now):
+                    missed += 1
+            finally:
+                lease_release(name=lease, holder=self.holder)
         return missed

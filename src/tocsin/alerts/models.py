@@ -196,21 +196,6 @@ class Heartbeat(models.Model):
         return f"heartbeat {self.integration_id} ({self.state})"
 
 
-class EngineLease(models.Model):
-    """A named lease one worker holds at a time (the ingest module's: rows of an
-    integration must never be processed out of order by two workers at once).
-
-    Taken with a compare-and-set: `UPDATE ... WHERE lease_until < now OR holder = me`.
-    """
-
-    name = models.CharField(max_length=50, unique=True)
-    holder = models.CharField(max_length=200, blank=True)
-    lease_until = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"{self.name} held by {self.holder or 'nobody'} until {self.lease_until:%H:%M:%S}"
-
-
 class AlertStorm(models.Model):
     """The one "alert storm" incident of a service while it is open: new alerts beyond
     the service's storm threshold join it instead of opening one incident each.

@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from collections import Counter as Tally
 from collections import defaultdict
 from collections.abc import Callable
@@ -34,24 +35,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import (
-    DatabaseError,
-    IntegrityError,
     InterfaceError,
     OperationalError,
     connection,
-    models,
     transaction,
 )
-from django.db.models import Q
 
-from tocsin.alerts import opsgenie_actions, selectors
+from tocsin.alerts import opsgenie_actions, selectors, sql
 from tocsin.alerts.adapters.base import ACTIONS, Event, Unusable, normalise
 from tocsin.alerts.models import (
     Alert,
     AlertStatus,
     AlertStorm,
     ChangeEvent,
-    EngineLease,
     Heartbeat,
     InboxEvent,
     InboxState,
@@ -61,13 +57,14 @@ from tocsin.alerts.models import (
 )
 from tocsin.catalog.models import Grouping, Integration, Service, default_severity_map
 from tocsin.core.actors import Actor
-from tocsin.core.clock import now
+from tocsin.core.clock import now, parse_iso
 from tocsin.core.crypto import sha256_hex
 from tocsin.core.env import env_int
 from tocsin.core.jsonfast import json_param
+from tocsin.core.leases import lease_renew
 from tocsin.core.wake import work_committed
 from tocsin.incidents import services as incident_services
-from tocsin.incidents.models import EntryKind, Incident, Source, Status
+from tocsin.incidents.models import OPEN_STATUSES, EntryKind, Incident, Source, Status
 from tocsin.incidents.timeline import timeline_append
 
 log = logging.getLogger("tocsin.alerts")
@@ -84,6 +81,7 @@ OUTCOME_ORDER = (
     Outcome.RECORDED,
 )
 DETAIL_MAX = 2000
+INCIDENT_HOLD = 0.05  # seconds: see _process_batch
 STORM_WINDOW = dt.timedelta(seconds=60)
 STORM_REFRESH = dt.timedelta(seconds=10)
 STORM_LABELS = ("alertname", "instance", "source")
@@ -108,14 +106,9 @@ def _parse_time(value: Any, fallback: dt.datetime) -> dt.datetime:
     A missing or unreadable time, one before 2000 or in the future, becomes `fallback` (the
     time the event was received): an alert cannot have started after Tocsin saw it.
     """
-    if not isinstance(value, str) or not value.strip():
+    parsed = parse_iso(value) if isinstance(value, str) else None
+    if parsed is None:
         return fallback
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return fallback
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
     if parsed.year < 2000 or parsed > fallback:  # incidents refuse moments before 2000
         return fallback
     return parsed
@@ -213,6 +206,133 @@ class _Result:
         return self._detail
 
 
+class _Shared:
+    """What the rows of one service's batch share, in one transaction under the service's
+    ingest lease (nobody else applies rows of the service meanwhile): the service's open
+    storm (its counts written once, at the end of the batch: `finish`), the maintenance
+    windows and silences of the batch's time span, the open incident of each grouping
+    key, and the count of monitoring incidents of the storm window. A lone row (or a
+    heartbeat miss) has one of its own.
+    """
+
+    def __init__(self, span: tuple[dt.datetime, dt.datetime] | None = None) -> None:
+        self.span = span  # the rows' first and last received_at
+        self.storm: AlertStorm | None = None
+        self.storm_loaded = False
+        self.storm_touched = False
+        self.suppressions: tuple[list[MaintenanceWindow], list[Silence]] | None = None
+        self.incident_of: dict[str, int | None] = {}
+        self.incidents: dict[int, Incident] = {}
+        self.monitoring_count: int | None = None
+        self.incidents_opened = 0
+        # Per integration, what the batch knows of each dedup key: its open alert (kept
+        # up to date as rows change it) or None (no open alert). A key a row opened an
+        # alert for is forgotten (read again when a later row needs it).
+        self.alerts: dict[int, dict[str, Alert | None]] = {}
+        # Open alerts a trigger merged into: one more occurrence, last seen now.
+        self.merged: dict[int, Alert] = {}
+
+    def open_alerts(self, integration_id: int, keys: list[str]) -> dict[str, Alert]:
+        """What `selectors.open_alerts_by_key` says, asking only for keys not known yet."""
+        known = self.alerts.setdefault(integration_id, {})
+        missing = [key for key in dict.fromkeys(keys) if key not in known]
+        if missing:
+            found = selectors.open_alerts_by_key(integration_id, missing)
+            for key in missing:
+                known[key] = found.get(key)
+        found_now: dict[str, Alert] = {}
+        for key in keys:
+            alert = known[key]
+            if alert is not None:
+                found_now[key] = alert
+        return found_now
+
+    def open_alerts_of(self, wanted: dict[int, list[str]]) -> None:
+        """Learn the open alerts of these keys, one query for every integration."""
+        missing: dict[int, list[str]] = {}
+        for integration_id, keys in wanted.items():
+            known = self.alerts.setdefault(integration_id, {})
+            unknown = [key for key in dict.fromkeys(keys) if key not in known]
+            if unknown:
+                missing[integration_id] = unknown
+        if not missing:
+            return
+        found = sql.open_alerts_of(missing)
+        for integration_id, keys in missing.items():
+            mine = found.get(integration_id, {})
+            known = self.alerts[integration_id]
+            for key in keys:
+                known[key] = mine.get(key)
+
+    def remember(self, integration_id: int, keys: list[str], row: _Row) -> None:
+        """After a row: its keys' open alerts as the row left them."""
+        known = self.alerts.setdefault(integration_id, {})
+        for key in keys:
+            if key in row.new_keys:
+                known.pop(key, None)
+            else:
+                known[key] = row.open.get(key)
+
+    def forget(self, integration_id: int) -> None:
+        self.alerts.pop(integration_id, None)
+
+    def suppressions_at(
+        self, service: Service, at: dt.datetime
+    ) -> tuple[list[MaintenanceWindow], list[Silence]]:
+        """The windows and silences running at `at` (loaded once for the span)."""
+        first, last = self.span or (at, at)
+        if self.suppressions is None:
+            if selectors.suppressions_possible(service, first, until=last):
+                self.suppressions = (
+                    selectors.maintenance_windows_active(service, first, until=last),
+                    selectors.silences_active(service, first, until=last),
+                )
+            else:
+                self.suppressions = ([], [])
+        windows, silences = self.suppressions
+        if self.span is None or not (windows or silences):
+            return windows, silences
+        return (
+            [w for w in windows if w.starts_at <= at < w.ends_at],
+            [x for x in silences if x.starts_at <= at < x.ends_at],
+        )
+
+    def monitoring_incidents(self, service: Service, since: dt.datetime) -> int:
+        if self.monitoring_count is None:
+            self.monitoring_count = selectors.monitoring_incidents_since(service, since)
+        return self.monitoring_count
+
+    def opened_incident(self) -> None:
+        self.incidents_opened += 1
+        if self.monitoring_count is not None:
+            self.monitoring_count += 1
+
+    def ended(self, incident_id: int) -> None:
+        """The drain resolved this incident: nothing joins it any more."""
+        self.incidents.pop(incident_id, None)
+        for known in self.alerts.values():  # its alerts are read again if needed
+            for key, alert in list(known.items()):
+                if alert is not None and alert.incident_id == incident_id:
+                    del known[key]
+        for key, found in list(self.incident_of.items()):
+            if found == incident_id:
+                del self.incident_of[key]
+        if self.storm is not None and self.storm.incident_id == incident_id:
+            self.finish()
+            self.storm, self.storm_loaded = None, False
+
+    def finish(self) -> None:
+        """Write what the rows changed in memory: the storm's counts, the occurrences of
+        merged alerts (one statement, instead of one a duplicate)."""
+        if self.storm is not None and self.storm_touched:
+            _save_storm_counts(self.storm)
+            self.storm_touched = False
+        if self.merged:
+            merged = sorted(self.merged.values(), key=lambda alert: alert.pk)
+            self.merged = {}
+            Alert.objects.bulk_update(merged, ["occurrences", "last_seen_at"])
+
+
 @dataclass
 class _Row:
     """One inbox row (or a heartbeat miss) being applied, in one transaction.
@@ -233,24 +353,21 @@ class _Row:
     # Keys this row opened an alert for (inserted by `flush`): a later event of the row
     # for one of them reads the stored alert back into `open` first.
     opened: dict[str, NewAlert] = field(default_factory=dict)
+    new_keys: set[str] = field(default_factory=set)  # every key this row opened an alert for
     refreshed: list[int] = field(default_factory=list)
     joined: dict[int, list[Alert | NewAlert]] = field(default_factory=lambda: defaultdict(list))
     # Incidents this row opened: the alerts that join them with it are no news (no note).
     created: set[int] = field(default_factory=set)
     resolved_incidents: set[int] = field(default_factory=set)
-    storm: AlertStorm | None = None
-    storm_loaded: bool = False
-    storm_touched: bool = False
-    suppressions: tuple[list[MaintenanceWindow], list[Silence]] | None = None
     # Snapshot rows: when the alert last resolved on each key started (HA re-sends of an
     # old snapshot must not reopen what is over).
     resolved_started: dict[str, dt.datetime] = field(default_factory=dict)
     pending: list[NewAlert] = field(default_factory=list)
-    incident_of: dict[str, int | None] = field(default_factory=dict)
-    incidents: dict[int, Incident] = field(default_factory=dict)
     # The alerts of a snapshot share their group and, mostly, their start time.
     groupings: dict[str, tuple[str, bool]] = field(default_factory=dict)
     times: dict[str, dt.datetime] = field(default_factory=dict)
+    # What the rows of one service's batch share (its storm, suppressions, incidents).
+    shared: _Shared = field(default_factory=lambda: _Shared())
 
     def __post_init__(self) -> None:
         self.service: Service = self.integration.service  # asked for every event
@@ -296,8 +413,9 @@ class _Row:
         if event.snapshot:
             self.refreshed.append(alert.pk)
             return _Result(Outcome.REFRESHED, f"alert #{alert.pk} still firing")
-        _one_more_occurrence(alert.pk, self.received_at)
         alert.occurrences += 1
+        alert.last_seen_at = self.received_at
+        self.shared.merged[alert.pk] = alert  # written at the end of the batch (or row)
         detail = f"alert #{alert.pk}: occurrence {alert.occurrences}"
         if alert.suppressed_reason:
             detail += f" (suppressed: {alert.suppressed_reason})"
@@ -324,10 +442,9 @@ class _Row:
         if incident is not None:
             incident.refresh_from_db(fields=["status"])
             if incident.status == Status.NEW:
-                incident_services.incident_act(
+                incident_services.incident_acknowledge(
                     incident=incident,
                     actor=self.actor,
-                    action="acknowledge",
                     note=f"Alert acknowledged by {self.integration.name}",
                 )
         return _Result(Outcome.UPDATED, f"alert #{alert.pk} acknowledged")
@@ -367,8 +484,8 @@ class _Row:
             alert.occurrences += 1
             fields.append("occurrences")
         alert.save(update_fields=fields)
-        self.incident_of[alert.grouping_key] = incident.pk
-        self.incidents.setdefault(incident.pk, incident)
+        self.shared.incident_of[alert.grouping_key] = incident.pk
+        self.shared.incidents.setdefault(incident.pk, incident)
         storm = self._storm()
         if storm is not None and storm.incident_id == incident.pk:
             self._count_in_storm(storm, alert)
@@ -422,6 +539,7 @@ class _Row:
             labels=event.labels,
             started_at=self._started(event),
         )
+        self.new_keys.add(alert.dedup_key)
         reason = self._suppressed_by(alert)
         if reason:
             alert.suppressed_reason = reason[:300]
@@ -433,10 +551,10 @@ class _Row:
         self.pending.append(alert)
         self.opened[alert.dedup_key] = alert
         # The newest open incident holding alerts of this grouping key is now this one.
-        self.incident_of[grouping_key] = incident_id
-        if incident_id not in self.incidents:
-            self.incidents[incident_id] = incident
-        storm = self.storm if self.storm_loaded else self._storm()
+        self.shared.incident_of[grouping_key] = incident_id
+        if incident_id not in self.shared.incidents:
+            self.shared.incidents[incident_id] = incident
+        storm = self.shared.storm if self.shared.storm_loaded else self._storm()
         if storm is not None and storm.incident_id == incident_id:
             self._count_in_storm(storm, alert)
         elif joined:
@@ -451,15 +569,7 @@ class _Row:
             _insert_alerts(self.integration, self.received_at, pending)
 
     def _suppressed_by(self, alert: Alert | NewAlert) -> str:
-        if self.suppressions is None:
-            if selectors.suppressions_possible(self.service, self.received_at):
-                self.suppressions = (
-                    selectors.maintenance_windows_active(self.service, self.received_at),
-                    selectors.silences_active(self.service, self.received_at),
-                )
-            else:
-                self.suppressions = ([], [])
-        windows, silences = self.suppressions
+        windows, silences = self.shared.suppressions_at(self.service, self.received_at)
         if windows:
             window = windows[0]
             return f"maintenance window #{window.pk}: {window.reason or 'no reason given'}"
@@ -474,21 +584,21 @@ class _Row:
         started_after = None
         if by_labels:
             started_after = self.at - dt.timedelta(minutes=service.group_window_minutes)
-        if alert.grouping_key in self.incident_of:
-            incident_id = self.incident_of[alert.grouping_key]
+        if alert.grouping_key in self.shared.incident_of:
+            incident_id = self.shared.incident_of[alert.grouping_key]
         else:
             found = selectors.open_incident_for_grouping(
                 service=service, grouping_key=alert.grouping_key, started_after=started_after
             )
             incident_id = None if found is None else found.pk
-            self.incident_of[alert.grouping_key] = incident_id
+            self.shared.incident_of[alert.grouping_key] = incident_id
             if found is not None:
-                self.incidents.setdefault(found.pk, found)
+                self.shared.incidents.setdefault(found.pk, found)
         if incident_id is not None:
             return self._incident(incident_id), True
         threshold = service.storm_threshold
         if threshold and (
-            selectors.monitoring_incidents_since(service, self.at - STORM_WINDOW) >= threshold
+            self.shared.monitoring_incidents(service, self.at - STORM_WINDOW) >= threshold
         ):
             storm = self._storm()
             if storm is not None:
@@ -505,22 +615,23 @@ class _Row:
             urgency=urgency,
             detected_at=alert.started_at,
         )
+        self.shared.opened_incident()
         self.created.add(incident.pk)
         return incident, False
 
     def _incident(self, incident_id: int) -> Incident:
-        incident = self.incidents.get(incident_id)
+        incident = self.shared.incidents.get(incident_id)
         if incident is None:
-            incident = self.incidents[incident_id] = Incident.objects.get(pk=incident_id)
+            incident = self.shared.incidents[incident_id] = Incident.objects.get(pk=incident_id)
         return incident
 
     # -- storms ------------------------------------------------------------------------
 
     def _storm(self) -> AlertStorm | None:
-        if not self.storm_loaded:
-            self.storm = selectors.open_storm_of(self.service)
-            self.storm_loaded = True
-        return self.storm
+        if not self.shared.storm_loaded:
+            self.shared.storm = selectors.open_storm_of(self.service)
+            self.shared.storm_loaded = True
+        return self.shared.storm
 
     def _start_storm(self, alert: Alert | NewAlert) -> Incident:
         service = self.service
@@ -535,10 +646,11 @@ class _Row:
             urgency=urgency,
             detected_at=alert.started_at,
         )
-        self.storm = AlertStorm.objects.create(
+        self.shared.opened_incident()
+        self.shared.storm = AlertStorm.objects.create(
             service=service, incident=incident, started_at=self.at, shown_at=self.at
         )
-        self.storm_loaded = True
+        self.shared.storm_loaded = True
         return incident
 
     def _count_in_storm(self, storm: AlertStorm, alert: Alert | NewAlert) -> None:
@@ -550,7 +662,7 @@ class _Row:
                 per_label = counts.setdefault(name, {})
                 per_label[value] = per_label.get(value, 0) + 1
         storm.label_counts = counts
-        self.storm_touched = True
+        self.shared.storm_touched = True
 
     # -- the end of the row ------------------------------------------------------------
 
@@ -560,15 +672,24 @@ class _Row:
             Alert.objects.filter(pk__in=self.refreshed, last_seen_at__lt=self.received_at).update(
                 last_seen_at=self.received_at
             )
+            for alert in self.open.values():  # as stored
+                if alert.pk in self.refreshed and alert.last_seen_at < self.received_at:
+                    alert.last_seen_at = self.received_at
         for incident_id, alerts in self.joined.items():
             if incident_id not in self.created:
                 _note_joined(self._incident(incident_id), alerts, self.actor)
-        if self.storm is not None and self.storm_touched:
-            _save_storm_counts(self.storm)
-            if self.storm.shown_count == 0 or self.storm.shown_at <= self.at - STORM_REFRESH:
-                storm_refresh(storm=self.storm, at=self.at)
+        storm, touched = self.shared.storm, self.shared.storm_touched
+        if self.shared.span is None:  # a lone row: now; a batch: at its end
+            self.shared.finish()
+        if (
+            storm is not None
+            and touched
+            and (storm.shown_count == 0 or storm.shown_at <= self.at - STORM_REFRESH)
+        ):
+            storm_refresh(storm=storm, at=self.at)
         for incident_id in sorted(self.resolved_incidents):
             _auto_resolve(incident_id, self.actor)
+            self.shared.ended(incident_id)  # resolved, or to be looked up again
 
 
 _ALERT_INCIDENT = Alert._meta.get_field("incident")
@@ -598,94 +719,6 @@ class NewAlert:
     pk: int | None = None
 
 
-class _AlertInsert:
-    """A prepared multi-row INSERT of new alerts, with RETURNING of their ids.
-
-    What `Alert.objects.bulk_create` does for new alerts, without model instances or
-    building the statement through the ORM for every batch (most of a snapshot's cost).
-    """
-
-    # (column, where its value comes from); every other column of the table is NULL.
-    SOURCES = (
-        ("integration", "integration"),
-        ("service", "service"),
-        ("dedup_key", "dedup_key"),
-        ("group_key", "group_key"),
-        ("grouping_key", "grouping_key"),
-        ("status", "status"),
-        ("severity", "severity"),
-        ("summary", "summary"),
-        ("source", "source"),
-        ("details", "json"),
-        ("links", "json"),
-        ("labels", "json"),
-        ("started_at", "started_at"),
-        ("first_seen_at", "received_at"),
-        ("last_seen_at", "received_at"),
-        ("occurrences", "occurrences"),
-        ("incident", "incident_id"),
-        ("suppressed_reason", "suppressed_reason"),
-    )
-
-    def __init__(self, db: Any) -> None:
-        meta = Alert._meta
-        quote = db.ops.quote_name
-        fields = [meta.get_field(name) for name, _ in self.SOURCES]
-        _require_filled(Alert, [name for name, _ in self.SOURCES], "_AlertInsert")
-        self.vendor = db.vendor
-        self.fields = fields
-        self.json = [json_param(db, f) for f in fields if isinstance(f, models.JSONField)]
-        self.head = (
-            f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - quoted model metadata
-            f"({', '.join(quote(f.column) for f in fields)}) VALUES "
-        )
-        self.row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        self.tail = f" RETURNING {quote(meta.pk.column)}"  # type: ignore[union-attr]
-
-    def run(
-        self, db: Any, integration: Integration, received_at: dt.datetime, alerts: list[NewAlert]
-    ) -> None:
-        adapt_datetime = db.ops.adapt_datetimefield_value
-        details_json, links_json, labels_json = self.json
-        seen = adapt_datetime(received_at)
-        times: dict[dt.datetime, Any] = {}  # a snapshot's alerts share their start times
-        size = max(1, db.ops.bulk_batch_size(self.fields, alerts))
-        for start in range(0, len(alerts), size):
-            batch = alerts[start : start + size]
-            params: list[Any] = []
-            for alert in batch:
-                started = times.get(alert.started_at)
-                if started is None:
-                    started = times[alert.started_at] = adapt_datetime(alert.started_at)
-                params += (
-                    integration.pk,
-                    integration.service_id,
-                    alert.dedup_key,
-                    alert.group_key,
-                    alert.grouping_key,
-                    AlertStatus.TRIGGERED.value,
-                    alert.severity,
-                    alert.summary,
-                    alert.source,
-                    details_json(alert.details),
-                    links_json(alert.links),
-                    labels_json(alert.labels),
-                    started,
-                    seen,
-                    seen,
-                    1,
-                    alert.incident_id,
-                    alert.suppressed_reason,
-                )
-            sql = self.head + ", ".join([self.row] * len(batch)) + self.tail
-            with db.cursor() as cursor:
-                cursor.execute(sql, params)
-                ids = cursor.fetchall()
-            for alert, (pk,) in zip(batch, ids, strict=True):
-                alert.pk = pk
-
-
-_ALERT_INSERT: dict[str, _AlertInsert] = {}
 _NEW_ALERT_VALUES = tuple(name for name in NewAlert.__slots__ if name != "pk")  # type: ignore[attr-defined]
 
 
@@ -703,108 +736,12 @@ def _insert_alerts(
                 **{name: getattr(alert, name) for name in _NEW_ALERT_VALUES},
             ).pk
         return
-    statement = _ALERT_INSERT.get(connection.alias)
-    if statement is None or statement.vendor != connection.vendor:
-        statement = _ALERT_INSERT[connection.alias] = _AlertInsert(connection)
-    statement.run(connection, integration, received_at, alerts)
-
-
-def _require_filled(model: type[models.Model], names: list[str], who: str) -> None:
-    """A prepared INSERT fills these columns and leaves the others NULL: a NOT NULL
-    column added to the model later fails here, saying where its value must come from."""
-    missing = [
-        f.name
-        for f in model._meta.concrete_fields
-        if not f.primary_key and not f.null and f.name not in names
-    ]
-    if missing:
-        raise TypeError(f"{who} does not fill {model.__name__}.{', '.join(missing)}")
-
-
-def _statement(name: str, build: Callable[[Any], str]) -> str:
-    """A write statement built once per connection alias from the models' metadata."""
-    key = (connection.alias, connection.vendor, name)
-    sql = _STATEMENTS.get(key)
-    if sql is None:
-        sql = _STATEMENTS[key] = build(connection.ops.quote_name)
-    return sql
-
-
-_STATEMENTS: dict[tuple[str, str, str], str] = {}
-
-
-def _one_more_occurrence(alert_id: int, at: dt.datetime) -> None:
-    """Alert.objects.filter(pk=...).update(occurrences=F("occurrences") + 1,
-    last_seen_at=at), as a prepared statement (every duplicate delivery runs it)."""
-
-    def build(quote: Callable[[str], str]) -> str:
-        column = Alert._meta.get_field
-        occurrences = quote(column("occurrences").column)  # type: ignore[union-attr]
-        return (
-            f"UPDATE {quote(Alert._meta.db_table)} "  # noqa: S608 - quoted metadata
-            f"SET {occurrences} = {occurrences} + 1, "
-            f"{quote(column('last_seen_at').column)} = %s "  # type: ignore[union-attr]
-            f"WHERE {quote(Alert._meta.pk.column)} = %s"  # type: ignore[union-attr]
-        )
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _statement("one_more_occurrence", build),
-            [connection.ops.adapt_datetimefield_value(at), alert_id],
-        )
+    sql.insert_alerts(integration, received_at, alerts)
 
 
 def _save_storm_counts(storm: AlertStorm) -> None:
-    """storm.save(update_fields=["alert_count", "label_counts"]), as a prepared statement
-    (every row that adds alerts to a storm runs it)."""
-
-    def build(quote: Callable[[str], str]) -> str:
-        column = AlertStorm._meta.get_field
-        return (
-            f"UPDATE {quote(AlertStorm._meta.db_table)} "  # noqa: S608 - quoted metadata
-            f"SET {quote(column('alert_count').column)} = %s, "  # type: ignore[union-attr]
-            f"{quote(column('label_counts').column)} = %s "  # type: ignore[union-attr]
-            f"WHERE {quote(AlertStorm._meta.pk.column)} = %s"  # type: ignore[union-attr]
-        )
-
-    label_counts = AlertStorm._meta.get_field("label_counts")
-    params = [
-        storm.alert_count,
-        label_counts.get_db_prep_save(storm.label_counts, connection),
-        storm.pk,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_statement("save_storm_counts", build), params)
-        if cursor.rowcount != 1:  # what save(update_fields=...) says when the row is gone
-            raise DatabaseError("Save with update_fields did not affect any rows.")
-
-
-def _record_outcomes(rows: list[InboxEvent], at: dt.datetime) -> int:
-    """Each row done, with its outcome and detail, if it is still pending: one executemany
-    of a prepared UPDATE; the number of rows it changed."""
-
-    def build(quote: Callable[[str], str]) -> str:
-        column = InboxEvent._meta.get_field
-        state = quote(column("state").column)  # type: ignore[union-attr]
-        return (
-            f"UPDATE {quote(InboxEvent._meta.db_table)} "  # noqa: S608 - quoted metadata
-            f"SET {state} = %s, "
-            f"{quote(column('processed_at').column)} = %s, "  # type: ignore[union-attr]
-            f"{quote(column('outcome').column)} = %s, "  # type: ignore[union-attr]
-            f"{quote(column('outcome_detail').column)} = %s "  # type: ignore[union-attr]
-            f"WHERE {quote(InboxEvent._meta.pk.column)} = %s AND {state} = %s"  # type: ignore[union-attr]
-        )
-
-    if not rows:
-        return 0
-    done, pending = str(InboxState.DONE), str(InboxState.PENDING)
-    moment = connection.ops.adapt_datetimefield_value(at)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            _statement("record_outcomes", build),
-            [(done, moment, str(row.outcome), row.outcome_detail, row.pk, pending) for row in rows],
-        )
-        return int(cursor.rowcount)
+    """The storm's counts, once per batch of the service's rows."""
+    storm.save(update_fields=["alert_count", "label_counts"])
 
 
 def _note_joined(incident: Incident, alerts: list[Alert | NewAlert], actor: Actor) -> None:
@@ -830,10 +767,9 @@ def _auto_resolve(incident_id: int, actor: Actor) -> bool:
         return False
     if selectors.incident_has_open_alerts(incident_id):
         return False
-    incident_services.incident_act(
+    incident_services.incident_resolve(
         incident=incident,
         actor=actor,
-        action="resolve",
         resolution_code="auto-resolved",
         resolution_notes="All alerts resolved",
     )
@@ -868,19 +804,9 @@ def inbox_add(
 ) -> None:
     """A pending inbox row: what an accepted request leaves (N1).
 
-    `InboxEvent.objects.create(...)` as one prepared INSERT (every accepted request runs
-    it; building it through the ORM was a third of a request's time). Outside a
-    transaction it is its own, committed when this returns.
+    `InboxEvent.objects.create(...)` as one prepared INSERT (tocsin.alerts.sql). Outside
+    a transaction it is its own, committed when this returns.
     """
-
-    def build(quote: Callable[[str], str]) -> str:
-        meta = InboxEvent._meta
-        names = list(_INBOX_COLUMNS)
-        _require_filled(InboxEvent, names, "inbox_add")
-        columns = ", ".join(quote(meta.get_field(name).column) for name in names)  # type: ignore[union-attr]
-        marks = ", ".join(["%s"] * len(names))
-        return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 - quoted metadata
-
     ops = connection.ops
     values = {
         "integration": integration.pk,
@@ -894,31 +820,23 @@ def inbox_add(
         "outcome": "",
         "outcome_detail": "",
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_statement("inbox_add", build), [values[name] for name in _INBOX_COLUMNS])
+    sql.insert_inbox_row([values[name] for name in sql.INBOX_COLUMNS])
     work_committed()  # wakes a waiting worker (PostgreSQL NOTIFY; SQLite polls)
 
 
 _INBOX_EVENTS = InboxEvent._meta.get_field("events")
-_INBOX_COLUMNS = (  # every column but the id and processed_at (NULL)
-    "integration",
-    "kind",
-    "received_at",
-    "events",
-    "payload",
-    "payload_truncated",
-    "request_id",
-    "state",
-    "outcome",
-    "outcome_detail",
-)
 
 
-def _apply_events(row: InboxEvent) -> tuple[str, str]:
+def _apply_events(row: InboxEvent, shared: _Shared | None) -> tuple[str, str]:
     raw = row.events
     if not isinstance(raw, list) or not raw:
         raise RowRejected("the row holds no events")
-    work = _Row(integration=row.integration, received_at=row.received_at, at=now())
+    work = _Row(
+        integration=row.integration,
+        received_at=row.received_at,
+        at=now(),
+        shared=shared if shared is not None else _Shared(),
+    )
     parsed: list[Event | RowRejected] = []
     for data in raw:
         try:
@@ -926,7 +844,7 @@ def _apply_events(row: InboxEvent) -> tuple[str, str]:
         except RowRejected as exc:
             parsed.append(exc)
     keys = [event.dedup_key for event in parsed if isinstance(event, Event)]
-    work.open = selectors.open_alerts_by_key(row.integration_id, keys)
+    work.open = work.shared.open_alerts(row.integration_id, keys)
     snapshot_keys = [
         event.dedup_key
         for event in parsed
@@ -941,6 +859,7 @@ def _apply_events(row: InboxEvent) -> tuple[str, str]:
         for item in parsed
     ]
     work.finish()
+    work.shared.remember(row.integration_id, keys, work)
     return _summarise(results)
 
 
@@ -1003,14 +922,15 @@ def _record_ping(row: InboxEvent) -> tuple[str, str]:
     return Outcome.UPDATED, f"ping; {result.detail}"
 
 
-def inbox_process(*, row: InboxEvent) -> tuple[str, str]:
+def inbox_process(*, row: InboxEvent, shared: _Shared | None = None) -> tuple[str, str]:
     """Apply one inbox row (inside the caller's transaction); (outcome, detail).
+    `shared`: what the rows of the caller's batch (of one service) share.
 
     RowRejected and Invalid (bad data the adapters let through) become `rejected`.
     """
     try:
         if row.kind == "event":
-            return _apply_events(row)
+            return _apply_events(row, shared)
         if row.kind == "change":
             return _record_change(row)
         if row.kind == "heartbeat":
@@ -1024,44 +944,191 @@ class _RowsTaken(Exception):
     """Another worker finished some of the batch's rows meanwhile: roll the batch back."""
 
 
+class _RowFailed(Exception):
+    """A row failed in a batch run without savepoints: run the batch again with them."""
+
+
 def inbox_process_batch(
-    *, pks: list[int], lease_name: str, holder: str, lease_for: dt.timedelta
+    *,
+    pks: list[int],
+    lease_name: str,
+    holder: str,
+    lease_for: dt.timedelta,
+    service_id: int | None = None,
 ) -> int | None:
     """Process several pending rows, in id order, in one transaction with their outcomes.
 
-    One lease renewal, one read of the rows, each row's effects in a savepoint of its own
-    (a row that fails is recorded as rejected without touching the others), one write of
-    the outcomes that is also the claim: a compare-and-set pending -> done on every row.
-    If another worker got to any of them first, the whole batch rolls back (its rows were
-    applied there), so no row is ever applied twice; the lease makes that a last resort.
-    The claim comes last so that each row is written once: on SQLite an UPDATE rewrites
-    the whole record, up to 64 KB of raw body and 100 events.
+    One lease renewal, one read of the rows, the rows applied one after the other
+    sharing what rows of one service share (`_Shared`: its storm, its suppressions, its
+    incidents by grouping key), one write of the outcomes that is also the claim: a
+    compare-and-set pending -> done on every row. If another worker got to any of them
+    first, the whole batch rolls back (its rows were applied there), so no row is ever
+    applied twice; the lease makes that a last resort. The claim comes last so that each
+    row is written once: on SQLite an UPDATE rewrites the whole record, up to 64 KB of
+    raw body and 100 events.
 
+    The rows run without savepoints (two statements a row saved); if one fails, the
+    batch rolls back and runs again with each row in a savepoint of its own and nothing
+    shared, so that a row that fails is recorded as rejected without touching the others.
+
+    `service_id`: only rows of that service (the one whose lease the caller holds).
     None: the lease is lost (nothing was done); else the number of rows processed. A
     transient database error (locked, gone) rolls back the whole batch, which stays
     pending and is retried.
     """
     if not pks:
         return 0
-    try:
-        with transaction.atomic():
-            at = now()
-            if not lease_renew(name=lease_name, holder=holder, until=at + lease_for):
-                return None
-            rows = list(
-                InboxEvent.objects.select_related("integration__service")
-                .defer("payload")  # the raw body (up to 64 KB a row) is for people
-                .filter(pk__in=pks, state=InboxState.PENDING)
-                .order_by("id")
-            )
+    done = 0
+    left: list[int] = list(pks)
+    while left:
+        try:
+            try:
+                result = _process_batch(
+                    left, lease_name, holder, lease_for, service_id, guarded=False
+                )
+            except _RowFailed:
+                result = _process_batch(
+                    left, lease_name, holder, lease_for, service_id, guarded=True
+                )
+        except _RowsTaken:
+            log.warning("inbox rows %s were processed by another worker meanwhile", left)
+            return done
+        if result is None:
+            return None
+        processed, left = result
+        done += processed
+    return done
+
+
+def _process_batch(
+    pks: list[int],
+    lease_name: str,
+    holder: str,
+    lease_for: dt.timedelta,
+    service_id: int | None,
+    *,
+    guarded: bool,
+) -> tuple[int, list[int]] | None:
+    """One transaction: (rows processed, the ids left for the next one). On PostgreSQL
+    it ends early after a row that opened an incident once it has run INCIDENT_HOLD:
+    every new incident takes the one counter row for its number and holds it until the
+    commit, so another worker opening an incident waits for this transaction."""
+    with transaction.atomic():
+        at = now()
+        if not lease_renew(name=lease_name, holder=holder, until=at + lease_for):
+            return None
+        found = (
+            InboxEvent.objects.select_related("integration__service")
+            .defer("payload")  # the raw body (up to 64 KB a row) is for people
+            .filter(pk__in=pks, state=InboxState.PENDING)
+        )
+        if service_id is not None:  # the leased service's rows only
+            found = found.filter(integration__service_id=service_id)
+        rows = list(found.order_by("id"))
+        if not rows:
+            return 0, []
+        left: list[int] = []
+        if guarded:
             for row in rows:
                 row.outcome, row.outcome_detail = _process_guarded(row)
-            if _record_outcomes(rows, at) != len(rows):
-                raise _RowsTaken
-            return len(rows)
-    except _RowsTaken:
-        log.warning("inbox rows %s were processed by another worker meanwhile", pks)
-        return 0
+        else:
+            shared = _Shared(
+                span=(min(r.received_at for r in rows), max(r.received_at for r in rows))
+            )
+            prefetched = 0  # rows whose keys were looked up ahead
+            began = time.perf_counter()
+            for index, row in enumerate(rows):
+                if index >= prefetched:
+                    prefetched = _prefetch_open_alerts(shared, rows, index)
+                opened = shared.incidents_opened
+                try:
+                    row.outcome, row.outcome_detail = inbox_process(row=row, shared=shared)
+                except (OperationalError, InterfaceError):
+                    raise
+                except Exception as exc:
+                    raise _RowFailed from exc
+                if row.kind != "event":  # a ping may resolve the heartbeat's alert
+                    shared.forget(row.integration_id)
+                if (
+                    shared.incidents_opened > opened
+                    and connection.vendor != "sqlite"
+                    and time.perf_counter() - began >= INCIDENT_HOLD
+                ):
+                    left = [later.pk for later in rows[index + 1 :]]
+                    rows = rows[: index + 1]
+                    break
+            shared.finish()
+        if sql.record_outcomes(rows, at) != len(rows):
+            raise _RowsTaken
+        return len(rows), left
+
+
+PREFETCH_KEYS = 500  # dedup keys looked up ahead at a time
+
+
+def _prefetch_open_alerts(shared: _Shared, rows: list[InboxEvent], first: int) -> int:
+    """The open alerts of every dedup key of the next event rows from `first` (up to
+    about PREFETCH_KEYS keys: a batch may end early, and the rows it leaves are looked
+    up again in the next one), and the open incidents of their grouping keys: one query
+    each for all those rows, instead of one a row. The index of the first row left."""
+    keys: dict[int, list[str]] = {}
+    count = 0
+    end = first
+    while end < len(rows) and (end == first or count < PREFETCH_KEYS):
+        row = rows[end]
+        end += 1
+        if row.kind == "event" and isinstance(row.events, list):
+            mine = keys.setdefault(row.integration_id, [])
+            for data in row.events:
+                key = data.get("dedup_key") if isinstance(data, dict) else None
+                if isinstance(key, str) and key:
+                    mine.append(key)
+                    count += 1
+    shared.open_alerts_of(keys)
+    _prefetch_groupings(shared, rows[first:end])
+    return end
+
+
+def _prefetch_groupings(shared: _Shared, rows: list[InboxEvent]) -> None:
+    """The open incident of every grouping key the batch's triggers without an open alert
+    may open an alert for: two queries a batch instead of one a new key (not for services
+    that group by labels: those look within a time window, key by key)."""
+    service = rows[0].integration.service
+    if service.grouping == Grouping.LABELS and service.group_labels:
+        return
+    wanted: set[str] = set()
+    for row in rows:
+        known = shared.alerts.get(row.integration_id, {})
+        if row.kind != "event" or not isinstance(row.events, list):
+            continue
+        for data in row.events:
+            if not isinstance(data, dict) or data.get("action") != "trigger":
+                continue
+            key = data.get("dedup_key")
+            if not isinstance(key, str) or known.get(key) is not None:
+                continue
+            group = data.get("group_key")
+            wanted.add(sha256_hex("key:" + (group if isinstance(group, str) and group else key)))
+    wanted -= shared.incident_of.keys()
+    if not wanted:
+        return
+    newest: dict[str, int] = {}
+    for grouping_key, incident_id in (
+        Alert.objects.filter(
+            service=service,
+            grouping_key__in=wanted,
+            incident__status__in=OPEN_STATUSES,
+        )
+        .order_by("grouping_key", "-incident_id")
+        .values_list("grouping_key", "incident_id")
+    ):
+        newest.setdefault(grouping_key, incident_id)
+    incidents = Incident.objects.in_bulk(set(newest.values()))
+    for grouping_key in wanted:
+        incident_id = newest.get(grouping_key)
+        shared.incident_of[grouping_key] = incident_id
+        if incident_id is not None:
+            shared.incidents.setdefault(incident_id, incidents[incident_id])
 
 
 def _process_guarded(row: InboxEvent) -> tuple[str, str]:
@@ -1106,38 +1173,6 @@ def change_events_purge(*, at: dt.datetime, limit: int = 1000) -> int:
     return deleted
 
 
-# --- the lease ------------------------------------------------------------------------
-
-
-def lease_take(*, name: str, holder: str, at: dt.datetime, until: dt.datetime) -> bool:
-    """Compare-and-set: the lease is ours if it expired or we already hold it."""
-    taken = (
-        EngineLease.objects.filter(name=name)
-        .filter(Q(lease_until__lt=at) | Q(holder=holder))
-        .update(holder=holder, lease_until=until)
-    )
-    if taken == 1:
-        return True
-    try:
-        with transaction.atomic():
-            _, created = EngineLease.objects.get_or_create(
-                name=name, defaults={"holder": holder, "lease_until": until}
-            )
-    except IntegrityError:
-        return False
-    return created
-
-
-def lease_renew(*, name: str, holder: str, until: dt.datetime) -> bool:
-    return EngineLease.objects.filter(name=name, holder=holder).update(lease_until=until) == 1
-
-
-def lease_release(*, name: str, holder: str) -> None:
-    EngineLease.objects.filter(name=name, holder=holder).update(
-        holder="", lease_until=dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    )
-
-
 # --- storms -------------------------------------------------------------------------
 
 
@@ -1151,6 +1186,13 @@ def storm_refresh(*, storm: AlertStorm, at: dt.datetime) -> bool:
     """Show the storm's alert count and top label values on its incident."""
     incident = Incident.objects.get(pk=storm.incident_id)
     if not incident.is_open:
+        return False
+    # The claim: a compare-and-set on what this storm showed, so that of two workers
+    # refreshing it at once (the drain and the storm_titles module) one updates the title.
+    claimed = AlertStorm.objects.filter(
+        pk=storm.pk, shown_count=storm.shown_count, shown_at=storm.shown_at
+    ).update(shown_count=storm.alert_count, shown_at=at)
+    if claimed != 1:
         return False
     service_name = storm.service.name
     count = storm.alert_count
@@ -1171,12 +1213,13 @@ def storm_refresh(*, storm: AlertStorm, at: dt.datetime) -> bool:
         actor=Actor.system("alert storm"),
         changes={"title": title, "description": "\n".join(lines)},
     )
-    AlertStorm.objects.filter(pk=storm.pk).update(shown_count=count, shown_at=at)
     storm.shown_count, storm.shown_at = count, at
     return True
 
 
 def storms_refresh_due(*, at: dt.datetime) -> int:
+    """Every open storm whose incident shows an out-of-date count (the storm_titles
+    engine module, every tick: one cheap query when there is none)."""
     refreshed = 0
     for pk in selectors.storms_to_refresh(shown_before=at - STORM_REFRESH):
         storm = AlertStorm.objects.select_related("service").get(pk=pk)

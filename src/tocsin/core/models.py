@@ -109,3 +109,19 @@ class SignInThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key} ({self.failures})"
+
+
+class Lease(models.Model):
+    """A named lease one worker holds at a time: what an engine module takes when it must
+    run alone (e.g. `ingest:service:7`, so that one service's inbox rows are never applied
+    out of order or by two workers at once). See `tocsin.core.leases`.
+
+    Transient: a lease nobody renews lapses on its own; rows are made on first use.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    holder = models.CharField(max_length=200, blank=True)
+    lease_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder or 'nobody'} until {self.lease_until:%H:%M:%S}"

@@ -9,9 +9,8 @@ from typing import Any
 
 from tocsin.accounts.models import User
 from tocsin.alerts.adapters import alertmanager, pagerduty
-from tocsin.alerts.engine import INGEST_LEASE, IngestModule
+from tocsin.alerts.engine import IngestModule
 from tocsin.alerts.models import InboxEvent, Silence
-from tocsin.alerts.services import lease_release
 from tocsin.catalog.models import Integration, Service
 from tocsin.catalog.services import integration_create
 from tocsin.core.actors import Actor
@@ -131,4 +130,4 @@ def write_alerts(end: dt.datetime) -> None:
     )
     _deliver(pd, "event", [resolve], t1 + dt.timedelta(minutes=40))
     with travel(end):
-        lease_release(name=INGEST_LEASE, holder=HOLDER)
+        IngestModule(HOLDER).forget()

@@ -60,14 +60,21 @@ class HeartbeatModule:
 
 
 def default_modules(worker_id: str) -> list[EngineModule]:
-    from tocsin.alerts.engine import AlertHeartbeatModule, IngestModule
+    from tocsin.alerts.engine import (
+        AlertHeartbeatModule,
+        IngestModule,
+        RetentionModule,
+        StormRefreshModule,
+    )
     from tocsin.incidents.engine import AckTimeoutModule, AutoCloseModule, SlaBreachModule
     from tocsin.notify.engine import OutboxModule
 
     return [
         HeartbeatModule(worker_id),
         IngestModule(worker_id),
-        AlertHeartbeatModule(),
+        StormRefreshModule(),
+        RetentionModule(worker_id),
+        AlertHeartbeatModule(worker_id),
         AckTimeoutModule(),
         SlaBreachModule(),
         AutoCloseModule(),

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from tocsin.alerts.adapters.base import Event
-from tocsin.alerts.engine import IngestModule
+from tocsin.alerts.engine import RetentionModule
 from tocsin.alerts.models import Alert, ChangeEvent, InboxEvent
 from tocsin.catalog.models import Integration, Service
 from tocsin.core.clock import now
@@ -68,9 +68,8 @@ def test_done_inbox_rows_are_deleted_after_the_retention_days(
     pending = push(pd, trigger("k"))
     pending.received_at = START  # older than the retention, but not processed yet
     pending.save()
-    module = IngestModule("test-worker")
-    module.batch = 0  # retention only
-    module.purge_batch = 2
+    module = RetentionModule("test-worker")
+    module.batch = 2
     assert module.tick(now()) == 2  # a batch at a time, again next tick while there is more
     assert module.tick(now()) == 1
     assert module.tick(now()) == 0
@@ -88,5 +87,25 @@ def test_change_events_are_kept_ninety_days(
     push(pd, change("new"), kind="change")
     drain()
     clock.shift(dt.timedelta(days=31))
-    IngestModule("test-worker").tick(now())
+    RetentionModule("test-worker").tick(now())
     assert list(ChangeEvent.objects.values_list("summary", flat=True)) == ["new"]
+
+
+def test_retention_runs_once_a_minute_whichever_worker_asks_and_after_a_restart(
+    clock: time_machine.Coordinates, pd: Integration, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When retention next runs is kept in the database (its lease), not in a worker's
+    memory: a second worker, or a restarted one, does not run it again within the
+    minute; a minute on, one of them does."""
+    monkeypatch.setenv("TOCSIN_INBOX_RETENTION_DAYS", "1")
+    push(pd, trigger("k"))
+    drain()
+    clock.shift(dt.timedelta(days=2))
+    assert RetentionModule("w1").tick(now()) == 1
+    row = push(pd, trigger("k"))
+    drain()
+    InboxEvent.objects.filter(pk=row.pk).update(received_at=START)  # past retention too
+    assert RetentionModule("w2").tick(now()) == 0  # w1 ran it less than a minute ago
+    assert RetentionModule("w1").tick(now()) == 0  # w1 restarted: no memory, same answer
+    clock.shift(dt.timedelta(seconds=61))
+    assert RetentionModule("w2").tick(now()) == 1

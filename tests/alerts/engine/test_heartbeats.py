@@ -131,3 +131,23 @@ def test_a_first_ping_without_a_heartbeat_row_uses_the_integration_options(
         5,
         "up",
     )
+
+
+def test_a_missed_ping_waits_while_another_worker_drains_its_service(
+    clock: time_machine.Coordinates, beat: Integration
+) -> None:
+    """The drain keeps a service's storm and grouping in memory for a batch: a missed
+    heartbeat of that service is not turned into an incident meanwhile (next tick)."""
+    from tocsin.alerts.engine import LEASE_FOR, ingest_lease
+    from tocsin.core.leases import lease_release, lease_take
+
+    ping(beat)
+    drain()
+    clock.move_to(START + dt.timedelta(seconds=361))
+    lease = ingest_lease(beat.service_id)
+    assert lease_take(name=lease, holder="other:ingest", at=now(), until=now() + LEASE_FOR)
+    assert AlertHeartbeatModule("w1").tick(now()) == 0
+    assert Incident.objects.count() == 0
+    lease_release(name=lease, holder="other:ingest")
+    assert AlertHeartbeatModule("w1").tick(now()) == 1
+    assert Incident.objects.count() == 1

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from tocsin.accounts.models import User
-from tocsin.alerts.engine import IngestModule
+from tocsin.alerts.engine import StormRefreshModule
 from tocsin.alerts.management import maintenance_window_create, silence_create
 from tocsin.alerts.models import Alert, AlertStorm
 from tocsin.catalog.models import Integration, Service
@@ -54,7 +54,7 @@ def test_beyond_the_threshold_new_alerts_join_one_storm_incident(
     assert storm.alert_count == 5
     # Ten seconds on, the count and the top label values are on the incident.
     clock.shift(dt.timedelta(seconds=11))
-    IngestModule("test-worker").tick(now())
+    StormRefreshModule().tick(now())
     incident.refresh_from_db()
     assert incident.title == "Alert storm on Checkout: 5 alerts"
     assert "Alerts: 5" in incident.description

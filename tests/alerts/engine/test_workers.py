@@ -1,19 +1,23 @@
-"""Several workers: the ingest lease and the per-row compare-and-set."""
+"""Several workers: the per-service ingest leases and the per-row compare-and-set."""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 import time
+from typing import Any
 
 import pytest
 import time_machine
-from django.db import OperationalError, connections
+from django.db import OperationalError, connections, transaction
 
-from tocsin.alerts.engine import LEASE_FOR, IngestModule
-from tocsin.alerts.models import Alert, EngineLease, InboxEvent
+from tocsin.alerts import services
+from tocsin.alerts.engine import LEASE_FOR, IngestModule, ingest_lease
+from tocsin.alerts.models import Alert, InboxEvent
 from tocsin.catalog.models import Integration
 from tocsin.core.clock import now
+from tocsin.core.leases import lease_holder, lease_take
 from tocsin.engine.engine import run_tick
 
 from .helpers import ack, alert_of, drain, make_integration, make_service, push, trigger
@@ -21,35 +25,36 @@ from .helpers import ack, alert_of, drain, make_integration, make_service, push,
 pytestmark = pytest.mark.django_db
 
 
-def test_only_the_lease_holder_ingests_until_its_lease_expires(
+def test_a_service_held_by_another_worker_waits_until_its_lease_lapses(
     clock: time_machine.Coordinates, pd: Integration
 ) -> None:
     one, two = IngestModule("w1"), IngestModule("w2")
-    one.batch = two.batch = 2
     for _ in range(6):
         push(pd, trigger("k"))
-    assert one.tick(now()) == 2
-    assert two.tick(now()) == 0  # w1 holds the lease
-    assert one.tick(now()) == 2
-    # w1 dies; its lease runs out; w2 takes over where it stopped.
+    lease = ingest_lease(pd.service_id)
+    # w1 died in the middle of its batch: its lease on the service is still running.
+    assert lease_take(name=lease, holder=one.holder, at=now(), until=now() + LEASE_FOR)
+    assert two.tick(now()) == 0
+    assert lease_holder(lease, at=now()) == one.holder
     clock.shift(LEASE_FOR + dt.timedelta(seconds=1))
-    assert two.tick(now()) == 2
-    assert one.tick(now()) == 0  # w1 is back but w2 holds the lease now
-    assert EngineLease.objects.get(name="ingest").holder == "w2"
+    assert two.tick(now()) == 6  # w2 takes over where w1 stopped
+    assert lease_holder(lease, at=now()) == ""  # and hands the service back after its tick
     assert alert_of(pd, "k").occurrences == 6
 
 
-def test_a_clean_stop_hands_the_lease_over_at_once(pd: Integration) -> None:
+def test_a_clean_stop_hands_the_leases_over_at_once(pd: Integration) -> None:
     one, two = IngestModule("w1"), IngestModule("w2")
     push(pd, trigger("k"))
-    one.tick(now())
+    assert lease_take(
+        name=ingest_lease(pd.service_id), holder=one.holder, at=now(), until=now() + LEASE_FOR
+    )
+    assert two.tick(now()) == 0
     one.forget()
-    push(pd, trigger("k"))
     assert two.tick(now()) == 1
 
 
 def test_a_row_already_claimed_is_never_applied_again(pd: Integration) -> None:
-    from tocsin.alerts.services import inbox_process_batch, lease_take
+    from tocsin.alerts.services import inbox_process_batch
 
     def process(pk: int, holder: str) -> int | None:
         return inbox_process_batch(
@@ -73,26 +78,30 @@ def test_a_batch_whose_row_another_worker_finished_meanwhile_rolls_back(
 ) -> None:
     """The outcome write is the claim: if a row is no longer pending by then (another
     worker applied it), nothing of this worker's batch is kept."""
-    from tocsin.alerts import services
-    from tocsin.alerts.services import inbox_process_batch, lease_take
+    from tocsin.alerts.services import inbox_process_batch
 
+    push(pd, trigger("a"))
+    push(pd, trigger("b"))
+    drain()  # open alerts: the rows below merge (no incident: one transaction for both)
     first, second = push(pd, trigger("a")), push(pd, trigger("b"))
     assert lease_take(name="ingest", holder="w1", at=now(), until=now() + LEASE_FOR)
-    applied = services._process_guarded
+    applied = services.inbox_process
 
-    def and_meanwhile(row: InboxEvent) -> tuple[str, str]:
-        result = applied(row)
+    def and_meanwhile(*, row: InboxEvent, **more: Any) -> tuple[str, str]:
+        result = applied(row=row, **more)
         if row.pk == second.pk:  # what the other worker's commit looks like from here
             InboxEvent.objects.filter(pk=first.pk).update(state="done", outcome="created")
         return result
 
-    monkeypatch.setattr(services, "_process_guarded", and_meanwhile)
+    monkeypatch.setattr(services, "inbox_process", and_meanwhile)
     done = inbox_process_batch(
         pks=[first.pk, second.pk], lease_name="ingest", holder="w1", lease_for=LEASE_FOR
     )
     assert done == 0
-    assert not Alert.objects.exists()  # both rows' effects rolled back
-    assert set(InboxEvent.objects.values_list("state", flat=True)) == {"pending"}
+    # both rows' effects rolled back
+    assert sorted(Alert.objects.values_list("occurrences", flat=True)) == [1, 1]
+    assert InboxEvent.objects.get(pk=second.pk).state == "pending"
+    assert InboxEvent.objects.get(pk=first.pk).state == "pending"
 
 
 def test_two_workers_ticking_alternately_apply_every_row_once(
@@ -153,3 +162,101 @@ def test_concurrent_workers_apply_every_row_exactly_once() -> None:
     assert errors == []
     assert drain() == 0
     assert sorted(Alert.objects.values_list("occurrences", flat=True)) == [10] * 6
+
+
+class _Applied:
+    """Records, from inside each row's transaction, which worker applied which row when
+    (once the row's transaction commits)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, barrier: threading.Barrier | None) -> None:
+        self.lock = threading.Lock()
+        self.log: list[tuple[str, int, int, float, float]] = []
+        self.barrier = barrier
+        applied = services.inbox_process
+
+        def spy(*, row: InboxEvent, **more: Any) -> tuple[str, str]:
+            started = time.monotonic()
+            if self.barrier is not None:
+                # Both workers must be inside a row at once: with one lease for the whole
+                # inbox the other never arrives and the barrier breaks.
+                self.barrier.wait(timeout=30)
+                self.barrier = None
+            result = applied(row=row, **more)
+            entry = (
+                threading.current_thread().name,
+                row.integration_id,
+                row.pk,
+                started,
+                time.monotonic(),
+            )
+
+            def committed() -> None:  # a batch rolled back (and retried) is not counted
+                with self.lock:
+                    self.log.append(entry)
+
+            transaction.on_commit(committed)
+            return result
+
+        monkeypatch.setattr(services, "inbox_process", spy)
+
+
+def _work_in_threads(workers: int, errors: list[BaseException]) -> None:
+    def work(worker_id: str) -> None:
+        module = IngestModule(worker_id)
+        module.batch = 10
+        try:
+            for _ in range(2000):
+                try:
+                    if not InboxEvent.objects.filter(state="pending").exists():
+                        break
+                    run_tick([module])
+                except OperationalError:
+                    time.sleep(0.005)  # SQLite's shared test database: "table is locked"
+        except BaseException as exc:  # pragma: no cover - reported by the caller
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(f"t{i}",), name=f"t{i}") for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_drain_two_services_at_once_each_integration_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two ingest workers (threads, each its own connection) drain the rows of two
+    services' integrations at the same time; the rows of each integration are applied
+    one after the other, in arrival order, each once. SQLite has one writer at a time
+    (the second worker waits for the first's commit), so there the overlap is not
+    asked for, only the order."""
+    integrations = [
+        make_integration(make_service("Payments")),
+        make_integration(make_service("Search")),
+    ]
+    for n in range(40):
+        push(integrations[n % 2], trigger(f"k{n % 3}"))
+    concurrent = connections["default"].vendor == "postgresql"
+    applied = _Applied(monkeypatch, threading.Barrier(2) if concurrent else None)
+    errors: list[BaseException] = []
+    _work_in_threads(2, errors)
+    assert errors == []
+    assert not InboxEvent.objects.filter(state="pending").exists()
+    rows = sorted(applied.log, key=lambda entry: entry[3])
+    assert sorted(pk for *_, pk, _s, _e in rows) == sorted(
+        InboxEvent.objects.values_list("pk", flat=True)
+    )  # every row once
+    for integration in integrations:
+        mine = [entry for entry in rows if entry[1] == integration.pk]
+        assert [entry[2] for entry in mine] == sorted(entry[2] for entry in mine)  # in order
+        for before, after in itertools.pairwise(mine):
+            assert before[4] <= after[3]  # never two rows of it at once
+    if concurrent:
+        assert {entry[0] for entry in rows} == {"t0", "t1"}
+    for integration in integrations:
+        assert sorted(
+            Alert.objects.filter(integration=integration).values_list("occurrences", flat=True)
+        ) == [6, 7, 7]

@@ -1,0 +1,208 @@
+"""CPU a call of each statement of tocsin.alerts.sql against the ORM query it replaces.
+
+    .venv/bin/python bench/ingest/sql_vs_orm.py [--database-url URL]
+
+A fresh SQLite database in a temporary directory (or the empty database given), one
+service, one integration, 200 open alerts; each pair timed alternately (process CPU
+time, so other processes on the machine matter less). docs/benchmarks.md quotes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--n", type=int, default=300)
+    args = parser.parse_args()
+    os.environ.pop("DATABASE_URL", None)
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
+    own = tempfile.mkdtemp(prefix="tocsin-sql-")
+    os.environ["TOCSIN_DATA_DIR"] = own
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tocsin.settings")
+    try:
+        return run(args.n)
+    finally:
+        shutil.rmtree(own, ignore_errors=True)
+
+
+def run(n: int) -> int:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from tocsin.alerts import sql
+    from tocsin.alerts.models import Alert, InboxEvent
+    from tocsin.alerts.services import NewAlert, inbox_add
+    from tocsin.catalog.models import Integration
+    from tocsin.catalog.services import integration_create, service_create
+    from tocsin.core.clock import now
+    from tocsin.incidents.models import OPEN_STATUSES, Incident
+
+    call_command("migrate", verbosity=0)
+    service = service_create(name=f"sql-{time.monotonic_ns()}")
+    integration, _ = integration_create(service=service, kind="pagerduty")
+    integration = Integration.objects.select_related("service").get(pk=integration.pk)
+    at = now()
+
+    def new(i: int) -> NewAlert:
+        return NewAlert(
+            dedup_key=f"k{i}",
+            group_key="g",
+            grouping_key=f"gk{i % 7}",
+            severity="error",
+            summary=f"alert {i}",
+            source="host",
+            details={"i": i, "text": "x" * 40},
+            links=[],
+            labels={"alertname": "A", "instance": f"i{i}"},
+            started_at=at,
+        )
+
+    sql.insert_alerts(integration, at, [new(i) for i in range(200)])
+    keys = [f"k{i}" for i in range(0, 200, 2)]
+
+    def orm_open() -> object:
+        return {
+            a.dedup_key: a
+            for a in Alert.objects.filter(integration_id=integration.pk, dedup_key__in=keys)
+            .exclude(status="resolved")
+            .select_related("incident")
+        }
+
+    def orm_grouping() -> object:
+        first = (
+            Alert.objects.filter(
+                service=service, grouping_key="gk3", incident__status__in=OPEN_STATUSES
+            )
+            .order_by("-incident_id")
+            .values_list("incident_id", flat=True)
+            .first()
+        )
+        return None if first is None else Incident.objects.get(pk=first)
+
+    since = at - dt.timedelta(days=1)
+
+    def orm_resolved() -> object:
+        found: dict[str, dt.datetime] = {}
+        for key, started in (
+            Alert.objects.filter(
+                integration_id=integration.pk,
+                dedup_key__in=keys,
+                status="resolved",
+                resolved_at__gte=since,
+            )
+            .order_by("dedup_key", "-resolved_at")
+            .values_list("dedup_key", "started_at")
+        ):
+            found.setdefault(key, started)
+        return found
+
+    def orm_insert() -> None:
+        Alert.objects.bulk_create(
+            [
+                Alert(
+                    integration=integration,
+                    service_id=service.pk,
+                    first_seen_at=at,
+                    last_seen_at=at,
+                    dedup_key=f"o{time.monotonic_ns()}-{i}",
+                    group_key=a.group_key,
+                    grouping_key=a.grouping_key,
+                    severity=a.severity,
+                    summary=a.summary,
+                    source=a.source,
+                    details=a.details,
+                    links=a.links,
+                    labels=a.labels,
+                    started_at=a.started_at,
+                )
+                for i, a in enumerate(new(j) for j in range(100))
+            ]
+        )
+
+    def sql_insert() -> None:
+        alerts = [new(j) for j in range(100)]
+        for i, a in enumerate(alerts):
+            a.dedup_key = f"s{time.monotonic_ns()}-{i}"
+        sql.insert_alerts(integration, at, alerts)
+
+    events = [{"action": "trigger", "dedup_key": "x", "summary": "s", "normalised": True}]
+
+    def sql_inbox() -> None:
+        inbox_add(integration=integration, kind="event", received_at=at, events=events)
+
+    def orm_inbox() -> None:
+        InboxEvent.objects.create(
+            integration=integration, kind="event", received_at=at, events=events
+        )
+
+    rows = list(InboxEvent.objects.all()[:1]) or []
+
+    def sql_outcomes() -> None:
+        for row in rows:
+            row.outcome, row.outcome_detail = "created", "d"
+        sql.record_outcomes(rows * 20, at)
+
+    def orm_outcomes() -> None:
+        for row in rows * 20:
+            InboxEvent.objects.filter(pk=row.pk, state="pending").update(
+                state="done", processed_at=at, outcome="created", outcome_detail="d"
+            )
+
+    pairs: list[tuple[str, Callable[[], object], Callable[[], object], int]] = [
+        (
+            "open_alerts_by_key (100 keys)",
+            lambda: sql.open_alerts_by_key(integration.pk, keys),
+            orm_open,
+            n,
+        ),
+        (
+            "open_incident_for_grouping",
+            lambda: sql.open_incident_for_grouping(service=service, grouping_key="gk3"),
+            orm_grouping,
+            n,
+        ),
+        (
+            "last_resolved_start_by_key (100 keys)",
+            lambda: sql.last_resolved_start_by_key(integration.pk, keys, since=since),
+            orm_resolved,
+            n,
+        ),
+        ("insert_alerts (100 alerts)", sql_insert, orm_insert, max(5, n // 20)),
+        ("insert_inbox_row", sql_inbox, orm_inbox, n),
+    ]
+    inbox_add(integration=integration, kind="event", received_at=at, events=events)
+    rows[:] = list(InboxEvent.objects.all()[:1])
+    pairs.append(("record_outcomes (20 rows)", sql_outcomes, orm_outcomes, max(5, n // 10)))
+    print(f"{connection.vendor}: CPU ms a call, hand-written vs ORM")
+    for name, mine, theirs, count in pairs:
+        best = {"sql": 1e9, "orm": 1e9}
+        for _ in range(3):
+            for label, call in (("sql", mine), ("orm", theirs)):
+                with transaction.atomic():
+                    started = time.process_time()
+                    for _ in range(count):
+                        call()
+                    best[label] = min(best[label], (time.process_time() - started) / count)
+        print(
+            f"  {name:40s} {best['sql'] * 1000:7.3f} vs {best['orm'] * 1000:7.3f}"
+            f"  (saves {(best['orm'] - best['sql']) * 1000:.3f} ms)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Leases: a named right to run alone, held by one worker until it lapses.
+
+Every call is a compare-and-set on one row of `Lease`, in the caller's transaction if
+there is one (a lease renewed inside a batch's transaction is renewed only if the batch
+commits). Times come from the caller (the engine's `now()`), so tests can move them.
+
+- `lease_take`: ours if nobody holds it, it lapsed, or we hold it already;
+- `lease_renew`: extended only while we still hold it (False: another worker took it
+  after ours lapsed; stop, and leave what we did not commit);
+- `lease_release`: a clean stop hands it over at once;
+- `lease_due`: a schedule shared by every worker: True for one caller at most every
+  `every` (what runs "once a minute" keeps its next run in the lease, not in memory).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from tocsin.core.models import Lease
+
+RELEASED = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def lease_take(*, name: str, holder: str, at: dt.datetime, until: dt.datetime) -> bool:
+    """Compare-and-set: the lease is `holder`'s until `until` if it lapsed before `at`,
+    was released, or `holder` holds it already; False if another holder has it."""
+    if not holder:
+        raise ValueError("a lease needs a holder")
+    # A plain read first: a lease another worker holds is refused at once. The UPDATE
+    # below would wait for that worker's transaction (it renews the lease inside each of
+    # its batches) before finding the lease taken: two workers would take turns.
+    seen = Lease.objects.filter(name=name).values_list("holder", "lease_until").first()
+    if seen is not None and seen[0] not in ("", holder) and seen[1] >= at:
+        return False
+    taken = (
+        Lease.objects.filter(name=name)
+        .filter(Q(lease_until__lt=at) | Q(holder=holder) | Q(holder=""))
+        .update(holder=holder, lease_until=until)
+    )
+    if taken == 1:
+        return True
+    try:
+        with transaction.atomic():
+            _, created = Lease.objects.get_or_create(
+                name=name, defaults={"holder": holder, "lease_until": until}
+            )
+    except IntegrityError:  # another worker made the row at the same moment
+        return False
+    return created
+
+
+def lease_renew(*, name: str, holder: str, until: dt.datetime) -> bool:
+    """Extend the lease if `holder` still holds it."""
+    return Lease.objects.filter(name=name, holder=holder).update(lease_until=until) == 1
+
+
+def lease_release(*, name: str, holder: str) -> bool:
+    """Hand the lease over now (if `holder` holds it)."""
+    released = Lease.objects.filter(name=name, holder=holder).update(
+        holder="", lease_until=RELEASED
+    )
+    return released == 1
+
+
+def leases_release_all(*, holder: str) -> int:
+    """A clean stop: every lease `holder` holds is handed over."""
+    return Lease.objects.filter(holder=holder).update(holder="", lease_until=RELEASED)
+
+
+def lease_due(*, name: str, holder: str, at: dt.datetime, every: dt.timedelta) -> bool:
+    """True if the lease lapsed (or was released, or never existed): it is then taken
+    until `at + every`, so no worker (this one included) gets True again before that.
+    `lease_release` makes it due again at once (e.g. there is more work)."""
+    taken = Lease.objects.filter(name=name, lease_until__lt=at).update(
+        holder=holder, lease_until=at + every
+    )
+    if taken == 1:
+        return True
+    try:
+        with transaction.atomic():
+            _, created = Lease.objects.get_or_create(
+                name=name, defaults={"holder": holder, "lease_until": at + every}
+            )
+    except IntegrityError:
+        return False
+    return created
+
+
+def lease_holder(name: str, *, at: dt.datetime) -> str:
+    """Who holds the lease at `at` ("" if nobody)."""
+    lease = Lease.objects.filter(name=name, lease_until__gte=at).exclude(holder="").first()
+    return lease.holder if lease is not None else ""

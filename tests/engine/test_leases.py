@@ -1,0 +1,101 @@
+"""Engine leases: one holder at a time, renewed while held, lapsing when not renewed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connections
+
+from tocsin.core.leases import (
+    lease_due,
+    lease_holder,
+    lease_release,
+    lease_renew,
+    lease_take,
+    leases_release_all,
+)
+
+pytestmark = pytest.mark.django_db
+
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+FOR = dt.timedelta(seconds=15)
+
+
+def test_a_lease_is_taken_by_one_holder_and_refused_to_another() -> None:
+    assert lease_take(name="x", holder="a", at=T0, until=T0 + FOR)
+    assert not lease_take(name="x", holder="b", at=T0 + dt.timedelta(seconds=5), until=T0 + FOR)
+    assert lease_holder("x", at=T0 + dt.timedelta(seconds=5)) == "a"
+    # The holder may take it again (extending it); other names are independent.
+    assert lease_take(name="x", holder="a", at=T0, until=T0 + 2 * FOR)
+    assert lease_take(name="y", holder="b", at=T0, until=T0 + FOR)
+
+
+def test_a_lease_not_renewed_lapses_and_another_holder_takes_it() -> None:
+    assert lease_take(name="x", holder="a", at=T0, until=T0 + FOR)
+    later = T0 + FOR + dt.timedelta(seconds=1)
+    assert lease_take(name="x", holder="b", at=later, until=later + FOR)
+    assert lease_holder("x", at=later) == "b"
+    # The old holder can neither renew it nor release it any more.
+    assert not lease_renew(name="x", holder="a", until=later + 2 * FOR)
+    assert not lease_release(name="x", holder="a")
+    assert lease_holder("x", at=later) == "b"
+
+
+def test_renewing_keeps_the_lease_past_its_first_end() -> None:
+    assert lease_take(name="x", holder="a", at=T0, until=T0 + FOR)
+    assert lease_renew(name="x", holder="a", until=T0 + 3 * FOR)
+    later = T0 + 2 * FOR
+    assert not lease_take(name="x", holder="b", at=later, until=later + FOR)
+    assert lease_holder("x", at=later) == "a"
+
+
+def test_a_released_lease_is_free_at_once() -> None:
+    assert lease_take(name="x", holder="a", at=T0, until=T0 + FOR)
+    assert lease_take(name="z", holder="a", at=T0, until=T0 + FOR)
+    assert lease_release(name="x", holder="a")
+    assert lease_holder("x", at=T0) == ""
+    assert lease_take(name="x", holder="b", at=T0, until=T0 + FOR)
+    assert leases_release_all(holder="a") == 1  # z
+    assert lease_take(name="z", holder="b", at=T0, until=T0 + FOR)
+
+
+def test_a_due_lease_comes_due_once_per_period_whoever_asks() -> None:
+    every = dt.timedelta(seconds=60)
+    assert lease_due(name="job", holder="a", at=T0, every=every)
+    assert not lease_due(name="job", holder="a", at=T0 + dt.timedelta(seconds=30), every=every)
+    assert not lease_due(name="job", holder="b", at=T0 + dt.timedelta(seconds=30), every=every)
+    assert lease_due(name="job", holder="b", at=T0 + dt.timedelta(seconds=61), every=every)
+    lease_release(name="job", holder="b")  # more to do: due again at once
+    assert lease_due(name="job", holder="a", at=T0 + dt.timedelta(seconds=62), every=every)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_of_many_workers_asking_at_once_exactly_one_gets_a_new_lease() -> None:
+    winners: list[str] = []
+    start = threading.Barrier(4)
+    lock = threading.Lock()
+
+    def ask(holder: str) -> None:
+        try:
+            start.wait(timeout=10)
+            for _ in range(20):
+                try:
+                    taken = lease_take(name="fresh", holder=holder, at=T0, until=T0 + FOR)
+                    break
+                except Exception:  # SQLite's shared test database: "table is locked"
+                    taken = False
+            if taken:
+                with lock:
+                    winners.append(holder)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=ask, args=(f"w{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1
+    assert lease_holder("fresh", at=T0) == winners[0]
