@@ -36,6 +36,7 @@ bench: $(DEVSTAMP)
 lint: $(DEVSTAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	TOCSIN_DATA_DIR=$(CURDIR)/test-output/mypy $(VENV)/bin/mypy
 
 format: $(DEVSTAMP)
 	$(VENV)/bin/ruff format src tests bench

@@ -171,11 +171,12 @@ def silence_matches(silence: Silence, labels: dict[str, Any]) -> bool:
 def heartbeats_due(*, at: dt.datetime, limit: int) -> list[tuple[int, str, dt.datetime, int]]:
     """(pk, state, due_at, service id) of heartbeats whose due time has passed and that
     are not already down: up, or new (set up, never pinged) when they have a due time."""
-    return list(
+    rows = (
         Heartbeat.objects.filter(state__in=("up", "new"), due_at__lt=at)
         .order_by("due_at")
         .values_list("pk", "state", "due_at", "integration__service_id")[:limit]
     )
+    return [(pk, state, due, service) for pk, state, due, service in rows if due is not None]
 
 
 def storms_to_refresh(*, shown_before: dt.datetime) -> list[int]:

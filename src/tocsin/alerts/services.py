@@ -719,7 +719,7 @@ class NewAlert:
     pk: int | None = None
 
 
-_NEW_ALERT_VALUES = tuple(name for name in NewAlert.__slots__ if name != "pk")  # type: ignore[attr-defined]
+_NEW_ALERT_VALUES = tuple(name for name in NewAlert.__slots__ if name != "pk")
 
 
 def _insert_alerts(
@@ -812,7 +812,7 @@ def inbox_add(
         "integration": integration.pk,
         "kind": kind,
         "received_at": ops.adapt_datetimefield_value(received_at),
-        "events": json_param(connection, _INBOX_EVENTS)(events),  # type: ignore[arg-type]
+        "events": json_param(connection, _INBOX_EVENTS)(events),
         "payload": payload,
         "payload_truncated": bool(payload_truncated),
         "request_id": request_id,
@@ -1122,13 +1122,14 @@ def _prefetch_groupings(shared: _Shared, rows: list[InboxEvent]) -> None:
         .order_by("grouping_key", "-incident_id")
         .values_list("grouping_key", "incident_id")
     ):
-        newest.setdefault(grouping_key, incident_id)
+        if incident_id is not None:  # always, by the filter; for the type checker
+            newest.setdefault(grouping_key, incident_id)
     incidents = Incident.objects.in_bulk(set(newest.values()))
     for grouping_key in wanted:
-        incident_id = newest.get(grouping_key)
-        shared.incident_of[grouping_key] = incident_id
-        if incident_id is not None:
-            shared.incidents.setdefault(incident_id, incidents[incident_id])
+        found = newest.get(grouping_key)
+        shared.incident_of[grouping_key] = found
+        if found is not None:
+            shared.incidents.setdefault(found, incidents[found])
 
 
 def _process_guarded(row: InboxEvent) -> tuple[str, str]:

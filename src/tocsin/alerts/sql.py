@@ -39,6 +39,31 @@ if TYPE_CHECKING:
     from tocsin.alerts.services import NewAlert
 
 
+def _column_name(field: Any) -> str:
+    """The database column of a concrete field (typed: the stubs allow None)."""
+    column = getattr(field, "column", None)
+    if not isinstance(column, str):
+        raise LookupError(f"{field!r} has no database column")
+    return column
+
+
+def _columns_of(meta: Any) -> Callable[[str], str]:
+    """name -> database column, for a model's _meta."""
+    return lambda name: _column_name(meta.get_field(name))
+
+
+def _columns(model: type[Model]) -> Callable[[str], str]:
+    return _columns_of(model._meta)
+
+
+def _pk_column_of(meta: Any) -> str:
+    return _column_name(meta.pk)
+
+
+def _pk_column(model: type[Model]) -> str:
+    return _pk_column_of(model._meta)
+
+
 def open_alerts_by_key(integration_id: int, keys: list[str]) -> dict[str, Alert]:
     """The open (not resolved) alert of each dedup key on this integration, with its
     incident: what `Alert.objects.filter(integration_id=..., dedup_key__in=keys)
@@ -103,18 +128,18 @@ class _OpenAlertsByKey:
         self.alert = _Columns(Alert, "a", db)
         self.incident = _Columns(Incident, "i", db)
         self.width = len(self.alert.names)
-        self.incident_pk = self.width + self.incident.names.index(Incident._meta.pk.attname)  # type: ignore[union-attr]
+        self.incident_pk = self.width + self.incident.names.index(Incident._meta.pk.attname)
         self.incident_field = Alert._meta.get_field("incident")
-        column = Alert._meta.get_field
+        column = _columns(Alert)
         self.head = (
             f"SELECT {', '.join(self.alert.sql + self.incident.sql)} "  # noqa: S608 - quoted metadata
             f"FROM {quote(Alert._meta.db_table)} a "
             f"LEFT OUTER JOIN {quote(Incident._meta.db_table)} i "
-            f"ON i.{quote(Incident._meta.pk.column)} = a.{quote(column('incident').column)} "  # type: ignore[union-attr]
-            f"WHERE NOT (a.{quote(column('status').column)} = %s) "
-            f"AND a.{quote(column('integration').column)} IN "
+            f"ON i.{quote(_pk_column(Incident))} = a.{quote(column('incident'))} "
+            f"WHERE NOT (a.{quote(column('status'))} = %s) "
+            f"AND a.{quote(column('integration'))} IN "
         )
-        self.keys = f" AND a.{quote(column('dedup_key').column)} IN "
+        self.keys = f" AND a.{quote(column('dedup_key'))} IN "
 
     def run(
         self, db: BaseDatabaseWrapper, integration_ids: list[int], keys: list[str]
@@ -133,7 +158,7 @@ class _OpenAlertsByKey:
             incident = None
             if values[self.incident_pk] is not None:  # the join found the incident
                 incident = self.incident.instance(db, values[self.width :])
-            self.incident_field.set_cached_value(alert, incident)  # type: ignore[union-attr]
+            self.incident_field.set_cached_value(alert, incident)
             alerts.append(alert)  # type: ignore[arg-type]
         return alerts
 
@@ -153,7 +178,7 @@ def open_incident_for_grouping(
     with db.cursor() as cursor:
         cursor.execute(sql + statement.tail, params)
         row = cursor.fetchone()
-    return None if row is None else statement.incident.instance(db, list(row))  # type: ignore[return-value]
+    return None if row is None else statement.incident.instance(db, list(row))
 
 
 class _IncidentForGrouping:
@@ -161,11 +186,11 @@ class _IncidentForGrouping:
         quote = db.ops.quote_name
         self.vendor = db.vendor
         self.statuses = [str(status) for status in OPEN_STATUSES]
-        alert = Alert._meta.get_field
-        incident = Incident._meta.get_field
-        alert_incident = quote(alert("incident").column)  # type: ignore[union-attr]
+        alert = _columns(Alert)
+        incident = _columns(Incident)
+        alert_incident = quote(alert("incident"))
         self.incident = _Columns(Incident, "i", db)
-        service_column = f"a.{quote(alert('service').column)}"  # type: ignore[union-attr]
+        service_column = f"a.{quote(alert('service'))}"
         if db.vendor == "sqlite":
             # Without statistics SQLite's planner picks the service index and reads every
             # alert of the service; a unary plus keeps it on the (selective) grouping key.
@@ -173,13 +198,13 @@ class _IncidentForGrouping:
         self.sql = (
             f"SELECT {', '.join(self.incident.sql)} FROM {quote(Alert._meta.db_table)} a "  # noqa: S608 - quoted metadata
             f"INNER JOIN {quote(Incident._meta.db_table)} i "
-            f"ON i.{quote(Incident._meta.pk.column)} = a.{alert_incident} "  # type: ignore[union-attr]
+            f"ON i.{quote(_pk_column(Incident))} = a.{alert_incident} "
             f"WHERE {service_column} = %s "
-            f"AND a.{quote(alert('grouping_key').column)} = %s "  # type: ignore[union-attr]
-            f"AND i.{quote(incident('status').column)} IN "  # type: ignore[union-attr]
+            f"AND a.{quote(alert('grouping_key'))} = %s "
+            f"AND i.{quote(incident('status'))} IN "
             f"({', '.join(['%s'] * len(self.statuses))})"
         )
-        self.sql_since = f"{self.sql} AND i.{quote(incident('reported_at').column)} >= %s"  # type: ignore[union-attr]
+        self.sql_since = f"{self.sql} AND i.{quote(incident('reported_at'))} >= %s"
         self.tail = f" ORDER BY a.{alert_incident} DESC LIMIT 1"
 
 
@@ -225,27 +250,27 @@ class _LastResolvedStart:
         quote = db.ops.quote_name
         self.vendor = db.vendor
         self.resolved = str(AlertStatus.RESOLVED)
-        column = Alert._meta.get_field
-        started = column("started_at")
-        col = started.get_col("a")  # type: ignore[union-attr]
+        column = _columns(Alert)
+        started = Alert._meta.get_field("started_at")
+        col = started.get_col("a")
         self.converters = db.ops.get_db_converters(col) + col.get_db_converters(db)
         self.col = col
         self.head = (
-            f"SELECT a.{quote(column('dedup_key').column)}, "  # type: ignore[union-attr]  # noqa: S608 - quoted metadata
-            f"a.{quote(started.column)} "  # type: ignore[union-attr]
+            f"SELECT a.{quote(column('dedup_key'))}, "  # noqa: S608 - quoted metadata
+            f"a.{quote(_column_name(started))} "
             f"FROM {quote(Alert._meta.db_table)} a "
-            f"WHERE a.{quote(column('integration').column)} = %s "  # type: ignore[union-attr]
-            f"AND a.{quote(column('status').column)} = %s "  # type: ignore[union-attr]
-            f"AND a.{quote(column('resolved_at').column)} >= %s "  # type: ignore[union-attr]
-            f"AND a.{quote(column('dedup_key').column)} IN "  # type: ignore[union-attr]
+            f"WHERE a.{quote(column('integration'))} = %s "
+            f"AND a.{quote(column('status'))} = %s "
+            f"AND a.{quote(column('resolved_at'))} >= %s "
+            f"AND a.{quote(column('dedup_key'))} IN "
         )
-        resolved_at = quote(column("resolved_at").column)  # type: ignore[union-attr]
-        self.tail = f" ORDER BY a.{quote(column('dedup_key').column)}, a.{resolved_at} DESC"  # type: ignore[union-attr]
+        resolved_at = quote(column("resolved_at"))
+        self.tail = f" ORDER BY a.{quote(column('dedup_key'))}, a.{resolved_at} DESC"
 
     def started_at(self, db: BaseDatabaseWrapper, value: Any) -> dt.datetime:
         for converter in self.converters:
             value = converter(value, self.col, db)
-        return value  # type: ignore[no-any-return]
+        return value
 
 
 class _AlertInsert:
@@ -287,10 +312,10 @@ class _AlertInsert:
         self.json = [json_param(db, f) for f in fields if isinstance(f, models.JSONField)]
         self.head = (
             f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - quoted model metadata
-            f"({', '.join(quote(f.column) for f in fields)}) VALUES "
+            f"({', '.join(quote(_column_name(f)) for f in fields)}) VALUES "
         )
         self.row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        self.tail = f" RETURNING {quote(meta.pk.column)}"  # type: ignore[union-attr]
+        self.tail = f" RETURNING {quote(_pk_column_of(meta))}"
         self.unnest = ""
         if db.vendor == "postgresql" and all(
             f.encoder is None for f in fields if isinstance(f, models.JSONField)
@@ -465,15 +490,15 @@ def record_outcomes(rows: list[InboxEvent], at: dt.datetime) -> int:
     of a prepared UPDATE; the number of rows it changed."""
 
     def build(quote: Callable[[str], str]) -> str:
-        column = InboxEvent._meta.get_field
-        state = quote(column("state").column)  # type: ignore[union-attr]
+        column = _columns(InboxEvent)
+        state = quote(column("state"))
         return (
             f"UPDATE {quote(InboxEvent._meta.db_table)} "  # noqa: S608 - quoted metadata
             f"SET {state} = %s, "
-            f"{quote(column('processed_at').column)} = %s, "  # type: ignore[union-attr]
-            f"{quote(column('outcome').column)} = %s, "  # type: ignore[union-attr]
-            f"{quote(column('outcome_detail').column)} = %s "  # type: ignore[union-attr]
-            f"WHERE {quote(InboxEvent._meta.pk.column)} = %s AND {state} = %s"  # type: ignore[union-attr]
+            f"{quote(column('processed_at'))} = %s, "
+            f"{quote(column('outcome'))} = %s, "
+            f"{quote(column('outcome_detail'))} = %s "
+            f"WHERE {quote(_pk_column(InboxEvent))} = %s AND {state} = %s"
         )
 
     if not rows:
@@ -511,7 +536,7 @@ def insert_inbox_row(values: list[Any]) -> None:
         meta = InboxEvent._meta
         names = list(INBOX_COLUMNS)
         require_filled(InboxEvent, names, "inbox_add")
-        columns = ", ".join(quote(meta.get_field(name).column) for name in names)  # type: ignore[union-attr]
+        columns = ", ".join(quote(_columns_of(meta)(name)) for name in names)
         marks = ", ".join(["%s"] * len(names))
         return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 - quoted metadata
 

@@ -99,7 +99,7 @@ class _ByKeyStatement:
             f"SELECT {', '.join(self.integration.sql + self.service.sql)} "  # noqa: S608
             f"FROM {quote(Integration._meta.db_table)} i "
             f"INNER JOIN {quote(Service._meta.db_table)} s "
-            f"ON s.{quote(Service._meta.pk.column)} = i.{quote(service_fk.column)} "  # type: ignore[union-attr]
+            f"ON s.{quote(Service._meta.pk.column)} = i.{quote(service_fk.column)} "
             f"WHERE i.{quote(Integration._meta.get_field('key_hash').column)} = %s "
             f"AND i.{quote(Integration._meta.get_field('revoked_at').column)} IS NULL"
         )
@@ -109,7 +109,7 @@ class _ByKeyStatement:
         values = list(row)
         integration = self.integration.instance(connection, values[: self.width])
         service = self.service.instance(connection, values[self.width :])
-        self.service_field.set_cached_value(integration, service)  # type: ignore[union-attr]
+        self.service_field.set_cached_value(integration, service)
         return integration  # type: ignore[return-value]
 
 
