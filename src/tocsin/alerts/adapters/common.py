@@ -16,6 +16,9 @@ from tocsin.core.clock import parse_iso
 MAX_DEPTH = 64
 _ORJSON_DEPTH = 1024  # orjson's own limit: deeper documents fail while parsing
 _WRAP_LEVELS = _ORJSON_DEPTH - MAX_DEPTH
+# Bodies up to this many characters are parsed as they are (at most about 32,000
+# containers, a few milliseconds); larger ones are wrapped (see decode_json).
+DIRECT_MAX = 64 * 1024
 _WRAP_OPEN = "[" * _WRAP_LEVELS
 _WRAP_CLOSE = "]" * _WRAP_LEVELS
 MAX_DEDUP_KEY = 255
@@ -63,33 +66,52 @@ def decode_text(body: bytes) -> str:
     return text.removeprefix("\ufeff")
 
 
+def _deeper_than(root: Any, limit: int) -> bool:
+    """Whether containers nest more than `limit` levels (the root is level 1); iterative."""
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 def decode_json(text: str) -> dict[str, Any]:
     """Decode strictly: no NaN/Infinity, no NUL or lone surrogate, at most MAX_DEPTH levels,
     an object.
 
     orjson refuses NaN, Infinity, numbers beyond a double's range and lone surrogates, and
     stops at nesting deeper than 1024 levels while it parses, before it builds a single
-    Python object. Wrapping the body in 1024 - MAX_DEPTH arrays makes that native limit
-    MAX_DEPTH levels of the body: a deeply nested body costs a few milliseconds whatever
-    its size, and never becomes millions of lists. Integers beyond 64 bits become floats.
-    Duplicate keys are allowed (the last one wins, as in most JSON parsers)."""
+    Python object. A small body (up to DIRECT_MAX characters: every PagerDuty event) is
+    parsed as it is and its depth counted on the result: it cannot hold many containers.
+    A larger one is wrapped in 1024 - MAX_DEPTH arrays, which makes orjson's native limit
+    MAX_DEPTH levels of the body: a deeply nested large body costs a few milliseconds
+    whatever its size, and never becomes millions of lists. Integers beyond 64 bits
+    become floats. Duplicate keys are allowed (the last one wins, as in most parsers)."""
     if not text.strip():
         raise AdapterError(["body: empty; a JSON object is expected"])
+    small = len(text) <= DIRECT_MAX
     try:
-        wrapped = orjson.loads(_WRAP_OPEN + text + _WRAP_CLOSE)
+        data = orjson.loads(text if small else _WRAP_OPEN + text + _WRAP_CLOSE)
     except orjson.JSONDecodeError as exc:
         if str(exc).startswith("depth limit exceeded"):
             raise AdapterError([f"body: nested deeper than {MAX_DEPTH} levels"]) from None
-        try:  # the same error again, its position counted in the body itself
-            orjson.loads(text)
-        except orjson.JSONDecodeError as plain:
-            exc = plain
+        if not small:
+            try:  # the same error again, its position counted in the body itself
+                orjson.loads(text)
+            except orjson.JSONDecodeError as plain:
+                exc = plain
         raise AdapterError([f"body: not valid JSON ({str(exc)[:120]})"]) from None
-    data = wrapped
-    for _ in range(_WRAP_LEVELS):
-        if not isinstance(data, list) or len(data) != 1:  # "1] [2": not one JSON value
-            raise AdapterError(["body: not valid JSON (more than one value)"])
-        data = data[0]
+    if small:
+        if isinstance(data, dict | list) and _deeper_than(data, MAX_DEPTH):
+            raise AdapterError([f"body: nested deeper than {MAX_DEPTH} levels"])
+    else:
+        for _ in range(_WRAP_LEVELS):
+            if not isinstance(data, list) or len(data) != 1:  # "1] [2": not one JSON value
+                raise AdapterError(["body: not valid JSON (more than one value)"])
+            data = data[0]
     if not isinstance(data, dict):
         raise AdapterError(["body: a JSON object is expected"])
     if _SUSPICIOUS_ESCAPE.search(text) is not None:
