@@ -33,11 +33,15 @@ from django.core.management import call_command
 from django.test import Client
 from run import alertmanager_snapshot, compact, pagerduty_event
 from tocsin.catalog.services import integration_create, service_create
+from tocsin.core.actors import Actor
+setup = Actor.system("bench setup")
 call_command("migrate", verbosity=0)
 what, rows = sys.argv[2], int(sys.argv[3])
 kind = "alertmanager" if what == "am" else "pagerduty"
-services = [service_create(name=f"bench-{n:02d}") for n in range(20)]
-keys = [integration_create(service=services[n % 20], kind=kind)[1] for n in range(200)]
+services = [service_create(name=f"bench-{n:02d}", actor=setup) for n in range(20)]
+keys = [
+    integration_create(service=services[n % 20], kind=kind, actor=setup)[1] for n in range(200)
+]
 client = Client()
 for n in range(rows):
     key = keys[n % len(keys)]

@@ -48,12 +48,14 @@ def run(n: int) -> int:
     from tocsin.alerts.services import NewAlert, inbox_add
     from tocsin.catalog.models import Integration
     from tocsin.catalog.services import integration_create, service_create
+    from tocsin.core.actors import Actor
     from tocsin.core.clock import now
     from tocsin.incidents.models import OPEN_STATUSES, Incident
 
     call_command("migrate", verbosity=0)
-    service = service_create(name=f"sql-{time.monotonic_ns()}")
-    integration, _ = integration_create(service=service, kind="pagerduty")
+    setup = Actor.system("bench setup")
+    service = service_create(name=f"sql-{time.monotonic_ns()}", actor=setup)
+    integration, _ = integration_create(service=service, kind="pagerduty", actor=setup)
     integration = Integration.objects.select_related("service").get(pk=integration.pk)
     at = now()
 

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from tocsin.accounts.api_auth import user_from_request
 from tocsin.accounts.permissions import Action, require
-from tocsin.alerts import management, queries
+from tocsin.alerts import management, selectors
 from tocsin.alerts.models import Alert, ChangeEvent, MaintenanceWindow, Silence
 from tocsin.catalog.selectors import service_get
 from tocsin.core.api import (
@@ -107,20 +107,20 @@ class AlertQuery(Schema):
 @router.get("/alerts", response={200: AlertList, **ERRORS})
 def list_alerts(request: HttpRequest, filters: Query[AlertQuery], paging: Query[Paging]) -> Any:
     """Alerts, most recently seen first. Staff only."""
-    wanted = queries.AlertFilters(
+    wanted = selectors.AlertFilters(
         service=filters.service,
         status=filters.status,
         integration=filters.integration,
-        incident=queries.incident_number(filters.incident) if filters.incident else None,
+        incident=selectors.incident_number(filters.incident) if filters.incident else None,
         suppressed=filters.suppressed,
         q=filters.q,
     )
-    return page(queries.alert_list_for(user_from_request(request), wanted), paging, alert_json)
+    return page(selectors.alert_list_for(user_from_request(request), wanted), paging, alert_json)
 
 
 @router.get("/alerts/{alert_id}", response={200: AlertOut, **ERRORS})
 def get_alert(request: HttpRequest, alert_id: Id) -> dict[str, Any]:
-    return alert_json(queries.access_alert(user_from_request(request), alert_id))
+    return alert_json(selectors.access_alert(user_from_request(request), alert_id))
 
 
 # --- change events ------------------------------------------------------------------------
@@ -161,9 +161,9 @@ def change_json(event: ChangeEvent) -> dict[str, Any]:
 @router.get("/services/{service_id}/change-events", response={200: ChangeEventList, **ERRORS})
 def list_change_events(request: HttpRequest, service_id: Id, paging: Query[Paging]) -> Any:
     """Deploys and config changes sent to the service, newest first (they never page)."""
-    queries.require_staff(user_from_request(request))
+    selectors.require_staff(user_from_request(request))
     service = service_get(service_id)
-    return page(queries.change_events_for(service).select_related("service"), paging, change_json)
+    return page(selectors.change_events_for(service).select_related("service"), paging, change_json)
 
 
 # --- maintenance windows --------------------------------------------------------------------
@@ -206,7 +206,7 @@ def window_json(window: MaintenanceWindow) -> dict[str, Any]:
         "starts_at": window.starts_at,
         "ends_at": window.ends_at,
         "reason": window.reason,
-        "state": queries.span_state(window.starts_at, window.ends_at),
+        "state": selectors.span_state(window.starts_at, window.ends_at),
         "created_by": window.created_by.username if window.created_by_id else None,  # type: ignore[union-attr]
         "created_at": window.created_at,
     }
@@ -214,7 +214,7 @@ def window_json(window: MaintenanceWindow) -> dict[str, Any]:
 
 @router.get("/maintenance-windows", response={200: WindowList, **ERRORS})
 def list_windows(request: HttpRequest, filters: Query[SpanQuery], paging: Query[Paging]) -> Any:
-    qs = queries.maintenance_windows(
+    qs = selectors.maintenance_windows(
         user_from_request(request), service=filters.service, state=filters.state
     )
     return page(qs, paging, window_json)
@@ -235,23 +235,23 @@ def create_window(request: HttpRequest, payload: WindowIn) -> HttpResponse:
             ends_at=payload.ends_at,
             reason=payload.reason,
         )
-        return window_json(queries.access_maintenance_window(user, window.pk))
+        return window_json(selectors.access_maintenance_window(user, window.pk))
 
     return idempotent_create(request, create)
 
 
 @router.get("/maintenance-windows/{window_id}", response={200: WindowOut, **ERRORS})
 def get_window(request: HttpRequest, window_id: Id) -> dict[str, Any]:
-    return window_json(queries.access_maintenance_window(user_from_request(request), window_id))
+    return window_json(selectors.access_maintenance_window(user_from_request(request), window_id))
 
 
 @router.post("/maintenance-windows/{window_id}/end", response={200: WindowOut, **ERRORS})
 def end_window(request: HttpRequest, window_id: Id) -> dict[str, Any]:
     """End the window now (one not started yet is cancelled); 409 if it has ended."""
     user = user_from_request(request)
-    window = queries.access_maintenance_window(user, window_id)
+    window = selectors.access_maintenance_window(user, window_id)
     management.maintenance_window_end(actor=actor_from_request(request), window=window)
-    return window_json(queries.access_maintenance_window(user, window_id))
+    return window_json(selectors.access_maintenance_window(user, window_id))
 
 
 # --- silences ----------------------------------------------------------------------------------
@@ -295,7 +295,7 @@ def silence_json(silence: Silence) -> dict[str, Any]:
         "starts_at": silence.starts_at,
         "ends_at": silence.ends_at,
         "comment": silence.comment,
-        "state": queries.span_state(silence.starts_at, silence.ends_at),
+        "state": selectors.span_state(silence.starts_at, silence.ends_at),
         "created_by": silence.created_by.username if silence.created_by_id else None,  # type: ignore[union-attr]
         "created_at": silence.created_at,
     }
@@ -304,7 +304,9 @@ def silence_json(silence: Silence) -> dict[str, Any]:
 @router.get("/silences", response={200: SilenceList, **ERRORS})
 def list_silences(request: HttpRequest, filters: Query[SpanQuery], paging: Query[Paging]) -> Any:
     """With ?service=, that service's silences and those for every service."""
-    qs = queries.silences(user_from_request(request), service=filters.service, state=filters.state)
+    qs = selectors.silences(
+        user_from_request(request), service=filters.service, state=filters.state
+    )
     return page(qs, paging, silence_json)
 
 
@@ -323,20 +325,20 @@ def create_silence(request: HttpRequest, payload: SilenceIn) -> HttpResponse:
             ends_at=payload.ends_at,
             comment=payload.comment,
         )
-        return silence_json(queries.access_silence(user, silence.pk))
+        return silence_json(selectors.access_silence(user, silence.pk))
 
     return idempotent_create(request, create)
 
 
 @router.get("/silences/{silence_id}", response={200: SilenceOut, **ERRORS})
 def get_silence(request: HttpRequest, silence_id: Id) -> dict[str, Any]:
-    return silence_json(queries.access_silence(user_from_request(request), silence_id))
+    return silence_json(selectors.access_silence(user_from_request(request), silence_id))
 
 
 @router.post("/silences/{silence_id}/expire", response={200: SilenceOut, **ERRORS})
 def expire_silence(request: HttpRequest, silence_id: Id) -> dict[str, Any]:
     """Stop the silence now; 409 if it has already expired."""
     user = user_from_request(request)
-    silence = queries.access_silence(user, silence_id)
+    silence = selectors.access_silence(user, silence_id)
     management.silence_expire(actor=actor_from_request(request), silence=silence)
-    return silence_json(queries.access_silence(user, silence_id))
+    return silence_json(selectors.access_silence(user, silence_id))

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 def incident_alerts_section(user: User | None, incident: Incident) -> PageSection | None:
     """The incident page's "Alerts" table: the incident's alerts, for those who may see
     alerts, and only when there are any."""
-    from tocsin.alerts.queries import alerts_for_incident
+    from tocsin.alerts.selectors import alerts_for_incident
     from tocsin.incidents.hooks import PageSection
 
     alerts = alerts_for_incident(user, incident)

@@ -1,7 +1,7 @@
 """The alerts pages: the alerts view, and the alerts' parts of the service pages (open
 alerts, recent changes, maintenance windows and silences; registered with
 catalog.hooks in AlertsConfig.ready()). Thin: forms parse, alerts.management writes,
-alerts.queries reads."""
+alerts.selectors reads."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from tocsin.accounts.models import User
-from tocsin.alerts import management, queries
+from tocsin.alerts import management, selectors
 from tocsin.alerts.forms import AlertFilterForm, SilenceForm, WindowForm
 from tocsin.alerts.models import MaintenanceWindow, Silence
 from tocsin.catalog.models import Service
@@ -30,10 +30,10 @@ PAGE_SIZE = 50
 CHANGE_EVENTS_SHOWN = 20
 
 
-def _filters(form: AlertFilterForm) -> queries.AlertFilters:
+def _filters(form: AlertFilterForm) -> selectors.AlertFilters:
     data = form.cleaned_data
     suppressed = {"yes": True, "no": False}.get(data.get("suppressed") or "")
-    return queries.AlertFilters(
+    return selectors.AlertFilters(
         service=data["service"].pk if data.get("service") else None,
         status=data.get("status") or "open",
         integration=data["integration"].pk if data.get("integration") else None,
@@ -49,7 +49,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     page = None
     status = 200
     if form.is_valid():
-        alerts = queries.alert_list_for(request.user, _filters(form))  # type: ignore[arg-type]
+        alerts = selectors.alert_list_for(request.user, _filters(form))  # type: ignore[arg-type]
         page = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
     else:
         status = 400
@@ -71,14 +71,14 @@ def service_page_alerts(
 ) -> dict[str, Any]:
     """What the service page shows of its alerts, changes, windows and silences."""
     user: User = request.user  # type: ignore[assignment]
-    windows = list(queries.maintenance_windows(user, service=service.pk, state="current"))
-    silences = list(queries.silences(user, service=service.pk, state="current"))
+    windows = list(selectors.maintenance_windows(user, service=service.pk, state="current"))
+    silences = list(selectors.silences(user, service=service.pk, state="current"))
     spans: list[MaintenanceWindow | Silence] = [*windows, *silences]
     for span in spans:
-        span.state = queries.span_state(span.starts_at, span.ends_at)  # type: ignore[union-attr]
+        span.state = selectors.span_state(span.starts_at, span.ends_at)  # type: ignore[union-attr]
     return {
-        "change_events": list(queries.change_events_for(service)[:CHANGE_EVENTS_SHOWN]),
-        "open_alerts": queries.open_alerts_for_service(service),
+        "change_events": list(selectors.change_events_for(service)[:CHANGE_EVENTS_SHOWN]),
+        "open_alerts": selectors.open_alerts_for_service(service),
         "windows": windows,
         "silences": silences,
         "window_form": bound.get("window") or WindowForm(),
@@ -88,7 +88,7 @@ def service_page_alerts(
 
 def service_list_alerts(request: HttpRequest, services: Sequence[Service]) -> dict[str, Any]:
     """The open-alerts column of the list of services (set on each row)."""
-    counts = queries.open_alert_counts()
+    counts = selectors.open_alert_counts()
     for service in services:
         service.open_alerts = counts.get(service.pk, 0)  # type: ignore[attr-defined]
     return {}
@@ -180,7 +180,7 @@ def _back(request: HttpRequest, fallback: str = "alerts") -> HttpResponse:
 def window_end(request: HttpRequest, window_id: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     try:
-        window = queries.access_maintenance_window(user, window_id)
+        window = selectors.access_maintenance_window(user, window_id)
         management.maintenance_window_end(actor=Actor.for_request(request), window=window)
     except TocsinError as exc:
         return error_page(request, exc)
@@ -193,7 +193,7 @@ def window_end(request: HttpRequest, window_id: int) -> HttpResponse:
 def silence_expire(request: HttpRequest, silence_id: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     try:
-        silence = queries.access_silence(user, silence_id)
+        silence = selectors.access_silence(user, silence_id)
         management.silence_expire(actor=Actor.for_request(request), silence=silence)
     except TocsinError as exc:
         return error_page(request, exc)
