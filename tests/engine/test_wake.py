@@ -107,11 +107,11 @@ def test_the_worker_wakes_within_a_second_when_work_is_committed(tmp_path: Path)
             text=True,
             timeout=180,
         )
-        assert shell.returncode == 0, shell.stderr
-        measured = json.loads(shell.stdout.strip().splitlines()[-1])
     finally:
         worker.terminate()
         _out, err = worker.communicate(timeout=30)
+    assert shell.returncode == 0, f"{shell.stderr}\n--- the worker's stderr:\n{err}"
+    measured = json.loads(shell.stdout.strip().splitlines()[-1])
     assert worker.returncode == 0, err
     assert "Traceback" not in err, err
     # A tick of 30 s would make each wait up to 30 s; a 1 s tick, about 0.7 s here.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
@@ -12,24 +12,10 @@ from pydantic import AwareDatetime, Field
 from tocsin.accounts.api_auth import user_from_request
 from tocsin.accounts.permissions import Action, can
 from tocsin.core.api import ERRORS, Paging, Text, page
-from tocsin.core.audit import ACTION_PATTERN, audit_json, audit_search
+from tocsin.core.audit import ACTION_PATTERN, ObjectType, audit_json, audit_search
 from tocsin.core.errors import Forbidden, Invalid
 
 router = Router(tags=["audit"])
-
-ObjectType = Literal[
-    "user",
-    "team",
-    "token",
-    "service",
-    "category",
-    "integration",
-    "maintenance_window",
-    "silence",
-    "priority_matrix",
-    "sla_target",
-    "business_calendar",
-]
 
 
 class AuditActorOut(Schema):

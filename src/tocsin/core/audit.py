@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal, get_args
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -196,7 +196,7 @@ def audit_json(entry: AuditEntry) -> dict[str, Any]:
 
 
 ACTOR_KINDS = ActorKind.values
-OBJECT_TYPES = (
+ObjectType = Literal[
     "user",
     "team",
     "token",
@@ -208,5 +208,6 @@ OBJECT_TYPES = (
     "priority_matrix",
     "sla_target",
     "business_calendar",
-)
+]
+OBJECT_TYPES: tuple[str, ...] = get_args(ObjectType)
 ACTION_PATTERN = r"^[a-z_]{1,40}(\.[a-z_]{1,40})?$"
