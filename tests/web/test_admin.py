@@ -12,7 +12,7 @@ from django.test import Client
 from tests.web.helpers import text_of
 from tocsin.accounts.models import Role, Team, User
 from tocsin.accounts.services import team_create, token_create
-from tocsin.alerts.management import maintenance_window_create
+from tocsin.alerts.services import maintenance_window_create
 from tocsin.catalog.models import Category, Service
 from tocsin.catalog.services import category_create, service_create
 from tocsin.core.actors import Actor

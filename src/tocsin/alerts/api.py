@@ -11,7 +11,8 @@ from pydantic import Field
 
 from tocsin.accounts.api_auth import user_from_request
 from tocsin.accounts.permissions import Action, require
-from tocsin.alerts import management, selectors
+from tocsin.alerts import selectors
+from tocsin.alerts import services as alert_services
 from tocsin.alerts.models import Alert, ChangeEvent, MaintenanceWindow, Silence
 from tocsin.catalog.selectors import service_get
 from tocsin.core.api import (
@@ -228,7 +229,7 @@ def create_window(request: HttpRequest, payload: WindowIn) -> HttpResponse:
 
     def create() -> dict[str, Any]:
         chosen = [lookup("services", service_get, s) for s in dict.fromkeys(payload.services)]
-        window = management.maintenance_window_create(
+        window = alert_services.maintenance_window_create(
             actor=actor_from_request(request),
             services=chosen,
             starts_at=payload.starts_at,
@@ -250,7 +251,7 @@ def end_window(request: HttpRequest, window_id: Id) -> dict[str, Any]:
     """End the window now (one not started yet is cancelled); 409 if it has ended."""
     user = user_from_request(request)
     window = selectors.access_maintenance_window(user, window_id)
-    management.maintenance_window_end(actor=actor_from_request(request), window=window)
+    alert_services.maintenance_window_end(actor=actor_from_request(request), window=window)
     return window_json(selectors.access_maintenance_window(user, window_id))
 
 
@@ -317,7 +318,7 @@ def create_silence(request: HttpRequest, payload: SilenceIn) -> HttpResponse:
     require(user, Action.SILENCE_MANAGE, what="manage maintenance windows and silences")
 
     def create() -> dict[str, Any]:
-        silence = management.silence_create(
+        silence = alert_services.silence_create(
             actor=actor_from_request(request),
             service=lookup("service", service_get, payload.service),
             matchers=[m.model_dump() for m in payload.matchers],
@@ -340,5 +341,5 @@ def expire_silence(request: HttpRequest, silence_id: Id) -> dict[str, Any]:
     """Stop the silence now; 409 if it has already expired."""
     user = user_from_request(request)
     silence = selectors.access_silence(user, silence_id)
-    management.silence_expire(actor=actor_from_request(request), silence=silence)
+    alert_services.silence_expire(actor=actor_from_request(request), silence=silence)
     return silence_json(selectors.access_silence(user, silence_id))

@@ -1,6 +1,6 @@
 """The alerts pages: the alerts view, and the alerts' parts of the service pages (open
 alerts, recent changes, maintenance windows and silences; registered with
-catalog.hooks in AlertsConfig.ready()). Thin: forms parse, alerts.management writes,
+catalog.hooks in AlertsConfig.ready()). Thin: forms parse, alerts.services writes,
 alerts.selectors reads."""
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from tocsin.accounts.models import User
-from tocsin.alerts import management, selectors
+from tocsin.alerts import selectors
+from tocsin.alerts import services as alert_services
 from tocsin.alerts.forms import AlertFilterForm, SilenceForm, WindowForm
 from tocsin.alerts.models import MaintenanceWindow, Silence
 from tocsin.catalog.models import Service
@@ -134,7 +135,7 @@ def window_create(request: HttpRequest, service_id: int) -> HttpResponse:
         return error_page(request, exc)
 
     def write(data: dict[str, Any]) -> str:
-        management.maintenance_window_create(
+        alert_services.maintenance_window_create(
             actor=Actor.for_request(request),
             services=[service],
             starts_at=data["starts_at"],
@@ -155,7 +156,7 @@ def silence_create(request: HttpRequest, service_id: int) -> HttpResponse:
         return error_page(request, exc)
 
     def write(data: dict[str, Any]) -> str:
-        management.silence_create(
+        alert_services.silence_create(
             actor=Actor.for_request(request),
             service=None if data["all_services"] else service,
             matchers=data["matchers"],
@@ -181,7 +182,7 @@ def window_end(request: HttpRequest, window_id: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     try:
         window = selectors.access_maintenance_window(user, window_id)
-        management.maintenance_window_end(actor=Actor.for_request(request), window=window)
+        alert_services.maintenance_window_end(actor=Actor.for_request(request), window=window)
     except TocsinError as exc:
         return error_page(request, exc)
     messages.success(request, "Maintenance window ended.")
@@ -194,7 +195,7 @@ def silence_expire(request: HttpRequest, silence_id: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     try:
         silence = selectors.access_silence(user, silence_id)
-        management.silence_expire(actor=Actor.for_request(request), silence=silence)
+        alert_services.silence_expire(actor=Actor.for_request(request), silence=silence)
     except TocsinError as exc:
         return error_page(request, exc)
     messages.success(request, "Silence expired.")

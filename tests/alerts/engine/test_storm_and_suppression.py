@@ -9,8 +9,8 @@ import time_machine
 
 from tocsin.accounts.models import User
 from tocsin.alerts.engine import StormRefreshModule
-from tocsin.alerts.management import maintenance_window_create, silence_create
 from tocsin.alerts.models import Alert, AlertStorm
+from tocsin.alerts.services import maintenance_window_create, silence_create
 from tocsin.catalog.models import Integration, Service
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now

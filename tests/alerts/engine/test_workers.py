@@ -93,7 +93,7 @@ def test_a_batch_whose_row_another_worker_finished_meanwhile_rolls_back(
             InboxEvent.objects.filter(pk=first.pk).update(state="done", outcome="created")
         return result
 
-    monkeypatch.setattr(services, "inbox_process", and_meanwhile)
+    monkeypatch.setattr(services.drain, "inbox_process", and_meanwhile)
     done = inbox_process_batch(
         pks=[first.pk, second.pk], lease_name="ingest", holder="w1", lease_for=LEASE_FOR
     )
@@ -197,7 +197,7 @@ class _Applied:
             transaction.on_commit(committed)
             return result
 
-        monkeypatch.setattr(services, "inbox_process", spy)
+        monkeypatch.setattr(services.drain, "inbox_process", spy)
 
 
 def _work_in_threads(workers: int, errors: list[BaseException]) -> None:
