@@ -33,7 +33,7 @@ R = TypeVar("R")
 
 
 class Row(Protocol):
-    """What this module needs of the drain's row being applied (alerts/services.py)."""
+    """What this module needs of the drain's row being applied (alerts/services/alert_ops.py)."""
 
     open: dict[str, Alert]
     received_at: dt.datetime
