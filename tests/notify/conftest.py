@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -27,10 +27,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def smtp_server(settings: Any) -> Iterator[Inbox]:
-    """A real SMTP server (aiosmtpd) on loopback; Django's mail goes to it."""
-    inbox = Inbox()
+InboxT = TypeVar("InboxT", bound=Inbox)
+
+
+def _serve(settings: Any, inbox: InboxT) -> Iterator[InboxT]:
+    """Run `inbox` as a real SMTP server (aiosmtpd) on loopback; Django's mail goes to it."""
     port = _free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
@@ -43,6 +44,12 @@ def smtp_server(settings: Any) -> Iterator[Inbox]:
         yield inbox
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server(settings: Any) -> Iterator[Inbox]:
+    """A real SMTP server (aiosmtpd) on loopback; Django's mail goes to it."""
+    yield from _serve(settings, Inbox())
 
 
 @pytest.fixture
@@ -68,16 +75,4 @@ class SlowInbox(Inbox):
 @pytest.fixture
 def slow_smtp_server(settings: Any) -> Iterator[SlowInbox]:
     """A real SMTP server on loopback that answers each message after a delay."""
-    inbox = SlowInbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    try:
-        yield inbox
-    finally:
-        controller.stop()
+    yield from _serve(settings, SlowInbox())
