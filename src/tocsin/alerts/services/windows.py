@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 
@@ -121,26 +121,40 @@ def maintenance_window_create(
     return window
 
 
+_Span = TypeVar("_Span", MaintenanceWindow, Silence)
+
+
+def _end_now(*, actor: Actor, span: _Span, action: str, ended: str) -> _Span:
+    """End a window or silence now (one that has not started yet is cancelled): 409 if
+    it is over already. Runs in the caller's transaction."""
+    at = now()
+    span = type(span).objects.select_for_update().get(pk=span.pk)
+    if span.ends_at <= at:
+        raise Conflict(ended)
+    before = snapshot(span, ("starts_at", "ends_at"))
+    span.starts_at = min(span.starts_at, at)
+    span.ends_at = at
+    span.save(update_fields=["starts_at", "ends_at"])
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=span,
+        before=before,
+        after=snapshot(span, ("starts_at", "ends_at")),
+    )
+    return span
+
+
 @transaction.atomic
 def maintenance_window_end(*, actor: Actor, window: MaintenanceWindow) -> MaintenanceWindow:
     """End the window now (a window that has not started yet is cancelled)."""
     _require_staff(actor)
-    at = now()
-    window = MaintenanceWindow.objects.select_for_update().get(pk=window.pk)
-    if window.ends_at <= at:
-        raise Conflict("this maintenance window has already ended")
-    before = snapshot(window, ("starts_at", "ends_at"))
-    window.starts_at = min(window.starts_at, at)
-    window.ends_at = at
-    window.save(update_fields=["starts_at", "ends_at"])
-    audit_record(
+    return _end_now(
         actor=actor,
+        span=window,
         action="maintenance_window.end",
-        obj=window,
-        before=before,
-        after=snapshot(window, ("starts_at", "ends_at")),
+        ended="this maintenance window has already ended",
     )
-    return window
 
 
 @transaction.atomic
@@ -180,19 +194,6 @@ def silence_create(
 def silence_expire(*, actor: Actor, silence: Silence) -> Silence:
     """Stop the silence now."""
     _require_staff(actor, Action.SILENCE_MANAGE)
-    at = now()
-    silence = Silence.objects.select_for_update().get(pk=silence.pk)
-    if silence.ends_at <= at:
-        raise Conflict("this silence has already expired")
-    before = snapshot(silence, ("starts_at", "ends_at"))
-    silence.starts_at = min(silence.starts_at, at)
-    silence.ends_at = at
-    silence.save(update_fields=["starts_at", "ends_at"])
-    audit_record(
-        actor=actor,
-        action="silence.expire",
-        obj=silence,
-        before=before,
-        after=snapshot(silence, ("starts_at", "ends_at")),
+    return _end_now(
+        actor=actor, span=silence, action="silence.expire", ended="this silence has already expired"
     )
-    return silence
