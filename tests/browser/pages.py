@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from django.contrib import admin
 from django.contrib.auth.hashers import make_password
 from django.db.models import Count
+from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tocsin.accounts.models import Role, User
@@ -288,16 +289,18 @@ def targets(site: Site, role: str | None) -> list[Target]:
         if other is not None:
             found.append(Target("incident", "someone else's incident (404)", _incident_url(other)))
     if can(user, Action.CONFIG_MANAGE):
-        found.extend(admin_targets())
+        found.extend(admin_targets(user))
     return found
 
 
-def admin_targets() -> list[Target]:
+def admin_targets(user: User) -> list[Target]:
     """The admin's index, each app's page and each registered model's list, add and
-    (for its first object) change page."""
+    (for its first object) change page, as far as the model's admin lets `user` in."""
+    request = RequestFactory().get("/admin/")
+    request.user = user
     found = [Target("admin:index", "admin index", reverse("admin:index"))]
     apps = set()
-    for model, _model_admin in sorted(
+    for model, model_admin in sorted(
         admin.site._registry.items(), key=lambda item: item[0]._meta.label
     ):
         meta = model._meta
@@ -311,10 +314,13 @@ def admin_targets() -> list[Target]:
                 )
             )
         base = f"admin:{meta.app_label}_{meta.model_name}"
+        if not model_admin.has_view_or_change_permission(request):
+            continue
         found.append(
             Target(f"{base}_changelist", f"admin: {meta.label} list", reverse(f"{base}_changelist"))
         )
-        found.append(Target(f"{base}_add", f"admin: add {meta.label}", reverse(f"{base}_add")))
+        if model_admin.has_add_permission(request):
+            found.append(Target(f"{base}_add", f"admin: add {meta.label}", reverse(f"{base}_add")))
         first = model._default_manager.order_by("pk").first()
         if first is not None:
             found.append(
