@@ -138,6 +138,8 @@ class Incident(models.Model):
             models.Index(fields=["status", "priority", "resolution_due_at"]),
             models.Index(fields=["reporter", "status"]),
             models.Index(fields=["status", "resolved_at"]),
+            # the portal: a reporter's incidents, latest change first (bench/ui)
+            models.Index(fields=["reporter", "-updated_at"], name="incident_reporter_updated"),
         ]
 
     def __str__(self) -> str:
