@@ -14,7 +14,9 @@ at a time (a new connection each, as gunicorn's sync workers close them), it req
 each page `--warmup` times, then `--samples` times, and records the time from sending
 the request to reading the response's status line and headers (time to first byte;
 the sync workers send nothing before the view has rendered the whole page) and to the
-last byte. Then it adds `--incidents` historical incidents (bench/ui/bulk.py: bulk
+last byte. With the server stopped, bench/ui/cpu.py then renders each page in-process
+and records its CPU time (`--cpu-samples`), the figure that hardly moves with the
+machine's load. Then it adds `--incidents` historical incidents (bench/ui/bulk.py: bulk
 inserts) to the same database, restarts the server and measures again.
 
 Pages: the queue (open incidents), the queue over every status, a search over every
@@ -224,6 +226,22 @@ def bench_database(
             results["datasets"][label] = rows
         finally:
             procs.stop(pid)
+        if args.cpu_samples:
+            specs = [f"{picks[who]}={path}" for _label, who, path in pages(picks)]
+            cpu = json.loads(
+                ingest.run_checked(
+                    [PYTHON, str(HERE / "cpu.py"), "--samples", str(args.cpu_samples), *specs],
+                    env,
+                    timeout=1800,
+                )
+            )
+            for row, spec in zip(rows, specs, strict=True):
+                row.update(cpu[spec])
+                print(
+                    f"    {label:<28} {row['page']:<28} CPU p50 {row['cpu_p50_ms']:6.1f} ms"
+                    f"  p99 {row['cpu_p99_ms']:6.1f} ms  {row['queries']} queries",
+                    flush=True,
+                )
     return results
 
 
@@ -240,12 +258,13 @@ def markdown(results: dict[str, Any]) -> str:
         f"{results['args']['warmup']} warm-ups. Target: TTFB p99 < {TARGET_P99_MS:.0f} ms "
         "on SQLite.",
         "",
-        "| database | data | page | TTFB p50 ms | TTFB p99 ms | last byte p99 ms | KiB |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+        "| database | data | page | TTFB p50 ms | TTFB p99 ms | last byte p99 ms | KiB"
+        " | CPU p50 ms | CPU p99 ms | queries |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for db, found in results["databases"].items():
         if "skipped" in found:
-            lines.append(f"| {db} | skipped: {found['skipped']} | | | | | |")
+            lines.append(f"| {db} | skipped: {found['skipped']} | | | | | | | | |")
             continue
         for data, rows in found["datasets"].items():
             for row in rows:
@@ -253,7 +272,8 @@ def markdown(results: dict[str, Any]) -> str:
                 lines.append(
                     f"| {db} | {data} | {row['page']} | {row['ttfb_p50_ms']} |"
                     f" {row['ttfb_p99_ms']}{flag} | {row['total_p99_ms']} |"
-                    f" {row['bytes'] / 1024:.0f} |"
+                    f" {row['bytes'] / 1024:.0f} | {row.get('cpu_p50_ms', '')} |"
+                    f" {row.get('cpu_p99_ms', '')} | {row.get('queries', '')} |"
                 )
     info = results.get("machine", {})
     lines += ["", f"Machine: {json.dumps(info)}", ""]
@@ -267,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--cpu-samples", type=int, default=50, help="in-process CPU time samples (0: none)"
+    )
     args = parser.parse_args(argv)
 
     started = dt.datetime.now(dt.UTC)

@@ -35,6 +35,10 @@ sync_api = pytest.importorskip(
 )
 
 DESKTOP = {"width": 1400, "height": 900}
+PHONE = {"width": 390, "height": 844}
+# (colour scheme, viewport): light on a desktop, dark on a phone — each page is seen in
+# both themes and at both widths for the price of two passes.
+VARIANTS = {"light-desktop": ("light", DESKTOP), "dark-phone": ("dark", PHONE)}
 
 
 def visit(page: Page, target: Target) -> None:
@@ -115,34 +119,32 @@ def signed_out(browser: Browser, live_server: Any) -> Callable[[], Watched]:
         context.close()
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("variant", list(VARIANTS))
 @pytest.mark.parametrize("role", all_roles(), ids=lambda r: r or "signed-out")
 def test_every_page_is_accessible(
     role: str | None,
-    scheme: str,
+    variant: str,
     open_as: Callable[[str], Watched],
     signed_out: Callable[[], Watched],
     shots: Path,
 ) -> None:
     axe_source()  # skips with the reason when `npm ci` has not run
+    scheme, viewport = VARIANTS[variant]
     site = demo_site()
-    if role is None:
-        watched = signed_out()
-    else:
-        watched = open_as(site.person(role).username)
-        watched.page.set_viewport_size(DESKTOP)
+    watched = signed_out() if role is None else open_as(site.person(role).username)
+    watched.page.set_viewport_size(viewport)  # type: ignore[arg-type]
     watched.page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
     watched.console_errors.clear()
     found: list[str] = []
     crawled = targets(site, role)
-    if scheme == "dark":  # the Django admin's own dark theme is Django's: light only
+    if scheme == "dark":  # the Django admin's own theme is Django's: light desktop only
         crawled = [t for t in crawled if not t.route.startswith("admin:")]
     assert len(crawled) >= 3
     for target in crawled:
         found += check_page(watched, target, shots)
     if found:
         pytest.fail(
-            f"{len(found)} accessibility findings for {role or 'signed out'} ({scheme})"
+            f"{len(found)} accessibility findings for {role or 'signed out'} ({variant})"
             f" over {len(crawled)} pages:\n" + "\n".join(found),
             pytrace=False,
         )
