@@ -148,3 +148,25 @@ def test_every_page_is_accessible(
             f" over {len(crawled)} pages:\n" + "\n".join(found),
             pytrace=False,
         )
+
+
+def test_the_check_finds_what_it_must(browser: Browser) -> None:
+    """The harness itself: on a page with known faults, axe-core (loaded the same way as
+    for Tocsin's pages) reports them with their impact, and the DOM check finds the
+    duplicate id."""
+    axe_source()
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = context.new_page()
+        page.set_content(
+            '<!doctype html><html lang="en"><head><title>t</title></head><body><main>'
+            '<h1>Faults</h1><img src="data:,">'
+            '<label for="a">A</label><input id="a"><input id="a" type="text">'
+            '<ol role="log"><li>orphaned item</li></ol></main></body></html>'
+        )
+        found = {(v.rule, v.impact) for v in axe_violations(page)}
+        assert ("image-alt", "critical") in found
+        assert ("listitem", "serious") in found
+        assert dom_duplicate_ids(page) == {"a": 2}
+    finally:
+        context.close()
