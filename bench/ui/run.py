@@ -35,6 +35,7 @@ import http.cookies
 import importlib.util
 import json
 import re
+import shutil
 import signal
 import statistics
 import sys
@@ -324,10 +325,11 @@ def main(argv: list[str] | None = None) -> int:
                 finally:
                     ingest.postgres_recreate(PG_DB, drop_only=True)
     except ingest.BenchError as exc:
-        print(f"bench/ui failed: {exc}", file=sys.stderr)
+        print(f"bench/ui failed: {exc} (logs in {workdir})", file=sys.stderr)
         return 1
     finally:
         procs.stop_all()
+    shutil.rmtree(workdir, ignore_errors=True)  # the databases and server logs
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     (RESULTS_DIR / f"ui-{stamp}.json").write_text(json.dumps(results, indent=2) + "\n")
