@@ -11,15 +11,24 @@ if TYPE_CHECKING:
 
 
 def incident_alerts_section(user: User | None, incident: Incident) -> PageSection | None:
-    """The incident page's "Alerts" table: the incident's alerts, for those who may see
-    alerts, and only when there are any."""
+    """The incident page's "Alerts" summary: each alert's name, status, severity and key
+    labels, linked to its page; for those who may see alerts, and only when there are
+    any."""
+    from tocsin.alerts.display import key_labels
+    from tocsin.alerts.models import AlertStatus
     from tocsin.alerts.selectors import alerts_for_incident
     from tocsin.incidents.hooks import PageSection
 
     alerts = alerts_for_incident(user, incident)
     if not alerts:
         return None
-    return PageSection("alerts/_incident_alerts.html", {"incident_alerts": alerts})
+    for alert in alerts:
+        alert.key_labels = key_labels(alert)  # type: ignore[attr-defined]
+    still_open = sum(1 for alert in alerts if alert.status != AlertStatus.RESOLVED)
+    return PageSection(
+        "alerts/_incident_alerts.html",
+        {"incident_alerts": alerts, "incident_alerts_open": still_open},
+    )
 
 
 class AlertsConfig(AppConfig):
