@@ -101,7 +101,8 @@ def test_bulk_acknowledges_and_lists_what_it_skipped(
     assert [a["id"] for a in body["changed"]] == [first.pk, second.pk]
     assert {a["status"] for a in body["changed"]} == {"acknowledged"}
     assert body["skipped"] == [{"id": third.pk, "reason": f"alert #{third.pk} is already resolved"}]
-    resolved = agent.post("/api/v1/alerts/bulk", {"action": "resolve", "ids": [first.pk, second.pk]})
+    both = [first.pk, second.pk]
+    resolved = agent.post("/api/v1/alerts/bulk", {"action": "resolve", "ids": both})
     assert resolved.json()["incidents_resolved"] == [
         first.incident.ref,  # type: ignore[union-attr]
         second.incident.ref,  # type: ignore[union-attr]
