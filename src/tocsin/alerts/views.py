@@ -133,7 +133,8 @@ def _alert_page(
         "labels": display.labels_of(alert),
         "annotations": display.annotations_of(alert),
         "details": display.details_of(alert),
-        "links": display.links_of(alert),
+        "links": (links := display.links_of(alert)),
+        "links_refused": len(alert.links if isinstance(alert.links, list) else []) - len(links),
         "page_error": error,
         "back": _next_url(request, ""),
     }
