@@ -104,7 +104,7 @@ def alerts_act(
     if len(ids) > BULK_MAX:
         raise Invalid("alerts", f"at most {BULK_MAX} alerts at once")
     alerts = list(
-        Alert.objects.select_for_update()
+        Alert.objects.select_for_update(of=("self",))
         .select_related("incident", "service")
         .filter(pk__in=ids)
         .order_by("pk")
