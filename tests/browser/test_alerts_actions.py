@@ -37,6 +37,16 @@ def shoot(page: Page, path: Path) -> None:
     page.screenshot(path=str(path), full_page=True)
 
 
+def no_duplicate_ids(page: Page) -> None:
+    duplicates = page.evaluate(
+        """() => { const seen = {}; const twice = [];
+        document.querySelectorAll("[id]").forEach(e => {
+          if (seen[e.id]) twice.push(e.id); seen[e.id] = true; });
+        return twice; }"""
+    )
+    assert duplicates == [], f"{page.url}: duplicate ids {duplicates}"
+
+
 def no_sideways_scroll(page: Page) -> None:
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page scrolls sideways on a phone ({width}px)"
@@ -95,6 +105,7 @@ def test_an_agent_acts_on_alerts_from_the_list_and_the_alert_page(
     )
     assert styles[0] != styles[2] and "underline" in styles[1]
     shoot(page, shots / "list-desktop.png")
+    no_duplicate_ids(page)
 
     # the filters wait for the button (arrowing through a select does not reload)
     page.get_by_label("Status").select_option("acknowledged")
@@ -133,6 +144,7 @@ def test_an_agent_acts_on_alerts_from_the_list_and_the_alert_page(
     expect(page.locator('a[href^="javascript:"]')).to_have_count(0)
     expect(page.get_by_text("javascript:alert(1)")).to_be_visible()  # as text
     shoot(page, shots / "alert-desktop.png")
+    no_duplicate_ids(page)
     page.set_viewport_size(PHONE)
     shoot(page, shots / "alert-phone.png")
     no_sideways_scroll(page)
