@@ -186,6 +186,12 @@ def test_an_agent_acts_on_alerts_from_the_list_and_the_alert_page(
     page.set_viewport_size(DESKTOP)
     shoot(page, shots / "empty-desktop.png")
     assert watched.problems() == []
+    # a real filter error marks its field (a 400: the browser logs the status)
+    page.goto("/alerts/?status=burning")
+    expect(page.get_by_label("Status")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#err-status")).to_contain_text("Status: Select a valid choice")
+    shoot(page, shots / "filter-error-desktop.png")
+    assert watched.csp_violations() == [] and watched.page_errors == []
 
 
 def test_bulk_actions_work_without_javascript(

@@ -268,7 +268,7 @@ def test_the_filters_submit_on_the_button_not_on_change(
     browse: Browse, agent: User, db: Any
 ) -> None:
     body = html(browse(agent).get("/alerts/"))
-    form = re.search(r'<form class="filters card"[^>]*>', body)
+    form = re.search(r"<form class=\"filters card[^>]*>", body)
     assert form and "data-autosubmit" not in form.group(0)
     assert '<button type="submit" class="btn">Apply</button>' in body
 
