@@ -174,6 +174,15 @@ def test_an_agent_acts_on_alerts_from_the_list_and_the_alert_page(
     shoot(page, shots / "incident-phone.png")
     no_sideways_scroll(page)
 
+    # the service page lists its open alerts, each linking to its page
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"/services/{disk.service_id}/")
+    expect(page.get_by_role("link", name=f"Summary {HOSTILE}")).to_have_attribute(
+        "href", f"/alerts/{hostile.pk}/"
+    )
+    shoot(page, shots / "service-desktop.png")
+    page.set_viewport_size(PHONE)
+
     # the list on a phone, then a quiet list
     page.goto("/alerts/")
     shoot(page, shots / "list-phone.png")
