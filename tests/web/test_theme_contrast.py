@@ -52,7 +52,7 @@ def _without_comments(css: str) -> str:
 
 def _declarations(body: str) -> dict[str, str]:
     found = {}
-    for name, value in re.findall(r"(--[\w-]+)\s*:\s*([^;]+);", body):
+    for name, value in re.findall(r"(--[\w-]+|color-scheme)\s*:\s*([^;]+);", body):
         found[name] = " ".join(value.split())
     return found
 
