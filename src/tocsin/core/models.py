@@ -103,6 +103,7 @@ class SignInThrottle(models.Model):
     locked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "sign-in throttle"
         constraints = [
             models.UniqueConstraint(fields=["scope", "key"], name="signin_throttle_scope_key"),
         ]
@@ -122,6 +123,9 @@ class Lease(models.Model):
     name = models.CharField(max_length=100, unique=True)
     holder = models.CharField(max_length=200, blank=True)
     lease_until = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "worker lease"
 
     def __str__(self) -> str:
         return f"{self.name} held by {self.holder or 'nobody'} until {self.lease_until:%H:%M:%S}"
