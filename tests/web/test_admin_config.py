@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles import finders
@@ -119,7 +120,7 @@ def test_the_admin_wears_tocsins_colours_and_icon(admin: User) -> None:
     assert '<link rel="icon" href="/static/tocsin/img/icon.svg" type="image/svg+xml">' in html
     assert 'src="/static/tocsin/js/admin-theme.js"' in html
     assert "<style" not in html and "style=" not in html.split("<body")[1]
-    css = open(finders.find("tocsin/css/admin.css")).read()
+    css = Path(str(finders.find("tocsin/css/admin.css"))).read_text()
     assert "--header-bg: #3730a3;" in css  # Tocsin's indigo, not Django's teal
     assert "#417690" not in css
 
