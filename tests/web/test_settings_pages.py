@@ -123,7 +123,7 @@ def test_a_bad_cell_is_refused_and_nothing_changes(admin: User) -> None:
     response = _signed_in(admin).post(
         "/settings/priority-matrix/", _matrix_post(impact4_urgency1=4, impact2_urgency2=9)
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     text = text_of(response)
     assert "Nothing was saved." in text
     assert "Choose P1, P2, P3 or P4." in text
@@ -215,7 +215,7 @@ def test_bad_targets_are_refused_naming_the_field(
 ) -> None:
     before = list(SlaTarget.objects.values_list("response_minutes", "resolution_minutes"))
     response = _signed_in(admin).post("/settings/sla-targets/", _sla_post(**{field: value}))
-    assert response.status_code == 400
+    assert response.status_code == 422
     html = response.content.decode()
     assert message in text_of(response)
     assert f'<a href="#id_{field}">' in html  # the summary links to the field

@@ -88,7 +88,7 @@ def priority_matrix_page(request: HttpRequest) -> HttpResponse:
                     else "Priority matrix unchanged.",
                 )
                 return redirect("settings-matrix")
-        status = 400
+        status = 422
     return render(
         request,
         "incidents/settings_matrix.html",
@@ -141,5 +141,5 @@ def sla_targets_page(request: HttpRequest) -> HttpResponse:
                     f"SLA targets saved: {summary}." if changes else "SLA targets unchanged.",
                 )
                 return redirect("settings-sla")
-        status = 400
+        status = 422
     return render(request, "incidents/settings_sla.html", {"form": form}, status=status)
