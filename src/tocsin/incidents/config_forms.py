@@ -137,7 +137,7 @@ class DurationField(forms.CharField):
             {"autocomplete": "off", "spellcheck": "false", "inputmode": "text", "size": "10"}
         )
 
-    def clean(self, value: Any) -> int:  # type: ignore[override]
+    def clean(self, value: Any) -> int:
         text = super().clean(value)
         try:
             return parse_duration(text)
