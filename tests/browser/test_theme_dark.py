@@ -167,6 +167,12 @@ def _background(page: Page) -> str:
     )
 
 
+def _admin_header(page: Page) -> str:
+    return str(
+        page.evaluate("() => getComputedStyle(document.querySelector('#header')).backgroundColor")
+    )
+
+
 def _look(session: Session, path: str, shots: Path, name: str, *, phone: bool) -> list[str]:
     """Open `path`, check it is dark, save screenshots; the contrast failures found."""
     page = session.page
@@ -223,10 +229,7 @@ def test_the_main_pages_in_dark_mode_read_well(sessions: Any, shots: Path) -> No
     # Django admin: its own stylesheet, in Tocsin's dark colours
     admin.page.goto("/admin/")
     admin.page.screenshot(path=str(shots / "admin-desktop.png"), full_page=True)
-    header = admin.page.evaluate(
-        "() => getComputedStyle(document.querySelector('#header')).backgroundColor"
-    )
-    assert header == "rgb(30, 27, 75)"  # the dark admin's indigo header
+    assert _admin_header(admin.page) == "rgb(30, 27, 75)"  # the dark admin's indigo header
     admin.page.goto("/admin/incidents/slatarget/")
     admin.page.screenshot(path=str(shots / "admin-sla-desktop.png"), full_page=True)
 
@@ -242,9 +245,9 @@ def test_the_main_pages_in_dark_mode_read_well(sessions: Any, shots: Path) -> No
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed")
 def test_the_switch_chooses_and_remembers_the_theme(sessions: Any, shots: Path) -> None:
     load_demo()
-    sam = sessions(scheme="light")
-    sam.sign_in("sam")
-    page = sam.page
+    ada = sessions(scheme="light")
+    ada.sign_in("ada")
+    page = ada.page
     assert _background(page) == LIGHT_BG
     switch = page.get_by_role("group", name="Colour theme")
     expect(switch.get_by_role("button", name="System")).to_have_attribute("aria-pressed", "true")
@@ -259,6 +262,12 @@ def test_the_switch_chooses_and_remembers_the_theme(sessions: Any, shots: Path) 
     assert _background(page) == DARK_BG
     page.set_viewport_size(PHONE)
     page.screenshot(path=str(shots / "switched-dark-phone.png"))
+    page.set_viewport_size(DESKTOP)
+    page.goto("/admin/")  # the admin follows the same choice
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    assert _admin_header(page) == "rgb(30, 27, 75)"
+    page.screenshot(path=str(shots / "admin-chosen-dark-desktop.png"))
+    page.goto("/alerts/")
 
     page.get_by_role("group", name="Colour theme").get_by_role("button", name="System").click()
     expect(page.locator("html")).not_to_have_attribute("data-theme", re.compile("."))
@@ -275,7 +284,13 @@ def test_the_switch_chooses_and_remembers_the_theme(sessions: Any, shots: Path) 
     assert _background(night.page) == LIGHT_BG
     night.page.reload()
     assert _background(night.page) == LIGHT_BG
-    assert sam.problems() == [] and night.problems() == []
+    page.goto("/admin/")
+    expect(page.locator("html")).to_have_attribute("data-theme", "auto")
+    assert _admin_header(page) == "rgb(55, 48, 163)"  # Tocsin's indigo, light
+    page.screenshot(path=str(shots / "admin-light-desktop.png"))
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=str(shots / "admin-light-phone.png"), full_page=True)
+    assert ada.problems() == [] and night.problems() == []
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed")
