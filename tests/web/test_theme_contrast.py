@@ -43,6 +43,38 @@ OTHER_PAIRS = (
     ("--muted", "--auth-top"),
     ("--red", "--red-bg"),  # the danger button under the pointer
     ("--red", "--surface"),  # field errors
+    ("--on-accent", "--accent-hover"),  # the primary button under the pointer
+    ("--text", "--accent-soft"),
+)
+
+ADMIN_CSS = CSS.with_name("admin.css")
+# Django admin's own variables, as its stylesheets pair them.
+ADMIN_PAIRS = (
+    ("--body-fg", "--body-bg"),
+    ("--body-fg", "--darkened-bg"),
+    ("--body-quiet-color", "--body-bg"),
+    ("--body-quiet-color", "--darkened-bg"),
+    ("--body-medium-color", "--body-bg"),
+    ("--link-fg", "--body-bg"),
+    ("--link-fg", "--darkened-bg"),
+    ("--link-fg", "--selected-bg"),
+    ("--link-hover-color", "--body-bg"),
+    ("--header-link-color", "--header-bg"),
+    ("--header-color", "--header-bg"),
+    ("--header-branding-color", "--header-bg"),
+    ("--breadcrumbs-fg", "--breadcrumbs-bg"),
+    ("--breadcrumbs-link-fg", "--breadcrumbs-bg"),
+    ("--button-fg", "--button-bg"),
+    ("--button-fg", "--button-hover-bg"),
+    ("--button-fg", "--default-button-bg"),
+    ("--button-fg", "--close-button-bg"),
+    ("--button-fg", "--delete-button-bg"),
+    ("--error-fg", "--body-bg"),
+    ("--error-fg", "--message-error-bg"),
+    ("--body-fg", "--message-success-bg"),
+    ("--body-fg", "--message-warning-bg"),
+    ("--body-fg", "--message-error-bg"),
+    ("--body-fg", "--selected-row"),
 )
 
 
@@ -183,3 +215,31 @@ def test_every_variable_used_is_defined() -> None:
     light, _, _ = _palettes()
     used = set(re.findall(r"var\((--[\w-]+)", css))
     assert used - set(light) == set()
+
+
+def _admin_palettes() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    css = _without_comments(ADMIN_CSS.read_text())
+    light = _declarations(_block(css, ":root {"))
+    media = _block(css, "@media (prefers-color-scheme: dark) {")
+    return (
+        light,
+        _declarations(_block(media, ":root {")),
+        _declarations(_block(css, 'html[data-theme="dark"] {')),
+    )
+
+
+def test_the_admin_dark_palette_is_written_twice_alike() -> None:
+    _, system_dark, chosen_dark = _admin_palettes()
+    assert system_dark == chosen_dark
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_admin_colours_reach_aa(theme: str) -> None:
+    light, dark, _ = _admin_palettes()
+    palette = light if theme == "light" else {**light, **dark}
+    failures = [
+        f"{fg} on {bg}: {contrast(palette[fg], palette[bg]):.2f}:1"
+        for fg, bg in ADMIN_PAIRS
+        if contrast(palette[fg], palette[bg]) < AA
+    ]
+    assert failures == []
