@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tocsin.catalog.models import Service
 from tocsin.demo import DEMO_PASSWORD, load_demo
 from tocsin.incidents.models import Incident
 
@@ -196,6 +197,7 @@ def test_the_main_pages_in_dark_mode_read_well(sessions: Any, shots: Path) -> No
     load_demo()
     incident = Incident.objects.filter(priority=1).order_by("-reported_at").first()
     assert incident is not None
+    portal = Service.objects.get(name="Customer portal")
     failures: list[str] = []
 
     visitor = sessions(scheme="dark")
@@ -219,6 +221,8 @@ def test_the_main_pages_in_dark_mode_read_well(sessions: Any, shots: Path) -> No
         (f"/incidents/{incident.ref}/", "incident", True),
         ("/alerts/", "alerts", True),
         ("/services/", "services", False),
+        (f"/services/{portal.pk}/", "service", True),
+        (f"/services/{portal.pk}/integrations/new/", "integration-new", False),
         ("/settings/", "settings", True),
         ("/settings/priority-matrix/", "matrix", True),
         ("/settings/sla-targets/", "sla", True),
