@@ -146,3 +146,19 @@ def test_an_admin_changelist_still_saves_sla_targets_in_minutes(admin: User) -> 
     target.refresh_from_db()
     assert (target.response_minutes, target.resolution_minutes) == (20, 600)
     assert dt.timedelta(minutes=target.response_minutes) == dt.timedelta(minutes=20)
+
+
+def test_audit_columns_are_named_as_people_say_them(admin: User) -> None:
+    from tocsin.core.actors import Actor
+    from tocsin.core.audit import audit_record
+
+    audit_record(actor=Actor.for_user(admin, "r1", "192.0.2.7"), action="test.thing")
+    html = _signed_in(admin).get("/admin/core/auditentry/").content.decode()
+    headers = re.findall(
+        r'class="[^"]*column-(\w+)[^"]*">.*?<div class="text">(.*?)</div>', html, re.S
+    )
+    labels = {name: re.sub(r"<[^>]+>", "", text).strip() for name, text in headers}
+    assert labels["at"] == "Time"
+    assert labels["actor_label"] == "Actor"
+    assert labels["object_label"] == "Object"
+    assert labels["ip"] == "IP address"
