@@ -51,6 +51,7 @@ def test_an_administrator_edits_the_matrix_and_the_targets(
 
     # the matrix: impact 4 (low) × urgency 1 (critical) from P3 to P2
     page.get_by_role("link", name="Edit the matrix").click()
+    page.wait_for_load_state()  # the page's script too, which colours a cell as it is chosen
     cell = page.get_by_label("Impact 4 – Low, urgency 1 – Critical")
     expect(cell).to_have_value("3")
     cell.select_option("2")

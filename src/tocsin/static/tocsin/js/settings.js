@@ -5,10 +5,15 @@
   "use strict";
   var summary = document.getElementById("error-summary");
   if (summary) summary.focus();
-  document.addEventListener("change", function (event) {
-    var select = event.target;
+  function colour(select) {
     var cell = select.closest && select.closest(".matrix-cell");
     if (!cell) return;
-    cell.className = cell.className.replace(/\bprio-cell-\d\b/, "prio-cell-" + select.value);
+    cell.className = cell.className.replace(/\bprio-cell-\d*(?=\s|$)/, "prio-cell-" + select.value);
+  }
+  document.addEventListener("change", function (event) {
+    colour(event.target);
   });
+  /* a browser that restores the form (back, reload) restores the choices, not the colours */
+  var selects = document.querySelectorAll(".matrix-cell select");
+  for (var i = 0; i < selects.length; i++) colour(selects[i]);
 })();
