@@ -6,12 +6,17 @@ from django.urls import path
 
 from tocsin.accounts import audit_views
 from tocsin.accounts import views as account_views
-from tocsin.incidents import views
+from tocsin.core import theme
+from tocsin.incidents import config_views, views
 
 urlpatterns = [
     path("login/", account_views.SignInView.as_view(), name="login"),
     path("logout/", account_views.SignOutView.as_view(), name="logout"),
+    path("settings/", config_views.settings_index, name="settings"),
+    path("settings/priority-matrix/", config_views.priority_matrix_page, name="settings-matrix"),
+    path("settings/sla-targets/", config_views.sla_targets_page, name="settings-sla"),
     path("settings/audit/", audit_views.audit_log, name="audit-log"),
+    path("theme/", theme.theme_set, name="theme"),
     path("", views.queue, name="queue"),
     path("queue/rows/", views.queue_rows, name="queue-rows"),
     path("portal/", views.portal, name="portal"),

@@ -4,4 +4,4 @@ from django.apps import AppConfig
 class IncidentsConfig(AppConfig):
     name = "tocsin.incidents"
     label = "incidents"
-    verbose_name = "Incidents"
+    verbose_name = "Incidents, priorities and SLAs"

@@ -171,6 +171,8 @@ class PriorityMatrixCell(models.Model):
 
     class Meta:
         ordering = ["urgency", "impact"]
+        verbose_name = "priority matrix cell"
+        verbose_name_plural = "priority matrix"
         constraints = [
             models.UniqueConstraint(fields=["impact", "urgency"], name="matrix_cell_unique"),
         ]
@@ -190,6 +192,9 @@ class BusinessCalendar(models.Model):
     day_start = models.TimeField(default=dt.time(9, 0))
     day_end = models.TimeField(default=dt.time(17, 0))
     holidays = models.JSONField(default=list, blank=True, help_text="ISO dates, e.g. 2026-12-25")
+
+    class Meta:
+        verbose_name = "business-hours calendar"
 
     def __str__(self) -> str:
         return self.name
@@ -219,8 +224,8 @@ class SlaTarget(models.Model):
     """Response (acknowledge) and resolution targets for one priority."""
 
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, unique=True)
-    response_minutes = models.PositiveIntegerField()
-    resolution_minutes = models.PositiveIntegerField()
+    response_minutes = models.PositiveIntegerField("response target (minutes)")
+    resolution_minutes = models.PositiveIntegerField("resolution target (minutes)")
     calendar = models.ForeignKey(
         BusinessCalendar,
         null=True,
@@ -231,6 +236,8 @@ class SlaTarget(models.Model):
 
     class Meta:
         ordering = ["priority"]
+        verbose_name = "SLA target"
+        verbose_name_plural = "SLA targets"
 
     def __str__(self) -> str:
         return f"P{self.priority}: {self.response_minutes} min / {self.resolution_minutes} min"
