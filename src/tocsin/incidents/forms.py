@@ -39,9 +39,9 @@ def staff_people() -> Any:
 
 
 def person_meta(user: User) -> str:
-    """What the people picker shows under a name and also searches: username, teams, and
+    """What the people picker shows under "Name (username)" and also searches: teams, and
     on-call status once schedules exist (`on_call_now`, set by whoever knows it)."""
-    parts = [user.username, *(team.name for team in user.teams.all())]
+    parts = [team.name for team in user.teams.all()]
     on_call = getattr(user, "on_call_now", None)
     if on_call:
         parts.append("on call now")
