@@ -36,12 +36,13 @@ def allowed(user: Any, action: str) -> bool:
 
 def error_page(request: HttpRequest, exc: TocsinError) -> HttpResponse:
     """A page for a domain error that is not about one form: 404, 403 or 409."""
+    message = sentence(exc.message)
     if isinstance(exc, NotFound):
-        return render(request, "404.html", {"message": exc.message}, status=404)
+        return render(request, "404.html", {"message": message}, status=404)
     if isinstance(exc, Forbidden):
-        return render(request, "403.html", {"message": exc.message}, status=403)
+        return render(request, "403.html", {"message": message}, status=403)
     status = exc.status if isinstance(exc, (Conflict, Invalid)) else 400
-    return render(request, "error.html", {"message": exc.message, "status": status}, status=status)
+    return render(request, "error.html", {"message": message, "status": status}, status=status)
 
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
