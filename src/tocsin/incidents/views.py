@@ -571,7 +571,10 @@ def incident_take(request: HttpRequest, ref: str) -> HttpResponse:
 
     def write(incident: Incident, data: dict[str, Any]) -> str:
         services.incident_assign(
-            incident=incident, actor=_actor(request), assignee=request.user, set_assignee=True
+            incident=incident,
+            actor=_actor(request),
+            assignee=request.user,  # type: ignore[arg-type]  # signed in (login_required)
+            set_assignee=True,
         )
         return f"{incident.ref} assigned to you"
 

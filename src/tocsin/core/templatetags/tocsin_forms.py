@@ -14,6 +14,7 @@ import copy
 from typing import Any
 
 from django import forms, template
+from django.core.exceptions import NON_FIELD_ERRORS
 
 from tocsin.core.web import sentence
 
@@ -39,7 +40,7 @@ def error_items(form: forms.Form | None, anchor: str = "") -> list[dict[str, str
         for message in form.non_field_errors()
     ]
     for name in form.errors:
-        if name == forms.forms.NON_FIELD_ERRORS or name not in form.fields:
+        if name == NON_FIELD_ERRORS or name not in form.fields:
             continue
         bound = form[name]
         for message in bound.errors:
