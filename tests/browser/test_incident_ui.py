@@ -62,6 +62,8 @@ def sized(watched: Watched, size: str) -> Page:
 
 
 def shot(page: Page, path: Path, *, full: bool = False) -> None:
+    if full:  # from the top, so the sticky top bar stays at the top
+        page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=path, full_page=full)
 
 
@@ -190,6 +192,9 @@ def test_no_duplicate_ids_or_headings_in_summaries_on_the_incident_new_and_servi
     page.locator("#panel-escalate label", has_text="Team").click()
     expect(page.locator("#escalate_team")).to_be_focused()
     page.locator("#panel-assign > summary").click()
+    expect(page.get_by_role("combobox", name=re.compile("^Assignee"))).to_have_attribute(
+        "placeholder", "Unassigned · type a name, username or team"
+    )
     shot(page, shots / "incident-panels-open-desktop.png", full=True)
     page.goto(f"/services/{world['services'][0].pk}/")
     page.locator("summary", has_text="Add a silence…").click()

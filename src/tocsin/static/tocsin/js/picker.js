@@ -37,7 +37,10 @@
     input.setAttribute("role", "combobox");
     input.setAttribute("aria-autocomplete", "list");
     input.setAttribute("aria-expanded", "false");
-    input.placeholder = select.getAttribute("data-placeholder") || "Type to search";
+    // Empty, the box says what empty means ("Unassigned") and how to search.
+    var hint = select.getAttribute("data-placeholder") || "Type to search";
+    var emptyLabel = empty ? empty.label.replace(/^[\s—-]+|[\s—-]+$/g, "") : "";
+    input.placeholder = emptyLabel ? emptyLabel + " · " + hint.charAt(0).toLowerCase() + hint.slice(1) : hint;
     ["aria-describedby", "aria-invalid", "required"].forEach(function (name) {
       if (select.hasAttribute(name)) input.setAttribute(name, select.getAttribute(name));
     });
