@@ -213,7 +213,7 @@ def test_a_reporter_cannot_assign_to_themselves(
     assert Incident.objects.get(pk=incident.pk).assignee is None
 
 
-def test_the_people_picker_carries_username_and_team(
+def test_the_people_picker_carries_the_team_and_services_are_checkboxes(
     browse: Any, agent: Any, responder: Any, two: list[Incident], catalogue: dict[str, Any]
 ) -> None:
     catalogue["team"].members.add(responder)
