@@ -107,3 +107,15 @@ def test_the_incident_page_says_who_acknowledged_and_that_it_was_assigned(
     assert "Assignee Alice" in page
     assert "Acknowledged by Alice" in page
     assert "acknowledged while unassigned, so it is assigned to Alice" in page
+
+
+def test_list_rows_can_say_who_acknowledged(
+    agent: User, reporter: User, make_incident: Callable[..., Incident]
+) -> None:
+    from django.template.loader import render_to_string
+
+    incident = make_incident(reporter)
+    assert render_to_string("incidents/_acknowledged_by.html", {"incident": incident}).strip() == ""
+    services.incident_acknowledge(incident=incident, actor=Actor.for_user(agent))
+    row = render_to_string("incidents/_acknowledged_by.html", {"incident": reload(incident)})
+    assert row.strip() == '<span class="ack-by">Acknowledged by Alice</span>'
