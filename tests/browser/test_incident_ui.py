@@ -395,3 +395,68 @@ def test_the_pickers_work_without_javascript(
         expect(fields.locator("dt:text-is('Assignee') + dd")).to_have_text("Alice Agent")
     finally:
         context.close()
+
+
+def test_an_oversized_upload_is_named_in_the_summary_and_leads_to_the_file_field(
+    open_as: Callable[[str], Watched], world: dict[str, Any], shots: Path, settings: Any
+) -> None:
+    settings.TOCSIN_ATTACHMENT_MAX_BYTES = 1024 * 1024
+    incident: Incident = world["incidents"][0]
+    alice = open_as("alice")
+    page = sized(alice, "phone")
+    page.goto(f"/incidents/{incident.ref}/")
+    page.locator("#attach_files").set_input_files(
+        [{"name": "huge.log", "mimeType": "text/plain", "buffer": b"x" * (1536 * 1024)}]
+    )
+    page.get_by_role("button", name="Upload").click()
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_be_focused()
+    link = summary.get_by_role("link", name="Files: huge.log is larger than the limit of 1 MB.")
+    shot(page, shots / "upload-error-phone.png")
+    link.click()
+    expect(page.locator("#attach_files")).to_be_focused()
+    assert in_viewport(page, "#attach_files")
+    shot(page, shots / "upload-error-field-phone.png")
+    assert problems(alice) == []
+
+
+def test_the_agents_story_by_keyboard_alone(
+    open_as: Callable[[str], Watched], world: dict[str, Any], shots: Path
+) -> None:
+    """Queue → incident → assign to me → acknowledge → resolve, without the mouse."""
+    incident: Incident = world["incidents"][2]
+    alice = open_as("alice")
+    page = sized(alice, "desktop")
+    page.goto("/")
+    page.evaluate("document.activeElement.blur()")
+    for _ in range(120):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == incident.ref:
+            break
+    else:
+        pytest.fail(f"no link to {incident.ref} reached by Tab")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/incidents/{incident.ref}/$"))
+    page.wait_for_load_state()
+
+    page.keyboard.press("m")
+    expect(page.locator(".flash")).to_have_text(f"{incident.ref} assigned to you")
+    page.wait_for_load_state()
+    page.keyboard.press("a")
+    expect(page.locator(".flash")).to_have_text(f"{incident.ref} acknowledged")
+    page.wait_for_load_state()
+
+    page.keyboard.press("r")
+    code = page.locator("#id_resolve-resolution_code")
+    expect(code).to_be_focused()
+    code.press("ArrowDown")  # the first code after "—"
+    expect(code).not_to_have_value("")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Cleared the paper path; printer tested.")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Resolve", exact=True)).to_be_focused()
+    shot(page, shots / "keyboard-resolve-desktop.png")
+    page.keyboard.press("Enter")
+    expect(page.locator(".flash")).to_have_text(f"{incident.ref} resolved")
+    expect(page.locator(".incident-head .pill")).to_have_text("Resolved")
+    assert problems(alice) == []

@@ -103,10 +103,10 @@ def check_uploads(files: list[UploadedFile]) -> None:
     for upload in files:
         if upload.size is not None and upload.size > limit:
             raise forms.ValidationError(
-                f"{upload.name} is larger than the limit of {limit // (1024 * 1024)} MB"
+                f"{upload.name} is larger than the limit of {limit // (1024 * 1024)} MB."
             )
         if not upload.size:
-            raise forms.ValidationError(f"{upload.name} is empty")
+            raise forms.ValidationError(f"{upload.name} is empty.")
 
 
 class CategoryFields(forms.Form):
@@ -144,7 +144,7 @@ class CategoryFields(forms.Form):
             self.add_error(
                 "subcategory",
                 f"“{subcategory.name}” belongs to {subcategory.parent.name if subcategory.parent else '—'}"  # noqa: E501
-                ", not to the chosen category",
+                ", not to the chosen category.",
             )
         data["category"] = category
         data["subcategory"] = subcategory
