@@ -225,3 +225,25 @@ def test_the_people_picker_carries_the_team_and_services_are_checkboxes(
     new = browse(agent).get("/incidents/new/").content.decode()
     assert 'type="checkbox" name="affected_services"' in new
     assert '<select name="affected_services"' not in new
+
+
+def test_a_failed_escalation_speaks_in_a_sentence_on_its_field(
+    browse: Any, agent: Any, two: list[Incident]
+) -> None:
+    response = browse(agent).post(
+        f"/incidents/{two[0].ref}/escalate/", {"support_level": "", "team": "", "note": "Why not"}
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert (
+        '<a href="#escalate_support_level">Support level: '
+        "Give a higher support level, a team, or both.</a>" in html
+    )
+    assert re.search(r'<details class="card panel" id="panel-escalate"[^>]* open>', html)
+    services.incident_escalate(
+        incident=two[0], actor=Actor.for_user(agent), support_level=2, note="Needs L2"
+    )
+    response = browse(agent).post(
+        f"/incidents/{two[0].ref}/escalate/", {"support_level": "1", "note": "Back down"}
+    )
+    assert "Support level: Escalation raises the level; it is already 2." in text_of(response)
