@@ -247,3 +247,22 @@ def test_a_failed_escalation_speaks_in_a_sentence_on_its_field(
         f"/incidents/{two[0].ref}/escalate/", {"support_level": "1", "note": "Back down"}
     )
     assert "Support level: Escalation raises the level; it is already 2." in text_of(response)
+
+
+def test_assign_to_me_on_a_closed_incident_says_why_not(
+    browse: Any, agent: Any, two: list[Incident]
+) -> None:
+    incident = two[0]
+    actor = Actor.for_user(agent)
+    services.incident_act(
+        incident=incident,
+        actor=actor,
+        action="resolve",
+        resolution_code="fixed",
+        resolution_notes="Replaced the AP",
+    )
+    services.incident_act(incident=incident, actor=actor, action="close")
+    response = browse(agent).post(f"/incidents/{incident.ref}/assign/me/")
+    assert response.status_code == 409
+    assert "A closed incident cannot be reassigned." in text_of(response)
+    assert Incident.objects.get(pk=incident.pk).assignee is None

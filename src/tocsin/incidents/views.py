@@ -70,6 +70,7 @@ FORM_ANCHORS = {
     "note": "note-form",
     "attach": "panel-files",
     "confirm": "confirm-box",
+    "take": "actions",
 }
 
 ACTION_LABELS = {
@@ -578,7 +579,7 @@ def incident_take(request: HttpRequest, ref: str) -> HttpResponse:
         )
         return f"{incident.ref} assigned to you"
 
-    return _post_and_redirect(request, ref, "assign", form, write)
+    return _post_and_redirect(request, ref, "take", form, write)
 
 
 @login_required
