@@ -26,6 +26,7 @@ urlpatterns = [
     path("incidents/<str:ref>/act/<str:action>/", views.incident_action, name="incident-act"),
     path("incidents/<str:ref>/triage/", views.incident_triage, name="incident-triage"),
     path("incidents/<str:ref>/assign/", views.incident_assign, name="incident-assign"),
+    path("incidents/<str:ref>/assign/me/", views.incident_take, name="incident-take"),
     path("incidents/<str:ref>/escalate/", views.incident_escalate, name="incident-escalate"),
     path("incidents/<str:ref>/merge/", views.incident_merge, name="incident-merge"),
     path("incidents/<str:ref>/notes/", views.incident_note, name="incident-note"),

@@ -25,6 +25,7 @@ INCIDENT_FIELDS = {
     "priority", "priority_override_reason", "category", "subcategory", "service",
     "affected_services", "assignee", "team", "support_level", "reporter", "reporter_name",
     "reporter_email", "reported_at", "detected_at", "impact_started_at", "acknowledged_at",
+    "acknowledged_by",
     "resolved_at", "closed_at", "resolution_code", "resolution_notes", "duplicate_of",
     "allowed_actions", "sla",
 }  # fmt: skip
@@ -402,7 +403,7 @@ def test_reporters_see_only_public_timeline_entries(client_for: Clients) -> None
     assert all(entry["visibility"] == "public" for entry in seen["items"])
     assert seen["count"] == len(seen["items"]) == 3  # created, public note, comment
     staff_view = agent.get(path).json()
-    assert staff_view["count"] == 5
+    assert staff_view["count"] == 6  # + the assignment acknowledging made
     first = staff_view["items"][0]
     assert first["kind"] == "created"
     assert first["actor"] == {

@@ -263,7 +263,7 @@ def test_timeline_is_append_only(agent, reporter, make_incident, clock):
         lambda: incident_update(
             incident=incident, actor=Actor.for_user(agent), changes={"urgency": 1}
         ),
-        lambda: incident_assign(incident=incident, actor=Actor.for_user(agent), assignee=agent),
+        lambda: incident_assign(incident=incident, actor=Actor.for_user(agent), assignee=None),
         lambda: act(incident, agent, "start"),
         lambda: act(incident, agent, "resolve"),
         lambda: act(incident, agent, "reopen"),
@@ -279,6 +279,7 @@ def test_timeline_is_append_only(agent, reporter, make_incident, clock):
     assert kinds == [
         "created",
         "transition",
+        "assignment",  # acknowledging an unassigned incident assigns it
         "note",
         "field",
         "priority",

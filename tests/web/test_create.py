@@ -74,7 +74,7 @@ def test_staff_create_an_incident_with_everything(
     assert [s.name for s in incident.affected_services.all()] == ["Email"]
     assert sorted(a.filename for a in incident.attachments.all()) == ["log.txt", "shot.png"]
     page = text_of(client.get(response["Location"]))
-    assert f"{incident.ref} created." in page and "Wi-Fi down on floor 3" in page
+    assert f"{incident.ref} created" in page and "Wi-Fi down on floor 3" in page
 
 
 def test_an_outside_reporter_by_name_and_email(browse: Any, agent: Any) -> None:

@@ -85,6 +85,9 @@ def incident_json(
         "detected_at": incident.detected_at,
         "impact_started_at": incident.impact_started_at,
         "acknowledged_at": incident.acknowledged_at,
+        "acknowledged_by": (
+            incident.acknowledged_by.username if incident.acknowledged_by else None
+        ),
         "resolved_at": incident.resolved_at,
         "closed_at": incident.closed_at,
         "resolution_code": incident.resolution_code,

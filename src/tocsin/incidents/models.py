@@ -106,6 +106,10 @@ class Incident(models.Model):
     detected_at = models.DateTimeField(null=True, blank=True)
     impact_started_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # Who holds the current acknowledgement ("Acknowledged by Inês"); None when none does.
+    acknowledged_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField()

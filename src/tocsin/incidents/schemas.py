@@ -107,6 +107,9 @@ class IncidentOut(Schema):
     detected_at: datetime | None
     impact_started_at: datetime | None
     acknowledged_at: datetime | None
+    acknowledged_by: str | None = Field(
+        None, description="username of who holds the current acknowledgement"
+    )
     resolved_at: datetime | None
     closed_at: datetime | None
     resolution_code: Annotated[str, one_of(["", *ResolutionCode.values], '"" until resolved')]

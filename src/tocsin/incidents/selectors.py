@@ -37,7 +37,7 @@ def parse_ref(ref: str | int) -> int:
 
 def _base() -> QuerySet[Incident]:
     return Incident.objects.select_related(
-        "reporter", "assignee", "team", "service", "category", "subcategory"
+        "reporter", "assignee", "acknowledged_by", "team", "service", "category", "subcategory"
     ).prefetch_related("affected_services")
 
 
@@ -177,3 +177,21 @@ def incident_actions_for(user: User | None, incident: Incident) -> list[str]:
     if incident.status == Status.RESOLVED and can(user, Action.INCIDENT_CONFIRM, incident):
         actions.append("confirm")
     return actions
+
+
+def incident_neighbours(user: User, incident: Incident) -> tuple[str | None, str | None]:
+    """The refs of the open incidents just before and after this one (by number) that this
+    person may see: the incident page's previous/next links and their shortcuts."""
+    qs = Incident.objects.filter(status__in=OPEN_STATUSES)
+    if not can(user, Action.INCIDENT_VIEW):
+        qs = qs.filter(reporter=user)
+    before = (
+        qs.filter(number__lt=incident.number).order_by("-number").values_list("number", flat=True)
+    ).first()
+    after = (
+        qs.filter(number__gt=incident.number).order_by("number").values_list("number", flat=True)
+    ).first()
+    return (
+        f"INC-{before}" if before is not None else None,
+        f"INC-{after}" if after is not None else None,
+    )

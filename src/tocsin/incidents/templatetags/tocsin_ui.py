@@ -204,7 +204,11 @@ def timeline_summary(entry: TimelineEntry, names: dict[str, str] | None = None) 
             parts.append(
                 f"raised the support level from {change.get('old')} to {change.get('new')}"
             )
-        if "assignee" in data:
+        if "assignee" in data and data.get("via") == "acknowledge":
+            new = data["assignee"].get("new")
+            who = names.get(new, new)
+            parts.append(f"acknowledged while unassigned, so it is assigned to {who}")
+        elif "assignee" in data:
             new = data["assignee"].get("new")
             parts.append(f"assigned it to {names.get(new, new)}" if new else "unassigned it")
         if "team" in data:
