@@ -6,14 +6,20 @@ from django.urls import path
 
 from tocsin.accounts import audit_views
 from tocsin.accounts import views as account_views
-from tocsin.incidents import views
+from tocsin.incidents import queue_views, views
 
 urlpatterns = [
     path("login/", account_views.SignInView.as_view(), name="login"),
     path("logout/", account_views.SignOutView.as_view(), name="logout"),
     path("settings/audit/", audit_views.audit_log, name="audit-log"),
-    path("", views.queue, name="queue"),
-    path("queue/rows/", views.queue_rows, name="queue-rows"),
+    path("", queue_views.queue, name="queue"),
+    path("queue/rows/", queue_views.queue_rows, name="queue-rows"),
+    path("queue/views/", queue_views.queue_view_save, name="queue-view-save"),
+    path(
+        "queue/views/<int:view_id>/delete/",
+        queue_views.queue_view_delete,
+        name="queue-view-delete",
+    ),
     path("portal/", views.portal, name="portal"),
     path("incidents/new/", views.incident_new, name="incident-new"),
     path("incidents/<str:ref>/", views.incident_detail, name="incident"),
