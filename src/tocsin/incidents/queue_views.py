@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -192,6 +193,14 @@ def _queue_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
 def queue(request: HttpRequest) -> HttpResponse:
     if not can(request.user, Action.DESK_VIEW):
         return redirect("portal")
+    if any(not value for value in request.GET.values()):
+        # The filter form sends every field: keep the address short, shareable and
+        # comparable with the views' (a redirect, no change of state).
+        query = QueueFilterForm(request.GET).canonical_query()
+        page = request.GET.get("page")
+        if page:
+            query += ("&" if query else "") + urlencode({"page": page})
+        return redirect(_url(query))
     context, status = _queue_context(request)
     return render(request, "incidents/queue.html", context, status=status)
 
