@@ -8,6 +8,7 @@ from django import forms
 from django.http import QueryDict
 
 from tocsin.accounts.models import Team, User
+from tocsin.catalog.models import Service
 from tocsin.catalog.selectors import category_tree, service_list
 from tocsin.core.errors import Invalid
 from tocsin.incidents.forms import _choices, _model_choices, staff_people
@@ -61,7 +62,9 @@ class QueueFilterForm(forms.Form):
     )
     assignee = forms.ChoiceField(required=False)
     team = forms.ChoiceField(required=False)
-    service = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any service")
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.none(), required=False, empty_label="Any service"
+    )
     category = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
     source = forms.ChoiceField(choices=[("", "Any source"), *Source.choices], required=False)
     sort = forms.ChoiceField(
