@@ -240,3 +240,26 @@ def test_breached_counts_an_incident_met_late(
         response_met_at=START, response_breached_at=START
     )
     assert "1 SLA breached" in text_of(browse(agent).get("/"))
+
+
+def test_the_queue_reads_a_fixed_number_of_queries(
+    browse: Any,
+    agent: Any,
+    reporter: Any,
+    make_incident: Any,
+    make_user: Any,
+    django_assert_max_num_queries: Any,
+) -> None:
+    """The summary and the built-in views are one query; rows do not query one by one."""
+    from tocsin.incidents.services.saved_views import saved_view_create
+
+    desk(agent, reporter, make_incident, make_user)
+    saved_view_create(owner=agent, name="P1s", query="priority=1")
+    client = browse(agent)
+    client.get("/")
+    with django_assert_max_num_queries(30) as few:
+        client.get("/")
+    for n in range(20):
+        make_incident(reporter, title=f"More {n}", impact=2, urgency=2)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get("/")

@@ -118,7 +118,7 @@ def _empty_message(form: QueueFilterForm) -> str:
 
 
 def _views(user: User, summary: dict[str, int], current_query: str) -> list[QueueView]:
-    has_team = summary.get("has_team", False)
+    has_team = summary["teams"] > 0
     views = [
         QueueView(name, query, summary[count], current=query == current_query)
         for name, query, count in BUILT_IN_VIEWS
@@ -170,7 +170,6 @@ def _queue_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
     query = form.canonical_query()
     filters_query = form.canonical_query(without=("sort",))
     summary = selectors.queue_summary_for(user)
-    summary["has_team"] = user.teams.exists()
     return {
         "form": form,
         "page": page,

@@ -203,12 +203,13 @@ def team_ids_of(user: User) -> list[int]:
 
 def queue_summary_for(user: User) -> dict[str, int]:
     """The queue's summary line, in one query: open incidents, of them P1, P2, SLA
-    breached, unassigned, assigned to this person, and of this person's teams."""
+    breached, unassigned, assigned to this person, and of this person's teams (and how
+    many teams they are in)."""
     teams = team_ids_of(user)
     qs = Incident.objects.filter(status__in=OPEN_STATUSES)
     if not can(user, Action.INCIDENT_VIEW):
         qs = qs.filter(reporter=user)
-    return qs.aggregate(
+    return {"teams": len(teams)} | qs.aggregate(
         open=Count("id"),
         p1=Count("id", filter=Q(priority=1)),
         p2=Count("id", filter=Q(priority=2)),
