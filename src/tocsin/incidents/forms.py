@@ -12,7 +12,7 @@ from tocsin.accounts.models import Team, User
 from tocsin.accounts.permissions import Action, people_who_may
 from tocsin.catalog.models import Service
 from tocsin.catalog.selectors import category_tree, service_list
-from tocsin.incidents.models import Level, Priority, ResolutionCode, Source
+from tocsin.incidents.models import Level, Priority, ResolutionCode, Source, Status
 
 IMPACT_HELP = {
     1: "Whole organisation or many customers",
@@ -245,6 +245,13 @@ class PortalReportForm(forms.Form):
         files = self.cleaned_data.get("attachments") or []
         check_uploads(files)
         return files
+
+
+STATUS_FILTER_CHOICES = [
+    ("", "Open"),
+    *Status.choices,
+    ("all", "Any status"),
+]
 
 
 class TriageForm(CategoryFields, LevelFields):

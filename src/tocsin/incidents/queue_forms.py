@@ -11,15 +11,10 @@ from tocsin.accounts.models import Team, User
 from tocsin.catalog.models import Service
 from tocsin.catalog.selectors import category_tree, service_list
 from tocsin.core.errors import Invalid
-from tocsin.incidents.forms import _choices, _model_choices, staff_people
-from tocsin.incidents.models import Priority, Source, Status
+from tocsin.incidents.forms import STATUS_FILTER_CHOICES, _choices, _model_choices, staff_people
+from tocsin.incidents.models import Priority, Source
 from tocsin.incidents.selectors import QUEUE_SORTS, IncidentFilters, team_ids_of
 
-STATUS_FILTER_CHOICES = [
-    ("", "Open"),
-    *Status.choices,
-    ("all", "Any status"),
-]
 SEARCH_MAX = 200
 
 # The names a queue URL (and a saved view's query) may carry, in their canonical order.

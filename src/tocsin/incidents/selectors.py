@@ -220,6 +220,19 @@ def queue_summary_for(user: User) -> dict[str, int]:
     )
 
 
+def saved_views_for(user: User) -> QuerySet[SavedView]:
+    """This person's own saved queue views (nobody sees another's)."""
+    return SavedView.objects.filter(owner=user)
+
+
+def access_saved_view(user: User, view_id: int) -> SavedView:
+    """The saved view if it is this person's; NotFound otherwise (no leak)."""
+    view = SavedView.objects.filter(pk=view_id, owner=user).select_related("owner").first()
+    if view is None:
+        raise NotFound(f"no saved view {view_id}")
+    return view
+
+
 def timeline_for(user: User | None, incident: Incident) -> QuerySet[TimelineEntry]:
     qs = incident.timeline.select_related("actor_user", "redacted_by").order_by("created_at", "id")
     if not can(user, Action.TIMELINE_INTERNAL_VIEW):
@@ -260,16 +273,3 @@ def incident_actions_for(user: User | None, incident: Incident) -> list[str]:
     if incident.status == Status.RESOLVED and can(user, Action.INCIDENT_CONFIRM, incident):
         actions.append("confirm")
     return actions
-
-
-def saved_views_for(user: User) -> QuerySet[SavedView]:
-    """This person's own saved queue views (nobody sees another's)."""
-    return SavedView.objects.filter(owner=user)
-
-
-def access_saved_view(user: User, view_id: int) -> SavedView:
-    """The saved view if it is this person's; NotFound otherwise (no leak)."""
-    view = SavedView.objects.filter(pk=view_id, owner=user).select_related("owner").first()
-    if view is None:
-        raise NotFound(f"no saved view {view_id}")
-    return view
