@@ -145,6 +145,11 @@ def test_saving_and_deleting_a_view_of_ones_own(
     assert view.name == "Burning P1s"
     page = text_of(client.get("/?priority=1"))
     assert "Burning P1s 1" in page and "Saved the view “Burning P1s”." in page
+    # The sort on screen is saved with the filters.
+    sorted_view = client.post("/queue/views/", {"name": "Oldest", "query": "sort=-age"})
+    assert sorted_view["Location"] == "/?sort=-age"
+    assert 'aria-current="page">Oldest' in client.get("/?sort=-age").content.decode()
+    SavedView.objects.filter(name="Oldest").delete()
     again = client.post("/queue/views/", {"name": "burning p1s", "query": "priority=2"})
     assert "View name: you already have a view named 'burning p1s'" in text_of(
         client.get(again["Location"])

@@ -117,7 +117,9 @@ def _empty_message(form: QueueFilterForm) -> str:
     return "No incidents match these filters."
 
 
-def _views(user: User, summary: dict[str, int], current_query: str) -> list[QueueView]:
+def _views(
+    user: User, summary: dict[str, int], current_query: str, full_query: str
+) -> list[QueueView]:
     has_team = summary["teams"] > 0
     views = [
         QueueView(name, query, summary[count], current=query == current_query)
@@ -136,7 +138,7 @@ def _views(user: User, summary: dict[str, int], current_query: str) -> list[Queu
                 saved.name,
                 saved.query,
                 count,
-                current=saved.query == current_query,
+                current=saved.query in (current_query, full_query),
                 saved_id=saved.pk,
             )
         )
@@ -175,7 +177,7 @@ def _queue_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
         "page": page,
         "query": query,
         "summary": summary,
-        "views": _views(user, summary, filters_query),
+        "views": _views(user, summary, filters_query, query),
         "filters_query": filters_query,
         "columns": _columns(filters_query, form.data.get("sort", "")),
         "empty_message": _empty_message(form),
