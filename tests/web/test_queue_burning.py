@@ -268,3 +268,20 @@ def test_the_queue_reads_a_fixed_number_of_queries(
         make_incident(reporter, title=f"More {n}", impact=2, urgency=2)
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get("/")
+
+
+def test_every_sort_works_both_ways_with_missing_values_last(
+    browse: Any, agent: Any, reporter: Any, make_incident: Any, make_user: Any
+) -> None:
+    from tocsin.incidents.selectors import QUEUE_SORTS
+
+    d = desk(agent, reporter, make_incident, make_user)
+    client = browse(agent)
+    for key in QUEUE_SORTS:
+        for sort in (key, f"-{key}"):
+            response = client.get("/", {"sort": sort})
+            assert response.status_code == 200, sort
+            assert len(refs(response)) == 3, sort
+    # Unassigned incidents come last whichever way assignees are sorted.
+    assert refs(client.get("/?sort=assignee"))[-1] == d["p1"].ref
+    assert refs(client.get("/?sort=-assignee"))[-1] == d["p1"].ref
