@@ -237,14 +237,19 @@ def test_services_list_health_from_open_incidents_and_alerts(
     assert "Quiet — 0 0 Inactive" in text_of(browse(agent).get("/services/"))
 
 
-def test_breached_counts_an_incident_met_late(
+def test_breached_means_overdue_now_not_met_late(
     browse: Any, agent: Any, reporter: Any, make_incident: Any
 ) -> None:
-    incident = make_incident(reporter, title="Late answer", impact=3, urgency=3)
-    Incident.objects.filter(pk=incident.pk).update(
-        response_met_at=START, response_breached_at=START
-    )
-    assert "1 SLA breached" in text_of(browse(agent).get("/"))
+    """A response met late stays on the record but no longer burns; a target the worker
+    marked breached and not met yet does."""
+    late = make_incident(reporter, title="Late answer", impact=3, urgency=3)
+    Incident.objects.filter(pk=late.pk).update(response_met_at=START, response_breached_at=START)
+    client = browse(agent)
+    response = client.get("/")
+    assert "0 SLA breached" in text_of(response)
+    assert "row-breached" not in response.content.decode()
+    Incident.objects.filter(pk=late.pk).update(resolution_breached_at=START)
+    assert "1 SLA breached" in text_of(client.get("/"))
 
 
 def test_the_queue_reads_a_fixed_number_of_queries(

@@ -168,7 +168,9 @@ def _queue_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
             targets = Targets()
             for incident in page.object_list:
                 incident.sla = sla_views(incident, at, targets)
-                incident.sla_breached = any(v["tone"] == "breached" for v in incident.sla.values())
+                incident.sla_breached = any(
+                    v["tone"] == "breached" and not v["met_at"] for v in incident.sla.values()
+                )
     query = form.canonical_query()
     filters_query = form.canonical_query(without=("sort",))
     summary = selectors.queue_summary_for(user)

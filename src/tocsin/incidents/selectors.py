@@ -188,12 +188,13 @@ def _sort_order(sort: str) -> list[Any]:
 
 
 def breached_q(at: dt.datetime) -> Q:
-    """Incidents whose response or resolution target is breached (or was met late)."""
+    """Incidents with a target breached now: not met and past its due time (or marked
+    breached by the worker). A target met late stays on the record but burns no more."""
     return (
         Q(response_met_at__isnull=True, response_due_at__lt=at)
         | Q(resolution_met_at__isnull=True, resolution_due_at__lt=at)
-        | Q(response_breached_at__isnull=False)
-        | Q(resolution_breached_at__isnull=False)
+        | Q(response_met_at__isnull=True, response_breached_at__isnull=False)
+        | Q(resolution_met_at__isnull=True, resolution_breached_at__isnull=False)
     )
 
 
