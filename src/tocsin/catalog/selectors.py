@@ -182,7 +182,7 @@ def service_health(services: Sequence[Service]) -> dict[int, ServiceHealth]:
     signals = service_health_signals(services)
     result = {}
     for service in services:
-        found = sorted(signals.get(service.pk, []))
+        found = sorted(signals.get(service.pk, []), key=lambda signal: signal[0])
         if not service.is_active:
             result[service.pk] = ServiceHealth("inactive", "Inactive")
         elif not found:
