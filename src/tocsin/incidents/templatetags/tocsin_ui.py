@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from tocsin.core.clock import now as clock_now
 from tocsin.core.clock import parse_iso
 from tocsin.incidents.models import EntryKind, Level, ResolutionCode, Status, TimelineEntry
 
@@ -280,7 +281,7 @@ def age(moment: dt.datetime | None) -> str:
     """How long ago: "3h 5m", "2d 4h" (the queue's Opened column)."""
     if moment is None:
         return ""
-    return duration((timezone.now() - moment).total_seconds())
+    return duration((clock_now() - moment).total_seconds())
 
 
 @register.filter
