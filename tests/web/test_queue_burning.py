@@ -290,3 +290,30 @@ def test_every_sort_works_both_ways_with_missing_values_last(
     # Unassigned incidents come last whichever way assignees are sorted.
     assert refs(client.get("/?sort=assignee"))[-1] == d["p1"].ref
     assert refs(client.get("/?sort=-assignee"))[-1] == d["p1"].ref
+
+
+def test_a_business_hours_clock_says_so_and_counts_working_time(
+    browse: Any, agent: Any, reporter: Any, make_incident: Any
+) -> None:
+    """P3 on a Mon–Fri 09–17 calendar, filed Friday 16:30: on Saturday it has 1h 30m of
+    its 2-hour response target left (working time), not a wall-clock countdown."""
+    from tocsin.incidents.sla import business_calendar_save, sla_target_set
+
+    office = business_calendar_save(calendar=None, values={"name": "Office"}, actor=SETUP)
+    sla_target_set(
+        priority=3,
+        response_minutes=120,
+        resolution_minutes=3 * 8 * 60,
+        calendar=office,
+        actor=SETUP,
+    )
+    friday = dt.datetime(2026, 5, 8, 16, 30, tzinfo=dt.UTC)
+    with time_machine.travel(friday, tick=False):
+        incident = make_incident(reporter, title="Invoice page slow", impact=3, urgency=3)
+    with time_machine.travel(friday + dt.timedelta(hours=18), tick=False):
+        queue = browse(agent).get("/")
+        head = browse(agent).get(f"/incidents/{incident.ref}/")
+    page = text_of(queue)
+    assert "Response 1h 30m left Resolution 23h 30m left business hours (Office)" in page
+    assert "data-due" not in queue.content.decode()  # it does not tick out of hours
+    assert "business hours (Office)" in text_of(head)
