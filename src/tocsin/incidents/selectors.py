@@ -57,6 +57,91 @@ def access_incident(user: User | None, ref: str | int) -> Incident:
     return incident
 
 
+# --- the queue's columns, summary and views ------------------------------------------
+
+# Sort keys of the queue's columns; ascending is the order of the values shown (age:
+# youngest first); "-key" reverses. Ties fall back to the queue's own order.
+QUEUE_SORTS: dict[str, tuple[Any, ...]] = {
+    "number": (F("number").asc(),),
+    "priority": (F("priority").asc(),),
+    "title": (Lower("title").asc(),),
+    "status": (
+        Case(
+            *(When(status=s, then=Value(i)) for i, s in enumerate(Status.values)),
+            default=Value(len(Status.values)),
+        ).asc(),
+    ),
+    "service": (F("service__name").asc(nulls_last=True),),
+    "assignee": (F("assignee__name").asc(nulls_last=True), F("assignee__username").asc()),
+    "team": (F("team__name").asc(nulls_last=True),),
+    "age": (F("reported_at").desc(),),
+    "sla": (F("next_due_at").asc(nulls_last=True),),
+}
+
+
+def _sort_order(sort: str) -> list[Any]:
+    reverse = sort.startswith("-")
+    order = []
+    for expression in QUEUE_SORTS[sort.removeprefix("-")]:
+        if reverse:
+            nulls_last = getattr(expression, "nulls_last", None)
+            expression = expression.copy()
+            expression.descending = not expression.descending
+            expression.nulls_last = nulls_last  # a missing value stays at the bottom
+            expression.nulls_first = None
+        order.append(expression)
+    if sort.removeprefix("-") != "number":
+        order += ["priority", F("next_due_at").asc(nulls_last=True), "-number"]
+    return order
+
+
+def breached_q(at: dt.datetime) -> Q:
+    """Incidents with a target breached now: not met and past its due time (or marked
+    breached by the worker). A target met late stays on the record but burns no more."""
+    return (
+        Q(response_met_at__isnull=True, response_due_at__lt=at)
+        | Q(resolution_met_at__isnull=True, resolution_due_at__lt=at)
+        | Q(response_met_at__isnull=True, response_breached_at__isnull=False)
+        | Q(resolution_met_at__isnull=True, resolution_breached_at__isnull=False)
+    )
+
+
+def team_ids_of(user: User) -> list[int]:
+    return list(user.teams.values_list("id", flat=True))
+
+
+def queue_summary_for(user: User) -> dict[str, int]:
+    """The queue's summary line, in one query: open incidents, of them P1, P2, SLA
+    breached, unassigned, assigned to this person, and of this person's teams (and how
+    many teams they are in)."""
+    teams = team_ids_of(user)
+    qs = Incident.objects.filter(status__in=OPEN_STATUSES)
+    if not can(user, Action.INCIDENT_VIEW):
+        qs = qs.filter(reporter=user)
+    return {"teams": len(teams)} | qs.aggregate(
+        open=Count("id"),
+        p1=Count("id", filter=Q(priority=1)),
+        p2=Count("id", filter=Q(priority=2)),
+        breached=Count("id", filter=breached_q(now())),
+        unassigned=Count("id", filter=Q(assignee__isnull=True)),
+        mine=Count("id", filter=Q(assignee=user)),
+        team=Count("id", filter=Q(team_id__in=teams)),
+    )
+
+
+def saved_views_for(user: User) -> QuerySet[SavedView]:
+    """This person's own saved queue views (nobody sees another's)."""
+    return SavedView.objects.filter(owner=user)
+
+
+def access_saved_view(user: User, view_id: int) -> SavedView:
+    """The saved view if it is this person's; NotFound otherwise (no leak)."""
+    view = SavedView.objects.filter(pk=view_id, owner=user).select_related("owner").first()
+    if view is None:
+        raise NotFound(f"no saved view {view_id}")
+    return view
+
+
 @dataclass
 class IncidentFilters:
     status: list[str] = field(default_factory=list)  # empty: open ones; ["all"]: every status
@@ -147,91 +232,6 @@ def incident_list_for(user: User, filters: IncidentFilters) -> QuerySet[Incident
     if filters.sort:
         return qs.order_by(*_sort_order(filters.sort))
     return qs.order_by("priority", F("next_due_at").asc(nulls_last=True), "-number")
-
-
-# --- the queue's columns, summary and views ------------------------------------------
-
-# Sort keys of the queue's columns; ascending is the order of the values shown (age:
-# youngest first); "-key" reverses. Ties fall back to the queue's own order.
-QUEUE_SORTS: dict[str, tuple[Any, ...]] = {
-    "number": (F("number").asc(),),
-    "priority": (F("priority").asc(),),
-    "title": (Lower("title").asc(),),
-    "status": (
-        Case(
-            *(When(status=s, then=Value(i)) for i, s in enumerate(Status.values)),
-            default=Value(len(Status.values)),
-        ).asc(),
-    ),
-    "service": (F("service__name").asc(nulls_last=True),),
-    "assignee": (F("assignee__name").asc(nulls_last=True), F("assignee__username").asc()),
-    "team": (F("team__name").asc(nulls_last=True),),
-    "age": (F("reported_at").desc(),),
-    "sla": (F("next_due_at").asc(nulls_last=True),),
-}
-
-
-def _sort_order(sort: str) -> list[Any]:
-    reverse = sort.startswith("-")
-    order = []
-    for expression in QUEUE_SORTS[sort.removeprefix("-")]:
-        if reverse:
-            nulls_last = getattr(expression, "nulls_last", None)
-            expression = expression.copy()
-            expression.descending = not expression.descending
-            expression.nulls_last = nulls_last  # a missing value stays at the bottom
-            expression.nulls_first = None
-        order.append(expression)
-    if sort.removeprefix("-") != "number":
-        order += ["priority", F("next_due_at").asc(nulls_last=True), "-number"]
-    return order
-
-
-def breached_q(at: dt.datetime) -> Q:
-    """Incidents with a target breached now: not met and past its due time (or marked
-    breached by the worker). A target met late stays on the record but burns no more."""
-    return (
-        Q(response_met_at__isnull=True, response_due_at__lt=at)
-        | Q(resolution_met_at__isnull=True, resolution_due_at__lt=at)
-        | Q(response_met_at__isnull=True, response_breached_at__isnull=False)
-        | Q(resolution_met_at__isnull=True, resolution_breached_at__isnull=False)
-    )
-
-
-def team_ids_of(user: User) -> list[int]:
-    return list(user.teams.values_list("id", flat=True))
-
-
-def queue_summary_for(user: User) -> dict[str, int]:
-    """The queue's summary line, in one query: open incidents, of them P1, P2, SLA
-    breached, unassigned, assigned to this person, and of this person's teams (and how
-    many teams they are in)."""
-    teams = team_ids_of(user)
-    qs = Incident.objects.filter(status__in=OPEN_STATUSES)
-    if not can(user, Action.INCIDENT_VIEW):
-        qs = qs.filter(reporter=user)
-    return {"teams": len(teams)} | qs.aggregate(
-        open=Count("id"),
-        p1=Count("id", filter=Q(priority=1)),
-        p2=Count("id", filter=Q(priority=2)),
-        breached=Count("id", filter=breached_q(now())),
-        unassigned=Count("id", filter=Q(assignee__isnull=True)),
-        mine=Count("id", filter=Q(assignee=user)),
-        team=Count("id", filter=Q(team_id__in=teams)),
-    )
-
-
-def saved_views_for(user: User) -> QuerySet[SavedView]:
-    """This person's own saved queue views (nobody sees another's)."""
-    return SavedView.objects.filter(owner=user)
-
-
-def access_saved_view(user: User, view_id: int) -> SavedView:
-    """The saved view if it is this person's; NotFound otherwise (no leak)."""
-    view = SavedView.objects.filter(pk=view_id, owner=user).select_related("owner").first()
-    if view is None:
-        raise NotFound(f"no saved view {view_id}")
-    return view
 
 
 def timeline_for(user: User | None, incident: Incident) -> QuerySet[TimelineEntry]:
