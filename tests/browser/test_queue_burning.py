@@ -155,6 +155,10 @@ def test_empty_results_are_calm_and_a_long_search_marks_the_field(
         page.set_viewport_size(size)
         page.goto("/?priority=2&assignee=unassigned")
         expect(page.locator(".empty-row")).to_contain_text("No incidents match these filters.")
+        label = page.locator(".empty-row td").evaluate(
+            "td => getComputedStyle(td, '::before').content"
+        )
+        assert label in ("none", "normal"), label  # no stray ": " before the message
         expect(page.locator("[data-live-region=queue-count]").first).to_have_text("0 incidents")
         expect(page.get_by_text("needs correcting")).to_have_count(0)
         shot(page, shots, f"{name}-empty")
