@@ -7,7 +7,7 @@ from django.urls import path
 from tocsin.accounts import audit_views
 from tocsin.accounts import views as account_views
 from tocsin.core import theme
-from tocsin.incidents import config_views, views
+from tocsin.incidents import config_views, queue_views, views
 
 urlpatterns = [
     path("login/", account_views.SignInView.as_view(), name="login"),
@@ -17,8 +17,14 @@ urlpatterns = [
     path("settings/sla-targets/", config_views.sla_targets_page, name="settings-sla"),
     path("settings/audit/", audit_views.audit_log, name="audit-log"),
     path("theme/", theme.theme_set, name="theme"),
-    path("", views.queue, name="queue"),
-    path("queue/rows/", views.queue_rows, name="queue-rows"),
+    path("", queue_views.queue, name="queue"),
+    path("queue/rows/", queue_views.queue_rows, name="queue-rows"),
+    path("queue/views/", queue_views.queue_view_save, name="queue-view-save"),
+    path(
+        "queue/views/<int:view_id>/delete/",
+        queue_views.queue_view_delete,
+        name="queue-view-delete",
+    ),
     path("portal/", views.portal, name="portal"),
     path("incidents/new/", views.incident_new, name="incident-new"),
     path("incidents/<str:ref>/", views.incident_detail, name="incident"),

@@ -213,7 +213,8 @@ def test_the_whole_story(
     # 3. The responder acknowledges, then resolves with a code and notes.
     rob = open_as("rob")
     page = rob.page
-    page.get_by_label(re.compile(r"^Assignee")).select_option(label="Me")  # autosubmits
+    page.get_by_label(re.compile(r"^Assignee")).select_option(label="Me")
+    page.get_by_role("button", name="Apply").click()  # filters apply on the button (issue 8)
     expect(page).to_have_url(re.compile(r"assignee=me"))
     row = page.locator("table.queue tbody tr").filter(has_text=TITLE)
     row.get_by_role("link", name=ref).click()

@@ -5,7 +5,11 @@ from typing import TYPE_CHECKING
 from django.apps import AppConfig
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from tocsin.accounts.models import User
+    from tocsin.catalog.hooks import HealthSignal
+    from tocsin.catalog.models import Service
     from tocsin.incidents.hooks import PageSection
     from tocsin.incidents.models import Incident
 
@@ -29,6 +33,33 @@ def incident_alerts_section(user: User | None, incident: Incident) -> PageSectio
         "alerts/_incident_alerts.html",
         {"incident_alerts": alerts, "incident_alerts_open": still_open},
     )
+
+
+def service_health_alerts(services: Sequence[Service]) -> dict[int, list[HealthSignal]]:
+    """The list of services' health: open alerts that are not suppressed, by severity
+    (critical → critical, error → major, warning → minor; info does not count)."""
+    from django.db.models import Count
+
+    from tocsin.alerts.models import Alert
+    from tocsin.alerts.selectors import ALERT_OPEN_STATUSES
+
+    rows = (
+        Alert.objects.filter(
+            status__in=ALERT_OPEN_STATUSES,
+            service_id__in=[s.pk for s in services],
+            suppressed_reason="",
+        )
+        .exclude(severity="info")
+        .values_list("service_id", "severity")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    rank = {"critical": 0, "error": 1, "warning": 2}
+    result: dict[int, list[HealthSignal]] = {}
+    for service_id, severity, n in rows:
+        what = f"{n} {severity} alert{'s' if n != 1 else ''}"
+        result.setdefault(service_id, []).append((rank[severity], what))
+    return result
 
 
 class AlertsConfig(AppConfig):
@@ -61,6 +92,7 @@ def _register_catalog_hooks() -> None:
     from tocsin.catalog.hooks import (
         ServiceListPart,
         ServicePagePart,
+        add_service_health_source,
         add_service_list_part,
         add_service_page_part,
         on_integration_changed,
@@ -80,3 +112,4 @@ def _register_catalog_hooks() -> None:
         ServiceListPart("cells", "alerts/_services_cells.html"),
     ):
         add_service_list_part(list_part)
+    add_service_health_source(service_health_alerts)

@@ -281,44 +281,6 @@ STATUS_FILTER_CHOICES = [
 ]
 
 
-class QueueFilterForm(forms.Form):
-    """The queue's filters (GET)."""
-
-    q = forms.CharField(required=False, label="Search", max_length=200)
-    status = forms.ChoiceField(choices=STATUS_FILTER_CHOICES, required=False)
-    priority = forms.TypedChoiceField(
-        coerce=int,
-        empty_value=None,
-        required=False,
-        choices=[("", "Any priority"), *Priority.choices],
-    )
-    team = forms.ModelChoiceField(
-        queryset=Team.objects.none(), required=False, empty_label="Any team"
-    )
-    assignee = forms.ChoiceField(required=False)
-    service = forms.ModelChoiceField(
-        queryset=Service.objects.none(), required=False, empty_label="Any service"
-    )
-    category = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
-    source = forms.ChoiceField(choices=[("", "Any source"), *Source.choices], required=False)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _model_choices(self.fields["team"]).queryset = Team.objects.order_by("name")
-        _model_choices(self.fields["service"]).queryset = service_list()
-        _choices(self.fields["assignee"]).choices = [
-            ("", "Anyone"),
-            ("me", "Me"),
-            ("unassigned", "Unassigned"),
-            *((u.username, u.display_name) for u in staff_people()),
-        ]
-        choices: list[Any] = [("", "Any category")]
-        for top, children in category_tree():
-            choices.append((top.pk, top.name))
-            choices.extend((child.pk, f"{top.name} › {child.name}") for child in children)
-        _choices(self.fields["category"]).choices = choices
-
-
 class TriageForm(CategoryFields, LevelFields):
     service = forms.ModelChoiceField(
         queryset=Service.objects.none(), required=False, empty_label="—", widget=_service_picker()

@@ -369,3 +369,24 @@ class MailReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_key[:12]} -> {self.incident_id}"
+
+
+class SavedView(models.Model):
+    """A queue view a person saved: a name and the queue's filters as a query string.
+
+    Only its owner sees it (anyone else gets a 404); the built-in views (Mine, Unassigned,
+    Breached, My team's) are not stored."""
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_name_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -36,7 +36,6 @@ from tocsin.incidents.forms import (
     MergeForm,
     NoteForm,
     PortalReportForm,
-    QueueFilterForm,
     TriageForm,
 )
 from tocsin.incidents.lifecycle import allowed_actions
@@ -46,7 +45,6 @@ from tocsin.incidents.sla import Targets, sla_state
 from tocsin.incidents.templatetags.tocsin_ui import sla_display, timeline_summary
 
 PAGE_SIZE = 25
-QUEUE_REFRESH_SECONDS = 20
 INCIDENT_REFRESH_SECONDS = 20
 
 # The flash after an action: "INC-80 resolved".
@@ -102,82 +100,9 @@ def sla_views(incident: Incident, at: dt.datetime, targets: Targets) -> dict[str
     ):
         view = sla_display(state[name], total, at)
         view.update(total=total, due_at=state[name]["due_at"], met_at=state[name]["met_at"])
+        view["clock"] = target.calendar.name if target.calendar else ""  # "": 24×7
         result[name] = view
     return result
-
-
-# --- the queue -----------------------------------------------------------------
-
-
-def _queue_filters(request: HttpRequest, form: QueueFilterForm) -> selectors.IncidentFilters:
-    data = form.cleaned_data
-    assignee = data.get("assignee") or None
-    if assignee == "me":
-        assignee = request.user.username
-    elif assignee == "unassigned":
-        assignee = "none"
-    return selectors.IncidentFilters(
-        status=[data["status"]] if data.get("status") else [],
-        priority=[data["priority"]] if data.get("priority") else [],
-        team=data["team"].pk if data.get("team") else None,
-        assignee=assignee,
-        service=data["service"].pk if data.get("service") else None,
-        category=data.get("category"),
-        source=data.get("source") or None,
-        q=data.get("q") or "",
-    )
-
-
-def _queue_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
-    form = QueueFilterForm(request.GET or None)
-    status = 200
-    page = None
-    if request.GET and not form.is_valid():
-        status = 400
-    else:
-        if not request.GET:
-            form = QueueFilterForm({})
-            form.is_valid()
-        try:
-            qs = selectors.incident_list_for(request.user, _queue_filters(request, form))  # type: ignore[arg-type]
-        except Invalid as exc:
-            apply_error(form, exc)
-            status = 400
-        else:
-            page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-            at = now()
-            targets = Targets()
-            for incident in page.object_list:
-                incident.sla = sla_views(incident, at, targets)
-    params = request.GET.copy()
-    params.pop("page", None)
-    query = params.urlencode()
-    live_params = request.GET.copy()
-    return {
-        "form": form,
-        "page": page,
-        "query": query,
-        "live_url": reverse("queue-rows") + ("?" + live_params.urlencode() if live_params else ""),
-        "refresh_seconds": QUEUE_REFRESH_SECONDS,
-        "filtered": bool(query),
-    }, status
-
-
-@login_required
-@require_GET
-def queue(request: HttpRequest) -> HttpResponse:
-    if not can(request.user, Action.DESK_VIEW):
-        return redirect("portal")
-    context, status = _queue_context(request)
-    return render(request, "incidents/queue.html", context, status=status)
-
-
-@staff_required
-@require_GET
-def queue_rows(request: HttpRequest) -> HttpResponse:
-    """The part of the queue that refreshes itself (fetched by app.js)."""
-    context, status = _queue_context(request)
-    return render(request, "incidents/_queue_live.html", context, status=status)
 
 
 # --- creating ------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from tocsin.core.clock import now as clock_now
 from tocsin.core.clock import parse_iso
 from tocsin.incidents.models import EntryKind, Level, ResolutionCode, Status, TimelineEntry
 
@@ -76,8 +77,12 @@ def status_pill(status: str) -> SafeString:
 
 
 def sla_display(state: dict[str, Any], total: float, at: dt.datetime) -> dict[str, Any]:
-    """What one SLA target shows: a text, a tone (ok/warning/breached/paused/met) and,
-    while the clock runs, the due time for the countdown that ticks in the browser."""
+    """What one SLA target shows: a text, a tone and, while the clock runs, the due time
+    for the countdown that ticks in the browser.
+
+    Tones: met, paused, none, and while the clock runs by the share of the target used
+    (sla_tone): ok up to 50 %, warning (amber) past 50 %, critical (red) past 80 %,
+    breached once the due time has passed."""
     due = state.get("due_at")
     met = state.get("met_at")
     if met is not None:
@@ -89,26 +94,50 @@ def sla_display(state: dict[str, Any], total: float, at: dt.datetime) -> dict[st
         }
     if state.get("paused"):
         remaining = state.get("remaining_seconds")
+        if remaining is not None and remaining <= 0:
+            return {"text": "paused · breached", "tone": "breached", "due": None}
         text = "paused"
         if remaining is not None:
-            text += f" · {duration(remaining)} left" if remaining > 0 else " · breached"
+            text += f" · {duration(remaining)} left"
         return {"text": text, "tone": "paused", "due": None}
     if due is None:
         return {"text": "—", "tone": "none", "due": None}
     remaining = (due - at).total_seconds()
     if remaining <= 0:
         return {"text": f"breached {duration(remaining)} ago", "tone": "breached", "due": due}
-    tone = "warning" if total and remaining < 0.25 * total else "ok"
-    return {"text": f"{duration(remaining)} left", "tone": tone, "due": due}
+    left = state.get("remaining_seconds")
+    if left is not None and 0 < left < remaining:  # business hours: working time left
+        remaining = left
+    return {"text": f"{duration(remaining)} left", "tone": sla_tone(remaining, total), "due": due}
+
+
+def sla_tone(remaining: float, total: float) -> str:
+    """The colour of a running clock by the share of its target used: amber past 50 %,
+    red past 80 % (app.js ticks with the same thresholds)."""
+    if remaining <= 0:
+        return "breached"
+    if not total:
+        return "ok"
+    used = 1 - remaining / total
+    if used > 0.8:
+        return "critical"
+    if used > 0.5:
+        return "warning"
+    return "ok"
 
 
 @register.simple_tag
 def sla_countdown(view: dict[str, Any] | None, label: str = "") -> SafeString:
-    """A countdown span; app.js ticks it every second from data-due."""
+    """A countdown span; app.js ticks it every second from data-due (24×7 clocks only: a
+    business-hours clock stops out of hours, so the page's refresh updates it)."""
     if not view:
         return format_html('<span class="sla sla-none">—</span>')
     prefix = format_html('<span class="sla-label">{}</span> ', label) if label else ""
-    if view.get("due") is not None and view["tone"] in ("ok", "warning", "breached"):
+    if (
+        view.get("due") is not None
+        and view["tone"] in ("ok", "warning", "critical", "breached")
+        and not view.get("clock")
+    ):
         return format_html(
             '<span class="sla sla-{}" data-due="{}" data-total="{}">{}<span class="sla-text">'
             "{}</span></span>",
@@ -246,3 +275,20 @@ def choice_parts(label: str) -> tuple[str, str]:
     """Split a choice label at " — ": ("1 - Critical", "Work has stopped")."""
     head, _, tail = str(label).partition(" — ")
     return head, tail
+
+
+# --- the queue (helper "queue") ---------------------------------------------------------
+
+
+@register.filter
+def age(moment: dt.datetime | None) -> str:
+    """How long ago: "3h 5m", "2d 4h" (the queue's Opened column)."""
+    if moment is None:
+        return ""
+    return duration((clock_now() - moment).total_seconds())
+
+
+@register.filter
+def sla_clock(clock: str | None) -> str:
+    """Whether an SLA clock runs around the clock or on a business-hours calendar."""
+    return f"business hours ({clock})" if clock else "24×7"
