@@ -6,7 +6,7 @@ from django.urls import path
 
 from tocsin.accounts import audit_views
 from tocsin.accounts import views as account_views
-from tocsin.incidents import views
+from tocsin.incidents import timeline_views, views
 
 urlpatterns = [
     path("login/", account_views.SignInView.as_view(), name="login"),
@@ -34,6 +34,16 @@ urlpatterns = [
         "incidents/<str:ref>/timeline/<int:entry_id>/redact/",
         views.timeline_redact,
         name="timeline-redact",
+    ),
+    path(
+        "incidents/<str:ref>/timeline/<int:entry_id>/pin/",
+        timeline_views.timeline_pin,
+        name="timeline-pin",
+    ),
+    path(
+        "incidents/<str:ref>/timeline/view/",
+        timeline_views.timeline_view,
+        name="incident-timeline-view",
     ),
     path("incidents/<str:ref>/confirm/", views.incident_confirm, name="incident-confirm"),
     path("incidents/<str:ref>/confirm/<str:token>/", views.confirm_link, name="confirm-link"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse
@@ -25,6 +25,7 @@ from tocsin.core.api import (
     actor_from_request,
     idempotent_create,
     lookup,
+    one_of,
     page,
     ref,
 )
@@ -32,7 +33,13 @@ from tocsin.core.clock import now
 from tocsin.core.errors import Invalid
 from tocsin.incidents import selectors, services, sla
 from tocsin.incidents.lifecycle import ACTIONS
-from tocsin.incidents.models import Attachment, Incident, TimelineEntry
+from tocsin.incidents.models import (
+    Attachment,
+    Incident,
+    TimelineEntry,
+    TimelineOrder,
+    TimelineShow,
+)
 from tocsin.incidents.schemas import (
     ActionIn,
     AttachmentList,
@@ -49,6 +56,7 @@ from tocsin.incidents.schemas import (
     TimelineEntryOut,
     TimelineList,
 )
+from tocsin.incidents.timeline import actor_display
 
 router = Router(tags=["incidents"])
 
@@ -96,11 +104,15 @@ def incident_json(
 
 
 def entry_json(entry: TimelineEntry, viewer: User | None = None) -> dict[str, Any]:
-    """One timeline entry as `viewer` may see it: someone who is not staff sees a person's
-    name where staff see which API token acted (its name or prefix)."""
-    label = entry.actor_label
-    if entry.actor_kind == "token" and entry.actor_user_id and not can(viewer, Action.DESK_VIEW):
-        label = entry.actor_user.display_name  # type: ignore[union-attr]
+    """One timeline entry as `viewer` may see it: the actor's label is for people to read
+    (a person's name, "Alertmanager · Prometheus prod"); someone who is not staff sees a
+    person's name where staff see which API token acted (its name or prefix)."""
+    label = actor_display(entry)
+    if entry.actor_kind == "token" and entry.actor_user_id:
+        if can(viewer, Action.DESK_VIEW):
+            label = entry.actor_label
+        else:
+            label = entry.actor_user.display_name  # type: ignore[union-attr]
     return {
         "id": entry.pk,
         "kind": entry.kind,
@@ -115,6 +127,9 @@ def entry_json(entry: TimelineEntry, viewer: User | None = None) -> dict[str, An
         },
         "redacted_at": entry.redacted_at,
         "redacted_by": entry.redacted_by.username if entry.redacted_by_id else None,  # type: ignore[union-attr]
+        "pinned": entry.pinned,
+        "pinned_at": entry.pinned_at,
+        "pinned_by": entry.pinned_by.username if entry.pinned_by_id else None,  # type: ignore[union-attr]
     }
 
 
@@ -374,14 +389,29 @@ def confirm_incident(request: HttpRequest, ref: IncidentRef, payload: ConfirmIn)
 # --- timeline -------------------------------------------------------------------------------
 
 
+class TimelineQuery(Schema):
+    order: Annotated[Text, one_of(TimelineOrder.values, "oldest (default) or newest first")] = (
+        "oldest"
+    )
+    show: Annotated[
+        Text,
+        one_of(
+            TimelineShow.values,
+            "all; people (no entries by Tocsin or monitoring); notes (people's notes and "
+            "comments); pinned (the highlights)",
+        ),
+    ] = "all"
+
+
 @router.get("/incidents/{ref}/timeline", response={200: TimelineList, **ERRORS})
-def list_timeline(request: HttpRequest, ref: IncidentRef, paging: Query[Paging]) -> dict[str, Any]:
-    """Oldest first. Reporters see public entries only."""
+def list_timeline(
+    request: HttpRequest, ref: IncidentRef, filters: Query[TimelineQuery], paging: Query[Paging]
+) -> dict[str, Any]:
+    """Oldest first unless `order=newest`. Reporters see public entries only."""
     user = user_from_request(request)
     incident = selectors.access_incident(user, ref)
-    return page(
-        selectors.timeline_for(user, incident), paging, lambda entry: entry_json(entry, user)
-    )
+    entries = selectors.timeline_for(user, incident, order=filters.order, show=filters.show)
+    return page(entries, paging, lambda entry: entry_json(entry, user))
 
 
 @router.post("/incidents/{ref}/timeline", response={201: TimelineEntryOut, **ERRORS})
@@ -411,6 +441,27 @@ def redact_entry(request: HttpRequest, ref: IncidentRef, entry_id: Id) -> dict[s
     user = user_from_request(request)
     entry = selectors.access_timeline_entry(user, ref, entry_id)
     entry = services.timeline_redact(entry=entry, actor=actor_from_request(request))
+    return entry_json(entry, user)
+
+
+@router.post("/incidents/{ref}/timeline/{entry_id}/pin", response={200: TimelineEntryOut, **ERRORS})
+def pin_entry(request: HttpRequest, ref: IncidentRef, entry_id: Id) -> dict[str, Any]:
+    """Pin the entry as a highlight (staff who may triage the incident; it feeds the
+    postmortem). Pinning a pinned entry changes nothing."""
+    user = user_from_request(request)
+    entry = selectors.access_timeline_entry(user, ref, entry_id)
+    entry = services.timeline_pin(entry=entry, actor=actor_from_request(request), pinned=True)
+    return entry_json(entry, user)
+
+
+@router.post(
+    "/incidents/{ref}/timeline/{entry_id}/unpin", response={200: TimelineEntryOut, **ERRORS}
+)
+def unpin_entry(request: HttpRequest, ref: IncidentRef, entry_id: Id) -> dict[str, Any]:
+    """Take the entry off the highlights."""
+    user = user_from_request(request)
+    entry = selectors.access_timeline_entry(user, ref, entry_id)
+    entry = services.timeline_pin(entry=entry, actor=actor_from_request(request), pinned=False)
     return entry_json(entry, user)
 
 

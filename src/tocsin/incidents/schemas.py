@@ -139,6 +139,9 @@ class TimelineEntryOut(Schema):
     actor: ActorOut
     redacted_at: datetime | None
     redacted_by: str | None
+    pinned: bool = Field(description="A highlight of the incident (it feeds the postmortem)")
+    pinned_at: datetime | None
+    pinned_by: str | None = Field(description="username of who pinned it")
 
 
 class TimelineList(Schema):

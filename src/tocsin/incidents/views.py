@@ -42,7 +42,8 @@ from tocsin.incidents.lifecycle import allowed_actions
 from tocsin.incidents.models import Incident, Level, Source, Status, Visibility
 from tocsin.incidents.priority import matrix
 from tocsin.incidents.sla import Targets, sla_state
-from tocsin.incidents.templatetags.tocsin_ui import sla_display, timeline_summary
+from tocsin.incidents.templatetags.tocsin_ui import sla_display
+from tocsin.incidents.timeline_views import timeline_context
 
 PAGE_SIZE = 25
 QUEUE_REFRESH_SECONDS = 20
@@ -293,29 +294,6 @@ def _actions_for(user: Any, incident: Incident) -> list[dict[str, Any]]:
     return result
 
 
-def _timeline(user: Any, incident: Incident) -> list[Any]:
-    """The entries this person may see, each with its wording (people by their names)."""
-    entries = list(selectors.timeline_for(user, incident))
-    usernames: set[str] = set()
-    for entry in entries:
-        for key in ("assignee", "team"):
-            change = (entry.data or {}).get(key)
-            if isinstance(change, dict):
-                usernames.update(v for v in change.values() if isinstance(v, str))
-        if (entry.data or {}).get("field") == "assignee":
-            usernames.update(
-                v for v in (entry.data.get("old"), entry.data.get("new")) if isinstance(v, str)
-            )
-    names = (
-        {u.username: u.display_name for u in User.objects.filter(username__in=usernames)}
-        if usernames
-        else {}
-    )
-    for entry in entries:
-        entry.summary = timeline_summary(entry, names)  # type: ignore[attr-defined]
-    return entries
-
-
 def _incident_context(
     request: HttpRequest, incident: Incident, bound: dict[str, forms.Form] | None = None
 ) -> dict[str, Any]:
@@ -344,7 +322,6 @@ def _incident_context(
         "can_redact": can(user, Action.INCIDENT_REDACT),
         "is_reporter": can(user, Action.INCIDENT_CONFIRM, incident),
         "sla": sla_views(incident, at, Targets()),
-        "timeline": _timeline(user, incident),
         "attachments": selectors.attachments_for(user, incident),  # type: ignore[arg-type]
         "actions": actions,
         "editable": editable,
@@ -355,6 +332,7 @@ def _incident_context(
         "matrix_json": _matrix_json(),
         "nudge": HIGHER_NUDGE,
     }
+    context.update(timeline_context(user, incident))  # timeline, its order and filter
     if staff and editable:
         context["triage_form"] = bound.get("triage") or TriageForm(initial=triage_initial)
         context["assign_form"] = bound.get("assign") or AssignForm(

@@ -11,6 +11,7 @@ from django.utils.text import get_valid_filename
 
 from tocsin.accounts.permissions import Action, can, require_for
 from tocsin.core.actors import Actor
+from tocsin.core.audit import audit_record
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid
 from tocsin.incidents.models import (
@@ -19,6 +20,9 @@ from tocsin.incidents.models import (
     Incident,
     Status,
     TimelineEntry,
+    TimelineOrder,
+    TimelineShow,
+    TimelineView,
     Visibility,
 )
 from tocsin.incidents.services._common import (
@@ -168,3 +172,42 @@ def timeline_redact(*, entry: TimelineEntry, actor: Actor) -> TimelineEntry:
     entry.redacted_by = actor.user
     entry.save(update_fields=["text", "redacted_at", "redacted_by"])
     return entry
+
+
+@transaction.atomic
+def timeline_pin(*, entry: TimelineEntry, actor: Actor, pinned: bool = True) -> TimelineEntry:
+    """Pin an entry as a highlight of the incident (or unpin it): staff who may triage the
+    incident may. Who pinned it and when stay on the entry (the postmortem starts from the
+    highlights); each pin and unpin is also in the audit log."""
+    incident = Incident.objects.get(pk=entry.incident_id)
+    require_for(actor, Action.INCIDENT_TRIAGE, incident, what="pin timeline entries")
+    entry = TimelineEntry.objects.select_for_update().get(pk=entry.pk)
+    if entry.pinned == pinned:
+        return entry  # already as asked: pinning twice is not an error
+    before = {"pinned": entry.pinned}
+    entry.pinned_at = now() if pinned else None
+    entry.pinned_by = actor.user if pinned else None
+    entry.save(update_fields=["pinned_at", "pinned_by"])
+    audit_record(
+        actor=actor,
+        action="timeline.pin" if pinned else "timeline.unpin",
+        obj=entry,
+        before=before,
+        after={"pinned": pinned},
+        object_label=f"{incident.ref} timeline entry {entry.pk}",
+    )
+    return entry
+
+
+def timeline_view_set(*, actor: Actor, order: str, show: str) -> TimelineView:
+    """Remember how this person likes to read timelines (order and which entries)."""
+    if order not in TimelineOrder.values:
+        raise Invalid("order", f"must be one of {', '.join(TimelineOrder.values)}")
+    if show not in TimelineShow.values:
+        raise Invalid("show", f"must be one of {', '.join(TimelineShow.values)}")
+    if actor.user is None:
+        raise Invalid("user", "only a signed-in person has a timeline view")
+    view, _ = TimelineView.objects.update_or_create(
+        user=actor.user, defaults={"order": order, "show": show}
+    )
+    return view
