@@ -6,7 +6,7 @@ from django.urls import path
 
 from tocsin.accounts import audit_views
 from tocsin.accounts import views as account_views
-from tocsin.incidents import timeline_views, views
+from tocsin.incidents import portal_views, timeline_views, views
 
 urlpatterns = [
     path("login/", account_views.SignInView.as_view(), name="login"),
@@ -14,7 +14,8 @@ urlpatterns = [
     path("settings/audit/", audit_views.audit_log, name="audit-log"),
     path("", views.queue, name="queue"),
     path("queue/rows/", views.queue_rows, name="queue-rows"),
-    path("portal/", views.portal, name="portal"),
+    path("portal/", portal_views.portal, name="portal"),
+    path("portal/<str:ref>/confirm/", portal_views.portal_confirm, name="portal-confirm"),
     path("incidents/new/", views.incident_new, name="incident-new"),
     path("incidents/<str:ref>/", views.incident_detail, name="incident"),
     path("incidents/<str:ref>/live/", views.incident_live, name="incident-live"),

@@ -84,7 +84,10 @@ def test_api_incidents_default_to_source_api_and_the_caller_as_reporter(
     reporter = client_for(Role.REPORTER)
     body = file_incident(reporter)
     assert (body["source"], body["reporter"]) == ("api", reporter.user.username)
-    assert body["priority"] == "P3"  # impact 3 x urgency 3 by default
+    agent = client_for(Role.AGENT)
+    staff_view = agent.get(f"/api/v1/incidents/{body['id']}").json()
+    assert staff_view["priority"] == "P3"  # impact 3 x urgency 3 by default
+    assert "priority" not in body  # the desk's own fields are not in a reporter's reply
 
 
 def test_staff_file_for_a_named_reporter(client_for: Clients) -> None:

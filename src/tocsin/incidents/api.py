@@ -64,11 +64,29 @@ router = Router(tags=["incidents"])
 # --- replies ------------------------------------------------------------------------------
 
 
+# What a reporter's reply leaves out: how the desk rates, routes and times the incident.
+REPORTER_OMITS = (
+    "impact",
+    "urgency",
+    "priority",
+    "priority_override_reason",
+    "category",
+    "subcategory",
+    "assignee",
+    "team",
+    "support_level",
+    "detected_at",
+    "impact_started_at",
+    "acknowledged_at",
+    "sla",
+)
+
+
 def incident_json(
     incident: Incident, user: User, targets: sla.Targets | None = None
 ) -> dict[str, Any]:
     duplicate = incident.duplicate_of.ref if incident.duplicate_of_id else None  # type: ignore[union-attr]
-    return {
+    reply = {
         "id": incident.number,
         "number": incident.ref,
         "title": incident.title,
@@ -101,6 +119,10 @@ def incident_json(
         "allowed_actions": selectors.incident_actions_for(user, incident),
         "sla": sla.sla_state(incident, now(), targets),
     }
+    if not can(user, Action.TIMELINE_INTERNAL_VIEW):
+        for name in REPORTER_OMITS:  # the desk's own fields: not in a reporter's reply
+            del reply[name]
+    return reply
 
 
 def entry_json(entry: TimelineEntry, viewer: User | None = None) -> dict[str, Any]:
@@ -202,7 +224,7 @@ class IncidentQuery(Schema):
     q: Text = Field("", max_length=200, description="free text, or an incident number")
 
 
-@router.get("/incidents", response={200: IncidentList, **ERRORS})
+@router.get("/incidents", response={200: IncidentList, **ERRORS}, exclude_unset=True)
 def list_incidents(
     request: HttpRequest, filters: Query[IncidentQuery], paging: Query[Paging]
 ) -> dict[str, Any]:
@@ -223,7 +245,7 @@ def list_incidents(
     return page(incidents, paging, lambda incident: incident_json(incident, user, targets))
 
 
-@router.post("/incidents", response={201: IncidentOut, **ERRORS})
+@router.post("/incidents", response={201: IncidentOut, **ERRORS}, exclude_unset=True)
 def create_incident(request: HttpRequest, payload: IncidentCreateIn) -> HttpResponse:
     user = user_from_request(request)
 
@@ -257,7 +279,7 @@ def create_incident(request: HttpRequest, payload: IncidentCreateIn) -> HttpResp
     return idempotent_create(request, create)
 
 
-@router.get("/incidents/{ref}", response={200: IncidentOut, **ERRORS})
+@router.get("/incidents/{ref}", response={200: IncidentOut, **ERRORS}, exclude_unset=True)
 def get_incident(request: HttpRequest, ref: IncidentRef) -> dict[str, Any]:
     user = user_from_request(request)
     return incident_json(selectors.access_incident(user, ref), user)
@@ -270,7 +292,7 @@ TRIAGE_LINKS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-@router.patch("/incidents/{ref}", response={200: IncidentOut, **ERRORS})
+@router.patch("/incidents/{ref}", response={200: IncidentOut, **ERRORS}, exclude_unset=True)
 def patch_incident(
     request: HttpRequest, ref: IncidentRef, payload: IncidentPatchIn
 ) -> dict[str, Any]:
@@ -337,6 +359,7 @@ def _action_route(action: str) -> None:
     router.post(
         f"/incidents/{{ref}}/{action}",
         response={200: IncidentOut, **ERRORS},
+        exclude_unset=True,
         operation_id=f"incident_{action}",
         url_name=f"incident_{action}",
     )(act)
@@ -346,7 +369,7 @@ for _action in ACTIONS:
     _action_route(_action)
 
 
-@router.post("/incidents/{ref}/escalate", response={200: IncidentOut, **ERRORS})
+@router.post("/incidents/{ref}/escalate", response={200: IncidentOut, **ERRORS}, exclude_unset=True)
 def escalate_incident(
     request: HttpRequest, ref: IncidentRef, payload: EscalateIn
 ) -> dict[str, Any]:
@@ -361,7 +384,7 @@ def escalate_incident(
     return _fresh(user, incident)
 
 
-@router.post("/incidents/{ref}/merge", response={200: IncidentOut, **ERRORS})
+@router.post("/incidents/{ref}/merge", response={200: IncidentOut, **ERRORS}, exclude_unset=True)
 def merge_incident(request: HttpRequest, ref: IncidentRef, payload: MergeIn) -> dict[str, Any]:
     user = user_from_request(request)
     incident = selectors.access_incident(user, ref)
@@ -372,7 +395,7 @@ def merge_incident(request: HttpRequest, ref: IncidentRef, payload: MergeIn) -> 
     return _fresh(user, incident)
 
 
-@router.post("/incidents/{ref}/confirm", response={200: IncidentOut, **ERRORS})
+@router.post("/incidents/{ref}/confirm", response={200: IncidentOut, **ERRORS}, exclude_unset=True)
 def confirm_incident(request: HttpRequest, ref: IncidentRef, payload: ConfirmIn) -> dict[str, Any]:
     """The reporter confirms the resolution (closes) or says it is not fixed (reopens)."""
     user = user_from_request(request)

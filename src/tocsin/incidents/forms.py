@@ -236,6 +236,8 @@ class PortalReportForm(forms.Form):
     attachments = MultipleFileField(
         label="Screenshots or logs", help_text="Optional; you can pick several files."
     )
+    # A follow-up names the earlier incident it continues ("INC-42"); the view checks it.
+    follow_up = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -34,12 +34,11 @@ from tocsin.incidents.forms import (
     IncidentCreateForm,
     MergeForm,
     NoteForm,
-    PortalReportForm,
     QueueFilterForm,
     TriageForm,
 )
 from tocsin.incidents.lifecycle import allowed_actions
-from tocsin.incidents.models import Incident, Level, Source, Status, Visibility
+from tocsin.incidents.models import Incident, Level, Status, Visibility
 from tocsin.incidents.priority import matrix
 from tocsin.incidents.sla import Targets, sla_state
 from tocsin.incidents.templatetags.tocsin_ui import sla_display
@@ -227,41 +226,6 @@ def incident_new(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def portal(request: HttpRequest) -> HttpResponse:
-    """A reporter's home: report a problem, and their incidents."""
-    form = PortalReportForm(request.POST or None, request.FILES or None)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            data = form.cleaned_data
-            actor = _actor(request)
-            try:
-                incident = _file_incident(
-                    actor,
-                    data["attachments"],
-                    title=data["title"],
-                    description=data["description"],
-                    service=data["service"],
-                    source=Source.PORTAL,
-                )
-            except Invalid as exc:
-                apply_error(form, exc)
-            except TocsinError as exc:
-                return error_page(request, exc)
-            else:
-                messages.success(request, f"Thank you — we have your report as {incident.ref}.")
-                return redirect("incident", ref=incident.ref)
-    mine = selectors.incident_list_for(
-        request.user,  # type: ignore[arg-type]
-        selectors.IncidentFilters(status=["all"], reporter=request.user.username),
-    ).order_by("-updated_at")
-    page = Paginator(mine, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "incidents/portal.html", {"form": form, "page": page}, status=status)
 
 
 # --- the incident page -----------------------------------------------------------

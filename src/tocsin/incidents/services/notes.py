@@ -37,7 +37,9 @@ from tocsin.incidents.timeline import timeline_append
 def incident_add_note(
     *, incident: Incident, actor: Actor, text: str, visibility: str | None = None
 ) -> TimelineEntry:
-    """A note: staff notes are internal unless made public; reporter comments are public."""
+    """A note: staff notes are internal unless made public; reporter comments are public.
+
+    A closed incident takes no more comments from its reporter (a follow-up does)."""
     user = actor.user
     staff = can(user, Action.TIMELINE_INTERNAL_ADD) or actor.kind in ("system", "integration")
     if not staff:
@@ -50,6 +52,10 @@ def incident_add_note(
     if not staff and visibility != Visibility.PUBLIC:
         require_for(actor, Action.TIMELINE_INTERNAL_ADD, what="add internal notes")
     incident = _lock(incident)
+    if incident.status == Status.CLOSED and not staff:
+        raise Conflict(
+            f"{incident.ref} is closed and takes no new comments; report a follow-up instead"
+        )
     incident.updated_at = now()
     incident.save(update_fields=["updated_at"])
     return timeline_append(
