@@ -78,6 +78,41 @@ _MAGIC: dict[str, tuple[bytes, ...]] = {
     "application/gzip": (b"\x1f\x8b",),
 }
 _TEXT_TYPES = frozenset({"text/plain", "text/csv", "application/json"})
+# Logs: browsers send ".log" as text/x-log (or nothing at all); any text/* that is valid
+# text is kept as plain text, as are .log and .txt files. Markup stays refused.
+TEXT_EXTENSIONS = (".log", ".txt")
+_NOT_PLAIN_TEXT = frozenset({"text/html", "text/xml", "text/javascript", "text/css"})
+_TEXT_WINDOW = 64 * 1024
+# How people know the types, for the messages that name them.
+TYPE_NAMES = {
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/gif": "GIF",
+    "image/webp": "WebP",
+    "text/plain": "text and log files (.txt, .log)",
+    "text/csv": "CSV",
+    "application/json": "JSON",
+    "application/pdf": "PDF",
+    "application/zip": "ZIP",
+    "application/gzip": "gzip",
+}
+
+
+def _is_text(upload: UploadedFile) -> bool:
+    """Valid UTF-8 text without NUL bytes, judged on the first 64 KB."""
+    upload.seek(0)
+    head = upload.read(_TEXT_WINDOW)
+    upload.seek(0)
+    if isinstance(head, str):
+        head = head.encode()
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # a character cut by the window is fine; anything else is not text
+        return len(head) == _TEXT_WINDOW and exc.start >= len(head) - 3
+    return True
 
 
 def _content_matches(content_type: str, upload: UploadedFile) -> bool:
@@ -92,14 +127,47 @@ def _content_matches(content_type: str, upload: UploadedFile) -> bool:
     if content_type == "image/webp":
         return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
     if content_type in _TEXT_TYPES:
-        if b"\x00" in head:
-            return False
-        try:
-            head.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return exc.start >= len(head) - 3  # a character cut by the 4 KB window
-        return True
+        return _is_text(upload)
     return True  # a type the administrator added: no signature known
+
+
+def allowed_types_text() -> str:
+    """The accepted types as people name them: "PNG, JPEG, …, PDF"."""
+    return ", ".join(TYPE_NAMES.get(t, t) for t in settings.TOCSIN_ATTACHMENT_TYPES)
+
+
+def upload_accept() -> str:
+    """The file picker's `accept` list for the accepted types (a hint; the server checks)."""
+    kinds = list(settings.TOCSIN_ATTACHMENT_TYPES)
+    if "text/plain" in kinds:
+        kinds += ["text/*", *TEXT_EXTENSIONS]
+    return ",".join(dict.fromkeys(kinds))
+
+
+def attachment_type(upload: UploadedFile) -> str:
+    """The content type a file is stored under, or Invalid naming the file and why.
+
+    Plain-text logs are recognised by their content: a `.log` or `.txt` file, or any
+    `text/*` (browsers send `text/x-log`), that is valid text is kept as text/plain."""
+    name = (upload.name or "attachment").rsplit("/", 1)[-1]
+    content_type = _sniff_type(upload)
+    allowed = settings.TOCSIN_ATTACHMENT_TYPES
+    looks_textual = name.lower().endswith(TEXT_EXTENSIONS) or (
+        content_type.startswith("text/") and content_type not in _NOT_PLAIN_TEXT
+    )
+    if content_type not in allowed and looks_textual and "text/plain" in allowed:
+        if not _is_text(upload):
+            raise Invalid("file", f"{name} is not plain text (a log must be UTF-8 text)")
+        return "text/plain"
+    if content_type not in allowed:
+        raise Invalid(
+            "file",
+            f"{name}: type {content_type or 'unknown'!r} is not allowed; allowed: "
+            + allowed_types_text(),
+        )
+    if not _content_matches(content_type, upload):
+        raise Invalid("file", f"{name}: the file's content is not {content_type}")
+    return content_type
 
 
 @transaction.atomic
@@ -123,15 +191,7 @@ def incident_attach(
         raise Invalid("file", f"is larger than the limit of {limit // (1024 * 1024)} MB")
     if upload.size == 0:
         raise Invalid("file", "is empty")
-    content_type = _sniff_type(upload)
-    if content_type not in settings.TOCSIN_ATTACHMENT_TYPES:
-        raise Invalid(
-            "file",
-            f"type {content_type or 'unknown'!r} is not allowed; allowed: "
-            + ", ".join(settings.TOCSIN_ATTACHMENT_TYPES),
-        )
-    if not _content_matches(content_type, upload):
-        raise Invalid("file", f"the file's content is not {content_type}")
+    content_type = attachment_type(upload)
     filename = get_valid_filename((upload.name or "attachment").rsplit("/", 1)[-1])[:150]
     incident = _lock(incident)
     if incident.status == Status.CLOSED:
