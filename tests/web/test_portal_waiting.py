@@ -140,6 +140,7 @@ def test_reporters_do_not_see_internal_fields_on_the_page_or_in_the_api(
     assert "Service VPN" in page and "New" in page
     for internal in ("Support level", "Impact", "Urgency", "Priority", "Response", "Team"):
         assert internal not in page, internal
+    assert "Rita reported the incident" in page and "(P1)" not in page
     staff_page = text_of(browse(agent).get(f"/incidents/{incident.ref}/"))
     assert "Support level 2" in staff_page and "Impact 2 – High" in staff_page
 
@@ -149,7 +150,11 @@ def test_reporters_do_not_see_internal_fields_on_the_page_or_in_the_api(
         assert internal not in mine, internal
     listed = api(reporter).get("/api/v1/incidents").json()["items"][0]
     assert "support_level" not in listed and listed["number"] == incident.ref
+    [created] = api(reporter).get(f"/api/v1/incidents/{incident.ref}/timeline").json()["items"]
+    assert created["kind"] == "created" and created["data"] == {}
     staff: ApiClient = api(agent)
+    staff_timeline = staff.get(f"/api/v1/incidents/{incident.ref}/timeline").json()["items"]
+    assert staff_timeline[0]["data"]["priority"] == "P1"
     assert staff.get(f"/api/v1/incidents/{incident.ref}").json()["support_level"] == 2
 
 

@@ -66,6 +66,7 @@ router = Router(tags=["incidents"])
 
 # What a reporter's reply leaves out: how the desk rates, routes and times the incident.
 REPORTER_OMITS = (
+    "priority_override",
     "impact",
     "urgency",
     "priority",
@@ -121,7 +122,7 @@ def incident_json(
     }
     if not can(user, Action.TIMELINE_INTERNAL_VIEW):
         for name in REPORTER_OMITS:  # the desk's own fields: not in a reporter's reply
-            del reply[name]
+            reply.pop(name, None)
     return reply
 
 
@@ -135,13 +136,17 @@ def entry_json(entry: TimelineEntry, viewer: User | None = None) -> dict[str, An
             label = entry.actor_label
         else:
             label = entry.actor_user.display_name  # type: ignore[union-attr]
+    data = entry.data
+    if not can(viewer, Action.TIMELINE_INTERNAL_VIEW):
+        # how the desk rated the incident when it was filed is not the reporter's to read
+        data = {k: v for k, v in (data or {}).items() if k not in REPORTER_OMITS}
     return {
         "id": entry.pk,
         "kind": entry.kind,
         "created_at": entry.created_at,
         "visibility": entry.visibility,
         "text": entry.text,
-        "data": entry.data,
+        "data": data,
         "actor": {
             "kind": entry.actor_kind,
             "username": entry.actor_user.username if entry.actor_user_id else None,  # type: ignore[union-attr]

@@ -45,13 +45,14 @@ def timeline_context(user: Any, incident: Incident) -> dict[str, Any]:
     in the order and with the filter they chose last, each with its wording."""
     order, show = selectors.timeline_view_for(user if isinstance(user, User) else None)
     staff = can(user, Action.TIMELINE_INTERNAL_VIEW)
-    shows = [(v, label) for v, label in TimelineShow.choices if staff or v != TimelineShow.PINNED]
+    # Reporters read a short, public timeline: the order is theirs to choose, not filters.
+    shows = list(TimelineShow.choices) if staff else [(TimelineShow.ALL, "Everything")]
     if show not in dict(shows):
         show = TimelineShow.ALL
     entries = list(selectors.timeline_for(user, incident, order=order, show=show))
     names = _names_in(entries)
     for entry in entries:
-        entry.summary = timeline_summary(entry, names)
+        entry.summary = timeline_summary(entry, names, staff=staff)
     hidden = 0
     if show != TimelineShow.ALL:
         hidden = selectors.timeline_for(user, incident).count() - len(entries)

@@ -168,15 +168,18 @@ def email_sender(entry: TimelineEntry) -> str:
     return ""
 
 
-def timeline_summary(entry: TimelineEntry, names: dict[str, str] | None = None) -> str:
+def timeline_summary(
+    entry: TimelineEntry, names: dict[str, str] | None = None, *, staff: bool = True
+) -> str:
     """What happened, worded for people, without the actor's name (the template adds it).
 
-    `names` maps usernames in the entry's data to people's names."""
+    `names` maps usernames in the entry's data to people's names; `staff=False` leaves
+    out what only the desk sees (the priority)."""
     names = names or {}
     data = entry.data or {}
     kind = entry.kind
     if kind == EntryKind.CREATED:
-        priority = data.get("priority")
+        priority = data.get("priority") if staff else None
         return "reported the incident" + (f" ({priority})" if priority else "")
     if kind == EntryKind.FIELD and isinstance(data.get("changes"), list):
         labels = [_field_label(str(c.get("field", "a field"))) for c in data["changes"]]
