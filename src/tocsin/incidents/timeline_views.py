@@ -52,7 +52,7 @@ def timeline_context(user: Any, incident: Incident) -> dict[str, Any]:
     entries = list(selectors.timeline_for(user, incident, order=order, show=show))
     names = _names_in(entries)
     for entry in entries:
-        entry.summary = timeline_summary(entry, names, staff=staff)
+        entry.summary = timeline_summary(entry, names, staff=staff)  # type: ignore[attr-defined]
     hidden = 0
     if show != TimelineShow.ALL:
         hidden = selectors.timeline_for(user, incident).count() - len(entries)
