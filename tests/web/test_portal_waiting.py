@@ -45,7 +45,7 @@ def test_resolved_incidents_wait_at_the_top_with_their_buttons(
     assert "Printer jams" in rows[0] and "portal-row-waiting" in rows[0]
     assert "Resolved — please confirm" in rows[0]
     assert f'action="/portal/{waiting.ref}/confirm/"' in rows[0]
-    assert ">Yes, close it</button>" in rows[0] and "No, reopen…" in rows[0]
+    assert "Yes, close it<span" in rows[0] and "No, reopen…" in rows[0]
     assert "Newer, still open" in rows[1] and "please confirm" not in rows[1]
 
     confirmed = client.post(f"/portal/{waiting.ref}/confirm/", {"accept": "yes"})
@@ -150,6 +150,11 @@ def test_reporters_do_not_see_internal_fields_on_the_page_or_in_the_api(
         assert internal not in mine, internal
     listed = api(reporter).get("/api/v1/incidents").json()["items"][0]
     assert "support_level" not in listed and listed["number"] == incident.ref
+    # nor can a reporter learn them by filtering on them
+    for name, value in (("priority", "P1"), ("assignee", "none"), ("team", "1")):
+        refused = api(reporter).get("/api/v1/incidents", {name: value})
+        assert refused.status_code == 422, name
+        assert refused.json()["detail"][0]["loc"][-1] == name
     [created] = api(reporter).get(f"/api/v1/incidents/{incident.ref}/timeline").json()["items"]
     assert created["kind"] == "created" and created["data"] == {}
     staff: ApiClient = api(agent)

@@ -234,6 +234,11 @@ def list_incidents(
     request: HttpRequest, filters: Query[IncidentQuery], paging: Query[Paging]
 ) -> dict[str, Any]:
     user = user_from_request(request)
+    if not can(user, Action.TIMELINE_INTERNAL_VIEW):
+        # a reporter's replies leave these fields out; filtering on them would tell them
+        for name in ("priority", "team", "assignee", "category"):
+            if getattr(filters, name):
+                raise Invalid(name, "is not a filter reporters can use")
     wanted = selectors.IncidentFilters(
         status=_split(filters.status),
         priority=_priorities(filters.priority),

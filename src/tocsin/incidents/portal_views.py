@@ -91,8 +91,9 @@ def portal(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Thank you — we have your report as {incident.ref}.")
                 return redirect("incident", ref=incident.ref)
-    page = Paginator(_mine(request), PAGE_SIZE).get_page(request.GET.get("page"))
-    waiting = sum(1 for i in page.object_list if i.status == Status.RESOLVED)
+    mine = _mine(request)
+    page = Paginator(mine, PAGE_SIZE).get_page(request.GET.get("page"))
+    waiting = mine.filter(status=Status.RESOLVED).count()
     return render(
         request,
         "incidents/portal.html",
