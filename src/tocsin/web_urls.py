@@ -7,7 +7,7 @@ from django.urls import path
 from tocsin.accounts import audit_views
 from tocsin.accounts import views as account_views
 from tocsin.core import theme
-from tocsin.incidents import config_views, queue_views, views
+from tocsin.incidents import config_views, portal_views, queue_views, timeline_views, views
 
 urlpatterns = [
     path("login/", account_views.SignInView.as_view(), name="login"),
@@ -25,7 +25,8 @@ urlpatterns = [
         queue_views.queue_view_delete,
         name="queue-view-delete",
     ),
-    path("portal/", views.portal, name="portal"),
+    path("portal/", portal_views.portal, name="portal"),
+    path("portal/<str:ref>/confirm/", portal_views.portal_confirm, name="portal-confirm"),
     path("incidents/new/", views.incident_new, name="incident-new"),
     path("incidents/<str:ref>/", views.incident_detail, name="incident"),
     path("incidents/<str:ref>/live/", views.incident_live, name="incident-live"),
@@ -46,6 +47,16 @@ urlpatterns = [
         "incidents/<str:ref>/timeline/<int:entry_id>/redact/",
         views.timeline_redact,
         name="timeline-redact",
+    ),
+    path(
+        "incidents/<str:ref>/timeline/<int:entry_id>/pin/",
+        timeline_views.timeline_pin,
+        name="timeline-pin",
+    ),
+    path(
+        "incidents/<str:ref>/timeline/view/",
+        timeline_views.timeline_view,
+        name="incident-timeline-view",
     ),
     path("incidents/<str:ref>/confirm/", views.incident_confirm, name="incident-confirm"),
     path("incidents/<str:ref>/confirm/<str:token>/", views.confirm_link, name="confirm-link"),

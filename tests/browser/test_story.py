@@ -268,11 +268,8 @@ def test_the_whole_story(
     steps: list[tuple[str, str | re.Pattern[str]]] = [
         ("Rita Reporter", re.compile(r"reported the incident")),
         ("Rita Reporter", "attached a file"),
-        ("Alice Agent", "set category to Network"),
-        ("Alice Agent", "set subcategory to Network › VPN"),
-        ("Alice Agent", "changed impact from 3 – Medium to 2 – High"),
-        ("Alice Agent", "changed urgency from 3 – Medium to 2 – High"),
-        ("Alice Agent", "changed priority from P3 to P2"),
+        # one triage save, one entry listing its changes
+        ("Alice Agent", "changed category, subcategory, impact, urgency and priority"),
         ("Alice Agent", "assigned it to Rob Responder"),
         ("Alice Agent", INTERNAL),
         ("Alice Agent", PUBLIC),
@@ -295,6 +292,16 @@ def test_the_whole_story(
         for actor, summary in steps
     ]
     assert positions == sorted(positions), texts  # in the order they happened
+    triage = entry(page, "Alice Agent", "changed category, subcategory, impact, urgency and")
+    expect(triage.locator(".tl-changes li")).to_have_text(
+        [
+            "Category: none → to Network",
+            "Subcategory: none → to Network › VPN",
+            "Impact: 3 – Medium → to 2 – High",
+            "Urgency: 3 – Medium → to 2 – High",
+            "Priority: P3 → to P2",
+        ]
+    )
     internal = entry(page, "Alice Agent", INTERNAL)
     expect(internal).to_have_class(re.compile(r"\btl-internal\b"))
     expect(internal.locator(".badge-internal")).to_have_text("Internal")

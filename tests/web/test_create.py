@@ -140,7 +140,7 @@ def test_a_reporter_files_from_the_portal_with_a_screenshot(
     assert incident.reporter == reporter and incident.source == "portal"
     assert incident.attachments.get().filename == "error.png"
     portal = text_of(client.get("/portal/"))
-    assert f"{incident.ref} Cannot log in New Updated" in portal
+    assert f"{incident.ref} Cannot log in · Email New Updated" in portal
 
 
 def test_the_portal_lists_only_my_incidents_in_any_status(

@@ -203,9 +203,11 @@ def test_triage_changes_fields_with_worded_timeline_entries(
     assert (incident.urgency, incident.priority) == (1, 2)
     assert incident.subcategory == catalogue["vpn"]
     page = text_of(client.get(f"/incidents/{incident.ref}/"))
-    assert "Alice changed urgency from 2 – High to 1 – Critical" in page
-    assert "Alice changed priority from P3 to P2" in page
-    assert "Alice set category to Network" in page
+    # One save, one entry listing what it changed.
+    assert "Alice changed service, category, subcategory, urgency and priority" in page
+    assert "Urgency: 2 – High → to 1 – Critical" in page
+    assert "Priority: P3 → to P2" in page
+    assert "Category: none → to Network" in page
 
 
 def test_a_priority_override_needs_a_reason(
@@ -228,7 +230,7 @@ def test_a_priority_override_needs_a_reason(
     assert response.status_code == 302
     assert reload(incident).priority == 1
     page = text_of(client.get(f"/incidents/{incident.ref}/"))
-    assert "changed priority from P3 to P1 (manual override)" in page
+    assert "Priority: P3 → to P1 (manual override)" in page
     assert "override: CEO's laptop" in page
 
 

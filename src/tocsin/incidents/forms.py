@@ -12,8 +12,10 @@ from tocsin.accounts.models import Team, User
 from tocsin.accounts.permissions import Action, people_who_may
 from tocsin.catalog.models import Service
 from tocsin.catalog.selectors import category_tree, service_list
+from tocsin.core.errors import Invalid
 from tocsin.core.widgets import PickerCheckboxes, PickerSelect
 from tocsin.incidents.models import Level, Priority, ResolutionCode, Source, Status
+from tocsin.incidents.services.notes import attachment_type, upload_accept
 
 IMPACT_HELP = {
     1: "Whole organisation or many customers",
@@ -81,10 +83,23 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
-    """Several files in one input; each checked against the size limit."""
+    """Several files in one input; each checked against the size limit and the types.
+
+    The input carries the accepted types (`accept`, a hint for the picker) and the size
+    limit; uploads.js uses them to drop a refused file from the choice before sending,
+    keeping the others."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault(
+            "widget",
+            MultipleFileInput(
+                attrs={
+                    "accept": upload_accept(),
+                    "data-upload-check": "",
+                    "data-max-bytes": str(settings.TOCSIN_ATTACHMENT_MAX_BYTES),
+                }
+            ),
+        )
         kwargs.setdefault("required", False)
         super().__init__(*args, **kwargs)
 
@@ -98,15 +113,35 @@ class MultipleFileField(forms.FileField):
 
 
 def check_uploads(files: list[UploadedFile]) -> None:
-    """The size limit, before anything is written (the service checks the type too)."""
+    """Size and type of every file, before anything is written: the error names each
+    refused file and why, and which of the chosen files were fine."""
     limit = settings.TOCSIN_ATTACHMENT_MAX_BYTES
+    refused: list[str] = []
+    fine: list[str] = []
     for upload in files:
         if upload.size is not None and upload.size > limit:
-            raise forms.ValidationError(
+            refused.append(
                 f"{upload.name} is larger than the limit of {limit // (1024 * 1024)} MB."
             )
+            continue
         if not upload.size:
-            raise forms.ValidationError(f"{upload.name} is empty.")
+            refused.append(f"{upload.name} is empty.")
+            continue
+        try:
+            attachment_type(upload)
+        except Invalid as exc:
+            refused.append(exc.detail)
+            continue
+        fine.append(str(upload.name))
+    if refused:
+        errors = [forms.ValidationError(message) for message in refused]
+        if fine:
+            errors.append(
+                forms.ValidationError(
+                    "These files were fine; choose them again with this form: " + ", ".join(fine)
+                )
+            )
+        raise forms.ValidationError(errors)
 
 
 class CategoryFields(forms.Form):
@@ -261,8 +296,12 @@ class PortalReportForm(forms.Form):
         label="Which service?",
     )
     attachments = MultipleFileField(
-        label="Screenshots or logs", help_text="Optional; you can pick several files."
+        label="Screenshots or logs",
+        help_text="Optional; you can pick several files: images, PDF, text and log files "
+        "(.log, .txt).",
     )
+    # A follow-up names the earlier incident it continues ("INC-42"); the view checks it.
+    follow_up = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -311,6 +311,11 @@ class TimelineEntry(models.Model):
     redacted_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A highlight: staff pin the entries that matter (they feed the postmortem).
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    pinned_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -318,6 +323,35 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident.ref} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def pinned(self) -> bool:
+        return self.pinned_at is not None
+
+
+class TimelineOrder(models.TextChoices):
+    OLDEST = "oldest", "Oldest first"
+    NEWEST = "newest", "Newest first"
+
+
+class TimelineShow(models.TextChoices):
+    ALL = "all", "Everything"
+    PEOPLE = "people", "Hide system entries"
+    NOTES = "notes", "Notes only"
+    PINNED = "pinned", "Highlights"
+
+
+class TimelineView(models.Model):
+    """How one person likes to read incident timelines (remembered between visits)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="timeline_view")
+    order = models.CharField(
+        max_length=10, choices=TimelineOrder.choices, default=TimelineOrder.OLDEST
+    )
+    show = models.CharField(max_length=10, choices=TimelineShow.choices, default=TimelineShow.ALL)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.order}, {self.show}"
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:

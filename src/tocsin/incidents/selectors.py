@@ -23,6 +23,9 @@ from tocsin.incidents.models import (
     Source,
     Status,
     TimelineEntry,
+    TimelineOrder,
+    TimelineShow,
+    TimelineView,
     Visibility,
 )
 
@@ -234,11 +237,47 @@ def incident_list_for(user: User, filters: IncidentFilters) -> QuerySet[Incident
     return qs.order_by("priority", F("next_due_at").asc(nulls_last=True), "-number")
 
 
-def timeline_for(user: User | None, incident: Incident) -> QuerySet[TimelineEntry]:
-    qs = incident.timeline.select_related("actor_user", "redacted_by").order_by("created_at", "id")
+# An entry that arrived by mail is a person's, though an integration filed it.
+_BY_EMAIL = Q(actor_kind="integration", actor_label__startswith="by email from ")
+# Entries people made (or sent by mail), as opposed to Tocsin's and monitoring's own.
+_BY_PEOPLE = Q(actor_kind__in=("user", "token")) | _BY_EMAIL
+
+
+def timeline_for(
+    user: User | None,
+    incident: Incident,
+    *,
+    order: str = TimelineOrder.OLDEST,
+    show: str = TimelineShow.ALL,
+) -> QuerySet[TimelineEntry]:
+    """The entries this person may see, oldest or newest first; `show` narrows them to
+    what people did ("people"), people's notes ("notes") or the highlights ("pinned")."""
+    if order not in TimelineOrder.values:
+        raise Invalid("order", f"must be one of {', '.join(TimelineOrder.values)}")
+    if show not in TimelineShow.values:
+        raise Invalid("show", f"must be one of {', '.join(TimelineShow.values)}")
+    qs = incident.timeline.select_related("actor_user", "redacted_by", "pinned_by")
     if not can(user, Action.TIMELINE_INTERNAL_VIEW):
         qs = qs.filter(visibility=Visibility.PUBLIC)
-    return qs
+    if show == TimelineShow.PEOPLE:
+        qs = qs.filter(_BY_PEOPLE)
+    elif show == TimelineShow.NOTES:
+        qs = qs.filter(_BY_PEOPLE, kind="note")
+    elif show == TimelineShow.PINNED:
+        qs = qs.filter(pinned_at__isnull=False)
+    if order == TimelineOrder.NEWEST:
+        return qs.order_by("-created_at", "-id")
+    return qs.order_by("created_at", "id")
+
+
+def timeline_view_for(user: User | None) -> tuple[str, str]:
+    """How this person reads timelines: (order, show); the defaults for anyone else."""
+    if user is None or not user.is_authenticated:
+        return TimelineOrder.OLDEST, TimelineShow.ALL
+    view = TimelineView.objects.filter(user=user).first()
+    if view is None:
+        return TimelineOrder.OLDEST, TimelineShow.ALL
+    return view.order, view.show
 
 
 def attachments_for(user: User | None, incident: Incident) -> QuerySet[Attachment]:

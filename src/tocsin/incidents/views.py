@@ -11,7 +11,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -35,14 +34,14 @@ from tocsin.incidents.forms import (
     IncidentCreateForm,
     MergeForm,
     NoteForm,
-    PortalReportForm,
     TriageForm,
 )
 from tocsin.incidents.lifecycle import allowed_actions
-from tocsin.incidents.models import Incident, Level, Source, Status, Visibility
+from tocsin.incidents.models import Incident, Level, Status, Visibility
 from tocsin.incidents.priority import matrix
 from tocsin.incidents.sla import Targets, sla_state
-from tocsin.incidents.templatetags.tocsin_ui import sla_display, timeline_summary
+from tocsin.incidents.templatetags.tocsin_ui import sla_display
+from tocsin.incidents.timeline_views import timeline_context
 
 PAGE_SIZE = 25
 INCIDENT_REFRESH_SECONDS = 20
@@ -178,41 +177,6 @@ def incident_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def portal(request: HttpRequest) -> HttpResponse:
-    """A reporter's home: report a problem, and their incidents."""
-    form = PortalReportForm(request.POST or None, request.FILES or None)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            data = form.cleaned_data
-            actor = _actor(request)
-            try:
-                incident = _file_incident(
-                    actor,
-                    data["attachments"],
-                    title=data["title"],
-                    description=data["description"],
-                    service=data["service"],
-                    source=Source.PORTAL,
-                )
-            except Invalid as exc:
-                apply_error(form, exc)
-            except TocsinError as exc:
-                return error_page(request, exc)
-            else:
-                messages.success(request, f"Thank you — we have your report as {incident.ref}.")
-                return redirect("incident", ref=incident.ref)
-    mine = selectors.incident_list_for(
-        request.user,  # type: ignore[arg-type]
-        selectors.IncidentFilters(status=["all"], reporter=request.user.username),
-    ).order_by("-updated_at")
-    page = Paginator(mine, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "incidents/portal.html", {"form": form, "page": page}, status=status)
-
-
 # --- the incident page -----------------------------------------------------------
 
 
@@ -243,29 +207,6 @@ def _actions_for(user: Any, incident: Incident) -> list[dict[str, Any]]:
     return result
 
 
-def _timeline(user: Any, incident: Incident) -> list[Any]:
-    """The entries this person may see, each with its wording (people by their names)."""
-    entries = list(selectors.timeline_for(user, incident))
-    usernames: set[str] = set()
-    for entry in entries:
-        for key in ("assignee", "team"):
-            change = (entry.data or {}).get(key)
-            if isinstance(change, dict):
-                usernames.update(v for v in change.values() if isinstance(v, str))
-        if (entry.data or {}).get("field") == "assignee":
-            usernames.update(
-                v for v in (entry.data.get("old"), entry.data.get("new")) if isinstance(v, str)
-            )
-    names = (
-        {u.username: u.display_name for u in User.objects.filter(username__in=usernames)}
-        if usernames
-        else {}
-    )
-    for entry in entries:
-        entry.summary = timeline_summary(entry, names)  # type: ignore[attr-defined]
-    return entries
-
-
 def _incident_context(
     request: HttpRequest, incident: Incident, bound: dict[str, forms.Form] | None = None
 ) -> dict[str, Any]:
@@ -294,7 +235,6 @@ def _incident_context(
         "can_redact": can(user, Action.INCIDENT_REDACT),
         "is_reporter": can(user, Action.INCIDENT_CONFIRM, incident),
         "sla": sla_views(incident, at, Targets()),
-        "timeline": _timeline(user, incident),
         "attachments": selectors.attachments_for(user, incident),  # type: ignore[arg-type]
         "actions": actions,
         "editable": editable,
@@ -305,6 +245,7 @@ def _incident_context(
         "matrix_json": _matrix_json(),
         "nudge": HIGHER_NUDGE,
     }
+    context.update(timeline_context(user, incident))  # timeline, its order and filter
     if staff and editable:
         context["triage_form"] = bound.get("triage") or TriageForm(initial=triage_initial)
         context["assign_form"] = bound.get("assign") or AssignForm(

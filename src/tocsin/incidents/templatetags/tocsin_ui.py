@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString
 from tocsin.core.clock import now as clock_now
 from tocsin.core.clock import parse_iso
 from tocsin.incidents.models import EntryKind, Level, ResolutionCode, Status, TimelineEntry
+from tocsin.incidents.timeline import actor_display
 
 register = template.Library()
 
@@ -182,14 +183,8 @@ def _change(name: str, change: dict[str, Any], label: str | None = None) -> str:
 
 @register.filter
 def actor_name(entry: TimelineEntry) -> str:
-    if entry.actor_user_id and entry.actor_user is not None:
-        name = entry.actor_user.display_name
-        if entry.actor_kind == "token":
-            return f"{name} (API)"
-        return name
-    if entry.actor_kind == "system":
-        return f"Tocsin ({entry.actor_label})" if entry.actor_label else "Tocsin"
-    return entry.actor_label or entry.actor_kind
+    """ "Inês Duarte", "Alertmanager · Prometheus prod", "Tocsin · auto-close"."""
+    return actor_display(entry)
 
 
 @register.filter
@@ -202,16 +197,22 @@ def email_sender(entry: TimelineEntry) -> str:
     return ""
 
 
-def timeline_summary(entry: TimelineEntry, names: dict[str, str] | None = None) -> str:
+def timeline_summary(
+    entry: TimelineEntry, names: dict[str, str] | None = None, *, staff: bool = True
+) -> str:
     """What happened, worded for people, without the actor's name (the template adds it).
 
-    `names` maps usernames in the entry's data to people's names."""
+    `names` maps usernames in the entry's data to people's names; `staff=False` leaves
+    out what only the desk sees (the priority)."""
     names = names or {}
     data = entry.data or {}
     kind = entry.kind
     if kind == EntryKind.CREATED:
-        priority = data.get("priority")
+        priority = data.get("priority") if staff else None
         return "reported the incident" + (f" ({priority})" if priority else "")
+    if kind == EntryKind.FIELD and isinstance(data.get("changes"), list):
+        labels = [_field_label(str(c.get("field", "a field"))) for c in data["changes"]]
+        return "changed " + _and(labels) if labels else "changed nothing"
     if kind == EntryKind.FIELD:
         field = str(data.get("field", "a field"))
         if field == "assignee":
@@ -258,6 +259,40 @@ def timeline_summary(entry: TimelineEntry, names: dict[str, str] | None = None) 
             return "confirmed the problem is solved"
         return "said the problem is not solved"
     return EntryKind(kind).label.lower() if kind in EntryKind.values else kind
+
+
+def _field_label(field: str) -> str:
+    return FIELD_LABELS.get(field, field.replace("_", " "))
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+@register.filter
+def field_changes(entry: TimelineEntry) -> list[dict[str, str]]:
+    """The changes one triage save made, each worded: {"field", "old", "new"} (an entry of
+    one change, as older entries are, gives a list of one)."""
+    data = entry.data or {}
+    if entry.kind != EntryKind.FIELD:
+        return []
+    changes = data["changes"] if isinstance(data.get("changes"), list) else []
+    result = []
+    for change in changes:
+        if not isinstance(change, dict):
+            continue
+        field = str(change.get("field", ""))
+        new = _value(field, change.get("new"))
+        if field == "priority" and change.get("override"):
+            new += " (manual override)"
+        result.append(
+            {
+                "field": _field_label(field).capitalize(),
+                "old": _value(field, change.get("old")),
+                "new": new,
+            }
+        )
+    return result
 
 
 @register.filter
