@@ -438,7 +438,7 @@ def test_a_bad_upload_names_the_field_and_stores_nothing(
         {"files": SimpleUploadedFile("x.html", b"<html>", "text/html")},
     )
     assert response.status_code == 422
-    assert "Type 'text/html' is not allowed" in text_of(response)
+    assert "x.html: type 'text/html' is not allowed" in text_of(response)
     assert not incident.attachments.exists()
 
 
