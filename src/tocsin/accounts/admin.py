@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -22,6 +23,10 @@ def _admin_site_allows(request: HttpRequest) -> bool:
 
 
 admin.site.has_permission = _admin_site_allows  # type: ignore[method-assign]
+
+# Tocsin's roles decide who may do what (accounts.permissions); Django's groups do not,
+# so they are not offered.
+admin.site.unregister(Group)
 
 
 @admin.register(User)

@@ -8,18 +8,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from tocsin.core.admin import ReadOnlyAdmin, ServiceWriteAdmin, admin_actor
 from tocsin.incidents.models import (
     BusinessCalendar,
     Incident,
+    MailReceipt,
     PriorityMatrixCell,
     SlaTarget,
     TimelineEntry,
 )
 from tocsin.incidents.priority import priority_matrix_set
 from tocsin.incidents.sla import CALENDAR_FIELDS, business_calendar_save, sla_target_set
+
+MATRIX_NOTE = "Easier as a grid: Settings → Priority matrix (/settings/priority-matrix/)."
+SLA_NOTE = "Easier as durations (4h, 3d): Settings → SLA targets (/settings/sla-targets/)."
 
 
 @admin.register(PriorityMatrixCell)
@@ -31,7 +35,13 @@ class PriorityMatrixCellAdmin(ServiceWriteAdmin):
     readonly_fields = ("urgency", "impact")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+        return False  # the sixteen cells always exist
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra = {"subtitle": MATRIX_NOTE, **(extra_context or {})}
+        return super().changelist_view(request, extra)
 
     def write(
         self, request: HttpRequest, current: Any, data: dict[str, Any], changed: list[str]
@@ -49,6 +59,15 @@ class SlaTargetAdmin(ServiceWriteAdmin):
     list_display = ("priority", "response_minutes", "resolution_minutes", "calendar")
     list_editable = ("response_minutes", "resolution_minutes", "calendar")
     list_display_links = ("priority",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # one target per priority, set on Settings → SLA targets
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra = {"subtitle": SLA_NOTE, **(extra_context or {})}
+        return super().changelist_view(request, extra)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return ("priority",) if obj else ()  # a target is for one priority, set when made
@@ -98,3 +117,10 @@ class TimelineEntryAdmin(ReadOnlyAdmin):
     )
     list_display = ("incident", "kind", "visibility", "actor_label", "created_at")
     list_filter = ("kind", "visibility")
+
+
+@admin.register(MailReceipt)
+class MailReceiptAdmin(ReadOnlyAdmin):
+    note = "Read-only: mails the e-mail intake filed, kept so a mail sent twice is filed once."
+    list_display = ("received_at", "integration", "incident", "outcome")
+    raw_id_fields = ("incident",)
