@@ -32,10 +32,6 @@ sync_api = pytest.importorskip(
 )
 expect = sync_api.expect
 
-# LEAD: the "Assign to me" button comes with helper "incident"'s branch (issue 8, point 9).
-# Once it is merged, set this to True (or delete it and the skip in the test below).
-ASSIGN_TO_ME_MERGED = False
-
 TITLE = "Printer on floor 3 jams on every job"
 MAX_TABS = 400
 
@@ -174,9 +170,6 @@ def test_agent_acknowledges_and_resolves_with_the_keyboard_only(
 
 def test_agent_story_with_the_keyboard_only(walk: dict[str, Any], shots: Path) -> None:
     """queue → incident → assign to me → acknowledge → resolve."""
-    if not ASSIGN_TO_ME_MERGED:
-        # LEAD: remove at merge (see ASSIGN_TO_ME_MERGED above).
-        pytest.skip("Assign to me not merged yet")
     watched: Watched = walk["watched"]
     page = watched.page
     incident: Incident = walk["incident"]

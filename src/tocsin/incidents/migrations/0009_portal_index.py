@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("incidents", "0004_mail_receipts"),
+        ("incidents", "0008_timeline_pin"),
     ]
 
     operations = [
