@@ -256,7 +256,8 @@ def test_the_switch_chooses_and_remembers_the_theme(sessions: Any, shots: Path) 
     switch = page.get_by_role("group", name="Colour theme")
     expect(switch.get_by_role("button", name="System")).to_have_attribute("aria-pressed", "true")
 
-    switch.get_by_role("button", name="Dark").click()
+    with page.expect_response("**/theme/"):  # the choice is kept once the server answers
+        switch.get_by_role("button", name="Dark").click()
     expect(page.locator("html")).to_have_attribute("data-theme", "dark")
     expect(switch.get_by_role("button", name="Dark")).to_have_attribute("aria-pressed", "true")
     assert _background(page) == DARK_BG
@@ -273,7 +274,8 @@ def test_the_switch_chooses_and_remembers_the_theme(sessions: Any, shots: Path) 
     page.screenshot(path=str(shots / "admin-chosen-dark-desktop.png"))
     page.goto("/alerts/")
 
-    page.get_by_role("group", name="Colour theme").get_by_role("button", name="System").click()
+    with page.expect_response("**/theme/"):
+        page.get_by_role("group", name="Colour theme").get_by_role("button", name="System").click()
     expect(page.locator("html")).not_to_have_attribute("data-theme", re.compile("."))
     assert _background(page) == LIGHT_BG  # this browser's system setting is light
     page.reload()
@@ -283,7 +285,8 @@ def test_the_switch_chooses_and_remembers_the_theme(sessions: Any, shots: Path) 
     night = sessions(scheme="dark")
     night.sign_in("lucia")
     assert _background(night.page) == DARK_BG
-    night.page.get_by_role("button", name="Light").click()
+    with night.page.expect_response("**/theme/"):
+        night.page.get_by_role("button", name="Light").click()
     expect(night.page.locator("html")).to_have_attribute("data-theme", "light")
     assert _background(night.page) == LIGHT_BG
     night.page.reload()
