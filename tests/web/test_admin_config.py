@@ -162,3 +162,35 @@ def test_audit_columns_are_named_as_people_say_them(admin: User) -> None:
     assert labels["actor_label"] == "Actor"
     assert labels["object_label"] == "Object"
     assert labels["ip"] == "IP address"
+
+
+def _directives(header: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for part in header.split(";"):
+        words = part.split()
+        if words:
+            found[words[0]] = words[1:]
+    return found
+
+
+def test_only_the_admin_allows_inline_styles_and_scripts_stay_strict(admin: User) -> None:
+    """Django's admin sets inline styles (change forms, related-object widgets): under
+    /admin/ style-src allows them; scripts stay 'self' there, and Tocsin's own pages keep
+    the strict policy."""
+    client = _signed_in(admin)
+    inside = _directives(client.get("/admin/accounts/team/add/")["Content-Security-Policy"])
+    assert inside["style-src"] == ["'self'", "'unsafe-inline'"]
+    assert inside["script-src"] == ["'self'"]
+    for path in ("/", "/settings/", "/alerts/"):
+        outside = _directives(client.get(path)["Content-Security-Policy"])
+        assert outside["style-src"] == ["'self'"], path
+        assert outside["script-src"] == ["'self'"], path
+
+
+def test_editable_admin_lists_name_every_cell(admin: User) -> None:
+    client = _signed_in(admin)
+    matrix = client.get("/admin/incidents/prioritymatrixcell/").content.decode()
+    assert 'aria-label="Priority for impact 4, urgency 1"' in matrix
+    targets = client.get("/admin/incidents/slatarget/").content.decode()
+    assert 'aria-label="P2 response minutes"' in targets
+    assert 'aria-label="P1 calendar"' in targets
