@@ -33,7 +33,9 @@ def _labelled_rows(form_class: Any, label: Callable[[Any, str], str]) -> Any:
             super().__init__(*args, **kwargs)
             if self.instance.pk is not None:
                 for name, field in self.fields.items():
-                    field.widget.attrs["aria-label"] = label(self.instance, name)
+                    # the admin wraps a foreign key's select: the label goes on the select
+                    widget = getattr(field.widget, "widget", field.widget)
+                    widget.attrs = {**widget.attrs, "aria-label": label(self.instance, name)}
 
     return Labelled
 
