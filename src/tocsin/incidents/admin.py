@@ -28,7 +28,7 @@ def _labelled_rows(form_class: Any, label: Callable[[Any, str], str]) -> Any:
     """A changelist form whose editable cells are named for screen readers: the admin's
     list_editable inputs carry no label, and sixteen selects called nothing are no help."""
 
-    class Labelled(form_class):  # type: ignore[misc, valid-type]
+    class Labelled(form_class):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             if self.instance.pk is not None:
