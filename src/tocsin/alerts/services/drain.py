@@ -24,6 +24,7 @@ from tocsin.alerts.models import (
 from tocsin.alerts.services._common import (
     DETAIL_MAX,
     INCIDENT_HOLD,
+    Detail,
     RowRejected,
     _event_from,
     _parse_time,
@@ -41,7 +42,7 @@ from tocsin.core.leases import lease_renew
 from tocsin.incidents.models import OPEN_STATUSES, Incident
 
 
-def _apply_events(row: InboxEvent, shared: _Shared | None) -> tuple[str, str]:
+def _apply_events(row: InboxEvent, shared: _Shared | None) -> tuple[str, Detail]:
     raw = row.events
     if not isinstance(raw, list) or not raw:
         raise RowRejected("the row holds no events")
@@ -102,6 +103,16 @@ def inbox_process(*, row: InboxEvent, shared: _Shared | None = None) -> tuple[st
 
     RowRejected and Invalid (bad data the adapters let through) become `rejected`.
     """
+    outcome, detail = _inbox_process(row, shared)
+    if callable(detail):
+        if shared is not None:
+            shared.flush_alerts()
+        detail = detail()
+    return outcome, detail
+
+
+def _inbox_process(row: InboxEvent, shared: _Shared | None) -> tuple[str, Detail]:
+    """inbox_process, the detail perhaps waiting for the batch's new alerts' ids."""
     try:
         if row.kind == "event":
             return _apply_events(row, shared)
@@ -211,12 +222,16 @@ def _process_batch(
             )
             prefetched = 0  # rows whose keys were looked up ahead
             began = time.perf_counter()
+            details: list[Detail] = []
             for index, row in enumerate(rows):
-                if index >= prefetched:
-                    prefetched = _prefetch_open_alerts(shared, rows, index)
                 opened = shared.incidents_opened
                 try:
-                    row.outcome, row.outcome_detail = inbox_process(row=row, shared=shared)
+                    if index >= prefetched:
+                        prefetched = _prefetch_open_alerts(shared, rows, index)
+                    if not _all_triggers(row):  # it may read or change earlier rows' alerts
+                        shared.flush_alerts()
+                    row.outcome, detail = _inbox_process(row, shared)
+                    details.append(detail)
                 except (OperationalError, InterfaceError):
                     raise
                 except Exception as exc:
@@ -231,13 +246,30 @@ def _process_batch(
                     left = [later.pk for later in rows[index + 1 :]]
                     rows = rows[: index + 1]
                     break
-            shared.finish()
+            try:
+                shared.finish()  # the new alerts inserted: their ids for the details
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception as exc:
+                raise _RowFailed from exc
+            for row, detail in zip(rows, details, strict=True):
+                row.outcome_detail = detail() if callable(detail) else detail
         if sql.record_outcomes(rows, at) != len(rows):
             raise _RowsTaken
         return len(rows), left
 
 
 PREFETCH_KEYS = 500  # dedup keys looked up ahead at a time
+
+
+def _all_triggers(row: InboxEvent) -> bool:
+    """An event row whose events are all triggers: it only opens alerts or merges into
+    open ones (what it reads of alerts, it reads through `_Shared`)."""
+    return (
+        row.kind == "event"
+        and isinstance(row.events, list)
+        and all(isinstance(data, dict) and data.get("action") == "trigger" for data in row.events)
+    )
 
 
 def _prefetch_open_alerts(shared: _Shared, rows: list[InboxEvent], first: int) -> int:
@@ -286,6 +318,7 @@ def _prefetch_groupings(shared: _Shared, rows: list[InboxEvent]) -> None:
     wanted -= shared.incident_of.keys()
     if not wanted:
         return
+    shared.flush_alerts()  # the lookup reads alerts
     newest: dict[str, int] = {}
     for grouping_key, incident_id in (
         Alert.objects.filter(
