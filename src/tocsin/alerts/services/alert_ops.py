@@ -13,7 +13,9 @@ from tocsin.alerts.models import (
     Alert,
     AlertStatus,
     AlertStorm,
+    MaintenanceWindow,
     Outcome,
+    Silence,
 )
 from tocsin.alerts.services._common import (
     STORM_LABELS,
@@ -72,6 +74,8 @@ class _Row:
     times: dict[str, dt.datetime] = field(default_factory=dict)
     # What the rows of one service's batch share (its storm, suppressions, incidents).
     shared: _Shared = field(default_factory=lambda: _Shared())
+    # The maintenance windows and silences running when the row was received.
+    suppressions: tuple[list[MaintenanceWindow], list[Silence]] | None = None
 
     def __post_init__(self) -> None:
         self.service: Service = self.integration.service  # asked for every event
@@ -276,7 +280,9 @@ class _Row:
             self.shared.add_new_alerts(self.integration, self.received_at, pending)
 
     def _suppressed_by(self, alert: Alert | NewAlert) -> str:
-        windows, silences = self.shared.suppressions_at(self.service, self.received_at)
+        if self.suppressions is None:  # the same for every event of the row
+            self.suppressions = self.shared.suppressions_at(self.service, self.received_at)
+        windows, silences = self.suppressions
         if windows:
             window = windows[0]
             return f"maintenance window #{window.pk}: {window.reason or 'no reason given'}"
