@@ -12,6 +12,7 @@ replaces gives, on SQLite and on PostgreSQL. The ORM query is in each docstring.
 - open_incident_for_grouping  every new grouping key: the incident an alert joins
 - last_resolved_start_by_key  every snapshot row (Alertmanager, Grafana)
 - insert_alert_groups         a batch's new alerts (every row's): multi-row INSERT RETURNING
+- update_occurrences          a batch's duplicates: occurrences and last seen, executemany
 - record_outcomes             every row: outcome and claim, one executemany a batch
 - insert_inbox_row            every accepted request (the web side)
 
@@ -505,6 +506,29 @@ def insert_alert_groups(groups: list[AlertGroup]) -> None:
         statement = _ALERT_INSERT[connection.alias] = _AlertInsert(connection)
     if any(alerts for _, _, alerts in groups):
         statement.run(connection, [group for group in groups if group[2]])
+
+
+def update_occurrences(alerts: list[Alert]) -> None:
+    """`Alert.objects.bulk_update(alerts, ["occurrences", "last_seen_at"])` as one
+    executemany of a prepared UPDATE (a batch of duplicates' merges: the ORM builds a
+    CASE of every alert, twice, for every batch)."""
+
+    def build(quote: Callable[[str], str]) -> str:
+        column = _columns(Alert)
+        return (
+            f"UPDATE {quote(Alert._meta.db_table)} "  # noqa: S608 - quoted metadata
+            f"SET {quote(column('occurrences'))} = %s, {quote(column('last_seen_at'))} = %s "
+            f"WHERE {quote(_pk_column(Alert))} = %s"
+        )
+
+    if not alerts:
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            _statement("update_occurrences", build),
+            [(alert.occurrences, adapt(alert.last_seen_at), alert.pk) for alert in alerts],
+        )
 
 
 def record_outcomes(rows: list[InboxEvent], at: dt.datetime) -> int:

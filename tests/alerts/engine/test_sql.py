@@ -227,3 +227,23 @@ def test_open_alerts_of_several_integrations_is_the_orm_query_for_each(
         got = {key: alert.pk for key, alert in found.get(integration_id, {}).items()}
         assert got == expected
     assert sorted(found[pd2.pk]) == ["a"]  # pd's "c" is not pd2's
+
+
+def test_update_occurrences_writes_what_bulk_update_writes(
+    alerts: None, pd: Integration, pd2: Integration
+) -> None:
+    mine = [alert_of(pd, "a"), alert_of(pd, "ü ∑")]
+    theirs = [alert_of(pd2, "a"), alert_of(pd, "c")]
+    later = now() + dt.timedelta(minutes=5, microseconds=7)
+    for n, alert in enumerate([*mine, *theirs]):
+        alert.occurrences += 3 + n
+        alert.last_seen_at = later
+    sql.update_occurrences(mine)
+    Alert.objects.bulk_update(theirs, ["occurrences", "last_seen_at"])
+    for alert in [*mine, *theirs]:
+        stored = Alert.objects.get(pk=alert.pk)
+        assert (stored.occurrences, stored.last_seen_at) == (alert.occurrences, later)
+        assert _values(stored) == _values(alert) | {"last_seen_at": later}
+    untouched = Alert.objects.exclude(pk__in=[a.pk for a in [*mine, *theirs]])
+    assert all(a.occurrences == 1 for a in untouched)
+    sql.update_occurrences([])

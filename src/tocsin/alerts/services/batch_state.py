@@ -170,4 +170,4 @@ class _Shared:
         if self.merged:
             merged = sorted(self.merged.values(), key=lambda alert: alert.pk)
             self.merged = {}
-            Alert.objects.bulk_update(merged, ["occurrences", "last_seen_at"])
+            sql.update_occurrences(merged)
