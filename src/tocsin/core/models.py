@@ -35,10 +35,11 @@ class Counter(models.Model):
             return cls.objects.values_list("value", flat=True).get(name=name)
         quote = db.ops.quote_name
         meta = cls._meta
-        value = quote(meta.get_field("value").column)
+        columns = {field.name: field.column for field in meta.concrete_fields}
+        value, key = quote(columns["value"]), quote(columns["name"])
         sql = (
             f"UPDATE {quote(meta.db_table)} SET {value} = {value} + 1 "  # noqa: S608 - quoted metadata
-            f"WHERE {quote(meta.get_field('name').column)} = %s RETURNING {value}"
+            f"WHERE {key} = %s RETURNING {value}"
         )
         for _ in range(2):
             with db.cursor() as cursor:

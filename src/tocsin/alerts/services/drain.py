@@ -202,9 +202,9 @@ def _process_batch(
         at = now()
         if not lease_renew(name=lease_name, holder=holder, until=at + lease_for):
             return None
-        found = InboxEvent.objects.defer(
-            "payload"
-        ).filter(pk__in=pks, state=InboxState.PENDING)  # the raw body (up to 64 KB) is for people
+        found = InboxEvent.objects.defer("payload").filter(
+            pk__in=pks, state=InboxState.PENDING
+        )  # the raw body (up to 64 KB) is for people
         if service_id is not None:  # the leased service's rows only
             found = found.filter(integration__service_id=service_id)
         rows = list(found.order_by("id"))
@@ -273,9 +273,9 @@ def _attach_integrations(rows: list[InboxEvent]) -> None:
         if service is not integration.service:
             integration.service = service
     for row in rows:
-        integration = integrations.get(row.integration_id)
-        if integration is not None:
-            row.integration = integration
+        found = integrations.get(row.integration_id)
+        if found is not None:
+            row.integration = found
 
 
 def _all_triggers(row: InboxEvent) -> bool:
