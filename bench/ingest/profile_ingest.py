@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import os
 import pstats
@@ -150,6 +151,16 @@ def profile(args: argparse.Namespace) -> int:
             finally:
                 waited[sql[:150]] += time.perf_counter() - began
 
+        collecting = [0.0, 0, 0.0]  # the garbage collector: seconds, runs, start
+
+        def on_gc(phase: str, info: dict[str, Any]) -> None:
+            if phase == "start":
+                collecting[2] = time.perf_counter()
+            else:
+                collecting[0] += time.perf_counter() - collecting[2]
+                collecting[1] += 1
+
+        gc.callbacks.append(on_gc)
         server_pid = backend_pid(connection)
         server_started = process_cpu(server_pid)
         started = time.perf_counter()
@@ -165,6 +176,7 @@ def profile(args: argparse.Namespace) -> int:
         took = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
         server = process_cpu(server_pid) - server_started
+        gc.callbacks.remove(on_gc)
         events = pending * events_per_request
         print(
             f"{args.what}: {pending} rows, {events} events drained in {took:.2f} s "
@@ -179,6 +191,7 @@ def profile(args: argparse.Namespace) -> int:
             + ", ".join(f"{verb} {n / pending:.2f}" for verb, n in statements.most_common())
             + f"); CPU {cpu / pending * 1000:.3f} ms a row"
             + (f", server {server / pending * 1000:.3f} ms a row" if server_pid else "")
+            + f"; garbage collector {collecting[1]} runs, {collecting[0] * 1000:.0f} ms"
         )
         for shape, n in shapes.most_common(25):
             print(f"  {n / pending:6.2f} {waited[shape] / pending * 1000:7.3f} ms  {shape[:110]}")

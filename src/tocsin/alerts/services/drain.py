@@ -319,6 +319,7 @@ def _prefetch_groupings(shared: _Shared, rows: list[InboxEvent]) -> None:
     if service.grouping == Grouping.LABELS and service.group_labels:
         return
     wanted: set[str] = set()
+    hashed: dict[str, str] = {}  # a snapshot's alerts share their group
     for row in rows:
         known = shared.alerts.get(row.integration_id, {})
         if row.kind != "event" or not isinstance(row.events, list):
@@ -330,7 +331,11 @@ def _prefetch_groupings(shared: _Shared, rows: list[InboxEvent]) -> None:
             if not isinstance(key, str) or known.get(key) is not None:
                 continue
             group = data.get("group_key")
-            wanted.add(sha256_hex("key:" + (group if isinstance(group, str) and group else key)))
+            name = group if isinstance(group, str) and group else key
+            found = hashed.get(name)
+            if found is None:
+                found = hashed[name] = sha256_hex("key:" + name)
+            wanted.add(found)
     wanted -= shared.incident_of.keys()
     if not wanted:
         return
