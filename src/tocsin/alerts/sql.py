@@ -23,6 +23,7 @@ catalog must not import alerts.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -377,7 +378,7 @@ class _AlertInsert:
         for integration, received_at, alerts in groups:
             seen = adapt_datetime(received_at)
             flat += [(integration, seen, alert) for alert in alerts]
-        size = max(1, db.ops.bulk_batch_size(self.fields, flat))
+        size = max(1, db.ops.bulk_batch_size(self.fields, flat), self._sqlite_rows(db))
         for start in range(0, len(flat), size):
             batch = flat[start : start + size]
             params: list[Any] = []
@@ -411,6 +412,21 @@ class _AlertInsert:
                 ids = cursor.fetchall()
             for (_, _, alert), (pk,) in zip(batch, ids, strict=True):
                 alert.pk = pk
+
+    ROWS_MAX = 500  # alerts a statement at most (SQLite)
+
+    def _sqlite_rows(self, db: Any) -> int:
+        """Alerts a statement may hold on SQLite: as many as its real limit of variables
+        allows (32,766 since SQLite 3.32; Django assumes the old 999, which split a
+        snapshot's 100 alerts in two statements), up to ROWS_MAX; 0 elsewhere."""
+        if db.vendor != "sqlite":
+            return 0
+        db.ensure_connection()
+        getlimit = getattr(db.connection, "getlimit", None)  # Python 3.11+
+        if getlimit is None:
+            return 0
+        variables = int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+        return min(self.ROWS_MAX, variables // len(self.fields))
 
     def _run_unnest(self, db: Any, groups: list[AlertGroup]) -> None:
         constant = {"status": AlertStatus.TRIGGERED.value, "occurrences": 1}

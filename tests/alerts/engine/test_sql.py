@@ -247,3 +247,42 @@ def test_update_occurrences_writes_what_bulk_update_writes(
     untouched = Alert.objects.exclude(pk__in=[a.pk for a in [*mine, *theirs]])
     assert all(a.occurrences == 1 for a in untouched)
     sql.update_occurrences([])
+
+
+def test_insert_alert_groups_keeps_order_across_rows_and_statements(
+    clock: time_machine.Coordinates, pd: Integration, pd2: Integration
+) -> None:
+    """A batch's new alerts of several rows (two integrations, two times of receipt),
+    more than one statement holds on SQLite: each stored with its own row's values, ids
+    in order."""
+    first, later = now(), now() + dt.timedelta(seconds=3)
+
+    def new(key: str) -> NewAlert:
+        return NewAlert(
+            dedup_key=key,
+            group_key="g",
+            grouping_key="gk",
+            severity="warning",
+            summary=key,
+            source="",
+            details={},
+            links=[],
+            labels={"n": key},
+            started_at=START,
+        )
+
+    groups = [
+        (pd, first, [new(f"a{n}") for n in range(700)]),
+        (pd2, later, []),
+        (pd2, later, [new(f"b{n}") for n in range(600)]),
+    ]
+    sql.insert_alert_groups(groups)
+    ids = [alert.pk for _, _, alerts in groups for alert in alerts]
+    assert None not in ids and ids == sorted(ids) and len(set(ids)) == 1300
+    stored = {a.pk: a for a in Alert.objects.all()}
+    for integration, received_at, alerts in groups:
+        for alert in alerts:
+            found = stored[alert.pk]  # type: ignore[index]
+            assert (found.integration_id, found.dedup_key) == (integration.pk, alert.dedup_key)
+            assert found.first_seen_at == found.last_seen_at == received_at
+            assert found.labels == {"n": alert.dedup_key}

@@ -332,10 +332,10 @@ def _prefetch_groupings(shared: _Shared, rows: list[InboxEvent]) -> None:
                 continue
             group = data.get("group_key")
             name = group if isinstance(group, str) and group else key
-            found = hashed.get(name)
-            if found is None:
-                found = hashed[name] = sha256_hex("key:" + name)
-            wanted.add(found)
+            hashed_name = hashed.get(name)
+            if hashed_name is None:
+                hashed_name = hashed[name] = sha256_hex("key:" + name)
+            wanted.add(hashed_name)
     wanted -= shared.incident_of.keys()
     if not wanted:
         return
