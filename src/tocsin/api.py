@@ -12,6 +12,7 @@ from tocsin.alerts.api import router as alerts_router
 from tocsin.catalog.api import router as catalog_router
 from tocsin.core.api import install_error_handlers, install_not_found_route
 from tocsin.incidents.api import router as incidents_router
+from tocsin.incidents.saved_views_api import router as saved_views_router
 
 api = NinjaAPI(
     title="Tocsin API",
@@ -33,4 +34,5 @@ api.add_router("", accounts_router)
 api.add_router("", catalog_router)
 api.add_router("", alerts_router)
 api.add_router("", audit_router)
+api.add_router("", saved_views_router)
 install_not_found_route(api)

@@ -61,7 +61,7 @@ MIDDLEWARE = [
     "tocsin.core.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "tocsin.core.middleware.TocsinCSPMiddleware",
 ]
 
 ROOT_URLCONF = "tocsin.urls"

@@ -4,11 +4,13 @@ from django.urls import include, path, re_path
 from tocsin.accounts import views as account_views
 from tocsin.alerts import ingest
 from tocsin.api import api
+from tocsin.core.theme import favicon
 from tocsin.engine import health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("favicon.ico", favicon, name="favicon"),
     # Ingest: drop-in targets for the tools people already run (specs/wire-formats.md).
     path("v2/enqueue", ingest.pagerduty_enqueue, name="ingest-pagerduty"),
     path("v2/change/enqueue", ingest.pagerduty_change, name="ingest-pagerduty-change"),

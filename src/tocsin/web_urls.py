@@ -6,21 +6,34 @@ from django.urls import path
 
 from tocsin.accounts import audit_views
 from tocsin.accounts import views as account_views
-from tocsin.incidents import views
+from tocsin.core import theme
+from tocsin.incidents import config_views, portal_views, queue_views, timeline_views, views
 
 urlpatterns = [
     path("login/", account_views.SignInView.as_view(), name="login"),
     path("logout/", account_views.SignOutView.as_view(), name="logout"),
+    path("settings/", config_views.settings_index, name="settings"),
+    path("settings/priority-matrix/", config_views.priority_matrix_page, name="settings-matrix"),
+    path("settings/sla-targets/", config_views.sla_targets_page, name="settings-sla"),
     path("settings/audit/", audit_views.audit_log, name="audit-log"),
-    path("", views.queue, name="queue"),
-    path("queue/rows/", views.queue_rows, name="queue-rows"),
-    path("portal/", views.portal, name="portal"),
+    path("theme/", theme.theme_set, name="theme"),
+    path("", queue_views.queue, name="queue"),
+    path("queue/rows/", queue_views.queue_rows, name="queue-rows"),
+    path("queue/views/", queue_views.queue_view_save, name="queue-view-save"),
+    path(
+        "queue/views/<int:view_id>/delete/",
+        queue_views.queue_view_delete,
+        name="queue-view-delete",
+    ),
+    path("portal/", portal_views.portal, name="portal"),
+    path("portal/<str:ref>/confirm/", portal_views.portal_confirm, name="portal-confirm"),
     path("incidents/new/", views.incident_new, name="incident-new"),
     path("incidents/<str:ref>/", views.incident_detail, name="incident"),
     path("incidents/<str:ref>/live/", views.incident_live, name="incident-live"),
     path("incidents/<str:ref>/act/<str:action>/", views.incident_action, name="incident-act"),
     path("incidents/<str:ref>/triage/", views.incident_triage, name="incident-triage"),
     path("incidents/<str:ref>/assign/", views.incident_assign, name="incident-assign"),
+    path("incidents/<str:ref>/assign/me/", views.incident_take, name="incident-take"),
     path("incidents/<str:ref>/escalate/", views.incident_escalate, name="incident-escalate"),
     path("incidents/<str:ref>/merge/", views.incident_merge, name="incident-merge"),
     path("incidents/<str:ref>/notes/", views.incident_note, name="incident-note"),
@@ -34,6 +47,16 @@ urlpatterns = [
         "incidents/<str:ref>/timeline/<int:entry_id>/redact/",
         views.timeline_redact,
         name="timeline-redact",
+    ),
+    path(
+        "incidents/<str:ref>/timeline/<int:entry_id>/pin/",
+        timeline_views.timeline_pin,
+        name="timeline-pin",
+    ),
+    path(
+        "incidents/<str:ref>/timeline/view/",
+        timeline_views.timeline_view,
+        name="incident-timeline-view",
     ),
     path("incidents/<str:ref>/confirm/", views.incident_confirm, name="incident-confirm"),
     path("incidents/<str:ref>/confirm/<str:token>/", views.confirm_link, name="confirm-link"),

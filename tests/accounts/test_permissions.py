@@ -63,6 +63,7 @@ BY_ROLE: dict[str, frozenset[str]] = {
     Action.ALERTS_VIEW: STAFF,
     Action.WINDOW_MANAGE: STAFF,
     Action.SILENCE_MANAGE: STAFF,
+    Action.ALERT_ACT: STAFF,
     Action.INTEGRATION_MANAGE: INTEGRATORS,
     Action.SERVICE_EDIT: ADMINS,
     Action.PEOPLE_MANAGE: ADMINS,

@@ -25,6 +25,7 @@ INCIDENT_FIELDS = {
     "priority", "priority_override_reason", "category", "subcategory", "service",
     "affected_services", "assignee", "team", "support_level", "reporter", "reporter_name",
     "reporter_email", "reported_at", "detected_at", "impact_started_at", "acknowledged_at",
+    "acknowledged_by",
     "resolved_at", "closed_at", "resolution_code", "resolution_notes", "duplicate_of",
     "allowed_actions", "sla",
 }  # fmt: skip
@@ -84,7 +85,10 @@ def test_api_incidents_default_to_source_api_and_the_caller_as_reporter(
     reporter = client_for(Role.REPORTER)
     body = file_incident(reporter)
     assert (body["source"], body["reporter"]) == ("api", reporter.user.username)
-    assert body["priority"] == "P3"  # impact 3 x urgency 3 by default
+    agent = client_for(Role.AGENT)
+    staff_view = agent.get(f"/api/v1/incidents/{body['id']}").json()
+    assert staff_view["priority"] == "P3"  # impact 3 x urgency 3 by default
+    assert "priority" not in body  # the desk's own fields are not in a reporter's reply
 
 
 def test_staff_file_for_a_named_reporter(client_for: Clients) -> None:
@@ -242,7 +246,7 @@ def test_triage_patch_changes_fields_and_writes_the_timeline(client_for: Clients
     assert body["assignee"] == responder.user.username
     assert body["subcategory"]["name"] == "VPN"
     kinds = [e["kind"] for e in agent.get(f"{path}/timeline").json()["items"]]
-    assert "field" in kinds and "priority" in kinds and "assignment" in kinds
+    assert "field" in kinds and "assignment" in kinds  # the priority change is in the field entry
 
     cleared = agent.patch(path, {"assignee": None, "service": None, "priority": "P1",
                                  "priority_reason": "CEO affected"}).json()  # fmt: skip
@@ -402,7 +406,7 @@ def test_reporters_see_only_public_timeline_entries(client_for: Clients) -> None
     assert all(entry["visibility"] == "public" for entry in seen["items"])
     assert seen["count"] == len(seen["items"]) == 3  # created, public note, comment
     staff_view = agent.get(path).json()
-    assert staff_view["count"] == 5
+    assert staff_view["count"] == 6  # + the assignment acknowledging made
     first = staff_view["items"][0]
     assert first["kind"] == "created"
     assert first["actor"] == {

@@ -146,7 +146,7 @@ def test_a_reporter_cannot_triage_assign_or_escalate_own(client_for: Clients) ->
     assert owner.patch(path, {"assignee": agent.user.username}).status_code == 403
     escalate = owner.post(f"{path}/escalate", {"support_level": 2, "note": "please"})
     assert escalate.status_code == 403
-    after = owner.get(path).json()
+    after = agent.get(path).json()
     assert (after["impact"], after["assignee"], after["support_level"]) == (3, None, 1)
 
 

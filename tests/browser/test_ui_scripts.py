@@ -123,7 +123,8 @@ def test_pages_run_without_console_errors_or_csp_violations(
     alice = open_as("alice")
     page = alice.page
     page.goto("/")
-    page.get_by_label(re.compile(r"^Priority")).select_option(label="P1")  # autosubmits
+    page.get_by_label(re.compile(r"^Priority")).select_option(label="P1")
+    page.get_by_role("button", name="Apply").click()  # filters apply on the button (issue 8)
     expect(page).to_have_url(re.compile(r"priority=1"))
     page.goto("/incidents/new/")
     page.get_by_label(re.compile(r"^Category")).select_option(label="Network")

@@ -96,9 +96,11 @@ def test_override_is_on_the_timeline_and_sticks(agent, reporter, make_incident, 
     overridden = reload(incident)
     assert overridden.priority == 1
     assert overridden.priority_override_reason == "The CEO cannot print"
-    entry = entries(incident, "priority")[-1]
+    entry = entries(incident, "field")[-1]
     assert entry.text == "The CEO cannot print"
-    assert entry.data == {"old": "P3", "new": "P1", "override": True}
+    assert entry.data == {
+        "changes": [{"field": "priority", "old": "P3", "new": "P1", "override": True}]
+    }
     assert entry.actor_user == agent
     # SLA follows the override: P1 targets from now.
     assert overridden.response_due_at == T0 + dt.timedelta(minutes=15)
@@ -110,7 +112,9 @@ def test_override_is_on_the_timeline_and_sticks(agent, reporter, make_incident, 
     back = reload(incident)
     assert back.priority == 4
     assert back.priority_override_reason == ""
-    assert entries(incident, "priority")[-1].data == {"old": "P1", "new": "P4", "override": False}
+    assert entries(incident, "field")[-1].data["changes"] == [
+        {"field": "priority", "old": "P1", "new": "P4", "override": False}
+    ]
 
 
 @pytest.mark.django_db
@@ -138,9 +142,12 @@ def test_impact_and_urgency_recompute_priority_and_due_times(agent, reporter, ma
     # 10 minutes of the clock already ran: P1's 15 min / 4 h count from the creation.
     assert p1.response_due_at == T0 + dt.timedelta(minutes=15)
     assert p1.resolution_due_at == T0 + dt.timedelta(hours=4)
-    fields = {e.data["field"]: (e.data["old"], e.data["new"]) for e in entries(incident, "field")}
-    assert fields == {"impact": (3, 1), "urgency": (3, 1)}
-    assert entries(incident, "priority")[-1].data == {"old": "P3", "new": "P1", "override": False}
+    [triage] = entries(incident, "field")
+    assert triage.data["changes"] == [
+        {"field": "impact", "old": 3, "new": 1},
+        {"field": "urgency", "old": 3, "new": 1},
+        {"field": "priority", "old": "P3", "new": "P1", "override": False},
+    ]
     # Acknowledge, then lower the priority: the met response stays met.
     act_at = T0 + dt.timedelta(minutes=12)
     clock.move_to(act_at)

@@ -121,7 +121,7 @@ def test_each_filter(agent, responder, reporter, make_user, make_incident):
         incident=b, actor=Actor.for_user(agent), assignee=responder, team=team, set_team=True
     )
     bring_to(c, "resolved", agent)
-    act(a, agent, "acknowledge")
+    act(a, agent, "acknowledge")  # acknowledging makes it the agent's
 
     def run(**kwargs) -> set[Incident]:
         return set(incident_list_for(agent, IncidentFilters(**kwargs)))
@@ -135,6 +135,8 @@ def test_each_filter(agent, responder, reporter, make_user, make_incident):
     assert run(priority=[3, 4]) == {b}
     assert run(team=team.pk) == {b}
     assert run(assignee="rob") == {b}
+    assert run(assignee="alice") == {a}
+    incident_assign(incident=a, actor=Actor.for_user(agent), assignee=None)
     assert run(assignee="none") == {a}
     assert run(service=vpn_service.pk) == {a, b}  # primary or affected
     assert list(incident_list_for(agent, IncidentFilters(service=vpn_service.pk))).count(b) == 1

@@ -74,7 +74,7 @@ def test_staff_create_an_incident_with_everything(
     assert [s.name for s in incident.affected_services.all()] == ["Email"]
     assert sorted(a.filename for a in incident.attachments.all()) == ["log.txt", "shot.png"]
     page = text_of(client.get(response["Location"]))
-    assert f"{incident.ref} created." in page and "Wi-Fi down on floor 3" in page
+    assert f"{incident.ref} created" in page and "Wi-Fi down on floor 3" in page
 
 
 def test_an_outside_reporter_by_name_and_email(browse: Any, agent: Any) -> None:
@@ -140,7 +140,7 @@ def test_a_reporter_files_from_the_portal_with_a_screenshot(
     assert incident.reporter == reporter and incident.source == "portal"
     assert incident.attachments.get().filename == "error.png"
     portal = text_of(client.get("/portal/"))
-    assert f"{incident.ref} Cannot log in New Updated" in portal
+    assert f"{incident.ref} Cannot log in · Email New Updated" in portal
 
 
 def test_the_portal_lists_only_my_incidents_in_any_status(

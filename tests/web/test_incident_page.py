@@ -147,7 +147,7 @@ def test_resolve_without_code_and_notes_re_renders_and_changes_nothing(
         '<ul class="errorlist" id="id_resolve-resolution_notes_error"><li>This field is required.'
         in html
     )
-    assert '<details class="action-details" open>' in response.content.decode()
+    assert '<details class="action-details" id="action-resolve" open>' in response.content.decode()
     assert reload(incident).status == "new"
     assert TimelineEntry.objects.count() == entries
 
@@ -159,7 +159,7 @@ def test_a_stale_action_is_a_409_saying_what_is_allowed(
     services.incident_act(incident=incident, actor=Actor.for_user(agent), action="start")
     response = browse(agent).post(f"/incidents/{incident.ref}/act/acknowledge/")
     assert response.status_code == 409
-    assert "cannot acknowledge an incident that is in progress; allowed: hold, resolve" in (
+    assert "Cannot acknowledge an incident that is in progress; allowed: hold, resolve" in (
         text_of(response)
     )
     assert reload(incident).status == "in_progress"
@@ -203,9 +203,11 @@ def test_triage_changes_fields_with_worded_timeline_entries(
     assert (incident.urgency, incident.priority) == (1, 2)
     assert incident.subcategory == catalogue["vpn"]
     page = text_of(client.get(f"/incidents/{incident.ref}/"))
-    assert "Alice changed urgency from 2 – High to 1 – Critical" in page
-    assert "Alice changed priority from P3 to P2" in page
-    assert "Alice set category to Network" in page
+    # One save, one entry listing what it changed.
+    assert "Alice changed service, category, subcategory, urgency and priority" in page
+    assert "Urgency: 2 – High → to 1 – Critical" in page
+    assert "Priority: P3 → to P2" in page
+    assert "Category: none → to Network" in page
 
 
 def test_a_priority_override_needs_a_reason(
@@ -217,7 +219,7 @@ def test_a_priority_override_needs_a_reason(
         f"/incidents/{incident.ref}/triage/", {"impact": "3", "urgency": "3", "priority": "1"}
     )
     assert response.status_code == 422
-    assert 'id="id_priority_reason_error"><li>a manual priority needs a reason' in (
+    assert 'id="triage_priority_reason_error"><li>A manual priority needs a reason' in (
         response.content.decode()
     )
     assert reload(incident).priority == 3
@@ -228,7 +230,7 @@ def test_a_priority_override_needs_a_reason(
     assert response.status_code == 302
     assert reload(incident).priority == 1
     page = text_of(client.get(f"/incidents/{incident.ref}/"))
-    assert "changed priority from P3 to P1 (manual override)" in page
+    assert "Priority: P3 → to P1 (manual override)" in page
     assert "override: CEO's laptop" in page
 
 
@@ -285,7 +287,7 @@ def test_merge_into_another_incident(
     client = browse(agent)
     bad = client.post(f"/incidents/{duplicate.ref}/merge/", {"into": "INC-999"})
     assert bad.status_code == 422
-    assert "no incident INC-999" in text_of(bad)
+    assert "No incident INC-999." in text_of(bad)
     response = client.post(f"/incidents/{duplicate.ref}/merge/", {"into": original.ref})
     assert response.status_code == 302
     assert reload(duplicate).duplicate_of == original
@@ -436,7 +438,7 @@ def test_a_bad_upload_names_the_field_and_stores_nothing(
         {"files": SimpleUploadedFile("x.html", b"<html>", "text/html")},
     )
     assert response.status_code == 422
-    assert "type 'text/html' is not allowed" in text_of(response)
+    assert "x.html: type 'text/html' is not allowed" in text_of(response)
     assert not incident.attachments.exists()
 
 
@@ -465,7 +467,7 @@ def test_reopening_needs_a_comment(
     client = browse(reporter)
     response = client.post(f"/incidents/{incident.ref}/confirm/", {"accept": "no", "note": ""})
     assert response.status_code == 422
-    assert 'id="id_note_error"><li>Tell us what is still wrong' in response.content.decode()
+    assert 'id="confirm_note_error"><li>Tell us what is still wrong' in response.content.decode()
     assert reload(incident).status == "resolved"
     response = client.post(
         f"/incidents/{incident.ref}/confirm/", {"accept": "no", "note": "Still no Wi-Fi"}

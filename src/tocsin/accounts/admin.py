@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -22,6 +23,10 @@ def _admin_site_allows(request: HttpRequest) -> bool:
 
 
 admin.site.has_permission = _admin_site_allows  # type: ignore[method-assign]
+
+# Tocsin's roles decide who may do what (accounts.permissions); Django's groups do not,
+# so they are not offered.
+admin.site.unregister(Group)
 
 
 @admin.register(User)
@@ -85,8 +90,8 @@ class UserAdmin(ServiceWriteAdmin, DjangoUserAdmin):
 class TeamAdmin(ServiceWriteAdmin):
     list_display = ("name", "manager")
     search_fields = ("name",)
-    filter_horizontal = ("members",)
-    autocomplete_fields = ("manager",)
+    # Plain select and multi-select: the admin's filter_horizontal and autocomplete
+    # widgets fail the accessibility check (unnamed combobox, ARIA on a plain span).
     fields = ("name", "description", "manager", "members")
 
     def write(

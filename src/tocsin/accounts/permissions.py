@@ -68,6 +68,7 @@ class Action(models.TextChoices):
     ALERTS_VIEW = "alerts.view", "see alerts and integrations"
     WINDOW_MANAGE = "window.manage", "manage maintenance windows"
     SILENCE_MANAGE = "silence.manage", "manage silences"
+    ALERT_ACT = "alert.act", "acknowledge and resolve alerts"
     INTEGRATION_MANAGE = (
         "integration.manage",
         "manage integrations (administrators and managers may)",
@@ -106,6 +107,7 @@ _BY_ROLE: dict[str, frozenset[str]] = {
     Action.ALERTS_VIEW: STAFF_ROLES,
     Action.WINDOW_MANAGE: STAFF_ROLES,
     Action.SILENCE_MANAGE: STAFF_ROLES,
+    Action.ALERT_ACT: STAFF_ROLES,
     Action.INTEGRATION_MANAGE: INTEGRATION_ROLES,
     Action.SERVICE_EDIT: ADMIN_ROLES,
     Action.PEOPLE_MANAGE: ADMIN_ROLES,

@@ -9,6 +9,7 @@ from tocsin.alerts.models import (
     Heartbeat,
     InboxEvent,
     MaintenanceWindow,
+    SeenSignature,
     Silence,
 )
 from tocsin.core.admin import ReadOnlyAdmin
@@ -66,3 +67,9 @@ class AlertStormAdmin(ReadOnlyAdmin):
     note = ENGINE_NOTE
     list_display = ("service", "incident", "started_at", "alert_count")
     raw_id_fields = ("incident",)
+
+
+@admin.register(SeenSignature)
+class SeenSignatureAdmin(ReadOnlyAdmin):
+    note = "Read-only: signed requests already accepted, kept to refuse replays."
+    list_display = ("integration", "signature", "expires_at")

@@ -29,6 +29,7 @@ from tocsin.core.api import (
     page,
     ref,
 )
+from tocsin.incidents.models import Incident
 
 router = Router(tags=["alerts"])
 
@@ -119,9 +120,73 @@ def list_alerts(request: HttpRequest, filters: Query[AlertQuery], paging: Query[
     return page(selectors.alert_list_for(user_from_request(request), wanted), paging, alert_json)
 
 
+class BulkIn(InSchema):
+    action: Literal["acknowledge", "resolve"]
+    ids: Annotated[list[BodyId], Field(min_length=1, max_length=alert_services.BULK_MAX)]
+
+
+class Skipped(Schema):
+    id: int
+    reason: str
+
+
+class BulkOut(Schema):
+    action: str
+    changed: list[AlertOut]
+    skipped: list[Skipped] = Field(description="alerts already past the action, and why")
+    incidents_resolved: list[str] = Field(description='"INC-42": resolved with their alerts')
+
+
+# Before /alerts/{alert_id}: Django matches the first route that fits.
+@router.post("/alerts/bulk", response={200: BulkOut, **ERRORS})
+def bulk_alerts(request: HttpRequest, payload: BulkIn) -> dict[str, Any]:
+    """Acknowledge or resolve several alerts in one transaction. Alerts already past the
+    action are skipped and listed (repeating a bulk action changes nothing); an id that
+    does not exist is a 404 and nothing changes."""
+    selectors.require_staff(user_from_request(request))
+    done = alert_services.alerts_act(
+        actor=actor_from_request(request), alert_ids=payload.ids, action=payload.action
+    )
+    changed = selectors.alert_list_for(
+        user_from_request(request), selectors.AlertFilters(status="all")
+    ).filter(pk__in=[alert.pk for alert in done.changed])
+    numbers = Incident.objects.filter(pk__in=done.incidents_resolved).order_by("number")
+    return {
+        "action": done.action,
+        "changed": [alert_json(alert) for alert in changed.order_by("pk")],
+        "skipped": [{"id": alert.pk, "reason": reason} for alert, reason in done.skipped],
+        "incidents_resolved": [incident.ref for incident in numbers],
+    }
+
+
 @router.get("/alerts/{alert_id}", response={200: AlertOut, **ERRORS})
 def get_alert(request: HttpRequest, alert_id: Id) -> dict[str, Any]:
+    """One alert with its whole payload. 404 for a missing alert, and for anyone who may
+    not see alerts."""
     return alert_json(selectors.access_alert(user_from_request(request), alert_id))
+
+
+def _act(request: HttpRequest, alert_id: int, action: str) -> dict[str, Any]:
+    user = user_from_request(request)
+    alert = selectors.access_alert(user, alert_id)
+    alert_services.alerts_act(
+        actor=actor_from_request(request), alert_ids=[alert.pk], action=action, strict=True
+    )
+    return alert_json(selectors.access_alert(user, alert_id))
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response={200: AlertOut, **ERRORS})
+def acknowledge_alert(request: HttpRequest, alert_id: Id) -> dict[str, Any]:
+    """Acknowledge a triggered alert (a `new` incident of it is acknowledged too); 409 if
+    it is acknowledged or resolved already."""
+    return _act(request, alert_id, "acknowledge")
+
+
+@router.post("/alerts/{alert_id}/resolve", response={200: AlertOut, **ERRORS})
+def resolve_alert(request: HttpRequest, alert_id: Id) -> dict[str, Any]:
+    """Resolve an open alert (its monitoring incident resolves with its last open alert
+    if the service auto-resolves); 409 if it is resolved already."""
+    return _act(request, alert_id, "resolve")
 
 
 # --- change events ------------------------------------------------------------------------

@@ -5,21 +5,61 @@ from typing import TYPE_CHECKING
 from django.apps import AppConfig
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from tocsin.accounts.models import User
+    from tocsin.catalog.hooks import HealthSignal
+    from tocsin.catalog.models import Service
     from tocsin.incidents.hooks import PageSection
     from tocsin.incidents.models import Incident
 
 
 def incident_alerts_section(user: User | None, incident: Incident) -> PageSection | None:
-    """The incident page's "Alerts" table: the incident's alerts, for those who may see
-    alerts, and only when there are any."""
+    """The incident page's "Alerts" summary: each alert's name, status, severity and key
+    labels, linked to its page; for those who may see alerts, and only when there are
+    any."""
+    from tocsin.alerts.display import key_labels
+    from tocsin.alerts.models import AlertStatus
     from tocsin.alerts.selectors import alerts_for_incident
     from tocsin.incidents.hooks import PageSection
 
     alerts = alerts_for_incident(user, incident)
     if not alerts:
         return None
-    return PageSection("alerts/_incident_alerts.html", {"incident_alerts": alerts})
+    for alert in alerts:
+        alert.key_labels = key_labels(alert)  # type: ignore[attr-defined]
+    still_open = sum(1 for alert in alerts if alert.status != AlertStatus.RESOLVED)
+    return PageSection(
+        "alerts/_incident_alerts.html",
+        {"incident_alerts": alerts, "incident_alerts_open": still_open},
+    )
+
+
+def service_health_alerts(services: Sequence[Service]) -> dict[int, list[HealthSignal]]:
+    """The list of services' health: open alerts that are not suppressed, by severity
+    (critical → critical, error → major, warning → minor; info does not count)."""
+    from django.db.models import Count
+
+    from tocsin.alerts.models import Alert
+    from tocsin.alerts.selectors import ALERT_OPEN_STATUSES
+
+    rows = (
+        Alert.objects.filter(
+            status__in=ALERT_OPEN_STATUSES,
+            service_id__in=[s.pk for s in services],
+            suppressed_reason="",
+        )
+        .exclude(severity="info")
+        .values_list("service_id", "severity")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    rank = {"critical": 0, "error": 1, "warning": 2}
+    result: dict[int, list[HealthSignal]] = {}
+    for service_id, severity, n in rows:
+        what = f"{n} {severity} alert{'s' if n != 1 else ''}"
+        result.setdefault(service_id, []).append((rank[severity], what))
+    return result
 
 
 class AlertsConfig(AppConfig):
@@ -52,6 +92,7 @@ def _register_catalog_hooks() -> None:
     from tocsin.catalog.hooks import (
         ServiceListPart,
         ServicePagePart,
+        add_service_health_source,
         add_service_list_part,
         add_service_page_part,
         on_integration_changed,
@@ -71,3 +112,4 @@ def _register_catalog_hooks() -> None:
         ServiceListPart("cells", "alerts/_services_cells.html"),
     ):
         add_service_list_part(list_part)
+    add_service_health_source(service_health_alerts)

@@ -192,6 +192,9 @@ class Heartbeat(models.Model):
     due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     state = models.CharField(max_length=10, default="new")  # new | up | down
 
+    class Meta:
+        verbose_name = "integration heartbeat"
+
     def __str__(self) -> str:
         return f"heartbeat {self.integration_id} ({self.state})"
 

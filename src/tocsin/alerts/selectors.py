@@ -253,8 +253,9 @@ def alert_list_for(user: User | None, filters: AlertFilters) -> QuerySet[Alert]:
 
 
 def access_alert(user: User | None, alert_id: int) -> Alert:
-    require_staff(user)
-    alert = _alerts().filter(pk=alert_id).first()
+    """One alert; NotFound if it does not exist or the person may not see alerts (so
+    that its existence does not leak)."""
+    alert = _alerts().filter(pk=alert_id).first() if can(user, Action.ALERTS_VIEW) else None
     if alert is None:
         raise NotFound(f"no alert with id {alert_id}")
     return alert

@@ -1,4 +1,5 @@
-"""The alerts pages: the alerts view, and the alerts' parts of the service pages (open
+"""The alerts pages: the alerts view (with acknowledge and resolve, one alert or the
+selected ones), one alert's page, and the alerts' parts of the service pages (open
 alerts, recent changes, maintenance windows and silences; registered with
 catalog.hooks in AlertsConfig.ready()). Thin: forms parse, alerts.services writes,
 alerts.selectors reads."""
@@ -7,24 +8,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tocsin.accounts.models import User
-from tocsin.alerts import selectors
+from tocsin.accounts.permissions import Action, can
+from tocsin.alerts import display, selectors
 from tocsin.alerts import services as alert_services
 from tocsin.alerts.forms import AlertFilterForm, SilenceForm, WindowForm
-from tocsin.alerts.models import MaintenanceWindow, Silence
+from tocsin.alerts.models import Alert, MaintenanceWindow, Silence
 from tocsin.catalog.models import Service
 from tocsin.catalog.selectors import service_get
 from tocsin.catalog.views import service_page_context
 from tocsin.core.actors import Actor
-from tocsin.core.errors import Conflict, Invalid, TocsinError
+from tocsin.core.errors import Conflict, Forbidden, Invalid, NotFound, TocsinError
 from tocsin.core.web import apply_error, error_page, staff_required
 
 PAGE_SIZE = 50
@@ -43,25 +50,202 @@ def _filters(form: AlertFilterForm) -> selectors.AlertFilters:
     )
 
 
+def _empty_text(form: AlertFilterForm) -> str:
+    """A calm, specific line for a list with no alerts: what was asked for, not a
+    complaint about the filters."""
+    data = form.cleaned_data
+    status = data.get("status") or "open"
+    service, integration = data.get("service"), data.get("integration")
+    suppressed, q = data.get("suppressed") or "", (data.get("q") or "").strip()
+    if status == "open" and not (service or integration or suppressed or q):
+        return "No open alerts — all quiet."
+    words = ["No"]
+    if suppressed == "yes":
+        words.append("suppressed")
+    elif suppressed == "no":
+        words.append("unsuppressed")
+    if status != "all":
+        words.append(status)
+    words.append("alerts")
+    if service is not None:
+        words.append(f"for {service.name}")
+    if integration is not None:
+        words.append(f"from {integration.name}")
+    if q:
+        words.append(f"matching “{q}”")
+    return " ".join(words) + "."
+
+
+def _list_context(request: HttpRequest, params: QueryDict) -> tuple[dict[str, Any], int]:
+    """The alerts list for these query parameters: (context, status)."""
+    form = AlertFilterForm(params or {"status": "open"})
+    page = None
+    status = 200
+    empty_text = ""
+    if form.is_valid():
+        alerts = selectors.alert_list_for(request.user, _filters(form))  # type: ignore[arg-type]
+        page = Paginator(alerts, PAGE_SIZE).get_page(params.get("page"))
+        empty_text = _empty_text(form)
+    else:
+        status = 400
+        for name in form.errors:
+            if name in form.fields:
+                attrs = form.fields[name].widget.attrs
+                attrs.update({"aria-invalid": "true", "aria-describedby": f"err-{name}"})
+    query = params.copy()
+    query.pop("page", None)
+    return (
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "filtered": bool(query),
+            "empty_text": empty_text,
+            "here": f"{reverse('alerts')}?{params.urlencode()}" if params else reverse("alerts"),
+        },
+        status,
+    )
+
+
 @staff_required
 @require_GET
 def alert_list(request: HttpRequest) -> HttpResponse:
-    form = AlertFilterForm(request.GET or {"status": "open"})
-    page = None
-    status = 200
-    if form.is_valid():
-        alerts = selectors.alert_list_for(request.user, _filters(form))  # type: ignore[arg-type]
-        page = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
-    else:
-        status = 400
-    params = request.GET.copy()
-    params.pop("page", None)
-    return render(
-        request,
-        "alerts/list.html",
-        {"form": form, "page": page, "query": params.urlencode(), "filtered": bool(params)},
-        status=status,
-    )
+    context, status = _list_context(request, request.GET)
+    return render(request, "alerts/list.html", context, status=status)
+
+
+# --- one alert, and acting on alerts ---------------------------------------------------------
+
+
+def _access(request: HttpRequest, alert_id: int) -> Alert:
+    """The alert, or NotFound: who may not see alerts is not told that it exists."""
+    try:
+        return selectors.access_alert(request.user, alert_id)  # type: ignore[arg-type]
+    except Forbidden:
+        raise NotFound(f"no alert with id {alert_id}") from None
+
+
+def _alert_page(
+    request: HttpRequest, alert: Alert, *, error: str = "", status: int = 200
+) -> HttpResponse:
+    context = {
+        "alert": alert,
+        "labels": display.labels_of(alert),
+        "annotations": display.annotations_of(alert),
+        "details": display.details_of(alert),
+        "links": (links := display.links_of(alert)),
+        "links_refused": len(alert.links if isinstance(alert.links, list) else []) - len(links),
+        "page_error": error,
+        "back": _next_url(request, ""),
+    }
+    return render(request, "alerts/alert.html", context, status=status)
+
+
+@login_required
+@require_GET
+def alert_page(request: HttpRequest, alert_id: int) -> HttpResponse:
+    try:
+        alert = _access(request, alert_id)
+    except TocsinError as exc:
+        return error_page(request, exc)
+    return _alert_page(request, alert)
+
+
+def _next_url(request: HttpRequest, fallback: str) -> str:
+    """Where to go back to after an action: the alerts list (with its filters) or an
+    alert page of this site; anything else is the fallback."""
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if (
+        wanted.startswith("/alerts/")
+        and url_has_allowed_host_and_scheme(wanted, allowed_hosts=None)
+        and "\\" not in wanted
+    ):
+        return wanted
+    return fallback
+
+
+_DONE = {"acknowledge": "acknowledged", "resolve": "resolved"}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def alert_act(request: HttpRequest, alert_id: int, action: str) -> HttpResponse:
+    """Acknowledge or resolve one alert, from its page or its row of the list. A GET (a
+    reload of the form's address) goes to the alert's page."""
+    if request.method != "POST":
+        return redirect("alert", alert_id=alert_id)
+    try:
+        alert = _access(request, alert_id)
+    except TocsinError as exc:
+        return error_page(request, exc)
+    if action not in alert_services.ALERT_ACTIONS:
+        return error_page(request, NotFound(f"no action {action!r} on alerts"))
+    try:
+        alert_services.alerts_act(
+            actor=Actor.for_request(request), alert_ids=[alert.pk], action=action, strict=True
+        )
+    except Conflict as exc:
+        return _alert_page(request, _access(request, alert_id), error=exc.message, status=409)
+    except TocsinError as exc:
+        return error_page(request, exc)
+    messages.success(request, f"Alert {_DONE[action]}: {alert.summary[:120]}")
+    return redirect(_next_url(request, reverse("alert", args=[alert.pk])))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def alerts_bulk(request: HttpRequest) -> HttpResponse:
+    """Acknowledge or resolve the alerts chosen on the list (checkboxes + one button)."""
+    if request.method != "POST":
+        return redirect("alerts")
+    user: User = request.user  # type: ignore[assignment]
+    if not can(user, Action.ALERTS_VIEW):
+        return error_page(request, NotFound("no such page"))
+    action = request.POST.get("action", "")
+    raw = request.POST.getlist("alert")
+    ids = [int(value) for value in raw if value.isdigit()]
+    back = _next_url(request, reverse("alerts"))
+    problem = ""
+    if action not in alert_services.ALERT_ACTIONS:
+        problem = "Choose Acknowledge or Resolve for the selected alerts."
+    elif not ids or len(ids) != len(raw):
+        problem = f"Select at least one alert to {action}: tick its box in the list."
+    elif len(ids) > alert_services.BULK_MAX:
+        problem = f"Select at most {alert_services.BULK_MAX} alerts at once."
+    if not problem:
+        try:
+            done = alert_services.alerts_act(
+                actor=Actor.for_request(request), alert_ids=ids, action=action
+            )
+        except Invalid as exc:
+            problem = exc.detail
+        except TocsinError as exc:
+            return error_page(request, exc)
+        else:
+            messages.success(request, _bulk_message(done))
+            return redirect(back)
+    params = QueryDict(urlsplit(back).query)
+    context, _ = _list_context(request, params)
+    context["bulk_error"] = problem
+    context["chosen"] = {str(i) for i in ids}
+    return render(request, "alerts/list.html", context, status=422)
+
+
+def _bulk_message(done: alert_services.AlertsChanged) -> str:
+    n = len(done.changed)
+    text = f"{n} alert{pluralize(n)} {_DONE[done.action]}."
+    if done.skipped:
+        k = len(done.skipped)
+        text += f" {k} left as {'they were' if k != 1 else 'it was'}: " + "; ".join(
+            reason for _, reason in done.skipped[:5]
+        )
+        text += "…" if k > 5 else "."
+    if done.incidents_resolved:
+        m = len(done.incidents_resolved)
+        text += (
+            f" {m} incident{pluralize(m)} resolved with {'their' if m != 1 else 'its'} last alert."
+        )
+    return text
 
 
 # --- the alerts' parts of the service pages (catalog.hooks) ------------------------------

@@ -114,3 +114,29 @@ def service_list_parts(
         if part.context is not None:
             context.update(part.context(request, services))
     return slots, context
+
+
+# --- service health (helper "queue") ---------------------------------------------------
+
+HealthSignal = tuple[int, str]
+"""(severity, what): 0 critical, 1 major, 2 minor; e.g. (0, "1 open P1 incident")."""
+
+HealthSource = Callable[["Sequence[Service]"], "dict[int, list[HealthSignal]]"]
+"""(the services listed) -> their signals by service id. Incidents add their open
+incidents by priority, alerts their open alerts by severity."""
+
+_health_sources: list[HealthSource] = []
+
+
+def add_service_health_source(source: HealthSource) -> None:
+    if source not in _health_sources:
+        _health_sources.append(source)
+
+
+def service_health_signals(services: Sequence[Service]) -> dict[int, list[HealthSignal]]:
+    """Every registered source's signals, by service id."""
+    signals: dict[int, list[HealthSignal]] = {}
+    for source in _health_sources:
+        for service_id, found in source(services).items():
+            signals.setdefault(service_id, []).extend(found)
+    return signals

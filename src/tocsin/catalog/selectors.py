@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Count, Model, QuerySet
 
+from tocsin.catalog.hooks import service_health_signals
 from tocsin.catalog.models import Category, Integration, Service
 from tocsin.core.crypto import sha256_hex
 from tocsin.core.errors import NotFound
@@ -154,3 +157,37 @@ def integration_get(service: Service, integration_id: int) -> Integration:
     if integration is None:
         raise NotFound(f"no integration with id {integration_id} on this service")
     return integration
+
+
+HEALTH_LEVELS = (
+    ("critical", "Critical"),
+    ("major", "Degraded"),
+    ("minor", "Minor issues"),
+)
+
+
+@dataclass(frozen=True)
+class ServiceHealth:
+    """A service's health on the list of services: its worst open signal, and why."""
+
+    level: str  # critical, major, minor, ok, inactive
+    label: str
+    reasons: tuple[str, ...] = ()
+
+
+def service_health(services: Sequence[Service]) -> dict[int, ServiceHealth]:
+    """Health derived from what is open on each service (open incidents by priority, open
+    alerts by severity, as the apps above the catalog report them through
+    hooks.add_service_health_source): the worst signal sets the level."""
+    signals = service_health_signals(services)
+    result = {}
+    for service in services:
+        found = sorted(signals.get(service.pk, []), key=lambda signal: signal[0])
+        if not service.is_active:
+            result[service.pk] = ServiceHealth("inactive", "Inactive")
+        elif not found:
+            result[service.pk] = ServiceHealth("ok", "Healthy")
+        else:
+            level, label = HEALTH_LEVELS[found[0][0]]
+            result[service.pk] = ServiceHealth(level, label, tuple(why for _, why in found))
+    return result

@@ -69,8 +69,10 @@ def service_page_context(
 def service_list(request: HttpRequest) -> HttpResponse:
     rows = list(selectors.service_list())
     live = selectors.live_integration_counts()
+    health = selectors.service_health(rows)
     for service in rows:
         service.integration_count = live.get(service.pk, 0)  # type: ignore[attr-defined]
+        service.health = health[service.pk]  # type: ignore[attr-defined]
     parts, context = hooks.service_list_parts(request, rows)
     context |= {
         "services": rows,

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 
 from tocsin.core.actors import Actor
 from tocsin.core.errors import Invalid, TocsinError
-from tocsin.core.models import AuditEntry
+from tocsin.core.models import AuditEntry, Counter, IdempotencyRecord, Lease, SignInThrottle
 
 admin.site.site_header = "Tocsin administration"
 admin.site.site_title = "Tocsin admin"
@@ -147,3 +147,35 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ("at", "actor_label", "action", "object_type", "object_label", "ip")
     list_filter = ("action", "object_type", "actor_kind")
     search_fields = ("object_label", "actor_label", "request_id")
+
+
+# Tocsin's own bookkeeping: shown so an administrator can look, never added or edited here
+# (ReadOnlyAdmin keeps them out of the admin's "Add" links).
+
+
+@admin.register(Lease)
+class LeaseAdmin(ReadOnlyAdmin):
+    note = "Read-only: leases the worker takes and renews; one nobody renews frees itself."
+    list_display = ("name", "holder", "lease_until")
+    search_fields = ("name", "holder")
+
+
+@admin.register(Counter)
+class CounterAdmin(ReadOnlyAdmin):
+    note = "Read-only: numbers Tocsin hands out once each (incident numbers)."
+    list_display = ("name", "value")
+
+
+@admin.register(SignInThrottle)
+class SignInThrottleAdmin(ReadOnlyAdmin):
+    note = "Read-only: failed sign-ins per name and address, and the pause they earned."
+    list_display = ("scope", "key", "failures", "last_failure_at", "locked_until")
+    list_filter = ("scope",)
+    search_fields = ("key",)
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    note = "Read-only: first answers to API creates with an Idempotency-Key, kept 24 hours."
+    list_display = ("created_at", "owner", "method", "path", "status_code")
+    search_fields = ("owner", "key")

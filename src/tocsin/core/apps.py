@@ -4,4 +4,4 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "tocsin.core"
     label = "core"
-    verbose_name = "Tocsin core"
+    verbose_name = "Audit log and internals"

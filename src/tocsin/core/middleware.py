@@ -6,9 +6,10 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
+from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.test.signals import setting_changed
 from django.urls import Resolver404, get_resolver
 from django.utils import timezone
@@ -263,6 +264,7 @@ class IngestFastPathMiddleware:
         return response
 
 
+ADMIN_PREFIX = "/admin/"
 _CSP_CACHE: list[tuple[str, str, tuple[str, ...]]] = []
 
 
@@ -288,3 +290,19 @@ def _forget_csp(*, setting: str, **kwargs: Any) -> None:
 
 
 setting_changed.connect(_forget_csp)
+
+
+class TocsinCSPMiddleware(CSPMiddleware):
+    """django-csp's middleware with one exception: Django's own admin pages set inline
+    styles from their scripts and templates (the change forms, the related-object
+    widgets), which `style-src 'self'` blocks. Under /admin/ (administrators only) inline
+    styles are allowed; scripts stay `'self'` everywhere, and every Tocsin page keeps the
+    strict policy."""
+
+    def get_policy_parts(
+        self, request: HttpRequest, response: HttpResponseBase, report_only: bool = False
+    ) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        if request.path_info.startswith(ADMIN_PREFIX):
+            parts.update = {**(parts.update or {}), "style-src": ["'self'", "'unsafe-inline'"]}
+        return parts

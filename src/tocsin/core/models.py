@@ -79,13 +79,13 @@ class AuditEntry(models.Model):
     `tocsin.core.audit.audit_record` in the transaction of the change, never updated or
     deleted (the admin shows it read-only; `save()` refuses to change a stored row)."""
 
-    at = models.DateTimeField(db_index=True)
+    at = models.DateTimeField("time", db_index=True)
     action = models.CharField(max_length=64, db_index=True)
     object_type = models.CharField(max_length=50, db_index=True)
-    object_id = models.CharField(max_length=64, blank=True)
-    object_label = models.CharField(max_length=200, blank=True)
-    actor_kind = models.CharField(max_length=20, choices=ActorKind.choices)
-    actor_label = models.CharField(max_length=200, blank=True)
+    object_id = models.CharField("object ID", max_length=64, blank=True)
+    object_label = models.CharField("object", max_length=200, blank=True)
+    actor_kind = models.CharField("actor kind", max_length=20, choices=ActorKind.choices)
+    actor_label = models.CharField("actor", max_length=200, blank=True)
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -95,8 +95,8 @@ class AuditEntry(models.Model):
     )
     actor_token_id = models.PositiveBigIntegerField(null=True, blank=True)
     actor_integration_id = models.PositiveBigIntegerField(null=True, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
+    request_id = models.CharField("request ID", max_length=64, blank=True)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
 
@@ -128,6 +128,7 @@ class SignInThrottle(models.Model):
     locked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "sign-in throttle"
         constraints = [
             models.UniqueConstraint(fields=["scope", "key"], name="signin_throttle_scope_key"),
         ]
@@ -147,6 +148,9 @@ class Lease(models.Model):
     name = models.CharField(max_length=100, unique=True)
     holder = models.CharField(max_length=200, blank=True)
     lease_until = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "worker lease"
 
     def __str__(self) -> str:
         return f"{self.name} held by {self.holder or 'nobody'} until {self.lease_until:%H:%M:%S}"

@@ -36,12 +36,13 @@ def allowed(user: Any, action: str) -> bool:
 
 def error_page(request: HttpRequest, exc: TocsinError) -> HttpResponse:
     """A page for a domain error that is not about one form: 404, 403 or 409."""
+    message = sentence(exc.message)
     if isinstance(exc, NotFound):
-        return render(request, "404.html", {"message": exc.message}, status=404)
+        return render(request, "404.html", {"message": message}, status=404)
     if isinstance(exc, Forbidden):
-        return render(request, "403.html", {"message": exc.message}, status=403)
+        return render(request, "403.html", {"message": message}, status=403)
     status = exc.status if isinstance(exc, (Conflict, Invalid)) else 400
-    return render(request, "error.html", {"message": exc.message, "status": status}, status=status)
+    return render(request, "error.html", {"message": message, "status": status}, status=status)
 
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -59,11 +60,32 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return wrapper
 
 
+_PREDICATE_STARTS = ("is ", "are ", "must ", "cannot ", "can ", "has ", "should ", "may ")
+
+
+def sentence(message: str, subject: str = "") -> str:
+    """A message in the UI's one voice: a capitalised sentence ending in a full stop.
+
+    A service's detail that starts with its verb ("is required", "must be 1, 2 or 3")
+    gets `subject` (the field's label) in front: "Support level must be 1, 2 or 3."."""
+    text = str(message).strip()
+    if not text:
+        return text
+    if subject and text.startswith(_PREDICATE_STARTS):
+        text = f"{subject} {text}"
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".?!…" else text + "."
+
+
 def apply_error(form: forms.Form, exc: Invalid) -> None:
-    """Show a service's Invalid on the field it names, or on the form."""
+    """Show a service's Invalid on the field it names, or on the form, as a sentence."""
     field = exc.field if exc.field in form.fields else None
     if field is None and exc.field == "file" and "attachments" in form.fields:
         field = "attachments"
     if field is None and exc.field == "file" and "files" in form.fields:
         field = "files"
-    form.add_error(field, exc.detail if field else exc.message)
+    if field:
+        label = form.fields[field].label or field.replace("_", " ").capitalize()
+        form.add_error(field, sentence(exc.detail, str(label)))
+    else:
+        form.add_error(None, sentence(exc.message))

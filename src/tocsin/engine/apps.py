@@ -4,4 +4,4 @@ from django.apps import AppConfig
 class EngineConfig(AppConfig):
     name = "tocsin.engine"
     label = "engine"
-    verbose_name = "Engine"
+    verbose_name = "Worker"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse
@@ -25,6 +25,7 @@ from tocsin.core.api import (
     actor_from_request,
     idempotent_create,
     lookup,
+    one_of,
     page,
     ref,
 )
@@ -32,7 +33,13 @@ from tocsin.core.clock import now
 from tocsin.core.errors import Invalid
 from tocsin.incidents import selectors, services, sla
 from tocsin.incidents.lifecycle import ACTIONS
-from tocsin.incidents.models import Attachment, Incident, TimelineEntry
+from tocsin.incidents.models import (
+    Attachment,
+    Incident,
+    TimelineEntry,
+    TimelineOrder,
+    TimelineShow,
+)
 from tocsin.incidents.schemas import (
     ActionIn,
     AttachmentList,
@@ -49,6 +56,7 @@ from tocsin.incidents.schemas import (
     TimelineEntryOut,
     TimelineList,
 )
+from tocsin.incidents.timeline import actor_display
 
 router = Router(tags=["incidents"])
 
@@ -56,11 +64,31 @@ router = Router(tags=["incidents"])
 # --- replies ------------------------------------------------------------------------------
 
 
+# What a reporter's reply leaves out: how the desk rates, routes and times the incident.
+REPORTER_OMITS = (
+    "priority_override",
+    "impact",
+    "urgency",
+    "priority",
+    "priority_override_reason",
+    "category",
+    "subcategory",
+    "assignee",
+    "team",
+    "support_level",
+    "detected_at",
+    "impact_started_at",
+    "acknowledged_at",
+    "acknowledged_by",
+    "sla",
+)
+
+
 def incident_json(
     incident: Incident, user: User, targets: sla.Targets | None = None
 ) -> dict[str, Any]:
     duplicate = incident.duplicate_of.ref if incident.duplicate_of_id else None  # type: ignore[union-attr]
-    return {
+    reply = {
         "id": incident.number,
         "number": incident.ref,
         "title": incident.title,
@@ -85,6 +113,9 @@ def incident_json(
         "detected_at": incident.detected_at,
         "impact_started_at": incident.impact_started_at,
         "acknowledged_at": incident.acknowledged_at,
+        "acknowledged_by": (
+            incident.acknowledged_by.username if incident.acknowledged_by else None
+        ),
         "resolved_at": incident.resolved_at,
         "closed_at": incident.closed_at,
         "resolution_code": incident.resolution_code,
@@ -93,21 +124,33 @@ def incident_json(
         "allowed_actions": selectors.incident_actions_for(user, incident),
         "sla": sla.sla_state(incident, now(), targets),
     }
+    if not can(user, Action.TIMELINE_INTERNAL_VIEW):
+        for name in REPORTER_OMITS:  # the desk's own fields: not in a reporter's reply
+            reply.pop(name, None)
+    return reply
 
 
 def entry_json(entry: TimelineEntry, viewer: User | None = None) -> dict[str, Any]:
-    """One timeline entry as `viewer` may see it: someone who is not staff sees a person's
-    name where staff see which API token acted (its name or prefix)."""
-    label = entry.actor_label
-    if entry.actor_kind == "token" and entry.actor_user_id and not can(viewer, Action.DESK_VIEW):
-        label = entry.actor_user.display_name  # type: ignore[union-attr]
+    """One timeline entry as `viewer` may see it: the actor's label is for people to read
+    (a person's name, "Alertmanager · Prometheus prod"); someone who is not staff sees a
+    person's name where staff see which API token acted (its name or prefix)."""
+    label = actor_display(entry)
+    if entry.actor_kind == "token" and entry.actor_user_id:
+        if can(viewer, Action.DESK_VIEW):
+            label = entry.actor_label
+        else:
+            label = entry.actor_user.display_name  # type: ignore[union-attr]
+    data = entry.data
+    if not can(viewer, Action.TIMELINE_INTERNAL_VIEW):
+        # how the desk rated the incident when it was filed is not the reporter's to read
+        data = {k: v for k, v in (data or {}).items() if k not in REPORTER_OMITS}
     return {
         "id": entry.pk,
         "kind": entry.kind,
         "created_at": entry.created_at,
         "visibility": entry.visibility,
         "text": entry.text,
-        "data": entry.data,
+        "data": data,
         "actor": {
             "kind": entry.actor_kind,
             "username": entry.actor_user.username if entry.actor_user_id else None,  # type: ignore[union-attr]
@@ -115,6 +158,9 @@ def entry_json(entry: TimelineEntry, viewer: User | None = None) -> dict[str, An
         },
         "redacted_at": entry.redacted_at,
         "redacted_by": entry.redacted_by.username if entry.redacted_by_id else None,  # type: ignore[union-attr]
+        "pinned": entry.pinned,
+        "pinned_at": entry.pinned_at,
+        "pinned_by": entry.pinned_by.username if entry.pinned_by_id else None,  # type: ignore[union-attr]
     }
 
 
@@ -187,11 +233,16 @@ class IncidentQuery(Schema):
     q: Text = Field("", max_length=200, description="free text, or an incident number")
 
 
-@router.get("/incidents", response={200: IncidentList, **ERRORS})
+@router.get("/incidents", response={200: IncidentList, **ERRORS}, exclude_unset=True)
 def list_incidents(
     request: HttpRequest, filters: Query[IncidentQuery], paging: Query[Paging]
 ) -> dict[str, Any]:
     user = user_from_request(request)
+    if not can(user, Action.TIMELINE_INTERNAL_VIEW):
+        # a reporter's replies leave these fields out; filtering on them would tell them
+        for name in ("priority", "team", "assignee", "category"):
+            if getattr(filters, name):
+                raise Invalid(name, "is not a filter reporters can use")
     wanted = selectors.IncidentFilters(
         status=_split(filters.status),
         priority=_priorities(filters.priority),
@@ -208,7 +259,7 @@ def list_incidents(
     return page(incidents, paging, lambda incident: incident_json(incident, user, targets))
 
 
-@router.post("/incidents", response={201: IncidentOut, **ERRORS})
+@router.post("/incidents", response={201: IncidentOut, **ERRORS}, exclude_unset=True)
 def create_incident(request: HttpRequest, payload: IncidentCreateIn) -> HttpResponse:
     user = user_from_request(request)
 
@@ -242,7 +293,7 @@ def create_incident(request: HttpRequest, payload: IncidentCreateIn) -> HttpResp
     return idempotent_create(request, create)
 
 
-@router.get("/incidents/{ref}", response={200: IncidentOut, **ERRORS})
+@router.get("/incidents/{ref}", response={200: IncidentOut, **ERRORS}, exclude_unset=True)
 def get_incident(request: HttpRequest, ref: IncidentRef) -> dict[str, Any]:
     user = user_from_request(request)
     return incident_json(selectors.access_incident(user, ref), user)
@@ -255,7 +306,7 @@ TRIAGE_LINKS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-@router.patch("/incidents/{ref}", response={200: IncidentOut, **ERRORS})
+@router.patch("/incidents/{ref}", response={200: IncidentOut, **ERRORS}, exclude_unset=True)
 def patch_incident(
     request: HttpRequest, ref: IncidentRef, payload: IncidentPatchIn
 ) -> dict[str, Any]:
@@ -322,6 +373,7 @@ def _action_route(action: str) -> None:
     router.post(
         f"/incidents/{{ref}}/{action}",
         response={200: IncidentOut, **ERRORS},
+        exclude_unset=True,
         operation_id=f"incident_{action}",
         url_name=f"incident_{action}",
     )(act)
@@ -331,7 +383,7 @@ for _action in ACTIONS:
     _action_route(_action)
 
 
-@router.post("/incidents/{ref}/escalate", response={200: IncidentOut, **ERRORS})
+@router.post("/incidents/{ref}/escalate", response={200: IncidentOut, **ERRORS}, exclude_unset=True)
 def escalate_incident(
     request: HttpRequest, ref: IncidentRef, payload: EscalateIn
 ) -> dict[str, Any]:
@@ -346,7 +398,7 @@ def escalate_incident(
     return _fresh(user, incident)
 
 
-@router.post("/incidents/{ref}/merge", response={200: IncidentOut, **ERRORS})
+@router.post("/incidents/{ref}/merge", response={200: IncidentOut, **ERRORS}, exclude_unset=True)
 def merge_incident(request: HttpRequest, ref: IncidentRef, payload: MergeIn) -> dict[str, Any]:
     user = user_from_request(request)
     incident = selectors.access_incident(user, ref)
@@ -357,7 +409,7 @@ def merge_incident(request: HttpRequest, ref: IncidentRef, payload: MergeIn) -> 
     return _fresh(user, incident)
 
 
-@router.post("/incidents/{ref}/confirm", response={200: IncidentOut, **ERRORS})
+@router.post("/incidents/{ref}/confirm", response={200: IncidentOut, **ERRORS}, exclude_unset=True)
 def confirm_incident(request: HttpRequest, ref: IncidentRef, payload: ConfirmIn) -> dict[str, Any]:
     """The reporter confirms the resolution (closes) or says it is not fixed (reopens)."""
     user = user_from_request(request)
@@ -374,14 +426,29 @@ def confirm_incident(request: HttpRequest, ref: IncidentRef, payload: ConfirmIn)
 # --- timeline -------------------------------------------------------------------------------
 
 
+class TimelineQuery(Schema):
+    order: Annotated[Text, one_of(TimelineOrder.values, "oldest (default) or newest first")] = (
+        "oldest"
+    )
+    show: Annotated[
+        Text,
+        one_of(
+            TimelineShow.values,
+            "all; people (no entries by Tocsin or monitoring); notes (people's notes and "
+            "comments); pinned (the highlights)",
+        ),
+    ] = "all"
+
+
 @router.get("/incidents/{ref}/timeline", response={200: TimelineList, **ERRORS})
-def list_timeline(request: HttpRequest, ref: IncidentRef, paging: Query[Paging]) -> dict[str, Any]:
-    """Oldest first. Reporters see public entries only."""
+def list_timeline(
+    request: HttpRequest, ref: IncidentRef, filters: Query[TimelineQuery], paging: Query[Paging]
+) -> dict[str, Any]:
+    """Oldest first unless `order=newest`. Reporters see public entries only."""
     user = user_from_request(request)
     incident = selectors.access_incident(user, ref)
-    return page(
-        selectors.timeline_for(user, incident), paging, lambda entry: entry_json(entry, user)
-    )
+    entries = selectors.timeline_for(user, incident, order=filters.order, show=filters.show)
+    return page(entries, paging, lambda entry: entry_json(entry, user))
 
 
 @router.post("/incidents/{ref}/timeline", response={201: TimelineEntryOut, **ERRORS})
@@ -411,6 +478,27 @@ def redact_entry(request: HttpRequest, ref: IncidentRef, entry_id: Id) -> dict[s
     user = user_from_request(request)
     entry = selectors.access_timeline_entry(user, ref, entry_id)
     entry = services.timeline_redact(entry=entry, actor=actor_from_request(request))
+    return entry_json(entry, user)
+
+
+@router.post("/incidents/{ref}/timeline/{entry_id}/pin", response={200: TimelineEntryOut, **ERRORS})
+def pin_entry(request: HttpRequest, ref: IncidentRef, entry_id: Id) -> dict[str, Any]:
+    """Pin the entry as a highlight (staff who may triage the incident; it feeds the
+    postmortem). Pinning a pinned entry changes nothing."""
+    user = user_from_request(request)
+    entry = selectors.access_timeline_entry(user, ref, entry_id)
+    entry = services.timeline_pin(entry=entry, actor=actor_from_request(request), pinned=True)
+    return entry_json(entry, user)
+
+
+@router.post(
+    "/incidents/{ref}/timeline/{entry_id}/unpin", response={200: TimelineEntryOut, **ERRORS}
+)
+def unpin_entry(request: HttpRequest, ref: IncidentRef, entry_id: Id) -> dict[str, Any]:
+    """Take the entry off the highlights."""
+    user = user_from_request(request)
+    entry = selectors.access_timeline_entry(user, ref, entry_id)
+    entry = services.timeline_pin(entry=entry, actor=actor_from_request(request), pinned=False)
     return entry_json(entry, user)
 
 

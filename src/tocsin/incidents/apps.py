@@ -1,7 +1,49 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from tocsin.catalog.hooks import HealthSignal
+    from tocsin.catalog.models import Service
+
+
+def service_health_incidents(services: Sequence[Service]) -> dict[int, list[HealthSignal]]:
+    """The list of services' health: each service's open incidents (as its service or an
+    affected one), P1 critical, P2 major, P3–P4 minor."""
+    from django.db.models import Count, F
+
+    from tocsin.incidents.models import OPEN_STATUSES, Incident
+
+    ids = [s.pk for s in services]
+    open_ = Incident.objects.filter(status__in=OPEN_STATUSES)
+    counts: dict[tuple[int, int], int] = {}
+    by_service = open_.filter(service_id__in=ids).values_list("service_id", "priority")
+    # an affected service counts an incident once, even when it is also its service
+    by_affected = (
+        open_.filter(affected_services__id__in=ids)
+        .exclude(service_id=F("affected_services__id"))
+        .values_list("affected_services__id", "priority")
+    )
+    for rows in (by_service, by_affected):
+        for service_id, priority, n in rows.annotate(n=Count("id", distinct=True)).order_by():
+            counts[(service_id, priority)] = counts.get((service_id, priority), 0) + n
+    result: dict[int, list[HealthSignal]] = {}
+    for (service_id, priority), n in sorted(counts.items()):
+        severity = {1: 0, 2: 1}.get(priority, 2)
+        what = f"{n} open P{priority} incident{'s' if n != 1 else ''}"
+        result.setdefault(service_id, []).append((severity, what))
+    return result
 
 
 class IncidentsConfig(AppConfig):
     name = "tocsin.incidents"
     label = "incidents"
-    verbose_name = "Incidents"
+    verbose_name = "Incidents, priorities and SLAs"
+
+    def ready(self) -> None:
+        from tocsin.catalog.hooks import add_service_health_source
+
+        add_service_health_source(service_health_incidents)

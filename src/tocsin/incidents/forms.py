@@ -12,7 +12,10 @@ from tocsin.accounts.models import Team, User
 from tocsin.accounts.permissions import Action, people_who_may
 from tocsin.catalog.models import Service
 from tocsin.catalog.selectors import category_tree, service_list
+from tocsin.core.errors import Invalid
+from tocsin.core.widgets import PickerCheckboxes, PickerSelect
 from tocsin.incidents.models import Level, Priority, ResolutionCode, Source, Status
+from tocsin.incidents.services.notes import attachment_type, upload_accept
 
 IMPACT_HELP = {
     1: "Whole organisation or many customers",
@@ -37,6 +40,24 @@ def staff_people() -> Any:
     return people_who_may(Action.INCIDENT_BE_ASSIGNED).order_by("name", "username")
 
 
+def person_meta(user: User) -> str:
+    """What the people picker shows under "Name (username)" and also searches: teams, and
+    on-call status once schedules exist (`on_call_now`, set by whoever knows it)."""
+    parts = [team.name for team in user.teams.all()]
+    on_call = getattr(user, "on_call_now", None)
+    if on_call:
+        parts.append("on call now")
+    return " · ".join(parts)
+
+
+def _person_picker(placeholder: str = "Type a name, username or team") -> PickerSelect:
+    return PickerSelect(meta=person_meta, placeholder=placeholder)
+
+
+def _service_picker() -> PickerSelect:
+    return PickerSelect(placeholder="Type a service name")
+
+
 def _model_choices(field: forms.Field) -> forms.ModelChoiceField[Any]:
     """A declared ModelChoiceField, typed as one (form.fields is typed as plain Fields)."""
     return cast("forms.ModelChoiceField[Any]", field)
@@ -47,6 +68,12 @@ def _choices(field: forms.Field) -> forms.ChoiceField:
 
 
 class PersonChoiceField(forms.ModelChoiceField):
+    """A person, chosen with the shared people picker (a plain select without JS)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", _person_picker())
+        super().__init__(*args, **kwargs)
+
     def label_from_instance(self, obj: User) -> str:
         return f"{obj.display_name} ({obj.username})"
 
@@ -56,10 +83,23 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
-    """Several files in one input; each checked against the size limit."""
+    """Several files in one input; each checked against the size limit and the types.
+
+    The input carries the accepted types (`accept`, a hint for the picker) and the size
+    limit; uploads.js uses them to drop a refused file from the choice before sending,
+    keeping the others."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault(
+            "widget",
+            MultipleFileInput(
+                attrs={
+                    "accept": upload_accept(),
+                    "data-upload-check": "",
+                    "data-max-bytes": str(settings.TOCSIN_ATTACHMENT_MAX_BYTES),
+                }
+            ),
+        )
         kwargs.setdefault("required", False)
         super().__init__(*args, **kwargs)
 
@@ -73,15 +113,35 @@ class MultipleFileField(forms.FileField):
 
 
 def check_uploads(files: list[UploadedFile]) -> None:
-    """The size limit, before anything is written (the service checks the type too)."""
+    """Size and type of every file, before anything is written: the error names each
+    refused file and why, and which of the chosen files were fine."""
     limit = settings.TOCSIN_ATTACHMENT_MAX_BYTES
+    refused: list[str] = []
+    fine: list[str] = []
     for upload in files:
         if upload.size is not None and upload.size > limit:
-            raise forms.ValidationError(
-                f"{upload.name} is larger than the limit of {limit // (1024 * 1024)} MB"
+            refused.append(
+                f"{upload.name} is larger than the limit of {limit // (1024 * 1024)} MB."
             )
+            continue
         if not upload.size:
-            raise forms.ValidationError(f"{upload.name} is empty")
+            refused.append(f"{upload.name} is empty.")
+            continue
+        try:
+            attachment_type(upload)
+        except Invalid as exc:
+            refused.append(exc.detail)
+            continue
+        fine.append(str(upload.name))
+    if refused:
+        errors = [forms.ValidationError(message) for message in refused]
+        if fine:
+            errors.append(
+                forms.ValidationError(
+                    "These files were fine; choose them again with this form: " + ", ".join(fine)
+                )
+            )
+        raise forms.ValidationError(errors)
 
 
 class CategoryFields(forms.Form):
@@ -119,7 +179,7 @@ class CategoryFields(forms.Form):
             self.add_error(
                 "subcategory",
                 f"“{subcategory.name}” belongs to {subcategory.parent.name if subcategory.parent else '—'}"  # noqa: E501
-                ", not to the chosen category",
+                ", not to the chosen category.",
             )
         data["category"] = category
         data["subcategory"] = subcategory
@@ -176,12 +236,12 @@ class IncidentCreateForm(CategoryFields, LevelFields):
     reporter_name = forms.CharField(max_length=150, required=False, label="Or name")
     reporter_email = forms.EmailField(required=False, label="and email")
     service = forms.ModelChoiceField(
-        queryset=Service.objects.none(), required=False, empty_label="—"
+        queryset=Service.objects.none(), required=False, empty_label="—", widget=_service_picker()
     )
     affected_services = forms.ModelMultipleChoiceField(
         queryset=Service.objects.none(),
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 4}),
+        widget=PickerCheckboxes(),
         help_text="Other services hit by the same disruption.",
     )
     assignee = PersonChoiceField(
@@ -194,14 +254,16 @@ class IncidentCreateForm(CategoryFields, LevelFields):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _model_choices(self.fields["reporter"]).queryset = User.objects.filter(
-            is_active=True
-        ).order_by("name", "username")
+        _model_choices(self.fields["reporter"]).queryset = (
+            User.objects.filter(is_active=True)
+            .order_by("name", "username")
+            .prefetch_related("teams")
+        )
         _model_choices(self.fields["service"]).queryset = service_list().filter(is_active=True)
         _model_choices(self.fields["affected_services"]).queryset = service_list().filter(
             is_active=True
         )
-        _model_choices(self.fields["assignee"]).queryset = staff_people()
+        _model_choices(self.fields["assignee"]).queryset = staff_people().prefetch_related("teams")
         _model_choices(self.fields["team"]).queryset = Team.objects.order_by("name")
 
     def clean_attachments(self) -> list[UploadedFile]:
@@ -234,8 +296,12 @@ class PortalReportForm(forms.Form):
         label="Which service?",
     )
     attachments = MultipleFileField(
-        label="Screenshots or logs", help_text="Optional; you can pick several files."
+        label="Screenshots or logs",
+        help_text="Optional; you can pick several files: images, PDF, text and log files "
+        "(.log, .txt).",
     )
+    # A follow-up names the earlier incident it continues ("INC-42"); the view checks it.
+    follow_up = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -254,47 +320,9 @@ STATUS_FILTER_CHOICES = [
 ]
 
 
-class QueueFilterForm(forms.Form):
-    """The queue's filters (GET)."""
-
-    q = forms.CharField(required=False, label="Search", max_length=200)
-    status = forms.ChoiceField(choices=STATUS_FILTER_CHOICES, required=False)
-    priority = forms.TypedChoiceField(
-        coerce=int,
-        empty_value=None,
-        required=False,
-        choices=[("", "Any priority"), *Priority.choices],
-    )
-    team = forms.ModelChoiceField(
-        queryset=Team.objects.none(), required=False, empty_label="Any team"
-    )
-    assignee = forms.ChoiceField(required=False)
-    service = forms.ModelChoiceField(
-        queryset=Service.objects.none(), required=False, empty_label="Any service"
-    )
-    category = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
-    source = forms.ChoiceField(choices=[("", "Any source"), *Source.choices], required=False)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _model_choices(self.fields["team"]).queryset = Team.objects.order_by("name")
-        _model_choices(self.fields["service"]).queryset = service_list()
-        _choices(self.fields["assignee"]).choices = [
-            ("", "Anyone"),
-            ("me", "Me"),
-            ("unassigned", "Unassigned"),
-            *((u.username, u.display_name) for u in staff_people()),
-        ]
-        choices: list[Any] = [("", "Any category")]
-        for top, children in category_tree():
-            choices.append((top.pk, top.name))
-            choices.extend((child.pk, f"{top.name} › {child.name}") for child in children)
-        _choices(self.fields["category"]).choices = choices
-
-
 class TriageForm(CategoryFields, LevelFields):
     service = forms.ModelChoiceField(
-        queryset=Service.objects.none(), required=False, empty_label="—"
+        queryset=Service.objects.none(), required=False, empty_label="—", widget=_service_picker()
     )
     priority = forms.TypedChoiceField(
         coerce=int,
@@ -308,6 +336,7 @@ class TriageForm(CategoryFields, LevelFields):
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "triage_%s")
         super().__init__(*args, **kwargs)
         _model_choices(self.fields["service"]).queryset = service_list()
         # Radio lists are long in a side panel: the compact select reads better here.
@@ -325,8 +354,9 @@ class AssignForm(forms.Form):
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "assign_%s")
         super().__init__(*args, **kwargs)
-        _model_choices(self.fields["assignee"]).queryset = staff_people()
+        _model_choices(self.fields["assignee"]).queryset = staff_people().prefetch_related("teams")
         _model_choices(self.fields["team"]).queryset = Team.objects.order_by("name")
 
 
@@ -343,6 +373,7 @@ class EscalateForm(forms.Form):
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why?")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "escalate_%s")
         super().__init__(*args, **kwargs)
         _model_choices(self.fields["team"]).queryset = Team.objects.order_by("name")
 
@@ -350,6 +381,10 @@ class EscalateForm(forms.Form):
 class MergeForm(forms.Form):
     into = forms.CharField(max_length=20, label="Duplicate of", help_text="e.g. INC-42")
     note = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "merge_%s")
+        super().__init__(*args, **kwargs)
 
 
 class ActionForm(forms.Form):
@@ -379,11 +414,19 @@ class NoteForm(forms.Form):
         help_text="Public notes are visible to the reporter.",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "note_%s")
+        super().__init__(*args, **kwargs)
+
 
 class AttachmentForm(forms.Form):
     # The metaclass takes declared fields off the class, so BaseForm.files (the uploads)
     # is not shadowed at run time; only the type checker sees a clash.
     files = MultipleFileField(label="Files", required=True)  # type: ignore[assignment]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "attach_%s")
+        super().__init__(*args, **kwargs)
 
     def clean_files(self) -> list[UploadedFile]:
         files = self.cleaned_data.get("files") or []
@@ -404,6 +447,10 @@ class ConfirmForm(forms.Form):
         label="What is still wrong?",
         max_length=20000,
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "confirm_%s")
+        super().__init__(*args, **kwargs)
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -106,6 +106,10 @@ class Incident(models.Model):
     detected_at = models.DateTimeField(null=True, blank=True)
     impact_started_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # Who holds the current acknowledgement ("Acknowledged by Inês"); None when none does.
+    acknowledged_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField()
@@ -138,6 +142,8 @@ class Incident(models.Model):
             models.Index(fields=["status", "priority", "resolution_due_at"]),
             models.Index(fields=["reporter", "status"]),
             models.Index(fields=["status", "resolved_at"]),
+            # the portal: a reporter's incidents, latest change first (bench/ui)
+            models.Index(fields=["reporter", "-updated_at"], name="incident_reporter_updated"),
         ]
 
     def __str__(self) -> str:
@@ -171,6 +177,8 @@ class PriorityMatrixCell(models.Model):
 
     class Meta:
         ordering = ["urgency", "impact"]
+        verbose_name = "priority matrix cell"
+        verbose_name_plural = "priority matrix"
         constraints = [
             models.UniqueConstraint(fields=["impact", "urgency"], name="matrix_cell_unique"),
         ]
@@ -190,6 +198,9 @@ class BusinessCalendar(models.Model):
     day_start = models.TimeField(default=dt.time(9, 0))
     day_end = models.TimeField(default=dt.time(17, 0))
     holidays = models.JSONField(default=list, blank=True, help_text="ISO dates, e.g. 2026-12-25")
+
+    class Meta:
+        verbose_name = "business-hours calendar"
 
     def __str__(self) -> str:
         return self.name
@@ -219,8 +230,8 @@ class SlaTarget(models.Model):
     """Response (acknowledge) and resolution targets for one priority."""
 
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, unique=True)
-    response_minutes = models.PositiveIntegerField()
-    resolution_minutes = models.PositiveIntegerField()
+    response_minutes = models.PositiveIntegerField("response target (minutes)")
+    resolution_minutes = models.PositiveIntegerField("resolution target (minutes)")
     calendar = models.ForeignKey(
         BusinessCalendar,
         null=True,
@@ -231,6 +242,8 @@ class SlaTarget(models.Model):
 
     class Meta:
         ordering = ["priority"]
+        verbose_name = "SLA target"
+        verbose_name_plural = "SLA targets"
 
     def __str__(self) -> str:
         return f"P{self.priority}: {self.response_minutes} min / {self.resolution_minutes} min"
@@ -300,6 +313,11 @@ class TimelineEntry(models.Model):
     redacted_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A highlight: staff pin the entries that matter (they feed the postmortem).
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    pinned_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -307,6 +325,35 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident.ref} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def pinned(self) -> bool:
+        return self.pinned_at is not None
+
+
+class TimelineOrder(models.TextChoices):
+    OLDEST = "oldest", "Oldest first"
+    NEWEST = "newest", "Newest first"
+
+
+class TimelineShow(models.TextChoices):
+    ALL = "all", "Everything"
+    PEOPLE = "people", "Hide system entries"
+    NOTES = "notes", "Notes only"
+    PINNED = "pinned", "Highlights"
+
+
+class TimelineView(models.Model):
+    """How one person likes to read incident timelines (remembered between visits)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="timeline_view")
+    order = models.CharField(
+        max_length=10, choices=TimelineOrder.choices, default=TimelineOrder.OLDEST
+    )
+    show = models.CharField(max_length=10, choices=TimelineShow.choices, default=TimelineShow.ALL)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.order}, {self.show}"
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:
@@ -358,3 +405,24 @@ class MailReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_key[:12]} -> {self.incident_id}"
+
+
+class SavedView(models.Model):
+    """A queue view a person saved: a name and the queue's filters as a query string.
+
+    Only its owner sees it (anyone else gets a 404); the built-in views (Mine, Unassigned,
+    Breached, My team's) are not stored."""
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_name_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

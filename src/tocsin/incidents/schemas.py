@@ -82,6 +82,10 @@ class SlaOut(Schema):
     resolution: SlaTargetOut
 
 
+# The desk's own fields: a reporter's reply leaves them out (api.REPORTER_OMITS).
+STAFF_ONLY = "; omitted for reporters"
+
+
 class IncidentOut(Schema):
     id: int = Field(description="The incident number (42 for INC-42)")
     number: str = Field(description='"INC-42"')
@@ -89,31 +93,35 @@ class IncidentOut(Schema):
     description: str
     status: Annotated[str, one_of(Status.values)]
     source: Annotated[str, one_of(Source.values)]
-    impact: Annotated[int, one_of(LEVELS, "1 (highest) to 4 (lowest)")]
-    urgency: Annotated[int, one_of(LEVELS, "1 (highest) to 4 (lowest)")]
-    priority: Annotated[str, one_of(["P1", "P2", "P3", "P4"])]
-    priority_override_reason: str
-    category: Ref | None = Field(description="{id, name} of the category")
-    subcategory: Ref | None = Field(description="{id, name} of the subcategory")
+    impact: Annotated[int, one_of(LEVELS, "1 (highest) to 4 (lowest)" + STAFF_ONLY)] = None  # type: ignore[assignment]
+    urgency: Annotated[int, one_of(LEVELS, "1 (highest) to 4 (lowest)" + STAFF_ONLY)] = None  # type: ignore[assignment]
+    priority: Annotated[str, one_of(["P1", "P2", "P3", "P4"], STAFF_ONLY.strip("; "))] = None  # type: ignore[assignment]
+    priority_override_reason: str = Field(None, description=STAFF_ONLY.strip("; "))  # type: ignore[assignment]
+    category: Ref | None = Field(None, description="{id, name} of the category" + STAFF_ONLY)
+    subcategory: Ref | None = Field(None, description="{id, name} of the subcategory" + STAFF_ONLY)
     service: Ref | None
     affected_services: list[Ref]
-    assignee: str | None = Field(description="username")
-    team: Ref | None
-    support_level: Annotated[int, one_of([1, 2, 3])]
+    assignee: str | None = Field(None, description="username" + STAFF_ONLY)
+    team: Ref | None = Field(None, description=STAFF_ONLY.strip("; "))
+    support_level: Annotated[int, one_of([1, 2, 3], STAFF_ONLY.strip("; "))] = None  # type: ignore[assignment]
     reporter: str | None = Field(description="username, or null for an outside reporter")
     reporter_name: str
     reporter_email: str
     reported_at: datetime
-    detected_at: datetime | None
-    impact_started_at: datetime | None
-    acknowledged_at: datetime | None
+    detected_at: datetime | None = Field(None, description=STAFF_ONLY.strip("; "))
+    impact_started_at: datetime | None = Field(None, description=STAFF_ONLY.strip("; "))
+    acknowledged_at: datetime | None = Field(None, description=STAFF_ONLY.strip("; "))
+    acknowledged_by: str | None = Field(
+        None,
+        description="username of who holds the current acknowledgement; " + STAFF_ONLY.strip("; "),
+    )
     resolved_at: datetime | None
     closed_at: datetime | None
     resolution_code: Annotated[str, one_of(["", *ResolutionCode.values], '"" until resolved')]
     resolution_notes: str
     duplicate_of: str | None = Field(description='"INC-7" when merged into INC-7')
     allowed_actions: list[str] = Field(description="What the caller may do now")
-    sla: SlaOut
+    sla: SlaOut = Field(None, description=STAFF_ONLY.strip("; "))  # type: ignore[assignment]
 
 
 class IncidentList(Schema):
@@ -139,6 +147,9 @@ class TimelineEntryOut(Schema):
     actor: ActorOut
     redacted_at: datetime | None
     redacted_by: str | None
+    pinned: bool = Field(description="A highlight of the incident (it feeds the postmortem)")
+    pinned_at: datetime | None
+    pinned_by: str | None = Field(description="username of who pinned it")
 
 
 class TimelineList(Schema):

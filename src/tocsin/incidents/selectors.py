@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Case, F, Q, QuerySet, When
-from django.db.models.functions import Least
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
+from django.db.models.functions import Least, Lower
 
 from tocsin.accounts.models import User
 from tocsin.accounts.permissions import Action, can
+from tocsin.core.clock import now
 from tocsin.core.errors import Invalid, NotFound
 from tocsin.incidents.lifecycle import allowed_actions
 from tocsin.incidents.models import (
     OPEN_STATUSES,
     Attachment,
     Incident,
+    SavedView,
     Source,
     Status,
     TimelineEntry,
+    TimelineOrder,
+    TimelineShow,
+    TimelineView,
     Visibility,
 )
 
@@ -37,7 +44,7 @@ def parse_ref(ref: str | int) -> int:
 
 def _base() -> QuerySet[Incident]:
     return Incident.objects.select_related(
-        "reporter", "assignee", "team", "service", "category", "subcategory"
+        "reporter", "assignee", "acknowledged_by", "team", "service", "category", "subcategory"
     ).prefetch_related("affected_services")
 
 
@@ -53,6 +60,91 @@ def access_incident(user: User | None, ref: str | int) -> Incident:
     return incident
 
 
+# --- the queue's columns, summary and views ------------------------------------------
+
+# Sort keys of the queue's columns; ascending is the order of the values shown (age:
+# youngest first); "-key" reverses. Ties fall back to the queue's own order.
+QUEUE_SORTS: dict[str, tuple[Any, ...]] = {
+    "number": (F("number").asc(),),
+    "priority": (F("priority").asc(),),
+    "title": (Lower("title").asc(),),
+    "status": (
+        Case(
+            *(When(status=s, then=Value(i)) for i, s in enumerate(Status.values)),
+            default=Value(len(Status.values)),
+        ).asc(),
+    ),
+    "service": (F("service__name").asc(nulls_last=True),),
+    "assignee": (F("assignee__name").asc(nulls_last=True), F("assignee__username").asc()),
+    "team": (F("team__name").asc(nulls_last=True),),
+    "age": (F("reported_at").desc(),),
+    "sla": (F("next_due_at").asc(nulls_last=True),),
+}
+
+
+def _sort_order(sort: str) -> list[Any]:
+    reverse = sort.startswith("-")
+    order = []
+    for expression in QUEUE_SORTS[sort.removeprefix("-")]:
+        if reverse:
+            nulls_last = getattr(expression, "nulls_last", None)
+            expression = expression.copy()
+            expression.descending = not expression.descending
+            expression.nulls_last = nulls_last  # a missing value stays at the bottom
+            expression.nulls_first = None
+        order.append(expression)
+    if sort.removeprefix("-") != "number":
+        order += ["priority", F("next_due_at").asc(nulls_last=True), "-number"]
+    return order
+
+
+def breached_q(at: dt.datetime) -> Q:
+    """Incidents with a target breached now: not met and past its due time (or marked
+    breached by the worker). A target met late stays on the record but burns no more."""
+    return (
+        Q(response_met_at__isnull=True, response_due_at__lt=at)
+        | Q(resolution_met_at__isnull=True, resolution_due_at__lt=at)
+        | Q(response_met_at__isnull=True, response_breached_at__isnull=False)
+        | Q(resolution_met_at__isnull=True, resolution_breached_at__isnull=False)
+    )
+
+
+def team_ids_of(user: User) -> list[int]:
+    return list(user.teams.values_list("id", flat=True))
+
+
+def queue_summary_for(user: User) -> dict[str, int]:
+    """The queue's summary line, in one query: open incidents, of them P1, P2, SLA
+    breached, unassigned, assigned to this person, and of this person's teams (and how
+    many teams they are in)."""
+    teams = team_ids_of(user)
+    qs = Incident.objects.filter(status__in=OPEN_STATUSES)
+    if not can(user, Action.INCIDENT_VIEW):
+        qs = qs.filter(reporter=user)
+    return {"teams": len(teams)} | qs.aggregate(
+        open=Count("id"),
+        p1=Count("id", filter=Q(priority=1)),
+        p2=Count("id", filter=Q(priority=2)),
+        breached=Count("id", filter=breached_q(now())),
+        unassigned=Count("id", filter=Q(assignee__isnull=True)),
+        mine=Count("id", filter=Q(assignee=user)),
+        team=Count("id", filter=Q(team_id__in=teams)),
+    )
+
+
+def saved_views_for(user: User) -> QuerySet[SavedView]:
+    """This person's own saved queue views (nobody sees another's)."""
+    return SavedView.objects.filter(owner=user)
+
+
+def access_saved_view(user: User, view_id: int) -> SavedView:
+    """The saved view if it is this person's; NotFound otherwise (no leak)."""
+    view = SavedView.objects.filter(pk=view_id, owner=user).select_related("owner").first()
+    if view is None:
+        raise NotFound(f"no saved view {view_id}")
+    return view
+
+
 @dataclass
 class IncidentFilters:
     status: list[str] = field(default_factory=list)  # empty: open ones; ["all"]: every status
@@ -64,6 +156,9 @@ class IncidentFilters:
     source: str | None = None
     reporter: str | None = None
     q: str = ""
+    breached: bool = False  # only incidents whose SLA is breached
+    teams: list[int] | None = None  # only incidents of these teams ("my team's")
+    sort: str = ""  # a key of QUEUE_SORTS, "-" first for the reverse; "" the queue's order
 
 
 def _check_filters(filters: IncidentFilters) -> None:
@@ -75,6 +170,8 @@ def _check_filters(filters: IncidentFilters) -> None:
             raise Invalid("priority", "must be P1–P4")
     if filters.source and filters.source not in Source.values:
         raise Invalid("source", f"must be one of {', '.join(Source.values)}")
+    if filters.sort and filters.sort.removeprefix("-") not in QUEUE_SORTS:
+        raise Invalid("sort", f"must be one of {', '.join(QUEUE_SORTS)}")
 
 
 def incident_list_for(user: User, filters: IncidentFilters) -> QuerySet[Incident]:
@@ -117,6 +214,10 @@ def incident_list_for(user: User, filters: IncidentFilters) -> QuerySet[Incident
         if ref:
             condition |= Q(number=int(ref.group(1)))
         qs = qs.filter(condition)
+    if filters.teams is not None:
+        qs = qs.filter(team_id__in=filters.teams)
+    if filters.breached:
+        qs = qs.filter(breached_q(now()))
     if filters.service:
         qs = qs.distinct()
     # The nearest unmet deadline: the response target until it is met, then resolution.
@@ -130,18 +231,53 @@ def incident_list_for(user: User, filters: IncidentFilters) -> QuerySet[Incident
         ),
         default=F("resolution_due_at"),
     )
-    return qs.annotate(next_due_at=next_due).order_by(
-        "priority",
-        F("next_due_at").asc(nulls_last=True),
-        "-number",
-    )
+    qs = qs.annotate(next_due_at=next_due)
+    if filters.sort:
+        return qs.order_by(*_sort_order(filters.sort))
+    return qs.order_by("priority", F("next_due_at").asc(nulls_last=True), "-number")
 
 
-def timeline_for(user: User | None, incident: Incident) -> QuerySet[TimelineEntry]:
-    qs = incident.timeline.select_related("actor_user", "redacted_by").order_by("created_at", "id")
+# An entry that arrived by mail is a person's, though an integration filed it.
+_BY_EMAIL = Q(actor_kind="integration", actor_label__startswith="by email from ")
+# Entries people made (or sent by mail), as opposed to Tocsin's and monitoring's own.
+_BY_PEOPLE = Q(actor_kind__in=("user", "token")) | _BY_EMAIL
+
+
+def timeline_for(
+    user: User | None,
+    incident: Incident,
+    *,
+    order: str = TimelineOrder.OLDEST,
+    show: str = TimelineShow.ALL,
+) -> QuerySet[TimelineEntry]:
+    """The entries this person may see, oldest or newest first; `show` narrows them to
+    what people did ("people"), people's notes ("notes") or the highlights ("pinned")."""
+    if order not in TimelineOrder.values:
+        raise Invalid("order", f"must be one of {', '.join(TimelineOrder.values)}")
+    if show not in TimelineShow.values:
+        raise Invalid("show", f"must be one of {', '.join(TimelineShow.values)}")
+    qs = incident.timeline.select_related("actor_user", "redacted_by", "pinned_by")
     if not can(user, Action.TIMELINE_INTERNAL_VIEW):
         qs = qs.filter(visibility=Visibility.PUBLIC)
-    return qs
+    if show == TimelineShow.PEOPLE:
+        qs = qs.filter(_BY_PEOPLE)
+    elif show == TimelineShow.NOTES:
+        qs = qs.filter(_BY_PEOPLE, kind="note")
+    elif show == TimelineShow.PINNED:
+        qs = qs.filter(pinned_at__isnull=False)
+    if order == TimelineOrder.NEWEST:
+        return qs.order_by("-created_at", "-id")
+    return qs.order_by("created_at", "id")
+
+
+def timeline_view_for(user: User | None) -> tuple[str, str]:
+    """How this person reads timelines: (order, show); the defaults for anyone else."""
+    if user is None or not user.is_authenticated:
+        return TimelineOrder.OLDEST, TimelineShow.ALL
+    view = TimelineView.objects.filter(user=user).first()
+    if view is None:
+        return TimelineOrder.OLDEST, TimelineShow.ALL
+    return view.order, view.show
 
 
 def attachments_for(user: User | None, incident: Incident) -> QuerySet[Attachment]:
@@ -177,3 +313,21 @@ def incident_actions_for(user: User | None, incident: Incident) -> list[str]:
     if incident.status == Status.RESOLVED and can(user, Action.INCIDENT_CONFIRM, incident):
         actions.append("confirm")
     return actions
+
+
+def incident_neighbours(user: User, incident: Incident) -> tuple[str | None, str | None]:
+    """The refs of the open incidents just before and after this one (by number) that this
+    person may see: the incident page's previous/next links and their shortcuts."""
+    qs = Incident.objects.filter(status__in=OPEN_STATUSES)
+    if not can(user, Action.INCIDENT_VIEW):
+        qs = qs.filter(reporter=user)
+    before = (
+        qs.filter(number__lt=incident.number).order_by("-number").values_list("number", flat=True)
+    ).first()
+    after = (
+        qs.filter(number__gt=incident.number).order_by("number").values_list("number", flat=True)
+    ).first()
+    return (
+        f"INC-{before}" if before is not None else None,
+        f"INC-{after}" if after is not None else None,
+    )

@@ -5,24 +5,24 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from tocsin.accounts.models import User
 from tocsin.accounts.permissions import Action, can
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid, NotFound, TocsinError
-from tocsin.core.web import apply_error, error_page, staff_required
+from tocsin.core.web import apply_error, error_page, sentence, staff_required
 from tocsin.incidents import hooks, selectors, services
 from tocsin.incidents.forms import (
     HIGHER_NUDGE,
@@ -34,19 +34,41 @@ from tocsin.incidents.forms import (
     IncidentCreateForm,
     MergeForm,
     NoteForm,
-    PortalReportForm,
-    QueueFilterForm,
     TriageForm,
 )
 from tocsin.incidents.lifecycle import allowed_actions
-from tocsin.incidents.models import Incident, Level, Source, Status, Visibility
+from tocsin.incidents.models import Incident, Level, Status, Visibility
 from tocsin.incidents.priority import matrix
 from tocsin.incidents.sla import Targets, sla_state
-from tocsin.incidents.templatetags.tocsin_ui import sla_display, timeline_summary
+from tocsin.incidents.templatetags.tocsin_ui import sla_display
+from tocsin.incidents.timeline_views import timeline_context
 
 PAGE_SIZE = 25
-QUEUE_REFRESH_SECONDS = 20
 INCIDENT_REFRESH_SECONDS = 20
+
+# The flash after an action: "INC-80 resolved".
+ACTION_DONE = {
+    "acknowledge": "acknowledged",
+    "unacknowledge": "unacknowledged",
+    "start": "in progress",
+    "hold": "put on hold",
+    "resume": "resumed",
+    "resolve": "resolved",
+    "close": "closed",
+    "reopen": "reopened",
+}
+
+# Where each incident form lives on the page (the error summary links there).
+FORM_ANCHORS = {
+    "triage": "panel-triage",
+    "assign": "panel-assign",
+    "escalate": "panel-escalate",
+    "merge": "panel-merge",
+    "note": "note-form",
+    "attach": "panel-files",
+    "confirm": "confirm-box",
+    "take": "actions",
+}
 
 ACTION_LABELS = {
     "acknowledge": "Acknowledge",
@@ -77,82 +99,9 @@ def sla_views(incident: Incident, at: dt.datetime, targets: Targets) -> dict[str
     ):
         view = sla_display(state[name], total, at)
         view.update(total=total, due_at=state[name]["due_at"], met_at=state[name]["met_at"])
+        view["clock"] = target.calendar.name if target.calendar else ""  # "": 24×7
         result[name] = view
     return result
-
-
-# --- the queue -----------------------------------------------------------------
-
-
-def _queue_filters(request: HttpRequest, form: QueueFilterForm) -> selectors.IncidentFilters:
-    data = form.cleaned_data
-    assignee = data.get("assignee") or None
-    if assignee == "me":
-        assignee = request.user.username
-    elif assignee == "unassigned":
-        assignee = "none"
-    return selectors.IncidentFilters(
-        status=[data["status"]] if data.get("status") else [],
-        priority=[data["priority"]] if data.get("priority") else [],
-        team=data["team"].pk if data.get("team") else None,
-        assignee=assignee,
-        service=data["service"].pk if data.get("service") else None,
-        category=data.get("category"),
-        source=data.get("source") or None,
-        q=data.get("q") or "",
-    )
-
-
-def _queue_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
-    form = QueueFilterForm(request.GET or None)
-    status = 200
-    page = None
-    if request.GET and not form.is_valid():
-        status = 400
-    else:
-        if not request.GET:
-            form = QueueFilterForm({})
-            form.is_valid()
-        try:
-            qs = selectors.incident_list_for(request.user, _queue_filters(request, form))  # type: ignore[arg-type]
-        except Invalid as exc:
-            apply_error(form, exc)
-            status = 400
-        else:
-            page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-            at = now()
-            targets = Targets()
-            for incident in page.object_list:
-                incident.sla = sla_views(incident, at, targets)
-    params = request.GET.copy()
-    params.pop("page", None)
-    query = params.urlencode()
-    live_params = request.GET.copy()
-    return {
-        "form": form,
-        "page": page,
-        "query": query,
-        "live_url": reverse("queue-rows") + ("?" + live_params.urlencode() if live_params else ""),
-        "refresh_seconds": QUEUE_REFRESH_SECONDS,
-        "filtered": bool(query),
-    }, status
-
-
-@login_required
-@require_GET
-def queue(request: HttpRequest) -> HttpResponse:
-    if not can(request.user, Action.DESK_VIEW):
-        return redirect("portal")
-    context, status = _queue_context(request)
-    return render(request, "incidents/queue.html", context, status=status)
-
-
-@staff_required
-@require_GET
-def queue_rows(request: HttpRequest) -> HttpResponse:
-    """The part of the queue that refreshes itself (fetched by app.js)."""
-    context, status = _queue_context(request)
-    return render(request, "incidents/_queue_live.html", context, status=status)
 
 
 # --- creating ------------------------------------------------------------------
@@ -209,7 +158,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
             except TocsinError as exc:
                 return error_page(request, exc)
             else:
-                messages.success(request, f"{incident.ref} created.")
+                messages.success(request, f"{incident.ref} created")
                 return redirect("incident", ref=incident.ref)
     matrix_now = matrix()
     preview = matrix_now[Level.MEDIUM][Level.MEDIUM]
@@ -226,41 +175,6 @@ def incident_new(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def portal(request: HttpRequest) -> HttpResponse:
-    """A reporter's home: report a problem, and their incidents."""
-    form = PortalReportForm(request.POST or None, request.FILES or None)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            data = form.cleaned_data
-            actor = _actor(request)
-            try:
-                incident = _file_incident(
-                    actor,
-                    data["attachments"],
-                    title=data["title"],
-                    description=data["description"],
-                    service=data["service"],
-                    source=Source.PORTAL,
-                )
-            except Invalid as exc:
-                apply_error(form, exc)
-            except TocsinError as exc:
-                return error_page(request, exc)
-            else:
-                messages.success(request, f"Thank you — we have your report as {incident.ref}.")
-                return redirect("incident", ref=incident.ref)
-    mine = selectors.incident_list_for(
-        request.user,  # type: ignore[arg-type]
-        selectors.IncidentFilters(status=["all"], reporter=request.user.username),
-    ).order_by("-updated_at")
-    page = Paginator(mine, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "incidents/portal.html", {"form": form, "page": page}, status=status)
 
 
 # --- the incident page -----------------------------------------------------------
@@ -293,29 +207,6 @@ def _actions_for(user: Any, incident: Incident) -> list[dict[str, Any]]:
     return result
 
 
-def _timeline(user: Any, incident: Incident) -> list[Any]:
-    """The entries this person may see, each with its wording (people by their names)."""
-    entries = list(selectors.timeline_for(user, incident))
-    usernames: set[str] = set()
-    for entry in entries:
-        for key in ("assignee", "team"):
-            change = (entry.data or {}).get(key)
-            if isinstance(change, dict):
-                usernames.update(v for v in change.values() if isinstance(v, str))
-        if (entry.data or {}).get("field") == "assignee":
-            usernames.update(
-                v for v in (entry.data.get("old"), entry.data.get("new")) if isinstance(v, str)
-            )
-    names = (
-        {u.username: u.display_name for u in User.objects.filter(username__in=usernames)}
-        if usernames
-        else {}
-    )
-    for entry in entries:
-        entry.summary = timeline_summary(entry, names)  # type: ignore[attr-defined]
-    return entries
-
-
 def _incident_context(
     request: HttpRequest, incident: Incident, bound: dict[str, forms.Form] | None = None
 ) -> dict[str, Any]:
@@ -344,7 +235,6 @@ def _incident_context(
         "can_redact": can(user, Action.INCIDENT_REDACT),
         "is_reporter": can(user, Action.INCIDENT_CONFIRM, incident),
         "sla": sla_views(incident, at, Targets()),
-        "timeline": _timeline(user, incident),
         "attachments": selectors.attachments_for(user, incident),  # type: ignore[arg-type]
         "actions": actions,
         "editable": editable,
@@ -355,6 +245,7 @@ def _incident_context(
         "matrix_json": _matrix_json(),
         "nudge": HIGHER_NUDGE,
     }
+    context.update(timeline_context(user, incident))  # timeline, its order and filter
     if staff and editable:
         context["triage_form"] = bound.get("triage") or TriageForm(initial=triage_initial)
         context["assign_form"] = bound.get("assign") or AssignForm(
@@ -364,6 +255,18 @@ def _incident_context(
         context["escalate_form"] = bound.get("escalate") or EscalateForm()
         if can(user, Action.INCIDENT_MERGE):
             context["merge_form"] = bound.get("merge") or MergeForm()
+    context["can_take"] = (
+        staff
+        and editable
+        and incident.assignee_id != user.pk
+        and can(user, Action.INCIDENT_ASSIGN, incident)
+        and can(user, Action.INCIDENT_BE_ASSIGNED)
+    )
+    if staff:
+        context["previous_incident"], context["next_incident"] = selectors.incident_neighbours(
+            user,  # type: ignore[arg-type]
+            incident,
+        )
     if context["is_reporter"] and incident.status == Status.RESOLVED:
         context["confirm_form"] = bound.get("confirm") or ConfirmForm()
     # Sections other apps add (e.g. the alerts table): each template sees its own context.
@@ -380,9 +283,10 @@ def _rerender(
     incident = selectors.access_incident(request.user, incident.number)  # type: ignore[arg-type]
     context = _incident_context(request, incident, {name: form})
     context["form_error"] = name
-    if name.startswith("action-"):
-        # The action may no longer be offered (someone else moved the incident first).
-        context["page_errors"] = form.non_field_errors()
+    context["error_form"] = form
+    # The action may no longer be offered (someone else moved the incident first): its
+    # errors then link to the actions bar.
+    context["error_anchor"] = "actions" if name.startswith("action-") else FORM_ANCHORS[name]
     return render(request, "incidents/detail.html", context, status=status)
 
 
@@ -433,7 +337,7 @@ def _post_and_redirect(
         apply_error(form, exc)
         return _rerender(request, incident, name, form)
     except Conflict as exc:
-        form.add_error(None, exc.message)
+        form.add_error(None, sentence(exc.message))
         return _rerender(request, incident, name, form, status=409)
     except TocsinError as exc:
         return error_page(request, exc)
@@ -442,15 +346,29 @@ def _post_and_redirect(
     return redirect("incident", ref=incident.ref)
 
 
+def _post_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """An incident form's URL: POST writes; anything else (a reload of the address bar
+    after a failed form, a bookmarked link) is sent back to the incident page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, ref: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "POST":
+            return redirect("incident", ref=ref)
+        return view(request, ref, *args, **kwargs)
+
+    return wrapper
+
+
 @login_required
-@require_POST
+@_post_only
 def incident_action(request: HttpRequest, ref: str, action: str) -> HttpResponse:
     if action not in ACTION_LABELS:
         return error_page(request, NotFound(f"no action {action!r}"))
     form = ActionForm(request.POST, action=action, prefix=action)
 
     def write(incident: Incident, data: dict[str, Any]) -> str:
-        services.incident_act(
+        was_unassigned = incident.assignee_id is None
+        after = services.incident_act(
             incident=incident,
             actor=_actor(request),
             action=action,
@@ -458,13 +376,15 @@ def incident_action(request: HttpRequest, ref: str, action: str) -> HttpResponse
             resolution_code=data["resolution_code"],
             resolution_notes=data["resolution_notes"],
         )
-        return f"{incident.ref}: {ACTION_LABELS[action].lower()} done."
+        if was_unassigned and after.assignee_id == request.user.pk:
+            return f"{incident.ref} {ACTION_DONE[action]} and assigned to you"
+        return f"{incident.ref} {ACTION_DONE[action]}"
 
     return _post_and_redirect(request, ref, f"action-{action}", form, write)
 
 
 @login_required
-@require_POST
+@_post_only
 def incident_triage(request: HttpRequest, ref: str) -> HttpResponse:
     form = TriageForm(request.POST)
 
@@ -479,13 +399,13 @@ def incident_triage(request: HttpRequest, ref: str) -> HttpResponse:
             changes=changes,
             priority_reason=data["priority_reason"],
         )
-        return "Triage saved."
+        return f"{incident.ref} triage saved"
 
     return _post_and_redirect(request, ref, "triage", form, write)
 
 
 @login_required
-@require_POST
+@_post_only
 def incident_assign(request: HttpRequest, ref: str) -> HttpResponse:
     form = AssignForm(request.POST)
 
@@ -498,13 +418,38 @@ def incident_assign(request: HttpRequest, ref: str) -> HttpResponse:
             set_assignee=True,
             set_team=True,
         )
-        return "Assignment saved."
+        return _assigned_message(incident)
 
     return _post_and_redirect(request, ref, "assign", form, write)
 
 
+def _assigned_message(incident: Incident) -> str:
+    incident.refresh_from_db(fields=["assignee", "team"])
+    who = incident.assignee.display_name if incident.assignee else "nobody"
+    team = f" ({incident.team.name})" if incident.team else ""
+    return f"{incident.ref} assigned to {who}{team}"
+
+
 @login_required
-@require_POST
+@_post_only
+def incident_take(request: HttpRequest, ref: str) -> HttpResponse:
+    """One click: "Assign to me" (the team stays)."""
+    form = forms.Form(request.POST)
+
+    def write(incident: Incident, data: dict[str, Any]) -> str:
+        services.incident_assign(
+            incident=incident,
+            actor=_actor(request),
+            assignee=request.user,  # type: ignore[arg-type]  # signed in (login_required)
+            set_assignee=True,
+        )
+        return f"{incident.ref} assigned to you"
+
+    return _post_and_redirect(request, ref, "take", form, write)
+
+
+@login_required
+@_post_only
 def incident_escalate(request: HttpRequest, ref: str) -> HttpResponse:
     form = EscalateForm(request.POST)
 
@@ -516,13 +461,13 @@ def incident_escalate(request: HttpRequest, ref: str) -> HttpResponse:
             team=data["team"],
             note=data["note"],
         )
-        return "Escalated."
+        return f"{incident.ref} escalated"
 
     return _post_and_redirect(request, ref, "escalate", form, write)
 
 
 @login_required
-@require_POST
+@_post_only
 def incident_merge(request: HttpRequest, ref: str) -> HttpResponse:
     form = MergeForm(request.POST)
 
@@ -534,13 +479,13 @@ def incident_merge(request: HttpRequest, ref: str) -> HttpResponse:
         services.incident_merge(
             incident=incident, into=into, actor=_actor(request), note=data["note"]
         )
-        return f"Merged into {into.ref}."
+        return f"{incident.ref} merged into {into.ref}"
 
     return _post_and_redirect(request, ref, "merge", form, write)
 
 
 @login_required
-@require_POST
+@_post_only
 def incident_note(request: HttpRequest, ref: str) -> HttpResponse:
     form = NoteForm(request.POST)
 
@@ -557,7 +502,7 @@ def incident_note(request: HttpRequest, ref: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@_post_only
 def incident_attach(request: HttpRequest, ref: str) -> HttpResponse:
     form = AttachmentForm(request.POST, request.FILES)
 
@@ -566,13 +511,13 @@ def incident_attach(request: HttpRequest, ref: str) -> HttpResponse:
         with transaction.atomic():
             _attach_all(incident, actor, data["files"])
         count = len(data["files"])
-        return f"{count} file{'s' if count != 1 else ''} attached."
+        return f"{count} file{'s' if count != 1 else ''} attached to {incident.ref}"
 
     return _post_and_redirect(request, ref, "attach", form, write)
 
 
 @login_required
-@require_POST
+@_post_only
 def incident_confirm(request: HttpRequest, ref: str) -> HttpResponse:
     form = ConfirmForm(request.POST)
 
@@ -588,14 +533,14 @@ def incident_confirm(request: HttpRequest, ref: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@_post_only
 def timeline_redact(request: HttpRequest, ref: str, entry_id: int) -> HttpResponse:
     try:
         entry = selectors.access_timeline_entry(request.user, ref, entry_id)  # type: ignore[arg-type]
         services.timeline_redact(entry=entry, actor=_actor(request))
     except TocsinError as exc:
         return error_page(request, exc)
-    messages.success(request, "Entry redacted.")
+    messages.success(request, f"Timeline entry of {entry.incident.ref} redacted")
     return redirect("incident", ref=entry.incident.ref)
 
 

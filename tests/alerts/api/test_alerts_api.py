@@ -121,7 +121,7 @@ def test_reporters_may_not_see_alerts(
     alert = make_alert()
     reporter = client_for(Role.REPORTER)
     assert reporter.get("/api/v1/alerts").status_code == 403
-    assert reporter.get(f"/api/v1/alerts/{alert.pk}").status_code == 403
+    assert reporter.get(f"/api/v1/alerts/{alert.pk}").status_code == 404  # not told it exists
     assert reporter.get(f"/api/v1/services/{service.pk}/change-events").status_code == 403
 
 

@@ -46,8 +46,9 @@ def test_a_trigger_opens_an_alert_and_a_monitoring_incident(
     assert incident.title == "Disk full on db1"
     assert incident.detected_at == alert.started_at
     assert (incident.impact, incident.urgency, incident.priority) == (1, 1, 1)
-    for text in ("Source: db1", "env: prod", '"path": "/var"', "Dashboard: https://grafana"):
+    for text in ("Source: db1", "Labels: env=prod", "Dashboard: https://grafana"):
         assert text in incident.description
+    assert '"path"' not in incident.description  # the payload is on the alert's page
     created = incident.timeline.get(kind=EntryKind.CREATED)
     assert (created.actor_kind, created.actor_label) == ("integration", "pagerduty:PD one")
 

@@ -201,7 +201,7 @@ def test_manager_edits_alert_settings(
         f"/services/{service.pk}/settings/", form | {"group_labels": "", "storm_threshold": "0"}
     )
     assert bad.status_code == 422
-    assert "Please correct" in text_of(bad)
+    assert "Correct the field marked below." in text_of(bad)
     service.refresh_from_db()
     assert service.storm_threshold == 40
 

@@ -25,12 +25,14 @@ The package, by use case: `inbox` (adding a row, purges), `drain` (applying rows
 or in batches), `batch_state` (what a batch of one service shares), `alert_ops` (an
 event's effect on alerts and incidents), `new_alerts` (their insert), `storms` (storm
 titles), `pings` (heartbeat pings and misses), `incident_hooks` (an incident's resolve or
-merge), `windows` (maintenance windows and silences), `_common` (what they share). Every
+merge), `alert_actions` (people acknowledging and resolving alerts), `windows`
+(maintenance windows and silences), `_common` (what they share). Every
 name is re-exported here: `from tocsin.alerts import services; services.X`.
 """
 
 from tocsin.alerts.services import (
     _common,
+    alert_actions,
     alert_ops,
     batch_state,
     drain,
@@ -67,6 +69,16 @@ from tocsin.alerts.services._common import (
     grouping_for,
     integration_actor,
     log,
+)
+from tocsin.alerts.services.alert_actions import (
+    ALERT_ACTIONS,
+    BULK_MAX,
+    AlertsChanged,
+    alert_acknowledge,
+    alert_resolve,
+    alerts_acknowledge,
+    alerts_act,
+    alerts_resolve,
 )
 from tocsin.alerts.services.alert_ops import (
     _ALERT_INCIDENT,
@@ -128,6 +140,8 @@ from tocsin.alerts.services.windows import (
 )
 
 __all__ = [
+    "ALERT_ACTIONS",
+    "BULK_MAX",
     "CHANGE_EVENT_KEEP",
     "DEFAULT_GRACE",
     "DEFAULT_INTERVAL",
@@ -148,6 +162,7 @@ __all__ = [
     "_ALERT_INCIDENT",
     "_INBOX_EVENTS",
     "_NEW_ALERT_VALUES",
+    "AlertsChanged",
     "NewAlert",
     "RowRejected",
     "_Result",
@@ -175,9 +190,15 @@ __all__ = [
     "_save_storm_counts",
     "_summarise",
     "_top",
+    "alert_acknowledge",
+    "alert_actions",
     "alert_description",
     "alert_ops",
+    "alert_resolve",
+    "alerts_acknowledge",
+    "alerts_act",
     "alerts_follow_merge",
+    "alerts_resolve",
     "alerts_resolve_for_incident",
     "batch_state",
     "change_events_purge",

@@ -12,6 +12,7 @@ from typing import Any
 
 from tocsin.alerts import selectors
 from tocsin.alerts.adapters.base import ACTIONS, Event, Unusable, normalise
+from tocsin.alerts.display import key_labels, safe_href
 from tocsin.alerts.models import (
     Alert,
     AlertStorm,
@@ -125,23 +126,33 @@ def _format_value(value: Any) -> str:
 
 
 def alert_description(alert: Alert | NewAlert) -> str:
-    """A readable incident description from an alert's summary, labels, details and links."""
-    lines = [alert.summary, ""]
+    """A short, readable incident description from an alert: what, how bad, where from,
+    since when, its key labels, its description annotation and its http(s) links. The
+    full payload (every label, annotation and detail) is on the alert's own page, which
+    the incident page links to; it is not dumped here (issue 8, point 11)."""
+    head = [f"Severity: {alert.severity}"]
     if alert.source:
-        lines.append(f"Source: {alert.source}")
-    lines.append(f"Severity: {alert.severity}")
-    lines.append(f"Started: {alert.started_at.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC")
-    if alert.labels:
-        lines += ["", "Labels:"] + [f"  {k}: {v}" for k, v in sorted(alert.labels.items())]
-    if alert.details:
-        lines += ["", "Details:"] + [
-            f"  {k}: {_format_value(v)}" for k, v in sorted(alert.details.items())
-        ]
-    links = [link for link in alert.links if link.get("href")]
+        head.append(f"Source: {alert.source}")
+    head.append(f"Started: {alert.started_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    lines = [alert.summary, "", " · ".join(head)]
+    labels = key_labels(alert)
+    if labels:
+        lines.append("Labels: " + ", ".join(f"{name}={value}" for name, value in labels))
+    details = alert.details if isinstance(alert.details, dict) else {}
+    annotations = details.get("annotations")
+    about = annotations.get("description") if isinstance(annotations, dict) else None
+    if not isinstance(about, str):
+        about = details.get("description")
+    if isinstance(about, str) and about.strip() and about.strip() != alert.summary:
+        lines += ["", about.strip()]
+    links = [
+        (link.get("text") or link["href"], link["href"])
+        for link in (alert.links if isinstance(alert.links, list) else [])
+        if isinstance(link, dict) and safe_href(link.get("href"))
+    ]
     if links:
-        lines += ["", "Links:"] + [
-            f"  {link.get('text') or link['href']}: {link['href']}" for link in links
-        ]
+        lines += ["", "Links:"] + [f"- {text}: {href}" for text, href in links]
+    lines += ["", "Each alert's labels, annotations and details are on its own page."]
     text = "\n".join(lines).replace("\x00", "")
     return text[: incident_services.DESCRIPTION_MAX]
 

@@ -43,7 +43,13 @@ from tocsin.incidents.services.confirm import (
     incident_confirm,
 )
 from tocsin.incidents.services.merge import incident_merge
-from tocsin.incidents.services.notes import incident_add_note, incident_attach, timeline_redact
+from tocsin.incidents.services.notes import (
+    incident_add_note,
+    incident_attach,
+    timeline_pin,
+    timeline_redact,
+    timeline_view_set,
+)
 from tocsin.incidents.services.record import TRIAGE_FIELDS, incident_create, incident_update
 from tocsin.incidents.services.routing import incident_assign, incident_escalate
 from tocsin.incidents.services.timers import (
@@ -82,5 +88,7 @@ __all__ = [
     "incident_start",
     "incident_unacknowledge",
     "incident_update",
+    "timeline_pin",
     "timeline_redact",
+    "timeline_view_set",
 ]

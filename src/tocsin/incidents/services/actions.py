@@ -14,15 +14,17 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from tocsin.accounts.permissions import Action, require_for
+from tocsin.accounts.models import User
+from tocsin.accounts.permissions import Action, can, require_for
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.errors import Invalid
 from tocsin.incidents import hooks, sla
 from tocsin.incidents.lifecycle import check_action, target_status, transition
-from tocsin.incidents.models import Incident, ResolutionCode, Visibility
+from tocsin.incidents.models import EntryKind, Incident, ResolutionCode, Visibility
 from tocsin.incidents.notifications import queue_resolution_mail
-from tocsin.incidents.services._common import NOTE_MAX, _clean_text, _lock
+from tocsin.incidents.services._common import NOTE_MAX, _clean_text, _display, _lock
+from tocsin.incidents.timeline import timeline_append
 
 # Written by every action: any move ends the current acknowledgement's timer.
 _ALWAYS_SAVED = ("status", "updated_at", "ack_expires_at", *sla.SLA_FIELDS)
@@ -68,9 +70,17 @@ def _finish(move: _Move, *, actor: Actor, text: str | None = None, public: bool 
     )
 
 
+def _acknowledger(actor: Actor) -> User | None:
+    """The person behind an acknowledgement (an API token acts for its owner), if any."""
+    user = actor.user
+    return user if isinstance(user, User) and user.pk is not None else None
+
+
 @transaction.atomic
 def incident_acknowledge(*, incident: Incident, actor: Actor, note: str = "") -> Incident:
-    """Someone has seen it: the response target is met; the service's ack timeout starts."""
+    """Someone has seen it, and it is theirs: the response target is met; the service's
+    ack timeout starts; an unassigned incident is assigned to the person who acknowledged
+    (if they may be assigned), with its own timeline entry, in the same transaction."""
     move = _begin(incident=incident, actor=actor, action=Action.INCIDENT_ACKNOWLEDGE, note=note)
     incident = move.incident
     if incident.acknowledged_at is None:
@@ -79,15 +89,35 @@ def incident_acknowledge(*, incident: Incident, actor: Actor, note: str = "") ->
     if timeout:
         incident.ack_expires_at = move.at + dt.timedelta(minutes=timeout)
     sla.sla_meet_response(incident, move.at)
-    move.fields.append("acknowledged_at")
+    person = _acknowledger(actor)
+    incident.acknowledged_by = person
+    move.fields += ["acknowledged_at", "acknowledged_by"]
+    takes_it = (
+        person is not None
+        and incident.assignee_id is None
+        and can(person, Action.INCIDENT_BE_ASSIGNED)
+    )
+    if takes_it:
+        incident.assignee = person
+        move.fields.append("assignee")
     _finish(move, actor=actor)
+    if takes_it:
+        timeline_append(
+            incident=incident,
+            kind=EntryKind.ASSIGNMENT,
+            actor=actor,
+            data={"assignee": {"old": None, "new": _display(person)}, "via": "acknowledge"},
+        )
     return incident
 
 
 @transaction.atomic
 def incident_unacknowledge(*, incident: Incident, actor: Actor, note: str = "") -> Incident:
-    """Hand an acknowledged incident back to new (a person, or the ack timeout)."""
+    """Hand an acknowledged incident back to new (a person, or the ack timeout). The
+    assignee stays: taking the acknowledgement back is not taking the work away."""
     move = _begin(incident=incident, actor=actor, action=Action.INCIDENT_UNACKNOWLEDGE, note=note)
+    move.incident.acknowledged_by = None
+    move.fields.append("acknowledged_by")
     _finish(move, actor=actor)
     return move.incident
 

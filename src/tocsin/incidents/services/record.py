@@ -173,7 +173,7 @@ TRIAGE_FIELDS = (
 def incident_update(
     *, incident: Incident, actor: Actor, changes: dict[str, Any], priority_reason: str = ""
 ) -> Incident:
-    """Triage: change fields, each change on the timeline as old → new.
+    """Triage: change fields; the save is one timeline entry listing each change old → new.
 
     `changes` may hold any of TRIAGE_FIELDS plus `priority` (a manual override, which
     needs `priority_reason`; `None` returns to the matrix).
@@ -263,25 +263,26 @@ def incident_update(
         if old_ids != new_ids:
             incident.affected_services.set(new_services)
             entries.append(("affected_services", old_ids, new_ids))
-    for name, old, new in entries:
+    if incident.priority != old_priority:
+        sla.sla_reprioritise(incident, at, old_priority=old_priority)
+    changed = [{"field": name, "old": old, "new": new} for name, old, new in entries]
+    if incident.priority != old_priority:
+        changed.append(
+            {
+                "field": "priority",
+                "old": f"P{old_priority}",
+                "new": f"P{incident.priority}",
+                "override": bool(incident.priority_override_reason),
+            }
+        )
+    if changed:
+        # One save, one entry: the fields it changed, each old → new.
         timeline_append(
             incident=incident,
             kind=EntryKind.FIELD,
             actor=actor,
-            data={"field": name, "old": old, "new": new},
-        )
-    if incident.priority != old_priority:
-        sla.sla_reprioritise(incident, at, old_priority=old_priority)
-        timeline_append(
-            incident=incident,
-            kind=EntryKind.PRIORITY,
-            actor=actor,
-            text=incident.priority_override_reason,
-            data={
-                "old": f"P{old_priority}",
-                "new": f"P{incident.priority}",
-                "override": bool(incident.priority_override_reason),
-            },
+            text=incident.priority_override_reason if incident.priority != old_priority else "",
+            data={"changes": changed},
         )
     if entries or incident.priority != old_priority:
         incident.updated_at = at

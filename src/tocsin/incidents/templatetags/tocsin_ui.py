@@ -14,8 +14,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from tocsin.core.clock import now as clock_now
 from tocsin.core.clock import parse_iso
 from tocsin.incidents.models import EntryKind, Level, ResolutionCode, Status, TimelineEntry
+from tocsin.incidents.timeline import actor_display
 
 register = template.Library()
 
@@ -76,8 +78,12 @@ def status_pill(status: str) -> SafeString:
 
 
 def sla_display(state: dict[str, Any], total: float, at: dt.datetime) -> dict[str, Any]:
-    """What one SLA target shows: a text, a tone (ok/warning/breached/paused/met) and,
-    while the clock runs, the due time for the countdown that ticks in the browser."""
+    """What one SLA target shows: a text, a tone and, while the clock runs, the due time
+    for the countdown that ticks in the browser.
+
+    Tones: met, paused, none, and while the clock runs by the share of the target used
+    (sla_tone): ok up to 50 %, warning (amber) past 50 %, critical (red) past 80 %,
+    breached once the due time has passed."""
     due = state.get("due_at")
     met = state.get("met_at")
     if met is not None:
@@ -89,26 +95,50 @@ def sla_display(state: dict[str, Any], total: float, at: dt.datetime) -> dict[st
         }
     if state.get("paused"):
         remaining = state.get("remaining_seconds")
+        if remaining is not None and remaining <= 0:
+            return {"text": "paused · breached", "tone": "breached", "due": None}
         text = "paused"
         if remaining is not None:
-            text += f" · {duration(remaining)} left" if remaining > 0 else " · breached"
+            text += f" · {duration(remaining)} left"
         return {"text": text, "tone": "paused", "due": None}
     if due is None:
         return {"text": "—", "tone": "none", "due": None}
     remaining = (due - at).total_seconds()
     if remaining <= 0:
         return {"text": f"breached {duration(remaining)} ago", "tone": "breached", "due": due}
-    tone = "warning" if total and remaining < 0.25 * total else "ok"
-    return {"text": f"{duration(remaining)} left", "tone": tone, "due": due}
+    left = state.get("remaining_seconds")
+    if left is not None and 0 < left < remaining:  # business hours: working time left
+        remaining = left
+    return {"text": f"{duration(remaining)} left", "tone": sla_tone(remaining, total), "due": due}
+
+
+def sla_tone(remaining: float, total: float) -> str:
+    """The colour of a running clock by the share of its target used: amber past 50 %,
+    red past 80 % (app.js ticks with the same thresholds)."""
+    if remaining <= 0:
+        return "breached"
+    if not total:
+        return "ok"
+    used = 1 - remaining / total
+    if used > 0.8:
+        return "critical"
+    if used > 0.5:
+        return "warning"
+    return "ok"
 
 
 @register.simple_tag
 def sla_countdown(view: dict[str, Any] | None, label: str = "") -> SafeString:
-    """A countdown span; app.js ticks it every second from data-due."""
+    """A countdown span; app.js ticks it every second from data-due (24×7 clocks only: a
+    business-hours clock stops out of hours, so the page's refresh updates it)."""
     if not view:
         return format_html('<span class="sla sla-none">—</span>')
     prefix = format_html('<span class="sla-label">{}</span> ', label) if label else ""
-    if view.get("due") is not None and view["tone"] in ("ok", "warning", "breached"):
+    if (
+        view.get("due") is not None
+        and view["tone"] in ("ok", "warning", "critical", "breached")
+        and not view.get("clock")
+    ):
         return format_html(
             '<span class="sla sla-{}" data-due="{}" data-total="{}">{}<span class="sla-text">'
             "{}</span></span>",
@@ -153,14 +183,8 @@ def _change(name: str, change: dict[str, Any], label: str | None = None) -> str:
 
 @register.filter
 def actor_name(entry: TimelineEntry) -> str:
-    if entry.actor_user_id and entry.actor_user is not None:
-        name = entry.actor_user.display_name
-        if entry.actor_kind == "token":
-            return f"{name} (API)"
-        return name
-    if entry.actor_kind == "system":
-        return f"Tocsin ({entry.actor_label})" if entry.actor_label else "Tocsin"
-    return entry.actor_label or entry.actor_kind
+    """ "Inês Duarte", "Alertmanager · Prometheus prod", "Tocsin · auto-close"."""
+    return actor_display(entry)
 
 
 @register.filter
@@ -173,16 +197,22 @@ def email_sender(entry: TimelineEntry) -> str:
     return ""
 
 
-def timeline_summary(entry: TimelineEntry, names: dict[str, str] | None = None) -> str:
+def timeline_summary(
+    entry: TimelineEntry, names: dict[str, str] | None = None, *, staff: bool = True
+) -> str:
     """What happened, worded for people, without the actor's name (the template adds it).
 
-    `names` maps usernames in the entry's data to people's names."""
+    `names` maps usernames in the entry's data to people's names; `staff=False` leaves
+    out what only the desk sees (the priority)."""
     names = names or {}
     data = entry.data or {}
     kind = entry.kind
     if kind == EntryKind.CREATED:
-        priority = data.get("priority")
+        priority = data.get("priority") if staff else None
         return "reported the incident" + (f" ({priority})" if priority else "")
+    if kind == EntryKind.FIELD and isinstance(data.get("changes"), list):
+        labels = [_field_label(str(c.get("field", "a field"))) for c in data["changes"]]
+        return "changed " + _and(labels) if labels else "changed nothing"
     if kind == EntryKind.FIELD:
         field = str(data.get("field", "a field"))
         if field == "assignee":
@@ -204,7 +234,11 @@ def timeline_summary(entry: TimelineEntry, names: dict[str, str] | None = None) 
             parts.append(
                 f"raised the support level from {change.get('old')} to {change.get('new')}"
             )
-        if "assignee" in data:
+        if "assignee" in data and data.get("via") == "acknowledge":
+            new = data["assignee"].get("new")
+            who = names.get(new, new)
+            parts.append(f"acknowledged while unassigned, so it is assigned to {who}")
+        elif "assignee" in data:
             new = data["assignee"].get("new")
             parts.append(f"assigned it to {names.get(new, new)}" if new else "unassigned it")
         if "team" in data:
@@ -227,6 +261,40 @@ def timeline_summary(entry: TimelineEntry, names: dict[str, str] | None = None) 
     return EntryKind(kind).label.lower() if kind in EntryKind.values else kind
 
 
+def _field_label(field: str) -> str:
+    return FIELD_LABELS.get(field, field.replace("_", " "))
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+@register.filter
+def field_changes(entry: TimelineEntry) -> list[dict[str, str]]:
+    """The changes one triage save made, each worded: {"field", "old", "new"} (an entry of
+    one change, as older entries are, gives a list of one)."""
+    data = entry.data or {}
+    if entry.kind != EntryKind.FIELD:
+        return []
+    changes = data["changes"] if isinstance(data.get("changes"), list) else []
+    result = []
+    for change in changes:
+        if not isinstance(change, dict):
+            continue
+        field = str(change.get("field", ""))
+        new = _value(field, change.get("new"))
+        if field == "priority" and change.get("override"):
+            new += " (manual override)"
+        result.append(
+            {
+                "field": _field_label(field).capitalize(),
+                "old": _value(field, change.get("old")),
+                "new": new,
+            }
+        )
+    return result
+
+
 @register.filter
 def level_label(value: int | None) -> str:
     return LEVEL_LABELS.get(value or 0, "—")
@@ -242,3 +310,20 @@ def choice_parts(label: str) -> tuple[str, str]:
     """Split a choice label at " — ": ("1 - Critical", "Work has stopped")."""
     head, _, tail = str(label).partition(" — ")
     return head, tail
+
+
+# --- the queue (helper "queue") ---------------------------------------------------------
+
+
+@register.filter
+def age(moment: dt.datetime | None) -> str:
+    """How long ago: "3h 5m", "2d 4h" (the queue's Opened column)."""
+    if moment is None:
+        return ""
+    return duration((clock_now() - moment).total_seconds())
+
+
+@register.filter
+def sla_clock(clock: str | None) -> str:
+    """Whether an SLA clock runs around the clock or on a business-hours calendar."""
+    return f"business hours ({clock})" if clock else "24×7"

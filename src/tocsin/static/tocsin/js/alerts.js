@@ -1,4 +1,5 @@
-/* Alerts and integrations pages: copy buttons, and only the chosen kind's options.
+/* Alerts and integrations pages: copy buttons, only the chosen kind's options, and the
+   alerts list's selection.
    Every page works without this file (all option groups are then shown). */
 (function () {
   "use strict";
@@ -57,7 +58,39 @@
     update();
   }
 
+  /* The alerts list: a "select every alert" box, and the count of those selected.
+     Without this file each row's box still works and the buttons still post. */
+  function setupBulk(form) {
+    var all = form.querySelector("[data-select-all]");
+    var count = form.querySelector("[data-bulk-count]");
+    var boxes = form.querySelectorAll('input[name="alert"]:not([disabled])');
+    if (!boxes.length) return;
+    function update() {
+      var n = 0;
+      Array.prototype.forEach.call(boxes, function (box) { if (box.checked) n += 1; });
+      if (count) count.textContent = n ? n + " selected" : "With the selected alerts";
+      if (all) {
+        all.checked = n === boxes.length;
+        all.indeterminate = n > 0 && n < boxes.length;
+      }
+    }
+    if (all) {
+      all.hidden = false;
+      all.addEventListener("change", function () {
+        Array.prototype.forEach.call(boxes, function (box) { box.checked = all.checked; });
+        update();
+      });
+    }
+    form.addEventListener("change", function (event) {
+      if (event.target && event.target.name === "alert") update();
+    });
+    update();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("form#alert-actions"), setupBulk);
+    var bulkError = document.getElementById("bulk-error");
+    if (bulkError) bulkError.focus();
     Array.prototype.forEach.call(document.querySelectorAll("[data-copy]"), setupCopy);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-integration-form]"), setupKindOptions);
   });

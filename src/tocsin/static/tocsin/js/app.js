@@ -16,7 +16,7 @@
     return hours ? days + "d " + hours + "h" : days + "d";
   }
 
-  var TONES = ["sla-ok", "sla-warning", "sla-breached"];
+  var TONES = ["sla-ok", "sla-warning", "sla-critical", "sla-breached"];
 
   function tick() {
     var now = Date.now();
@@ -32,7 +32,9 @@
         tone = "sla-breached";
         text = "breached " + duration(left) + " ago";
       } else {
-        tone = total && left < 0.25 * total ? "sla-warning" : "sla-ok";
+        // by the share of the target used: amber past 50 %, red past 80 % (tocsin_ui.sla_tone)
+        var used = total ? 1 - left / total : 0;
+        tone = used > 0.8 ? "sla-critical" : used > 0.5 ? "sla-warning" : "sla-ok";
         text = duration(left) + " left";
       }
       var label = el.querySelector(".sla-text");

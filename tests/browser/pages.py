@@ -1,0 +1,367 @@
+"""Every page of Tocsin, for every role: the crawl list of the accessibility checks.
+
+The list is built from the URL conf. Each named route is either a *page* (a GET answers
+an HTML page a person reads) and gets one or more crawl targets in `targets()`, or is
+listed in `NOT_PAGES` with the reason (a POST-only action, an API, an ingest endpoint, a
+fragment that a page polls). `uncovered_routes()` names every route that is neither, so
+a new page fails `test_every_route_is_crawled_or_explained` until it is added here:
+
+- a page that needs no object: add it to `SIMPLE_PAGES` (name → URL);
+- a page about an object: add a branch to `targets()` that picks one from the demo data;
+- not a page: add it to `NOT_PAGES` with the reason.
+
+The Django admin is crawled from its own registry (index, each app, and each model's
+list, add and change pages), so a newly registered model is crawled without an entry.
+
+Used by tests/browser/test_accessibility.py (axe-core in Chromium) and
+tests/web/test_duplicate_ids.py (the rendered HTML, no browser).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.contrib import admin
+from django.contrib.auth.hashers import make_password
+from django.db.models import Count
+from django.test import RequestFactory
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tocsin.accounts.models import Role, User
+from tocsin.accounts.permissions import Action, can
+from tocsin.accounts.services import user_create
+from tocsin.alerts.models import Alert
+from tocsin.catalog.models import Service
+from tocsin.core.actors import Actor
+from tocsin.demo import load_demo
+from tocsin.incidents.models import Incident, Status
+from tocsin.incidents.services.confirm import confirmation_token
+
+PASSWORD = "correct horse battery"
+
+# Routes that are not pages a person reads, and why.
+NOT_PAGES: dict[str, str] = {
+    "healthz": "health check (plain text)",
+    "readyz": "readiness check (plain text)",
+    "logout": "POST only (the Sign out button)",
+    "queue-rows": "fragment polled by the queue page (checked as part of the queue)",
+    "incident-live": "fragment polled by the incident page (checked as part of it)",
+    "incident-act": "POST only (status actions)",
+    "incident-triage": "POST only",
+    "incident-assign": "POST only",
+    "incident-escalate": "POST only",
+    "incident-merge": "POST only",
+    "incident-note": "POST only",
+    "incident-attach": "POST only",
+    "attachment": "file download",
+    "timeline-redact": "POST only",
+    "incident-confirm": "POST only",
+    "service-settings": "POST only",
+    "integration-rotate": "POST only",
+    "integration-revoke": "POST only",
+    "window-create": "POST only",
+    "silence-create": "POST only",
+    "window-end": "POST only",
+    "silence-expire": "POST only",
+    "alert-act": "POST only (acknowledge or resolve one alert)",
+    "alerts-bulk": "POST only (the selected alerts)",
+    "favicon": "the icon file",
+    "incident-take": "POST only (Assign to me)",
+    "incident-timeline-view": "POST only (timeline order and filter)",
+    "timeline-pin": "POST only",
+    "portal-confirm": "POST only (confirm or reopen from the portal row)",
+    "queue-view-save": "POST only",
+    "queue-view-delete": "POST only",
+    "theme": "POST only (the theme switch)",
+}
+# Whole families of routes that are machine interfaces, by name prefix or namespace.
+NOT_PAGE_PREFIXES: dict[str, str] = {
+    "ingest-": "ingest endpoint (JSON for monitoring tools)",
+    "api:": "REST API (JSON; its own tests and OpenAPI document)",
+}
+# The admin namespace is crawled from admin.site's registry (see `admin_targets`).
+ADMIN_NAMESPACE = "admin"
+
+# Pages that need no object: route name → the URL to crawl.
+SIMPLE_PAGES: dict[str, str] = {
+    "queue": "/",
+    "portal": "/portal/",
+    "incident-new": "/incidents/new/",
+    "audit-log": "/settings/audit/",
+    "services": "/services/",
+    "alerts": "/alerts/",
+    "settings": "/settings/",
+    "settings-matrix": "/settings/priority-matrix/",
+    "settings-sla": "/settings/sla-targets/",
+}
+# Pages about an object or seen signed out: `targets()` builds them.
+OBJECT_PAGES = (
+    "login",
+    "admin-login",
+    "incident",
+    "confirm-link",
+    "service",
+    "integration-new",
+    "integration-key",
+    "alert",
+)
+
+
+def _walk(patterns: list[URLPattern | URLResolver], namespace: str, route: str) -> Iterator[str]:
+    for item in patterns:
+        if isinstance(item, URLResolver):
+            inner = f"{namespace}{item.namespace}:" if item.namespace else namespace
+            yield from _walk(item.url_patterns, inner, route + str(item.pattern))
+        elif item.name:
+            yield f"{namespace}{item.name}"
+        else:
+            yield f"{namespace}<unnamed {route}{item.pattern}>"
+
+
+def routes() -> list[str]:
+    """Every route of the URL conf, by namespaced name."""
+    return sorted(set(_walk(get_resolver().url_patterns, "", "/")))
+
+
+def is_page(name: str) -> bool:
+    return name in SIMPLE_PAGES or name in OBJECT_PAGES
+
+
+def uncovered_routes() -> list[str]:
+    """Routes that are neither crawled nor explained in NOT_PAGES."""
+    missing = []
+    for name in routes():
+        if name.startswith(f"{ADMIN_NAMESPACE}:"):
+            continue
+        if is_page(name) or name in NOT_PAGES:
+            continue
+        if any(name.startswith(prefix) for prefix in NOT_PAGE_PREFIXES):
+            continue
+        missing.append(name)
+    return missing
+
+
+def stale_entries() -> list[str]:
+    """Names listed here that the URL conf no longer has."""
+    known = set(routes())
+    listed = set(SIMPLE_PAGES) | set(OBJECT_PAGES) | set(NOT_PAGES)
+    return sorted(listed - known)
+
+
+# --- the data -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing to look at: a URL (GET), or a form to submit first (`form`: its URL,
+    the fields to set by name — a radio button by its value — and the submit button's
+    text); the page the form lands on is the one checked."""
+
+    route: str
+    label: str
+    url: str
+    form: tuple[str, dict[str, str], str] | None = None
+
+
+@dataclass
+class Site:
+    """The demo organisation plus one person of every role, signed in with PASSWORD."""
+
+    people: dict[str, User] = field(default_factory=dict)
+
+    def person(self, role: str) -> User:
+        return self.people[role]
+
+
+def demo_site() -> Site:
+    """Load the demo organisation and pick one person of every role (creating one for a
+    role the demo has nobody in). Everyone's password becomes PASSWORD."""
+    load_demo()
+    site = Site()
+    for role in Role.values:
+        person = User.objects.filter(role=role, is_active=True).order_by("pk").first()
+        if role == Role.REPORTER:
+            # the reporter with the most incidents, so the portal has a resolved one
+            person = (
+                User.objects.filter(role=role, is_active=True)
+                .annotate(n=Count("reported_incidents"))
+                .order_by("-n", "pk")
+                .first()
+            )
+        if person is None:
+            person = user_create(
+                username=f"a11y-{role}",
+                email=f"a11y-{role}@example.com",
+                name=f"A11y {role.title()}",
+                role=role,
+                password=PASSWORD,
+                actor=Actor.system("a11y setup"),
+            )
+        site.people[role] = person
+    User.objects.filter(pk__in=[p.pk for p in site.people.values()]).update(
+        password=make_password(PASSWORD)
+    )
+    for person in site.people.values():
+        person.refresh_from_db()
+    return site
+
+
+def _incident_url(incident: Incident) -> str:
+    return reverse("incident", args=[incident.ref])
+
+
+def targets(site: Site, role: str | None) -> list[Target]:
+    """What a person of `role` (None: signed out) is to be checked on."""
+    if role is None:
+        found = [
+            Target("login", "sign-in page", reverse("login")),
+            Target("admin-login", "admin sign-in page", reverse("admin-login")),
+            Target("not-found", "404 page (signed out)", "/no-such-page/"),
+        ]
+        resolved = (
+            Incident.objects.filter(status=Status.RESOLVED, reporter__isnull=False)
+            .order_by("pk")
+            .first()
+        )
+        if resolved is not None:
+            token = confirmation_token(resolved)
+            found.append(
+                Target(
+                    "confirm-link",
+                    "reporter's signed confirm link",
+                    reverse("confirm-link", args=[resolved.ref, token]),
+                )
+            )
+        return found
+
+    user = site.person(role)
+    found = [Target(name, name, url) for name, url in SIMPLE_PAGES.items()]
+    found.append(Target("not-found", "404 page", "/incidents/INC-99999999/"))
+    if can(user, Action.DESK_VIEW):
+        open_alerted = (
+            Incident.objects.filter(alerts__isnull=False, status__in=[Status.ACKNOWLEDGED])
+            .order_by("pk")
+            .first()
+            or Incident.objects.filter(alerts__isnull=False).order_by("pk").first()
+        )
+        picks = {
+            "incident from alerts": open_alerted,
+            "new incident": Incident.objects.filter(status=Status.NEW).order_by("-pk").first(),
+            "incident in progress": Incident.objects.filter(status=Status.IN_PROGRESS)
+            .order_by("-pk")
+            .first(),
+            "resolved incident": Incident.objects.filter(status=Status.RESOLVED)
+            .order_by("-pk")
+            .first(),
+            "closed incident": Incident.objects.filter(status=Status.CLOSED)
+            .order_by("-pk")
+            .first(),
+            "merged (duplicate) incident": Incident.objects.filter(duplicate_of__isnull=False)
+            .order_by("-pk")
+            .first(),
+        }
+        for label, incident in picks.items():
+            if incident is not None:
+                found.append(Target("incident", label, _incident_url(incident)))
+        service = (
+            Service.objects.annotate(n=Count("integrations")).order_by("-n", "pk").first()
+            or Service.objects.order_by("pk").first()
+        )
+        if service is not None:
+            found.append(Target("service", "service", reverse("service", args=[service.pk])))
+            if can(user, Action.INTEGRATION_MANAGE):
+                new_url = reverse("integration-new", args=[service.pk])
+                found.append(Target("integration-new", "new integration", new_url))
+                found.append(
+                    Target(
+                        "integration-key",
+                        "integration key (shown once)",
+                        new_url,
+                        form=(
+                            new_url,
+                            {"kind": "alertmanager", "name": "Accessibility check"},
+                            "Create integration",
+                        ),
+                    )
+                )
+        alert = Alert.objects.order_by("pk").first()
+        if alert is not None:
+            found.append(Target("alert", "alert", reverse("alert", args=[alert.pk])))
+    else:
+        mine = Incident.objects.filter(reporter=user)
+        for label, incident in {
+            "own open incident": mine.exclude(status__in=[Status.RESOLVED, Status.CLOSED])
+            .order_by("-pk")
+            .first(),
+            "own resolved incident": mine.filter(status=Status.RESOLVED).order_by("-pk").first(),
+            "own closed incident": mine.filter(status=Status.CLOSED).order_by("-pk").first(),
+        }.items():
+            if incident is not None:
+                found.append(Target("incident", label, _incident_url(incident)))
+        other = Incident.objects.exclude(reporter=user).order_by("pk").first()
+        if other is not None:
+            found.append(Target("incident", "someone else's incident (404)", _incident_url(other)))
+    if can(user, Action.CONFIG_MANAGE):
+        found.extend(admin_targets(user))
+    return found
+
+
+def admin_targets(user: User) -> list[Target]:
+    """The admin's index, each app's page and each registered model's list, add and
+    (for its first object) change page, as far as the model's admin lets `user` in."""
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    found = [Target("admin:index", "admin index", reverse("admin:index"))]
+    apps = set()
+    for model, model_admin in sorted(
+        admin.site._registry.items(), key=lambda item: item[0]._meta.label
+    ):
+        meta = model._meta
+        if meta.app_label not in apps:
+            apps.add(meta.app_label)
+            found.append(
+                Target(
+                    "admin:app_list",
+                    f"admin: {meta.app_label}",
+                    reverse("admin:app_list", args=[meta.app_label]),
+                )
+            )
+        base = f"admin:{meta.app_label}_{meta.model_name}"
+        if not model_admin.has_view_or_change_permission(request):
+            continue
+        found.append(
+            Target(f"{base}_changelist", f"admin: {meta.label} list", reverse(f"{base}_changelist"))
+        )
+        if model_admin.has_add_permission(request):
+            found.append(Target(f"{base}_add", f"admin: add {meta.label}", reverse(f"{base}_add")))
+        first = model._default_manager.order_by("pk").first()
+        if first is not None:
+            found.append(
+                Target(
+                    f"{base}_change",
+                    f"admin: change {meta.label}",
+                    reverse(f"{base}_change", args=[first.pk]),
+                )
+            )
+    return found
+
+
+def all_roles() -> list[str | None]:
+    """Every role of accounts.models.Role, and None for signed out."""
+    return [None, *Role.values]
+
+
+__all__ = [
+    "NOT_PAGES",
+    "PASSWORD",
+    "SIMPLE_PAGES",
+    "Site",
+    "Target",
+    "all_roles",
+    "demo_site",
+    "routes",
+    "stale_entries",
+    "targets",
+    "uncovered_routes",
+]
