@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import os
 import pstats
@@ -137,13 +138,31 @@ def profile(args: argparse.Namespace) -> int:
         pending = InboxEvent.objects.filter(state="pending").count()
         statements: Counter[str] = Counter()
         shapes: Counter[str] = Counter()  # PROFILE_SQL=1: each statement's start, counted
+        waited: Counter[str] = Counter()  # and the wall time each shape took, in seconds
 
         def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
             statements[sql.split(None, 1)[0].upper()] += 1
-            if os.environ.get("PROFILE_SQL"):
-                shapes[sql[:150]] += 1
-            return execute(sql, params, many, context)
+            if not os.environ.get("PROFILE_SQL"):
+                return execute(sql, params, many, context)
+            shapes[sql[:150]] += 1
+            began = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                waited[sql[:150]] += time.perf_counter() - began
 
+        collecting = [0.0, 0, 0.0]  # the garbage collector: seconds, runs, start
+
+        def on_gc(phase: str, info: dict[str, Any]) -> None:
+            if phase == "start":
+                collecting[2] = time.perf_counter()
+            else:
+                collecting[0] += time.perf_counter() - collecting[2]
+                collecting[1] += 1
+
+        gc.callbacks.append(on_gc)
+        server_pid = backend_pid(connection)
+        server_started = process_cpu(server_pid)
         started = time.perf_counter()
         cpu_started = time.process_time()
         if not args.plain:
@@ -156,6 +175,8 @@ def profile(args: argparse.Namespace) -> int:
         profiler.disable()
         took = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
+        server = process_cpu(server_pid) - server_started
+        gc.callbacks.remove(on_gc)
         events = pending * events_per_request
         print(
             f"{args.what}: {pending} rows, {events} events drained in {took:.2f} s "
@@ -169,9 +190,11 @@ def profile(args: argparse.Namespace) -> int:
             f"statements: {total / pending:.2f} a row ("
             + ", ".join(f"{verb} {n / pending:.2f}" for verb, n in statements.most_common())
             + f"); CPU {cpu / pending * 1000:.3f} ms a row"
+            + (f", server {server / pending * 1000:.3f} ms a row" if server_pid else "")
+            + f"; garbage collector {collecting[1]} runs, {collecting[0] * 1000:.0f} ms"
         )
         for shape, n in shapes.most_common(25):
-            print(f"  {n / pending:6.2f}  {shape}")
+            print(f"  {n / pending:6.2f} {waited[shape] / pending * 1000:7.3f} ms  {shape[:110]}")
         if args.plain:
             return 0
     if args.save:
@@ -183,6 +206,27 @@ def profile(args: argparse.Namespace) -> int:
         print(f"--- top {args.top} by {order} ---")
         print("\n".join(out.getvalue().splitlines()[6:]))
     return 0
+
+
+def backend_pid(connection: Any) -> int | None:
+    """The PostgreSQL backend serving this connection (on this machine), else None."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = int(cursor.fetchone()[0])
+    return pid if Path(f"/proc/{pid}/stat").exists() else None
+
+
+def process_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) another process of this machine has used; 0 if unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

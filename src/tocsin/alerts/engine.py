@@ -66,7 +66,7 @@ def ingest_lease(service_id: int) -> str:
 
 class IngestModule:
     name = "ingest"
-    batch = 400  # pending rows looked at per tick (all services)
+    batch = 2000  # pending rows looked at per tick (all services)
 
     def __init__(self, worker_id: str | None = None) -> None:
         self.holder = f"{worker_id or uuid.uuid4().hex}:ingest"

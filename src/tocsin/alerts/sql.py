@@ -11,7 +11,8 @@ replaces gives, on SQLite and on PostgreSQL. The ORM query is in each docstring.
 - open_alerts_of (_by_key)     a batch: the open alerts of its rows' keys, with incidents
 - open_incident_for_grouping  every new grouping key: the incident an alert joins
 - last_resolved_start_by_key  every snapshot row (Alertmanager, Grafana)
-- insert_alerts               every row that opens alerts: one multi-row INSERT RETURNING
+- insert_alert_groups         a batch's new alerts (every row's): multi-row INSERT RETURNING
+- update_occurrences          a batch's duplicates: occurrences and last seen, executemany
 - record_outcomes             every row: outcome and claim, one executemany a batch
 - insert_inbox_row            every accepted request (the web side)
 
@@ -22,6 +23,7 @@ catalog must not import alerts.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,9 @@ from tocsin.incidents.models import OPEN_STATUSES, Incident
 
 if TYPE_CHECKING:
     from tocsin.alerts.services import NewAlert
+
+    # The new alerts of one inbox row: its integration, when it was received, the alerts.
+    AlertGroup = tuple[Integration, dt.datetime, list[NewAlert]]
 
 
 def _column_name(field: Any) -> str:
@@ -322,8 +327,11 @@ class _AlertInsert:
         ):
             self.unnest = self._unnest_sql(db, fields)
 
-    # PostgreSQL: the columns that differ from alert to alert, as one JSON document.
+    # PostgreSQL: every column but the constant ones, as one JSON document (the alerts of
+    # several rows, hence of several integrations, may go in one statement).
     RECORD = (
+        ("integration", "bigint"),
+        ("service", "bigint"),
         ("dedup_key", "text"),
         ("group_key", "text"),
         ("grouping_key", "text"),
@@ -334,6 +342,8 @@ class _AlertInsert:
         ("links", "jsonb"),
         ("labels", "jsonb"),
         ("started_at", "timestamptz"),
+        ("first_seen_at", "timestamptz"),
+        ("last_seen_at", "timestamptz"),
         ("incident", "bigint"),
         ("suppressed_reason", "text"),
     )
@@ -357,21 +367,22 @@ class _AlertInsert:
             f"AS u({names}, n) ORDER BY u.n{self.tail}"
         )
 
-    def run(
-        self, db: Any, integration: Integration, received_at: dt.datetime, alerts: list[NewAlert]
-    ) -> None:
+    def run(self, db: Any, groups: list[AlertGroup]) -> None:
         if self.unnest:
-            self._run_unnest(db, integration, received_at, alerts)
+            self._run_unnest(db, groups)
             return
         adapt_datetime = db.ops.adapt_datetimefield_value
         details_json, links_json, labels_json = self.json
-        seen = adapt_datetime(received_at)
         times: dict[dt.datetime, Any] = {}  # a snapshot's alerts share their start times
-        size = max(1, db.ops.bulk_batch_size(self.fields, alerts))
-        for start in range(0, len(alerts), size):
-            batch = alerts[start : start + size]
+        flat: list[tuple[Integration, Any, NewAlert]] = []
+        for integration, received_at, alerts in groups:
+            seen = adapt_datetime(received_at)
+            flat += [(integration, seen, alert) for alert in alerts]
+        size = max(1, db.ops.bulk_batch_size(self.fields, flat), self._sqlite_rows(db))
+        for start in range(0, len(flat), size):
+            batch = flat[start : start + size]
             params: list[Any] = []
-            for alert in batch:
+            for integration, seen, alert in batch:
                 started = times.get(alert.started_at)
                 if started is None:
                     started = times[alert.started_at] = adapt_datetime(alert.started_at)
@@ -399,50 +410,70 @@ class _AlertInsert:
             with db.cursor() as cursor:
                 cursor.execute(sql, params)
                 ids = cursor.fetchall()
-            for alert, (pk,) in zip(batch, ids, strict=True):
+            for (_, _, alert), (pk,) in zip(batch, ids, strict=True):
                 alert.pk = pk
 
-    def _run_unnest(
-        self, db: Any, integration: Integration, received_at: dt.datetime, alerts: list[NewAlert]
-    ) -> None:
-        constant = {
-            "integration": integration.pk,
-            "service": integration.service_id,
-            "status": AlertStatus.TRIGGERED.value,
-            "first_seen_at": received_at,
-            "last_seen_at": received_at,
-            "occurrences": 1,
-        }
+    ROWS_MAX = 500  # alerts a statement at most (SQLite)
+
+    def _sqlite_rows(self, db: Any) -> int:
+        """Alerts a statement may hold on SQLite: as many as its real limit of variables
+        allows (32,766 since SQLite 3.32; Django assumes the old 999, which split a
+        snapshot's 100 alerts in two statements), up to ROWS_MAX; 0 elsewhere."""
+        if db.vendor != "sqlite":
+            return 0
+        db.ensure_connection()
+        getlimit = getattr(db.connection, "getlimit", None)  # Python 3.11+
+        if getlimit is None:
+            return 0
+        variables = int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+        return min(self.ROWS_MAX, variables // len(self.fields))
+
+    def _run_unnest(self, db: Any, groups: list[AlertGroup]) -> None:
+        constant = {"status": AlertStatus.TRIGGERED.value, "occurrences": 1}
         record = dict(self.RECORD)
         params: list[Any] = [constant[name] for name, _ in self.SOURCES if name not in record]
         times: dict[dt.datetime, str] = {}  # a snapshot's alerts share their start times
-        rows = []
-        for a in alerts:
-            started = times.get(a.started_at)
-            if started is None:
-                started = times[a.started_at] = a.started_at.isoformat()
-            rows.append(
-                (
-                    a.dedup_key,
-                    a.group_key,
-                    a.grouping_key,
-                    a.severity,
-                    a.summary,
-                    a.source,
-                    a.details,
-                    a.links,
-                    a.labels,
-                    started,
-                    a.incident_id,
-                    a.suppressed_reason,
-                )
-            )
         names = [name for name, _ in self.RECORD]
-        params.append(jsonfast.dumps([dict(zip(names, row, strict=True)) for row in rows]))
+        rows = []
+        every: list[NewAlert] = []
+        for integration, received_at, alerts in groups:
+            seen = received_at.isoformat()
+            every += alerts
+            for a in alerts:
+                started = times.get(a.started_at)
+                if started is None:
+                    started = times[a.started_at] = a.started_at.isoformat()
+                rows.append(
+                    dict(
+                        zip(
+                            names,
+                            (
+                                integration.pk,
+                                integration.service_id,
+                                a.dedup_key,
+                                a.group_key,
+                                a.grouping_key,
+                                a.severity,
+                                a.summary,
+                                a.source,
+                                a.details,
+                                a.links,
+                                a.labels,
+                                started,
+                                seen,
+                                seen,
+                                a.incident_id,
+                                a.suppressed_reason,
+                            ),
+                            strict=True,
+                        )
+                    )
+                )
+        params.append(jsonfast.dumps(rows))
         with db.cursor() as cursor:
             cursor.execute(self.unnest, params)
             ids = cursor.fetchall()
-        for alert, (pk,) in zip(alerts, ids, strict=True):
+        for alert, (pk,) in zip(every, ids, strict=True):
             alert.pk = pk
 
 
@@ -479,10 +510,41 @@ def insert_alerts(
     """`Alert.objects.bulk_create(...)` of a row's new alerts, in order, as one prepared
     multi-row INSERT ... RETURNING (per batch of parameters); sets their pk. Needs
     `connection.features.can_return_rows_from_bulk_insert` (the caller checks)."""
+    insert_alert_groups([(integration, received_at, alerts)])
+
+
+def insert_alert_groups(groups: list[AlertGroup]) -> None:
+    """`insert_alerts` for the new alerts of several rows at once (each row's
+    integration and time of receipt), in order: one statement for all of them on
+    PostgreSQL, as few as SQLite's parameter limit allows on SQLite."""
     statement = _ALERT_INSERT.get(connection.alias)
     if statement is None or statement.vendor != connection.vendor:
         statement = _ALERT_INSERT[connection.alias] = _AlertInsert(connection)
-    statement.run(connection, integration, received_at, alerts)
+    if any(alerts for _, _, alerts in groups):
+        statement.run(connection, [group for group in groups if group[2]])
+
+
+def update_occurrences(alerts: list[Alert]) -> None:
+    """`Alert.objects.bulk_update(alerts, ["occurrences", "last_seen_at"])` as one
+    executemany of a prepared UPDATE (a batch of duplicates' merges: the ORM builds a
+    CASE of every alert, twice, for every batch)."""
+
+    def build(quote: Callable[[str], str]) -> str:
+        column = _columns(Alert)
+        return (
+            f"UPDATE {quote(Alert._meta.db_table)} "  # noqa: S608 - quoted metadata
+            f"SET {quote(column('occurrences'))} = %s, {quote(column('last_seen_at'))} = %s "
+            f"WHERE {quote(_pk_column(Alert))} = %s"
+        )
+
+    if not alerts:
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            _statement("update_occurrences", build),
+            [(alert.occurrences, adapt(alert.last_seen_at), alert.pk) for alert in alerts],
+        )
 
 
 def record_outcomes(rows: list[InboxEvent], at: dt.datetime) -> int:

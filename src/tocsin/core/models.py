@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, router
 from django.db.models import F
 
 from tocsin.core.actors import ActorKind
@@ -20,10 +20,35 @@ class Counter(models.Model):
 
     @classmethod
     def next_value(cls, name: str) -> int:
-        """Increment inside the caller's transaction; the row lock serialises writers."""
-        cls.objects.get_or_create(name=name)
-        cls.objects.filter(name=name).update(value=F("value") + 1)
-        return cls.objects.values_list("value", flat=True).get(name=name)
+        """Increment inside the caller's transaction; the row lock serialises writers.
+
+        One `UPDATE ... RETURNING` (the counter's row is locked from it until the
+        caller's transaction ends, so it is one round trip, not three); the row is
+        created the first time.
+        """
+        db = connections[router.db_for_write(cls)]
+        if db.vendor not in ("postgresql", "sqlite") or (
+            db.vendor == "sqlite" and not db.features.can_return_rows_from_bulk_insert
+        ):
+            cls.objects.get_or_create(name=name)
+            cls.objects.filter(name=name).update(value=F("value") + 1)
+            return cls.objects.values_list("value", flat=True).get(name=name)
+        quote = db.ops.quote_name
+        meta = cls._meta
+        columns = {field.name: field.column for field in meta.concrete_fields}
+        value, key = quote(columns["value"]), quote(columns["name"])
+        sql = (
+            f"UPDATE {quote(meta.db_table)} SET {value} = {value} + 1 "  # noqa: S608 - quoted metadata
+            f"WHERE {key} = %s RETURNING {value}"
+        )
+        for _ in range(2):
+            with db.cursor() as cursor:
+                cursor.execute(sql, [name])
+                found = cursor.fetchone()
+            if found is not None:
+                return int(found[0])
+            cls.objects.using(db.alias).get_or_create(name=name)
+        raise RuntimeError(f"counter {name!r} could not be created")
 
 
 class IdempotencyRecord(models.Model):

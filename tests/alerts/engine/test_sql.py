@@ -227,3 +227,62 @@ def test_open_alerts_of_several_integrations_is_the_orm_query_for_each(
         got = {key: alert.pk for key, alert in found.get(integration_id, {}).items()}
         assert got == expected
     assert sorted(found[pd2.pk]) == ["a"]  # pd's "c" is not pd2's
+
+
+def test_update_occurrences_writes_what_bulk_update_writes(
+    alerts: None, pd: Integration, pd2: Integration
+) -> None:
+    mine = [alert_of(pd, "a"), alert_of(pd, "ü ∑")]
+    theirs = [alert_of(pd2, "a"), alert_of(pd, "c")]
+    later = now() + dt.timedelta(minutes=5, microseconds=7)
+    for n, alert in enumerate([*mine, *theirs]):
+        alert.occurrences += 3 + n
+        alert.last_seen_at = later
+    sql.update_occurrences(mine)
+    Alert.objects.bulk_update(theirs, ["occurrences", "last_seen_at"])
+    for alert in [*mine, *theirs]:
+        stored = Alert.objects.get(pk=alert.pk)
+        assert (stored.occurrences, stored.last_seen_at) == (alert.occurrences, later)
+        assert _values(stored) == _values(alert) | {"last_seen_at": later}
+    untouched = Alert.objects.exclude(pk__in=[a.pk for a in [*mine, *theirs]])
+    assert all(a.occurrences == 1 for a in untouched)
+    sql.update_occurrences([])
+
+
+def test_insert_alert_groups_keeps_order_across_rows_and_statements(
+    clock: time_machine.Coordinates, pd: Integration, pd2: Integration
+) -> None:
+    """A batch's new alerts of several rows (two integrations, two times of receipt),
+    more than one statement holds on SQLite: each stored with its own row's values, ids
+    in order."""
+    first, later = now(), now() + dt.timedelta(seconds=3)
+
+    def new(key: str) -> NewAlert:
+        return NewAlert(
+            dedup_key=key,
+            group_key="g",
+            grouping_key="gk",
+            severity="warning",
+            summary=key,
+            source="",
+            details={},
+            links=[],
+            labels={"n": key},
+            started_at=START,
+        )
+
+    groups = [
+        (pd, first, [new(f"a{n}") for n in range(700)]),
+        (pd2, later, []),
+        (pd2, later, [new(f"b{n}") for n in range(600)]),
+    ]
+    sql.insert_alert_groups(groups)
+    ids = [alert.pk for _, _, alerts in groups for alert in alerts]
+    assert None not in ids and ids == sorted(ids) and len(set(ids)) == 1300
+    stored = {a.pk: a for a in Alert.objects.all()}
+    for integration, received_at, alerts in groups:
+        for alert in alerts:
+            found = stored[alert.pk]  # type: ignore[index]
+            assert (found.integration_id, found.dedup_key) == (integration.pk, alert.dedup_key)
+            assert found.first_seen_at == found.last_seen_at == received_at
+            assert found.labels == {"n": alert.dedup_key}

@@ -85,15 +85,15 @@ def test_a_batch_whose_row_another_worker_finished_meanwhile_rolls_back(
     drain()  # open alerts: the rows below merge (no incident: one transaction for both)
     first, second = push(pd, trigger("a")), push(pd, trigger("b"))
     assert lease_take(name="ingest", holder="w1", at=now(), until=now() + LEASE_FOR)
-    applied = services.inbox_process
+    applied = services.drain._inbox_process
 
-    def and_meanwhile(*, row: InboxEvent, **more: Any) -> tuple[str, str]:
-        result = applied(row=row, **more)
+    def and_meanwhile(row: InboxEvent, shared: Any) -> tuple[str, Any]:
+        result = applied(row, shared)
         if row.pk == second.pk:  # what the other worker's commit looks like from here
             InboxEvent.objects.filter(pk=first.pk).update(state="done", outcome="created")
         return result
 
-    monkeypatch.setattr(services.drain, "inbox_process", and_meanwhile)
+    monkeypatch.setattr(services.drain, "_inbox_process", and_meanwhile)
     done = inbox_process_batch(
         pks=[first.pk, second.pk], lease_name="ingest", holder="w1", lease_for=LEASE_FOR
     )
@@ -172,16 +172,16 @@ class _Applied:
         self.lock = threading.Lock()
         self.log: list[tuple[str, int, int, float, float]] = []
         self.barrier = barrier
-        applied = services.inbox_process
+        applied = services.drain._inbox_process
 
-        def spy(*, row: InboxEvent, **more: Any) -> tuple[str, str]:
+        def spy(row: InboxEvent, shared: Any) -> tuple[str, Any]:
             started = time.monotonic()
             if self.barrier is not None:
                 # Both workers must be inside a row at once: with one lease for the whole
                 # inbox the other never arrives and the barrier breaks.
                 self.barrier.wait(timeout=30)
                 self.barrier = None
-            result = applied(row=row, **more)
+            result = applied(row, shared)
             entry = (
                 threading.current_thread().name,
                 row.integration_id,
@@ -197,7 +197,7 @@ class _Applied:
             transaction.on_commit(committed)
             return result
 
-        monkeypatch.setattr(services.drain, "inbox_process", spy)
+        monkeypatch.setattr(services.drain, "_inbox_process", spy)
 
 
 def _work_in_threads(workers: int, errors: list[BaseException]) -> None:

@@ -213,9 +213,16 @@ def _auto_resolve(incident_id: int, actor: Actor) -> bool:
     return True
 
 
-def _summarise(results: list[_Result]) -> tuple[str, str]:
+# A row's outcome detail, or what makes it once the row's new alerts have their ids.
+Detail = str | Callable[[], str]
+
+
+def _summarise(results: list[_Result]) -> tuple[str, Detail]:
     if len(results) == 1:
-        return results[0].outcome, results[0].detail[:DETAIL_MAX]
+        result = results[0]
+        if callable(result._detail):  # names a new alert: its id comes with the insert
+            return result.outcome, lambda: result.detail[:DETAIL_MAX]
+        return result.outcome, result.detail[:DETAIL_MAX]
     tally = Tally(result.outcome for result in results)
     main = next(outcome for outcome in OUTCOME_ORDER if tally[outcome])
     parts = [", ".join(f"{tally[o]} {o}" for o in OUTCOME_ORDER if tally[o])]

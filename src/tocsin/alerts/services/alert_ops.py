@@ -13,7 +13,9 @@ from tocsin.alerts.models import (
     Alert,
     AlertStatus,
     AlertStorm,
+    MaintenanceWindow,
     Outcome,
+    Silence,
 )
 from tocsin.alerts.services._common import (
     STORM_LABELS,
@@ -29,7 +31,7 @@ from tocsin.alerts.services._common import (
     integration_actor,
 )
 from tocsin.alerts.services.batch_state import _Shared
-from tocsin.alerts.services.new_alerts import NewAlert, _insert_alerts
+from tocsin.alerts.services.new_alerts import NewAlert
 from tocsin.alerts.services.storms import storm_refresh
 from tocsin.catalog.models import Grouping, Integration, Service
 from tocsin.core.actors import Actor
@@ -72,6 +74,8 @@ class _Row:
     times: dict[str, dt.datetime] = field(default_factory=dict)
     # What the rows of one service's batch share (its storm, suppressions, incidents).
     shared: _Shared = field(default_factory=lambda: _Shared())
+    # The maintenance windows and silences running when the row was received.
+    suppressions: tuple[list[MaintenanceWindow], list[Silence]] | None = None
 
     def __post_init__(self) -> None:
         self.service: Service = self.integration.service  # asked for every event
@@ -87,6 +91,7 @@ class _Row:
             # This row opened that key's alert: the event needs it stored (its id, an update).
             del self.opened[event.dedup_key]
             self.flush()
+            self.shared.flush_alerts()
             self.open.update(selectors.open_alerts_by_key(self.integration.pk, [event.dedup_key]))
         if opsgenie_actions.handles(event):  # unacknowledge, note; Opsgenie's by-id calls
             return opsgenie_actions.apply(self, event, _Result)
@@ -267,13 +272,17 @@ class _Row:
         return _Result(Outcome.CREATED, lambda: f"alert #{alert.pk} {verb} {incident.ref}")
 
     def flush(self) -> None:
-        """Insert the row's new alerts, in event order (their ids follow it)."""
+        """Hand the row's new alerts, in event order (their ids follow it), to the batch
+        (`_Shared.add_new_alerts`: inserted with the batch's others, or now for a lone
+        row)."""
         pending, self.pending = self.pending, []
         if pending:
-            _insert_alerts(self.integration, self.received_at, pending)
+            self.shared.add_new_alerts(self.integration, self.received_at, pending)
 
     def _suppressed_by(self, alert: Alert | NewAlert) -> str:
-        windows, silences = self.shared.suppressions_at(self.service, self.received_at)
+        if self.suppressions is None:  # the same for every event of the row
+            self.suppressions = self.shared.suppressions_at(self.service, self.received_at)
+        windows, silences = self.suppressions
         if windows:
             window = windows[0]
             return f"maintenance window #{window.pk}: {window.reason or 'no reason given'}"
@@ -291,6 +300,7 @@ class _Row:
         if alert.grouping_key in self.shared.incident_of:
             incident_id = self.shared.incident_of[alert.grouping_key]
         else:
+            self.shared.flush_alerts()  # the lookup reads alerts
             found = selectors.open_incident_for_grouping(
                 service=service, grouping_key=alert.grouping_key, started_after=started_after
             )
@@ -390,7 +400,10 @@ class _Row:
             and touched
             and (storm.shown_count == 0 or storm.shown_at <= self.at - STORM_REFRESH)
         ):
+            self.shared.flush_alerts()
             storm_refresh(storm=storm, at=self.at)
+        if self.resolved_incidents:
+            self.shared.flush_alerts()  # whether an incident has open alerts left
         for incident_id in sorted(self.resolved_incidents):
             _auto_resolve(incident_id, self.actor)
             self.shared.ended(incident_id)  # resolved, or to be looked up again

@@ -13,7 +13,8 @@ from tocsin.alerts.models import (
     Silence,
 )
 from tocsin.alerts.services._common import _save_storm_counts
-from tocsin.catalog.models import Service
+from tocsin.alerts.services.new_alerts import NewAlert, _insert_alert_groups
+from tocsin.catalog.models import Integration, Service
 from tocsin.incidents.models import Incident
 
 if TYPE_CHECKING:
@@ -27,6 +28,12 @@ class _Shared:
     windows and silences of the batch's time span, the open incident of each grouping
     key, and the count of monitoring incidents of the storm window. A lone row (or a
     heartbeat miss) has one of its own.
+
+    In a batch, the rows' new alerts wait in `new_alerts` and go into the database
+    together (`flush_alerts`: one INSERT for a batch of PagerDuty rows instead of one a
+    row) before anything reads alerts from the database: a key not known yet, a
+    grouping key's incident, an auto-resolve, a storm refresh, a row that is not all
+    triggers, and the batch's end (the rows' outcomes name the new alerts' ids).
     """
 
     def __init__(self, span: tuple[dt.datetime, dt.datetime] | None = None) -> None:
@@ -45,12 +52,29 @@ class _Shared:
         self.alerts: dict[int, dict[str, Alert | None]] = {}
         # Open alerts a trigger merged into: one more occurrence, last seen now.
         self.merged: dict[int, Alert] = {}
+        # New alerts of the batch's rows not inserted yet, row by row, in order.
+        self.new_alerts: list[tuple[Integration, dt.datetime, list[NewAlert]]] = []
+
+    def add_new_alerts(
+        self, integration: Integration, received_at: dt.datetime, alerts: list[NewAlert]
+    ) -> None:
+        """A row's new alerts: inserted now for a lone row, with the batch's others else."""
+        self.new_alerts.append((integration, received_at, alerts))
+        if self.span is None:
+            self.flush_alerts()
+
+    def flush_alerts(self) -> None:
+        """Insert the new alerts waiting (and set their ids)."""
+        if self.new_alerts:
+            groups, self.new_alerts = self.new_alerts, []
+            _insert_alert_groups(groups)
 
     def open_alerts(self, integration_id: int, keys: list[str]) -> dict[str, Alert]:
         """What `selectors.open_alerts_by_key` says, asking only for keys not known yet."""
         known = self.alerts.setdefault(integration_id, {})
         missing = [key for key in dict.fromkeys(keys) if key not in known]
         if missing:
+            self.flush_alerts()
             found = selectors.open_alerts_by_key(integration_id, missing)
             for key in missing:
                 known[key] = found.get(key)
@@ -71,6 +95,7 @@ class _Shared:
                 missing[integration_id] = unknown
         if not missing:
             return
+        self.flush_alerts()
         found = sql.open_alerts_of(missing)
         for integration_id, keys in missing.items():
             mine = found.get(integration_id, {})
@@ -137,11 +162,12 @@ class _Shared:
 
     def finish(self) -> None:
         """Write what the rows changed in memory: the storm's counts, the occurrences of
-        merged alerts (one statement, instead of one a duplicate)."""
+        merged alerts (one statement, instead of one a duplicate), the new alerts."""
+        self.flush_alerts()
         if self.storm is not None and self.storm_touched:
             _save_storm_counts(self.storm)
             self.storm_touched = False
         if self.merged:
             merged = sorted(self.merged.values(), key=lambda alert: alert.pk)
             self.merged = {}
-            Alert.objects.bulk_update(merged, ["occurrences", "last_seen_at"])
+            sql.update_occurrences(merged)

@@ -24,6 +24,7 @@ from tocsin.alerts.models import (
 from tocsin.alerts.services._common import (
     DETAIL_MAX,
     INCIDENT_HOLD,
+    Detail,
     RowRejected,
     _event_from,
     _parse_time,
@@ -34,14 +35,14 @@ from tocsin.alerts.services._common import (
 from tocsin.alerts.services.alert_ops import _Row
 from tocsin.alerts.services.batch_state import _Shared
 from tocsin.alerts.services.pings import _record_ping
-from tocsin.catalog.models import Grouping
+from tocsin.catalog.models import Grouping, Integration, Service
 from tocsin.core.clock import now
 from tocsin.core.crypto import sha256_hex
 from tocsin.core.leases import lease_renew
 from tocsin.incidents.models import OPEN_STATUSES, Incident
 
 
-def _apply_events(row: InboxEvent, shared: _Shared | None) -> tuple[str, str]:
+def _apply_events(row: InboxEvent, shared: _Shared | None) -> tuple[str, Detail]:
     raw = row.events
     if not isinstance(raw, list) or not raw:
         raise RowRejected("the row holds no events")
@@ -102,6 +103,16 @@ def inbox_process(*, row: InboxEvent, shared: _Shared | None = None) -> tuple[st
 
     RowRejected and Invalid (bad data the adapters let through) become `rejected`.
     """
+    outcome, detail = _inbox_process(row, shared)
+    if callable(detail):
+        if shared is not None:
+            shared.flush_alerts()
+        detail = detail()
+    return outcome, detail
+
+
+def _inbox_process(row: InboxEvent, shared: _Shared | None) -> tuple[str, Detail]:
+    """inbox_process, the detail perhaps waiting for the batch's new alerts' ids."""
     try:
         if row.kind == "event":
             return _apply_events(row, shared)
@@ -191,16 +202,15 @@ def _process_batch(
         at = now()
         if not lease_renew(name=lease_name, holder=holder, until=at + lease_for):
             return None
-        found = (
-            InboxEvent.objects.select_related("integration__service")
-            .defer("payload")  # the raw body (up to 64 KB a row) is for people
-            .filter(pk__in=pks, state=InboxState.PENDING)
-        )
+        found = InboxEvent.objects.defer("payload").filter(
+            pk__in=pks, state=InboxState.PENDING
+        )  # the raw body (up to 64 KB) is for people
         if service_id is not None:  # the leased service's rows only
             found = found.filter(integration__service_id=service_id)
         rows = list(found.order_by("id"))
         if not rows:
             return 0, []
+        _attach_integrations(rows)
         left: list[int] = []
         if guarded:
             for row in rows:
@@ -211,12 +221,16 @@ def _process_batch(
             )
             prefetched = 0  # rows whose keys were looked up ahead
             began = time.perf_counter()
+            details: list[Detail] = []
             for index, row in enumerate(rows):
-                if index >= prefetched:
-                    prefetched = _prefetch_open_alerts(shared, rows, index)
                 opened = shared.incidents_opened
                 try:
-                    row.outcome, row.outcome_detail = inbox_process(row=row, shared=shared)
+                    if index >= prefetched:
+                        prefetched = _prefetch_open_alerts(shared, rows, index)
+                    if not _all_triggers(row):  # it may read or change earlier rows' alerts
+                        shared.flush_alerts()
+                    row.outcome, detail = _inbox_process(row, shared)
+                    details.append(detail)
                 except (OperationalError, InterfaceError):
                     raise
                 except Exception as exc:
@@ -231,13 +245,47 @@ def _process_batch(
                     left = [later.pk for later in rows[index + 1 :]]
                     rows = rows[: index + 1]
                     break
-            shared.finish()
+            try:
+                shared.finish()  # the new alerts inserted: their ids for the details
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception as exc:
+                raise _RowFailed from exc
+            for row, detail in zip(rows, details, strict=True):
+                row.outcome_detail = detail() if callable(detail) else detail
         if sql.record_outcomes(rows, at) != len(rows):
             raise _RowsTaken
         return len(rows), left
 
 
 PREFETCH_KEYS = 500  # dedup keys looked up ahead at a time
+
+
+def _attach_integrations(rows: list[InboxEvent]) -> None:
+    """Each row's integration and its service, read once for the batch and shared by
+    its rows (instead of a copy of both, their JSON columns decoded, for every row)."""
+    integrations = Integration.objects.select_related("service").in_bulk(
+        {row.integration_id for row in rows}
+    )
+    services: dict[int, Service] = {}
+    for integration in integrations.values():
+        service = services.setdefault(integration.service_id, integration.service)
+        if service is not integration.service:
+            integration.service = service
+    for row in rows:
+        found = integrations.get(row.integration_id)
+        if found is not None:
+            row.integration = found
+
+
+def _all_triggers(row: InboxEvent) -> bool:
+    """An event row whose events are all triggers: it only opens alerts or merges into
+    open ones (what it reads of alerts, it reads through `_Shared`)."""
+    return (
+        row.kind == "event"
+        and isinstance(row.events, list)
+        and all(isinstance(data, dict) and data.get("action") == "trigger" for data in row.events)
+    )
 
 
 def _prefetch_open_alerts(shared: _Shared, rows: list[InboxEvent], first: int) -> int:
@@ -271,6 +319,7 @@ def _prefetch_groupings(shared: _Shared, rows: list[InboxEvent]) -> None:
     if service.grouping == Grouping.LABELS and service.group_labels:
         return
     wanted: set[str] = set()
+    hashed: dict[str, str] = {}  # a snapshot's alerts share their group
     for row in rows:
         known = shared.alerts.get(row.integration_id, {})
         if row.kind != "event" or not isinstance(row.events, list):
@@ -282,10 +331,15 @@ def _prefetch_groupings(shared: _Shared, rows: list[InboxEvent]) -> None:
             if not isinstance(key, str) or known.get(key) is not None:
                 continue
             group = data.get("group_key")
-            wanted.add(sha256_hex("key:" + (group if isinstance(group, str) and group else key)))
+            name = group if isinstance(group, str) and group else key
+            hashed_name = hashed.get(name)
+            if hashed_name is None:
+                hashed_name = hashed[name] = sha256_hex("key:" + name)
+            wanted.add(hashed_name)
     wanted -= shared.incident_of.keys()
     if not wanted:
         return
+    shared.flush_alerts()  # the lookup reads alerts
     newest: dict[str, int] = {}
     for grouping_key, incident_id in (
         Alert.objects.filter(

@@ -48,14 +48,21 @@ def _insert_alerts(
     integration: Integration, received_at: dt.datetime, alerts: list[NewAlert]
 ) -> None:
     """Insert a row's new alerts in one statement (per batch), in order; sets their pk."""
+    _insert_alert_groups([(integration, received_at, alerts)])
+
+
+def _insert_alert_groups(groups: list[tuple[Integration, dt.datetime, list[NewAlert]]]) -> None:
+    """Insert the new alerts of several rows (each with its integration and time of
+    receipt) together, in order; sets their pk."""
     if not connection.features.can_return_rows_from_bulk_insert:  # SQLite before 3.35
-        for alert in alerts:
-            alert.pk = Alert.objects.create(
-                integration=integration,
-                service_id=integration.service_id,
-                first_seen_at=received_at,
-                last_seen_at=received_at,
-                **{name: getattr(alert, name) for name in _NEW_ALERT_VALUES},
-            ).pk
+        for integration, received_at, alerts in groups:
+            for alert in alerts:
+                alert.pk = Alert.objects.create(
+                    integration=integration,
+                    service_id=integration.service_id,
+                    first_seen_at=received_at,
+                    last_seen_at=received_at,
+                    **{name: getattr(alert, name) for name in _NEW_ALERT_VALUES},
+                ).pk
         return
-    sql.insert_alerts(integration, received_at, alerts)
+    sql.insert_alert_groups(groups)
