@@ -184,3 +184,32 @@ def test_the_queue_refreshes_from_the_rows_partial_with_its_filters(
     html = browse(agent).get("/", {"assignee": "me", "q": "vpn"}).content.decode()
     assert 'data-refresh-url="/queue/rows/?assignee=me&amp;q=vpn"' in html
     assert 'data-live-region="queue-rows"' in html
+
+
+def test_a_service_filter_pages_in_order_with_each_incident_once(
+    browse: Any, agent: Any, reporter: Any, make_incident: Any, catalogue: dict[str, Any]
+) -> None:
+    """The page is read by id first (bench/ui): a service matched both as the main
+    service and as an affected one still lists its incident once, in the queue's order,
+    25 a page."""
+    vpn, mail = catalogue["vpn_service"], catalogue["mail_service"]
+    made = [
+        make_incident(
+            reporter,
+            title=f"VPN {n}",
+            impact=1 + n % 4,
+            urgency=2,
+            service=vpn,
+            affected_services=[vpn, mail],
+        )
+        for n in range(30)
+    ]
+    make_incident(reporter, title="Mail only", service=mail)
+    client = browse(agent)
+    first = refs(client.get(f"/?service={vpn.pk}"))
+    second = refs(client.get(f"/?service={vpn.pk}&page=2"))
+    expected = [
+        i.ref for i in sorted(made, key=lambda i: (i.priority, i.resolution_due_at, -i.number))
+    ]
+    assert first + second == expected
+    assert len(first) == 25

@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -163,7 +162,7 @@ def _queue_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
             apply_error(form, exc)
             status = 400
         else:
-            page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+            page = selectors.incident_page(qs, request.GET.get("page"), PAGE_SIZE)
             at = now()
             targets = Targets()
             for incident in page.object_list:

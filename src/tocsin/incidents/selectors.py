@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.db.models.functions import Least, Lower
 
@@ -172,6 +173,17 @@ def _check_filters(filters: IncidentFilters) -> None:
         raise Invalid("source", f"must be one of {', '.join(Source.values)}")
     if filters.sort and filters.sort.removeprefix("-") not in QUEUE_SORTS:
         raise Invalid("sort", f"must be one of {', '.join(QUEUE_SORTS)}")
+
+
+def incident_page(qs: QuerySet[Incident], number: str | int | None, size: int) -> Page:
+    """One page of `qs`, in its order. The database sorts the ids alone (a narrow row)
+    and then reads the page's rows whole: sorting every joined row of 100,000 incidents
+    to show 25 cost several times as much (bench/ui, the queue over every status)."""
+    page = Paginator(qs.values_list("pk", flat=True), size).get_page(number)
+    ids = list(page.object_list)
+    rows = {incident.pk: incident for incident in qs.filter(pk__in=ids).order_by()}
+    page.object_list = [rows[pk] for pk in ids if pk in rows]  # type: ignore[misc]
+    return page
 
 
 def incident_list_for(user: User, filters: IncidentFilters) -> QuerySet[Incident]:
