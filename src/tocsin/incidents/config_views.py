@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -21,8 +20,8 @@ from tocsin.incidents.config_forms import (
     format_duration,
 )
 from tocsin.incidents.models import Level, Priority, SlaTarget
-from tocsin.incidents.priority import matrix, priority_matrix_set
-from tocsin.incidents.sla import DEFAULT_TARGETS, sla_target_set
+from tocsin.incidents.priority import matrix, priority_matrix_set_many
+from tocsin.incidents.sla import DEFAULT_TARGETS, sla_targets_set_many
 
 FOR_ADMINISTRATORS = "The settings are for administrators."
 
@@ -72,11 +71,7 @@ def priority_matrix_page(request: HttpRequest) -> HttpResponse:
             changes = form.changes()
             actor = Actor.for_request(request)
             try:
-                with transaction.atomic():
-                    for impact, urgency, priority in changes:
-                        priority_matrix_set(
-                            impact=impact, urgency=urgency, priority=priority, actor=actor
-                        )
+                priority_matrix_set_many(changes=changes, actor=actor)
             except TocsinError as exc:
                 form.add_error(None, exc.message)
             else:
@@ -121,15 +116,7 @@ def sla_targets_page(request: HttpRequest) -> HttpResponse:
             changes = form.changes()
             actor = Actor.for_request(request)
             try:
-                with transaction.atomic():
-                    for priority, response, resolution, calendar in changes:
-                        sla_target_set(
-                            priority=priority,
-                            response_minutes=response,
-                            resolution_minutes=resolution,
-                            calendar=calendar,
-                            actor=actor,
-                        )
+                sla_targets_set_many(changes=changes, actor=actor)
             except TocsinError as exc:
                 form.add_error(None, exc.message)
             else:

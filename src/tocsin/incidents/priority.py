@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import transaction
 
 from tocsin.core.actors import Actor
@@ -63,3 +65,10 @@ def priority_matrix_set(
         after={"priority": priority},
     )
     return current
+
+
+@transaction.atomic
+def priority_matrix_set_many(*, changes: Iterable[tuple[int, int, int]], actor: Actor) -> None:
+    """Set several cells (impact, urgency, priority) at once: all of them or none."""
+    for impact, urgency, priority in changes:
+        priority_matrix_set(impact=impact, urgency=urgency, priority=priority, actor=actor)

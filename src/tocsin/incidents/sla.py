@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -384,3 +385,21 @@ def sla_state(
             "paused": paused and met is None,
         }
     return result
+
+
+@transaction.atomic
+def sla_targets_set_many(
+    *,
+    changes: Iterable[tuple[int, int, int, BusinessCalendar | None]],
+    actor: Actor,
+) -> None:
+    """Set several priorities' targets (priority, response, resolution, calendar) at
+    once: all of them or none."""
+    for priority, response, resolution, calendar in changes:
+        sla_target_set(
+            priority=priority,
+            response_minutes=response,
+            resolution_minutes=resolution,
+            calendar=calendar,
+            actor=actor,
+        )
