@@ -13,6 +13,8 @@ from tocsin.catalog.api import router as catalog_router
 from tocsin.core.api import install_error_handlers, install_not_found_route
 from tocsin.incidents.api import router as incidents_router
 from tocsin.incidents.saved_views_api import router as saved_views_router
+from tocsin.oncall.api import router as oncall_router
+from tocsin.oncall.calendar_api import router as oncall_calendar_router
 
 api = NinjaAPI(
     title="Tocsin API",
@@ -35,4 +37,6 @@ api.add_router("", catalog_router)
 api.add_router("", alerts_router)
 api.add_router("", audit_router)
 api.add_router("", saved_views_router)
+api.add_router("", oncall_router)
+api.add_router("", oncall_calendar_router)
 install_not_found_route(api)

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "tocsin.engine",
     "tocsin.notify",
     "tocsin.alerts",
+    "tocsin.oncall",
 ]
 
 MIDDLEWARE = [

@@ -68,5 +68,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("tocsin.catalog.web_urls")),
     path("", include("tocsin.alerts.web_urls")),
+    path("", include("tocsin.oncall.web_urls")),
+    path("calendar/", include("tocsin.oncall.calendar_urls")),
     path("", include("tocsin.web_urls")),
 ]

@@ -71,6 +71,8 @@ BY_ROLE: dict[str, frozenset[str]] = {
     Action.TEAM_MANAGE: ADMINS,
     Action.CONFIG_MANAGE: ADMINS,
     Action.AUDIT_VIEW: ADMINS,
+    Action.SCHEDULE_VIEW: STAFF,
+    Action.SCHEDULE_CREATE: INTEGRATORS,
 }
 
 
@@ -83,7 +85,13 @@ def expected(role: str, action: str, kind: str) -> bool:
         return kind == "own_incident"  # the reporter alone, whatever their role
     if action == Action.PEOPLE_VIEW:
         return role in STAFF or kind == "self"
-    if action in (Action.SCHEDULE_EDIT, Action.POLICY_EDIT):
+    if action in (
+        Action.SCHEDULE_EDIT,
+        Action.POLICY_EDIT,
+        Action.SCHEDULE_OVERRIDE,
+        Action.SCHEDULE_COVER,
+    ):
+        # (participants of a schedule: tests/oncall)
         # administrators; and the manager of the owning team (while staff)
         return role in ADMINS or (
             role in STAFF and kind in ("managed_team", "managed_team_service")

@@ -83,6 +83,20 @@ class Action(models.TextChoices):
     AUDIT_VIEW = "audit.view", "read the audit log"
     # what a team owns: its manager edits it (schedules and policies come with paging)
     SCHEDULE_EDIT = "schedule.edit", "edit this team's schedules"
+    # on-call schedules: staff see them; managers and administrators create them; the
+    # manager of the owning team (or an administrator) edits one; its participants (and
+    # its editors) add overrides and ask for cover; they and the owning team's members
+    # accept cover requests
+    SCHEDULE_VIEW = "schedule.view", "see on-call schedules"
+    SCHEDULE_CREATE = "schedule.create", "create on-call schedules"
+    SCHEDULE_OVERRIDE = (
+        "schedule.override",
+        "add overrides and cover requests to this schedule (its people and editors may)",
+    )
+    SCHEDULE_COVER = (
+        "schedule.cover",
+        "cover shifts on this schedule (its people and the owning team may)",
+    )
     POLICY_EDIT = "policy.edit", "edit this team's escalation policies"
 
 
@@ -115,6 +129,8 @@ _BY_ROLE: dict[str, frozenset[str]] = {
     Action.TEAM_MANAGE: ADMIN_ROLES,
     Action.CONFIG_MANAGE: ADMIN_ROLES,
     Action.AUDIT_VIEW: ADMIN_ROLES,
+    Action.SCHEDULE_VIEW: STAFF_ROLES,
+    Action.SCHEDULE_CREATE: INTEGRATION_ROLES,
 }
 
 # Actions where staff may, and so may the reporter of the incident in `obj`.
@@ -172,7 +188,28 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
         if obj is None or role not in STAFF_ROLES:
             return False
         return _owning_team_manager_id(obj) == user.pk
+    if action in (Action.SCHEDULE_OVERRIDE, Action.SCHEDULE_COVER):
+        if role in ADMIN_ROLES:
+            return True
+        if obj is None or role not in STAFF_ROLES:
+            return False
+        if _owning_team_manager_id(obj) == user.pk or _participant(obj, user):
+            return True
+        return action == Action.SCHEDULE_COVER and _team_member(obj, user)
     raise ValueError(f"unknown action {action!r}")
+
+
+def _participant(obj: Any, user: Any) -> bool:
+    """Is the person in the object's rotation (a schedule's ``has_participant``)?"""
+    has = getattr(obj, "has_participant", None)
+    return bool(has is not None and has(user.pk))
+
+
+def _team_member(obj: Any, user: Any) -> bool:
+    team_id = getattr(obj, "team_id", None)
+    if team_id is None:
+        return False
+    return Team.members.through.objects.filter(team_id=team_id, user_id=user.pk).exists()
 
 
 def people_who_may(action: str) -> QuerySet[User]:
