@@ -1,4 +1,5 @@
-"""The demo organisation: people, teams, services, a taxonomy and 90 days of incidents.
+"""The demo organisation: people, teams, services, a taxonomy, 90 days of incidents,
+monitoring alerts and on-call schedules (`demo/oncall.py`).
 
 Everything is written through the real services inside `clock.travel()` blocks, so the
 history is exactly what Tocsin itself would have recorded: timeline entries, SLA clocks,
@@ -31,6 +32,7 @@ from tocsin.core.clock import now, travel
 from tocsin.core.errors import Conflict
 from tocsin.core.models import Counter
 from tocsin.demo.alerts import DEMO_ACTOR, write_alerts
+from tocsin.demo.oncall import write_schedules
 from tocsin.incidents import services, sla
 from tocsin.incidents.models import Incident, Source, Visibility
 from tocsin.incidents.priority import DEFAULT_MATRIX
@@ -1314,6 +1316,7 @@ def load_demo(*, seed: int = 7) -> DemoSummary:
             _build_organisation()
             _write_history(seed, end)
             write_alerts(end)
+            write_schedules(end)
             # The history's resolution mails belong to the past: nobody is waiting for them
             # (and the demo's addresses are not real), so they are not queued for sending.
             OutboxMessage.objects.filter(created_at__lte=end).delete()
