@@ -10,6 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import ApiClient
 from tocsin.accounts.models import Role, Team, User
@@ -694,3 +696,122 @@ def test_a_persons_shifts_and_the_organisation(
         .json()
     )
     assert early["users"] == [] and early["schedule"]["time_zone"] == "Europe/Berlin"
+
+
+# --- bad input never makes a 500 -------------------------------------------------------------
+
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.text(max_size=20)
+    | st.sampled_from(
+        [
+            "ann",
+            "rex",
+            "daily",
+            "weekly",
+            "mon",
+            "09:00",
+            "24:00",
+            "Europe/Berlin",
+            "2026-03-29T02:30",
+            "0001-01-01T00:00",
+            "9999-12-31T23:59",
+            "2026-03-29T01:00:00Z",
+            "0001-01-01T00:00:00+14:00",
+            "9999-12-31T23:59:59-12:00",
+            "\x00",
+        ]
+    )
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "name",
+                    "start",
+                    "end",
+                    "rotation",
+                    "users",
+                    "restrictions",
+                    "every",
+                    "unit",
+                    "type",
+                    "days",
+                    "start_day",
+                    "end_day",
+                    "id",
+                ]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=8,
+)
+BODIES = st.dictionaries(
+    st.sampled_from(
+        [
+            "name",
+            "time_zone",
+            "team",
+            "layers",
+            "description",
+            "user",
+            "replaces",
+            "start",
+            "end",
+            "note",
+        ]
+    ),
+    VALUES,
+    max_size=6,
+)
+QUERY = st.dictionaries(
+    st.sampled_from(["since", "until", "at", "layer", "state", "team", "limit", "offset"]),
+    SCALARS.filter(lambda v: v is not None).map(str),
+    max_size=3,
+)
+FUZZ = settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@FUZZ
+@given(route=st.sampled_from(["post", "patch", "override", "cover"]), data=BODIES | VALUES)
+def test_random_bodies_never_make_a_500(
+    clients: dict[str, ApiClient], schedule: dict[str, Any], route: str, data: Any
+) -> None:
+    ada = clients["admin"]
+    sid = schedule["id"]
+    if route == "post":
+        response = ada.post("/api/v1/schedules", data)
+    elif route == "patch":
+        response = ada.patch(f"/api/v1/schedules/{sid}", data)
+    else:
+        path = "overrides" if route == "override" else "cover-requests"
+        response = ada.post(f"/api/v1/schedules/{sid}/{path}", data)
+    assert response.status_code < 500, (route, data, response.content)
+
+
+@FUZZ
+@given(
+    path=st.sampled_from(["oncall", "shifts", "gaps", "overrides", "cover-requests", "", "-"]),
+    params=QUERY,
+)
+def test_random_queries_never_make_a_500(
+    clients: dict[str, ApiClient], schedule: dict[str, Any], path: str, params: dict[str, str]
+) -> None:
+    ann = clients["ann"]
+    if path == "":
+        url = "/api/v1/oncall"
+    elif path == "-":
+        url = "/api/v1/users/ann/shifts"
+    else:
+        url = f"/api/v1/schedules/{schedule['id']}/{path}"
+    response = ann.get(url, params)
+    assert response.status_code in (200, 422), (url, params, response.content)
