@@ -378,7 +378,7 @@ def _schedule(request: HttpRequest, schedule_id: int) -> models.Schedule:
 
 
 def _person(field: str, username: str | None) -> User | None:
-    return lookup(field, user_by_username, username)  # type: ignore[no-any-return]
+    return lookup(field, user_by_username, username)
 
 
 def schedule_ref(schedule: models.Schedule) -> dict[str, Any]:
@@ -751,10 +751,10 @@ def accept_cover_request(
     requester's place for its span. 409 unless the request is open."""
     schedule = _schedule(request, schedule_id)
     cover = selectors.cover_request_get(schedule, request_id)
-    body = payload or CoverAcceptIn()
+    named = payload.user if payload is not None else None
     services.cover_request_accept(
         request=cover,
-        user=_person("user", body.user) or user_from_request(request),
+        user=_person("user", named) or user_from_request(request),
         actor=actor_from_request(request),
     )
     return cover_json(selectors.cover_request_get(schedule, request_id))
