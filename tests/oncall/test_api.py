@@ -125,7 +125,7 @@ def test_create_read_list_patch_and_archive(
     responder = clients["ann"]
     assert responder.get(f"/api/v1/schedules/{sid}").json() == schedule
     listed = responder.get("/api/v1/schedules").json()
-    assert listed["count"] == 1 and listed["items"][0]["id"] == sid
+    assert listed["count"] == 1 and listed["items"] == [schedule]
     assert responder.get("/api/v1/schedules", {"team": teams["network"].pk}).json()["count"] == 0
     assert responder.get("/api/v1/schedules", {"team": teams["platform"].pk}).json()["count"] == 1
 

@@ -385,14 +385,16 @@ def schedule_ref(schedule: models.Schedule) -> dict[str, Any]:
     return {"id": schedule.pk, "name": schedule.name, "time_zone": schedule.time_zone}
 
 
-def schedule_json(schedule: models.Schedule) -> dict[str, Any]:
+def schedule_json(
+    schedule: models.Schedule, layers: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {
         "id": schedule.pk,
         "name": schedule.name,
         "description": schedule.description,
         "time_zone": schedule.time_zone,
         "team": ref(schedule.team),
-        "layers": services.layers_snapshot(schedule),
+        "layers": services.layers_snapshot(schedule) if layers is None else layers,
         "archived": schedule.archived_at is not None,
         "archived_at": schedule.archived_at,
         "created_at": schedule.created_at,
@@ -485,7 +487,9 @@ def list_schedules(
     qs = selectors.schedule_list(user=user, include_archived=filters.include_archived)
     if filters.team is not None:
         qs = qs.filter(team_id=filters.team)
-    return page(qs, paging, schedule_json)
+    window = list(qs[paging.offset : paging.offset + paging.limit])
+    layers = services.layers_snapshots(window)
+    return {"items": [schedule_json(s, layers[s.pk]) for s in window], "count": qs.count()}
 
 
 @router.post("/schedules", response={201: Schedule, **ERRORS})
