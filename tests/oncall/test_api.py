@@ -817,3 +817,54 @@ def test_random_queries_never_make_a_500(
         url = f"/api/v1/schedules/{schedule['id']}/{path}"
     response = ann.get(url, params)
     assert response.status_code in (200, 422), (url, params, response.content)
+
+
+def test_instants_far_from_now_are_refused_by_name(
+    clients: dict[str, ApiClient], schedule: dict[str, Any]
+) -> None:
+    sid = schedule["id"]
+    far = {"user": "dan", "start": "9999-12-31T00:00:00Z", "end": "9999-12-31T23:30:00Z"}
+    assert fields(clients["admin"].post(f"/api/v1/schedules/{sid}/overrides", far)) == ["start"]
+    early = {"start": "0001-01-01T00:00:00+14:00", "end": "0001-01-02T00:00:00Z"}
+    cover = f"/api/v1/schedules/{sid}/cover-requests"
+    assert fields(clients["manager"].post(cover, {**early, "user": "ann"})) == ["start"]
+    assert not Override.objects.exists() and not CoverRequest.objects.exists()
+
+
+ZONES = [UTC, dt.timezone(dt.timedelta(hours=14)), dt.timezone(-dt.timedelta(hours=12))]
+INSTANTS = st.datetimes(
+    min_value=dt.datetime(1, 1, 2),
+    max_value=dt.datetime(9998, 1, 1),
+    timezones=st.sampled_from(ZONES),
+)
+
+
+@FUZZ
+@given(
+    start=INSTANTS,
+    hours=st.integers(min_value=-2, max_value=24 * 500),
+    kind=st.sampled_from(["overrides", "cover-requests", "query"]),
+)
+def test_any_instant_is_answered_without_a_500(
+    clients: dict[str, ApiClient],
+    schedule: dict[str, Any],
+    start: dt.datetime,
+    hours: int,
+    kind: str,
+) -> None:
+    sid = schedule["id"]
+    end = (start + dt.timedelta(hours=hours)).isoformat()
+    if kind == "query":
+        response = clients["ann"].get(
+            f"/api/v1/schedules/{sid}/shifts", {"since": start.isoformat(), "until": end}
+        )
+        again = clients["ann"].get(f"/api/v1/schedules/{sid}/oncall", {"at": start.isoformat()})
+        assert again.status_code in (200, 422), again.content
+    else:
+        data = {
+            "start": start.isoformat(),
+            "end": end,
+            "user": "ann" if kind == "cover-requests" else "dan",
+        }
+        response = clients["admin"].post(f"/api/v1/schedules/{sid}/{kind}", data)
+    assert response.status_code in (200, 201, 422), (kind, start, end, response.content)

@@ -351,9 +351,14 @@ def _instant(value: str, field: str) -> dt.datetime:
         raise Invalid(field, "give an ISO 8601 instant, e.g. 2026-03-29T01:00:00Z") from None
     if parsed.tzinfo is None:
         raise Invalid(field, "give an instant with an offset, e.g. 2026-03-29T01:00:00Z")
-    if not 1971 <= parsed.year <= 2199:
+    return in_range(parsed, field)
+
+
+def in_range(instant: dt.datetime, field: str) -> dt.datetime:
+    """Years the time rules can work in (and show in every zone) are 1971–2199."""
+    if not 1971 <= instant.year <= 2199:
         raise Invalid(field, "must lie between 1971 and 2199")
-    return parsed.astimezone(UTC)
+    return instant.astimezone(UTC) if instant.tzinfo is not None else instant
 
 
 def _span(query: SpanQuery) -> tuple[dt.datetime, dt.datetime]:
@@ -687,8 +692,8 @@ def create_override(request: HttpRequest, schedule_id: Id, payload: OverrideIn) 
             schedule=schedule,
             user=_person("user", payload.user),  # type: ignore[arg-type]
             replaces=_person("replaces", payload.replaces),
-            start=payload.start,
-            end=payload.end,
+            start=in_range(payload.start, "start"),
+            end=in_range(payload.end, "end"),
             note=payload.note,
             actor=actor_from_request(request),
         )
@@ -731,8 +736,8 @@ def create_cover_request(
         req = services.cover_request_create(
             schedule=schedule,
             requester=requester,
-            start=payload.start,
-            end=payload.end,
+            start=in_range(payload.start, "start"),
+            end=in_range(payload.end, "end"),
             note=payload.note,
             actor=actor_from_request(request),
         )
