@@ -51,6 +51,17 @@ def _next_weekday(day: dt.date) -> dt.date:
     return day
 
 
+def _business_hours(monday: dt.date, people: list[str], until: str) -> dict[str, Any]:
+    """A weekly rotation on call Mon–Fri from 09:00 to `until`."""
+    return {
+        "name": "Business hours",
+        "start": _local(monday, 9),
+        "rotation": "weekly",
+        "users": people,
+        "restrictions": [{"type": "weekly", "days": WEEKDAYS, "start": "09:00", "end": until}],
+    }
+
+
 def _create(
     name: str, zone: str, team: Team, description: str, layers: list[dict[str, Any]]
 ) -> Schedule:
@@ -79,15 +90,7 @@ def write_schedules(end: dt.datetime) -> list[Schedule]:
         teams["Service Desk"],
         "Business hours on the desk; out of hours the on-call agent takes urgent calls.",
         [
-            {
-                "name": "Business hours",
-                "start": _local(monday, 9),
-                "rotation": "weekly",
-                "users": ["sam", "lucia"],
-                "restrictions": [
-                    {"type": "weekly", "days": WEEKDAYS, "start": "09:00", "end": "17:00"}
-                ],
-            },
+            _business_hours(monday, ["sam", "lucia"], "17:00"),
             {
                 "name": "Out of hours",
                 "start": _local(monday, 9),
@@ -183,15 +186,7 @@ def write_schedules(end: dt.datetime) -> list[Schedule]:
         teams["Applications"],
         "Customer portal, payroll and the line-of-business applications.",
         [
-            {
-                "name": "Business hours",
-                "start": _local(monday, 9),
-                "rotation": "weekly",
-                "users": ["priya", "chloe"],
-                "restrictions": [
-                    {"type": "weekly", "days": WEEKDAYS, "start": "09:00", "end": "18:00"}
-                ],
-            },
+            _business_hours(monday, ["priya", "chloe"], "18:00"),
             {
                 "name": "Nights and weekends",
                 "start": _local(monday, 18),

@@ -372,6 +372,16 @@ def _local(instant: dt.datetime, tz: ZoneInfo) -> str:
     return instant.astimezone(tz).isoformat(timespec="seconds")
 
 
+def span_json(start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> dict[str, Any]:
+    """A span in UTC, with its local times in the schedule's zone beside it."""
+    return {
+        "start": start,
+        "end": end,
+        "start_local": _local(start, tz),
+        "end_local": _local(end, tz),
+    }
+
+
 def _staff(user: User) -> None:
     """Anyone who may not see schedules is told there is nothing here."""
     if not can(user, Action.SCHEDULE_VIEW):
@@ -412,10 +422,7 @@ def shift_json(shift: rules.Shift, people: dict[int, User], tz: ZoneInfo) -> dic
     return {
         "username": person.username,
         "name": person.display_name,
-        "start": shift.start,
-        "end": shift.end,
-        "start_local": _local(shift.start, tz),
-        "end_local": _local(shift.end, tz),
+        **span_json(shift.start, shift.end, tz),
         "layer": shift.layer,
         "override": shift.override,
     }
@@ -444,10 +451,7 @@ def override_json(o: models.Override) -> dict[str, Any]:
         "schedule": o.schedule_id,
         "user": o.user.username,
         "replaces": o.replaces.username if o.replaces else None,
-        "start": o.start,
-        "end": o.end,
-        "start_local": _local(o.start, tz),
-        "end_local": _local(o.end, tz),
+        **span_json(o.start, o.end, tz),
         "note": o.note,
         "created_by": o.created_by.username if o.created_by else None,
         "created_at": o.created_at,
@@ -460,10 +464,7 @@ def cover_json(req: models.CoverRequest) -> dict[str, Any]:
         "id": req.pk,
         "schedule": req.schedule_id,
         "requester": req.requester.username,
-        "start": req.start,
-        "end": req.end,
-        "start_local": _local(req.start, tz),
-        "end_local": _local(req.end, tz),
+        **span_json(req.start, req.end, tz),
         "note": req.note,
         "state": req.state,
         "accepted_by": req.accepted_by.username if req.accepted_by else None,
@@ -612,10 +613,7 @@ def schedule_gaps(request: HttpRequest, schedule_id: Id, query: Query[SpanQuery]
         "schedule": schedule_ref(schedule),
         "since": since,
         "until": until,
-        "items": [
-            {"start": a, "end": b, "start_local": _local(a, tz), "end_local": _local(b, tz)}
-            for a, b in found
-        ],
+        "items": [span_json(a, b, tz) for a, b in found],
         "count": len(found),
     }
 
