@@ -197,7 +197,7 @@ def incident_page(
         )
         if rows or wanted == 1:  # past the last page: the count decides which page is last
             paginator = Paginator(ids, size)
-            paginator.count = rows[0][1] if rows else 0  # type: ignore[misc]
+            paginator.count = rows[0][1] if rows else 0
             return _rows_of(qs, Page([pk for pk, _ in rows], wanted, paginator))
     return _rows_of(qs, Paginator(ids, size).get_page(number))
 
@@ -205,9 +205,11 @@ def incident_page(
 def _page_number(number: str | int | None) -> int | None:
     """The page asked for, as `Paginator.get_page` reads it: 1 when it is no whole
     number; None when it is below 1 (the last page, once the count is known)."""
+    if number is None:
+        return 1
     try:
-        page = int(number)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        page = int(number)
+    except ValueError:
         return 1
     return page if page >= 1 else None
 
@@ -216,7 +218,7 @@ def _rows_of(qs: QuerySet[Incident], page: Page) -> Page:
     """The page with its incidents whole, in the order of its ids."""
     ids = list(page.object_list)
     rows = {incident.pk: incident for incident in qs.filter(pk__in=ids).order_by()}
-    page.object_list = [rows[pk] for pk in ids if pk in rows]  # type: ignore[misc]
+    page.object_list = [rows[pk] for pk in ids if pk in rows]
     return page
 
 
