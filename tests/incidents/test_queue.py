@@ -183,3 +183,25 @@ def test_priority_change_reorders_the_queue(agent, reporter, make_incident):
         incident=low, actor=Actor.for_user(agent), changes={"priority": 1}, priority_reason="VIP"
     )
     assert list(incident_list_for(agent, IncidentFilters())) == [low, high]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("number", [None, "1", "2", "3", "9", "0", "-1", "x", "2.0", ""])
+def test_a_searched_page_is_the_same_page_counted_apart(agent, reporter, make_incident, number):
+    """A search counts its matches in the same query as its page's ids (bench/ui): the
+    page, its count and the page chosen for a number out of range are what counting
+    apart gives."""
+    for n in range(27):
+        make_incident(reporter, title=f"Disk full {n}", impact=1 + n % 4, urgency=1 + n % 3)
+    make_incident(reporter, title="Printer jam")
+    qs = incident_list_for(agent, IncidentFilters(q="disk"))
+    searched = selectors.incident_page(qs, number, 10, searched=True)
+    apart = selectors.incident_page(qs, number, 10)
+    assert searched.paginator.count == apart.paginator.count == 27
+    assert searched.number == apart.number
+    assert searched.paginator.num_pages == 3
+    assert [i.number for i in searched] == [i.number for i in apart]
+    assert len(searched) == (7 if searched.number == 3 else 10)
+    nothing = incident_list_for(agent, IncidentFilters(q="nothing like this"))
+    empty = selectors.incident_page(nothing, number, 10, searched=True)
+    assert (empty.paginator.count, empty.number, list(empty)) == (0, 1, [])

@@ -158,6 +158,74 @@ def test_resolved_and_closed_incidents_appear_with_any_status(
     assert refs(client.get("/", {"status": "resolved"})) == [incident.ref]
 
 
+def test_a_search_matches_title_or_description_literally_in_any_case(
+    browse: Any, agent: Any, reporter: Any, make_incident: Any
+) -> None:
+    """The search finds its text anywhere in the title or the description, in upper or
+    lower case, with % and _ meaning themselves (not "anything")."""
+    in_title = make_incident(reporter, title="PRINTER jams on floor 3", description="Paper")
+    in_text = make_incident(
+        reporter, title="Paper everywhere", description="The Printer jams again", impact=1
+    )
+    percent = make_incident(reporter, title="CPU at 100% on db1", description="since noon")
+    make_incident(reporter, title="CPU at 1000 MHz on db2", description="since noon")
+    underscore = make_incident(reporter, title="Alert disk_usage high", description="db1")
+    make_incident(reporter, title="Alert diskXusage high", description="db2")
+    done = make_incident(reporter, title="Old one", description="printer toner")
+    services.incident_resolve(
+        incident=done, actor=Actor.for_user(agent), resolution_code="fixed", resolution_notes="ok"
+    )
+    client = browse(agent)
+
+    def shown(**params: Any) -> tuple[list[str], str]:
+        response = client.get("/", params)
+        assert response.status_code == 200
+        return refs(response), text_of(response)
+
+    found, text = shown(q="printer")
+    assert found == [in_text.ref, in_title.ref]  # the queue's order: P1 first
+    assert "2 incidents" in text
+    assert shown(q="pRiNtEr JAMS")[0] == [in_text.ref, in_title.ref]
+    assert shown(q="floor 3")[0] == [in_title.ref]
+    assert shown(q="100%")[0] == [percent.ref]
+    assert shown(q="%")[0] == [percent.ref]
+    assert shown(q="disk_usage")[0] == [underscore.ref]
+    assert shown(q="_")[0] == [underscore.ref]
+    found, text = shown(q="PRINTER", status="all")
+    assert set(found) == {in_title.ref, in_text.ref, done.ref}
+    assert "3 incidents" in text
+    found, text = shown(q="no such words", status="all")
+    assert found == []
+    assert "0 incidents" in text
+
+
+def test_a_search_pages_in_the_queue_order(
+    browse: Any, agent: Any, reporter: Any, make_incident: Any
+) -> None:
+    """A search's pages (its count and ids come from one query) hold every match once,
+    in the queue's order; a page past the last shows the last, a page that is no number
+    the first."""
+    made = [
+        make_incident(reporter, title=f"Disk full on host {n}", impact=1 + n % 4, urgency=2)
+        for n in range(30)
+    ]
+    make_incident(reporter, title="Printer jam")
+    expected = [
+        i.ref for i in sorted(made, key=lambda i: (i.priority, i.resolution_due_at, -i.number))
+    ]
+    client = browse(agent)
+    first = client.get("/", {"q": "disk full"})
+    second = client.get("/", {"q": "disk full", "page": "2"})
+    assert refs(first) + refs(second) == expected
+    assert "30 incidents · page 1 of 2" in text_of(first)
+    assert "30 incidents · page 2 of 2" in text_of(second)
+    for page in ("9", "0"):
+        beyond = client.get("/", {"q": "disk full", "page": page})
+        assert refs(beyond) == expected[25:]
+        assert "30 incidents · page 2 of 2" in text_of(beyond)
+    assert refs(client.get("/", {"q": "disk full", "page": "two"})) == expected[:25]
+
+
 def test_a_bad_filter_is_a_400_naming_the_field(browse: Any, agent: Any) -> None:
     response = browse(agent).get("/", {"priority": "9"})
     assert response.status_code == 400

@@ -157,12 +157,15 @@ def _queue_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
         if not params:
             form.is_valid()
         try:
-            qs = selectors.incident_list_for(user, form.filters(user))
+            filters = form.filters(user)
+            qs = selectors.incident_list_for(user, filters)
         except Invalid as exc:
             apply_error(form, exc)
             status = 400
         else:
-            page = selectors.incident_page(qs, request.GET.get("page"), PAGE_SIZE)
+            page = selectors.incident_page(
+                qs, request.GET.get("page"), PAGE_SIZE, searched=bool(filters.q.strip())
+            )
             at = now()
             targets = Targets()
             for incident in page.object_list:
