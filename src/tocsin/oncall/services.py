@@ -222,6 +222,9 @@ def _span(start: dt.datetime, end: dt.datetime) -> None:
         raise Invalid("start", "give an instant with an offset, e.g. 2026-03-01T09:00:00Z")
     if end.tzinfo is None:
         raise Invalid("end", "give an instant with an offset, e.g. 2026-03-01T17:00:00Z")
+    for field, instant in (("start", start), ("end", end)):
+        if not 1971 <= instant.year <= 2199:
+            raise Invalid(field, "must lie between 1971 and 2199")
     if end <= start:
         raise Invalid("end", "must be after the start")
     if end - start > MAX_OVERRIDE:
