@@ -467,12 +467,14 @@ def test_the_page_shows_a_new_address_once_and_revokes(
 
 def test_the_page_refuses_bad_input_and_reporters(people: dict[str, User], clock: None) -> None:
     client = signed_in(people["bob"])
+    for value in ("999999", "", "x"):
+        assert client.post("/calendar/feeds/", {"schedule": value}).status_code == 422
     bad = client.post("/calendar/feeds/", {"schedule": "999999"})
     assert bad.status_code == 422
     assert "Select a valid choice" in bad.content.decode()
     assert CalendarFeed.objects.count() == 0
     rex = signed_in(people["rex"])
     assert rex.get("/calendar/feeds/").status_code == 404
-    assert rex.post("/calendar/feeds/", {"schedule": ""}).status_code == 404
+    assert rex.post("/calendar/feeds/", {"schedule": "mine"}).status_code == 404
     assert CalendarFeed.objects.count() == 0
     assert Client().get("/calendar/feeds/").status_code == 302  # sign in first

@@ -51,7 +51,7 @@ def feed_list(*, user: User, owner: User | None = None) -> QuerySet[CalendarFeed
     """A person's feeds, newest first, revoked ones too (an administrator may read
     anyone's); 404 for reporters."""
     if not can(user, Action.SCHEDULE_VIEW):
-        raise NotFound("calendar feeds are for staff")
+        raise NotFound("not found")  # reporters: as if there were nothing here
     owner = owner or user
     if owner.pk != user.pk and not can(user, Action.PEOPLE_MANAGE):
         raise NotFound(f"no person with username {owner.username!r}")

@@ -44,19 +44,19 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
+MINE = "mine"
+
+
 class FeedForm(forms.Form):
-    schedule = forms.TypedChoiceField(
+    schedule = forms.ChoiceField(
         label="Shifts of",
-        required=False,
-        coerce=int,
-        empty_value=None,
         help_text="Your own shifts on every schedule, or the final schedule of one.",
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices: list[tuple[Any, str]] = [("", "My shifts (every schedule)")]
-        choices += [(s.pk, f"Schedule: {s.name}") for s in selectors.schedule_list(user=user)]
+        choices: list[tuple[str, str]] = [(MINE, "My shifts (every schedule)")]
+        choices += [(str(s.pk), f"Schedule: {s.name}") for s in selectors.schedule_list(user=user)]
         self.fields["schedule"].choices = choices  # type: ignore[attr-defined]
 
 
@@ -84,7 +84,9 @@ def feeds(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 chosen = form.cleaned_data["schedule"]
-                schedule = calendar.feed_schedule(chosen, user=user) if chosen else None
+                schedule = (
+                    None if chosen == MINE else calendar.feed_schedule(int(chosen), user=user)
+                )
                 made, token = services.feed_create(
                     owner=user, schedule=schedule, actor=Actor.for_request(request)
                 )

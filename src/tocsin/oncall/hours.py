@@ -130,7 +130,7 @@ class HoursRow:
 def check_viewer(viewer: User) -> None:
     """Hours are for staff: 404 for anyone else."""
     if not can(viewer, Action.SCHEDULE_VIEW):
-        raise NotFound("hours on call are for staff")
+        raise NotFound("not found")  # reporters: as if there were nothing here
 
 
 def may_see_everyone(viewer: User) -> bool:
