@@ -58,7 +58,7 @@ class HoursForm(forms.Form):
 def _start_of(day: dt.date) -> dt.datetime:
     """Local midnight of ``day`` in the viewer's zone, as an instant (rules.R3)."""
     zone = timezone.get_current_timezone()
-    return rules.resolve_first(dt.datetime.combine(day, dt.time()), zone)  # type: ignore[arg-type]
+    return rules.resolve_first(dt.datetime.combine(day, dt.time()), zone)
 
 
 def _this_month() -> dict[str, str]:
