@@ -391,6 +391,8 @@ def test_api_create_list_and_revoke(
     assert other.get("/api/v1/calendar-feeds", {"user": "bob"}).status_code == 404
     admin = api(people["admin"])
     assert admin.get("/api/v1/calendar-feeds", {"user": "bob"}).json()["count"] == 2
+    paged = bob.get("/api/v1/calendar-feeds", {"limit": 1, "offset": 1}).json()
+    assert paged["count"] == 2 and [i["id"] for i in paged["items"]] == [body["id"]]
     revoked = delete(admin, f"/api/v1/calendar-feeds/{body['id']}")
     assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
     token = body["url"].rsplit("/", 1)[1].removesuffix(".ics")

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ApiClient
 from tocsin.accounts.models import Role, Team, User
 from tocsin.core.actors import Actor
-from tocsin.oncall import hours, services
+from tocsin.oncall import hours, services, specs
 from tocsin.oncall.models import Schedule
 
 UTC = dt.UTC
@@ -364,6 +364,9 @@ def test_the_page_refuses_bad_periods_and_reporters(people: dict[str, User]) -> 
     assert long.status_code == 422 and "at most 400 days" in long.content.decode()
     garbage = client.get("/oncall/hours/", {"since": "x", "until": ""})
     assert garbage.status_code == 422
+    for since, until in (("0001-01-01", "0001-01-02"), ("9999-12-30", "9999-12-31")):
+        far = client.get("/oncall/hours/", {"since": since, "until": until})
+        assert far.status_code == 422 and "between the years 1900 and 2999" in far.content.decode()
     assert signed_in(people["rex"]).get("/oncall/hours/").status_code == 404
     assert Client().get("/oncall/hours/").status_code == 302
 
@@ -393,3 +396,104 @@ def test_the_categories_always_add_up_to_the_span(
     assert all(part >= dt.timedelta(0) for part in split.values())
     whole, parts = hours.hundredths(list(split.values()), length)
     assert sum(parts) == whole
+
+
+@pytest.fixture
+def layered(people: dict[str, User]) -> None:
+    """A schedule with a rotation and a restriction, in the zone that is first each day."""
+    layers = specs.parse_layers(
+        [
+            {
+                "name": "Nights",
+                "start": "2026-03-02T09:00",
+                "rotation": "daily",
+                "users": ["ann", "kai"],
+                "restrictions": [{"type": "daily", "start": "20:00", "end": "08:00"}],
+            }
+        ]
+    )
+    services.schedule_create(
+        name="Kiritimati",
+        time_zone="Pacific/Kiritimati",
+        layers=layers,
+        actor=Actor.for_user(people["admin"]),
+    )
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "field"),
+    [
+        ("0001-01-01T00:00:00+14:00", "0001-01-01T20:00:00Z", "since"),
+        ("9999-12-30T00:00:00Z", "9999-12-31T23:59:59-14:00", "since"),
+        ("2026-03-01T00:00:00Z", "9999-12-31T23:59:59-14:00", "until"),
+        ("1899-12-31T23:59:59Z", "1900-01-02T00:00:00Z", "since"),
+    ],
+)
+def test_instants_out_of_range_are_refused(
+    people: dict[str, User],
+    layered: None,
+    api: Callable[[User], ApiClient],
+    since: str,
+    until: str,
+    field: str,
+) -> None:
+    response = api(people["manager"]).get(URL, {"since": since, "until": until})
+    assert response.status_code == 422, response.content
+    assert response.json()["detail"][0]["loc"] == ["query", field]
+
+
+def test_the_far_past_and_future_within_range_answer(
+    people: dict[str, User], layered: None, api: Callable[[User], ApiClient]
+) -> None:
+    client = api(people["manager"])
+    for since, until in (
+        ("1900-01-01T00:00:00Z", "1900-02-01T00:00:00Z"),
+        ("2999-12-01T00:00:00Z", "3000-01-01T00:00:00Z"),
+    ):
+        response = client.get(URL, {"since": since, "until": until})
+        assert response.status_code == 200, response.content
+    rows = rows_by_name(
+        client.get(URL, {"since": "2999-12-01T00:00:00Z", "until": "3000-01-01T00:00:00Z"})
+    )
+    assert rows["ann"]["total_hours"] + rows["kai"]["total_hours"] == 31 * 12
+
+
+INSTANTS = st.sampled_from(
+    [
+        "0001-01-01T00:00:00+14:00",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59-14:00",
+        "9999-12-31T00:00:00Z",
+        "2026-03-08T02:30:00-06:00",
+        "2026-03-02",
+        "2026-03-02T00:00:00.123456789Z",
+        "",
+        "now",
+        "1e9",
+    ]
+) | st.text(max_size=25)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    params=st.fixed_dictionaries(
+        {},
+        optional={
+            "since": INSTANTS,
+            "until": INSTANTS,
+            "team": st.text(max_size=8) | st.integers(-(2**70), 2**70).map(str),
+            "user": st.text(max_size=12),
+            "format": st.sampled_from(["json", "csv", "CSV", "", "xml"]),
+        },
+    )
+)
+def test_random_queries_never_make_a_500(
+    people: dict[str, User],
+    layered: None,
+    api: Callable[[User], ApiClient],
+    params: dict[str, str],
+) -> None:
+    response = api(people["manager"]).get(URL, params)
+    assert response.status_code in (200, 404, 422), (params, response.content)

@@ -22,12 +22,14 @@ from tocsin.core.api import (
     BodyId,
     Id,
     InSchema,
+    Paging,
     Ref,
     Username,
     actor_from_request,
     idempotent_create,
     json_response,
     lookup,
+    page,
     ref,
     to_json,
 )
@@ -82,13 +84,13 @@ def feed_json(feed: CalendarFeed) -> dict[str, Any]:
 @router.get("/calendar-feeds", response={200: FeedList, **ERRORS})
 def list_feeds(
     request: HttpRequest,
+    paging: Query[Paging],
     user: Annotated[Username | None, Query(description="administrators: someone's")] = None,
 ) -> dict[str, Any]:
     """Your calendar feeds, newest first, revoked ones too; never their tokens."""
     viewer = user_from_request(request)
     owner = user_by_username(user) if user is not None else None
-    feeds = list(calendar.feed_list(user=viewer, owner=owner))
-    return {"items": [feed_json(f) for f in feeds], "count": len(feeds)}
+    return page(calendar.feed_list(user=viewer, owner=owner), paging, feed_json)
 
 
 @router.post("/calendar-feeds", response={201: FeedCreatedOut, **ERRORS})

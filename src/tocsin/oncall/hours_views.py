@@ -50,6 +50,10 @@ class HoursForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        for name in ("since", "until"):
+            day = data.get(name)
+            if day is not None and not 1900 <= day.year <= 2999:
+                self.add_error(name, "Must lie between the years 1900 and 2999.")
         if data.get("since") and data.get("until") and data["until"] < data["since"]:
             self.add_error("until", "Must not be before the start date.")
         return data
