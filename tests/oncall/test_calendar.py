@@ -9,12 +9,15 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import recurring_ical_events
 import time_machine
 from django.core import serializers
 from django.test import Client
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from icalendar import Calendar
 
 from tests.conftest import ApiClient
@@ -480,3 +483,11 @@ def test_the_page_refuses_bad_input_and_reporters(people: dict[str, User], clock
     assert rex.post("/calendar/feeds/", {"schedule": "mine"}).status_code == 404
     assert CalendarFeed.objects.count() == 0
     assert Client().get("/calendar/feeds/").status_code == 302  # sign in first
+
+
+@settings(max_examples=60, deadline=None)
+@given(token=st.text(min_size=1, max_size=120).filter(lambda s: "/" not in s))
+def test_random_tokens_are_a_plain_404(token: str) -> None:
+    response = Client().get(f"/calendar/{quote(token, safe='')}.ics")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/")
