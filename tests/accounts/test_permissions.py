@@ -73,6 +73,7 @@ BY_ROLE: dict[str, frozenset[str]] = {
     Action.AUDIT_VIEW: ADMINS,
     Action.SCHEDULE_VIEW: STAFF,
     Action.SCHEDULE_CREATE: INTEGRATORS,
+    Action.ONCALL_HOURS_ALL: INTEGRATORS,
 }
 
 

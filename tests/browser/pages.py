@@ -74,6 +74,8 @@ NOT_PAGES: dict[str, str] = {
     "queue-view-save": "POST only",
     "queue-view-delete": "POST only",
     "theme": "POST only (the theme switch)",
+    "calendar-feed": "the calendar file (text/calendar, read by calendar apps)",
+    "calendar-feed-revoke": "POST only (revoke a calendar address)",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
@@ -94,6 +96,8 @@ SIMPLE_PAGES: dict[str, str] = {
     "settings": "/settings/",
     "settings-matrix": "/settings/priority-matrix/",
     "settings-sla": "/settings/sla-targets/",
+    "calendar-feeds": "/calendar/feeds/",
+    "oncall-hours": "/oncall/hours/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (
@@ -302,6 +306,16 @@ def targets(site: Site, role: str | None) -> list[Target]:
         other = Incident.objects.exclude(reporter=user).order_by("pk").first()
         if other is not None:
             found.append(Target("incident", "someone else's incident (404)", _incident_url(other)))
+    if can(user, Action.SCHEDULE_VIEW):
+        feeds_url = reverse("calendar-feeds")
+        found.append(
+            Target(
+                "calendar-feeds",
+                "new calendar address (shown once)",
+                feeds_url,
+                form=(feeds_url, {}, "Create address"),
+            )
+        )
     if can(user, Action.CONFIG_MANAGE):
         found.extend(admin_targets(user))
     return found

@@ -98,6 +98,9 @@ class Action(models.TextChoices):
         "cover shifts on this schedule (its people and the owning team may)",
     )
     POLICY_EDIT = "policy.edit", "edit this team's escalation policies"
+    # hours on call (the basis of on-call pay): staff see their own; managers and
+    # administrators see everyone's
+    ONCALL_HOURS_ALL = "oncall.hours.all", "see everyone's hours on call"
 
 
 # Actions whose answer depends only on the role.
@@ -131,6 +134,7 @@ _BY_ROLE: dict[str, frozenset[str]] = {
     Action.AUDIT_VIEW: ADMIN_ROLES,
     Action.SCHEDULE_VIEW: STAFF_ROLES,
     Action.SCHEDULE_CREATE: INTEGRATION_ROLES,
+    Action.ONCALL_HOURS_ALL: INTEGRATION_ROLES,
 }
 
 # Actions where staff may, and so may the reporter of the incident in `obj`.

@@ -25,6 +25,9 @@ from tocsin.oncall.models import (
 )
 
 MAX_SPAN = dt.timedelta(days=400)
+# Instants far outside these overflow the date range in the rules or the database adapter.
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
 # oncall_at looks this far ahead for overrides first (then, if the shift runs on, further)
 _NEAR = dt.timedelta(days=35)
 
@@ -63,6 +66,9 @@ def layers_of(schedule: Schedule) -> list[tuple[Layer, list[User]]]:
 def check_span(since: dt.datetime, until: dt.datetime) -> None:
     if since.tzinfo is None or until.tzinfo is None:
         raise Invalid("since", "give instants with an offset, e.g. 2026-03-01T00:00:00Z")
+    for name, value in (("since", since), ("until", until)):
+        if not EARLIEST <= value <= LATEST:
+            raise Invalid(name, "must lie between the years 1900 and 3000")
     if until <= since:
         raise Invalid("until", "must be after since")
     if until - since > MAX_SPAN:

@@ -8,4 +8,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("tocsin.oncall.ui_urls")),
     path("", include("tocsin.oncall.editor_urls")),
+    path("", include("tocsin.oncall.hours_urls")),
 ]
