@@ -181,7 +181,7 @@ def window_of(stored: Mapping[str, Any]) -> rules.Window:
     )
 
 
-def _people(usernames: Sequence[Any], where: str) -> list[User]:
+def _people(usernames: Any, where: str) -> list[User]:
     if not isinstance(usernames, list) or not usernames:
         raise Invalid(where, "list at least one person by username")
     if len(usernames) > MAX_USERS:
