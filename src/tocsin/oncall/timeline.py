@@ -59,6 +59,12 @@ def span_text(start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> str:
     return f"{moment(a)} – {moment(b)}"
 
 
+def clock_span(start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> str:
+    """'09:00 – 17:00' within one local day (an end at the next midnight is 24:00)."""
+    a, b = start.astimezone(tz), end.astimezone(tz)
+    return f"{a:%H:%M} – {'24:00' if b.date() > a.date() else f'{b:%H:%M}'}"
+
+
 def moment(at: dt.datetime) -> str:
     """'Mon 2 Mar 09:00' (in the zone ``at`` carries)."""
     return f"{at:%a} {at.day} {at:%b %H:%M}"
@@ -229,7 +235,7 @@ class Layout:
                         start=a,
                         end=z,
                         label=b.label,
-                        text=span_text(a, z, self.tz),
+                        text=clock_span(a, z, self.tz),
                         kind=b.kind,
                         place="",
                         tone=b.tone,
