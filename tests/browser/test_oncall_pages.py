@@ -19,6 +19,7 @@ from tocsin.oncall import services
 from tocsin.oncall.models import Override, Schedule
 
 from ..oncall.test_views import WEEK, build
+from .a11y import axe_source, axe_violations
 from .conftest import Watched, expect
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -108,6 +109,25 @@ def test_schedule_page_and_an_override_picked_on_the_timeline(
     expect(final.filter(has_text="Cid Cedar, Mon 9 Mar 17:00 – 20:00")).to_have_count(1)
     assert Override.objects.filter(user=world["people"]["cid"], replaces=None).count() == 1
     page.screenshot(path=str(shots / "after-override-desktop.png"), full_page=True)
+    assert watched.problems() == []
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_timeline_passes_axe_in_both_themes(
+    open_as: Callable[[str], Watched], world: dict[str, Any], shots: Path, scheme: str
+) -> None:
+    """The accessibility crawl sees the dark theme at phone width, where the timeline is
+    a list: here the bars themselves, at desktop width, in both themes."""
+    axe_source()
+    watched = open_as("mia")
+    page = watched.page
+    page.set_viewport_size(DESKTOP)
+    page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+    page.goto(f"/schedules/{world['schedule'].pk}/?week={WEEK}")
+    expect(page.locator(".oc-row-final .oc-bar").first).to_be_visible()
+    page.locator("#timeline").screenshot(path=str(shots / f"timeline-{scheme}.png"))
+    found = [f"{v.impact} {v.rule}: {v.line_target()}" for v in axe_violations(page)]
+    assert found == []
     assert watched.problems() == []
 
 

@@ -2,9 +2,10 @@
 two-week axis in the viewer's zone. Pure presentation over `rules` data, no queries.
 
 Bars are placed without inline styles (the CSP forbids them): a bar's start and end are
-rounded to the quarter hour of a 14-day axis (1,344 quarters) and named by six classes,
-`oc-sd<day> oc-sh<hour> oc-sq<quarter>` and `oc-ed… oc-eh… oc-eq…`, from which app.css computes
-`left` and `width` (the `oncall-ui` block)."""
+rounded to the quarter hour of a 14-day axis (1,344 quarters) and named by four classes,
+`oc-sd<day> oc-sm<quarter of the day>` for the start and `oc-ed… oc-em…` for the end;
+app.css sets `left` and `margin-left` from the first two, `right` and `margin-right`
+from the others (the `oncall-ui` block)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def _quarter(at: dt.datetime, since: dt.datetime, until: dt.datetime) -> int:
 
 
 def _parts(q: int, prefix: str) -> str:
-    return f"oc-{prefix}d{q // 96} oc-{prefix}h{q % 96 // 4} oc-{prefix}q{q % 4}"
+    return f"oc-{prefix}d{q // 96} oc-{prefix}m{q % 96}"
 
 
 def place(start: dt.datetime, end: dt.datetime, since: dt.datetime, until: dt.datetime) -> str:

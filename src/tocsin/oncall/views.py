@@ -99,10 +99,14 @@ def schedule_list(request: HttpRequest) -> HttpResponse:
     open_counts: dict[int, int] = {}
     for req in selectors.cover_requests():
         open_counts[req.schedule_id] = open_counts.get(req.schedule_id, 0) + 1
+    horizon = at + GAP_HORIZON
+    # one read of every schedule's layers and overrides (as organisation_oncall does)
+    plans = selectors._rules_many([a.schedule for a in answers], at, horizon)
     rows = []
     for answer in answers:
         schedule = answer.schedule
-        gaps = selectors.gaps(schedule, at, at + GAP_HORIZON)
+        plan = plans[schedule.pk]
+        gaps = rules.gaps(rules.final_shifts(plan, at, horizon), at, horizon)
         rows.append(
             {
                 "schedule": schedule,
