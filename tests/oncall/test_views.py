@@ -163,6 +163,11 @@ def test_week_navigation_and_a_bad_week(people: dict[str, User]) -> None:
     assert "Two weeks from Mon 9 Mar 2026" in html
     html = page(people["ann"], schedule, week="nonsense")
     assert "Week: give a date as YYYY-MM-DD" in html
+    html = page(people["ann"], schedule, week="9999-12-27")
+    assert "Week: give a date between 1971 and 2199" in html
+    # a prefilled span far away is ignored, not a server error
+    html = page(people["ann"], schedule, week=f"{WEEK}&start=9999-12-30T00:00&end=9999-12-31T00:00")
+    assert "Pick a start and an end" in html
 
 
 def test_list_flags_gaps_oncall_and_open_cover_requests(people: dict[str, User]) -> None:
@@ -286,6 +291,7 @@ def test_override_in_place_of_someone(people: dict[str, User]) -> None:
             "end",
             "at most 366 days",
         ),
+        ({"start": "9999-12-30T17:00", "end": "9999-12-31T20:00"}, "start", "between 1971"),
     ],
 )
 def test_bad_override_names_the_field_and_changes_nothing(

@@ -14,6 +14,8 @@ from tocsin.accounts.models import User
 from tocsin.accounts.permissions import Action, people_who_may
 from tocsin.core.widgets import PickerSelect
 
+# the years a schedule's times may name (as specs.parse_local allows for layers)
+FIRST_YEAR, LAST_YEAR = 1971, 2199
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
@@ -33,6 +35,11 @@ class SpanForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        for name in ("start", "end"):
+            value = data.get(name)
+            if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+                self.add_error(name, f"Must lie between {FIRST_YEAR} and {LAST_YEAR}.")
+                data.pop(name, None)
         start, end = data.get("start"), data.get("end")
         if start is not None and end is not None and end <= start:
             self.add_error("end", "Must be after the start.")

@@ -31,7 +31,7 @@ from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid, NotFound, TocsinError
 from tocsin.core.web import apply_error, error_page, sentence
 from tocsin.oncall import rules, selectors, services, specs, timeline
-from tocsin.oncall.forms import CoverForm, OverrideForm
+from tocsin.oncall.forms import FIRST_YEAR, LAST_YEAR, CoverForm, OverrideForm
 from tocsin.oncall.models import CoverRequest, CoverState, Schedule
 
 GAP_HORIZON = dt.timedelta(days=14)
@@ -141,8 +141,8 @@ def _week(request: HttpRequest, tz: ZoneInfo) -> tuple[dt.date, str]:
         day = dt.date.fromisoformat(raw)
     except ValueError:
         return timeline.monday_of(today), "Week: give a date as YYYY-MM-DD, e.g. 2026-03-02."
-    if not 1971 <= day.year <= 2199:
-        return timeline.monday_of(today), "Week: give a date between 1971 and 2199."
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        return timeline.monday_of(today), f"Week: give a date between {FIRST_YEAR} and {LAST_YEAR}."
     return timeline.monday_of(day), ""
 
 
@@ -151,9 +151,10 @@ def _local_input(value: str) -> dt.datetime | None:
     if not value:
         return None
     try:
-        return forms.DateTimeField().clean(value)
+        parsed = forms.DateTimeField().clean(value)
     except forms.ValidationError:
         return None
+    return parsed if FIRST_YEAR <= parsed.year <= LAST_YEAR else None
 
 
 def _rotation_text(layer: Any) -> str:
