@@ -152,6 +152,7 @@ def test_times_are_in_the_viewers_zone_with_the_schedules_zone_shown(
     # 09:00 in Berlin (UTC+1) is 03:00 in Chicago (UTC-5 since the US change on 8 March)
     assert "Ann Alder, Tue 10 Mar 03:00 – 11:00" in html
     assert "America/Chicago" in html and "the schedule's zone is" in html
+    assert "(these times in Europe/Berlin)" in html  # a layer's start and windows
 
 
 def test_week_navigation_and_a_bad_week(people: dict[str, User]) -> None:
@@ -306,6 +307,9 @@ def test_bad_override_names_the_field_and_changes_nothing(
     summary = html.split("data-error-summary")[1].split("</div>")[0]
     assert f'href="#override_{field}"' in summary
     assert message in summary
+    # the page shown is the week the form was sent from, its links lead to the schedule
+    assert "Two weeks from Mon 9 Mar 2026" in html
+    assert f'href="/schedules/{schedule.pk}/?week=2026-03-16#timeline"' in html
     assert Override.objects.count() == 0
     assert AuditEntry.objects.count() == audit_before
 

@@ -220,6 +220,8 @@ def _schedule_context(
             _rotation_text(layer),
         ]
         details += [f"Only {specs.restriction_label(r)}" for r in layer.restrictions]
+        if str(tz) != schedule.time_zone:
+            details.append(f"(these times in {schedule.time_zone})")
         layout.add_layer(
             f"layer-{layer.pk}",
             layer.name,

@@ -111,7 +111,7 @@
     function fetchSpan() {
       var region = form.querySelector("[data-oc-span-oncall]");
       if (!region || !startInput.value || !endInput.value) return;
-      var url = new URL(window.location.href);
+      var url = new URL(tl.getAttribute("data-page") || window.location.href, window.location.href);
       url.hash = "";
       url.searchParams.set("start", startInput.value);
       url.searchParams.set("end", endInput.value);
