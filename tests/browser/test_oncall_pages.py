@@ -170,3 +170,24 @@ def test_reporter_gets_404(open_as: Callable[[str], Watched], world: dict[str, A
     response = watched.page.goto(f"/schedules/{world['schedule'].pk}/")
     assert response is not None and response.status == 404
     expect(watched.page.get_by_role("link", name="On call")).to_have_count(0)
+
+
+def test_a_span_picked_by_two_clicks(
+    open_as: Callable[[str], Watched], world: dict[str, Any]
+) -> None:
+    watched = open_as("ann")  # a participant: may add overrides
+    page = watched.page
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"/schedules/{world['schedule'].pk}/?week={WEEK}")
+    expect(page.locator(".oc-pick-hint")).to_be_visible()
+    box = page.locator(".oc-row-final .oc-track").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    hours = 24 + 17  # Tuesday 17:00
+    page.mouse.click(box["x"] + box["width"] * hours / 336 + 0.5, y)
+    page.mouse.click(box["x"] + box["width"] * (hours + 3) / 336 + 0.5, y)
+    form = page.locator("#override-form")
+    expect(form.get_by_label("Start")).to_have_value("2026-03-10T17:00")
+    expect(form.get_by_label("End")).to_have_value("2026-03-10T20:00")
+    expect(page.locator("[data-oc-span-oncall]")).to_contain_text("Tue 10 Mar 17:00 – 20:00")
+    assert watched.problems() == []
