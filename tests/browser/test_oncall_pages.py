@@ -109,6 +109,12 @@ def test_schedule_page_and_an_override_picked_on_the_timeline(
     expect(final.filter(has_text="Cid Cedar, Mon 9 Mar 17:00 – 20:00")).to_have_count(1)
     assert Override.objects.filter(user=world["people"]["cid"], replaces=None).count() == 1
     page.screenshot(path=str(shots / "after-override-desktop.png"), full_page=True)
+    page.goto("/schedules/")
+    row = page.get_by_role("row", name=re.compile("Platform primary"))
+    expect(row).to_contain_text("gaps")
+    page.screenshot(path=str(shots / "schedules-desktop.png"))
+    page.goto("/oncall/mine/")
+    page.screenshot(path=str(shots / "mine-desktop.png"))
     assert watched.problems() == []
 
 
