@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from tocsin.accounts.models import Role, User
+from tocsin.accounts.models import User
 from tocsin.core.actors import Actor
 from tocsin.oncall import services
 from tocsin.oncall.models import Override, Schedule
 
-from ..oncall.test_views import WEEK, build
+from ..oncall.test_views import WEEK, build, make_people
 from .a11y import axe_source, axe_violations
 from .conftest import Watched, expect
 
@@ -30,15 +30,7 @@ UTC = dt.UTC
 
 @pytest.fixture
 def world(make_user: Callable[..., User]) -> dict[str, Any]:
-    zone = {"time_zone": "Europe/Berlin"}
-    people = {
-        "admin": make_user(Role.ADMIN, username="ada", **zone),
-        "manager": make_user(Role.MANAGER, username="mia", name="Mia Manager", **zone),
-        "ann": make_user(Role.RESPONDER, username="ann", name="Ann Alder", **zone),
-        "bob": make_user(Role.RESPONDER, username="bob", name="Bob Birch", **zone),
-        "cid": make_user(Role.RESPONDER, username="cid", name="Cid Cedar", **zone),
-        "rep": make_user(Role.REPORTER, username="rex", **zone),
-    }
+    people = make_people(make_user)
     schedule = build(people)
     services.override_create(
         schedule=schedule,

@@ -31,12 +31,14 @@ def _frozen() -> object:
         yield
 
 
-@pytest.fixture
-def people(make_user: Callable[..., User]) -> dict[str, User]:
+def make_people(make_user: Callable[..., User]) -> dict[str, User]:
+    """The people of the schedule pages' tests, all in Europe/Berlin (also the browser
+    tests'): the manager owns the schedule's team, ann and bob are its layers, cid is in
+    the team, out is in neither."""
     zone = {"time_zone": "Europe/Berlin"}
     return {
         "admin": make_user(Role.ADMIN, username="ada", **zone),
-        "manager": make_user(Role.MANAGER, username="mia", **zone),
+        "manager": make_user(Role.MANAGER, username="mia", name="Mia Manager", **zone),
         "ann": make_user(Role.RESPONDER, username="ann", name="Ann Alder", **zone),
         "bob": make_user(Role.RESPONDER, username="bob", name="Bob Birch", **zone),
         "cid": make_user(Role.RESPONDER, username="cid", name="Cid Cedar", **zone),
@@ -44,6 +46,11 @@ def people(make_user: Callable[..., User]) -> dict[str, User]:
         "agent": make_user(Role.AGENT, username="agt", **zone),
         "rep": make_user(Role.REPORTER, username="rex", **zone),
     }
+
+
+@pytest.fixture
+def people(make_user: Callable[..., User]) -> dict[str, User]:
+    return make_people(make_user)
 
 
 def build(people: dict[str, User], name: str = "Platform primary") -> Schedule:
@@ -75,6 +82,16 @@ def build(people: dict[str, User], name: str = "Platform primary") -> Schedule:
         time_zone="Europe/Berlin",
         team=team,
         layers=layers,
+        actor=Actor.for_user(people["manager"]),
+    )
+
+
+def cid_on_monday_evening(schedule: Schedule, people: dict[str, User]) -> Override:
+    return services.override_create(
+        schedule=schedule,
+        user=people["cid"],
+        start=dt.datetime(2026, 3, 9, 16, tzinfo=UTC),
+        end=dt.datetime(2026, 3, 9, 19, tzinfo=UTC),
         actor=Actor.for_user(people["manager"]),
     )
 
@@ -337,13 +354,7 @@ def test_override_refused_for_an_outsider_changes_nothing(people: dict[str, User
 
 def test_override_delete(people: dict[str, User]) -> None:
     schedule = build(people)
-    o = services.override_create(
-        schedule=schedule,
-        user=people["cid"],
-        start=dt.datetime(2026, 3, 9, 16, tzinfo=UTC),
-        end=dt.datetime(2026, 3, 9, 19, tzinfo=UTC),
-        actor=Actor.for_user(people["manager"]),
-    )
+    o = cid_on_monday_evening(schedule, people)
     url = f"/schedules/{schedule.pk}/overrides/{o.pk}/delete/"
     assert client_for(people["out"]).post(url).status_code == 403
     response = client_for(people["bob"]).post(url, {"week": WEEK})
@@ -406,13 +417,7 @@ def test_cover_request_withdraw_and_bad_span(people: dict[str, User]) -> None:
 
 def test_get_on_post_only_addresses_redirects_and_changes_nothing(people: dict[str, User]) -> None:
     schedule = build(people)
-    o = services.override_create(
-        schedule=schedule,
-        user=people["cid"],
-        start=dt.datetime(2026, 3, 9, 16, tzinfo=UTC),
-        end=dt.datetime(2026, 3, 9, 19, tzinfo=UTC),
-        actor=Actor.for_user(people["manager"]),
-    )
+    o = cid_on_monday_evening(schedule, people)
     req = services.cover_request_create(
         schedule=schedule,
         requester=people["ann"],

@@ -346,27 +346,19 @@ def _rerender(request: HttpRequest, schedule: Schedule, status: int, **forms_: A
     return render(request, "oncall/schedule.html", context, status=status)
 
 
-@schedules_page
-@_post_only
-def override_create(request: HttpRequest, schedule_id: int) -> HttpResponse:
-    schedule = _schedule(request, schedule_id)
-    if isinstance(schedule, HttpResponse):
-        return schedule
-    participants = [u for _, members in selectors.layers_of(schedule) for u in members]
-    form = OverrideForm(request.POST, participants=participants)
+def _form_post(
+    request: HttpRequest,
+    schedule: Schedule,
+    form: OverrideForm | CoverForm,
+    key: str,
+    write: Callable[[dict[str, Any]], tuple[str, str]],
+) -> HttpResponse:
+    """A schedule form's POST: `write` calls the service and says what happened and where
+    to look; a refusal shows the page again with the form's errors (`key`: which form)."""
     status = 422
     if form.is_valid():
-        data = form.cleaned_data
         try:
-            services.override_create(
-                schedule=schedule,
-                user=data["user"],
-                replaces=data["replaces"],
-                start=data["start"],
-                end=data["end"],
-                note=data["note"],
-                actor=Actor.for_request(request),
-            )
+            message, anchor = write(form.cleaned_data)
         except Invalid as exc:
             apply_error(form, exc)
         except Conflict as exc:
@@ -375,11 +367,34 @@ def override_create(request: HttpRequest, schedule_id: int) -> HttpResponse:
         except TocsinError as exc:
             return error_page(request, exc)
         else:
-            tz = _viewer_zone(request)
-            span = timeline.span_text(data["start"], data["end"], tz)
-            messages.success(request, f"Override added: {data['user'].display_name}, {span}.")
-            return _back(schedule, request, "#timeline")
-    return _rerender(request, schedule, status, override_form=form)
+            messages.success(request, message)
+            return _back(schedule, request, anchor)
+    return _rerender(request, schedule, status, **{key: form})
+
+
+@schedules_page
+@_post_only
+def override_create(request: HttpRequest, schedule_id: int) -> HttpResponse:
+    schedule = _schedule(request, schedule_id)
+    if isinstance(schedule, HttpResponse):
+        return schedule
+    participants = [u for _, members in selectors.layers_of(schedule) for u in members]
+
+    def write(data: dict[str, Any]) -> tuple[str, str]:
+        services.override_create(
+            schedule=schedule,
+            user=data["user"],
+            replaces=data["replaces"],
+            start=data["start"],
+            end=data["end"],
+            note=data["note"],
+            actor=Actor.for_request(request),
+        )
+        span = timeline.span_text(data["start"], data["end"], _viewer_zone(request))
+        return f"Override added: {data['user'].display_name}, {span}.", "#timeline"
+
+    form = OverrideForm(request.POST, participants=participants)
+    return _form_post(request, schedule, form, "override_form", write)
 
 
 @schedules_page
@@ -403,30 +418,19 @@ def cover_create(request: HttpRequest, schedule_id: int) -> HttpResponse:
     schedule = _schedule(request, schedule_id)
     if isinstance(schedule, HttpResponse):
         return schedule
-    form = CoverForm(request.POST)
-    status = 422
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.cover_request_create(
-                schedule=schedule,
-                requester=request.user,  # type: ignore[arg-type]
-                start=data["start"],
-                end=data["end"],
-                note=data["note"],
-                actor=Actor.for_request(request),
-            )
-        except Invalid as exc:
-            apply_error(form, exc)
-        except Conflict as exc:
-            form.add_error(None, sentence(exc.message))
-            status = 409
-        except TocsinError as exc:
-            return error_page(request, exc)
-        else:
-            messages.success(request, "Cover request sent: it is listed on this schedule.")
-            return _back(schedule, request, "#cover")
-    return _rerender(request, schedule, status, cover_form=form)
+
+    def write(data: dict[str, Any]) -> tuple[str, str]:
+        services.cover_request_create(
+            schedule=schedule,
+            requester=request.user,  # type: ignore[arg-type]
+            start=data["start"],
+            end=data["end"],
+            note=data["note"],
+            actor=Actor.for_request(request),
+        )
+        return "Cover request sent: it is listed on this schedule.", "#cover"
+
+    return _form_post(request, schedule, CoverForm(request.POST), "cover_form", write)
 
 
 def _cover_action(
