@@ -19,6 +19,7 @@ tests/web/test_duplicate_ids.py (the rendered HTML, no browser).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -29,14 +30,19 @@ from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tocsin.accounts.models import Role, User
-from tocsin.accounts.permissions import Action, can
+from tocsin.accounts.permissions import Action, can, people_who_may
 from tocsin.accounts.services import user_create
 from tocsin.alerts.models import Alert
 from tocsin.catalog.models import Service
 from tocsin.core.actors import Actor
+from tocsin.core.clock import now
 from tocsin.demo import load_demo
 from tocsin.incidents.models import Incident, Status
 from tocsin.incidents.services.confirm import confirmation_token
+from tocsin.oncall import selectors as oncall_selectors
+from tocsin.oncall import services as oncall_services
+from tocsin.oncall import specs
+from tocsin.oncall.models import Schedule
 
 PASSWORD = "correct horse battery"
 
@@ -76,6 +82,11 @@ NOT_PAGES: dict[str, str] = {
     "theme": "POST only (the theme switch)",
     "calendar-feed": "the calendar file (text/calendar, read by calendar apps)",
     "calendar-feed-revoke": "POST only (revoke a calendar address)",
+    "schedule-override-create": "POST only (the schedule page's override form)",
+    "schedule-override-delete": "POST only",
+    "schedule-cover-create": "POST only (Ask for cover)",
+    "schedule-cover-accept": "POST only (Cover it)",
+    "schedule-cover-withdraw": "POST only",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
@@ -98,6 +109,9 @@ SIMPLE_PAGES: dict[str, str] = {
     "settings-sla": "/settings/sla-targets/",
     "calendar-feeds": "/calendar/feeds/",
     "oncall-hours": "/oncall/hours/",
+    "schedules": "/schedules/",
+    "oncall": "/oncall/",
+    "oncall-mine": "/oncall/mine/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (
@@ -109,6 +123,7 @@ OBJECT_PAGES = (
     "integration-new",
     "integration-key",
     "alert",
+    "schedule",
 )
 
 
@@ -211,6 +226,62 @@ def demo_site() -> Site:
     return site
 
 
+def _a_schedule() -> Schedule:
+    """The demo's schedule with the most layers; without demo schedules, a small one with
+    two layers (a business-hours restriction leaves gaps), an override and an open cover
+    request, so the schedule page has every part to check."""
+    found = (
+        Schedule.objects.filter(archived_at__isnull=True)
+        .annotate(n=Count("layers"))
+        .order_by("-n", "pk")
+        .first()
+    )
+    if found is not None and found.n:  # type: ignore[attr-defined]
+        return found
+    people = list(people_who_may(Action.INCIDENT_BE_ASSIGNED).order_by("pk")[:3])
+    names = [p.username for p in people]
+    actor = Actor.system("a11y setup")
+    layers = specs.parse_layers(
+        [
+            {
+                "name": "Business hours",
+                "start": "2026-01-05T09:00",
+                "rotation": "weekly",
+                "users": names[:2],
+                "restrictions": [
+                    {"type": "weekly", "days": ["mon", "tue", "wed", "thu", "fri"]}
+                    | {"start": "09:00", "end": "17:00"}
+                ],
+            },
+            {"name": "Nights", "start": "2026-01-05T20:00", "rotation": "daily", "users": names}
+            | {"restrictions": [{"type": "daily", "start": "20:00", "end": "08:00"}]},
+        ]
+    )
+    schedule = oncall_services.schedule_create(
+        name="A11y rotation", time_zone="Europe/Berlin", layers=layers, actor=actor
+    )
+    start = now().replace(minute=0, second=0, microsecond=0)
+    oncall_services.override_create(
+        schedule=schedule,
+        user=people[-1],
+        start=start + dt.timedelta(days=1),
+        end=start + dt.timedelta(days=1, hours=6),
+        note="Swap",
+        actor=actor,
+    )
+    shifts = oncall_selectors.shifts(schedule, start, start + dt.timedelta(days=7))
+    if shifts:
+        oncall_services.cover_request_create(
+            schedule=schedule,
+            requester=User.objects.get(pk=shifts[0].user),
+            start=shifts[0].start,
+            end=shifts[0].end,
+            note="Away",
+            actor=actor,
+        )
+    return schedule
+
+
 def _incident_url(incident: Incident) -> str:
     return reverse("incident", args=[incident.ref])
 
@@ -292,6 +363,16 @@ def targets(site: Site, role: str | None) -> list[Target]:
         alert = Alert.objects.order_by("pk").first()
         if alert is not None:
             found.append(Target("alert", "alert", reverse("alert", args=[alert.pk])))
+        schedule = _a_schedule()
+        url = reverse("schedule", args=[schedule.pk])
+        found.append(Target("schedule", "schedule (this week)", url))
+        found.append(
+            Target(
+                "schedule",
+                "schedule, a span picked for an override",
+                f"{url}?start=2030-01-07T08:00&end=2030-01-07T20:00&week=2030-01-07",
+            )
+        )
     else:
         mine = Incident.objects.filter(reporter=user)
         for label, incident in {
