@@ -116,8 +116,8 @@ def test_a_manager_builds_previews_and_saves_a_schedule(
     expect(people).to_be_focused()
     people.fill("ann\nbob")
 
-    # preview: shifts and a gap, nothing saved
-    page.get_by_role("button", name="Preview", exact=True).click()
+    # preview: shifts and a gap, nothing saved (Enter in a field previews, never saves)
+    page.locator("#id_layer-1-name").press("Enter")
     preview = page.locator("#editor-preview")
     expect(preview.get_by_role("table")).to_be_visible()
     expect(preview).to_contain_text("Ann Archer")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -222,7 +223,7 @@ def test_preview_shows_shifts_and_gaps_and_writes_nothing(
     assert "Ann Archer" in page
     assert "Mon 2 Mar 03:00" in page and "Mon 2 Mar 09:00" in page
     assert re.search(
-        r"<strong>Gap</strong> <span[^>]*>nobody on call</span></td> <td>"
+        r"<strong>Gap</strong> <span[^>]*>nobody on call</span></td> <td[^>]*>"
         r"<time[^>]*>Mon 2 Mar 11:00</time><span[^>]*>Mon 2 Mar 17:00</span>",
         page,
     )
@@ -448,3 +449,96 @@ def test_user_text_is_escaped_on_the_editor(people: dict[str, User], team: Team)
     page = client_for(people["admin"]).get(f"/schedules/{schedule.pk}/edit/").content.decode()
     assert '<script>alert("x")</script>' not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+
+
+# --- the edit page's own values, sent back, change nothing ------------------------------
+
+
+class _FormValues(HTMLParser):
+    """What a browser would send for the editor form as shown (no button)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.values: list[tuple[str, str]] = []
+        self._select: str | None = None
+        self._textarea: str | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        name = a.get("name", "")
+        if tag == "input" and name and name != "csrfmiddlewaretoken":
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                return
+            self.values.append((name, a.get("value", "")))
+        elif tag == "select" and name:
+            self._select = name
+        elif tag == "option" and self._select and "selected" in a:
+            self.values.append((self._select, a.get("value", "")))
+        elif tag == "textarea":
+            self._textarea, self._text = name, ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea" and self._textarea:
+            self.values.append((self._textarea, self._text.removeprefix("\n")))
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self._text += data
+
+
+def shown_values(html: str) -> dict[str, Any]:
+    parser = _FormValues()
+    parser.feed(html)
+    out: dict[str, Any] = {}
+    for name, value in parser.values:
+        if name.endswith("-days"):
+            out.setdefault(name, []).append(value)
+        else:
+            out[name] = value
+    return out
+
+
+def test_saving_the_editor_as_shown_changes_no_layer(people: dict[str, User], team: Team) -> None:
+    layers = specs.parse_layers(
+        [
+            {
+                "name": "Weekends",
+                "start": "2026-03-06T18:00",
+                "end": "2026-12-31T18:00",
+                "rotation": {"every": 12, "unit": "hours"},
+                "users": ["bob", "ann", "bob"],
+                "restrictions": [
+                    {
+                        "type": "weekly",
+                        "start_day": "fri",
+                        "start": "18:00",
+                        "end_day": "mon",
+                        "end": "08:00",
+                    },
+                    {"type": "weekly", "days": ["sat", "sun"], "start": "22:00", "end": "06:00"},
+                    {"type": "daily", "start": "12:00", "end": "13:00"},
+                ],
+            },
+            {"name": "Always", "start": "2026-03-02T00:00", "rotation": "daily", "users": ["ann"]},
+        ]
+    )
+    schedule = services.schedule_create(
+        name="Round trip",
+        time_zone="America/Santiago",
+        team=team,
+        layers=layers,
+        actor=Actor.for_user(people["admin"]),
+    )
+    before = services.layers_snapshot(schedule)
+    client = client_for(people["manager"])
+    page = client.get(f"/schedules/{schedule.pk}/edit/").content.decode()
+    data = shown_values(page)
+    assert data["layer-0-r-0-end_day"] == "0"  # Monday
+    assert data["time_zone"] == "America/Santiago"
+    response = client.post(f"/schedules/{schedule.pk}/edit/", {**data, "action": "save"})
+    assert response.status_code == 302, summary(response)
+    assert services.layers_snapshot(schedule) == before
