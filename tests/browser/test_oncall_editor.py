@@ -123,7 +123,7 @@ def test_a_manager_builds_previews_and_saves_a_schedule(
     expect(preview).to_contain_text("Ann Archer")
     expect(preview).to_contain_text("Bob Baker")
     expect(preview.locator("tr.editor-gap").first).to_contain_text("nobody on call")
-    expect(preview).to_contain_text("with the schedule's (Europe/Berlin)")
+    expect(preview).to_contain_text("under each time, the schedule's (Europe/Berlin)")
     assert Schedule.objects.count() == 0
     _both_widths(watched, shots, f"preview-{viewport}")
     page.locator("#layer-1").screenshot(path=str(shots / f"layer-{viewport}.png"))

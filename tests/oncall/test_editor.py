@@ -218,7 +218,7 @@ def test_preview_shows_shifts_and_gaps_and_writes_nothing(
     assert counts() == before
     page = text(response)
     # the manager reads New York time with Berlin beside it
-    assert "times in your zone (America/New_York) with the schedule's (Europe/Berlin)" in page
+    assert "in your time zone (America/New_York); under each time, the schedule's (Europe/B" in page
     # Monday 09:00–17:00 Berlin is ann's (03:00–11:00 in New York), then a gap until 20:00
     assert "Ann Archer" in page
     assert "Mon 2 Mar 03:00" in page and "Mon 2 Mar 09:00" in page
@@ -337,7 +337,8 @@ BAD = [
     ({"layer-0-r-0-end": "09:00"}, "id_layer-0-r-0-end", "must differ from the start"),
     ({"layer-0-r-0-days": []}, "id_layer-0-r-0-days_0", "Tick the days"),
     ({"layer-0-r-0-kind": "monthly"}, "id_layer-0-r-0-kind", "Days"),
-    ({"layers": "0"}, "editor-form", "Add at least one layer"),
+    ({"layer-1-r-0-start": ""}, "id_layer-1-r-0-start", "From"),
+    ({"layer-0-id": "999999"}, "editor-form", "is not a layer of this schedule"),
 ]
 
 
@@ -542,3 +543,16 @@ def test_saving_the_editor_as_shown_changes_no_layer(people: dict[str, User], te
     response = client.post(f"/schedules/{schedule.pk}/edit/", {**data, "action": "save"})
     assert response.status_code == 302, summary(response)
     assert services.layers_snapshot(schedule) == before
+
+
+def test_a_schedule_may_have_no_layer_as_through_the_api(
+    people: dict[str, User], team: Team
+) -> None:
+    schedule = saved_schedule(people, team)
+    client = client_for(people["manager"])
+    response = client.post(f"/schedules/{schedule.pk}/edit/", form_data(team, layers="0"))
+    assert response.status_code == 302
+    assert not schedule.layers.exists()
+    page = text(client.get(f"/schedules/{schedule.pk}/edit/"))
+    assert 'name="layers" value="0"' in page
+    assert "No layers: nobody is on call." in page

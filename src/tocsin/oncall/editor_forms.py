@@ -87,7 +87,9 @@ class ScheduleForm(forms.Form):
         else:
             self.fields["team"].required = True
             self.fields["team"].help_text = "One of the teams you manage; its manager edits it."
-        self.fields["team"].choices = choices
+        team = self.fields["team"]
+        assert isinstance(team, forms.ChoiceField)
+        team.choices = choices
         self.teams = {str(t.pk): t for t in teams}
 
     def clean_time_zone(self) -> str:
@@ -135,9 +137,10 @@ class LayerForm(forms.Form):
     def __init__(self, *args: Any, people: list[tuple[str, str]], **kw: Any) -> None:
         super().__init__(*args, **kw)
         add = self.fields["add_user"]
-        add.choices = [("", "Choose a person"), *people]
+        assert isinstance(add, forms.ChoiceField)
+        choices = [("", "Choose a person"), *people]
         add.widget = PickerSelect(placeholder="Type a name to add")
-        add.widget.choices = add.choices
+        add.choices = choices  # sets the widget's too
 
 
 class RestrictionForm(forms.Form):
@@ -254,8 +257,8 @@ class ScheduleEditor:
                 for j in range(_count(data, f"layer-{i}-restrictions", specs.MAX_RESTRICTIONS)):
                     block.restrictions.append(self._restriction_form(i, j, data=data))
                 self.blocks.append(block)
-        elif layers:
-            for i, (layer, people) in enumerate(layers):
+        elif schedule is not None:  # as saved (a schedule may have no layer yet)
+            for i, (layer, people) in enumerate(layers or []):
                 block = LayerBlock(i, self._layer_form(i, initial=_layer_initial(layer, people)))
                 for j, stored in enumerate(layer.restrictions):
                     block.restrictions.append(
@@ -309,9 +312,6 @@ class ScheduleEditor:
             for r in block.restrictions:
                 ok = r.is_valid() and ok
                 ok = _window_ok(r) and ok
-        if not self.blocks:
-            self.general.append("Add at least one layer: a schedule without one covers nobody.")
-            ok = False
         return ok
 
     def layers_ok(self) -> bool:
@@ -322,7 +322,7 @@ class ScheduleEditor:
             for r in block.restrictions:
                 ok = r.is_valid() and ok
                 ok = _window_ok(r) and ok
-        return ok and bool(self.blocks)
+        return ok
 
     def to_layers_json(self) -> list[dict[str, Any]]:
         """The API's layer JSON (what `specs.parse_layers` takes), from cleaned forms."""
@@ -417,7 +417,7 @@ class ScheduleEditor:
                 continue
             for name, messages in form.errors.items():
                 if name != NON_FIELD_ERRORS:
-                    out[form.add_prefix(name)] = list(messages)
+                    out[form.add_prefix(name)] = [str(m) for m in messages]
         return out
 
     @property

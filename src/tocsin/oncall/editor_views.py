@@ -103,6 +103,9 @@ class Preview:
     since: dt.datetime
     until: dt.datetime
     rows: list[Row]
+    since_viewer: str
+    until_viewer: str
+    layer_count: int
     more: int
     gap_count: int
     gap_hours: float
@@ -158,6 +161,9 @@ def preview_of(
         since=since,
         until=until,
         rows=rows,
+        since_viewer=_fmt(since, viewer_tz),
+        until_viewer=_fmt(until, viewer_tz),
+        layer_count=len(layers),
         more=max(0, len(spans) - PREVIEW_ROWS),
         gap_count=len(holes),
         gap_hours=sum((b - a).total_seconds() for a, b in holes) / 3600,
@@ -185,8 +191,6 @@ def _preview(request: HttpRequest, editor: ScheduleEditor) -> Preview | None:
         if name != "time_zone":  # the preview needs only the zone
             del form.errors[name]
     if not editor.layers_ok() or form.errors:
-        if not editor.blocks:
-            editor.general.append("Add a layer to see its shifts.")
         return None
     layers = editor.parse()
     if layers is None:
@@ -194,7 +198,7 @@ def _preview(request: HttpRequest, editor: ScheduleEditor) -> Preview | None:
     return preview_of(form.cleaned_data["time_zone"], layers, _viewer_zone(request), _since())
 
 
-def _saved_preview(request: HttpRequest, schedule: Schedule) -> Preview | None:
+def _saved_preview(request: HttpRequest, schedule: Schedule) -> Preview:
     """The preview of the layers as saved (the edit page's first view)."""
     layers = [
         specs.LayerInput(
@@ -208,8 +212,6 @@ def _saved_preview(request: HttpRequest, schedule: Schedule) -> Preview | None:
         )
         for layer, people in selectors.layers_of(schedule)
     ]
-    if not layers:
-        return None
     return preview_of(schedule.time_zone, layers, _viewer_zone(request), _since())
 
 
