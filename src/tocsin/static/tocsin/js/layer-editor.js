@@ -24,13 +24,27 @@
       var mine = ++latest;
       body.setAttribute("aria-busy", "true");
       fetch(url, { method: "POST", body: data, credentials: "same-origin" })
-        .then(function (response) { return response.text(); })
+        .then(function (response) {
+          // 200: the shifts; 422: what to fix. Anything else (signed out, a stale CSRF
+          // token) is not a fragment: say so and leave the Preview button to it.
+          if (response.status !== 200 && response.status !== 422) {
+            throw new Error("status " + response.status);
+          }
+          return response.text();
+        })
         .then(function (html) {
           if (mine !== latest) return;
           body.innerHTML = html;
           body.removeAttribute("aria-busy");
         })
-        .catch(function () { body.removeAttribute("aria-busy"); });
+        .catch(function () {
+          if (mine !== latest) return;
+          body.removeAttribute("aria-busy");
+          var note = document.createElement("p");
+          note.className = "muted";
+          note.textContent = "The preview could not update by itself; press Preview.";
+          body.replaceChildren(note);
+        });
     }
 
     function later() {
