@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,7 +19,7 @@ from tocsin.accounts.models import Role, Team, User
 from tocsin.oncall import services
 from tocsin.oncall.models import Schedule
 
-from .conftest import Watched
+from .conftest import PASSWORD, Watched
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install '.[dev]')"
@@ -190,3 +191,55 @@ def _has_schedule_page() -> bool:
     except NoReverseMatch:
         return False
     return True
+
+
+def test_without_javascript_every_button_still_works(
+    make_user: Callable[..., User], browser: Any, live_server: Any, shots: Path
+) -> None:
+    manager = make_user(Role.MANAGER, username="mia", name="Mia Manager", time_zone="UTC")
+    make_user(Role.RESPONDER, username="ann", name="Ann Archer")
+    Team.objects.create(name="Platform", manager=manager)
+    context = browser.new_context(
+        viewport=PHONE, base_url=live_server.url, java_script_enabled=False
+    )
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto("/login/")
+        page.get_by_label("Username").fill("mia")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.goto("/schedules/new/")
+        page.get_by_label("Name", exact=True).fill("No script")
+        page.get_by_label("Time zone").fill("Asia/Kathmandu")
+        layer = page.locator("#layer-0")
+        layer.get_by_label("First hand-off").fill(f"{_this_monday().isoformat()}T08:00")
+        layer.get_by_label("Unit").select_option("days")
+        layer.get_by_label("Add a person").select_option("ann")  # the plain <select>
+        layer.get_by_role("button", name="Add to the list of layer 1").click()
+        expect(page.locator("#id_layer-0-users")).to_have_value("ann")
+        page.locator("#layer-0").get_by_role("button", name="Add a window to layer 1").click()
+        page.get_by_role("button", name="Add layer").click()
+        expect(page.locator("#layer-1")).to_be_visible()
+        page.get_by_role("button", name="Remove layer 2").click()
+        expect(page.locator("#layer-1")).to_have_count(0)
+        page.get_by_role("button", name="Preview", exact=True).click()
+        preview = page.locator("#editor-preview")
+        expect(preview).to_contain_text("Ann Archer")
+        expect(preview).to_contain_text("under each time, the schedule's (Asia/Kathmandu)")
+        assert page.url.endswith("/schedules/new/#editor-preview")
+        page.screenshot(path=str(shots / "no-script-preview-phone.png"), full_page=True)
+        assert Schedule.objects.count() == 0
+        page.get_by_role("button", name="Create schedule").click()
+        schedule = Schedule.objects.get()
+        assert page.url.endswith(f"/schedules/{schedule.pk}/")
+        assert services.layers_snapshot(schedule)[0]["restrictions"] == [
+            {
+                "type": "weekly",
+                "days": ["mon", "tue", "wed", "thu", "fri"],
+                "start": "09:00",
+                "end": "17:00",
+            }
+        ]
+    finally:
+        context.close()
