@@ -316,6 +316,8 @@ def test_structural_buttons_rerender_without_writing(people: dict[str, User], te
     assert "ann\nbob\nbob</textarea>" in person.replace(" ", "\n") or re.search(
         r"ann\s+bob\s+bob\s*</textarea>", person
     )
+    unknown = client.post("/schedules/new/", form_data(team, action="delete-everything"))
+    assert unknown.status_code == 422 and "no button" in text(unknown)
     assert counts() == before
 
 

@@ -301,8 +301,10 @@ def _post(request: HttpRequest, schedule: Schedule | None) -> HttpResponse:
         return _render(
             request, editor, schedule=schedule, preview=preview, previewed=True, status=status
         )
-    if action != "save" and _restructure(editor, action, request.POST):
-        return _render(request, editor, schedule=schedule, preview=None)
+    if action != "save":
+        if _restructure(editor, action, request.POST):
+            return _render(request, editor, schedule=schedule, preview=None)
+        return error_page(request, Invalid("action", f"no button {action[:40]!r} on this form"))
     saved = _save(request, editor, schedule)
     if saved is None:
         return _render(request, editor, schedule=schedule, preview=None, status=422)
