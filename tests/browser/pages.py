@@ -29,7 +29,7 @@ from django.db.models import Count
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tocsin.accounts.models import Role, User
+from tocsin.accounts.models import Role, Team, User
 from tocsin.accounts.permissions import Action, can, people_who_may
 from tocsin.accounts.services import user_create
 from tocsin.alerts.models import Alert
@@ -43,6 +43,7 @@ from tocsin.oncall import selectors as oncall_selectors
 from tocsin.oncall import services as oncall_services
 from tocsin.oncall import specs
 from tocsin.oncall.models import Schedule
+from tocsin.oncall.services import schedule_create
 
 PASSWORD = "correct horse battery"
 
@@ -87,6 +88,7 @@ NOT_PAGES: dict[str, str] = {
     "schedule-cover-create": "POST only (Ask for cover)",
     "schedule-cover-accept": "POST only (Cover it)",
     "schedule-cover-withdraw": "POST only",
+    "schedule-editor-preview": "fragment POSTed by the schedule editor (checked as part of it)",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
@@ -112,6 +114,7 @@ SIMPLE_PAGES: dict[str, str] = {
     "schedules": "/schedules/",
     "oncall": "/oncall/",
     "oncall-mine": "/oncall/mine/",
+    "schedule-new": "/schedules/new/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (
@@ -124,6 +127,8 @@ OBJECT_PAGES = (
     "integration-key",
     "alert",
     "schedule",
+    "schedule-edit",
+    "schedule-archive",
 )
 
 
@@ -397,9 +402,98 @@ def targets(site: Site, role: str | None) -> list[Target]:
                 form=(feeds_url, {}, "Create address"),
             )
         )
+    found.extend(schedule_editor_targets(user))
     if can(user, Action.CONFIG_MANAGE):
         found.extend(admin_targets(user))
     return found
+
+
+def schedule_editor_targets(user: User) -> list[Target]:
+    """The schedule editor (oncall/editor_urls.py) for a person who may edit a schedule:
+    a schedule of theirs (one is made for a team they manage if the data has none), its
+    editor as saved, refused, and with a window added; its archive confirmation. For
+    everyone else: the editor's 404."""
+    new_url = reverse("schedule-new")
+    schedule = next(
+        (
+            s
+            for s in Schedule.objects.filter(archived_at__isnull=True).order_by("pk")
+            if can(user, Action.SCHEDULE_EDIT, s)
+        ),
+        None,
+    )
+    if schedule is None and can(user, Action.SCHEDULE_CREATE):
+        schedule = _editor_schedule(user)
+    if schedule is None:
+        other = Schedule.objects.order_by("pk").first()
+        if other is None:
+            return []
+        return [
+            Target(
+                "schedule-edit", "schedule editor (404)", reverse("schedule-edit", args=[other.pk])
+            )
+        ]
+    edit_url = reverse("schedule-edit", args=[schedule.pk])
+    return [
+        Target("schedule-edit", "schedule editor with its preview", edit_url),
+        Target(
+            "schedule-edit",
+            "schedule editor, refused",
+            edit_url,
+            form=(edit_url, {"time_zone": "Mars/Olympus"}, "Preview"),
+        ),
+        Target(
+            "schedule-new",
+            "new schedule with a restriction window",
+            new_url,
+            form=(new_url, {}, "Add a window to layer 1"),
+        ),
+        Target(
+            "schedule-archive",
+            "archive confirmation",
+            reverse("schedule-archive", args=[schedule.pk]),
+        ),
+    ]
+
+
+def _editor_schedule(user: User) -> Schedule | None:
+    """A schedule `user` may edit: for a team they manage (any team, or none, for an
+    administrator), with two layers and windows."""
+    team = Team.objects.filter(manager=user).order_by("pk").first()
+    if team is None and not can(user, Action.CONFIG_MANAGE):
+        return None
+    people = list(
+        people_who_may(Action.INCIDENT_BE_ASSIGNED)
+        .order_by("pk")
+        .values_list("username", flat=True)[:3]
+    )
+    layers = specs.parse_layers(
+        [
+            {
+                "name": "Business hours",
+                "start": "2026-01-05T09:00",
+                "rotation": "weekly",
+                "users": people[:2],
+                "restrictions": [
+                    {"type": "weekly", "days": ["mon", "fri"], "start": "09:00", "end": "17:00"}
+                ],
+            },
+            {
+                "name": "Nights",
+                "start": "2026-01-05T20:00",
+                "rotation": "daily",
+                "users": people,
+                "restrictions": [{"type": "daily", "start": "20:00", "end": "08:00"}],
+            },
+        ]
+    )
+    return schedule_create(
+        name=f"Accessibility rota ({user.username})",
+        time_zone="Europe/Berlin",
+        team=team,
+        layers=layers,
+        actor=Actor.system("a11y setup"),
+    )
 
 
 def admin_targets(user: User) -> list[Target]:
