@@ -805,3 +805,28 @@ def test_override_in_the_repeated_hour_replaces_only_its_person() -> None:
     ]
     # B is on call without a break from 00:00Z to 01:30Z
     assert rules.oncall_at(schedule, z("2026-10-25 00:10")).until == z("2026-10-25 01:30")
+
+
+def test_oncall_at_follows_a_long_run_across_its_look_ahead_steps() -> None:
+    """Berlin weekly on Sunday 02:30, A then B: at Monday 00:00Z A is on until the skipped
+    hand-off (29 Mar 01:00Z); an override puts A on for the next 23 hours, so A goes off
+    call only then. The shift itself is the layer's, whole; `until` is the end of the run."""
+    weekly = layer("2026-03-22 02:30", 1, "weeks")
+    plain = Schedule("Europe/Berlin", (weekly,))
+    answer = rules.oncall_at(plain, z("2026-03-23 00:00"))
+    assert answer.shift == rules.Shift(A, z("2026-03-23 00:00"), z("2026-03-29 01:00"), layer=1)
+    assert answer.until == z("2026-03-29 01:00")
+
+    extended = Schedule(
+        "Europe/Berlin", (weekly,), (Override(5, A, z("2026-03-29 01:00"), z("2026-03-30 00:00")),)
+    )
+    answer = rules.oncall_at(extended, z("2026-03-23 00:00"))
+    assert answer.shift is not None and answer.shift.end == z("2026-03-29 01:00")
+    assert answer.until == z("2026-03-30 00:00")
+
+    # one person alone: on call beyond the horizon looked at
+    alone = Schedule("Europe/Berlin", (layer("2026-03-22 02:30", 1, "weeks", (C,)),))
+    answer = rules.oncall_at(alone, z("2026-03-23 00:00"), horizon=dt.timedelta(days=30))
+    assert answer.shift is not None and answer.shift.user == C
+    assert answer.until is None
+    assert rules.oncall_at(alone, z("2026-03-22 01:29")).shift is None  # before the start
