@@ -293,9 +293,11 @@ def final_shifts(schedule: Schedule, since: dt.datetime, until: dt.datetime) -> 
             points.add(o.end)
     cuts = sorted(points)
     cursors = [0] * len(per_layer)
-    active: list[Override] = []
+    active: list[Override] = []  # the overrides in force, the one made last first
     next_override = 0
     out: list[Shift] = []
+    # the shift being built: (user, layer, override, start, end)
+    run: tuple[int, int | None, int | None, dt.datetime, dt.datetime] | None = None
     for a, b in itertools.pairwise(cuts):
         base: Shift | None = None
         for n, shifts in enumerate(per_layer):
@@ -305,15 +307,17 @@ def final_shifts(schedule: Schedule, since: dt.datetime, until: dt.datetime) -> 
             cursors[n] = c
             if base is None and c < len(shifts) and shifts[c].start <= a:
                 base = shifts[c]
-        while next_override < len(overrides) and overrides[next_override].start <= a:
-            active.append(overrides[next_override])
-            next_override += 1
+        if next_override < len(overrides) and overrides[next_override].start <= a:
+            while next_override < len(overrides) and overrides[next_override].start <= a:
+                active.append(overrides[next_override])
+                next_override += 1
+            active.sort(key=lambda o: o.id, reverse=True)
         if active:
             active = [o for o in active if o.end > a]
         user: int | None = None
         layer_id: int | None = None
         override_id: int | None = None
-        for o in sorted(active, key=lambda o: o.id, reverse=True):
+        for o in active:
             if o.replaces is None or (base is not None and base.user == o.replaces):
                 user, override_id = o.user, o.id
                 break
@@ -321,17 +325,14 @@ def final_shifts(schedule: Schedule, since: dt.datetime, until: dt.datetime) -> 
             user, layer_id = base.user, base.layer
         if user is None:
             continue
-        last = out[-1] if out else None
-        if (
-            last is not None
-            and last.end == a
-            and last.user == user
-            and last.layer == layer_id
-            and last.override == override_id
-        ):
-            out[-1] = Shift(user, last.start, b, layer=layer_id, override=override_id)
-        else:
-            out.append(Shift(user, a, b, layer=layer_id, override=override_id))
+        if run is not None and run[4] == a and run[:3] == (user, layer_id, override_id):
+            run = (user, layer_id, override_id, run[3], b)
+            continue
+        if run is not None:
+            out.append(Shift(run[0], run[3], run[4], layer=run[1], override=run[2]))
+        run = (user, layer_id, override_id, a, b)
+    if run is not None:
+        out.append(Shift(run[0], run[3], run[4], layer=run[1], override=run[2]))
     return out
 
 
