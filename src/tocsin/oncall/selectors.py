@@ -159,7 +159,12 @@ def organisation_oncall(*, user: Any, at: dt.datetime | None = None) -> list[Sch
     at = at or now()
     schedules = list(schedule_list(user=user))
     specs_by_id = _rules_many(schedules, at, at + _NEAR)
-    answers = {s.pk: _oncall(specs_by_id[s.pk], s, at) for s in schedules}
+    answers = {s.pk: rules.oncall_at(specs_by_id[s.pk], at, horizon=_NEAR) for s in schedules}
+    # as `_oncall`, for those whose shift runs past the overrides loaded, read together
+    longer = [s for s in schedules if answers[s.pk].shift and answers[s.pk].until is None]
+    if longer:
+        whole = _rules_many(longer, at, None)
+        answers.update({s.pk: rules.oncall_at(whole[s.pk], at) for s in longer})
     people = users_by_id(a.shift.user for a in answers.values() if a.shift is not None)
     return [
         ScheduleOnCall(
