@@ -310,7 +310,7 @@ def test_the_final_schedule(case: tuple[Schedule, dt.datetime, dt.datetime]) -> 
 
     # oncall_at agrees with the shifts at every shift boundary and a second either side
     horizon = dt.timedelta(days=10)
-    for edge in sorted({t for s in final[:25] for t in (s.start, s.end)}):
+    for edge in sorted({t for s in final for t in (s.start, s.end)}):
         for at in (edge - SECOND, edge, edge + SECOND):
             if not since <= at < until:
                 continue
