@@ -23,6 +23,7 @@ R6  Overrides: one over the whole schedule puts its person on call for its span;
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -63,19 +64,24 @@ def _gap_end(naive: dt.datetime, tz: ZoneInfo) -> dt.datetime:
     return dt.datetime.fromtimestamp(lo_s, UTC)
 
 
+# Resolving is pure, and the same local times come back on every call for a schedule (its
+# hand-offs, its windows' days): remembered per process. An entry is about 300 bytes.
+@functools.lru_cache(maxsize=1 << 16)
+def _resolve(naive: dt.datetime, tz: ZoneInfo, fold: int) -> dt.datetime:
+    if not _exists(naive, tz):
+        return _gap_end(naive, tz)
+    return naive.replace(tzinfo=tz, fold=fold).astimezone(UTC)
+
+
 def resolve_first(naive: dt.datetime, tz: ZoneInfo) -> dt.datetime:
     """R3: a local date-time as an instant; skipped → first instant after the gap,
     repeated → first occurrence."""
-    if not _exists(naive, tz):
-        return _gap_end(naive, tz)
-    return naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    return _resolve(naive.replace(fold=0), tz, 0)
 
 
 def resolve_last(naive: dt.datetime, tz: ZoneInfo) -> dt.datetime:
     """R4's end: a repeated local time is its last occurrence; skipped as R3."""
-    if not _exists(naive, tz):
-        return _gap_end(naive, tz)
-    return naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    return _resolve(naive.replace(fold=0), tz, 1)
 
 
 def local(instant: dt.datetime, tz: ZoneInfo) -> dt.datetime:
@@ -259,7 +265,18 @@ def final_shifts(schedule: Schedule, since: dt.datetime, until: dt.datetime) -> 
     if until <= since:
         return []
     tz = schedule.tz
-    per_layer = [layer_shifts(layer, tz, since, until) for layer in schedule.layers]
+    # A lower layer only matters where the layers above leave the instant uncovered (R5;
+    # an override in place of someone looks at the highest covering layer alone), so each
+    # is worked out only between the first and the last instant still uncovered.
+    per_layer: list[list[Shift]] = []
+    uncovered = [(since, until)]
+    for layer in schedule.layers:
+        if not uncovered:
+            per_layer.append([])
+            continue
+        shifts = layer_shifts(layer, tz, uncovered[0][0], uncovered[-1][1])
+        per_layer.append(shifts)
+        uncovered = _minus(uncovered, shifts)
     overrides = sorted(
         (o for o in schedule.overrides if o.end > since and o.start < until and o.end > o.start),
         key=lambda o: o.start,
@@ -276,9 +293,11 @@ def final_shifts(schedule: Schedule, since: dt.datetime, until: dt.datetime) -> 
             points.add(o.end)
     cuts = sorted(points)
     cursors = [0] * len(per_layer)
-    active: list[Override] = []
+    active: list[Override] = []  # the overrides in force, the one made last first
     next_override = 0
     out: list[Shift] = []
+    # the shift being built: (user, layer, override, start, end)
+    run: tuple[int, int | None, int | None, dt.datetime, dt.datetime] | None = None
     for a, b in itertools.pairwise(cuts):
         base: Shift | None = None
         for n, shifts in enumerate(per_layer):
@@ -288,15 +307,17 @@ def final_shifts(schedule: Schedule, since: dt.datetime, until: dt.datetime) -> 
             cursors[n] = c
             if base is None and c < len(shifts) and shifts[c].start <= a:
                 base = shifts[c]
-        while next_override < len(overrides) and overrides[next_override].start <= a:
-            active.append(overrides[next_override])
-            next_override += 1
+        if next_override < len(overrides) and overrides[next_override].start <= a:
+            while next_override < len(overrides) and overrides[next_override].start <= a:
+                active.append(overrides[next_override])
+                next_override += 1
+            active.sort(key=lambda o: o.id, reverse=True)
         if active:
             active = [o for o in active if o.end > a]
         user: int | None = None
         layer_id: int | None = None
         override_id: int | None = None
-        for o in sorted(active, key=lambda o: o.id, reverse=True):
+        for o in active:
             if o.replaces is None or (base is not None and base.user == o.replaces):
                 user, override_id = o.user, o.id
                 break
@@ -304,17 +325,35 @@ def final_shifts(schedule: Schedule, since: dt.datetime, until: dt.datetime) -> 
             user, layer_id = base.user, base.layer
         if user is None:
             continue
-        last = out[-1] if out else None
-        if (
-            last is not None
-            and last.end == a
-            and last.user == user
-            and last.layer == layer_id
-            and last.override == override_id
-        ):
-            out[-1] = Shift(user, last.start, b, layer=layer_id, override=override_id)
-        else:
-            out.append(Shift(user, a, b, layer=layer_id, override=override_id))
+        if run is not None and run[4] == a and run[:3] == (user, layer_id, override_id):
+            run = (user, layer_id, override_id, run[3], b)
+            continue
+        if run is not None:
+            out.append(Shift(run[0], run[3], run[4], layer=run[1], override=run[2]))
+        run = (user, layer_id, override_id, a, b)
+    if run is not None:
+        out.append(Shift(run[0], run[3], run[4], layer=run[1], override=run[2]))
+    return out
+
+
+def _minus(
+    spans: list[tuple[dt.datetime, dt.datetime]], shifts: Sequence[Shift]
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Sorted disjoint ``spans`` less the sorted disjoint ``shifts``."""
+    out: list[tuple[dt.datetime, dt.datetime]] = []
+    i = 0
+    for begin, finish in spans:
+        while i < len(shifts) and shifts[i].end <= begin:
+            i += 1
+        cursor = begin
+        j = i
+        while j < len(shifts) and shifts[j].start < finish:
+            if shifts[j].start > cursor:
+                out.append((cursor, shifts[j].start))
+            cursor = max(cursor, shifts[j].end)
+            j += 1
+        if cursor < finish:
+            out.append((cursor, finish))
     return out
 
 
@@ -347,22 +386,38 @@ def oncall_at(
     schedule: Schedule, at: dt.datetime, *, horizon: dt.timedelta = dt.timedelta(days=400)
 ) -> OnCall:
     """The person on call at ``at``, from the same computation as `final_shifts` (so the
-    two always agree), looking ahead only as far as needed to say ``until``."""
+    two always agree), looking ahead only as far as needed to say ``until``: in growing
+    steps, each one continuing where the last ended (`final_shifts` over [a, c) is the
+    one over [a, b) followed by the one over [b, c), joined at b)."""
+    limit = at + horizon
     step = dt.timedelta(hours=6)
+    begin = at
+    shift: Shift | None = None
+    end = at
     while True:
-        step = min(step, horizon)
-        shifts = final_shifts(schedule, at, at + step)
-        if not shifts or shifts[0].start > at:
-            return OnCall(at, None, None)
-        first = shifts[0]
-        end = first.end
-        for shift in shifts[1:]:
-            if shift.start == end and shift.user == first.user:
-                end = shift.end
+        finish = min(begin + step, limit)
+        shifts = final_shifts(schedule, begin, finish)
+        if shift is None:
+            if not shifts or shifts[0].start > at:
+                return OnCall(at, None, None)
+            shift = shifts[0]
+            end = shift.end
+            shifts = shifts[1:]
+        elif shifts and shifts[0].start == end == shift.end and _same_source(shifts[0], shift):
+            # the shift itself goes on into this step
+            shift = Shift(shift.user, shift.start, shifts[0].end, shift.layer, shift.override)
+        for following in shifts:
+            if following.start == end and following.user == shift.user:
+                end = following.end
             else:
                 break
-        if end < at + step:
-            return OnCall(at, first, end)
-        if step >= horizon:
-            return OnCall(at, first, None)
+        if end < finish:
+            return OnCall(at, shift, end)
+        if finish >= limit:
+            return OnCall(at, shift, None)
+        begin = finish
         step *= 4
+
+
+def _same_source(a: Shift, b: Shift) -> bool:
+    return (a.user, a.layer, a.override) == (b.user, b.layer, b.override)
