@@ -10,6 +10,7 @@ replaces gives, on SQLite and on PostgreSQL. The ORM query is in each docstring.
 
 - open_alerts_of (_by_key)     a batch: the open alerts of its rows' keys, with incidents
 - open_incident_for_grouping  every new grouping key: the incident an alert joins
+- open_incidents_for_groupings  a batch: the same for every new grouping key of its rows
 - last_resolved_start_by_key  every snapshot row (Alertmanager, Grafana)
 - insert_alert_groups         a batch's new alerts (every row's): multi-row INSERT RETURNING
 - update_occurrences          a batch's duplicates: occurrences and last seen, executemany
@@ -211,6 +212,55 @@ class _IncidentForGrouping:
         )
         self.sql_since = f"{self.sql} AND i.{quote(incident('reported_at'))} >= %s"
         self.tail = f" ORDER BY a.{alert_incident} DESC LIMIT 1"
+
+
+def open_incidents_for_groupings(*, service_id: int, grouping_keys: list[str]) -> dict[str, int]:
+    """For each grouping key, the newest open incident holding alerts of it on this
+    service: {grouping key: incident id}, keys without one left out. What
+    `Alert.objects.filter(service_id=..., grouping_key__in=keys,
+    incident__status__in=OPEN_STATUSES).order_by("grouping_key", "-incident_id")
+    .values_list("grouping_key", "incident_id")` gives (the first of each key), through
+    one prepared statement a batch. On SQLite the ORM query read every alert of the
+    service (the planner, without statistics, picks the service index): a batch of a
+    service with 27,000 alerts took 12 ms; this one reads the keys' alerts only."""
+    unique = list(dict.fromkeys(grouping_keys))
+    found: dict[str, int] = {}
+    if not unique:
+        return found
+    db = connections[router.db_for_read(Alert)]
+    statement = _prepared(db, _IncidentsForGroupings)
+    for start in range(0, len(unique), KEYS_PER_QUERY):
+        chunk = unique[start : start + KEYS_PER_QUERY]
+        sql = statement.head + "(" + ", ".join(["%s"] * len(chunk)) + ")" + statement.tail
+        with db.cursor() as cursor:
+            cursor.execute(sql, [service_id, *statement.statuses, *chunk])
+            found.update(cursor.fetchall())
+    return found
+
+
+class _IncidentsForGroupings:
+    def __init__(self, db: BaseDatabaseWrapper) -> None:
+        quote = db.ops.quote_name
+        self.vendor = db.vendor
+        self.statuses = [str(status) for status in OPEN_STATUSES]
+        alert = _columns(Alert)
+        incident = _columns(Incident)
+        alert_incident = f"a.{quote(alert('incident'))}"
+        grouping_key = f"a.{quote(alert('grouping_key'))}"
+        service_column = f"a.{quote(alert('service'))}"
+        if db.vendor == "sqlite":  # as in _IncidentForGrouping: the grouping key's index
+            service_column = f"+{service_column}"
+        self.head = (
+            f"SELECT {grouping_key}, MAX({alert_incident}) "  # noqa: S608 - quoted metadata
+            f"FROM {quote(Alert._meta.db_table)} a "
+            f"INNER JOIN {quote(Incident._meta.db_table)} i "
+            f"ON i.{quote(_pk_column(Incident))} = {alert_incident} "
+            f"WHERE {service_column} = %s "
+            f"AND i.{quote(incident('status'))} IN "
+            f"({', '.join(['%s'] * len(self.statuses))}) "
+            f"AND {grouping_key} IN "
+        )
+        self.tail = f" GROUP BY {grouping_key}"
 
 
 _PREPARED: dict[tuple[str, type], Any] = {}
