@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import cast
 
 from django.db import (
     InterfaceError,
@@ -68,10 +69,21 @@ def _apply_events(row: InboxEvent, shared: _Shared | None) -> tuple[str, Detail]
         work.resolved_started = selectors.last_resolved_start_by_key(
             row.integration_id, snapshot_keys, since=row.received_at - dt.timedelta(days=1)
         )
-    results = [
-        _Result(Outcome.REJECTED, str(item)) if isinstance(item, RowRejected) else work.apply(item)
-        for item in parsed
-    ]
+    results: list[_Result] = []
+    index = 0
+    while index < len(parsed):
+        item = parsed[index]
+        together = work.openable_together(parsed, index)
+        if together > 1:  # a snapshot's new alerts: opened alike, decided once
+            results += work.open_many(cast(list[Event], parsed[index : index + together]))
+            index += together
+            continue
+        results.append(
+            _Result(Outcome.REJECTED, str(item))
+            if isinstance(item, RowRejected)
+            else work.apply(item)
+        )
+        index += 1
     work.finish()
     work.shared.remember(row.integration_id, keys, work)
     return _summarise(results)
