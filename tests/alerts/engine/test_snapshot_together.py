@@ -195,3 +195,26 @@ def test_a_silence_still_decides_alert_by_alert(
     silenced = Alert.objects.exclude(suppressed_reason="")
     assert sorted(a.dedup_key for a in silenced) == [f"{GROUP}:f1", f"{GROUP}:f4"]
     assert all(a.incident_id is None for a in silenced)
+
+
+def test_a_re_sent_snapshot_costs_the_same_statements_whatever_its_size(
+    clock: time_machine.Coordinates, am: Integration
+) -> None:
+    """Set-based: the open alerts of all its keys in one statement, their incident in
+    one more, one UPDATE of their last seen; never a statement an alert."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def resend(size: int) -> int:
+        group = f"{GROUP}-{size}"
+        snapshot = [firing(group, f"f{n}", labels=_labels(n)) for n in range(size)]
+        push(am, *snapshot)
+        drain()
+        clock.shift(dt.timedelta(minutes=1))
+        again = push(am, *snapshot)
+        with CaptureQueriesContext(connection) as queries:
+            drain()
+        assert outcome(again) == ("refreshed", f"{size} refreshed")
+        return len(queries)
+
+    assert resend(3) == resend(60)

@@ -282,13 +282,6 @@ class _Row:
         maintenance window or silence running (what `_open_alert` decides for the first
         of them, it then decides for each of the others the same way). 0 or 1: one at a
         time."""
-        if self.service.grouping == Grouping.LABELS and self.service.group_labels:
-            return 0
-        if self.suppressions is None:
-            self.suppressions = self.shared.suppressions_at(self.service, self.received_at)
-        windows, silences = self.suppressions
-        if windows or silences:
-            return 0
         first = items[start]
         if not isinstance(first, Event) or not first.group_key:
             return 0
@@ -313,6 +306,15 @@ class _Row:
                 break
             keys.add(event.dedup_key)
             end += 1
+        if end - start < 2:  # (a re-sent snapshot: its first alert is open)
+            return 0
+        if self.service.grouping == Grouping.LABELS and self.service.group_labels:
+            return 0
+        if self.suppressions is None:
+            self.suppressions = self.shared.suppressions_at(self.service, self.received_at)
+        windows, silences = self.suppressions
+        if windows or silences:
+            return 0
         return end - start
 
     def open_many(self, events: list[Event]) -> list[_Result]:
@@ -492,8 +494,9 @@ class _Row:
             Alert.objects.filter(pk__in=self.refreshed, last_seen_at__lt=self.received_at).update(
                 last_seen_at=self.received_at
             )
+            refreshed = set(self.refreshed)
             for alert in self.open.values():  # as stored
-                if alert.pk in self.refreshed and alert.last_seen_at < self.received_at:
+                if alert.pk in refreshed and alert.last_seen_at < self.received_at:
                     alert.last_seen_at = self.received_at
         for incident_id, alerts in self.joined.items():
             if incident_id not in self.created:
