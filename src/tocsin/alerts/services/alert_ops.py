@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tocsin.alerts import opsgenie_actions, selectors
@@ -354,12 +355,12 @@ class _Row:
         else:
             self.joined[incident_id] += alerts if joined else alerts[1:]
         ref = incident.ref
-        verb = "joined" if joined else "opened"
-        results = [_Result(Outcome.CREATED, lambda a=alerts[0]: f"alert #{a.pk} {verb} {ref}")]
-        results += [
-            _Result(Outcome.CREATED, lambda a=alert: f"alert #{a.pk} joined {ref}")
-            for alert in alerts[1:]
-        ]
+
+        def detail(alert: NewAlert, verb: str) -> Callable[[], str]:
+            return lambda: f"alert #{alert.pk} {verb} {ref}"  # its id comes with the insert
+
+        results = [_Result(Outcome.CREATED, detail(alerts[0], "joined" if joined else "opened"))]
+        results += [_Result(Outcome.CREATED, detail(alert, "joined")) for alert in alerts[1:]]
         return results
 
     def flush(self) -> None:
@@ -474,6 +475,7 @@ class _Row:
         storm.alert_count += len(alerts)
         counts = storm.label_counts if isinstance(storm.label_counts, dict) else {}
         for name in STORM_LABELS:
+            values: list[str | None]
             if name == "source":
                 values = [alert.source for alert in alerts]
             else:
