@@ -283,6 +283,10 @@ class _Row:
         maintenance window or silence running (what `_open_alert` decides for the first
         of them, it then decides for each of the others the same way). 0 or 1: one at a
         time."""
+        if self.service.grouping == Grouping.LABELS and self.service.group_labels:
+            return 0
+        if self.suppressions is not None and (self.suppressions[0] or self.suppressions[1]):
+            return 0  # (known already: the scan below would be done for every event)
         first = items[start]
         if not isinstance(first, Event) or not first.group_key:
             return 0
@@ -309,9 +313,7 @@ class _Row:
             end += 1
         if end - start < 2:  # (a re-sent snapshot: its first alert is open)
             return 0
-        if self.service.grouping == Grouping.LABELS and self.service.group_labels:
-            return 0
-        if self.suppressions is None:
+        if self.suppressions is None:  # asked only now: a re-sent snapshot never asks
             self.suppressions = self.shared.suppressions_at(self.service, self.received_at)
         windows, silences = self.suppressions
         if windows or silences:
