@@ -125,12 +125,14 @@ def test_open_incidents_for_groupings_reads_the_keys_alerts_only_on_sqlite(
     alerts: None, service: Service
 ) -> None:
     """SQLite has no statistics: the plan must search by grouping key, not read every
-    alert of the service (a drain batch of a service with many alerts took 12 ms)."""
+    alert of the service (a drain batch of a service with many alerts took 12 ms).
+    PostgreSQL plans with statistics: the statement keeps the plain column there."""
     from django.db import connection
 
-    if connection.vendor != "sqlite":
-        pytest.skip("SQLite's planner")
     statement = sql._prepared(connection, sql._IncidentsForGroupings)
+    if connection.vendor != "sqlite":
+        assert "+a." not in statement.head
+        return
     with connection.cursor() as cursor:
         cursor.execute(
             "EXPLAIN QUERY PLAN " + statement.head + "(%s, %s)" + statement.tail,
