@@ -5,6 +5,7 @@
     .venv/bin/python bench/ingest/profile_ingest.py drain-pd --n 500
     .venv/bin/python bench/ingest/profile_ingest.py drain-dup --n 500   # duplicates, (c)
     .venv/bin/python bench/ingest/profile_ingest.py drain-am --n 20
+    .venv/bin/python bench/ingest/profile_ingest.py drain-am-resend --n 200  # re-sent groups
 
 A fresh SQLite database in a temporary directory (or --database-url), the real
 services to create keys, the bench's own bodies (run.py), Django's test client for the
@@ -36,7 +37,15 @@ sys.path.insert(0, str(HERE))
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "what", choices=("request-pd", "request-am", "drain-pd", "drain-dup", "drain-am")
+        "what",
+        choices=(
+            "request-pd",
+            "request-am",
+            "drain-pd",
+            "drain-dup",
+            "drain-am",
+            "drain-am-resend",
+        ),
     )
     parser.add_argument("--n", type=int, default=300, help="requests (posted or drained)")
     parser.add_argument("--top", type=int, default=30)
@@ -85,7 +94,10 @@ def profile(args: argparse.Namespace) -> int:
         service_create(name=f"profile-{n}-{time.monotonic_ns()}", actor=Actor.system("bench setup"))
         for n in range(args.services)
     ]
-    kind = "alertmanager" if args.what.endswith("-am") else "pagerduty"
+    kind = "alertmanager" if "-am" in args.what else "pagerduty"
+    # drain-am-resend: what a real Alertmanager sends most: the same 20 groups (one a key)
+    # again and again, every alert still firing (each group_interval / repeat_interval)
+    resend = args.what == "drain-am-resend"
     # drain-dup: scenario (c), the same 50 dedup keys over and over (merges after the first)
     distinct = 50 if args.what == "drain-dup" else None
     keys = [
@@ -100,10 +112,11 @@ def profile(args: argparse.Namespace) -> int:
         if kind == "pagerduty":
             dedup = f"p-{n % distinct}" if distinct else f"p-{n}"
             return "/v2/enqueue", compact(pagerduty_event(key, dedup, n))
-        fingerprint = f"{n:010x}"
+        group = n % len(keys) if resend else n
+        fingerprint = f"{group:010x}"
         return (
             f"/integrations/alertmanager/{key}",
-            compact(alertmanager_snapshot(f"g{n}", fingerprint)),
+            compact(alertmanager_snapshot(f"g{group}", fingerprint)),
         )
 
     client = Client()

@@ -95,6 +95,21 @@ def run(n: int) -> int:
         )
         return None if first is None else Incident.objects.get(pk=first)
 
+    grouping_keys = [f"gk{i}" for i in range(10)]
+
+    def orm_groupings() -> object:
+        found: dict[str, int] = {}
+        for key, incident_id in (
+            Alert.objects.filter(
+                service=service, grouping_key__in=grouping_keys, incident__status__in=OPEN_STATUSES
+            )
+            .order_by("grouping_key", "-incident_id")
+            .values_list("grouping_key", "incident_id")
+        ):
+            if incident_id is not None:
+                found.setdefault(key, incident_id)
+        return found
+
     since = at - dt.timedelta(days=1)
 
     def orm_resolved() -> object:
@@ -175,6 +190,14 @@ def run(n: int) -> int:
             "open_incident_for_grouping",
             lambda: sql.open_incident_for_grouping(service=service, grouping_key="gk3"),
             orm_grouping,
+            n,
+        ),
+        (
+            "open_incidents_for_groupings (10 keys)",
+            lambda: sql.open_incidents_for_groupings(
+                service_id=service.pk, grouping_keys=grouping_keys
+            ),
+            orm_groupings,
             n,
         ),
         (

@@ -4,7 +4,8 @@ joining or opening their incidents (`_Row`)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tocsin.alerts import opsgenie_actions, selectors
@@ -21,6 +22,7 @@ from tocsin.alerts.services._common import (
     STORM_LABELS,
     STORM_REFRESH,
     STORM_WINDOW,
+    RowRejected,
     _auto_resolve,
     _impact_urgency,
     _note_joined,
@@ -271,6 +273,98 @@ class _Row:
         verb = "joined" if joined else "opened"
         return _Result(Outcome.CREATED, lambda: f"alert #{alert.pk} {verb} {incident.ref}")
 
+    # -- a snapshot's new alerts, together ----------------------------------------------
+
+    def openable_together(self, items: list[Event | RowRejected], start: int) -> int:
+        """How many events from `start` open a new alert each exactly alike, so that
+        `open_many` may open them together: triggers of one group (its grouping key and
+        incident shared) for keys with no open alert and not opened earlier in the row,
+        no late re-send of a resolved alert, on a service that groups by key with no
+        maintenance window or silence running (what `_open_alert` decides for the first
+        of them, it then decides for each of the others the same way). 0 or 1: one at a
+        time."""
+        if self.service.grouping == Grouping.LABELS and self.service.group_labels:
+            return 0
+        if self.suppressions is not None and (self.suppressions[0] or self.suppressions[1]):
+            return 0  # (known already: the scan below would be done for every event)
+        first = items[start]
+        if not isinstance(first, Event) or not first.group_key:
+            return 0
+        group = first.group_key
+        keys: set[str] = set()
+        end = start
+        while end < len(items):
+            event = items[end]
+            if (
+                not isinstance(event, Event)
+                or event.action != "trigger"
+                or event.group_key != group
+                or event.dedup_key in keys
+                or event.dedup_key in self.open
+                or event.dedup_key in self.opened
+                or opsgenie_actions.handles(event)
+                or (
+                    event.snapshot
+                    and self._is_stale(event, self.resolved_started.get(event.dedup_key))
+                )
+            ):
+                break
+            keys.add(event.dedup_key)
+            end += 1
+        if end - start < 2:  # (a re-sent snapshot: its first alert is open)
+            return 0
+        if self.suppressions is None:  # asked only now: a re-sent snapshot never asks
+            self.suppressions = self.shared.suppressions_at(self.service, self.received_at)
+        windows, silences = self.suppressions
+        if windows or silences:
+            return 0
+        return end - start
+
+    def open_many(self, events: list[Event]) -> list[_Result]:
+        """`_open_alert` for each of these events (see `openable_together`), deciding
+        once what is the same for all: their grouping key, the incident the first one
+        opens or joins (the others join it), the storm that counts them."""
+        first = events[0]
+        grouping_key, by_labels = self._grouping(first)
+        alerts = [
+            NewAlert(
+                dedup_key=event.dedup_key,
+                group_key=event.group_key,
+                grouping_key=grouping_key,
+                severity=event.severity,
+                summary=event.summary,
+                source=event.source,
+                details=event.details,
+                links=event.links,
+                labels=event.labels,
+                started_at=self._started(event),
+            )
+            for event in events
+        ]
+        incident, joined = self._incident_for(alerts[0], by_labels=by_labels)
+        incident_id = incident.id
+        for alert in alerts:
+            alert.incident_id = incident_id
+            self.new_keys.add(alert.dedup_key)
+            self.opened[alert.dedup_key] = alert
+        self.pending += alerts
+        self.shared.incident_of[grouping_key] = incident_id
+        if incident_id not in self.shared.incidents:
+            self.shared.incidents[incident_id] = incident
+        storm = self.shared.storm if self.shared.storm_loaded else self._storm()
+        if storm is not None and storm.incident_id == incident_id:
+            self._count_many_in_storm(storm, alerts)
+        else:
+            self.joined[incident_id] += alerts if joined else alerts[1:]
+        ref = incident.ref
+
+        def detail(alert: NewAlert, verb: str) -> Callable[[], str]:
+            return lambda: f"alert #{alert.pk} {verb} {ref}"  # its id comes with the insert
+
+        results = [_Result(Outcome.CREATED, detail(alerts[0], "joined" if joined else "opened"))]
+        results += [_Result(Outcome.CREATED, detail(alert, "joined")) for alert in alerts[1:]]
+        return results
+
     def flush(self) -> None:
         """Hand the row's new alerts, in event order (their ids follow it), to the batch
         (`_Shared.add_new_alerts`: inserted with the batch's others, or now for a lone
@@ -378,6 +472,24 @@ class _Row:
         storm.label_counts = counts
         self.shared.storm_touched = True
 
+    def _count_many_in_storm(self, storm: AlertStorm, alerts: list[NewAlert]) -> None:
+        """`_count_in_storm` for each of these alerts."""
+        storm.alert_count += len(alerts)
+        counts = storm.label_counts if isinstance(storm.label_counts, dict) else {}
+        for name in STORM_LABELS:
+            values: list[str | None]
+            if name == "source":
+                values = [alert.source for alert in alerts]
+            else:
+                values = [alert.labels.get(name) for alert in alerts]
+            tally = Counter(value for value in values if value)
+            if tally:
+                per_label = counts.setdefault(name, {})
+                for value, n in tally.items():
+                    per_label[value] = per_label.get(value, 0) + n
+        storm.label_counts = counts
+        self.shared.storm_touched = True
+
     # -- the end of the row ------------------------------------------------------------
 
     def finish(self) -> None:
@@ -386,8 +498,9 @@ class _Row:
             Alert.objects.filter(pk__in=self.refreshed, last_seen_at__lt=self.received_at).update(
                 last_seen_at=self.received_at
             )
+            refreshed = set(self.refreshed)
             for alert in self.open.values():  # as stored
-                if alert.pk in self.refreshed and alert.last_seen_at < self.received_at:
+                if alert.pk in refreshed and alert.last_seen_at < self.received_at:
                     alert.last_seen_at = self.received_at
         for incident_id, alerts in self.joined.items():
             if incident_id not in self.created:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import cast
 
 from django.db import (
     InterfaceError,
@@ -15,7 +16,6 @@ from django.db import (
 from tocsin.alerts import selectors, sql
 from tocsin.alerts.adapters.base import Event
 from tocsin.alerts.models import (
-    Alert,
     ChangeEvent,
     InboxEvent,
     InboxState,
@@ -39,7 +39,7 @@ from tocsin.catalog.models import Grouping, Integration, Service
 from tocsin.core.clock import now
 from tocsin.core.crypto import sha256_hex
 from tocsin.core.leases import lease_renew
-from tocsin.incidents.models import OPEN_STATUSES, Incident
+from tocsin.incidents.models import Incident
 
 
 def _apply_events(row: InboxEvent, shared: _Shared | None) -> tuple[str, Detail]:
@@ -69,10 +69,21 @@ def _apply_events(row: InboxEvent, shared: _Shared | None) -> tuple[str, Detail]
         work.resolved_started = selectors.last_resolved_start_by_key(
             row.integration_id, snapshot_keys, since=row.received_at - dt.timedelta(days=1)
         )
-    results = [
-        _Result(Outcome.REJECTED, str(item)) if isinstance(item, RowRejected) else work.apply(item)
-        for item in parsed
-    ]
+    results: list[_Result] = []
+    index = 0
+    while index < len(parsed):
+        item = parsed[index]
+        together = work.openable_together(parsed, index)
+        if together > 1:  # a snapshot's new alerts: opened alike, decided once
+            results += work.open_many(cast(list[Event], parsed[index : index + together]))
+            index += together
+            continue
+        results.append(
+            _Result(Outcome.REJECTED, str(item))
+            if isinstance(item, RowRejected)
+            else work.apply(item)
+        )
+        index += 1
     work.finish()
     work.shared.remember(row.integration_id, keys, work)
     return _summarise(results)
@@ -340,18 +351,7 @@ def _prefetch_groupings(shared: _Shared, rows: list[InboxEvent]) -> None:
     if not wanted:
         return
     shared.flush_alerts()  # the lookup reads alerts
-    newest: dict[str, int] = {}
-    for grouping_key, incident_id in (
-        Alert.objects.filter(
-            service=service,
-            grouping_key__in=wanted,
-            incident__status__in=OPEN_STATUSES,
-        )
-        .order_by("grouping_key", "-incident_id")
-        .values_list("grouping_key", "incident_id")
-    ):
-        if incident_id is not None:  # always, by the filter; for the type checker
-            newest.setdefault(grouping_key, incident_id)
+    newest = sql.open_incidents_for_groupings(service_id=service.pk, grouping_keys=list(wanted))
     incidents = Incident.objects.in_bulk(set(newest.values()))
     for grouping_key in wanted:
         found = newest.get(grouping_key)
