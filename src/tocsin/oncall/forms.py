@@ -34,7 +34,7 @@ class SpanForm(forms.Form):
     note = forms.CharField(required=False, max_length=500, label="Note")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or {}
         for name in ("start", "end"):
             value = data.get(name)
             if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:

@@ -91,7 +91,7 @@ def _overrides(
     return out
 
 
-def _rules_many(
+def rules_many(
     schedules: Sequence[Schedule], since: dt.datetime, until: dt.datetime | None
 ) -> dict[int, rules.Schedule]:
     ids = [s.pk for s in schedules]
@@ -115,7 +115,7 @@ def _rules_many(
 
 def rules_for(schedule: Schedule, since: dt.datetime, until: dt.datetime | None) -> rules.Schedule:
     """The schedule as `rules` data, with the overrides that touch [since, until)."""
-    return _rules_many([schedule], since, until)[schedule.pk]
+    return rules_many([schedule], since, until)[schedule.pk]
 
 
 def shifts(
@@ -164,12 +164,12 @@ def organisation_oncall(*, user: Any, at: dt.datetime | None = None) -> list[Sch
     """Every live schedule and who is on it at ``at`` (the organisation's answer)."""
     at = at or now()
     schedules = list(schedule_list(user=user))
-    specs_by_id = _rules_many(schedules, at, at + _NEAR)
+    specs_by_id = rules_many(schedules, at, at + _NEAR)
     answers = {s.pk: rules.oncall_at(specs_by_id[s.pk], at, horizon=_NEAR) for s in schedules}
     # as `_oncall`, for those whose shift runs past the overrides loaded, read together
     longer = [s for s in schedules if answers[s.pk].shift and answers[s.pk].until is None]
     if longer:
-        whole = _rules_many(longer, at, None)
+        whole = rules_many(longer, at, None)
         answers.update({s.pk: rules.oncall_at(whole[s.pk], at) for s in longer})
     people = users_by_id(a.shift.user for a in answers.values() if a.shift is not None)
     return [
@@ -209,7 +209,7 @@ def user_shifts(
     """The person's shifts in the final schedules of every schedule, by start."""
     check_span(since, until)
     schedules = list(schedules_of_user(target))
-    specs_by_id = _rules_many(schedules, since, until)
+    specs_by_id = rules_many(schedules, since, until)
     out = [
         (s, shift)
         for s in schedules

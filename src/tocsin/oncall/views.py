@@ -101,7 +101,7 @@ def schedule_list(request: HttpRequest) -> HttpResponse:
         open_counts[req.schedule_id] = open_counts.get(req.schedule_id, 0) + 1
     horizon = at + GAP_HORIZON
     # one read of every schedule's layers and overrides (as organisation_oncall does)
-    plans = selectors._rules_many([a.schedule for a in answers], at, horizon)
+    plans = selectors.rules_many([a.schedule for a in answers], at, horizon)
     rows = []
     for answer in answers:
         schedule = answer.schedule
@@ -131,10 +131,11 @@ def schedule_list(request: HttpRequest) -> HttpResponse:
 # --- one schedule ---------------------------------------------------------------------------
 
 
-def _week(request: HttpRequest, tz: ZoneInfo) -> tuple[dt.date, str]:
-    """The Monday of the week asked for (?week=YYYY-MM-DD), and a notice if it was bad."""
+def _week(request: HttpRequest, tz: ZoneInfo, asked: str | None = None) -> tuple[dt.date, str]:
+    """The Monday of the week asked for (?week=YYYY-MM-DD, or `asked`), and a notice if it
+    was bad."""
     today = now().astimezone(tz).date()
-    raw = request.GET.get("week", "").strip()
+    raw = (asked if asked is not None else request.GET.get("week", "")).strip()
     if not raw:
         return timeline.monday_of(today), ""
     try:
@@ -196,11 +197,12 @@ def _schedule_context(
     *,
     override_form: OverrideForm | None = None,
     cover_form: CoverForm | None = None,
+    week: str | None = None,
 ) -> dict[str, Any]:
     user: User = request.user  # type: ignore[assignment]
     tz = _viewer_zone(request)
-    week, week_notice = _week(request, tz)
-    since, until = timeline.window(week, tz)
+    monday, week_notice = _week(request, tz, week)
+    since, until = timeline.window(monday, tz)
     at = now()
     spec = selectors.rules_for(schedule, since, until)
     layers = selectors.layers_of(schedule)
@@ -209,7 +211,7 @@ def _schedule_context(
     gaps = rules.gaps(final, since, until)
     people = {u.pk: u for _, members in layers for u in members}
     people |= {o.user_id: o.user for o in overrides}
-    people |= {o.replaces_id: o.replaces for o in overrides if o.replaces is not None}
+    people |= {o.replaces.pk: o.replaces for o in overrides if o.replaces is not None}
     people |= selectors.users_by_id(s.user for s in final if s.user not in people)
     names = {pk: u.display_name for pk, u in people.items() if u is not None}
 
@@ -278,7 +280,7 @@ def _schedule_context(
             }
         )
 
-    prefill = f"{reverse('schedule', args=[schedule.pk])}?week={week.isoformat()}"
+    prefill = f"{reverse('schedule', args=[schedule.pk])}?week={monday.isoformat()}"
     gap_rows = [
         {
             "span": timeline.span_text(a, b, tz),
@@ -292,10 +294,10 @@ def _schedule_context(
         "schedule": schedule,
         "viewer_zone": str(tz),
         "same_zone": str(tz) == schedule.time_zone,
-        "week": week,
+        "week": monday,
         "week_notice": week_notice,
-        "prev_week": (week - dt.timedelta(days=7)).isoformat(),
-        "next_week": (week + dt.timedelta(days=7)).isoformat(),
+        "prev_week": (monday - dt.timedelta(days=7)).isoformat(),
+        "next_week": (monday + dt.timedelta(days=7)).isoformat(),
         "this_week": timeline.monday_of(at.astimezone(tz).date()),
         "since": since,
         "until": until,
@@ -339,10 +341,7 @@ def _back(schedule: Schedule, request: HttpRequest, anchor: str = "") -> HttpRes
 
 def _rerender(request: HttpRequest, schedule: Schedule, status: int, **forms_: Any) -> HttpResponse:
     # the week shown when the form was sent
-    request.GET = request.GET.copy()
-    if request.POST.get("week"):
-        request.GET["week"] = request.POST["week"]
-    context = _schedule_context(request, schedule, **forms_)
+    context = _schedule_context(request, schedule, week=request.POST.get("week") or None, **forms_)
     return render(request, "oncall/schedule.html", context, status=status)
 
 
