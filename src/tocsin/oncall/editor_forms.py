@@ -21,8 +21,8 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.datastructures import MultiValueDict
 
-from tocsin.accounts.models import Role, Team, User
-from tocsin.accounts.permissions import Action, people_who_may
+from tocsin.accounts.models import Team, User
+from tocsin.accounts.permissions import Action, can, people_who_may
 from tocsin.core.errors import Invalid
 from tocsin.core.web import sentence
 from tocsin.core.widgets import PickerSelect
@@ -46,13 +46,12 @@ def time_zones() -> list[str]:
 def editable_teams(user: Any) -> list[Team]:
     """The teams this person may give a schedule to: an administrator any, a manager the
     teams they manage."""
-    if getattr(user, "role", None) == Role.ADMIN:
-        return list(Team.objects.order_by("name"))
-    return list(Team.objects.filter(manager_id=user.pk).order_by("name"))
+    return [t for t in Team.objects.order_by("name") if can(user, Action.SCHEDULE_EDIT, t)]
 
 
 def may_leave_teamless(user: Any) -> bool:
-    return getattr(user, "role", None) == Role.ADMIN
+    # the service asks the same question (schedule_create / schedule_update)
+    return can(user, Action.CONFIG_MANAGE)
 
 
 class ScheduleForm(forms.Form):
