@@ -181,6 +181,8 @@ def test_a_manager_builds_a_schedule_and_covers_a_gap_with_an_override(
     preview = page.locator("#editor-preview")
     expect(preview.get_by_role("table")).to_be_visible()
     expect(preview).to_contain_text("Nothing is saved yet.")
+    # the 14 days from NOW (Tue 13:00): Tue 17–20, then 4 h a weekday, 12 h a weekend day
+    expect(preview).to_contain_text("24 gaps: nobody is on call for 88 hours.")
     expect(preview).to_contain_text("Ann Alder")
     expect(preview).to_contain_text("Bob Birch")
     expect(preview.locator("tr.editor-gap").first).to_contain_text("nobody on call")
