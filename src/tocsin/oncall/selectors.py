@@ -95,18 +95,55 @@ def rules_many(
     schedules: Sequence[Schedule], since: dt.datetime, until: dt.datetime | None
 ) -> dict[int, rules.Schedule]:
     ids = [s.pk for s in schedules]
-    layers: dict[int, list[Layer]] = {}
-    for layer in Layer.objects.filter(schedule_id__in=ids).order_by("schedule_id", "position"):
-        layers.setdefault(layer.schedule_id, []).append(layer)
-    members = specs.members_by_layer(layer.pk for group in layers.values() for layer in group)
+    # the layers and their places in one statement (a round trip fewer on every `oncall`)
+    rows = (
+        Layer.objects.filter(schedule_id__in=ids)
+        .order_by("schedule_id", "position", "members__position")
+        .values_list(
+            "schedule_id",
+            "id",
+            "start_date",
+            "start_time",
+            "end_date",
+            "end_time",
+            "every",
+            "unit",
+            "restrictions",
+            "members__user_id",
+        )
+    )
+    fields: dict[int, tuple[Any, ...]] = {}
+    places: dict[int, list[int]] = {}
+    order: dict[int, list[int]] = {}
+    for row in rows:
+        layer_id = row[1]
+        if layer_id not in fields:
+            fields[layer_id] = row
+            places[layer_id] = []
+            order.setdefault(row[0], []).append(layer_id)
+        if row[9] is not None:
+            places[layer_id].append(row[9])
+    built: dict[int, rules.Layer] = {}
+    for layer_id, row in fields.items():
+        _, _, start_date, start_time, end_date, end_time, every, unit, restrictions, _ = row
+        built[layer_id] = rules.Layer(
+            id=layer_id,
+            start=dt.datetime.combine(start_date, start_time),
+            end=(
+                dt.datetime.combine(end_date, end_time or dt.time(0))
+                if end_date is not None
+                else None
+            ),
+            every=every,
+            unit=unit,
+            users=tuple(places[layer_id]),
+            windows=tuple(specs.window_of(r) for r in restrictions),
+        )
     overrides = _overrides(ids, since, until)
     return {
         s.pk: rules.Schedule(
             s.time_zone,
-            tuple(
-                specs.rules_layer(layer, members.get(layer.pk, []))
-                for layer in layers.get(s.pk, [])
-            ),
+            tuple(built[layer_id] for layer_id in order.get(s.pk, [])),
             tuple(overrides.get(s.pk, [])),
         )
         for s in schedules
