@@ -236,9 +236,8 @@ class _Row:
             found = self.times[event.occurred_at] = _parse_time(event.occurred_at, self.received_at)
         return found
 
-    def _open_alert(self, event: Event) -> _Result:
-        grouping_key, by_labels = self._grouping(event)
-        alert = NewAlert(
+    def _new_alert(self, event: Event, grouping_key: str) -> NewAlert:
+        return NewAlert(
             dedup_key=event.dedup_key,
             group_key=event.group_key,
             grouping_key=grouping_key,
@@ -250,6 +249,10 @@ class _Row:
             labels=event.labels,
             started_at=self._started(event),
         )
+
+    def _open_alert(self, event: Event) -> _Result:
+        grouping_key, by_labels = self._grouping(event)
+        alert = self._new_alert(event, grouping_key)
         self.new_keys.add(alert.dedup_key)
         reason = self._suppressed_by(alert)
         if reason:
@@ -326,21 +329,7 @@ class _Row:
         opens or joins (the others join it), the storm that counts them."""
         first = events[0]
         grouping_key, by_labels = self._grouping(first)
-        alerts = [
-            NewAlert(
-                dedup_key=event.dedup_key,
-                group_key=event.group_key,
-                grouping_key=grouping_key,
-                severity=event.severity,
-                summary=event.summary,
-                source=event.source,
-                details=event.details,
-                links=event.links,
-                labels=event.labels,
-                started_at=self._started(event),
-            )
-            for event in events
-        ]
+        alerts = [self._new_alert(event, grouping_key) for event in events]
         incident, joined = self._incident_for(alerts[0], by_labels=by_labels)
         incident_id = incident.id
         for alert in alerts:
