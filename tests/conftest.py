@@ -45,11 +45,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
         if on_postgresql and not uses_db and any(part in path for part in SQLITE_CHILDREN):
             dropped.append(item)
+        elif not on_postgresql and item.get_closest_marker("postgresql_only"):
+            # about PostgreSQL itself (its indexes, its plans): nothing to run on SQLite
+            dropped.append(item)
         else:
             kept.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+_strict_skips: list[str] = []
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -59,6 +65,14 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.longrepr = f"skipped under TOCSIN_TEST_STRICT=1: {reason}"
+        _strict_skips.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Relabelling a report does not reach pytest's count of failures, so the exit status
+    # would stay 0: a strict-mode skip must fail the run, not only print as failed.
+    if _strict_skips and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

@@ -209,6 +209,7 @@ def test_a_searched_page_is_the_same_page_counted_apart(agent, reporter, make_in
     assert (empty.paginator.count, empty.number, list(empty)) == (0, 1, [])
 
 
+@pytest.mark.postgresql_only
 @pytest.mark.django_db
 def test_a_search_on_postgresql_can_read_the_trigram_indexes(agent, reporter, make_incident):
     """PostgreSQL can find a search's matches in the trigram indexes of title and
