@@ -487,25 +487,74 @@ def test_bad_bodies_are_4xx_and_change_nothing(people: dict[str, User], frozen: 
 # --- a bound on the work of one request -----------------------------------------------------------
 
 
+HEAVY_WINDOWS = [{"type": "daily", "start": f"{h:02d}:00", "end": f"{h:02d}:30"} for h in range(24)]
+
+
+def heavy_layers() -> list[dict[str, Any]]:
+    """20 layers handing off every hour, each with 24 windows a day: legal field by
+    field, but 20 × (168 + 168) events a week."""
+    return [
+        {
+            "name": f"L{i}",
+            "start": "2026-01-01T00:00",
+            "rotation": {"every": 1, "unit": "hours"},
+            "users": ["ann", "bob"],
+            "restrictions": HEAVY_WINDOWS,
+        }
+        for i in range(specs.MAX_LAYERS)
+    ]
+
+
 def heavy(people: dict[str, User], name: str) -> Schedule:
-    """A schedule that is legal but costly to work out: 20 layers handing off every hour,
-    each with 24 windows a day."""
-    windows = [{"type": "daily", "start": f"{h:02d}:00", "end": f"{h:02d}:30"} for h in range(24)]
-    layers = specs.parse_layers(
-        [
-            {
-                "name": f"L{i}",
-                "start": "2026-01-01T00:00",
-                "rotation": {"every": 1, "unit": "hours"},
-                "users": ["ann", "bob"],
-                "restrictions": windows,
-            }
-            for i in range(specs.MAX_LAYERS)
-        ]
+    """A schedule stored before the weekly bound (or by hand): `heavy_layers` in the
+    database, costly to work out."""
+    light = [layer | {"rotation": "daily", "restrictions": []} for layer in heavy_layers()]
+    schedule = services.schedule_create(
+        name=name,
+        time_zone="Europe/Berlin",
+        layers=specs.parse_layers(light),
+        actor=Actor.for_user(people["admin"]),
     )
-    return services.schedule_create(
-        name=name, time_zone="Europe/Berlin", layers=layers, actor=Actor.for_user(people["admin"])
-    )
+    windows = [specs.parse_restriction(w, "w") for w in HEAVY_WINDOWS]
+    schedule.layers.update(every=1, unit="hours", restrictions=windows)
+    return schedule
+
+
+@pytest.mark.django_db
+def test_layers_that_hand_off_too_often_are_refused_by_name(
+    people: dict[str, User], frozen: None
+) -> None:
+    api = ApiClient(people["admin"])
+    body = {"name": "Heavy", "time_zone": "UTC", "layers": heavy_layers()}
+    r = api.post(f"{API}/schedules", body)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"][-1] == "layers"
+    assert "times a week" in r.json()["detail"][0]["msg"]
+    # every hour around the clock on three layers is fine
+    body["layers"] = [layer | {"restrictions": []} for layer in heavy_layers()[:3]]
+    assert api.post(f"{API}/schedules", body).status_code == 201
+    # the editor: the refusal is shown on the page, nothing is written
+    data: dict[str, Any] = {
+        "name": "Heavy web",
+        "time_zone": "UTC",
+        "team": "",
+        "layers": "12",
+        "action": "save",
+    }
+    for i in range(12):  # 12 × 168 hourly hand-offs a week, no windows
+        data |= {
+            f"layer-{i}-name": f"L{i}",
+            f"layer-{i}-start": "2026-03-02T09:00",
+            f"layer-{i}-end": "",
+            f"layer-{i}-every": "1",
+            f"layer-{i}-unit": "hours",
+            f"layer-{i}-users": "ann",
+            f"layer-{i}-restrictions": "0",
+        }
+    page = client_for(people["admin"]).post("/schedules/new/", data)
+    assert page.status_code == 422
+    assert "times a week" in page.content.decode()
+    assert not Schedule.objects.filter(name="Heavy web").exists()
 
 
 @pytest.mark.django_db
@@ -648,3 +697,45 @@ def test_an_override_is_refused_on_a_schedule_archived_since_it_was_read(
             actor=Actor.for_user(people["bob"]),
         )
     assert Override.objects.filter(schedule=a).count() == 0
+
+
+@pytest.mark.django_db
+def test_bad_addresses_on_the_pages_are_never_a_500(people: dict[str, User], frozen: None) -> None:
+    a = build(people)
+    web = client_for(people["admin"])
+    for path in (
+        f"/schedules/{a.pk}/?week=0001-01-01",
+        f"/schedules/{a.pk}/?week=9999-12-31",
+        f"/schedules/{a.pk}/?week=2026-02-30",
+        f"/schedules/{a.pk}/?week=%00",
+        f"/schedules/{a.pk}/?start=0001-01-01T00:00&end=9999-12-31T00:00",
+        f"/schedules/{a.pk}/?start=2026-03-01T00:00&end=2027-12-31T00:00",
+        f"/schedules/{a.pk}/?start=2026-03-10T00:00&end=2026-03-01T00:00",
+        "/oncall/hours/?since=0001-01-01&until=9999-12-31",
+        "/oncall/hours/?since=2026-03-10&until=2026-03-01",
+        "/oncall/hours/?since=2026-01-01&until=2027-06-01",
+        "/oncall/hours/?since=%00&until=x",
+        "/calendar/" + "A" * 99 + ".ics",
+        "/calendar/" + "%00" * 20 + ".ics",
+        "/schedules/99999999999999999999/",
+    ):
+        assert web.get(path).status_code in (200, 404, 422), path
+
+
+@pytest.mark.django_db
+def test_a_feed_of_someone_else_cannot_be_read_or_revoked(
+    people: dict[str, User], frozen: None
+) -> None:
+    feed, _ = services.feed_create(owner=people["ann"], actor=Actor.for_user(people["ann"]))
+    bob = ApiClient(people["bob"])
+    assert bob.get(f"{API}/calendar-feeds/{feed.pk}").status_code == 404
+    assert (
+        bob.client.delete(f"{API}/calendar-feeds/{feed.pk}", headers=bob._headers(None)).status_code
+        == 404
+    )
+    assert bob.get(f"{API}/calendar-feeds", {"user": "ann"}).status_code == 404
+    assert client_for(people["bob"]).post(f"/calendar/feeds/{feed.pk}/revoke").status_code == 404
+    # an administrator's page revokes only their own (the API may revoke anyone's)
+    assert client_for(people["admin"]).post(f"/calendar/feeds/{feed.pk}/revoke").status_code == 404
+    feed.refresh_from_db()
+    assert feed.revoked_at is None
