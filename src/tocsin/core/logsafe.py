@@ -1,5 +1,6 @@
 """Keep integration keys out of logs: paths like /integrations/alertmanager/<key> are
-logged with the key cut to its first 6 characters (the key_prefix shown in the UI)."""
+logged with the key cut to its first 6 characters (the key_prefix shown in the UI), and
+calendar feed tokens (/calendar/<token>.ics) cut to their first 8 (the feed's prefix)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ from gunicorn.glogging import Logger as GunicornLogger  # type: ignore[import-un
 _KEY_IN_PATH = re.compile(r"(/integrations/[a-z]+/)([A-Za-z0-9]{6})[A-Za-z0-9]{26}(?![A-Za-z0-9])")
 
 
+# calendar feed addresses /calendar/<token>.ics: the token cut to its prefix (8 characters)
+_FEED_IN_PATH = re.compile(r"(/calendar/)([A-Za-z0-9_-]{8})[A-Za-z0-9_-]+(?=\.ics)")
+
+
 def redact(text: str) -> str:
-    return _KEY_IN_PATH.sub(r"\1\2…", text)
+    return _FEED_IN_PATH.sub(r"\1\2…", _KEY_IN_PATH.sub(r"\1\2…", text))
 
 
 class RedactKeysFilter(logging.Filter):

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vText
 
 from tocsin.accounts.models import User
 from tocsin.accounts.permissions import Action, can
@@ -198,12 +198,20 @@ def build(feed: CalendarFeed, shifts: Sequence[FeedShift], at: dt.datetime) -> b
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", title)
+    # X- properties are written as given unless typed: as text, a newline or a CR in a
+    # name is escaped (not a 500, nor a line of its own)
+    cal.add("x-wr-calname", vText(title))
     cal.add(
         "x-wr-caldesc",
-        "Shifts of "
-        + (owner.display_name if feed.schedule is None else f"the {feed.schedule.name} schedule")
-        + ", from Tocsin. Times are UTC; calendar apps show them in your zone.",
+        vText(
+            "Shifts of "
+            + (
+                owner.display_name
+                if feed.schedule is None
+                else f"the {feed.schedule.name} schedule"
+            )
+            + ", from Tocsin. Times are UTC; calendar apps show them in your zone."
+        ),
     )
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")  # = REFRESH, for Outlook

@@ -35,7 +35,11 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     if found is None:
         return _not_found()
     at = now()
-    body = calendar.build(found, calendar.feed_shifts(found, calendar.window(at)), at)
+    try:
+        shifts = calendar.feed_shifts(found, calendar.window(at))
+    except Invalid as exc:  # too much to work out (selectors.MAX_WORK)
+        return HttpResponse(f"{exc.detail}\n", status=422, content_type="text/plain; charset=utf-8")
+    body = calendar.build(found, shifts, at)
     calendar.feed_touch(found, at)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="tocsin-oncall.ics"'

@@ -28,6 +28,10 @@ MAX_SPAN = dt.timedelta(days=400)
 # Instants far outside these overflow the date range in the rules or the database adapter.
 EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
+# The most work one request may ask of the time rules: hand-offs plus restriction windows
+# to work out, summed over the schedules read (`work`). At most 2-3 s of CPU; a year of a
+# dozen ordinary schedules is a tenth of it.
+MAX_WORK = 150_000
 # oncall_at looks this far ahead for overrides first (then, if the shift runs on, further)
 _NEAR = dt.timedelta(days=35)
 
@@ -73,6 +77,33 @@ def check_span(since: dt.datetime, until: dt.datetime) -> None:
         raise Invalid("until", "must be after since")
     if until - since > MAX_SPAN:
         raise Invalid("until", f"a span of at most {MAX_SPAN.days} days")
+
+
+def work(spec: rules.Schedule, since: dt.datetime, until: dt.datetime) -> float:
+    """How many hand-offs and window occurrences [since, until) asks for (an upper bound:
+    every layer counted, as if none above covered it)."""
+    days = max((until - since).total_seconds(), 0) / 86400
+    per_day = 0.0
+    for layer in spec.layers:
+        hours = layer.every * {"hours": 1, "days": 24, "weeks": 168}.get(layer.unit, 24)
+        per_day += 24 / hours + sum(len(w.days) for w in layer.windows) / 7
+    return days * per_day
+
+
+def check_work(
+    plans: Iterable[rules.Schedule], since: dt.datetime, until: dt.datetime, field: str = "until"
+) -> None:
+    """Refuse (422 naming ``field``) a span whose schedules would take too long to work
+    out: a bound on the CPU one request can use."""
+    plans = list(plans)
+    asked = sum(work(plan, since, until) for plan in plans)
+    if asked > MAX_WORK:
+        per_day = asked / max((until - since).total_seconds() / 86400, 1 / 24)
+        raise Invalid(
+            field,
+            "too much to work out at once for these schedules: ask for a shorter span "
+            f"(at most {max(int(MAX_WORK / per_day), 0)} days here)",
+        )
 
 
 def _overrides(
@@ -165,6 +196,7 @@ def shifts(
     """The final schedule (or one layer's own shifts) within [since, until)."""
     check_span(since, until)
     spec = rules_for(schedule, since, until)
+    check_work([spec], since, until)
     if layer_id is None:
         return rules.final_shifts(spec, since, until)
     for layer in spec.layers:
@@ -247,6 +279,7 @@ def user_shifts(
     check_span(since, until)
     schedules = list(schedules_of_user(target))
     specs_by_id = rules_many(schedules, since, until)
+    check_work(specs_by_id.values(), since, until)
     out = [
         (s, shift)
         for s in schedules

@@ -26,7 +26,7 @@ from tocsin.oncall.models import (
     Override,
     Schedule,
 )
-from tocsin.oncall.selectors import rules_for
+from tocsin.oncall.selectors import check_work, rules_for
 from tocsin.oncall.specs import LayerInput
 
 MAX_OVERRIDE = dt.timedelta(days=366)
@@ -239,7 +239,16 @@ def _responder(user: User | None, field: str) -> User:
 
 
 def _live(schedule: Schedule) -> None:
-    if schedule.archived_at is not None:
+    """Refuse a change to an archived schedule. Reads the row again, locked until the
+    change commits, so an archive that commits first (the caller's copy still live) is
+    seen, and one that comes later waits (within a transaction)."""
+    fresh = (
+        Schedule.objects.select_for_update()
+        .filter(pk=schedule.pk)
+        .values_list("archived_at", flat=True)
+        .first()
+    )
+    if schedule.archived_at is not None or fresh is not None:
         raise Conflict("this schedule is archived; archived schedules do not change")
 
 
@@ -320,6 +329,7 @@ def cover_request_create(
     _live(schedule)
     _span(start, end)
     spec = rules_for(schedule, start, end)
+    check_work([spec], start, end, field="end")
     if not any(s.user == requester.pk for s in rules.final_shifts(spec, start, end)):
         raise Invalid("start", f"{requester.username} has no shift on this schedule in that span")
     req = CoverRequest.objects.create(

@@ -20,6 +20,12 @@ MAX_LAYERS = 20
 MAX_USERS = 100
 MAX_RESTRICTIONS = 50
 MAX_EVERY = {"hours": 24 * 366, "days": 366, "weeks": 104}
+# Hand-offs plus restriction windows all of a schedule's layers make in a week, at most:
+# far above any real rota (three layers of daily windows make 21 and a week of hourly
+# hand-offs 168), and a bound on the work each schedule adds to the pages that read
+# every schedule (selectors.MAX_WORK bounds one request's span).
+MAX_WEEKLY_EVENTS = 2000
+_UNIT_HOURS = {"hours": 1, "days": 24, "weeks": 168}
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -209,7 +215,24 @@ def parse_layers(value: Any, where: str = "layers") -> list[LayerInput]:
         raise Invalid(where, "must be a list of layers")
     if len(value) > MAX_LAYERS:
         raise Invalid(where, f"at most {MAX_LAYERS} layers")
-    return [parse_layer(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    layers = [parse_layer(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    events = weekly_events(layers)
+    if events > MAX_WEEKLY_EVENTS:
+        raise Invalid(
+            where,
+            f"these layers hand off and open restriction windows {events:.0f} times a week; "
+            f"at most {MAX_WEEKLY_EVENTS} (fewer hourly hand-offs or windows)",
+        )
+    return layers
+
+
+def weekly_events(layers: list[LayerInput]) -> float:
+    """Hand-offs plus restriction window openings a week, over all the layers."""
+    return sum(
+        168 / (layer.every * _UNIT_HOURS.get(layer.unit, 24))
+        + sum(len(r.get("days", ())) for r in layer.restrictions)
+        for layer in layers
+    )
 
 
 def parse_layer(value: Any, where: str) -> LayerInput:

@@ -494,7 +494,11 @@ def my_shifts(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     tz = _viewer_zone(request)
     at = now()
-    shifts = selectors.user_shifts(user, at, at + MY_HORIZON)
+    try:
+        shifts = selectors.user_shifts(user, at, at + MY_HORIZON)
+    except Invalid as exc:  # too much to work out (selectors.MAX_WORK)
+        shifts = []
+        messages.error(request, f"Your shifts: {sentence(exc.detail)}")
     rows = [
         {
             "schedule": schedule,
