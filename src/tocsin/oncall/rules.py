@@ -269,7 +269,7 @@ def final_shifts(schedule: Schedule, since: dt.datetime, until: dt.datetime) -> 
     # an override in place of someone looks at the highest covering layer alone), so each
     # is worked out only between the first and the last instant still uncovered.
     per_layer: list[list[Shift]] = []
-    uncovered = [(since, until)]
+    uncovered = _minus([(since, until)], _whole_cover(schedule.overrides, since, until))
     for layer in schedule.layers:
         if not uncovered:
             per_layer.append([])
@@ -334,6 +334,31 @@ def final_shifts(schedule: Schedule, since: dt.datetime, until: dt.datetime) -> 
     if run is not None:
         out.append(Shift(run[0], run[3], run[4], layer=run[1], override=run[2]))
     return out
+
+
+def _whole_cover(
+    overrides: Sequence[Override], since: dt.datetime, until: dt.datetime
+) -> list[Shift]:
+    """The spans that overrides over the whole schedule decide alone (R6), sorted and
+    merged: no layer needs working out there. An override over the whole schedule that a
+    later override in place of someone overlaps is left out, since that one looks at the
+    layers beneath."""
+    inside = [o for o in overrides if o.end > since and o.start < until and o.end > o.start]
+    replacing = [o for o in inside if o.replaces is not None]
+    spans = sorted(
+        (max(o.start, since), min(o.end, until))
+        for o in inside
+        if o.replaces is None
+        and not any(r.id > o.id and r.start < o.end and r.end > o.start for r in replacing)
+    )
+    merged: list[Shift] = []
+    for begin, finish in spans:
+        if merged and begin <= merged[-1].end:
+            if finish > merged[-1].end:
+                merged[-1] = Shift(0, merged[-1].start, finish)
+        else:
+            merged.append(Shift(0, begin, finish))
+    return merged
 
 
 def _minus(
