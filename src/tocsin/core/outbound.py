@@ -1,0 +1,230 @@
+"""SSRF-safe outbound HTTP for webhook-style channels (docs/outbound.md).
+
+The host name is resolved once; every address is checked; the request goes to
+the checked address (no second lookup, so DNS rebinding cannot redirect it),
+with the Host header and the TLS name check kept on the original host name.
+Redirects are never followed, the response read is bounded, proxies from the
+environment are ignored.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from django.conf import settings
+
+MAX_BODY = 64 * 1024
+DEFAULT_TIMEOUT = 10.0
+# 80/443 plus unprivileged ports; other privileged ports (22, 25, 6379 is fine) are refused.
+ALLOWED_LOW_PORTS = frozenset({80, 443})
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[..., Any]
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+class OutboundRefused(Exception):
+    """The request was not sent: the URL or its address is not allowed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class OutboundError(Exception):
+    """The request was sent (or tried) and failed: timeout, connection error."""
+
+
+@dataclass(frozen=True)
+class OutboundResult:
+    status: int
+    headers: dict[str, str]
+    text: str
+    truncated: bool
+
+
+def _embedded(ip: IPAddress) -> IPAddress | None:
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        if ip in NAT64 or ip in NAT64_LOCAL:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if ip.sixtofour is not None:
+            return ip.sixtofour
+        if ip.teredo is not None:
+            return ip.teredo[1]
+    return None
+
+
+def _allowed_by_setting(ip: IPAddress) -> bool:
+    for text in getattr(settings, "TOCSIN_OUTBOUND_ALLOW", []) or []:
+        try:
+            net = ipaddress.ip_network(text.strip(), strict=False)
+        except ValueError:
+            continue
+        if ip.version == net.version and ip in net:
+            return True
+    return False
+
+
+def address_refusal(ip: IPAddress) -> str | None:
+    """Why this address may not be contacted, or None when it may."""
+    if _allowed_by_setting(ip):
+        return None
+    inner = _embedded(ip)
+    if inner is not None:
+        why = address_refusal(inner)
+        return f"{ip} embeds {why}" if why else None
+    if ip.is_loopback:
+        return f"{ip} is a loopback address"
+    if ip.is_link_local:
+        return f"{ip} is a link-local address"
+    if ip.is_multicast:
+        return f"{ip} is a multicast address"
+    if ip.is_unspecified:
+        return f"{ip} is the unspecified address"
+    if ip.is_private:
+        return f"{ip} is a private address"
+    if ip.is_reserved:
+        return f"{ip} is a reserved address"
+    if not ip.is_global:
+        return f"{ip} is not a public address"
+    return None
+
+
+@dataclass(frozen=True)
+class _Target:
+    scheme: str
+    host: str
+    port: int
+    address: IPAddress
+    path: str
+
+
+def _check(url: str, resolver: Resolver) -> _Target:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise OutboundRefused(f"malformed URL: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise OutboundRefused(f"scheme {scheme or '(none)'!r} is not allowed; use http or https")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise OutboundRefused("user info in the URL is not allowed")
+    host = parts.hostname
+    if not host:
+        raise OutboundRefused("the URL has no host")
+    if port is None:
+        port = 443 if scheme == "https" else 80
+    if port < 1024 and port not in ALLOWED_LOW_PORTS:
+        raise OutboundRefused(f"port {port} is not allowed (80, 443 or 1024-65535)")
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            infos = resolver(host, port, 0, socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            raise OutboundError(f"cannot resolve {host}: {exc}") from None
+        addresses = []
+        for info in infos:
+            text = str(info[4][0]).split("%", 1)[0]
+            try:
+                addresses.append(ipaddress.ip_address(text))
+            except ValueError:
+                raise OutboundRefused(f"{host} resolved to an unreadable address") from None
+        if not addresses:
+            raise OutboundError(f"{host} has no address") from None
+    for ip in addresses:
+        why = address_refusal(ip)
+        if why:
+            raise OutboundRefused(f"{host}: {why}")
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return _Target(scheme, host, port, addresses[0], path)
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    content: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_body: int = MAX_BODY,
+    resolver: Resolver = socket.getaddrinfo,
+) -> OutboundResult:
+    target = _check(url, resolver)
+    literal = f"[{target.address}]" if target.address.version == 6 else str(target.address)
+    send_url = f"{target.scheme}://{literal}:{target.port}{target.path}"
+    default_port = 443 if target.scheme == "https" else 80
+    host_header = target.host if ":" not in target.host else f"[{target.host}]"
+    if target.port != default_port:
+        host_header += f":{target.port}"
+    all_headers = {k: v for k, v in (headers or {}).items() if k.lower() != "host"}
+    all_headers["Host"] = host_header
+    extensions: dict[str, Any] = {}
+    if target.scheme == "https":
+        extensions["sni_hostname"] = target.host
+    bound = httpx.Timeout(timeout)
+    deadline = time.monotonic() + timeout
+    try:
+        with httpx.Client(trust_env=False, follow_redirects=False, timeout=bound) as client:
+            req = client.build_request(
+                method, send_url, content=content, headers=all_headers, extensions=extensions
+            )
+            response = client.send(req, stream=True)
+            try:
+                body = b""
+                truncated = False
+                for chunk in response.iter_raw():
+                    if time.monotonic() > deadline:
+                        raise OutboundError(f"timed out after {timeout:g}s: slow response")
+                    body += chunk
+                    if len(body) > max_body:
+                        body = body[:max_body]
+                        truncated = True
+                        break
+                return OutboundResult(
+                    status=response.status_code,
+                    headers=dict(response.headers),
+                    text=body.decode(response.encoding or "utf-8", errors="replace"),
+                    truncated=truncated,
+                )
+            finally:
+                response.close()
+    except httpx.TimeoutException as exc:
+        raise OutboundError(f"timed out after {timeout:g}s: {type(exc).__name__}") from None
+    except httpx.HTTPError as exc:
+        raise OutboundError(f"{type(exc).__name__}: {exc}") from None
+
+
+def post_json(
+    url: str,
+    body: Any,
+    *,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    resolver: Resolver = socket.getaddrinfo,
+) -> OutboundResult:
+    import json
+
+    merged = {"Content-Type": "application/json", **(headers or {})}
+    return request(
+        "POST",
+        url,
+        content=json.dumps(body).encode(),
+        headers=merged,
+        timeout=timeout,
+        resolver=resolver,
+    )
