@@ -98,3 +98,39 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user.username})"
+
+
+class ContactKind(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    VOICE = "voice", "Voice call"
+    SLACK = "slack", "Slack"
+    TEAMS = "teams", "Microsoft Teams"
+    NTFY = "ntfy", "ntfy"
+    WEBHOOK = "webhook", "Webhook"
+    APPRISE = "apprise", "Apprise"
+
+
+# Kinds whose address may carry a secret: stored encrypted (tocsin.core.crypto), shown masked.
+SECRET_CONTACT_KINDS = frozenset({ContactKind.WEBHOOK, ContactKind.APPRISE})
+
+
+class ContactMethod(models.Model):
+    """One way to reach a person (paging). Never deleted (outbox rows point here): disabled."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="contact_methods")
+    kind = models.CharField(max_length=10, choices=ContactKind.choices)
+    # Plain for most kinds; a Fernet token for SECRET_CONTACT_KINDS (read via services).
+    address = models.TextField()
+    label = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=now, editable=False)
+    last_delivery_at = models.DateTimeField(null=True, blank=True)
+    last_delivery_ok = models.BooleanField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user.username}"

@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from tocsin.accounts.models import ApiToken, Role, Team, User
+from tocsin.accounts.models import (
+    SECRET_CONTACT_KINDS,
+    ApiToken,
+    ContactKind,
+    ContactMethod,
+    Role,
+    Team,
+    User,
+)
 from tocsin.core.actors import Actor
 from tocsin.core.audit import audit_record, snapshot
 from tocsin.core.clock import now
-from tocsin.core.crypto import sha256_hex
+from tocsin.core.crypto import decrypt, encrypt, sha256_hex
 from tocsin.core.errors import Conflict, Invalid
 from tocsin.core.models import SignInThrottle
 from tocsin.core.validators import username_valid
@@ -379,3 +389,124 @@ def signin_succeeded(*, user: User, actor: Actor) -> None:
     scope, key = _throttle_keys(user.username, actor.ip)[0]
     SignInThrottle.objects.filter(scope=scope, key=key).delete()
     audit_record(actor=actor, action="signin", obj=user)
+
+
+# -- contact methods (paging, issue 10) ---------------------------------------
+
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_APPRISE = re.compile(r"^[a-z][a-z0-9+.-]{1,30}://\S+$")
+_APPRISE_MAX = 2000
+
+
+def _contact_address_clean(kind: str, address: str) -> str:
+    """The address normalised for its kind; Invalid("address", …) when it does not fit."""
+    address = (address or "").strip()
+    if not address:
+        raise Invalid("address", "Enter an address.")
+    if kind == ContactKind.EMAIL:
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise Invalid("address", "Enter a valid email address.") from None
+        return address
+    if kind in (ContactKind.SMS, ContactKind.VOICE):
+        phone = re.sub(r"[\s()-]", "", address)
+        if not _E164.match(phone):
+            raise Invalid(
+                "address", "Enter a phone number in international form, e.g. +441632960000."
+            )
+        return phone
+    if kind in (ContactKind.SLACK, ContactKind.TEAMS, ContactKind.WEBHOOK, ContactKind.NTFY):
+        parts = urlsplit(address)
+        if parts.scheme not in ("http", "https") or not parts.hostname or len(address) > 2000:
+            raise Invalid("address", "Enter an http(s) URL.")
+        if kind == ContactKind.NTFY and parts.path.strip("/") == "":
+            raise Invalid("address", "Enter an ntfy topic URL, e.g. https://ntfy.sh/my-topic.")
+        return address
+    if kind == ContactKind.APPRISE:
+        if len(address) > _APPRISE_MAX or not _APPRISE.match(address):
+            raise Invalid("address", "Enter an Apprise URL (scheme://…).")
+        return address
+    raise Invalid("kind", "Choose a known kind.")
+
+
+def contact_address(method: ContactMethod) -> str:
+    """The address in clear (decrypted for kinds that may carry secrets)."""
+    if method.kind in SECRET_CONTACT_KINDS:
+        return decrypt(method.address)
+    return method.address
+
+
+def contact_address_masked(method: ContactMethod) -> str:
+    """What the API and pages show: webhooks as scheme://host/…, Apprise as scheme://…"""
+    if method.kind not in SECRET_CONTACT_KINDS:
+        return method.address
+    parts = urlsplit(contact_address(method))
+    if method.kind == ContactKind.APPRISE:  # Apprise puts tokens where a host would be
+        return f"{parts.scheme}://…"
+    return f"{parts.scheme}://{parts.hostname or ''}/…"
+
+
+@transaction.atomic
+def contact_method_add(
+    *, user: User, kind: str, address: str, label: str = "", actor: Actor
+) -> ContactMethod:
+    if kind not in ContactKind.values:
+        raise Invalid("kind", "Choose one of: " + ", ".join(ContactKind.values) + ".")
+    clean = _contact_address_clean(kind, address)
+    label = (label or "").strip()
+    if len(label) > 100:
+        raise Invalid("label", "At most 100 characters.")
+    stored = encrypt(clean) if kind in SECRET_CONTACT_KINDS else clean
+    method = ContactMethod.objects.create(user=user, kind=kind, address=stored, label=label)
+    audit_record(
+        actor=actor,
+        action="contact_method.add",
+        obj=method,
+        after={"user": user.username, "kind": kind, "label": label},
+    )
+    return method
+
+
+@transaction.atomic
+def contact_method_remove(*, method: ContactMethod, actor: Actor) -> ContactMethod:
+    """Disables (never deletes: outbox rows reference it). Removing again changes nothing."""
+    method = ContactMethod.objects.select_for_update().get(pk=method.pk)
+    if method.disabled_at is None:
+        method.disabled_at = now()
+        method.save(update_fields=["disabled_at"])
+        audit_record(
+            actor=actor,
+            action="contact_method.remove",
+            obj=method,
+            after={"user": method.user.username, "kind": method.kind},
+        )
+    return method
+
+
+@transaction.atomic
+def contact_method_test(*, method: ContactMethod, actor: Actor) -> Any:
+    """Queues one test message to this contact method.
+
+    Kinds without a channel yet are queued anyway; the worker fails them as "no channel",
+    which shows on the method (last_delivery_ok) once deliveries report back.
+    """
+    from tocsin.notify.services import outbox_enqueue  # notify sits above accounts
+
+    if method.disabled_at is not None:
+        raise Conflict("This contact method is disabled.")
+    message = outbox_enqueue(
+        channel=method.kind,
+        recipient=contact_address(method),
+        subject="Tocsin test message",
+        body=f"This is a test message from Tocsin to {method.user.display_name}.",
+        person=method.user,
+        contact_method_id=method.pk,
+    )
+    audit_record(
+        actor=actor,
+        action="contact_method.test",
+        obj=method,
+        after={"user": method.user.username, "kind": method.kind, "outbox": message.pk},
+    )
+    return message
