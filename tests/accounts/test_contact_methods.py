@@ -11,12 +11,12 @@ from tocsin.accounts.services import (
     contact_address_masked,
     contact_method_add,
     contact_method_remove,
-    contact_method_test,
 )
 from tocsin.core.actors import Actor
 from tocsin.core.errors import Conflict, Invalid
 from tocsin.core.models import AuditEntry
 from tocsin.notify.models import OutboxMessage
+from tocsin.notify.services import contact_method_test
 
 pytestmark = pytest.mark.django_db
 

@@ -482,31 +482,3 @@ def contact_method_remove(*, method: ContactMethod, actor: Actor) -> ContactMeth
             after={"user": method.user.username, "kind": method.kind},
         )
     return method
-
-
-@transaction.atomic
-def contact_method_test(*, method: ContactMethod, actor: Actor) -> Any:
-    """Queues one test message to this contact method.
-
-    Kinds without a channel yet are queued anyway; the worker fails them as "no channel",
-    which shows on the method (last_delivery_ok) once deliveries report back.
-    """
-    from tocsin.notify.services import outbox_enqueue  # notify sits above accounts
-
-    if method.disabled_at is not None:
-        raise Conflict("This contact method is disabled.")
-    message = outbox_enqueue(
-        channel=method.kind,
-        recipient=contact_address(method),
-        subject="Tocsin test message",
-        body=f"This is a test message from Tocsin to {method.user.display_name}.",
-        person=method.user,
-        contact_method_id=method.pk,
-    )
-    audit_record(
-        actor=actor,
-        action="contact_method.test",
-        obj=method,
-        after={"user": method.user.username, "kind": method.kind, "outbox": message.pk},
-    )
-    return message

@@ -8,7 +8,12 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from tocsin.accounts.models import ContactMethod
+from tocsin.accounts.services import contact_address
+from tocsin.core.actors import Actor
+from tocsin.core.audit import audit_record
 from tocsin.core.clock import now
+from tocsin.core.errors import Conflict
 from tocsin.core.wake import work_committed
 from tocsin.notify.models import OutboxMessage, OutboxState
 
@@ -103,3 +108,29 @@ def outbox_cancel(
     return qs.update(
         state=OutboxState.CANCELLED, lease_until=None, last_error=reason[:2000] or "cancelled"
     )
+
+
+@transaction.atomic
+def contact_method_test(*, method: ContactMethod, actor: Actor) -> OutboxMessage:
+    """Queues one test message to this contact method.
+
+    Kinds without a channel yet are queued anyway; the worker fails them as "no channel",
+    which shows on the method (last_delivery_ok) once deliveries report back.
+    """
+    if method.disabled_at is not None:
+        raise Conflict("This contact method is disabled.")
+    message = outbox_enqueue(
+        channel=method.kind,
+        recipient=contact_address(method),
+        subject="Tocsin test message",
+        body=f"This is a test message from Tocsin to {method.user.display_name}.",
+        person=method.user,
+        contact_method_id=method.pk,
+    )
+    audit_record(
+        actor=actor,
+        action="contact_method.test",
+        obj=method,
+        after={"user": method.user.username, "kind": method.kind, "outbox": message.pk},
+    )
+    return message
