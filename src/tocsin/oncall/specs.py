@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +14,7 @@ from tocsin.accounts.models import User
 from tocsin.accounts.permissions import Action, people_who_may
 from tocsin.core.errors import Invalid
 from tocsin.oncall import rules
-from tocsin.oncall.models import Layer, LayerMember, Override, Schedule
+from tocsin.oncall.models import LayerMember
 
 MAX_LAYERS = 20
 MAX_USERS = 100
@@ -275,18 +275,6 @@ def parse_layer(value: Any, where: str) -> LayerInput:
 # --- stored rows → rules ------------------------------------------------------------------
 
 
-def rules_layer(layer: Layer, member_ids: Sequence[int]) -> rules.Layer:
-    return rules.Layer(
-        id=layer.pk,
-        start=layer.start_local,
-        end=layer.end_local,
-        every=layer.every,
-        unit=layer.unit,
-        users=tuple(member_ids),
-        windows=tuple(window_of(r) for r in layer.restrictions),
-    )
-
-
 def rules_layer_input(layer: LayerInput, layer_id: int = 0) -> rules.Layer:
     """A layer not yet saved (the editor's preview)."""
     return rules.Layer(
@@ -297,22 +285,6 @@ def rules_layer_input(layer: LayerInput, layer_id: int = 0) -> rules.Layer:
         unit=layer.unit,
         users=tuple(u.pk for u in layer.users),
         windows=tuple(window_of(r) for r in layer.restrictions),
-    )
-
-
-def rules_override(o: Override) -> rules.Override:
-    return rules.Override(o.pk, o.user_id, o.start, o.end, o.replaces_id)
-
-
-def rules_schedule(
-    schedule: Schedule,
-    layers: Iterable[tuple[Layer, Sequence[int]]],
-    overrides: Iterable[Override],
-) -> rules.Schedule:
-    return rules.Schedule(
-        schedule.time_zone,
-        tuple(rules_layer(layer, ids) for layer, ids in layers),
-        tuple(rules_override(o) for o in overrides),
     )
 
 
