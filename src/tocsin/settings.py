@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "tocsin.notify",
     "tocsin.alerts",
     "tocsin.oncall",
+    "tocsin.escalation",
 ]
 
 MIDDLEWARE = [

@@ -74,6 +74,11 @@ BY_ROLE: dict[str, frozenset[str]] = {
     Action.SCHEDULE_VIEW: STAFF,
     Action.SCHEDULE_CREATE: INTEGRATORS,
     Action.ONCALL_HOURS_ALL: INTEGRATORS,
+    Action.POLICY_VIEW: STAFF,
+    Action.POLICY_CREATE: INTEGRATORS,
+    Action.SERVICE_PAGING: INTEGRATORS,
+    Action.PAGE_SEND: STAFF,
+    Action.DELIVERY_LOG_VIEW: ADMINS,
 }
 
 
@@ -86,6 +91,8 @@ def expected(role: str, action: str, kind: str) -> bool:
         return kind == "own_incident"  # the reporter alone, whatever their role
     if action == Action.PEOPLE_VIEW:
         return role in STAFF or kind == "self"
+    if action == Action.CONTACT_MANAGE:
+        return role in ADMINS or (role in STAFF and kind == "self")
     if action in (
         Action.SCHEDULE_EDIT,
         Action.POLICY_EDIT,

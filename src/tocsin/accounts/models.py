@@ -40,6 +40,11 @@ class User(AbstractUser):
     time_zone = models.CharField(
         max_length=64, default=default_time_zone, validators=[validate_time_zone]
     )
+    # Paging preferences (issue 10): how long before a shift the "you are on call" notice
+    # goes out (0: none), and whether low-urgency pages wait for the person's working
+    # hours (Monday to Friday, 09:00-17:00 in their own zone).
+    handoff_notice_minutes = models.PositiveIntegerField(default=60)
+    low_urgency_working_hours = models.BooleanField(default=False)
 
     objects: ClassVar[UserManager[Self]] = UserManager()
 
@@ -134,3 +139,39 @@ class ContactMethod(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.user.username}"
+
+
+class Urgency(models.TextChoices):
+    """How hard a page tries: P1-P2 page as high urgency, P3-P4 as low (per service)."""
+
+    HIGH = "high", "High urgency"
+    LOW = "low", "Low urgency"
+
+
+class NotificationRule(models.Model):
+    """ "Notify me by <contact method> <delay> minutes after a page starts", per urgency.
+
+    A person with no stored rule for an urgency gets the defaults
+    (`tocsin.accounts.selectors.effective_rules`), so new people and new contact methods
+    are covered at once. Rules pointing at a disabled method are skipped when paging.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="notification_rules")
+    urgency = models.CharField(max_length=4, choices=Urgency.choices)
+    contact_method = models.ForeignKey(
+        ContactMethod, on_delete=models.PROTECT, related_name="notification_rules"
+    )
+    delay_minutes = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["user", "urgency", "delay_minutes", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "urgency", "contact_method", "delay_minutes"],
+                name="accounts_rule_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        kind = self.contact_method.kind
+        return f"{self.user.username} {self.urgency}: {kind} +{self.delay_minutes}m"

@@ -98,6 +98,16 @@ class Action(models.TextChoices):
         "cover shifts on this schedule (its people and the owning team may)",
     )
     POLICY_EDIT = "policy.edit", "edit this team's escalation policies"
+    # paging (issue 10): staff see escalation policies and page by hand; managers and
+    # administrators create policies and attach them to services; each person manages
+    # their own contact methods and notification rules (administrators anyone's);
+    # administrators read the delivery log
+    POLICY_VIEW = "policy.view", "see escalation policies"
+    POLICY_CREATE = "policy.create", "create escalation policies"
+    SERVICE_PAGING = "service.paging", "choose how a service pages"
+    PAGE_SEND = "page.send", "page people and escalate by hand"
+    CONTACT_MANAGE = "contact.manage", "manage this person's contact methods and rules"
+    DELIVERY_LOG_VIEW = "delivery.view", "read the delivery log"
     # hours on call (the basis of on-call pay): staff see their own; managers and
     # administrators see everyone's
     ONCALL_HOURS_ALL = "oncall.hours.all", "see everyone's hours on call"
@@ -135,6 +145,11 @@ _BY_ROLE: dict[str, frozenset[str]] = {
     Action.SCHEDULE_VIEW: STAFF_ROLES,
     Action.SCHEDULE_CREATE: INTEGRATION_ROLES,
     Action.ONCALL_HOURS_ALL: INTEGRATION_ROLES,
+    Action.POLICY_VIEW: STAFF_ROLES,
+    Action.POLICY_CREATE: INTEGRATION_ROLES,
+    Action.SERVICE_PAGING: INTEGRATION_ROLES,
+    Action.PAGE_SEND: STAFF_ROLES,
+    Action.DELIVERY_LOG_VIEW: ADMIN_ROLES,
 }
 
 # Actions where staff may, and so may the reporter of the incident in `obj`.
@@ -184,6 +199,10 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
         return obj is not None and _is_reporter_of(user, obj)
     if action == Action.INCIDENT_CREATE:
         return True
+    if action == Action.CONTACT_MANAGE:
+        return role in ADMIN_ROLES or (
+            role in STAFF_ROLES and isinstance(obj, User) and obj.pk == user.pk
+        )
     if action == Action.PEOPLE_VIEW:
         return role in STAFF_ROLES or (isinstance(obj, User) and obj.pk == user.pk)
     if action in _TEAM_OWNED:

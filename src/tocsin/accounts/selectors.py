@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db.models import QuerySet
 
-from tocsin.accounts.models import ApiToken, Team, User
+from tocsin.accounts.models import (
+    ApiToken,
+    ContactKind,
+    ContactMethod,
+    NotificationRule,
+    Team,
+    Urgency,
+    User,
+)
 from tocsin.core.clock import now
 from tocsin.core.crypto import sha256_hex
 from tocsin.core.errors import NotFound
@@ -65,3 +75,84 @@ def token_authenticate(raw: str) -> ApiToken | None:
 
 def team_list() -> QuerySet[Team]:
     return Team.objects.select_related("manager").prefetch_related("members").order_by("name")
+
+
+# --- notification rules (issue 10) -----------------------------------------------------
+
+# Default delays by kind when a person has stored no rule for an urgency: pushes, chats,
+# webhooks and mail at once, SMS after 2 minutes, a call after 5 (shifted so the first
+# of them goes at once when the person has no instant kind). Low urgency never calls.
+_DEFAULT_DELAY = {"sms": 2, "voice": 5}
+_INSTANT = 0
+
+
+@dataclass(frozen=True)
+class EffectiveRule:
+    """One step of a person's notification cycle: this method, this long after the page."""
+
+    method: ContactMethod
+    delay_minutes: int
+    rule_id: int | None  # None: a default, not stored
+
+
+def _defaults(methods: list[ContactMethod], urgency: str) -> list[EffectiveRule]:
+    usable = [m for m in methods if urgency == Urgency.HIGH or m.kind != ContactKind.VOICE]
+    if not usable:
+        return []
+    delays = [_DEFAULT_DELAY.get(m.kind, _INSTANT) for m in usable]
+    shift = min(delays)
+    return sorted(
+        (
+            EffectiveRule(method=m, delay_minutes=d - shift, rule_id=None)
+            for m, d in zip(usable, delays, strict=True)
+        ),
+        key=lambda r: (r.delay_minutes, r.method.pk),
+    )
+
+
+def effective_rules_many(users: Iterable[User], urgency: str) -> dict[int, list[EffectiveRule]]:
+    """Each person's notification cycle for `urgency` (stored rules, else the defaults),
+    over enabled contact methods only; two queries whatever the number of people."""
+    ids = [u.pk for u in users]
+    methods: dict[int, list[ContactMethod]] = {pk: [] for pk in ids}
+    by_id: dict[int, ContactMethod] = {}
+    for method in ContactMethod.objects.filter(user_id__in=ids, disabled_at__isnull=True):
+        methods[method.user_id].append(method)
+        by_id[method.pk] = method
+    stored: dict[int, list[EffectiveRule]] = {}
+    rules = NotificationRule.objects.filter(user_id__in=ids, urgency=urgency).order_by(
+        "delay_minutes", "pk"
+    )
+    has_rules: set[int] = set()
+    for rule in rules.values_list("pk", "user_id", "contact_method_id", "delay_minutes"):
+        pk, user_id, method_id, delay = rule
+        has_rules.add(user_id)
+        method = by_id.get(method_id)
+        if method is not None:  # a rule on a disabled method is skipped
+            stored.setdefault(user_id, []).append(
+                EffectiveRule(method=method, delay_minutes=delay, rule_id=pk)
+            )
+    return {
+        pk: stored.get(pk, []) if pk in has_rules else _defaults(methods[pk], urgency) for pk in ids
+    }
+
+
+def effective_rules(user: User, urgency: str) -> list[EffectiveRule]:
+    return effective_rules_many([user], urgency)[user.pk]
+
+
+def stored_rules(user: User) -> QuerySet[NotificationRule]:
+    return NotificationRule.objects.filter(user=user).select_related("contact_method")
+
+
+def paging_problems(users: Iterable[User]) -> dict[int, str]:
+    """People who cannot be paged at high urgency, with why ("no contact method", "every
+    high-urgency method failed its last delivery"); people without a problem are absent."""
+    users = list(users)
+    problems: dict[int, str] = {}
+    for user_id, cycle in effective_rules_many(users, Urgency.HIGH).items():
+        if not cycle:
+            problems[user_id] = "no working high-urgency contact method"
+        elif all(r.method.last_delivery_ok is False for r in cycle):
+            problems[user_id] = "every high-urgency contact method failed its last delivery"
+    return problems

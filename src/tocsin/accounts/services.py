@@ -20,8 +20,10 @@ from tocsin.accounts.models import (
     ApiToken,
     ContactKind,
     ContactMethod,
+    NotificationRule,
     Role,
     Team,
+    Urgency,
     User,
 )
 from tocsin.core.actors import Actor
@@ -482,3 +484,70 @@ def contact_method_remove(*, method: ContactMethod, actor: Actor) -> ContactMeth
             after={"user": method.user.username, "kind": method.kind},
         )
     return method
+
+
+RULE_MAX_DELAY = 1440  # minutes
+RULES_MAX = 20  # per urgency
+
+
+@transaction.atomic
+def notification_rules_set(
+    *, user: User, rules: dict[str, list[dict[str, Any]]], actor: Actor
+) -> list[NotificationRule]:
+    """Replace the person's stored rules for each urgency given (`{"high": [{"contact_method":
+    id, "delay_minutes": n}, ...], "low": [...]}`); an urgency left out keeps its rules.
+    An empty list for an urgency means "never page me at this urgency". Every method must
+    be one of the person's enabled contact methods."""
+    User.objects.select_for_update().filter(pk=user.pk).first()  # one writer per person
+    methods = {m.pk: m for m in ContactMethod.objects.filter(user=user, disabled_at__isnull=True)}
+    cleaned: dict[str, list[tuple[int, int]]] = {}
+    for urgency, items in rules.items():
+        if urgency not in Urgency.values:
+            raise Invalid(urgency, "Urgency must be high or low.")
+        if not isinstance(items, list) or len(items) > RULES_MAX:
+            raise Invalid(urgency, f"A list of at most {RULES_MAX} rules.")
+        seen: set[tuple[int, int]] = set()
+        for index, item in enumerate(items):
+            where = f"{urgency}[{index}]"
+            method_id = item.get("contact_method") if isinstance(item, dict) else None
+            delay = item.get("delay_minutes", 0) if isinstance(item, dict) else None
+            if (
+                not isinstance(method_id, int)
+                or isinstance(method_id, bool)
+                or (method_id not in methods)
+            ):
+                raise Invalid(
+                    f"{where}.contact_method", "Not one of this person's contact methods."
+                )
+            if (
+                not isinstance(delay, int)
+                or isinstance(delay, bool)
+                or not (0 <= delay <= RULE_MAX_DELAY)
+            ):
+                raise Invalid(f"{where}.delay_minutes", f"Whole minutes, 0 to {RULE_MAX_DELAY}.")
+            if (method_id, delay) in seen:
+                raise Invalid(where, "The same method and delay twice.")
+            seen.add((method_id, delay))
+        cleaned[urgency] = sorted(seen, key=lambda pair: (pair[1], pair[0]))
+    before = {
+        u: [
+            (r.contact_method_id, r.delay_minutes)
+            for r in user.notification_rules.filter(urgency=u)
+        ]
+        for u in cleaned
+    }
+    created: list[NotificationRule] = []
+    for urgency, pairs in cleaned.items():
+        NotificationRule.objects.filter(user=user, urgency=urgency).delete()
+        created += NotificationRule.objects.bulk_create(
+            NotificationRule(user=user, urgency=urgency, contact_method_id=m, delay_minutes=d)
+            for m, d in pairs
+        )
+    audit_record(
+        actor=actor,
+        action="notification_rules.set",
+        obj=user,
+        before={u: [list(p) for p in v] for u, v in before.items()},
+        after={u: [list(p) for p in v] for u, v in cleaned.items()},
+    )
+    return created

@@ -66,6 +66,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         RetentionModule,
         StormRefreshModule,
     )
+    from tocsin.escalation.engine import EscalationModule
     from tocsin.incidents.engine import AckTimeoutModule, AutoCloseModule, SlaBreachModule
     from tocsin.notify.engine import OutboxModule
 
@@ -76,6 +77,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         RetentionModule(worker_id),
         AlertHeartbeatModule(worker_id),
         AckTimeoutModule(),
+        EscalationModule(),
         SlaBreachModule(),
         AutoCloseModule(),
         OutboxModule(),

@@ -7,6 +7,13 @@ function here from its `AppConfig.ready()` (the alerts app does, in alerts/apps.
 - `on_resolved` and `on_merged` are called by the incident services INSIDE the
   resolve's or merge's transaction, after the incident's own rows and timeline entries are
   written: an exception in a hook rolls the whole change back.
+- `on_created` is called by `incident_create` inside its transaction, after the incident
+  and its first timeline entry are written (the escalation app starts the service's
+  escalation policy here).
+- `on_transition` is called by `lifecycle.transition` (every status move, whoever makes
+  it) inside the move's transaction, after the status and its timeline entry are
+  written, with the action's name and the old and new status (the escalation app stops
+  the climb on acknowledge and restarts it when an acknowledgement is taken back).
 - `incident_page_sections` are called by the incident page view with the viewing user
   and the incident; each returns a `PageSection` to show, or None to show nothing.
 """
@@ -31,6 +38,16 @@ class MergedHook(Protocol):
     def __call__(self, *, incident: Incident, into: Incident, actor: Actor) -> object: ...
 
 
+class CreatedHook(Protocol):
+    def __call__(self, *, incident: Incident, actor: Actor) -> object: ...
+
+
+class TransitionHook(Protocol):
+    def __call__(
+        self, *, incident: Incident, action: str, old: str, new: str, actor: Actor
+    ) -> object: ...
+
+
 @dataclass(frozen=True)
 class PageSection:
     """A block of the incident page: a template included with `context` added."""
@@ -43,6 +60,8 @@ PageSectionHook = Callable[["User | None", "Incident"], PageSection | None]
 
 on_resolved: list[ResolvedHook] = []
 on_merged: list[MergedHook] = []
+on_created: list[CreatedHook] = []
+on_transition: list[TransitionHook] = []
 incident_page_sections: list[PageSectionHook] = []
 
 
@@ -63,6 +82,16 @@ def run_resolved(*, incident: Incident, actor: Actor) -> None:
 def run_merged(*, incident: Incident, into: Incident, actor: Actor) -> None:
     for hook in on_merged:
         hook(incident=incident, into=into, actor=actor)
+
+
+def run_created(*, incident: Incident, actor: Actor) -> None:
+    for hook in on_created:
+        hook(incident=incident, actor=actor)
+
+
+def run_transition(*, incident: Incident, action: str, old: str, new: str, actor: Actor) -> None:
+    for hook in on_transition:
+        hook(incident=incident, action=action, old=old, new=new, actor=actor)
 
 
 def page_sections(user: User | None, incident: Incident) -> list[PageSection]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid
+from tocsin.incidents import hooks
 from tocsin.incidents.models import EntryKind, Status, Visibility
 from tocsin.incidents.timeline import timeline_append
 
@@ -79,7 +80,7 @@ def transition(
     incident.status = new
     incident.updated_at = now()
     incident.save(update_fields=["status", "updated_at"])
-    return timeline_append(
+    entry = timeline_append(
         incident=incident,
         kind=EntryKind.TRANSITION,
         actor=actor,
@@ -87,3 +88,5 @@ def transition(
         visibility=visibility,
         data={"action": action, "from": old, "to": new},
     )
+    hooks.run_transition(incident=incident, action=action, old=old, new=new, actor=actor)
+    return entry

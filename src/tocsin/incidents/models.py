@@ -285,6 +285,7 @@ class EntryKind(models.TextChoices):
     MERGE = "merge", "Merge"
     SLA = "sla", "SLA"
     CONFIRMATION = "confirmation", "Reporter confirmation"
+    PAGE = "page", "Paging"
 
 
 class TimelineEntry(models.Model):

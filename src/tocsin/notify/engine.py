@@ -15,12 +15,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.db import transaction
 from django.db.models import F, Q
 
+from tocsin.accounts.models import ContactMethod
 from tocsin.core.budget import budget_spent
 from tocsin.core.clock import now as clock_now
+from tocsin.notify import hooks
 from tocsin.notify.channels import Permanent, Result, Sent, Temporary, channel_for
 from tocsin.notify.channels.base import MAIL_RETRY, RetryPolicy
+from tocsin.notify.hooks import Outcome
 from tocsin.notify.models import OutboxMessage, OutboxState
 
 log = logging.getLogger("tocsin.notify")
@@ -85,8 +89,17 @@ class OutboxModule:
     def _finish(
         self, message: OutboxMessage, attempts: int, result: Result, policy: RetryPolicy
     ) -> bool:
-        """Record the outcome, only if this worker still holds the claim."""
+        """Record the outcome, only if this worker still holds the claim; the contact
+        method's delivery status and the `notify.hooks.on_outcome` hooks go in the same
+        transaction."""
+        with transaction.atomic():
+            return self._record(message, attempts, result, policy)
+
+    def _record(
+        self, message: OutboxMessage, attempts: int, result: Result, policy: RetryPolicy
+    ) -> bool:
         at = clock_now()
+        outcome: Outcome
         mine = OutboxMessage.objects.filter(
             pk=message.pk, state=OutboxState.SENDING, attempts=attempts
         )
@@ -98,6 +111,7 @@ class OutboxModule:
                 last_error="",
                 provider_message_id=result.provider_message_id[:300],
             )
+            outcome = "sent"
         elif isinstance(result, Temporary) and attempts < policy.max_attempts:
             retry_after = result.retry_after or policy.delay(attempts)
             updated = mine.update(
@@ -106,6 +120,7 @@ class OutboxModule:
                 lease_until=None,
                 last_error=result.reason[:2000],
             )
+            outcome = "retry"
             log.warning(
                 "outbox message %s: attempt %s failed, retry in %ss: %s",
                 message.pk,
@@ -117,6 +132,7 @@ class OutboxModule:
             updated = mine.update(
                 state=OutboxState.FAILED, lease_until=None, last_error=result.reason[:2000]
             )
+            outcome = "failed"
             log.error("outbox message %s failed for good: %s", message.pk, result.reason)
         if not updated:
             log.error(
@@ -125,4 +141,13 @@ class OutboxModule:
                 message.pk,
                 attempts,
             )
+        else:
+            reason = "" if isinstance(result, Sent) else result.reason
+            if message.contact_method_id is not None and outcome != "retry":
+                ContactMethod.objects.filter(pk=message.contact_method_id).update(
+                    last_delivery_at=at,
+                    last_delivery_ok=outcome == "sent",
+                    last_error=reason[:2000],
+                )
+            hooks.run_outcome(message=message, outcome=outcome, reason=reason)
         return bool(updated) and isinstance(result, Sent)

@@ -54,14 +54,25 @@ class OutboxMessage(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    # The person's contact method the message goes to. Contact methods do not exist
-    # yet: a plain nullable integer now, the column a ForeignKey named `contact_method`
-    # takes over (same column name, a state-only migration plus the constraint).
-    contact_method_id = models.BigIntegerField(null=True, blank=True)
+    # The person's contact method the message goes to (the column was a plain integer
+    # before contact methods existed; same column name).
+    contact_method = models.ForeignKey(
+        "accounts.ContactMethod",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # What the message is for, shown in the delivery log: a page, a hand-off notice,
+    # a test, mail to a reporter, an automation webhook, ...
+    purpose = models.CharField(max_length=20, default="mail", db_index=True)
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["state", "not_before"])]
+        indexes = [
+            models.Index(fields=["state", "not_before"]),
+            models.Index(fields=["incident", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.recipient}: {self.subject}"

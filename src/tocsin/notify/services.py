@@ -28,7 +28,8 @@ def outbox_enqueue(
     dedup_key: str | None = None,
     incident: Any | None = None,
     person: Any | None = None,
-    contact_method_id: int | None = None,
+    contact_method: Any | None = None,
+    purpose: str = "mail",
     not_before: dt.datetime | None = None,
 ) -> OutboxMessage:
     """A queued message, sent by the worker after the caller's transaction commits.
@@ -47,7 +48,8 @@ def outbox_enqueue(
         "not_before": not_before or at,
         "incident": incident,
         "person": person,
-        "contact_method_id": contact_method_id,
+        "contact_method": contact_method,
+        "purpose": purpose,
     }
     if dedup_key is None:
         message = OutboxMessage.objects.create(**fields)
@@ -125,7 +127,8 @@ def contact_method_test(*, method: ContactMethod, actor: Actor) -> OutboxMessage
         subject="Tocsin test message",
         body=f"This is a test message from Tocsin to {method.user.display_name}.",
         person=method.user,
-        contact_method_id=method.pk,
+        contact_method=method,
+        purpose="test",
     )
     audit_record(
         actor=actor,

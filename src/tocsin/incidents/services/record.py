@@ -15,7 +15,7 @@ from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid
 from tocsin.core.models import Counter
-from tocsin.incidents import sla
+from tocsin.incidents import hooks, sla
 from tocsin.incidents.models import (
     EntryKind,
     Incident,
@@ -150,6 +150,7 @@ def incident_create(
             ),
         },
     )
+    hooks.run_created(incident=incident, actor=actor)
     return incident
 
 

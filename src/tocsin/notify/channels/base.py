@@ -70,3 +70,16 @@ class Channel(Protocol):
     policy: RetryPolicy
 
     def send(self, message: OutboxMessage) -> Result: ...
+
+
+def address_of(message: OutboxMessage) -> str:
+    """Where the message goes: its recipient, else its contact method's address (read
+    and decrypted at send time, so secret addresses never sit in the outbox)."""
+    if message.recipient:
+        return message.recipient
+    if message.contact_method_id is None:
+        return ""
+    from tocsin.accounts.services import contact_address
+
+    method = message.contact_method
+    return contact_address(method) if method is not None else ""

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
-from tocsin.notify.channels.base import MAIL_RETRY, Permanent, Result, Sent, Temporary
+from tocsin.notify.channels.base import (
+    MAIL_RETRY,
+    Permanent,
+    Result,
+    Sent,
+    Temporary,
+    address_of,
+)
 
 if TYPE_CHECKING:
     from tocsin.notify.models import OutboxMessage
@@ -20,13 +27,14 @@ SEND_TIMEOUT = 10  # seconds per SMTP operation; well inside the policy's lease
 
 def send(message: OutboxMessage) -> Result:
     message_id = f"<{message.message_id}@tocsin>"
-    if not message.recipient:
+    recipient = address_of(message)
+    if not recipient:
         return Permanent("no recipient address")
     mail = EmailMessage(
         subject=message.subject,
         body=message.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[message.recipient],
+        to=[recipient],
         headers={"Message-ID": message_id},
         connection=get_connection(timeout=SEND_TIMEOUT),
     )

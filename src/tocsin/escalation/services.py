@@ -1,0 +1,471 @@
+"""Every write of the escalation app: climbs started, stepped, stopped; pages written.
+
+The engine module (escalation/engine.py) calls `climb_step`; the incident hooks
+(escalation/wiring.py) call `climbs_on_created` and `climbs_on_transition` inside the
+incident's own transaction; the API and pages call `page_now`, `escalate_now` and
+`climb_reassign`. Policies are written by `policies.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from tocsin.accounts.models import Team, Urgency, User
+from tocsin.accounts.selectors import effective_rules_many
+from tocsin.core.actors import Actor
+from tocsin.core.clock import now
+from tocsin.core.errors import Conflict, Invalid
+from tocsin.core.wake import work_committed
+from tocsin.escalation import targets
+from tocsin.escalation.messages import next_working_moment, page_content
+from tocsin.escalation.models import (
+    ClimbState,
+    Escalation,
+    EscalationLevel,
+    EscalationPolicy,
+    LevelMode,
+    Page,
+    PageState,
+    ServicePaging,
+)
+from tocsin.incidents.models import EntryKind, Incident, Status
+from tocsin.incidents.timeline import timeline_append
+from tocsin.notify.models import OutboxMessage, OutboxState
+from tocsin.notify.services import outbox_cancel, outbox_enqueue
+from tocsin.oncall.models import Schedule
+
+log = logging.getLogger("tocsin.escalation")
+
+ENGINE = Actor.system("escalation")
+PAGE_PURPOSE = "page"
+# Statuses in which someone has taken the incident: no climb runs.
+TAKEN = (Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.ON_HOLD)
+ENDED = (Status.RESOLVED, Status.CLOSED)
+
+
+# --- reading a service's paging set-up --------------------------------------------------
+
+
+def service_paging(service_id: int | None) -> ServicePaging | None:
+    if service_id is None:
+        return None
+    return ServicePaging.objects.select_related("policy").filter(service_id=service_id).first()
+
+
+def urgency_for(incident: Incident, paging: ServicePaging | None = None) -> str:
+    """High for P1-P2 unless the service says otherwise (DESIGN.md, model decisions)."""
+    paging = paging if paging is not None else service_paging(incident.service_id)
+    high = paging.high_urgency_priorities if paging is not None else [1, 2]
+    return Urgency.HIGH if incident.priority in high else Urgency.LOW
+
+
+# --- starting, stopping and moving climbs ------------------------------------------------
+
+
+def _timeline(incident: Incident, actor: Actor, text: str, **data: Any) -> None:
+    timeline_append(incident=incident, kind=EntryKind.PAGE, actor=actor, text=text, data=data)
+
+
+def climb_start(
+    *,
+    incident: Incident,
+    actor: Actor,
+    policy: EscalationPolicy | None = None,
+    user: User | None = None,
+    schedule: Schedule | None = None,
+    team: Team | None = None,
+    level: int = 0,
+    reason: str = "",
+    at: dt.datetime | None = None,
+) -> Escalation:
+    """A new climb whose first step fires at once (the engine is woken on commit).
+    Call inside the transaction of the change that causes it."""
+    at = at or now()
+    if policy is not None:
+        count = policy.levels.count()
+        if count == 0:
+            raise Invalid("policy", "This escalation policy has no levels.")
+        if not 0 <= level < count:
+            raise Invalid("level", f"Choose a level from 1 to {count}.")
+    elif sum(x is not None for x in (user, schedule, team)) != 1:
+        raise Invalid("target", "Page a policy, a schedule, a team or a person.")
+    climb = Escalation.objects.create(
+        incident=incident,
+        policy=policy,
+        target_user=user,
+        target_schedule=schedule,
+        target_team=team,
+        urgency=urgency_for(incident),
+        level=level,
+        next_at=at,
+        started_at=at,
+        reason=reason[:200],
+    )
+    work_committed()
+    return climb
+
+
+def _stop(incident: Incident, state: str, reason: str, *, keep: int | None = None) -> int:
+    """End the incident's active climbs, close its open pages and cancel their queued
+    messages; how many climbs ended."""
+    at = now()
+    climbs = Escalation.objects.filter(incident=incident, state=ClimbState.ACTIVE)
+    if keep is not None:
+        climbs = climbs.exclude(pk=keep)
+    ended = climbs.update(state=state, next_at=None, ended_at=at)
+    page_state = PageState.ACKNOWLEDGED if state == ClimbState.ACKNOWLEDGED else PageState.CANCELLED
+    pages = Page.objects.filter(incident=incident, state=PageState.OPEN)
+    if keep is not None:
+        pages = pages.exclude(escalation_id=keep)
+    pages.update(state=page_state)
+    queued = OutboxMessage.objects.filter(
+        incident=incident, purpose=PAGE_PURPOSE, state=OutboxState.QUEUED
+    )
+    if keep is not None:
+        queued = queued.exclude(payload__escalation=keep)
+    outbox_cancel(message_ids=list(queued.values_list("pk", flat=True)), reason=reason)
+    return ended
+
+
+def climbs_on_created(*, incident: Incident, actor: Actor) -> None:
+    """A new incident on a service with a policy starts its climb."""
+    paging = service_paging(incident.service_id)
+    if paging is None or paging.policy is None or paging.policy.archived_at is not None:
+        return
+    if incident.status != Status.NEW:
+        return
+    climb_start(incident=incident, actor=actor, policy=paging.policy, reason="service policy")
+
+
+def climbs_on_transition(
+    *, incident: Incident, action: str, old: str, new: str, actor: Actor
+) -> None:
+    """Acknowledge (or any move that takes the incident) stops the climb; resolve and
+    close cancel every pending page; back to new (acknowledgement taken back, the ack
+    timeout, a reopen) restarts the service's policy from its first level."""
+    if new in ENDED:
+        if _stop(incident, ClimbState.RESOLVED, f"incident {new}"):
+            _timeline(incident, actor, "Paging stopped: the incident was resolved.")
+    elif new in TAKEN and old == Status.NEW:
+        if _stop(incident, ClimbState.ACKNOWLEDGED, "acknowledged"):
+            _timeline(incident, actor, "Paging stopped: the incident was acknowledged.")
+    elif new == Status.NEW and old != Status.NEW:
+        paging = service_paging(incident.service_id)
+        if paging is None or paging.policy is None or paging.policy.archived_at is not None:
+            return
+        _stop(incident, ClimbState.REPLACED, "restarted")
+        why = {
+            "unacknowledge": "acknowledgement taken back",
+            "reopen": "reopened",
+        }.get(action, action)
+        climb_start(
+            incident=incident, actor=actor, policy=paging.policy, reason=f"restarted: {why}"
+        )
+        _timeline(
+            incident,
+            actor,
+            f"Paging restarted at level 1 of {paging.policy.name} ({why}).",
+            policy=paging.policy.pk,
+        )
+
+
+def _require_open(incident: Incident) -> None:
+    if incident.status in ENDED:
+        raise Conflict(f"{incident.ref} is {incident.status}; reopen it to page anyone.")
+
+
+@transaction.atomic
+def page_now(
+    *,
+    incident: Incident,
+    actor: Actor,
+    policy: EscalationPolicy | None = None,
+    user: User | None = None,
+    schedule: Schedule | None = None,
+    team: Team | None = None,
+    note: str = "",
+) -> Escalation:
+    """Page a policy, a schedule, a team's on-call or a person now, by hand. Runs beside
+    any climb already under way."""
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    _require_open(incident)
+    if policy is not None and policy.archived_at is not None:
+        raise Invalid("policy", "This escalation policy is archived.")
+    if schedule is not None and schedule.archived_at is not None:
+        raise Invalid("schedule", "This schedule is archived.")
+    if user is not None and not user.is_active:
+        raise Invalid("user", "This person is deactivated.")
+    what = (
+        f"policy {policy.name}"
+        if policy
+        else f"schedule {schedule.name}"
+        if schedule
+        else f"team {team.name}"
+        if team
+        else f"{user.display_name}"  # type: ignore[union-attr]
+    )
+    climb = climb_start(
+        incident=incident,
+        actor=actor,
+        policy=policy,
+        user=user,
+        schedule=schedule,
+        team=team,
+        reason=f"page now: {what}"[:200],
+    )
+    _timeline(incident, actor, f"Page now: {what}." + (f" {note}" if note else ""), climb=climb.pk)
+    return climb
+
+
+@transaction.atomic
+def escalate_now(*, incident: Incident, actor: Actor) -> Escalation:
+    """Fire the next level of the incident's climb at once."""
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    _require_open(incident)
+    climb = (
+        Escalation.objects.filter(incident=incident, state=ClimbState.ACTIVE, policy__isnull=False)
+        .order_by("-started_at", "-pk")
+        .first()
+    )
+    if climb is None:
+        raise Conflict(
+            f"{incident.ref} has no escalation under way; page a policy, schedule or person."
+        )
+    if climb.next_at is None:
+        raise Conflict(
+            f"Every level of {climb.policy.name} has been paged; "  # type: ignore[union-attr]
+            "page a policy, schedule or person again."
+        )
+    Escalation.objects.filter(pk=climb.pk, state=ClimbState.ACTIVE).update(next_at=now())
+    _timeline(incident, actor, f"Escalate now: level {climb.level + 1} is paged at once.")
+    work_committed()
+    climb.refresh_from_db()
+    return climb
+
+
+@transaction.atomic
+def climb_reassign(
+    *, incident: Incident, actor: Actor, policy: EscalationPolicy, level: int = 0
+) -> Escalation:
+    """Hand the incident's paging to `policy`, starting at `level` (0-based); any climb
+    under way ends (replaced)."""
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    _require_open(incident)
+    if policy.archived_at is not None:
+        raise Invalid("policy", "This escalation policy is archived.")
+    _stop(incident, ClimbState.REPLACED, "reassigned")
+    climb = climb_start(
+        incident=incident, actor=actor, policy=policy, level=level, reason="reassigned"
+    )
+    _timeline(
+        incident,
+        actor,
+        f"Paging reassigned to {policy.name}, starting at level {level + 1}.",
+        policy=policy.pk,
+        level=level + 1,
+    )
+    return climb
+
+
+# --- the engine's step ---------------------------------------------------------------------
+
+
+def _levels(climb: Escalation) -> list[EscalationLevel]:
+    if climb.policy_id is None:
+        return []
+    return list(
+        EscalationLevel.objects.filter(policy_id=climb.policy_id)
+        .prefetch_related("targets__user", "targets__schedule", "targets__team")
+        .order_by("position")
+    )
+
+
+def _level_targets(
+    climb: Escalation, level: EscalationLevel | None
+) -> tuple[list[User], list[Schedule], list[Team]]:
+    if level is None:  # an ad-hoc climb: its one target
+        return (
+            [climb.target_user] if climb.target_user else [],
+            [climb.target_schedule] if climb.target_schedule else [],
+            [climb.target_team] if climb.target_team else [],
+        )
+    chosen = list(level.targets.all())
+    if level.mode == LevelMode.ROUND_ROBIN and chosen:
+        # the counter moves with a compare-and-set, so two climbs never take one turn
+        while True:
+            turn = (
+                EscalationLevel.objects.filter(pk=level.pk).values_list("rr_next", flat=True).get()
+            )
+            if EscalationLevel.objects.filter(pk=level.pk, rr_next=turn).update(
+                rr_next=F("rr_next") + 1
+            ):
+                break
+        chosen = [chosen[turn % len(chosen)]]
+    return (
+        [t.user for t in chosen if t.user is not None],
+        [t.schedule for t in chosen if t.schedule is not None],
+        [t.team for t in chosen if t.team is not None],
+    )
+
+
+@transaction.atomic
+def climb_step(climb_id: int, *, at: dt.datetime) -> int:
+    """Fire the climb's due step: page the level's targets and move to the next level
+    (or the next pass, or the end). A compare-and-set on `step`: of two workers, one
+    fires it. Returns the number of pages written (0 when there was nothing to do)."""
+    climb = (
+        Escalation.objects.select_for_update()
+        .select_related(
+            "incident", "incident__service", "target_user", "target_schedule", "target_team"
+        )
+        .filter(pk=climb_id, state=ClimbState.ACTIVE, next_at__lte=at)
+        .first()
+    )
+    if climb is None:
+        return 0
+    incident = climb.incident
+    levels = _levels(climb)
+    if climb.policy_id is not None and not levels:
+        Escalation.objects.filter(pk=climb.pk, step=climb.step).update(
+            state=ClimbState.EXHAUSTED, next_at=None, ended_at=at
+        )
+        _timeline(incident, ENGINE, "Paging stopped: the escalation policy has no levels.")
+        return 0
+    level = levels[min(climb.level, len(levels) - 1)] if levels else None
+    # where the climb goes next
+    fields: dict[str, Any] = {"step": climb.step + 1}
+    if level is not None and climb.level + 1 < len(levels):
+        fields.update(level=climb.level + 1, next_at=at + dt.timedelta(minutes=level.delay_minutes))
+    elif level is not None and climb.cycle < climb.policy.repeat:  # type: ignore[union-attr]
+        fields.update(
+            level=0, cycle=climb.cycle + 1, next_at=at + dt.timedelta(minutes=level.delay_minutes)
+        )
+    else:
+        # every level paged: the climb stays active (its pages' later messages still go
+        # out) with nothing more to fire, until acknowledged or resolved
+        fields.update(next_at=None)
+    if not Escalation.objects.filter(pk=climb.pk, state=ClimbState.ACTIVE, step=climb.step).update(
+        **fields
+    ):
+        return 0  # another worker fired it
+    users, schedules, teams = _level_targets(climb, level)
+    found, missed = targets.resolve(users=users, schedules=schedules, teams=teams, at=at)
+    pages = _page_people(climb, incident, found, at=at)
+    where = f"level {climb.level + 1}" if level is not None else "page now"
+    if climb.cycle:
+        where += f", repeat {climb.cycle}"
+    names = ", ".join(f.user.display_name for f in found) or "nobody"
+    text = f"Paged {names} ({where})."
+    if missed:
+        text += " " + "; ".join(f"{m.via}: {m.why}" for m in missed) + "."
+    data: dict[str, Any] = {
+        "climb": climb.pk,
+        "level": climb.level + 1,
+        "cycle": climb.cycle,
+        "paged": [f.user.username for f in found],
+    }
+    if fields["next_at"] is None and level is not None:
+        text += " That was the last level."
+    _timeline(incident, ENGINE, text, **data)
+    return max(pages, 1)
+
+
+def _page_people(
+    climb: Escalation, incident: Incident, found: list[targets.Found], *, at: dt.datetime
+) -> int:
+    """One Page per person and one queued message per notification rule."""
+    if not found:
+        return 0
+    cycles = effective_rules_many([f.user for f in found], climb.urgency)
+    written = 0
+    for item in found:
+        page, created = Page.objects.get_or_create(
+            escalation=climb,
+            step=climb.step,
+            person=item.user,
+            defaults={
+                "incident": incident,
+                "level": climb.level,
+                "cycle": climb.cycle,
+                "urgency": climb.urgency,
+                "via": item.via[:200],
+                "created_at": at,
+            },
+        )
+        if not created:
+            continue
+        written += 1
+        subject, body, payload = page_content(page=page, incident=incident)
+        payload["escalation"] = climb.pk
+        cycle = cycles.get(item.user.pk, [])
+        if not cycle:
+            _timeline(
+                incident,
+                ENGINE,
+                f"{item.user.display_name} has no contact method to be paged through "
+                f"at {climb.urgency} urgency.",
+                person=item.user.username,
+            )
+        for rule in cycle:
+            when = at + dt.timedelta(minutes=rule.delay_minutes)
+            if climb.urgency == Urgency.LOW and item.user.low_urgency_working_hours:
+                when = next_working_moment(when, item.user.time_zone)
+            outbox_enqueue(
+                channel=rule.method.kind,
+                recipient="",  # the channel reads the address from the contact method
+                subject=subject,
+                body=body,
+                payload={**payload, "delay_minutes": rule.delay_minutes},
+                dedup_key=f"page:{page.pk}:{rule.method.pk}:{rule.delay_minutes}",
+                incident=incident,
+                person=item.user,
+                contact_method=rule.method,
+                purpose=PAGE_PURPOSE,
+                not_before=when,
+            )
+    return written
+
+
+# --- delivery outcomes (notify.hooks.on_outcome) -------------------------------------------
+
+
+def page_delivery_outcome(*, message: OutboxMessage, outcome: str, reason: str) -> None:
+    """A page that failed for good is written on the incident, and the person's next
+    method is brought forward so the cycle does not wait on a dead channel (N4)."""
+    if message.purpose != PAGE_PURPOSE or outcome != "failed" or message.incident_id is None:
+        return
+    page_id = message.payload.get("page") if isinstance(message.payload, dict) else None
+    incident = Incident.objects.filter(pk=message.incident_id).first()
+    if incident is None:
+        return
+    person = message.person.display_name if message.person_id else "someone"  # type: ignore[union-attr]
+    _timeline(
+        incident,
+        ENGINE,
+        f"Page to {person} by {message.channel} failed: {reason[:300]}",
+        outbox=message.pk,
+        channel=message.channel,
+    )
+    if page_id is None:
+        return
+    at = now()
+    later = (
+        OutboxMessage.objects.filter(
+            incident_id=message.incident_id,
+            purpose=PAGE_PURPOSE,
+            state=OutboxState.QUEUED,
+            payload__page=page_id,
+            not_before__gt=at,
+        )
+        .order_by("not_before", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if later is not None:
+        OutboxMessage.objects.filter(pk=later, state=OutboxState.QUEUED).update(not_before=at)
+        work_committed()
