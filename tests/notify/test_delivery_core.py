@@ -12,6 +12,8 @@ import pytest
 import time_machine
 from aiosmtpd.controller import Controller
 
+from tocsin.accounts.services import contact_method_add
+from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.notify.channels import MAIL_RETRY, PAGE_RETRY, Permanent, Sent, channel_for
 from tocsin.notify.engine import OutboxModule
@@ -76,6 +78,9 @@ def test_the_same_dedup_key_enqueued_twice_is_one_message(smtp_server) -> None:
 
 
 def test_a_message_carries_payload_person_and_contact_method(agent, smtp_server) -> None:
+    method = contact_method_add(
+        user=agent, kind="email", address=agent.email, actor=Actor.system("test setup")
+    )
     message = outbox_enqueue(
         channel="email",
         recipient=agent.email,
@@ -83,19 +88,22 @@ def test_a_message_carries_payload_person_and_contact_method(agent, smtp_server)
         body="Disk full",
         payload={"urgency": "high", "incident": 7},
         person=agent,
-        contact_method_id=42,
+        contact_method=method,
     )
     message.refresh_from_db()
     assert (message.payload, message.person, message.contact_method_id) == (
         {"urgency": "high", "incident": 7},
         agent,
-        42,
+        method.pk,
     )
     OutboxModule().tick(now())
     message.refresh_from_db()
     assert message.state == OutboxState.SENT
     # The provider's id for it: for mail, the Message-ID the receiver saw.
     assert message.provider_message_id == smtp_server.messages[0]["Message-ID"]
+    # and the contact method shows its last delivery worked
+    method.refresh_from_db()
+    assert method.last_delivery_ok is True and method.last_delivery_at is not None
 
 
 def test_cancelled_messages_are_never_sent(smtp_server) -> None:

@@ -319,7 +319,7 @@ def climb_step(climb_id: int, *, at: dt.datetime) -> int:
     (or the next pass, or the end). A compare-and-set on `step`: of two workers, one
     fires it. Returns the number of pages written (0 when there was nothing to do)."""
     climb = (
-        Escalation.objects.select_for_update()
+        Escalation.objects.select_for_update(of=("self",))
         .select_related(
             "incident", "incident__service", "target_user", "target_schedule", "target_team"
         )
@@ -469,3 +469,31 @@ def page_delivery_outcome(*, message: OutboxMessage, outcome: str, reason: str) 
     if later is not None:
         OutboxMessage.objects.filter(pk=later, state=OutboxState.QUEUED).update(not_before=at)
         work_committed()
+
+
+# --- acting on a page (signed links, SMS replies) --------------------------------------------
+
+
+def page_act(*, page: Page, action: str, actor: Actor | None = None) -> Incident:
+    """Acknowledge or resolve the page's incident as the paged person (a signed link or
+    an SMS reply is the person's own answer). Acknowledging an incident someone already
+    took, or resolving a resolved one, changes nothing and is not an error."""
+    from tocsin.incidents import services as incident_services
+
+    incident = Incident.objects.get(pk=page.incident_id)
+    person = User.objects.get(pk=page.person_id)
+    actor = actor or Actor.for_user(person)
+    if action == "acknowledge":
+        if incident.status == Status.NEW:
+            return incident_services.incident_acknowledge(incident=incident, actor=actor)
+        return incident
+    if action == "resolve":
+        if incident.status in ENDED:
+            return incident
+        return incident_services.incident_resolve(
+            incident=incident,
+            actor=actor,
+            resolution_code="fixed",
+            resolution_notes=f"Resolved from a page by {person.display_name}.",
+        )
+    raise Invalid("action", "acknowledge or resolve.")
