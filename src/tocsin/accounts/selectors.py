@@ -127,10 +127,10 @@ def effective_rules_many(users: Iterable[User], urgency: str) -> dict[int, list[
     for rule in rules.values_list("pk", "user_id", "contact_method_id", "delay_minutes"):
         pk, user_id, method_id, delay = rule
         has_rules.add(user_id)
-        method = by_id.get(method_id)
-        if method is not None:  # a rule on a disabled method is skipped
+        found = by_id.get(method_id)
+        if found is not None:  # a rule on a disabled method is skipped
             stored.setdefault(user_id, []).append(
-                EffectiveRule(method=method, delay_minutes=delay, rule_id=pk)
+                EffectiveRule(method=found, delay_minutes=delay, rule_id=pk)
             )
     return {
         pk: stored.get(pk, []) if pk in has_rules else _defaults(methods[pk], urgency) for pk in ids

@@ -89,7 +89,7 @@ def resolve(
         team_found = [people.get(oncall.get(s.pk) or 0) for s in by_team[team.pk]]
         if not any(team_found):
             add(None, f"team {team.name}", "nobody on the team's schedules is on call")
-        for schedule, user in zip(by_team[team.pk], team_found, strict=True):
-            if user is not None:
-                add(user, f"team {team.name} ({schedule.name})", "")
+        for schedule, member in zip(by_team[team.pk], team_found, strict=True):
+            if member is not None:
+                add(member, f"team {team.name} ({schedule.name})", "")
     return found, missed
