@@ -279,5 +279,6 @@ def _sms_provider(prefix: str) -> dict[str, str] | None:
 TOCSIN_SMS_PROVIDERS = [
     p for p in (_sms_provider("TOCSIN_SMS"), _sms_provider("TOCSIN_SMS2")) if p is not None
 ]
-# Seconds a provider may take to answer before the next one is tried.
-TOCSIN_SMS_TIMEOUT = min(_env_seconds("TOCSIN_SMS_TIMEOUT", 8.0, minimum=0.1), 25.0)
+# Seconds a provider may take (per connect, write and read) before the next one is tried;
+# at most 9, so two providers stay inside the page channels' 60-second lease.
+TOCSIN_SMS_TIMEOUT = min(_env_seconds("TOCSIN_SMS_TIMEOUT", 6.0, minimum=0.1), 9.0)

@@ -268,6 +268,8 @@ def test_a_page_older_than_a_day_no_longer_answers(paged: Page) -> None:
         "\x00\x01",
         "<Response/>",
         "ack 12 34",
+        "\u0664\u0668",  # Arabic-Indic digits
+        "\u00b2",
     ],
 )
 def test_junk_gets_help_never_a_500(paged: Page, body: str) -> None:
@@ -335,7 +337,8 @@ def test_a_key_press_is_checked_like_a_text(paged: Page) -> None:
     query = f"page={paged.pk}"
     assert said(post(call("9"), query=query), "Say") == "That key does nothing. Goodbye."
     assert "could not match" in said(post(call("4", to=STRANGER), query=query), "Say")
-    assert "could not match" in said(post(call("4"), query="page=junk"), "Say")
+    for junk in ("junk", "%C2%B2", "", "0", "9" * 30, "-1"):
+        assert "could not match" in said(post(call("4"), query=f"page={junk}"), "Say")
     # the page code is in the signed URL: moving it to another page breaks the signature
     forged = post(call("4"), query=f"page={paged.pk + 1}", signed_url=f"{BASE}{PATH}?{query}")
     assert forged.status_code == 403

@@ -55,9 +55,10 @@ NO_MATCH = "Tocsin could not match this reply to a page sent to this number."
 HELP = "Reply with the code from the page to acknowledge it (e.g. 4821), or 'resolve 4821'."
 KEY_HELP = "That key does nothing. Goodbye."
 _REPLY = re.compile(
-    r"^(?:(?P<word>[a-z]+)\s*[:#-]?\s*)?#?(?P<code>\d{1,19})(?:\s+(?P<after>[a-z]+))?$"
+    r"^(?:(?P<word>[a-z]+)\s*[:#-]?\s*)?#?(?P<code>[0-9]{1,19})(?:\s+(?P<after>[a-z]+))?$"
 )
 _PHONE_NOISE = re.compile(r"[\s().-]")
+_CODE = re.compile(r"[0-9]{1,19}")
 
 
 def _twiml(tag: str, text: str) -> HttpResponse:
@@ -159,7 +160,7 @@ def sms_reply(request: HttpRequest) -> HttpResponse:
         code_text = request.GET.get("page", "")
         if action is None:
             return _twiml("Say", KEY_HELP)
-        if not code_text.isdigit() or not 0 < int(code_text) <= CODE_MAX:
+        if not _CODE.fullmatch(code_text) or not 0 < int(code_text) <= CODE_MAX:
             return _twiml("Say", NO_MATCH)
         outbound_call = form.get("Direction", "outbound").startswith("outbound")
         number = form.get("To", "") if outbound_call else form.get("From", "")

@@ -44,7 +44,7 @@ log = logging.getLogger("tocsin.notify.sms")
 
 API_VERSION = "2010-04-01"
 DEFAULT_URL = "https://api.twilio.com"
-DEFAULT_TIMEOUT = 8.0  # seconds per provider; two providers stay well inside the lease
+DEFAULT_TIMEOUT = 6.0  # seconds per provider phase; two providers stay inside the lease
 
 # Twilio error codes that are about the number (or the person's consent), not the
 # provider: a second provider would refuse it too, so the send fails for good.
