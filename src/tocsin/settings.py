@@ -256,3 +256,29 @@ LOGGING = {
         "mail.log": {"level": "WARNING"},
     },
 }
+
+# --- SMS and voice providers (helper phone) ---
+# Twilio's REST shape (docs/channels-sms.md). TOCSIN_SMS_* is the first provider,
+# TOCSIN_SMS2_* the failover tried at once, in the same send, when the first fails.
+# A provider is used when its ACCOUNT, TOKEN and FROM are set; URL defaults to Twilio's.
+
+
+def _sms_provider(prefix: str) -> dict[str, str] | None:
+    values = {k: env_str(f"{prefix}_{k.upper()}") for k in ("url", "account", "token", "from")}
+    if not any(values.values()):
+        return None
+    for k in ("account", "token", "from"):
+        if not values[k]:
+            raise ConfigError(f"{prefix}_{k.upper()} must be set when {prefix}_* is used")
+    url = values["url"] or "https://api.twilio.com"
+    if not url.startswith(("https://", "http://")):
+        raise ConfigError(f"{prefix}_URL must be an http(s) URL, not {url!r}")
+    return {"name": prefix, **values, "url": url.rstrip("/")}
+
+
+TOCSIN_SMS_PROVIDERS = [
+    p for p in (_sms_provider("TOCSIN_SMS"), _sms_provider("TOCSIN_SMS2")) if p is not None
+]
+# Seconds a provider may take (per connect, write and read) before the next one is tried;
+# at most 9, so two providers stay inside the page channels' 60-second lease.
+TOCSIN_SMS_TIMEOUT = min(_env_seconds("TOCSIN_SMS_TIMEOUT", 6.0, minimum=0.1), 9.0)

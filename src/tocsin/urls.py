@@ -6,6 +6,7 @@ from tocsin.alerts import ingest
 from tocsin.api import api
 from tocsin.core.theme import favicon
 from tocsin.engine import health
+from tocsin.escalation import sms_views
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -57,7 +58,7 @@ urlpatterns = [
     path("integrations/grafana", ingest.grafana, name="ingest-grafana-header"),
     path("integrations/webhook", ingest.webhook, name="ingest-webhook-header"),
     path("integrations/heartbeat", ingest.heartbeat, name="ingest-heartbeat-header"),
-    path("integrations/sms/reply", ingest.sms_reply, name="ingest-sms-reply"),
+    path("integrations/sms/reply", sms_views.sms_reply, name="ingest-sms-reply"),
     path("api/v1/", api.urls),
     # The admin signs in through Tocsin's own (throttled, audited) sign-in page.
     path(

@@ -19,6 +19,8 @@ from tocsin.notify.channels.base import (
 # kind -> module implementing it. A new channel is a module and a line here.
 CHANNELS: dict[str, str] = {
     "email": "tocsin.notify.channels.email",
+    "sms": "tocsin.notify.channels.sms",
+    "voice": "tocsin.notify.channels.voice",
 }
 
 __all__ = [
