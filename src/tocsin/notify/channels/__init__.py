@@ -19,6 +19,11 @@ from tocsin.notify.channels.base import (
 # kind -> module implementing it. A new channel is a module and a line here.
 CHANNELS: dict[str, str] = {
     "email": "tocsin.notify.channels.email",
+    "webhook": "tocsin.notify.channels.webhook",
+    "slack": "tocsin.notify.channels.slack",
+    "teams": "tocsin.notify.channels.teams",
+    "ntfy": "tocsin.notify.channels.ntfy",
+    "apprise": "tocsin.notify.channels.apprise",
 }
 
 __all__ = [
