@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import email.header
-import hashlib
-import hmac
 import http.server
 import json
+import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +25,19 @@ from tocsin.accounts.models import ContactMethod, Role, User
 from tocsin.accounts.services import contact_method_add
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
-from tocsin.notify.channels import CHANNELS, PAGE_RETRY, Permanent, Sent, Temporary, channel_for
-from tocsin.notify.channels import _http, ntfy, slack, teams, webhook
+from tocsin.notify.channels import (
+    CHANNELS,
+    PAGE_RETRY,
+    Permanent,
+    Sent,
+    Temporary,
+    _http,
+    channel_for,
+    ntfy,
+    slack,
+    teams,
+    webhook,
+)
 from tocsin.notify.engine import OutboxModule
 from tocsin.notify.models import OutboxMessage, OutboxState
 from tocsin.notify.services import outbox_enqueue
@@ -87,9 +98,8 @@ class Receiver:
                     receiver.released.wait(30)
                     self.close_connection = True
                     return
-                if answer.delay:
-                    if receiver.released.wait(answer.delay):
-                        return
+                if answer.delay and receiver.released.wait(answer.delay):
+                    return
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
@@ -241,20 +251,28 @@ def enqueue(
     )
 
 
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "channels.md"
+
+
+def _doc_block(heading: str, language: str) -> str:
+    text = DOCS.read_text()
+    after = text[text.index(heading) :]
+    match = re.search(rf"```{language}\n(.*?)```", after, re.S)
+    assert match, f"no {language} block after {heading!r} in docs/channels.md"
+    return match.group(1)
+
+
+# The receiver's check as docs/channels.md shows it: what a reader copies is what runs here.
+_RECIPE: dict[str, Any] = {}
+exec(_doc_block("### Verifying a request (Python)", "python"), _RECIPE)
+
+
 def verify(secret: str, headers: dict[str, str], raw_body: bytes, tolerance: int = 300) -> bool:
-    """The receiver's check, exactly as docs/channels.md shows it."""
-    timestamp = headers.get("x-tocsin-timestamp", "")
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > tolerance:
-        return False
-    expected = hmac.new(
-        secret.encode(), timestamp.encode() + b"." + raw_body, hashlib.sha256
-    ).hexdigest()
-    offered = [
-        part.strip()[3:]
-        for part in headers.get("x-tocsin-signature", "").split(",")
-        if part.strip().startswith("v1=")
-    ]
-    return any(hmac.compare_digest(expected, sig) for sig in offered)
+    _RECIPE["TOLERANCE"] = tolerance
+    try:
+        return bool(_RECIPE["verify"](secret, headers, raw_body))
+    finally:
+        _RECIPE["TOLERANCE"] = 300
 
 
 def send_now(message: OutboxMessage) -> Any:
@@ -273,7 +291,7 @@ def test_every_http_channel_is_registered_with_the_page_policy() -> None:
         assert channel is not None and channel.kind == kind
         assert channel.policy is PAGE_RETRY
     # a send ends well inside the lease, so no second worker takes a message mid-send
-    assert _http.SEND_TIMEOUT * 3 < PAGE_RETRY.lease.total_seconds()
+    assert PAGE_RETRY.lease.total_seconds() > _http.SEND_TIMEOUT * 3
 
 
 # --- webhook: body, headers, signature --------------------------------------------------
@@ -335,6 +353,16 @@ def test_webhook_without_its_own_secret_signs_with_one_derived_for_the_url(
     assert verify(new_secret, got.headers, got.body)
     assert verify(old_secret, got.headers, got.body)
     assert not verify(secret, got.headers, got.body)
+
+
+def test_the_documented_body_has_the_fields_that_are_sent(
+    receiver: Receiver, loopback: None
+) -> None:
+    documented = json.loads(_doc_block("## Generic webhook", "json"))
+    assert isinstance(send_now(enqueue("webhook", receiver.url())), Sent)
+    sent = receiver.seen[0].json()
+    assert list(documented) == list(sent)
+    assert set(documented["payload"]) == set(sent["payload"]) | {"delay_minutes"}
 
 
 def test_an_old_timestamp_fails_the_documented_check(receiver: Receiver, loopback: None) -> None:
