@@ -744,3 +744,31 @@ def test_ntfy_quotes_an_action_url_with_a_comma() -> None:
     payload = page_payload(links={"acknowledge": "https://t.example/p/a,b/"})
     message = OutboxMessage(subject="s", body="b", payload=payload)
     assert ntfy.headers_of(message)["Actions"] == 'view, Acknowledge, "https://t.example/p/a,b/"'
+
+
+# --- the profile's test message -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", (*HTTP_KINDS, "apprise"))
+def test_a_test_message_reaches_each_kind_and_keeps_secret_addresses_out_of_the_outbox(
+    kind: str, receiver: Receiver, loopback: None, make_user: Callable[..., User]
+) -> None:
+    from tocsin.notify.services import contact_method_test
+
+    person = make_user(Role.RESPONDER)
+    address = receiver.url("/tok3n-in-the-path")
+    if kind == "apprise":
+        address = f"json://127.0.0.1:{receiver.port}/tok3n-in-the-path"
+    method = contact_method_add(user=person, kind=kind, address=address, actor=SETUP)
+    message = contact_method_test(method=method, actor=SETUP)
+    if kind in ("webhook", "apprise"):
+        assert message.recipient == ""  # the secret URL stays encrypted on the method
+        assert "tok3n" not in str(OutboxMessage.objects.values().get(pk=message.pk))
+    assert OutboxModule().tick(now()) == 1
+    message.refresh_from_db()
+    assert message.state == OutboxState.SENT and message.purpose == "test"
+    [got] = receiver.seen
+    assert got.path == "/tok3n-in-the-path"
+    assert b"This is a test message from Tocsin" in got.body
+    method.refresh_from_db()
+    assert method.last_delivery_ok is True
