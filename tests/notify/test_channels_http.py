@@ -603,10 +603,11 @@ def test_a_refused_address_fails_through_the_outbox_with_its_reason(
     assert message.last_error.startswith("refused before sending: ")
 
 
-def test_no_address_is_permanent() -> None:
+def test_no_address_or_a_malformed_one_is_permanent() -> None:
     for kind in HTTP_KINDS:
-        message = enqueue(kind, "")
-        assert isinstance(send_now(message), Permanent)
+        for address in ("", "http://[::1/hook", "http://exa mple.com:99999/"):
+            result = send_now(enqueue(kind, address))
+            assert isinstance(result, Permanent), (kind, address, result)
 
 
 # --- Slack ------------------------------------------------------------------------------

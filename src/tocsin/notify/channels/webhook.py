@@ -113,8 +113,11 @@ def send(message: OutboxMessage) -> Result:
         return Permanent("no address: the contact method has no URL")
     try:
         secrets = _secrets(url)
+        called = target(url)
     except SecretTooShort as exc:
         return Permanent(str(exc))
+    except ValueError:
+        return Permanent("the webhook URL is malformed")
     content = json.dumps(body_of(message), ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     signature = ",".join(f"v1={sign(s, timestamp, content)}" for s in secrets)
@@ -125,4 +128,4 @@ def send(message: OutboxMessage) -> Result:
         "X-Tocsin-Timestamp": timestamp,
         "X-Tocsin-Signature": signature,
     }
-    return _http.post(target(url), content, headers, timeout=SEND_TIMEOUT)
+    return _http.post(called, content, headers, timeout=SEND_TIMEOUT)
