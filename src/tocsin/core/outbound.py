@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 from django.conf import settings
 
@@ -101,6 +102,66 @@ def address_refusal(ip: IPAddress) -> str | None:
     return None
 
 
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write waits at most until one deadline, so a
+    receiver that drips its answer a byte at a time cannot stretch the call (httpx's
+    timeouts are per operation)."""
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
+        self._inner = inner
+        self._deadline = deadline
+
+    def _left(self, timeout: float | None) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise httpcore.ReadTimeout("the call's time is spent")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._left(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname, self._left(timeout))
+        return _DeadlineStream(inner, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.SyncBackend):
+    def __init__(self, deadline: float) -> None:
+        self._deadline = deadline
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        left = max(self._deadline - time.monotonic(), 0.001)
+        timeout = left if timeout is None else min(timeout, left)
+        stream = super().connect_tcp(host, port, timeout, local_address, socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+
+def _transport(deadline: float) -> httpx.HTTPTransport:
+    transport = httpx.HTTPTransport(trust_env=False)
+    # httpx has no option for the network backend; its pool (pinned httpx/httpcore) takes
+    # one before its first connection.
+    transport._pool._network_backend = _DeadlineBackend(deadline)
+    return transport
+
+
 @dataclass(frozen=True)
 class _Target:
     scheme: str
@@ -179,7 +240,12 @@ def request(
     bound = httpx.Timeout(timeout)
     deadline = time.monotonic() + timeout
     try:
-        with httpx.Client(trust_env=False, follow_redirects=False, timeout=bound) as client:
+        with httpx.Client(
+            trust_env=False,
+            follow_redirects=False,
+            timeout=bound,
+            transport=_transport(deadline),
+        ) as client:
             req = client.build_request(
                 method, send_url, content=content, headers=all_headers, extensions=extensions
             )

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from tocsin.accounts.models import ContactMethod
+from tocsin.accounts.models import SECRET_CONTACT_KINDS, ContactMethod
 from tocsin.accounts.services import contact_address
 from tocsin.core.actors import Actor
 from tocsin.core.audit import audit_record
@@ -123,7 +123,9 @@ def contact_method_test(*, method: ContactMethod, actor: Actor) -> OutboxMessage
         raise Conflict("This contact method is disabled.")
     message = outbox_enqueue(
         channel=method.kind,
-        recipient=contact_address(method),
+        # Secret addresses (webhook, Apprise) stay encrypted on the method; the channel
+        # reads them at send time (channels.base.address_of).
+        recipient="" if method.kind in SECRET_CONTACT_KINDS else contact_address(method),
         subject="Tocsin test message",
         body=f"This is a test message from Tocsin to {method.user.display_name}.",
         person=method.user,

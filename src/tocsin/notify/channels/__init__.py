@@ -21,6 +21,11 @@ CHANNELS: dict[str, str] = {
     "email": "tocsin.notify.channels.email",
     "sms": "tocsin.notify.channels.sms",
     "voice": "tocsin.notify.channels.voice",
+    "webhook": "tocsin.notify.channels.webhook",
+    "slack": "tocsin.notify.channels.slack",
+    "teams": "tocsin.notify.channels.teams",
+    "ntfy": "tocsin.notify.channels.ntfy",
+    "apprise": "tocsin.notify.channels.apprise",
 }
 
 __all__ = [
