@@ -93,6 +93,7 @@ class TargetRow:
     value: str
     label: str = ""
     now: str = ""
+    problem: str = ""
     errors: list[str] = field(default_factory=list)
 
     @property

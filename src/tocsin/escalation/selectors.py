@@ -107,6 +107,11 @@ class TargetView:
     oncall: list[User] = field(default_factory=list)  # schedules and teams: on call now
     gap: bool = False  # a schedule or team with nobody on call now
     inactive: bool = False  # a deactivated person, an archived schedule
+    problem: str = ""  # "cannot be paged: …" (the person, or someone on call through it)
+
+    @property
+    def kind_label(self) -> str:
+        return str(TargetKind(self.kind).label)
 
     @property
     def key(self) -> str:
@@ -221,6 +226,14 @@ def describe_targets(
         user, via = pageable[user_id]
         name = user.display_name or user.username
         warnings.append(Warning(f"{name} cannot be paged: {why}", user=user, target=via))
+    for view, (kind, obj) in zip(views, refs, strict=True):
+        if kind == TargetKind.USER:
+            if obj.pk in problems:
+                view.problem = "cannot be paged: " + problems[obj.pk]
+        else:
+            stuck = [u.display_name or u.username for u in view.oncall if u.pk in problems]
+            if stuck:
+                view.problem = ", ".join(stuck) + " cannot be paged"
     return views, warnings
 
 

@@ -153,6 +153,7 @@ def _annotate(editor: PolicyEditor) -> list[selectors.Warning]:
         if view is not None:
             row.label = view.name
             row.now = view.now_text
+            row.problem = view.problem
     return warnings
 
 
