@@ -15,6 +15,8 @@ from tests.escalation.policy_setup import SETUP, make_world
 from tocsin.accounts.models import User
 from tocsin.catalog.services import service_create
 from tocsin.escalation.models import EscalationPolicy, ServicePaging
+from tocsin.oncall import services as oncall_services
+from tocsin.oncall import specs
 
 from .conftest import Watched
 
@@ -111,7 +113,18 @@ def test_a_manager_builds_a_policy_and_gives_it_to_a_service(
     page.goto("/escalation-policies/")
     expect(page.get_by_role("link", name="Checkout", exact=True)).to_be_visible()
     _both_widths(watched, shots, f"list-{viewport}")
+    # the schedule page names the people on it who cannot be paged
+    layers = specs.parse_layers(
+        [
+            {"name": "Weekly", "start": "2026-03-02T09:00", "rotation": "weekly"}
+            | {"users": ["ann", "bob"]}
+        ]
+    )
+    oncall_services.schedule_update(schedule=world.primary, layers=layers, actor=SETUP)
     page.goto(f"/schedules/{world.primary.pk}/")
-    _both_widths(watched, shots, f"schedule-{viewport}")
+    expect(page.locator("#paging-problems")).to_contain_text(
+        "Bob <b>Bold</b>: no working high-urgency contact method"
+    )
+    page.locator("#paging-problems").screenshot(path=str(shots / f"schedule-{viewport}.png"))
     # a refused form answers 422, which Chromium logs; nothing else
     assert [p for p in watched.problems() if "status of 422" not in p] == []
