@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 import time_machine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import ApiClient
 from tests.escalation.policy_setup import NOW, SETUP, World, make_world
 from tocsin.accounts.models import User
+from tocsin.catalog.models import Service
 from tocsin.catalog.services import service_create
 from tocsin.core.models import AuditEntry
 from tocsin.escalation.models import EscalationPolicy, EscalationTarget
@@ -312,3 +315,49 @@ def test_the_routes_are_in_the_openapi_schema(world: World) -> None:
     assert {"get", "patch", "delete"} <= set(
         schema["paths"]["/api/v1/escalation-policies/{policy_id}"]
     )
+
+
+# --- bad input never makes a 500 --------------------------------------------------------
+
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.sampled_from(["user", "schedule", "team", "all", "round_robin", "ann", "\x00", "1"])
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["type", "id", "delay_minutes", "mode", "targets", "x"]),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=8,
+)
+FIELDS = st.sampled_from(
+    ["name", "repeat", "team", "levels", "description", "escalation_policy",
+     "high_urgency_priorities"]
+) | st.text(max_size=6)  # fmt: skip
+BODIES = st.dictionaries(FIELDS, VALUES, max_size=5)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(route=st.sampled_from(["post", "patch", "service"]), data=BODIES | VALUES)
+def test_random_json_never_makes_a_500(world: World, route: str, data: Any) -> None:
+    client = as_(world, "admin")
+    if route == "post":
+        response = client.post(URL, data)
+    elif route == "patch":
+        policy = EscalationPolicy.objects.first() or world.policy()
+        response = client.patch(f"{URL}/{policy.pk}", data)
+    else:
+        service = Service.objects.first() or service_create(name="Fuzz", actor=SETUP)
+        response = client.patch(f"/api/v1/services/{service.pk}", data)
+    assert response.status_code < 500, response.content

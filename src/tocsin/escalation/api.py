@@ -26,6 +26,7 @@ from tocsin.catalog.models import Service
 from tocsin.core.actors import Actor
 from tocsin.core.api import (
     ERRORS,
+    ID_MAX,
     BodyId,
     Id,
     InSchema,
@@ -53,7 +54,9 @@ Description = Annotated[Text, Field(max_length=5000)]
 
 class TargetIn(InSchema):
     type: Literal["user", "schedule", "team"]
-    id: StrictInt | Text = Field(description="a username, or a schedule's or team's id")
+    id: Annotated[StrictInt, Field(ge=1, le=ID_MAX)] | Annotated[Text, Field(max_length=150)] = (
+        Field(description="a username, or a schedule's or team's id")
+    )
 
 
 class LevelIn(InSchema):
