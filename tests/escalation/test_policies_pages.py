@@ -337,3 +337,24 @@ def test_schedule_page_warns_about_people_who_cannot_be_paged(world: World) -> N
     page = text(client.get(f"/schedules/{world.primary.pk}/"))
     assert 'id="paging-problems"' in page
     assert "Bob &lt;b&gt;Bold&lt;/b&gt;: no working high-urgency contact method" in page
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"action": "up:²"},
+        {"action": "remove-target:0:99999999999"},
+        {"level-0-t-0": "schedule:²"},
+        {"level-0-t-0": "schedule:99999999999999999999999"},
+        {"level-0-t-0": "team:-1"},
+        {"level-0-t-0": "robot:1"},
+        {"levels": "999999999999999999"},
+        {"level-0-targets": "x"},
+        {"level-0-delay_minutes": "1e400"},
+    ],
+)
+def test_odd_form_values_never_make_a_500(world: World, changes: dict[str, str]) -> None:
+    response = client_for(world, "admin").post(
+        "/escalation-policies/new/", form_data(world, **changes)
+    )
+    assert response.status_code in (200, 302, 422), response.status_code

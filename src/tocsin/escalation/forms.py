@@ -231,7 +231,11 @@ class PolicyEditor:
                 kind, _, ident = row.value.partition(":")
                 value: Any = ident
                 if kind in ("schedule", "team"):
-                    value = int(ident) if ident.isdigit() and len(ident) < 16 else ident
+                    value = (
+                        int(ident)
+                        if ident.isascii() and ident.isdigit() and len(ident) < 16
+                        else ident
+                    )
                 targets.append({"type": kind, "id": value})
             out.append(
                 {"delay_minutes": data["delay_minutes"], "mode": data["mode"], "targets": targets}

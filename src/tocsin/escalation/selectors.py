@@ -340,7 +340,10 @@ def target_objects(keys: Sequence[str]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for u in User.objects.filter(username__in=wanted["user"]):
         found[f"user:{u.username}"] = u
-    ids = {k: [int(i) for i in v if i.isdigit() and len(i) < 16] for k, v in wanted.items()}
+    ids = {
+        k: [int(i) for i in v if i.isascii() and i.isdigit() and len(i) < 16]
+        for k, v in wanted.items()
+    }
     for s in Schedule.objects.filter(pk__in=ids["schedule"]):
         found[f"schedule:{s.pk}"] = s
     for t in Team.objects.filter(pk__in=ids["team"]):

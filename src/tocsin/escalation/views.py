@@ -108,7 +108,7 @@ def _restructure(editor: PolicyEditor, action: str) -> bool:
     if verb not in _STRUCTURAL:
         return False
     levels = editor.raw_levels()
-    parts = [int(p) for p in rest.split(":") if p.isdigit() and len(p) < 6]
+    parts = [int(p) for p in rest.split(":") if p.isascii() and p.isdigit() and len(p) < 6]
     i = parts[0] if parts else -1
     inside = 0 <= i < len(levels)
     if verb == "add-level" and len(levels) < LEVELS_MAX:
