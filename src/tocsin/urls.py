@@ -70,6 +70,7 @@ urlpatterns = [
     path("", include("tocsin.catalog.web_urls")),
     path("", include("tocsin.alerts.web_urls")),
     path("", include("tocsin.oncall.web_urls")),
+    path("", include("tocsin.escalation.ui_urls")),
     path("calendar/", include("tocsin.oncall.calendar_urls")),
     path("", include("tocsin.web_urls")),
 ]

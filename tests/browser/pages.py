@@ -37,6 +37,8 @@ from tocsin.catalog.models import Service
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.demo import load_demo
+from tocsin.escalation.models import EscalationPolicy
+from tocsin.escalation.policies import policy_create
 from tocsin.incidents.models import Incident, Status
 from tocsin.incidents.services.confirm import confirmation_token
 from tocsin.oncall import selectors as oncall_selectors
@@ -89,6 +91,7 @@ NOT_PAGES: dict[str, str] = {
     "schedule-cover-accept": "POST only (Cover it)",
     "schedule-cover-withdraw": "POST only",
     "schedule-editor-preview": "fragment POSTed by the schedule editor (checked as part of it)",
+    "service-escalation-policy": "POST only (the service page's paging card)",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
@@ -115,6 +118,8 @@ SIMPLE_PAGES: dict[str, str] = {
     "oncall": "/oncall/",
     "oncall-mine": "/oncall/mine/",
     "schedule-new": "/schedules/new/",
+    "escalation-policies": "/escalation-policies/",
+    "escalation-policy-new": "/escalation-policies/new/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (
@@ -129,6 +134,9 @@ OBJECT_PAGES = (
     "schedule",
     "schedule-edit",
     "schedule-archive",
+    "escalation-policy",
+    "escalation-policy-edit",
+    "escalation-policy-archive",
 )
 
 
@@ -403,6 +411,7 @@ def targets(site: Site, role: str | None) -> list[Target]:
             )
         )
     found.extend(schedule_editor_targets(user))
+    found.extend(policy_targets(user))
     if can(user, Action.CONFIG_MANAGE):
         found.extend(admin_targets(user))
     return found
@@ -452,6 +461,64 @@ def schedule_editor_targets(user: User) -> list[Target]:
             "schedule-archive",
             "archive confirmation",
             reverse("schedule-archive", args=[schedule.pk]),
+        ),
+    ]
+
+
+def policy_targets(user: User) -> list[Target]:
+    """The escalation policy pages (escalation/ui_urls.py): a policy (one is made if the
+    data has none), its editor as saved, refused and with a level added, its archive
+    confirmation; for a person who may not edit it, the editor's 404."""
+    policy = EscalationPolicy.objects.filter(archived_at__isnull=True).order_by("pk").first()
+    if policy is None:
+        schedule = _a_schedule()
+        policy = policy_create(
+            actor=Actor.system("a11y setup"),
+            name="Accessibility policy",
+            repeat=1,
+            levels=[
+                {"delay_minutes": 5, "targets": [{"type": "schedule", "id": schedule.pk}]},
+                {
+                    "delay_minutes": 10,
+                    "mode": "round_robin",
+                    "targets": [
+                        {"type": "user", "id": u}
+                        for u in people_who_may(Action.INCIDENT_BE_ASSIGNED)
+                        .order_by("pk")
+                        .values_list("username", flat=True)[:2]
+                    ],
+                },
+            ],
+        )
+    found = [
+        Target(
+            "escalation-policy", "escalation policy", reverse("escalation-policy", args=[policy.pk])
+        )
+    ]
+    edit_url = reverse("escalation-policy-edit", args=[policy.pk])
+    if not can(user, Action.POLICY_EDIT, policy):
+        found.append(Target("escalation-policy-edit", "policy editor (404)", edit_url))
+        return found
+    new_url = reverse("escalation-policy-new")
+    return [
+        *found,
+        Target("escalation-policy-edit", "policy editor as saved", edit_url),
+        Target(
+            "escalation-policy-edit",
+            "policy editor, refused",
+            edit_url,
+            form=(edit_url, {"name": ""}, "Save policy"),
+        ),
+        Target(
+            "escalation-policy-new",
+            "new policy with a second level",
+            new_url,
+            form=(new_url, {}, "Add a level"),
+        ),
+        Target(
+            "escalation-policy-archive",
+            "policy archive confirmation",
+            reverse("escalation-policy-archive", args=[policy.pk]),
         ),
     ]
 

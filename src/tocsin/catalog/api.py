@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool, StrictInt, create_model
 
 from tocsin.accounts.api_auth import user_from_request
 from tocsin.accounts.permissions import Action, require
 from tocsin.accounts.selectors import team_get
-from tocsin.catalog import selectors, services, snippets
+from tocsin.catalog import hooks, selectors, services, snippets
 from tocsin.catalog.models import Integration, IntegrationKind, Service
 from tocsin.core.api import (
     ERRORS,
@@ -90,11 +91,6 @@ class AlertSettingsIn(InSchema):
     )
 
 
-class ServiceList(Schema):
-    items: list[ServiceOut]
-    count: int
-
-
 class ServiceIn(AlertSettingsIn):
     name: Name
     description: Annotated[Text, Field(max_length=10_000)] = ""
@@ -106,6 +102,45 @@ class ServicePatchIn(AlertSettingsIn):
     description: Annotated[Text, Field(max_length=10_000)] | None = None
     team: BodyId | None = Field(None, description="null removes the team")
     active: bool | None = None
+
+
+# Fields that apps above the catalog add (catalog.hooks.add_service_field, registered in
+# their ready(), before this module is imported): escalation's `escalation_policy`.
+_EXTRA = {f.name: f for f in hooks.service_fields()}
+if TYPE_CHECKING:
+    ServicePatchBody = ServicePatchIn
+    ServiceBody = ServiceOut
+else:
+    ServicePatchBody = create_model(
+        "ServicePatchIn",
+        __base__=ServicePatchIn,
+        **{name: (f.schema_in, None) for name, f in _EXTRA.items()},
+    )
+    ServiceBody = create_model(
+        "ServiceOut",
+        __base__=ServiceOut,
+        **{name: (f.schema_out, None) for name, f in _EXTRA.items()},
+    )
+
+
+class ServiceList(Schema):
+    items: list[ServiceBody]
+    count: int
+
+
+def _extra_json(request: HttpRequest, rows: Sequence[Service]) -> dict[int, dict[str, Any]]:
+    """The added fields of each service, as this person may see them."""
+    user = user_from_request(request)
+    out: dict[int, dict[str, Any]] = {s.pk: {} for s in rows}
+    for name, extra in _EXTRA.items():
+        values = extra.read(user, rows)
+        for s in rows:
+            out[s.pk][name] = values.get(s.pk)
+    return out
+
+
+def _with_extra(request: HttpRequest, service: Service) -> dict[str, Any]:
+    return service_json(service) | _extra_json(request, [service])[service.pk]
 
 
 def service_json(service: Service) -> dict[str, Any]:
@@ -140,10 +175,13 @@ def _alert_changes(sent: dict[str, Any]) -> dict[str, Any]:
 @router.get("/services", response={200: ServiceList, **ERRORS})
 def list_services(request: HttpRequest, paging: Query[Paging]) -> dict[str, Any]:
     """Everyone signed in may read services (a reporter names the affected one)."""
-    return page(selectors.service_list(), paging, service_json)
+    qs = selectors.service_list()
+    window = list(qs[paging.offset : paging.offset + paging.limit])
+    extra = _extra_json(request, window)
+    return {"items": [service_json(s) | extra[s.pk] for s in window], "count": qs.count()}
 
 
-@router.post("/services", response={201: ServiceOut, **ERRORS})
+@router.post("/services", response={201: ServiceBody, **ERRORS})
 def create_service(request: HttpRequest, payload: ServiceIn) -> HttpResponse:
     require(user_from_request(request), Action.SERVICE_EDIT, what="manage services")
     changes = _alert_changes(payload.model_dump(exclude_unset=True))
@@ -160,23 +198,27 @@ def create_service(request: HttpRequest, payload: ServiceIn) -> HttpResponse:
                 services.service_update_alert_settings(
                     service=service, changes=changes, actor=actor_from_request(request)
                 )
-        return service_json(service)
+        return _with_extra(request, service)
 
     return idempotent_create(request, create)
 
 
-@router.get("/services/{service_id}", response={200: ServiceOut, **ERRORS})
+@router.get("/services/{service_id}", response={200: ServiceBody, **ERRORS})
 def get_service(request: HttpRequest, service_id: Id) -> dict[str, Any]:
-    return service_json(selectors.service_get(service_id))
+    return _with_extra(request, selectors.service_get(service_id))
 
 
-@router.patch("/services/{service_id}", response={200: ServiceOut, **ERRORS})
-def patch_service(request: HttpRequest, service_id: Id, payload: ServicePatchIn) -> dict[str, Any]:
-    """Administrators change everything; managers may change the alert settings."""
+@router.patch("/services/{service_id}", response={200: ServiceBody, **ERRORS})
+def patch_service(
+    request: HttpRequest, service_id: Id, payload: ServicePatchBody
+) -> dict[str, Any]:
+    """Administrators change everything; managers may change the alert settings and the
+    fields other apps add (escalation_policy: managers and administrators)."""
     sent = payload.model_dump(exclude_unset=True)
+    extra = {name: sent.pop(name) for name in list(sent) if name in _EXTRA}
     changes = _alert_changes(sent)
     basics = set(sent) - set(services.ALERT_SETTINGS)
-    if basics or not sent:
+    if basics or not (sent or extra):
         require(user_from_request(request), Action.SERVICE_EDIT, what="manage services")
     else:
         require(user_from_request(request), Action.INTEGRATION_MANAGE)
@@ -196,7 +238,9 @@ def patch_service(request: HttpRequest, service_id: Id, payload: ServicePatchIn)
             service = services.service_update_alert_settings(
                 service=service, changes=changes, actor=actor_from_request(request)
             )
-    return service_json(service)
+        for name, value in extra.items():
+            _EXTRA[name].apply(service, value, actor_from_request(request))
+    return _with_extra(request, service)
 
 
 # --- integrations ----------------------------------------------------------------------------

@@ -140,3 +140,43 @@ def service_health_signals(services: Sequence[Service]) -> dict[int, list[Health
         for service_id, found in source(services).items():
             signals.setdefault(service_id, []).extend(found)
     return signals
+
+
+# --- extra service fields in the API (helper "policies") -----------------------------------
+
+ServiceFieldRead = Callable[[Any, "Sequence[Service]"], "dict[int, Any]"]
+"""(the person asking, the services) -> the field's value by service id (absent: null)."""
+
+ServiceFieldApply = Callable[["Service", Any, Any], None]
+"""(service, the value sent, the actor) -> None; runs inside the PATCH's transaction and
+raises the catalog's usual errors (Invalid naming the field, Forbidden)."""
+
+
+@dataclass(frozen=True)
+class ServiceField:
+    name: str
+    apply: ServiceFieldApply
+    read: ServiceFieldRead
+    schema_in: Any  # the type the PATCH body takes (pydantic annotation)
+    schema_out: Any  # the type the service's JSON shows
+
+
+_service_fields: dict[str, ServiceField] = {}
+
+
+def add_service_field(
+    name: str,
+    apply: ServiceFieldApply,
+    read: ServiceFieldRead,
+    *,
+    schema_in: Any = Any,
+    schema_out: Any = Any,
+) -> None:
+    """A field an app above the catalog adds to `GET|PATCH /api/v1/services/{id}` (the
+    escalation app: `escalation_policy`). Register before the API is imported (in
+    `ready()`); the catalog's API builds its schemas with the fields registered."""
+    _service_fields.setdefault(name, ServiceField(name, apply, read, schema_in, schema_out))
+
+
+def service_fields() -> list[ServiceField]:
+    return list(_service_fields.values())

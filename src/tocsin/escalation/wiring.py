@@ -4,10 +4,11 @@ from __future__ import annotations
 
 
 def register() -> None:
-    from tocsin.escalation import services
+    from tocsin.escalation import services, views
     from tocsin.incidents import hooks as incident_hooks
     from tocsin.notify import hooks as notify_hooks
 
     incident_hooks.register(incident_hooks.on_created, services.climbs_on_created)
     incident_hooks.register(incident_hooks.on_transition, services.climbs_on_transition)
     notify_hooks.register(services.page_delivery_outcome)
+    views.register_catalog()  # the service page's paging part, the service API's fields

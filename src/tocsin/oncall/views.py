@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET
 
 from tocsin.accounts.models import User
 from tocsin.accounts.permissions import Action, can
+from tocsin.accounts.selectors import paging_problems
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid, NotFound, TocsinError
@@ -247,6 +248,7 @@ def _schedule_context(
     can_edit = can(user, Action.SCHEDULE_EDIT, schedule)
     participant = schedule.has_participant(user.pk)
     participants = list({u.pk: u for _, members in layers for u in members}.values())
+    problems = paging_problems(participants)
 
     if override_form is None and can_override:
         initial = {
@@ -319,6 +321,12 @@ def _schedule_context(
         "cover_form": cover_form,
         "span_oncall": _span_oncall(schedule, span_start, span_end, tz),
         "participant": participant,
+        # people on the schedule who cannot be paged at high urgency (issue 10)
+        "unpageable": [
+            (person, why)
+            for person in participants
+            if (why := problems.get(person.pk)) and person.is_active
+        ],
     }
 
 
