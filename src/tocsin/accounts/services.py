@@ -496,8 +496,9 @@ def notification_rules_set(
 ) -> list[NotificationRule]:
     """Replace the person's stored rules for each urgency given (`{"high": [{"contact_method":
     id, "delay_minutes": n}, ...], "low": [...]}`); an urgency left out keeps its rules.
-    An empty list for an urgency means "never page me at this urgency". Every method must
-    be one of the person's enabled contact methods."""
+    An empty list for an urgency goes back to the defaults (`effective_rules`): nobody
+    on call can opt out of being paged. Every method must be one of the person's enabled
+    contact methods."""
     User.objects.select_for_update().filter(pk=user.pk).first()  # one writer per person
     methods = {m.pk: m for m in ContactMethod.objects.filter(user=user, disabled_at__isnull=True)}
     cleaned: dict[str, list[tuple[int, int]]] = {}

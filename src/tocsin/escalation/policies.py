@@ -67,6 +67,8 @@ def parse_levels(levels: Any) -> list[dict[str, Any]]:
                 raise Invalid(t_where, "An object with type and id.")
             kind, ident = target.get("type"), target.get("id")
             obj: Any
+            if isinstance(ident, int) and not isinstance(ident, bool) and not (0 < ident < 2**63):
+                raise Invalid(f"{t_where}.id", "No such id.")
             if kind == TargetKind.USER:
                 obj = (
                     User.objects.filter(username=ident, is_active=True).first()
@@ -102,6 +104,9 @@ def parse_levels(levels: Any) -> list[dict[str, Any]]:
 
 
 def _write_levels(policy: EscalationPolicy, levels: list[dict[str, Any]]) -> None:
+    """Replace the levels; a round-robin level keeps its turn where it stays round-robin
+    at the same position."""
+    turns = dict(policy.levels.values_list("position", "rr_next"))
     policy.levels.all().delete()
     for position, level in enumerate(levels):
         row = EscalationLevel.objects.create(
@@ -109,6 +114,7 @@ def _write_levels(policy: EscalationPolicy, levels: list[dict[str, Any]]) -> Non
             position=position,
             delay_minutes=level["delay_minutes"],
             mode=level["mode"],
+            rr_next=turns.get(position, 0) if level["mode"] == LevelMode.ROUND_ROBIN else 0,
         )
         EscalationTarget.objects.bulk_create(
             EscalationTarget(level=row, position=t_position, **target)
@@ -123,6 +129,15 @@ def _name(value: Any) -> str:
     if len(name) > 100:
         raise Invalid("name", "At most 100 characters.")
     return name
+
+
+def _check_owner(actor: Actor, team: Team | None) -> None:
+    """A manager may give a policy only to a team they manage; administrators any team or
+    none."""
+    if team is None:
+        require_for(actor, Action.POLICY_EDIT, None, what="own policies without a team")
+    else:
+        require_for(actor, Action.POLICY_EDIT, team, what="own policies for this team")
 
 
 def _snapshot(policy: EscalationPolicy) -> dict[str, Any]:
@@ -155,6 +170,7 @@ def policy_create(
     team: Team | None = None,
 ) -> EscalationPolicy:
     require_for(actor, Action.POLICY_CREATE, what="create escalation policies")
+    _check_owner(actor, team)
     clean_name = _name(name)
     repeat = _int("repeat", repeat, 0, REPEAT_MAX)
     cleaned = parse_levels(levels)
@@ -196,6 +212,7 @@ def policy_update(
     if "repeat" in changes:
         policy.repeat = _int("repeat", changes["repeat"], 0, REPEAT_MAX)
     if "team" in changes:
+        _check_owner(actor, changes["team"])
         policy.team = changes["team"]
     levels = parse_levels(changes["levels"]) if "levels" in changes else None
     policy.updated_at = now()
