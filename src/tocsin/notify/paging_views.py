@@ -53,7 +53,7 @@ def _delay_text(minutes: int) -> str:
 
 
 def _method_name(method: ContactMethod) -> str:
-    name = method.get_kind_display()  # type: ignore[attr-defined]
+    name = method.get_kind_display()
     return f"{name} ({method.label})" if method.label else name
 
 
