@@ -272,7 +272,7 @@ def rules_save(request: HttpRequest, username: str) -> HttpResponse:
                 messages.success(request, f"{title} rules saved.")
             else:
                 messages.success(request, f"{title} rules: you get the defaults.")
-            return redirect(_page_url(request, owner) + f"#rules-{urgency}")
+            return redirect(_page_url(request, owner))
     return _render(request, owner, rules=form, status=422)
 
 
@@ -295,5 +295,5 @@ def preferences_save(request: HttpRequest, username: str) -> HttpResponse:
             apply_error(form, exc)
         else:
             messages.success(request, "Paging preferences saved.")
-            return redirect(_page_url(request, owner) + "#preferences")
+            return redirect(_page_url(request, owner))
     return _render(request, owner, prefs_form=form, status=422)
