@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tocsin.accounts.models import NotificationRule
 from tocsin.accounts.services import contact_method_add, contact_method_remove
@@ -205,3 +207,55 @@ def test_an_administrator_changes_anyones_preferences(api, admin, responder) -> 
     assert response.status_code == 200
     responder.refresh_from_db()
     assert responder.handoff_notice_minutes == 15
+
+
+# --- random bodies never make a 500 ------------------------------------------------------
+
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.sampled_from(["email", "sms", "+441632960000", "\x00", "https://x.example/a", "high"])
+)
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3), max_leaves=6)
+KEYS = st.sampled_from(
+    [
+        "kind",
+        "address",
+        "label",
+        "high",
+        "low",
+        "contact_method",
+        "delay_minutes",
+        "handoff_notice_minutes",
+        "low_urgency_working_hours",
+    ]
+)
+OBJECTS = st.recursive(
+    st.dictionaries(KEYS | st.text(max_size=6), VALUES, max_size=4),
+    lambda inner: st.dictionaries(KEYS, inner | st.lists(inner, max_size=3), max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    route=st.sampled_from(
+        [
+            ("post", "/api/v1/users/rob/contact-methods"),
+            ("put", RULES.format("rob")),
+            ("patch", PAGING.format("rob")),
+        ]
+    ),
+    body=OBJECTS | VALUES,
+)
+def test_random_bodies_never_make_a_500(api, responder, route: tuple[str, str], body: Any) -> None:
+    client = api(responder)
+    method, path = route
+    send = getattr(client.client, method)
+    response = send(path, body, content_type="application/json", headers=client._headers(None))
+    assert response.status_code in (200, 201, 400, 422), (response.status_code, body)

@@ -121,6 +121,7 @@ SIMPLE_PAGES: dict[str, str] = {
     "oncall-mine": "/oncall/mine/",
     "schedule-new": "/schedules/new/",
     "paging-mine": "/me/paging/",
+    "people": "/people/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (

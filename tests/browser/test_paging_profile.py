@@ -104,3 +104,32 @@ def test_a_responder_sets_up_how_they_are_paged(
     failed.refresh_from_db()
     assert failed.disabled_at is not None
     assert not watched.problems(), watched.problems()
+
+
+def test_the_people_list_flags_who_cannot_be_paged(
+    open_as: Callable[[str], Watched], make_user: Callable[..., User], shots: Path
+) -> None:
+    make_user(Role.ADMIN, username="ada", name="Ada Admin")
+    rob = make_user(Role.RESPONDER, username="rob", name="Rob Responder")
+    make_user(Role.AGENT, username="alice", name="Alice Agent")
+    contact_method_add(user=rob, kind="email", address="rob@example.com", actor=Actor.system("t"))
+    watched = open_as("ada")
+    page = watched.page
+    for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        page.goto("/")
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="People").click()
+        page.wait_for_load_state()
+        expect(page.locator(".pg-person-problem")).to_have_count(2)  # ada and alice
+        expect(page.get_by_role("status")).to_contain_text("2 people cannot be paged")
+        violations = axe_violations(page)
+        assert not violations, [v.line_target() for v in violations]
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"], f"{name}: the page scrolls sideways ({width}px)"
+    page.get_by_role("link", name="Alice Agent").click()
+    page.wait_for_load_state()
+    expect(page.get_by_role("heading", name="Paging: Alice Agent")).to_be_visible()
+    expect(page.locator(".pg-problem")).to_contain_text("cannot be paged at high urgency")
+    page.screenshot(path=str(shots / "phone-alice.png"), full_page=True)
+    assert not watched.problems(), watched.problems()

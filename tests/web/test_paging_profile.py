@@ -384,3 +384,31 @@ def test_bad_preferences_are_refused(browse, responder, value: str) -> None:
     assert "Hand-off notice" in text_of(response)
     responder.refresh_from_db()
     assert responder.handoff_notice_minutes == 60 and not responder.low_urgency_working_hours
+
+
+# --- the people list ---------------------------------------------------------------------
+
+
+def test_the_people_list_flags_who_cannot_be_paged(browse, responder, agent, admin) -> None:
+    a_method(responder)
+    broken = a_method(admin)
+    ContactMethod.objects.filter(pk=broken.pk).update(last_delivery_ok=False)
+    client = browse(agent)
+    response = client.get("/people/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    text = text_of(response)
+    assert "2 people cannot be paged at high urgency" in text
+    assert "no working high-urgency contact method" in text  # alice: nothing
+    assert "every high-urgency contact method failed its last delivery" in text  # ada
+    assert html.count('class="pg-person-problem"') == 2
+    # an agent links only to their own paging page
+    assert f'href="{MINE}"' in html
+    assert 'href="/people/rob/paging/"' not in html
+    admin_html = browse(admin).get("/people/").content.decode()
+    assert 'href="/people/rob/paging/"' in admin_html
+
+
+def test_reporters_do_not_see_the_people_list(browse, reporter) -> None:
+    assert browse(reporter).get("/people/").status_code == 404
+    assert browse(None).get("/people/").status_code == 302

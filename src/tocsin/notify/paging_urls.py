@@ -10,6 +10,7 @@ _PERSON = "people/<str:username>/paging/"
 
 urlpatterns = [
     path("me/paging/", paging_views.paging_mine, name="paging-mine"),
+    path("people/", paging_views.people_list, name="people"),
     path(_PERSON, paging_views.paging_person, name="paging-person"),
     path(f"{_PERSON}contact-methods/", paging_views.contact_add, name="paging-contact-add"),
     path(

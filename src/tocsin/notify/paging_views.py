@@ -17,6 +17,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,8 +25,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tocsin.accounts import selectors, services
 from tocsin.accounts.models import ContactMethod, Urgency, User
+from tocsin.accounts.permissions import Action, can, people_who_may
 from tocsin.core.actors import Actor
-from tocsin.core.errors import Invalid, TocsinError
+from tocsin.core.errors import Invalid, NotFound, TocsinError
 from tocsin.core.web import apply_error, error_page, sentence
 from tocsin.notify.paging_forms import (
     ContactAddForm,
@@ -297,3 +299,32 @@ def preferences_save(request: HttpRequest, username: str) -> HttpResponse:
             messages.success(request, "Paging preferences saved.")
             return redirect(_page_url(request, owner))
     return _render(request, owner, prefs_form=form, status=422)
+
+
+@login_required
+@require_GET
+def people_list(request: HttpRequest) -> HttpResponse:
+    """`/people/`: the people who can be paged (staff), each flagged when they cannot be
+    paged at high urgency (`accounts.selectors.paging_problems`), with a link to their
+    paging page for whoever may manage it (themself; administrators: everyone)."""
+    viewer = request.user
+    if not can(viewer, Action.PEOPLE_VIEW):
+        return error_page(request, NotFound("no such page"))
+    people = list(
+        people_who_may(Action.INCIDENT_BE_ASSIGNED)
+        .annotate(
+            methods=Count("contact_methods", filter=Q(contact_methods__disabled_at__isnull=True))
+        )
+        .order_by("username")
+    )
+    problems = selectors.paging_problems(people)
+    rows = [
+        {
+            "person": p,
+            "problem": problems.get(p.pk),
+            "manage": can(viewer, Action.CONTACT_MANAGE, p),
+        }
+        for p in people
+    ]
+    flagged = sum(1 for r in rows if r["problem"])
+    return render(request, "notify/people.html", {"rows": rows, "flagged": flagged})
