@@ -71,6 +71,12 @@ def test_a_responder_sets_up_how_they_are_paged(
     rows_before = form.locator("[data-rule-row]").count()
     form.get_by_role("button", name="Add a row").click()
     expect(form.locator("[data-rule-row]")).to_have_count(rows_before + 1)
+    form.get_by_role("button", name="Add a row").click()
+    expect(form.locator("[data-rule-row]")).to_have_count(rows_before + 2)
+    form.locator("[data-rule-row]").last.get_by_role("button", name="Remove").click()
+    expect(form.locator("[data-rule-row]")).to_have_count(rows_before + 1)
+    ids = form.locator("[data-rule-row] select").evaluate_all("els => els.map(e => e.id)")
+    assert ids == [f"rule-high-{n}-method" for n in range(1, rows_before + 2)], ids
     last = form.locator("[data-rule-row]").last
     last.locator("select").select_option(label="Voice call (New phone)")
     last.locator("input").fill("10")
