@@ -14,6 +14,7 @@ from tocsin.core.api import install_error_handlers, install_not_found_route
 from tocsin.escalation.api import router as escalation_router
 from tocsin.incidents.api import router as incidents_router
 from tocsin.incidents.saved_views_api import router as saved_views_router
+from tocsin.notify.contacts_api import router as contacts_router
 from tocsin.oncall.api import router as oncall_router
 from tocsin.oncall.calendar_api import router as oncall_calendar_router
 
@@ -34,6 +35,7 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("", incidents_router)
 api.add_router("", accounts_router)
+api.add_router("", contacts_router)
 api.add_router("", catalog_router)
 api.add_router("", alerts_router)
 api.add_router("", audit_router)

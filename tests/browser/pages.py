@@ -29,9 +29,9 @@ from django.db.models import Count
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tocsin.accounts.models import Role, Team, User
+from tocsin.accounts.models import ContactMethod, Role, Team, User
 from tocsin.accounts.permissions import Action, can, people_who_may
-from tocsin.accounts.services import user_create
+from tocsin.accounts.services import contact_method_add, user_create
 from tocsin.alerts.models import Alert
 from tocsin.catalog.models import Service
 from tocsin.core.actors import Actor
@@ -92,6 +92,11 @@ NOT_PAGES: dict[str, str] = {
     "schedule-cover-withdraw": "POST only",
     "schedule-editor-preview": "fragment POSTed by the schedule editor (checked as part of it)",
     "service-escalation-policy": "POST only (the service page's paging card)",
+    "paging-contact-add": "POST only (the paging page's add form; its refusal is crawled)",
+    "paging-contact-remove": "POST only (Remove, with the password)",
+    "paging-contact-test": "POST only (Send test)",
+    "paging-rules": "POST only (the paging page's rules editor)",
+    "paging-preferences": "POST only (the paging page's preferences)",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
@@ -120,6 +125,8 @@ SIMPLE_PAGES: dict[str, str] = {
     "schedule-new": "/schedules/new/",
     "escalation-policies": "/escalation-policies/",
     "escalation-policy-new": "/escalation-policies/new/",
+    "paging-mine": "/me/paging/",
+    "people": "/people/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (
@@ -137,6 +144,7 @@ OBJECT_PAGES = (
     "escalation-policy",
     "escalation-policy-edit",
     "escalation-policy-archive",
+    "paging-person",
 )
 
 
@@ -412,6 +420,7 @@ def targets(site: Site, role: str | None) -> list[Target]:
         )
     found.extend(schedule_editor_targets(user))
     found.extend(policy_targets(user))
+    found.extend(paging_targets(user))
     if can(user, Action.CONFIG_MANAGE):
         found.extend(admin_targets(user))
     return found
@@ -521,6 +530,47 @@ def policy_targets(user: User) -> list[Target]:
             reverse("escalation-policy-archive", args=[policy.pk]),
         ),
     ]
+
+
+def paging_targets(user: User) -> list[Target]:
+    """The paging page (notify/paging_views.py) with a working and a failed contact
+    method, its add form refused, and someone else's paging page (an administrator's
+    view of it, or the 404 everyone else gets)."""
+    targets_: list[Target] = []
+    if can(user, Action.CONTACT_MANAGE, user):
+        if not ContactMethod.objects.filter(user=user, disabled_at__isnull=True).exists():
+            actor = Actor.system("a11y setup")
+            contact_method_add(
+                user=user, kind="email", address=user.email or "a11y@example.com", actor=actor
+            )
+            failed = contact_method_add(
+                user=user, kind="sms", address="+441632960000", label="Work phone", actor=actor
+            )
+            ContactMethod.objects.filter(pk=failed.pk).update(
+                last_delivery_ok=False, last_delivery_at=now(), last_error="provider said 21211"
+            )
+        url = reverse("paging-mine")
+        # the browser opens the page and sends the form (to paging-contact-add); the
+        # duplicate-id check, which POSTs to the page itself, gets a 405 and skips it
+        targets_.append(
+            Target(
+                "paging-mine",
+                "paging page, a contact method refused",
+                url,
+                form=(
+                    url,
+                    {"add-address": "not an address", "add-password": PASSWORD},
+                    "Add contact method",
+                ),
+            )
+        )
+    other = User.objects.exclude(pk=user.pk).filter(is_active=True).order_by("pk").first()
+    if other is not None:
+        label = "someone's paging page" if can(user, Action.CONTACT_MANAGE, other) else "(404)"
+        targets_.append(
+            Target("paging-person", label, reverse("paging-person", args=[other.username]))
+        )
+    return targets_
 
 
 def _editor_schedule(user: User) -> Schedule | None:

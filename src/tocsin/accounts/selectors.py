@@ -156,3 +156,36 @@ def paging_problems(users: Iterable[User]) -> dict[int, str]:
         elif all(r.method.last_delivery_ok is False for r in cycle):
             problems[user_id] = "every high-urgency contact method failed its last delivery"
     return problems
+
+
+# --- contact methods and rules: who may manage whose (people helper, issue 10) ---------
+
+
+def contact_owner(viewer: object, username: str) -> User:
+    """The person whose contact methods, rules and paging preferences `viewer` may manage
+    (themself if staff; anyone for an administrator). Anyone else, and a person who does
+    not exist, is NotFound: whether someone has contact methods does not leak."""
+    from tocsin.accounts.permissions import Action, can
+
+    try:
+        owner = user_by_username(username)
+    except NotFound:
+        owner = None
+    if owner is None or not can(viewer, Action.CONTACT_MANAGE, owner):
+        raise NotFound(f"no person with username {username!r}")
+    return owner
+
+
+def contact_methods(owner: User, *, include_disabled: bool = False) -> QuerySet[ContactMethod]:
+    qs = ContactMethod.objects.filter(user=owner).order_by("created_at", "pk")
+    if not include_disabled:
+        qs = qs.filter(disabled_at__isnull=True)
+    return qs
+
+
+def contact_method_get(owner: User, method_id: int) -> ContactMethod:
+    """One of the owner's contact methods (disabled ones too); NotFound otherwise."""
+    try:
+        return ContactMethod.objects.get(user=owner, pk=method_id)
+    except ContactMethod.DoesNotExist:
+        raise NotFound(f"no contact method with id {method_id}") from None

@@ -552,3 +552,45 @@ def notification_rules_set(
         after={u: [list(p) for p in v] for u, v in cleaned.items()},
     )
     return created
+
+
+# --- paging preferences (people helper, issue 10) -------------------------------------------
+
+HANDOFF_NOTICE_MAX = 7 * 24 * 60  # minutes: a week
+
+
+@transaction.atomic
+def paging_preferences_set(
+    *,
+    user: User,
+    handoff_notice_minutes: int | None = None,
+    low_urgency_working_hours: bool | None = None,
+    actor: Actor,
+) -> User:
+    """Change how the person is paged: the hand-off notice's lead time (0: no notice) and
+    whether low-urgency pages wait for their working hours. None leaves a field alone."""
+    fields = ("handoff_notice_minutes", "low_urgency_working_hours")
+    before = snapshot(user, fields)
+    changed: list[str] = []
+    if handoff_notice_minutes is not None:
+        if (
+            not isinstance(handoff_notice_minutes, int)
+            or isinstance(handoff_notice_minutes, bool)
+            or not 0 <= handoff_notice_minutes <= HANDOFF_NOTICE_MAX
+        ):
+            raise Invalid("handoff_notice_minutes", f"Whole minutes, 0 to {HANDOFF_NOTICE_MAX}.")
+        user.handoff_notice_minutes = handoff_notice_minutes
+        changed.append("handoff_notice_minutes")
+    if low_urgency_working_hours is not None:
+        user.low_urgency_working_hours = bool(low_urgency_working_hours)
+        changed.append("low_urgency_working_hours")
+    if changed:
+        user.save(update_fields=changed)
+        audit_record(
+            actor=actor,
+            action="paging_preferences.set",
+            obj=user,
+            before=before,
+            after=snapshot(user, fields),
+        )
+    return user
