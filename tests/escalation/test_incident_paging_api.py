@@ -59,7 +59,7 @@ def test_staff_page_a_policy_and_see_the_climb(
     climb = Escalation.objects.get(pk=body["id"])
     assert climb.incident_id == incident.pk and climb.next_at is not None
     entry = TimelineEntry.objects.filter(incident=incident, kind=EntryKind.PAGE).last()
-    assert entry is not None and "Page now: policy Payments. card outage" == entry.text
+    assert entry is not None and entry.text == "Page now: policy Payments. card outage"
 
 
 def test_the_reporter_gets_404_for_every_paging_route(world: dict[str, Any], api: Any) -> None:

@@ -70,8 +70,8 @@ def delivery_log_page(request: HttpRequest) -> HttpResponse:
         else:
             page = Paginator(delivery_log(wanted), PAGE_SIZE).get_page(request.GET.get("page"))
             for message in page.object_list:
-                message.address = recipient_masked(message)  # type: ignore[attr-defined]
-                message.outcome = outcome_of(message)  # type: ignore[attr-defined]
+                message.address = recipient_masked(message)
+                message.outcome = outcome_of(message)
     else:
         status = 400
     params = request.GET.copy()

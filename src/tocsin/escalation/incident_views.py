@@ -41,6 +41,15 @@ from tocsin.oncall.models import Schedule
 
 ENDED = ("resolved", "closed")
 NOTE_MAX = 1000
+FIELD_LABELS = {
+    "policy": "Escalation policy",
+    "schedule": "Schedule",
+    "team": "Team's on-call",
+    "user": "Person",
+    "person": "Person",
+    "level": "Start at level",
+    "target": "What to page",
+}
 
 
 class PageNowForm(forms.Form):
@@ -105,7 +114,7 @@ def _form_errors(form: forms.Form) -> str:
     for name, errors in form.errors.items():
         label = form.fields[name].label if name in form.fields else ""
         for error in errors:
-            parts.append(sentence(error, "") if not label else f"{label}: {error}")
+            parts.append(f"{label}: {error}" if label else sentence(str(error)))
     return " ".join(parts) or "Check the form."
 
 
@@ -121,7 +130,8 @@ def _act(request: HttpRequest, ref: str, write: Callable[[Incident, Actor], str]
     try:
         done = write(incident, Actor.for_request(request))
     except Invalid as exc:
-        messages.error(request, sentence(exc.detail, exc.field.capitalize()))
+        label = FIELD_LABELS.get(exc.field, exc.field.replace("_", " ").capitalize())
+        messages.error(request, f"{label}: {sentence(exc.detail)}")
     except TocsinError as exc:
         messages.error(request, sentence(exc.message))
     else:

@@ -233,6 +233,7 @@ def sla_notice(
             )
     except IntegrityError:
         return False  # another worker sent it
+    urgency: str
     if kind == WARNING:
         people, how = warning_recipients(incident, at)
         urgency = Urgency.LOW
