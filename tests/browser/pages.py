@@ -89,6 +89,9 @@ NOT_PAGES: dict[str, str] = {
     "schedule-cover-accept": "POST only (Cover it)",
     "schedule-cover-withdraw": "POST only",
     "schedule-editor-preview": "fragment POSTed by the schedule editor (checked as part of it)",
+    "incident-page-now": "POST only (the incident's Paging section: Page now)",
+    "incident-page-escalate": "POST only (Escalate now)",
+    "incident-page-reassign": "POST only (Reassign the paging)",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
@@ -115,6 +118,7 @@ SIMPLE_PAGES: dict[str, str] = {
     "oncall": "/oncall/",
     "oncall-mine": "/oncall/mine/",
     "schedule-new": "/schedules/new/",
+    "deliveries": "/deliveries/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (

@@ -132,7 +132,7 @@ def test_page_now_then_the_section_shows_who_was_paged_and_how(world: dict[str, 
     # the note is escaped on the timeline
     assert "&lt;b&gt;card outage&lt;/b&gt;" in html and "<b>card outage</b>" not in html
     # the timeline's paging entries read well
-    assert "changed the paging" in html and "sent pages" in html
+    assert "paged by hand" in html and "sent pages" in html
     assert "tl-page" in html
 
 
@@ -158,13 +158,15 @@ def test_escalate_now_and_reassign_by_form(
         "handed to Database, starting at level 2" in m for m in messages_in(reply.content.decode())
     )
     assert Escalation.objects.get(incident=incident, state=ClimbState.ACTIVE).policy == other
+    html = page_of(client, incident)
+    assert "escalated the paging" in html and "reassigned the paging" in html
 
 
 @pytest.mark.parametrize(
     ("path", "data", "says"),
     [
         ("page", {}, "Choose exactly one"),
-        ("page", {"policy": "1", "user": "first"}, "Choose exactly one"),
+        ("page", {"policy": "POLICY", "user": "first"}, "Choose exactly one"),
         ("page", {"policy": "999999"}, "Escalation policy: Select a valid choice"),
         ("page", {"user": "rita"}, "Person: Select a valid choice"),
         ("page", {"user": "first", "note": "x" * 1001}, "Note: Ensure this value"),
@@ -177,6 +179,7 @@ def test_bad_input_is_a_message_and_changes_nothing(
     world: dict[str, Any], path: str, data: dict[str, str], says: str
 ) -> None:
     client = signed_in(world["first"])
+    data = {k: str(world["policy"].pk) if v == "POLICY" else v for k, v in data.items()}
     reply = client.post(f"/incidents/{world['incident'].ref}/paging/{path}/", data, follow=True)
     assert reply.status_code == 200
     found = messages_in(reply.content.decode())

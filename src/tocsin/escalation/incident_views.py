@@ -18,6 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST
 
 from tocsin.accounts.models import Team, User
@@ -97,12 +98,16 @@ def paging_section(user: User | None, incident: Incident) -> PageSection | None:
     """The "Paging" block of the incident page, for people who may page."""
     if user is None or not can(user, Action.PAGE_SEND, incident):
         return None
-    paging = incident_paging(incident)
     is_open = incident.status not in ENDED
-    context: dict[str, Any] = {"paging": paging, "paging_open": is_open}
+    # Read only when the template shows the section (the page's live refresh builds the
+    # same context but renders other parts).
+    context: dict[str, Any] = {
+        "paging": SimpleLazyObject(lambda: incident_paging(incident)),
+        "paging_open": is_open,
+    }
     if is_open:
-        context["page_now_form"] = PageNowForm(auto_id="page-now-%s")
-        context["reassign_form"] = ReassignForm(auto_id="reassign-%s")
+        context["page_now_form"] = SimpleLazyObject(lambda: PageNowForm(auto_id="page-now-%s"))
+        context["reassign_form"] = SimpleLazyObject(lambda: ReassignForm(auto_id="reassign-%s"))
     return PageSection(template="escalation/incident_paging.html", context=context)
 
 
