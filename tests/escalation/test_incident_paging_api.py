@@ -162,6 +162,7 @@ def test_a_deactivated_person_or_archived_policy_is_refused(
     world["second"].save()
     reply = client.post(url(world["incident"]), {"user": "second"})
     assert reply.status_code == 422 and reply.json()["detail"][0]["loc"][-1] == "user"
+    assert reply.json()["detail"][0]["msg"] == "This person is deactivated."
     policy_archive(policy=world["policy"], actor=Actor.system("test"))
     reply = client.post(url(world["incident"]), {"policy": world["policy"].pk})
     assert reply.status_code == 422 and reply.json()["detail"][0]["loc"][-1] == "policy"

@@ -324,3 +324,19 @@ def test_two_workers_warn_each_incident_once(make_user: Callable[..., User]) -> 
             assert sent(incident) == [("sla-warning", "ann", "email", "response")]
             assert len(notices(incident)) == 1
         assert SlaNotice.objects.count() == 15
+
+
+def test_a_warning_waits_for_working_hours_when_asked(
+    clock: Any, people: dict[str, User], team: Team
+) -> None:
+    """Low urgency may wait for the person's working hours: so does the 75 % warning."""
+    ann = people["ann"]
+    ann.low_urgency_working_hours = True
+    ann.time_zone = "UTC"
+    ann.save()
+    evening = dt.datetime(2026, 3, 2, 16, 55, tzinfo=dt.UTC)
+    clock.move_to(evening)
+    incident = p1(people, team, assignee=ann)
+    assert run_at(clock, evening + 15 * MIN * 0.75) == 1
+    message = OutboxMessage.objects.get(incident=incident, purpose="sla-warning")
+    assert message.not_before == dt.datetime(2026, 3, 3, 9, 0, tzinfo=dt.UTC)

@@ -99,9 +99,9 @@ def _person(value: str | None) -> User | None:
     if value is None:
         return None
     found = User.objects.filter(username=value).first()
-    if found is None or not can(found, Action.INCIDENT_BE_ASSIGNED):
+    if found is None or (found.is_active and not can(found, Action.INCIDENT_BE_ASSIGNED)):
         raise Invalid("user", "No staff member has this username.")
-    return found
+    return found  # a deactivated person is refused by the service, saying so
 
 
 # --- schemas ---------------------------------------------------------------------------

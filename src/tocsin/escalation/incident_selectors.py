@@ -336,14 +336,20 @@ def delivery_log(filters: DeliveryFilters) -> QuerySet[OutboxMessage]:
     return qs
 
 
+# How far back the filters' choices look (a bounded read, however big the outbox).
+CHOICES_WINDOW = 10_000
+
+
 def delivery_choices() -> dict[str, list[str]]:
-    """The channels and purposes that occur (for the filters' selects)."""
-    channels = set(OutboxMessage.objects.values_list("channel", flat=True).distinct())
-    purposes = set(OutboxMessage.objects.values_list("purpose", flat=True).distinct())
+    """The channels and purposes to filter by: every contact kind and known purpose, and
+    any other that occurs among the latest messages."""
     from tocsin.accounts.models import ContactKind
 
-    channels.update(ContactKind.values)
-    purposes.update({"page", "mail", "test"})
+    recent = list(
+        OutboxMessage.objects.order_by("-pk").values_list("channel", "purpose")[:CHOICES_WINDOW]
+    )
+    channels = {c for c, _ in recent} | set(ContactKind.values)
+    purposes = {p for _, p in recent} | {"page", "mail", "test", "sla-warning", "sla-breach"}
     return {"channels": sorted(channels), "purposes": sorted(purposes)}
 
 
