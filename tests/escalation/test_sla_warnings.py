@@ -340,3 +340,18 @@ def test_a_warning_waits_for_working_hours_when_asked(
     assert run_at(clock, evening + 15 * MIN * 0.75) == 1
     message = OutboxMessage.objects.get(incident=incident, purpose="sla-warning")
     assert message.not_before == dt.datetime(2026, 3, 3, 9, 0, tzinfo=dt.UTC)
+
+
+def test_the_module_looks_every_few_seconds(
+    clock: Any, people: dict[str, User], team: Team
+) -> None:
+    incident = p1(people, team, assignee=people["ann"])  # 75 % at 10:11:15
+    second = dt.timedelta(seconds=1)
+    module = SlaWarningModule()
+    assert module.tick(T0 + 11 * MIN + 14 * second) == 0  # not yet
+    clock.move_to(T0 + 11 * MIN + 16 * second)
+    assert module.tick(now()) == 0  # due, but the module looked 2 s ago
+    assert SlaWarningModule().tick(now()) == 1  # (a module that had not looked)
+    clock.move_to(T0 + 11 * MIN + 19 * second)
+    assert module.tick(now()) == 0  # 5 s later it looks, and it was sent
+    assert sent(incident) == [("sla-warning", "ann", "email", "response")]
