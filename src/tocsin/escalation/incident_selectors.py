@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 from django.db.models import Count, QuerySet
 
-from tocsin.accounts.models import ContactMethod, Team, User
+from tocsin.accounts.models import ContactKind, ContactMethod, Team, User
+from tocsin.accounts.permissions import Action, can
 from tocsin.accounts.services import contact_address_masked
 from tocsin.core.errors import Invalid, NotFound
 from tocsin.escalation.models import ClimbState, Escalation, EscalationPolicy, Page
@@ -268,8 +269,6 @@ def pageable_teams() -> QuerySet[Team]:
 
 
 def pageable_people() -> list[User]:
-    from tocsin.accounts.permissions import Action, can
-
     people = User.objects.filter(is_active=True).order_by("name", "username")
     return [u for u in people if can(u, Action.INCIDENT_BE_ASSIGNED)]
 
@@ -343,8 +342,6 @@ CHOICES_WINDOW = 10_000
 def delivery_choices() -> dict[str, list[str]]:
     """The channels and purposes to filter by: every contact kind and known purpose, and
     any other that occurs among the latest messages."""
-    from tocsin.accounts.models import ContactKind
-
     recent = list(
         OutboxMessage.objects.order_by("-pk").values_list("channel", "purpose")[:CHOICES_WINDOW]
     )
