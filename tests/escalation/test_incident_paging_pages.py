@@ -214,3 +214,26 @@ def test_a_resolved_incident_shows_history_without_forms(world: dict[str, Any]) 
     assert "Page now…" not in html and "Reassign…" not in html
     reply = client.post(f"/incidents/{incident.ref}/paging/page/", {"user": "second"}, follow=True)
     assert any("reopen it to page anyone" in m for m in messages_in(reply.content.decode()))
+
+
+def test_escalate_now_is_offered_only_when_it_would_work(
+    world: dict[str, Any], make_user: Callable[..., User]
+) -> None:
+    """The latest climb of a policy decides (as the service does): an older climb with a
+    next step does not bring the button back once a newer one has paged every level."""
+    from tests.escalation.paging_helpers import SETUP
+    from tocsin.escalation.policies import policy_create
+
+    client = signed_in(world["second"])
+    incident = world["incident"]
+    client.post(f"/incidents/{incident.ref}/paging/page/", {"policy": world["policy"].pk})
+    EscalationModule().tick(now())
+    assert "Escalate now" in page_of(client, incident)
+    single = policy_create(
+        actor=SETUP,
+        name="Just one level",
+        levels=[{"delay_minutes": 5, "targets": [{"type": "user", "id": "second"}]}],
+    )
+    client.post(f"/incidents/{incident.ref}/paging/page/", {"policy": single.pk})
+    EscalationModule().tick(now() + dt.timedelta(seconds=1))
+    assert "Escalate now" not in page_of(client, incident)

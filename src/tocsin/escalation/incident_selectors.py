@@ -142,7 +142,12 @@ class IncidentPaging:
 
     @property
     def can_escalate(self) -> bool:
-        return any(c.can_escalate for c in self.climbs)
+        """As services.escalate_now decides: the latest active climb of a policy has a
+        next step."""
+        active = [
+            c for c in self.climbs if c.climb.state == ClimbState.ACTIVE and c.climb.policy_id
+        ]
+        return bool(active) and active[-1].can_escalate
 
 
 def climb_what(climb: Escalation) -> str:
