@@ -7,6 +7,8 @@ from django.urls import path
 from tocsin.accounts import audit_views
 from tocsin.accounts import views as account_views
 from tocsin.core import theme
+from tocsin.escalation import delivery_views
+from tocsin.escalation import incident_views as paging_views
 from tocsin.incidents import config_views, portal_views, queue_views, timeline_views, views
 
 urlpatterns = [
@@ -16,6 +18,7 @@ urlpatterns = [
     path("settings/priority-matrix/", config_views.priority_matrix_page, name="settings-matrix"),
     path("settings/sla-targets/", config_views.sla_targets_page, name="settings-sla"),
     path("settings/audit/", audit_views.audit_log, name="audit-log"),
+    path("deliveries/", delivery_views.delivery_log_page, name="deliveries"),
     path("theme/", theme.theme_set, name="theme"),
     path("", queue_views.queue, name="queue"),
     path("queue/rows/", queue_views.queue_rows, name="queue-rows"),
@@ -59,5 +62,16 @@ urlpatterns = [
         name="incident-timeline-view",
     ),
     path("incidents/<str:ref>/confirm/", views.incident_confirm, name="incident-confirm"),
+    path("incidents/<str:ref>/paging/page/", paging_views.page_now_view, name="incident-page-now"),
+    path(
+        "incidents/<str:ref>/paging/escalate-now/",
+        paging_views.escalate_now_view,
+        name="incident-page-escalate",
+    ),
+    path(
+        "incidents/<str:ref>/paging/reassign/",
+        paging_views.reassign_view,
+        name="incident-page-reassign",
+    ),
     path("incidents/<str:ref>/confirm/<str:token>/", views.confirm_link, name="confirm-link"),
 ]

@@ -97,6 +97,9 @@ NOT_PAGES: dict[str, str] = {
     "paging-contact-test": "POST only (Send test)",
     "paging-rules": "POST only (the paging page's rules editor)",
     "paging-preferences": "POST only (the paging page's preferences)",
+    "incident-page-now": "POST only (the incident's Paging section: Page now)",
+    "incident-page-escalate": "POST only (Escalate now)",
+    "incident-page-reassign": "POST only (Reassign the paging)",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
@@ -127,6 +130,7 @@ SIMPLE_PAGES: dict[str, str] = {
     "escalation-policy-new": "/escalation-policies/new/",
     "paging-mine": "/me/paging/",
     "people": "/people/",
+    "deliveries": "/deliveries/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (

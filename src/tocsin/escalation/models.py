@@ -222,3 +222,25 @@ class Page(models.Model):
 
     def __str__(self) -> str:
         return f"page {self.pk} to {self.person_id}"
+
+
+class SlaNotice(models.Model):
+    """A warning (75 %) or breach notice sent for one due time of one target: the marker
+    that makes each happen once, whatever the number of workers."""
+
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.PROTECT, related_name="+")
+    target = models.CharField(max_length=10)  # response, resolution
+    kind = models.CharField(max_length=10)  # warning, breach
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=now)
+    notified = models.JSONField(default=list, blank=True)  # usernames
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "target", "kind", "due_at"], name="escalation_sla_notice_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"SLA {self.kind} for {self.target} of incident {self.incident_id}"

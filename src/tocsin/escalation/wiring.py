@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def register() -> None:
     from tocsin.escalation import services, views
+    from tocsin.escalation.incident_views import paging_section
     from tocsin.incidents import hooks as incident_hooks
     from tocsin.notify import hooks as notify_hooks
 
@@ -12,3 +13,4 @@ def register() -> None:
     incident_hooks.register(incident_hooks.on_transition, services.climbs_on_transition)
     notify_hooks.register(services.page_delivery_outcome)
     views.register_catalog()  # the service page's paging part, the service API's fields
+    incident_hooks.register(incident_hooks.incident_page_sections, paging_section)

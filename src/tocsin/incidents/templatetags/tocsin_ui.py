@@ -254,11 +254,41 @@ def timeline_summary(
         return f"merged {data.get('from', 'an incident')} into this incident"
     if kind == EntryKind.SLA:
         return "recorded an SLA breach"
+    if kind == EntryKind.PAGE:
+        return _paging_summary(data, entry.text or "")
     if kind == EntryKind.CONFIRMATION:
         if data.get("accepted"):
             return "confirmed the problem is solved"
         return "said the problem is not solved"
     return EntryKind(kind).label.lower() if kind in EntryKind.values else kind
+
+
+# Paging entries by the start of their text (escalation/services.py writes them).
+PAGING_VERBS = (
+    ("Page now", "paged by hand"),
+    ("Escalate now", "escalated the paging"),
+    ("Paging reassigned", "reassigned the paging"),
+    ("Paging restarted", "restarted the paging"),
+    ("Paging stopped", "stopped the paging"),
+)
+
+
+def _paging_summary(data: dict[str, Any], text: str) -> str:
+    """Paging entries (escalation app): the text says who and how; this says what."""
+    if data.get("notice") == "warning":
+        return "warned that an SLA target is 75 % used"
+    if data.get("notice") == "breach":
+        return "told the manager about an SLA breach"
+    if "paged" in data:
+        return "sent pages"
+    if "outbox" in data:
+        return "could not deliver a page"
+    if "person" in data:
+        return "could not page someone"
+    for start, verb in PAGING_VERBS:
+        if text.startswith(start):
+            return verb
+    return "changed the paging"
 
 
 def _field_label(field: str) -> str:
