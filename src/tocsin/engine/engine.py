@@ -67,6 +67,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         StormRefreshModule,
     )
     from tocsin.escalation.engine import EscalationModule
+    from tocsin.escalation.handoff import HandoffModule
     from tocsin.incidents.engine import AckTimeoutModule, AutoCloseModule, SlaBreachModule
     from tocsin.notify.engine import OutboxModule
 
@@ -78,6 +79,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         AlertHeartbeatModule(worker_id),
         AckTimeoutModule(),
         EscalationModule(),
+        HandoffModule(),
         SlaBreachModule(),
         AutoCloseModule(),
         OutboxModule(),
