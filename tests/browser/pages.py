@@ -37,6 +37,8 @@ from tocsin.catalog.models import Service
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.demo import load_demo
+from tocsin.escalation.links import page_token
+from tocsin.escalation.models import Page
 from tocsin.incidents.models import Incident, Status
 from tocsin.incidents.services.confirm import confirmation_token
 from tocsin.oncall import selectors as oncall_selectors
@@ -115,6 +117,7 @@ SIMPLE_PAGES: dict[str, str] = {
     "oncall": "/oncall/",
     "oncall-mine": "/oncall/mine/",
     "schedule-new": "/schedules/new/",
+    "home": "/home/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (
@@ -129,6 +132,7 @@ OBJECT_PAGES = (
     "schedule",
     "schedule-edit",
     "schedule-archive",
+    "page-link",
 )
 
 
@@ -311,6 +315,18 @@ def targets(site: Site, role: str | None) -> list[Target]:
                     "confirm-link",
                     "reporter's signed confirm link",
                     reverse("confirm-link", args=[resolved.ref, token]),
+                )
+            )
+        page = (
+            Page.objects.filter(incident__status=Status.NEW).order_by("-pk").first()
+            or Page.objects.order_by("-pk").first()
+        )
+        if page is not None:
+            found.append(
+                Target(
+                    "page-link",
+                    "signed page link (one button)",
+                    reverse("page-link", args=[page_token(page.pk, "acknowledge")]),
                 )
             )
         return found

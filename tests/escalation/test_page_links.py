@@ -30,9 +30,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def paged(
-    make_user: Callable[..., User], make_incident: Callable[..., Incident]
-) -> dict[str, Any]:
+def paged(make_user: Callable[..., User], make_incident: Callable[..., Incident]) -> dict[str, Any]:
     """Two responders on a two-level policy; level 1 (pat) has been paged."""
     pat = make_user(Role.RESPONDER, username="pat", name="Pat Paged")
     quinn = make_user(Role.RESPONDER, username="quinn", name="Quinn Other")
