@@ -29,7 +29,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Q
 
-from tocsin.accounts.models import Role, Urgency, User
+from tocsin.accounts.models import Urgency, User
+from tocsin.accounts.permissions import Action, can
 from tocsin.accounts.selectors import effective_rules_many
 from tocsin.core.errors import Invalid
 from tocsin.incidents.models import Incident, Status
@@ -70,8 +71,9 @@ def _zone(user: User) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo("UTC")
 
 
-def _staff(users: Any) -> Any:
-    return users.filter(is_active=True).exclude(role=Role.REPORTER)
+def _staff(users: Any) -> list[User]:
+    """The active people among `users` who work incidents (not reporters)."""
+    return [u for u in users.filter(is_active=True) if can(u, Action.DESK_VIEW)]
 
 
 def _send_personal(
@@ -163,8 +165,10 @@ def send_notices(at: dt.datetime, starting: list[Due]) -> int:
         return 0
     people = {
         u.pk: u
-        for u in _staff(User.objects.filter(pk__in={d.shift.user for d in starting})).filter(
-            handoff_notice_minutes__gt=0
+        for u in _staff(
+            User.objects.filter(
+                pk__in={d.shift.user for d in starting}, handoff_notice_minutes__gt=0
+            )
         )
     }
     due: list[tuple[Due, User, str]] = []
@@ -225,7 +229,7 @@ def send_summaries(at: dt.datetime, handoffs: list[Due]) -> int:
     done = 0
     for item in handoffs:
         team = item.schedule.team
-        members = list(_staff(team.members.all()).exclude(email=""))  # type: ignore[union-attr]
+        members = _staff(team.members.exclude(email=""))  # type: ignore[union-attr]
         keys = {
             m.pk: f"handoff-summary:{item.schedule.pk}:{_iso(item.shift.start)}:{m.pk}"
             for m in members
@@ -275,7 +279,7 @@ def cover_recipients(request: CoverRequest) -> list[User]:
     if schedule.team_id is not None:
         who |= Q(teams=schedule.team_id)
     return list(
-        _staff(User.objects.filter(who)).exclude(pk=request.requester_id).distinct().order_by("pk")
+        _staff(User.objects.filter(who).exclude(pk=request.requester_id).distinct().order_by("pk"))
     )
 
 
