@@ -201,10 +201,14 @@ def test_post_needs_the_token_in_the_form(paged: dict[str, Any]) -> None:
     assert _state(incident) == before
 
 
-def test_deactivated_person_link_is_dead(paged: dict[str, Any]) -> None:
+@pytest.mark.parametrize("change", [{"is_active": False}, {"role": Role.REPORTER}])
+def test_link_of_a_person_deactivated_or_no_longer_staff_is_dead(
+    paged: dict[str, Any], change: dict[str, Any]
+) -> None:
     incident, page, pat = paged["incident"], paged["page"], paged["pat"]
-    user_update(user=pat, actor=SETUP, is_active=False)
+    user_update(user=pat, actor=SETUP, **change)
     token = page_token(page.pk, "acknowledge")
+    assert Client().get(f"/p/{token}/").status_code == 404
     assert Client().post(f"/p/{token}/", {"token": token}).status_code == 404
     incident.refresh_from_db()
     assert incident.status == Status.NEW

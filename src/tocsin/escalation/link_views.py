@@ -22,8 +22,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from tocsin.accounts.permissions import Action, can
 from tocsin.core.actors import Actor, client_ip
-from tocsin.core.errors import Conflict, Invalid
+from tocsin.core.errors import Conflict, Forbidden, Invalid
 from tocsin.escalation.links import LINK_MAX_AGE, check_token
 from tocsin.escalation.models import Page
 from tocsin.escalation.services import ENDED, page_act
@@ -79,7 +80,8 @@ def page_link(request: HttpRequest, token: str) -> HttpResponse:
             .filter(pk=claim.page_id)
             .first()
         )
-    if claim is None or page is None or not page.person.is_active:
+    # a person deactivated, or no longer staff, since the page: the link is dead
+    if claim is None or page is None or not can(page.person, Action.DESK_VIEW):
         return _not_found(request)
     incident = page.incident
     if claim.action == "open":
@@ -106,7 +108,7 @@ def page_link(request: HttpRequest, token: str) -> HttpResponse:
             page.person, str(getattr(request, "request_id", "")), client_ip(request)
         )
         # someone else moving the incident at the same moment is shown below, not an error
-        with contextlib.suppress(Conflict, Invalid):
+        with contextlib.suppress(Conflict, Invalid, Forbidden):
             page_act(page=page, action=claim.action, actor=actor)
         incident = Incident.objects.select_related("acknowledged_by", "assignee").get(
             pk=incident.pk
