@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from tocsin.accounts.models import ContactKind, ContactMethod, NotificationRule, Role, User
 from tocsin.catalog.models import Service
@@ -86,6 +87,10 @@ def test_one_live_page_waits_and_its_link_works() -> None:
     assert climb.incident.status == Status.NEW and climb.next_at is not None
     page = Page.objects.get(escalation=climb)
     assert page.state == PageState.OPEN
+    # its first message is due now: a worker started with the demo sends it at once
+    assert OutboxMessage.objects.filter(
+        incident=climb.incident, state=OutboxState.QUEUED, not_before__lte=timezone.now()
+    ).exists()
     response = Client().get(f"/p/{page_token(page.pk, 'acknowledge')}/")
     assert response.status_code == 200
     assert f"Acknowledge {climb.incident.ref}" in response.content.decode()
