@@ -7,7 +7,7 @@ from django.urls import path
 from tocsin.accounts import audit_views
 from tocsin.accounts import views as account_views
 from tocsin.core import theme
-from tocsin.escalation import delivery_views
+from tocsin.escalation import delivery_views, home_views, link_views
 from tocsin.escalation import incident_views as paging_views
 from tocsin.incidents import config_views, portal_views, queue_views, timeline_views, views
 
@@ -21,6 +21,8 @@ urlpatterns = [
     path("deliveries/", delivery_views.delivery_log_page, name="deliveries"),
     path("theme/", theme.theme_set, name="theme"),
     path("", queue_views.queue, name="queue"),
+    path("home/", home_views.home, name="home"),
+    path("p/<str:token>/", link_views.page_link, name="page-link"),
     path("queue/rows/", queue_views.queue_rows, name="queue-rows"),
     path("queue/views/", queue_views.queue_view_save, name="queue-view-save"),
     path(

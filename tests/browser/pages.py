@@ -37,7 +37,8 @@ from tocsin.catalog.models import Service
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.demo import load_demo
-from tocsin.escalation.models import EscalationPolicy
+from tocsin.escalation.links import page_token
+from tocsin.escalation.models import EscalationPolicy, Page
 from tocsin.escalation.policies import policy_create
 from tocsin.incidents.models import Incident, Status
 from tocsin.incidents.services.confirm import confirmation_token
@@ -131,6 +132,7 @@ SIMPLE_PAGES: dict[str, str] = {
     "paging-mine": "/me/paging/",
     "people": "/people/",
     "deliveries": "/deliveries/",
+    "home": "/home/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (
@@ -149,6 +151,7 @@ OBJECT_PAGES = (
     "escalation-policy-edit",
     "escalation-policy-archive",
     "paging-person",
+    "page-link",
 )
 
 
@@ -331,6 +334,18 @@ def targets(site: Site, role: str | None) -> list[Target]:
                     "confirm-link",
                     "reporter's signed confirm link",
                     reverse("confirm-link", args=[resolved.ref, token]),
+                )
+            )
+        page = (
+            Page.objects.filter(incident__status=Status.NEW).order_by("-pk").first()
+            or Page.objects.order_by("-pk").first()
+        )
+        if page is not None:
+            found.append(
+                Target(
+                    "page-link",
+                    "signed page link (one button)",
+                    reverse("page-link", args=[page_token(page.pk, "acknowledge")]),
                 )
             )
         return found

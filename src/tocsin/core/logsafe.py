@@ -1,6 +1,7 @@
 """Keep integration keys out of logs: paths like /integrations/alertmanager/<key> are
 logged with the key cut to its first 6 characters (the key_prefix shown in the UI), and
-calendar feed tokens (/calendar/<token>.ics) cut to their first 8 (the feed's prefix)."""
+calendar feed tokens (/calendar/<token>.ics) cut to their first 8 (the feed's prefix);
+signed page links (/p/<token>/) are cut whole."""
 
 from __future__ import annotations
 
@@ -17,8 +18,13 @@ _KEY_IN_PATH = re.compile(r"(/integrations/[a-z]+/)([A-Za-z0-9]{6})[A-Za-z0-9]{2
 _FEED_IN_PATH = re.compile(r"(/calendar/)([A-Za-z0-9_-]{8})[A-Za-z0-9_-]+(?=\.ics)")
 
 
+# signed page links /p/<token>/ (tocsin.escalation.links): a bearer secret, cut whole
+_PAGE_LINK_IN_PATH = re.compile(r"(/p/)[A-Za-z0-9_:-]{8,}")
+
+
 def redact(text: str) -> str:
-    return _FEED_IN_PATH.sub(r"\1\2…", _KEY_IN_PATH.sub(r"\1\2…", text))
+    text = _FEED_IN_PATH.sub(r"\1\2…", _KEY_IN_PATH.sub(r"\1\2…", text))
+    return _PAGE_LINK_IN_PATH.sub(r"\1…", text)
 
 
 class RedactKeysFilter(logging.Filter):

@@ -67,6 +67,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         StormRefreshModule,
     )
     from tocsin.escalation.engine import EscalationModule
+    from tocsin.escalation.handoff import HandoffModule
     from tocsin.escalation.sla import SlaWarningModule
     from tocsin.incidents.engine import AckTimeoutModule, AutoCloseModule, SlaBreachModule
     from tocsin.notify.engine import OutboxModule
@@ -80,6 +81,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         AckTimeoutModule(),
         EscalationModule(),
         SlaWarningModule(),
+        HandoffModule(),
         SlaBreachModule(),
         AutoCloseModule(),
         OutboxModule(),
