@@ -21,7 +21,7 @@ def reachable(person: User, *kinds: str) -> None:
     for kind in kinds or ("email",):
         address = {"email": person.email, "sms": "+441632960001"}.get(kind)
         if kind == "webhook":
-            address = "https://hooks.example.com/secret-path/abc123"
+            address = "https://hooks.example.invalid/secret-path/abc123"
         if kind == "slack":
             address = "https://hooks.slack.com/services/T000/B000/XXXXSECRET"
         contact_method_add(user=person, kind=kind, address=address or "", actor=SETUP)

@@ -80,7 +80,7 @@ def test_the_page_lists_newest_first_with_masked_addresses(world: dict[str, Any]
     assert "Tocsin test message" not in html  # rows show purpose and recipient, not bodies
     assert html.index("someone@example.org") < html.index("ann@example.com")  # newest first
     assert "Ann Example" in html
-    assert "https://hooks.example.com/…" in html and "secret-path" not in html
+    assert "https://hooks.example.invalid/…" in html and "secret-path" not in html
     assert "https://hooks.slack.com/…" in html and "XXXXSECRET" not in html
     assert "tgram://…" in html and "AAsecretTOKEN" not in html
     assert "HTTP 404 from hooks.slack.com" in html

@@ -127,7 +127,7 @@ def test_page_now_then_the_section_shows_who_was_paged_and_how(world: dict[str, 
     assert "Sent" in section and "first@example.com" in section
     assert "Queued for" in section  # the SMS, after its delay
     assert "Failed" in section and "unknown channel" in section
-    assert "https://hooks.example.com/…" in section and "secret-path" not in html
+    assert "https://hooks.example.invalid/…" in section and "secret-path" not in html
     assert "Escalate now" in section
     # the note is escaped on the timeline
     assert "&lt;b&gt;card outage&lt;/b&gt;" in html and "<b>card outage</b>" not in html

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from tocsin.core import outbound
+from tocsin.core.clock import now as clock_now
 from tocsin.notify.channels.base import Permanent, Result, Sent, Temporary
 
 SEND_TIMEOUT = 10.0  # seconds for the whole call; PAGE_RETRY's lease is 60 s
@@ -76,7 +77,7 @@ def retry_after(value: str | None, *, now: dt.datetime | None = None) -> dt.time
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=dt.UTC)
-        seconds = (when - (now or dt.datetime.now(dt.UTC))).total_seconds()
+        seconds = (when - (now or clock_now())).total_seconds()
     return min(max(dt.timedelta(seconds=seconds), dt.timedelta(seconds=1)), MAX_RETRY_AFTER)
 
 
