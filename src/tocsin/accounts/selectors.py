@@ -146,15 +146,23 @@ def stored_rules(user: User) -> QuerySet[NotificationRule]:
 
 
 def paging_problems(users: Iterable[User]) -> dict[int, str]:
-    """People who cannot be paged at high urgency, with why ("no contact method", "every
-    high-urgency method failed its last delivery"); people without a problem are absent."""
+    """People whose high-urgency paging has a problem, with what it is: none of it can
+    work ("no working high-urgency contact method", "every high-urgency contact method
+    failed its last delivery"), or one of its methods failed its last delivery ("SMS
+    (Work phone) failed its last delivery"). People without a problem are absent."""
     users = list(users)
     problems: dict[int, str] = {}
     for user_id, cycle in effective_rules_many(users, Urgency.HIGH).items():
+        failed = list(dict.fromkeys(r.method for r in cycle if r.method.last_delivery_ok is False))
         if not cycle:
             problems[user_id] = "no working high-urgency contact method"
-        elif all(r.method.last_delivery_ok is False for r in cycle):
+        elif len(failed) == len({r.method for r in cycle}):
             problems[user_id] = "every high-urgency contact method failed its last delivery"
+        elif failed:
+            names = ", ".join(
+                m.get_kind_display() + (f" ({m.label})" if m.label else "") for m in failed
+            )
+            problems[user_id] = f"{names} failed its last delivery"
     return problems
 
 
