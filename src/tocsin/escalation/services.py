@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 
 from tocsin.accounts.models import Team, Urgency, User
+from tocsin.accounts.permissions import Action, require_for
 from tocsin.accounts.selectors import effective_rules_many
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
@@ -192,6 +193,7 @@ def page_now(
 ) -> Escalation:
     """Page a policy, a schedule, a team's on-call or a person now, by hand. Runs beside
     any climb already under way."""
+    require_for(actor, Action.PAGE_SEND, incident, what="page people")
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     _require_open(incident)
     if policy is not None and policy.archived_at is not None:
@@ -225,6 +227,7 @@ def page_now(
 @transaction.atomic
 def escalate_now(*, incident: Incident, actor: Actor) -> Escalation:
     """Fire the next level of the incident's climb at once."""
+    require_for(actor, Action.PAGE_SEND, incident, what="escalate paging")
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     _require_open(incident)
     climb = (
@@ -254,6 +257,7 @@ def climb_reassign(
 ) -> Escalation:
     """Hand the incident's paging to `policy`, starting at `level` (0-based); any climb
     under way ends (replaced)."""
+    require_for(actor, Action.PAGE_SEND, incident, what="reassign paging")
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     _require_open(incident)
     if policy.archived_at is not None:
