@@ -80,7 +80,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         EscalationModule(),
         SlaBreachModule(),
         AutoCloseModule(),
-        OutboxModule(),
+        OutboxModule(threads=settings.TOCSIN_OUTBOX_THREADS),  # sends in threads of its own
     ]
 
 
