@@ -358,6 +358,7 @@ class OutboxModule:
         """Claim due messages, as many as may be sent now (the caller sends each before
         asking for the next in synchronous mode)."""
         seen: set[int] = set()
+        methods_seen: set[int] = set()  # SMS/voice methods dealt with in this turn
         self._cut = False
         for rows in self._due_rows(at):
             methods = ContactMethod.objects.in_bulk(
@@ -387,9 +388,10 @@ class OutboxModule:
                         self._waiting = True
                         continue
                 if row.kind in THROTTLED_KINDS and row.contact_method_id is not None:
+                    if row.contact_method_id in methods_seen:
+                        continue  # one message (or bundle) per method and turn
+                    methods_seen.add(row.contact_method_id)
                     claim = self._claim_method(row, row.kind, policy, dest)
-                    if claim is not None:
-                        seen.update(pk for pk, _ in claim.bundled)
                 else:
                     lease = _lease(policy)
                     started = time.monotonic()
