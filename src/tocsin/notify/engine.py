@@ -20,9 +20,10 @@ Two modes:
   closes its own database connection. The module never waits on a send: a provider that
   hangs until its timeout ties up only its destination's slots, never other channels or
   other engine modules.
-- synchronous (`OutboxModule()`, threads=0, what tests drive tick by tick): each message
-  is claimed just before it is sent, in the engine thread; a turn stops claiming when its
-  time budget is spent (tocsin.core.budget).
+- synchronous (`OutboxModule()`, threads=0, what tests drive tick by tick, and any turn
+  that runs inside an open transaction, whose claims other connections cannot see): each
+  message is claimed just before it is sent, in the engine thread; a turn stops claiming
+  when its time budget is spent (tocsin.core.budget).
 
 A stopping worker (`forget()`) waits TOCSIN_OUTBOX_STOP_WAIT_SECONDS for the sends in
 flight and then gives up on them: their leases run out and each is sent once more by the
@@ -414,7 +415,9 @@ class OutboxModule:
                 yield claim
 
     def tick(self, now: dt.datetime) -> int:
-        if self.threads:
+        # Inside an open transaction (a test's) the claims are invisible to the sending
+        # threads' own connections: such a turn sends in this thread.
+        if self.threads and not connection.in_atomic_block:
             return self._tick_threaded()
         done = 0
         for claim in self._claims(clock_now()):
