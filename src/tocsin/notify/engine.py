@@ -290,11 +290,13 @@ class OutboxModule:
         started = time.monotonic()
         held: list[tuple[int, int]] = []
         info: dict[int, tuple[Any, dt.datetime, Any]] = {}
-        for pk, payload, created_at, incident_id in candidates:
-            attempts = self._claim(pk, clock_now(), lease)
-            if attempts is not None:
-                held.append((pk, attempts))
-                info[pk] = (payload if isinstance(payload, dict) else {}, created_at, incident_id)
+        with transaction.atomic():  # one commit for the group (each claim still a CAS)
+            for pk, payload, created_at, incident_id in candidates:
+                attempts = self._claim(pk, clock_now(), lease)
+                if attempts is not None:
+                    held.append((pk, attempts))
+                    data = payload if isinstance(payload, dict) else {}
+                    info[pk] = (data, created_at, incident_id)
         if not held:
             return None
         # Checked after claiming: of two workers claiming for one method at once, at least
