@@ -271,3 +271,45 @@ def test_the_bundle_line() -> None:
     )
     assert bundle_line([(None, ""), (None, "")]) == "2 more incidents"
     assert bundle_line([]) == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_racing_for_one_method_send_one_bundle(
+    provider: Receiver, sms: ContactMethod
+) -> None:
+    """Two workers (threads with their own connections and sending pools; one on SQLite)
+    find the same storm due at the same moment: the person gets one message."""
+    import threading
+
+    from django.db import connection
+
+    from tocsin.engine.engine import run_tick
+
+    rows = [page(sms, None) for _ in range(10)]
+    count = 2 if connection.vendor == "postgresql" else 1
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        module = OutboxModule(threads=2)
+        try:
+            barrier.wait(timeout=10)
+            for _ in range(30):
+                run_tick([module])
+                threading.Event().wait(0.05)
+            module.wait_idle(10)
+            module.forget()
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+    assert len(provider.requests) == 1, provider.idempotency_keys()
+    assert provider.requests[0].body["body"].endswith("9 more incidents for Payments")
+    assert {fresh(r).state for r in rows} == {OutboxState.SENT}
