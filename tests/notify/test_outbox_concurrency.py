@@ -13,11 +13,11 @@ import datetime as dt
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 
 from tocsin.engine.engine import run_tick
 from tocsin.notify.channels import CHANNELS
@@ -29,6 +29,7 @@ from . import outbox_testchannel
 from .outbox_testchannel import Receiver, Tarpit, most_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
+T = TypeVar("T")
 
 
 @pytest.fixture(autouse=True)
@@ -56,8 +57,29 @@ def _hook(url: str, n: int) -> OutboxMessage:
     return outbox_enqueue(channel="webhook", recipient=url, subject=f"Page {n}", body="x")
 
 
+def read(fn: Callable[[], T]) -> T:
+    """The test's own read while sending threads write. On SQLite the test database is
+    in memory with a shared cache, where a writer locks the table and a reader fails at
+    once ("database table is locked") instead of waiting: read again."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return fn()
+        except OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _states() -> Counter[str]:
-    return Counter(OutboxMessage.objects.values_list("state", flat=True))
+    return read(lambda: Counter(OutboxMessage.objects.values_list("state", flat=True)))
+
+
+def _states_of(messages: list[OutboxMessage]) -> Counter[str]:
+    pks = [m.pk for m in messages]
+    return read(
+        lambda: Counter(OutboxMessage.objects.filter(pk__in=pks).values_list("state", flat=True))
+    )
 
 
 class After:
@@ -104,31 +126,23 @@ def test_a_tarpit_host_ties_up_only_its_own_slots(fast: Receiver, tarpit: Tarpit
         assert len(after.turns) == len(turn_took)
         # Two of the tarpit's messages hang in flight (its two slots); the third waits
         # queued rather than take a slot that the other hosts need.
-        rows = {m.pk: m for m in OutboxMessage.objects.filter(pk__in=[m.pk for m in stuck])}
-        assert Counter(r.state for r in rows.values()) == {
+        assert _states_of(stuck) == {
             OutboxState.SENDING: 2,
             OutboxState.QUEUED: 1,
         }
         # the fast ones are recorded sent (by their sending threads, a moment after the
         # receiver had them); the tarpit's two stay in flight
-        quick_pks = [m.pk for m in quick]
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and OutboxMessage.objects.filter(
-            pk__in=quick_pks
-        ).exclude(state=OutboxState.SENT):
+        while time.monotonic() < deadline and set(_states_of(quick)) != {OutboxState.SENT}:
             time.sleep(0.05)
-        assert set(
-            OutboxMessage.objects.filter(pk__in=quick_pks).values_list("state", flat=True)
-        ) == {OutboxState.SENT}
+        assert _states_of(quick) == {OutboxState.SENT: len(quick)}
         assert module.in_flight() == 2
     finally:
         tarpit.close()  # the hanging connections are reset: a temporary failure
         assert module.wait_idle(10)
         module.forget()
     # the tarpit's messages were given up for now and queued for a retry, not lost
-    assert Counter(
-        OutboxMessage.objects.filter(pk__in=[m.pk for m in stuck]).values_list("state", flat=True)
-    ) == {OutboxState.QUEUED: 3}
+    assert _states_of(stuck) == {OutboxState.QUEUED: 3}
 
 
 def test_stopping_waits_briefly_then_leaves_the_send_to_its_lease(
@@ -204,7 +218,7 @@ def test_slow_sends_and_two_workers_send_every_message_once(settings: Any) -> No
         assert doubled == {}, f"sent more than once: {doubled}"
         assert set(received) == {str(m.message_id) for m in messages}
         assert _states() == {OutboxState.SENT: count}
-        assert set(OutboxMessage.objects.values_list("attempts", flat=True)) == {1}
+        assert read(lambda: set(OutboxMessage.objects.values_list("attempts", flat=True))) == {1}
         # several sends were in flight at once, across the destinations
         at_once = most_at_once([i for r in receivers for i in r.intervals()])
         assert at_once >= 2, (at_once, f"{took:.1f} s")
@@ -214,6 +228,6 @@ def test_slow_sends_and_two_workers_send_every_message_once(settings: Any) -> No
 
 
 def _pending() -> bool:
-    return OutboxMessage.objects.filter(
-        state__in=[OutboxState.QUEUED, OutboxState.SENDING]
-    ).exists()
+    return read(
+        OutboxMessage.objects.filter(state__in=[OutboxState.QUEUED, OutboxState.SENDING]).exists
+    )
