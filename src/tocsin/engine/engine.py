@@ -68,7 +68,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
     )
     from tocsin.escalation.engine import EscalationModule
     from tocsin.incidents.engine import AckTimeoutModule, AutoCloseModule, SlaBreachModule
-    from tocsin.notify.engine import OutboxModule
+    from tocsin.notify.engine import OutboxModule, worker_threads
 
     return [
         HeartbeatModule(worker_id),
@@ -80,7 +80,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         EscalationModule(),
         SlaBreachModule(),
         AutoCloseModule(),
-        OutboxModule(threads=settings.TOCSIN_OUTBOX_THREADS),  # sends in threads of its own
+        OutboxModule(threads=worker_threads()),  # sends in threads of its own
     ]
 
 

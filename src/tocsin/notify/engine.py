@@ -665,6 +665,15 @@ class OutboxModule:
         return isinstance(result, Sent)
 
 
+def worker_threads() -> int:
+    """Sending threads for the worker's outbox: TOCSIN_OUTBOX_THREADS, except on an
+    in-memory SQLite database (tests only), whose shared cache fails a reader at once
+    while another connection writes; there the worker sends in its engine thread."""
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():  # type: ignore[attr-defined]
+        return 0
+    return int(getattr(settings, "TOCSIN_OUTBOX_THREADS", 8))
+
+
 def _retrying(action: Callable[[], T], until: float) -> T:
     """`action()`, tried again on database errors (a busy SQLite, a dropped PostgreSQL
     connection) with a growing pause, until the monotonic time `until`."""
