@@ -282,3 +282,19 @@ TOCSIN_SMS_PROVIDERS = [
 # Seconds a provider may take (per connect, write and read) before the next one is tried;
 # at most 9, so two providers stay inside the page channels' 60-second lease.
 TOCSIN_SMS_TIMEOUT = min(_env_seconds("TOCSIN_SMS_TIMEOUT", 6.0, minimum=0.1), 9.0)
+# --- outbox (helper outbox) ---
+# Sending threads per worker (tocsin.notify.engine): the engine thread only claims and
+# hands each send to this pool. 0 sends in the engine thread, one message at a time.
+TOCSIN_OUTBOX_THREADS = env_int("TOCSIN_OUTBOX_THREADS", 8, minimum=0, maximum=64)
+# Sends in flight at once per destination (a webhook host, one phone number, the SMTP
+# relay): a tarpitting host ties up only its own slots.
+TOCSIN_OUTBOX_PER_DESTINATION = env_int("TOCSIN_OUTBOX_PER_DESTINATION", 2, minimum=1, maximum=64)
+# Overrides every channel's lease, in seconds (0: each channel's own). It must outlast
+# the longest a send can take; tests set a few seconds so a killed worker's claim runs
+# out quickly.
+TOCSIN_OUTBOX_LEASE_SECONDS = _env_seconds("TOCSIN_OUTBOX_LEASE_SECONDS", 0.0, minimum=0.0)
+# How long a stopping worker waits for the sends in flight before it gives up on them.
+TOCSIN_OUTBOX_STOP_WAIT_SECONDS = _env_seconds("TOCSIN_OUTBOX_STOP_WAIT_SECONDS", 5.0, minimum=0.0)
+# At most one SMS or voice call per contact method in this many seconds; pages due
+# meanwhile wait and go out together as one bundle.
+TOCSIN_OUTBOX_THROTTLE_SECONDS = 60

@@ -487,3 +487,25 @@ def test_providers_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("TOCSIN_SMS_URL", "ftp://example.org")
     with pytest.raises(ConfigError, match="TOCSIN_SMS_URL must be an http"):
         tocsin_settings._sms_provider("TOCSIN_SMS")
+
+
+def test_a_bundle_says_how_many_more_in_the_sms_and_the_call() -> None:
+    from tocsin.notify.channels.sms import sms_text
+    from tocsin.notify.channels.voice import call_twiml
+    from tocsin.notify.models import OutboxMessage
+
+    message = OutboxMessage(
+        channel="sms",
+        subject="[P1] INC-7: Checkout down",
+        body="",
+        payload={
+            "kind": "page",
+            "page": 77,
+            "incident": "INC-7",
+            "priority": 1,
+            "title": "Checkout down",
+            "bundle": {"text": "12 more incidents for Payments"},
+        },
+    )
+    assert "Reply 77 to acknowledge. 12 more incidents for Payments" in sms_text(message)
+    assert "12 more incidents for Payments." in call_twiml(message)

@@ -172,3 +172,20 @@ def test_retry_policies_page_in_seconds_and_mail_within_minutes() -> None:
     assert MAIL_RETRY.delay(1) <= dt.timedelta(minutes=1)
     assert MAIL_RETRY.delay(50) < dt.timedelta(hours=1)  # the last delay repeats
     assert PAGE_RETRY.lease > dt.timedelta(seconds=10)  # longer than a send can take
+
+
+def test_a_message_to_a_removed_contact_method_fails_without_being_sent(agent, smtp_server) -> None:
+    from tocsin.accounts.services import contact_method_remove
+
+    method = contact_method_add(
+        user=agent, kind="email", address=agent.email, actor=Actor.system("test setup")
+    )
+    message = outbox_enqueue(
+        channel="email", recipient="", subject="Page", body="x", person=agent, contact_method=method
+    )
+    contact_method_remove(method=method, actor=Actor.system("test setup"))
+    OutboxModule().tick(now())
+    message.refresh_from_db()
+    assert message.state == OutboxState.FAILED
+    assert message.last_error == "the contact method was removed"
+    assert smtp_server.messages == []

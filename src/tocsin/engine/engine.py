@@ -70,7 +70,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
     from tocsin.escalation.handoff import HandoffModule
     from tocsin.escalation.sla import SlaWarningModule
     from tocsin.incidents.engine import AckTimeoutModule, AutoCloseModule, SlaBreachModule
-    from tocsin.notify.engine import OutboxModule
+    from tocsin.notify.engine import OutboxModule, worker_threads
 
     return [
         HeartbeatModule(worker_id),
@@ -84,7 +84,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         HandoffModule(),
         SlaBreachModule(),
         AutoCloseModule(),
-        OutboxModule(),
+        OutboxModule(threads=worker_threads()),  # sends in threads of its own
     ]
 
 

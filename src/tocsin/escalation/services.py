@@ -36,6 +36,7 @@ from tocsin.escalation.models import (
 )
 from tocsin.incidents.models import EntryKind, Incident, Status
 from tocsin.incidents.timeline import timeline_append
+from tocsin.notify.engine import crash_point
 from tocsin.notify.models import OutboxMessage, OutboxState
 from tocsin.notify.services import outbox_cancel, outbox_enqueue
 from tocsin.oncall.models import Schedule
@@ -376,6 +377,7 @@ def climb_step(climb_id: int, *, at: dt.datetime) -> int:
     if fields["next_at"] is None and level is not None:
         text += " That was the last level."
     _timeline(incident, ENGINE, text, **data)
+    crash_point("climb_step")  # test hook (TOCSIN_TEST_CRASH_AT): killed before the commit
     return max(pages, 1)
 
 

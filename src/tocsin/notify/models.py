@@ -66,6 +66,12 @@ class OutboxMessage(models.Model):
     # What the message is for, shown in the delivery log: a page, a hand-off notice,
     # a test, mail to a reporter, an automation webhook, ...
     purpose = models.CharField(max_length=20, default="mail", db_index=True)
+    # A page that went out inside another one (the throttle's bundle, "12 more incidents
+    # for Payments"): the message that carried it. Its provider_message_id is
+    # "bundled:<message_id of the carrier>".
+    bundled_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -66,6 +66,9 @@ def sms_text(message: OutboxMessage) -> str:
     priority = payload.get("priority")
     head = f"{ref} P{priority}: " if isinstance(priority, int) else f"{ref}: "
     reply = f" Reply {code} to acknowledge."
+    bundle = payload.get("bundle")
+    if isinstance(bundle, dict) and bundle.get("text"):  # a storm: "12 more incidents for …"
+        reply += " " + one_line(str(bundle["text"]))[:80]
     links = payload.get("links")
     link = one_line(str(links.get("acknowledge") or "")) if isinstance(links, dict) else ""
     title = one_line(str(payload.get("title") or message.subject))

@@ -59,6 +59,9 @@ def call_twiml(message: OutboxMessage) -> str:
     if isinstance(priority, int):
         words += f", priority {priority}"
     words += f". {title.rstrip('.')}. "
+    bundle = payload.get("bundle")
+    if isinstance(bundle, dict) and bundle.get("text"):  # a storm: "12 more incidents for …"
+        words += one_line(str(bundle["text"]))[:120].rstrip(".") + ". "
     words += f"Press {ACK_DIGIT} to acknowledge. Press {RESOLVE_DIGIT} to resolve."
     gather = ET.SubElement(
         response,
