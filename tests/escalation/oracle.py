@@ -18,6 +18,7 @@ one a restart or a reassignment started, ...), so the model needs no database id
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from typing import Any
 
 import time_machine
 
-from tocsin.accounts.models import Role, User
+from tocsin.accounts.models import Role, Team, User
 from tocsin.accounts.services import contact_method_add, notification_rules_set
 from tocsin.catalog.models import Service
 from tocsin.core.actors import Actor
@@ -55,7 +56,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class Level:
-    targets: tuple[tuple[str, str], ...]  # ("user", username) | ("schedule", name)
+    targets: tuple[tuple[str, str], ...]  # ("user" | "schedule" | "team", its name)
     delay: int = 15
     mode: str = "all"
 
@@ -92,6 +93,25 @@ class Rotation:
         return self.users[turn % len(self.users)]
 
 
+def working_hours_from(at: dt.datetime, zone: str) -> dt.datetime:
+    """`at`, or the first whole hour after it that falls on Monday-Friday 09:00-17:00 in
+    `zone` (working hours start on the hour)."""
+    tz = zoneinfo.ZoneInfo(zone)
+
+    def working(t: dt.datetime) -> bool:
+        local = t.astimezone(tz)
+        return local.weekday() < 5 and 9 <= local.hour < 17
+
+    if working(at):
+        return at
+    t = at.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    for _ in range(24 * 8):
+        if working(t):
+            return t
+        t += dt.timedelta(hours=1)
+    raise AssertionError("no working hour within a week")
+
+
 # --- the model's state --------------------------------------------------------------------
 
 
@@ -106,6 +126,7 @@ class Climb:
     cycle: int = 0
     step: int = 0
     state: str = "active"
+    urgency: str = "high"
 
 
 PageKey = tuple[str, int, int, str]  # incident, climb, step, person
@@ -133,6 +154,9 @@ class Oracle:
         self.people = people
         self.schedules = schedules or {}
         self.policies = {p.name: p for p in policies}
+        self.teams: dict[str, list[str]] = {}  # team -> its schedules
+        # people whose low-urgency pages wait for their working hours, and their zone
+        self.working_hours: dict[str, str] = {}
         self.climbs: list[Climb] = []
         self.pages: dict[PageKey, tuple[int, int, str]] = {}  # -> level, cycle, state
         self.messages: list[Message] = []
@@ -149,6 +173,7 @@ class Oracle:
         policy: str | None = None,
         target: tuple[str, str] | None = None,
         level: int = 0,
+        urgency: str = "high",
     ) -> None:
         ordinal = sum(1 for c in self.climbs if c.incident == incident)
         self.climbs.append(
@@ -159,6 +184,7 @@ class Oracle:
                 target=target,
                 next_at=at,
                 level=level,
+                urgency=urgency,
             )
         )
 
@@ -177,14 +203,29 @@ class Oracle:
     def acknowledge(self, incident: str) -> None:
         self._stop(incident, "acknowledged", "acknowledged")
 
+    def acknowledge_climb(self, incident: str, ordinal: int) -> None:
+        """The paged person acknowledged a page of one climb on an incident someone had
+        already taken: that climb alone stops."""
+        for climb in self.climbs:
+            if climb.incident == incident and climb.ordinal == ordinal and climb.state == "active":
+                climb.state = "acknowledged"
+                climb.next_at = None
+        for key, (level, cycle, state) in self.pages.items():
+            if key[:2] == (incident, ordinal) and state == "open":
+                self.pages[key] = (level, cycle, "acknowledged")
+        for message in self.messages:
+            if message.page[:2] == (incident, ordinal) and message.state == "queued":
+                message.state = "cancelled"
+
     def resolve(self, incident: str) -> None:
         self._stop(incident, "resolved", "cancelled")
 
     def restart(self, incident: str, at: dt.datetime, *, policy: str, level: int = 0) -> None:
         """Back to new (ack timeout, unacknowledge) or a reassignment: the climbs under way
         end, a new one starts at `level`."""
+        urgency = next(c.urgency for c in self.climbs if c.incident == incident)
         self._stop(incident, "replaced", "cancelled")
-        self.start(incident, at, policy=policy, level=level)
+        self.start(incident, at, policy=policy, level=level, urgency=urgency)
 
     def escalate_now(self, incident: str, at: dt.datetime) -> None:
         climbs = [
@@ -216,20 +257,24 @@ class Oracle:
             chosen = [climb.target]  # type: ignore[list-item]
         people: list[str] = []
         for kind, name in chosen:
-            person = name if kind == "user" else self.schedules[name].oncall(at)
-            if person is not None and person not in people:
-                people.append(person)
+            if kind == "user":
+                named = [name]
+            elif kind == "schedule":
+                named = [self.schedules[name].oncall(at)]
+            else:  # a team: whoever its schedules have on call
+                named = [self.schedules[s].oncall(at) for s in self.teams[name]]
+            for person in named:
+                if person is not None and person not in people:
+                    people.append(person)
         for person in people:
             key = (climb.incident, climb.ordinal, climb.step, person)
             self.pages[key] = (climb.level, climb.cycle, "open")
             for rule in self.people[person]:
+                when = at + dt.timedelta(minutes=rule.delay)
+                if climb.urgency == "low" and person in self.working_hours:
+                    when = working_hours_from(when, self.working_hours[person])
                 self.messages.append(
-                    Message(
-                        page=key,
-                        method=rule.method,
-                        delay=rule.delay,
-                        not_before=at + dt.timedelta(minutes=rule.delay),
-                    )
+                    Message(page=key, method=rule.method, delay=rule.delay, not_before=when)
                 )
         climb.step += 1
         if climb.policy is None:
@@ -391,6 +436,7 @@ class World:
         self.users: dict[str, User] = {}
         self.labels: dict[str, str] = {}  # method label -> address (email kinds)
         self.schedule_ids: dict[str, int] = {}
+        self.team_ids: dict[str, int] = {}
         self.policy_rows: dict[str, EscalationPolicy] = {}
         self.services: dict[str, tuple[Service, str]] = {}
         self.incidents: dict[str, Incident] = {}
@@ -407,11 +453,17 @@ class World:
         *,
         stored_rules: bool = True,
         expect: list[Rule] | None = None,
+        working_hours_in: str | None = None,
     ) -> User:
         """A responder with contact methods `(label, kind, delay)`; with `stored_rules` the
         delays are stored as notification rules, else the defaults apply and `expect`
         says what the oracle expects them to be."""
-        user = self.make_user(Role.RESPONDER, username=username)
+        extra: dict[str, Any] = {"time_zone": working_hours_in} if working_hours_in else {}
+        user = self.make_user(Role.RESPONDER, username=username, **extra)
+        if working_hours_in:
+            User.objects.filter(pk=user.pk).update(low_urgency_working_hours=True)
+            user.refresh_from_db()
+            self.oracle.working_hours[username] = working_hours_in
         rules: list[dict[str, int]] = []
         oracle_rules: list[Rule] = []
         for label, kind, delay in methods:
@@ -426,12 +478,12 @@ class World:
             rules.append({"contact_method": method.pk, "delay_minutes": delay})
             oracle_rules.append(Rule(full, delay))
         if stored_rules and rules:
-            notification_rules_set(user=user, rules={"high": rules}, actor=SETUP)
+            notification_rules_set(user=user, rules={"high": rules, "low": rules}, actor=SETUP)
         self.oracle.people[username] = expect if expect is not None else oracle_rules
         self.users[username] = user
         return user
 
-    def schedule(self, name: str, rotation: Rotation) -> None:
+    def schedule(self, name: str, rotation: Rotation, team: Any = None) -> None:
         layer: dict[str, Any] = {
             "name": "Primary",
             "start": rotation.start.replace(tzinfo=None).isoformat(timespec="minutes"),
@@ -446,9 +498,19 @@ class World:
                     "end": f"{rotation.window[1]:02d}:00",
                 }
             ]
-        row = schedule_create(name=name, time_zone="UTC", layers=parse_layers([layer]), actor=SETUP)
+        row = schedule_create(
+            name=name, time_zone="UTC", layers=parse_layers([layer]), team=team, actor=SETUP
+        )
         self.schedule_ids[name] = row.pk
         self.oracle.schedules[name] = rotation
+
+    def team(self, name: str, schedules: dict[str, Rotation]) -> None:
+        """A team and its schedules (a team target pages whoever they have on call)."""
+        team = Team.objects.create(name=name)
+        self.team_ids[name] = team.pk
+        for schedule, rotation in schedules.items():
+            self.schedule(schedule, rotation, team=team)
+        self.oracle.teams[name] = list(schedules)
 
     def override(self, schedule: str, user: str, start: dt.datetime, end: dt.datetime) -> None:
         override_create(
@@ -466,7 +528,14 @@ class World:
                 "delay_minutes": level.delay,
                 "mode": level.mode,
                 "targets": [
-                    {"type": kind, "id": ident if kind == "user" else self.schedule_ids[ident]}
+                    {
+                        "type": kind,
+                        "id": ident
+                        if kind == "user"
+                        else self.schedule_ids[ident]
+                        if kind == "schedule"
+                        else self.team_ids[ident],
+                    }
                     for kind, ident in level.targets
                 ],
             }
@@ -484,14 +553,19 @@ class World:
 
     # events -----------------------------------------------------------------------------
 
-    def incident(self, service: str, at: dt.datetime, title: str = "Payments failing") -> str:
+    def incident(
+        self, service: str, at: dt.datetime, title: str = "Payments failing", priority: int = 1
+    ) -> str:
+        """An incident on `service` at `at` (impact = urgency = `priority`: P1 pages at high
+        urgency, P3 at low)."""
         row, policy = self.services[service]
         with time_machine.travel(at, tick=False):
             incident = self.make_incident(
-                self.reporter, title=title, service=row, impact=1, urgency=1
+                self.reporter, title=title, service=row, impact=priority, urgency=priority
             )
         self.incidents[incident.ref] = incident
-        self.oracle.start(incident.ref, at, policy=policy)
+        urgency = "high" if incident.priority in (1, 2) else "low"
+        self.oracle.start(incident.ref, at, policy=policy, urgency=urgency)
         self.check(f"{incident.ref} opened at {at:%H:%M:%S}")
         return incident.ref
 

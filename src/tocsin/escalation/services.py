@@ -474,6 +474,35 @@ def page_delivery_outcome(*, message: OutboxMessage, outcome: str, reason: str) 
 # --- acting on a page (signed links, SMS replies) --------------------------------------------
 
 
+@transaction.atomic
+def _climb_acknowledged(*, page: Page, person: User, actor: Actor) -> None:
+    """The paged person acknowledged a page on an incident someone had already taken (a
+    "page now" beside the work): the incident stays as it is, but that page's climb
+    stops and its queued messages are cancelled, so the person's later methods (a call
+    in five minutes) and the climb's next levels do not go on until the incident ends."""
+    incident = Incident.objects.select_for_update().get(pk=page.incident_id)
+    stopped = Escalation.objects.filter(pk=page.escalation_id, state=ClimbState.ACTIVE).update(
+        state=ClimbState.ACKNOWLEDGED, next_at=None, ended_at=now()
+    )
+    Page.objects.filter(escalation_id=page.escalation_id, state=PageState.OPEN).update(
+        state=PageState.ACKNOWLEDGED
+    )
+    queued = OutboxMessage.objects.filter(
+        incident=incident,
+        purpose=PAGE_PURPOSE,
+        state=OutboxState.QUEUED,
+        payload__escalation=page.escalation_id,
+    )
+    outbox_cancel(message_ids=list(queued.values_list("pk", flat=True)), reason="acknowledged")
+    if stopped:
+        _timeline(
+            incident,
+            actor,
+            f"{person.display_name} acknowledged the page; this paging stopped.",
+            climb=page.escalation_id,
+        )
+
+
 def page_act(*, page: Page, action: str, actor: Actor | None = None) -> Incident:
     """Acknowledge or resolve the page's incident as the paged person (a signed link or
     an SMS reply is the person's own answer). Acknowledging an incident someone already
@@ -486,6 +515,7 @@ def page_act(*, page: Page, action: str, actor: Actor | None = None) -> Incident
     if action == "acknowledge":
         if incident.status == Status.NEW:
             return incident_services.incident_acknowledge(incident=incident, actor=actor)
+        _climb_acknowledged(page=page, person=person, actor=actor)
         return incident
     if action == "resolve":
         if incident.status in ENDED:
