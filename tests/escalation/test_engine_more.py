@@ -13,7 +13,8 @@ import pytest
 import time_machine
 
 from tests.notify.conftest import Inbox, _serve
-from tocsin.accounts.models import User
+from tocsin.accounts.models import ContactMethod, User
+from tocsin.accounts.services import contact_method_remove
 from tocsin.core.actors import Actor
 from tocsin.escalation import services as escalation
 from tocsin.escalation.models import ClimbState, Escalation, Page, PageState
@@ -203,3 +204,21 @@ def test_a_policy_edited_during_a_climb_pages_the_new_levels_next(world: World) 
         (2, "cid"),
         (3, "bob"),
     ]
+
+
+def test_a_contact_method_removed_during_a_page_gets_nothing_more(world: World) -> None:
+    """Dee removes a method (an old phone number, a webhook she no longer reads) while a
+    page's later message to it is queued: that message is not sent (it fails for good,
+    "no recipient address") and her next method is brought forward (N4). Before the fix
+    the outbox read the removed method's address and sent the page there anyway."""
+    world.person("dee", [("mail", "email", 0), ("later", "email", 3), ("last", "email", 8)])
+    world.policy("Payments", [Level((("user", "dee"),), 30)])
+    world.service("Payments API", "Payments")
+    world.incident("Payments API", m(0))
+    world.tick(m(0))
+    with time_machine.travel(m(1), tick=False):
+        contact_method_remove(method=ContactMethod.objects.get(label="dee:later"), actor=SETUP)
+    world.failing = {"dee:later"}
+    world.run(m(1), m(10), MIN)  # later fails at 3, last brought forward to 3, sent at 4
+    last = OutboxMessage.objects.get(contact_method__label="dee:last")
+    assert last.state == OutboxState.SENT and last.not_before == m(3)
