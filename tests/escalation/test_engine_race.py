@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from tocsin.accounts.models import User
+from tocsin.core.actors import Actor
 from tocsin.escalation import services as escalation
 from tocsin.escalation.engine import EscalationModule
 from tocsin.escalation.models import Escalation, Page
-from tocsin.incidents.models import Incident
+from tocsin.incidents.models import Incident, Status
+from tocsin.incidents.services import incident_acknowledge
+from tocsin.notify.models import OutboxMessage, OutboxState
 
 from .oracle import Level, World, check
 
@@ -122,3 +126,152 @@ def test_round_robin_turns_are_never_taken_twice(world: World) -> None:
     turns = Counter(Page.objects.values_list("person__username", flat=True))
     assert turns == dict.fromkeys(names, INCIDENTS // 3)
     assert Page.objects.values("incident").distinct().count() == INCIDENTS
+
+
+def _step_held_open_while(climb_id: int, at: dt.datetime, act: Callable[[], Any]) -> None:
+    """A worker fires a climb's step and holds its transaction open (not yet committed)
+    while another connection runs `act` (a person acknowledging, escalating, ...); the
+    step commits half a second after `act` has started, so `act` meets the step's locks."""
+    _held_open_while(lambda: escalation.climb_step(climb_id, at=at), act)
+
+
+def _held_open_while(work: Callable[[], Any], act: Callable[[], Any]) -> None:
+    """`work` in a transaction held open until half a second after `act` started."""
+    fired = threading.Event()
+    started = threading.Event()
+    errors: list[BaseException] = []
+
+    def engine() -> None:
+        try:
+            with transaction.atomic():
+                assert work()
+                fired.set()
+                started.wait(timeout=10)
+                time.sleep(0.5)  # `act` is now waiting on a lock the step holds
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            fired.set()
+            connection.close()
+
+    def person() -> None:
+        try:
+            fired.wait(timeout=10)
+            started.set()
+            act()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=engine), threading.Thread(target=person)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+
+
+def _three_levels(world: World) -> str:
+    for name in ("ann", "bob", "cid"):
+        world.person(name)
+    world.policy("Payments", [Level((("user", n),), 10) for n in ("ann", "bob", "cid")])
+    world.service("Payments API", "Payments")
+    ref = world.incident("Payments API", T0)
+    assert escalation.climb_step(Escalation.objects.get().pk, at=T0)  # ann
+    world.oracle.tick(T0)
+    return ref
+
+
+# On PostgreSQL, Django's foreign keys are checked when a transaction commits, and the
+# check takes a KEY SHARE lock on the incident row. A service that locks the incident
+# (FOR UPDATE) and then writes the climb, while the engine's step holds the climb and
+# has written rows pointing at the incident, deadlocked: the service waited for the
+# climb, the step's commit for the incident. PostgreSQL then aborts one of the two,
+# often the person's acknowledgement. SQLite's IMMEDIATE transactions cannot interleave
+# like this, so these run on PostgreSQL only.
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_acknowledge_while_the_engine_fires_a_step_neither_deadlocks_nor_leaves_a_page(
+    world: World,
+) -> None:
+    ref = _three_levels(world)
+    level_two = T0 + dt.timedelta(minutes=10)
+
+    def acknowledge() -> None:
+        incident_acknowledge(
+            incident=Incident.objects.get(pk=world.incidents[ref].pk),
+            actor=Actor.for_user(world.users["ann"]),
+        )
+
+    _step_held_open_while(Escalation.objects.get().pk, level_two, acknowledge)
+    world.oracle.tick(level_two)  # bob's page was written first, then the acknowledgement
+    world.oracle.acknowledge(ref)
+    check(world.oracle, "acknowledged while level 2 fired")
+    assert Incident.objects.get(pk=world.incidents[ref].pk).status == Status.ACKNOWLEDGED
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_escalate_now_while_the_engine_fires_a_step_does_not_deadlock(world: World) -> None:
+    ref = _three_levels(world)
+    level_two = T0 + dt.timedelta(minutes=10)
+
+    def press() -> None:
+        escalation.escalate_now(
+            incident=world.incidents[ref], actor=Actor.for_user(world.users["ann"])
+        )
+
+    _step_held_open_while(Escalation.objects.get().pk, level_two, press)
+    world.oracle.tick(level_two)  # bob
+    check(world.oracle, "escalate now while level 2 fired")
+    # the press came after level 2 had fired: level 3 is what it escalates, once
+    climb = Escalation.objects.get()
+    assert climb.level == 2 and climb.next_at is not None
+    # due at the press (the real clock here), not 10 minutes after level 2
+    assert climb.next_at != level_two + dt.timedelta(minutes=10)
+    assert climb.next_at <= dt.datetime.now(dt.UTC)
+    fired = escalation.climb_step(climb.pk, at=climb.next_at)
+    assert fired == 1 and escalation.climb_step(climb.pk, at=climb.next_at) == 0
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_acknowledge_while_a_failed_page_brings_the_next_method_forward_does_not_deadlock(
+    world: World,
+) -> None:
+    """The outbox records a permanent failure (in its transaction the escalation hook
+    brings the person's next method forward and writes the timeline) while the person's
+    acknowledgement cancels the queued messages."""
+    world.person("ann")
+    world.policy("Payments", [Level((("user", "ann"),), 10)])
+    world.service("Payments API", "Payments")
+    ref = world.incident("Payments API", T0)
+    assert escalation.climb_step(Escalation.objects.get().pk, at=T0)
+    world.oracle.tick(T0)
+    first = OutboxMessage.objects.get(contact_method__label="ann:mail")
+
+    def fail() -> bool:
+        # what the outbox does when a send fails for good: the row, then the hooks
+        OutboxMessage.objects.filter(pk=first.pk).update(
+            state=OutboxState.FAILED, last_error="550 no such mailbox"
+        )
+        escalation.page_delivery_outcome(
+            message=OutboxMessage.objects.get(pk=first.pk),
+            outcome="failed",
+            reason="550 no such mailbox",
+        )
+        return True
+
+    def acknowledge() -> None:
+        incident_acknowledge(
+            incident=Incident.objects.get(pk=world.incidents[ref].pk),
+            actor=Actor.for_user(world.users["ann"]),
+        )
+
+    _held_open_while(fail, acknowledge)
+    later = OutboxMessage.objects.get(contact_method__label="ann:later")
+    assert later.state == OutboxState.CANCELLED
+    assert Incident.objects.get(pk=world.incidents[ref].pk).status == Status.ACKNOWLEDGED

@@ -313,11 +313,35 @@ def _level_targets(
     )
 
 
+def _lock_incident(incident_id: int) -> None:
+    """Lock the incident row before the climb's rows, the order of every service that
+    changes an incident (it locks the incident, then stops or moves its climbs and
+    cancels their messages). The other order deadlocked on PostgreSQL, whose foreign-key
+    checks run at commit and take a KEY SHARE lock on the incident: a person's
+    acknowledgement waited for the climb while the engine's step, at its commit, waited
+    for the incident, and PostgreSQL aborted one of them. FOR NO KEY UPDATE: it does
+    not block other transactions' foreign-key checks. (SQLite: its IMMEDIATE
+    transactions already run one at a time.)"""
+    list(
+        Incident.objects.select_for_update(no_key=True)
+        .filter(pk=incident_id)
+        .values_list("pk", flat=True)
+    )
+
+
 @transaction.atomic
 def climb_step(climb_id: int, *, at: dt.datetime) -> int:
     """Fire the climb's due step: page the level's targets and move to the next level
     (or the next pass, or the end). A compare-and-set on `step`: of two workers, one
     fires it. Returns the number of pages written (0 when there was nothing to do)."""
+    incident_id = (
+        Escalation.objects.filter(pk=climb_id, state=ClimbState.ACTIVE, next_at__lte=at)
+        .values_list("incident_id", flat=True)
+        .first()
+    )
+    if incident_id is None:
+        return 0
+    _lock_incident(incident_id)
     climb = (
         Escalation.objects.select_for_update(of=("self",))
         .select_related(
@@ -440,6 +464,7 @@ def page_delivery_outcome(*, message: OutboxMessage, outcome: str, reason: str) 
     if message.purpose != PAGE_PURPOSE or outcome != "failed" or message.incident_id is None:
         return
     page_id = message.payload.get("page") if isinstance(message.payload, dict) else None
+    _lock_incident(message.incident_id)  # before the page's messages (see _lock_incident)
     incident = Incident.objects.filter(pk=message.incident_id).first()
     if incident is None:
         return
