@@ -269,10 +269,12 @@ class Oracle:
         for person in people:
             key = (climb.incident, climb.ordinal, climb.step, person)
             self.pages[key] = (climb.level, climb.cycle, "open")
+            start = at
+            if climb.urgency == "low" and person in self.working_hours:
+                # the cycle starts at the person's next working hour, delays kept
+                start = working_hours_from(at, self.working_hours[person])
             for rule in self.people[person]:
-                when = at + dt.timedelta(minutes=rule.delay)
-                if climb.urgency == "low" and person in self.working_hours:
-                    when = working_hours_from(when, self.working_hours[person])
+                when = start + dt.timedelta(minutes=rule.delay)
                 self.messages.append(
                     Message(page=key, method=rule.method, delay=rule.delay, not_before=when)
                 )

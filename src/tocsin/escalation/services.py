@@ -435,10 +435,14 @@ def _page_people(
                 f"at {climb.urgency} urgency.",
                 person=item.user.username,
             )
+        # Low urgency for someone who asked to wait for working hours: the whole cycle
+        # starts at their next working moment (each method's delay kept), rather than
+        # every method that falls outside them going off together at 09:00.
+        start = at
+        if climb.urgency == Urgency.LOW and item.user.low_urgency_working_hours:
+            start = next_working_moment(at, item.user.time_zone)
         for rule in cycle:
-            when = at + dt.timedelta(minutes=rule.delay_minutes)
-            if climb.urgency == Urgency.LOW and item.user.low_urgency_working_hours:
-                when = next_working_moment(when, item.user.time_zone)
+            when = start + dt.timedelta(minutes=rule.delay_minutes)
             outbox_enqueue(
                 channel=rule.method.kind,
                 recipient="",  # the channel reads the address from the contact method
