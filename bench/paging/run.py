@@ -19,7 +19,7 @@ fallback), which records when each page arrives. Then:
       50, one person each), sent as fast as 8 connections allow; every page's latency;
   (c) escalation accuracy: `--accuracy` open incidents (default 10,000), opened through
       `incident_create` before the worker starts, their climbs parked; then their steps
-      are given due times spread evenly over `--window` seconds (default 300) starting a
+      are given due times spread evenly over `--window` seconds (default 240) starting a
       few seconds ahead; lateness of each step = the time the step's transaction wrote
       its "Paged ..." timeline entry - its due time (and the page's arrival - due);
   (d) the worker's resident memory (VmRSS of the `tocsin worker` process), sampled every
@@ -660,7 +660,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--storm-services", type=int, default=None, help="(b) 50; quick 10")
     parser.add_argument("--storm-wait", type=float, default=60.0, help="(b) s to wait for pages")
     parser.add_argument("--accuracy", type=int, default=None, help="(c) steps (10000; quick 300)")
-    parser.add_argument("--window", type=float, default=None, help="(c) seconds (300; quick 15)")
+    parser.add_argument("--window", type=float, default=None, help="(c) seconds (240; quick 15)")
     parser.add_argument(
         "--channel",
         choices=("auto", "webhook", "email"),
@@ -676,7 +676,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ("storm", 1000, 100),
         ("storm_services", 50, 10),
         ("accuracy", 10_000, 300),
-        ("window", 300.0, 15.0),
+        ("window", 240.0, 15.0),
     ):
         if getattr(args, name) is None:
             setattr(args, name, small if quick else full)
