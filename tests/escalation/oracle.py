@@ -26,6 +26,7 @@ from typing import Any
 
 import time_machine
 
+from tests.notify.conftest import Inbox
 from tocsin.accounts.models import Role, Team, User
 from tocsin.accounts.services import contact_method_add, notification_rules_set
 from tocsin.catalog.models import Service
@@ -412,6 +413,21 @@ def check(oracle: Oracle, when: str = "") -> None:
         problems.append(f"duplicate pages: {sorted(r for r in rows if rows.count(r) > 1)}")
     report = "\n".join(p for p in problems if p)
     assert not report, f"after {when}:\n{report}" if when else report
+
+
+@dataclass
+class RefusingInbox(Inbox):
+    """A real SMTP server that refuses some recipients for good (550)."""
+
+    refuse: set[str] = field(default_factory=set)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
 
 # --- the world a test builds: the database and the oracle from the same inputs -------------

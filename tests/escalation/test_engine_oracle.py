@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import time_machine
 
-from tests.notify.conftest import Inbox, _serve
+from tests.notify.conftest import _serve
 from tocsin.accounts.models import User
 from tocsin.core.actors import Actor
 from tocsin.core.errors import Conflict
@@ -29,7 +28,7 @@ from tocsin.incidents.engine import AckTimeoutModule
 from tocsin.incidents.models import Incident, Status
 from tocsin.notify.models import OutboxMessage, OutboxState
 
-from .oracle import Level, Rotation, Rule, World
+from .oracle import Level, RefusingInbox, Rotation, Rule, World
 
 pytestmark = pytest.mark.django_db
 
@@ -39,21 +38,6 @@ MIN = dt.timedelta(minutes=1)
 
 def m(minutes: float) -> dt.datetime:
     return T0 + dt.timedelta(minutes=minutes)
-
-
-@dataclass
-class RefusingInbox(Inbox):
-    """A real SMTP server that refuses some recipients for good (550)."""
-
-    refuse: set[str] = field(default_factory=set)
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address in self.refuse:
-            return "550 5.1.1 No such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
 
 
 @pytest.fixture

@@ -15,16 +15,17 @@ from typing import Any
 import pytest
 import time_machine
 
-from tests.notify.conftest import Inbox, _serve
+from tests.notify.conftest import _serve
 from tocsin.accounts.models import User
 from tocsin.core.actors import Actor
 from tocsin.escalation import services as escalation
 from tocsin.escalation.engine import EscalationModule
+from tocsin.escalation.models import Escalation, Page, PageState
 from tocsin.incidents.engine import AckTimeoutModule
 from tocsin.incidents.models import Incident
 from tocsin.notify.engine import OutboxModule
 
-from .oracle import Level, Rotation, World
+from .oracle import Level, RefusingInbox, Rotation, World
 
 pytestmark = pytest.mark.django_db
 
@@ -35,8 +36,8 @@ PEOPLE = ("ann", "bob", "cid", "dan")
 
 
 @pytest.fixture
-def inbox(settings: Any) -> Iterator[Inbox]:
-    yield from _serve(settings, Inbox())
+def inbox(settings: Any) -> Iterator[RefusingInbox]:
+    yield from _serve(settings, RefusingInbox())
 
 
 class Model:
@@ -52,12 +53,15 @@ def test_random_paging_matches_the_oracle(
     seed: int,
     make_user: Callable[..., User],
     make_incident: Callable[..., Incident],
-    inbox: Inbox,
+    inbox: RefusingInbox,
 ) -> None:
     rng = random.Random(seed)
     world = World(make_user, make_incident, inbox)
     for name in PEOPLE:
         world.person(name)
+    # dan's first method is refused for good (550): his later one is brought forward
+    inbox.refuse = {world.labels["dan:mail"]}
+    world.failing = {"dan:mail"}
     world.schedule(
         "Primary",
         Rotation(
@@ -94,14 +98,14 @@ def test_random_paging_matches_the_oracle(
             EscalationModule().tick(at)
             world.oracle.tick(at)
             OutboxModule().tick(at)
-            world.oracle.send(at)
+            world.oracle.send(at, failing=world.failing)
         world.check(where(f"tick {at:%H:%M}"))
         # something happens half a minute later
         event_at = at + dt.timedelta(seconds=30)
         open_refs = [r for r, s in model.status.items() if s in ("new", "acknowledged")]
         new_refs = [r for r in open_refs if model.status[r] == "new"]
         roll = rng.random()
-        if roll < 0.15 and len(model.status) < 5:
+        if (roll < 0.15 or not open_refs) and len(model.status) < 5:
             ref = world.incident("Payments API", event_at, title=f"Outage {minute}")
             model.status[ref] = "new"
             log.append(f"{event_at:%H:%M:%S} {ref} opened")
@@ -137,7 +141,43 @@ def test_random_paging_matches_the_oracle(
                 world.oracle.escalate_now(ref, event_at)
             log.append(f"{event_at:%H:%M:%S} {ref} escalate now ({done})")
             world.check(where("escalate now"))
-        elif roll < 0.56:
+        elif roll < 0.62 and open_refs:
+            # someone pages a person by hand
+            ref = rng.choice(open_refs)
+            person = rng.choice(PEOPLE)
+            with time_machine.travel(event_at, tick=False):
+                escalation.page_now(
+                    incident=world.incidents[ref],
+                    actor=Actor.for_user(world.users["ann"]),
+                    user=world.users[person],
+                )
+            world.oracle.start(ref, event_at, target=("user", person))
+            log.append(f"{event_at:%H:%M:%S} {ref} page now {person}")
+            world.check(where("page now"))
+        elif roll < 0.72:
+            # a paged person answers an open page's acknowledge link
+            pages = list(
+                Page.objects.filter(state=PageState.OPEN).select_related("incident", "person")
+            )
+            if pages:
+                page = rng.choice(pages)
+                ref = page.incident.ref
+                ordinal = list(
+                    Escalation.objects.filter(incident=page.incident)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
+                ).index(page.escalation_id)
+                with time_machine.travel(event_at, tick=False):
+                    escalation.page_act(page=page, action="acknowledge")
+                if model.status[ref] == "new":
+                    world.oracle.acknowledge(ref)
+                    model.status[ref] = "acknowledged"
+                    model.ack_expires[ref] = event_at + dt.timedelta(minutes=ACK_TIMEOUT)
+                else:
+                    world.oracle.acknowledge_climb(ref, ordinal)
+                log.append(f"{event_at:%H:%M:%S} {ref} page of {page.person} acknowledged")
+                world.check(where("page acknowledged"))
+        elif roll < 0.78:
             start = event_at + dt.timedelta(minutes=rng.randint(0, 5))
             person = rng.choice(PEOPLE)
             world.override(
