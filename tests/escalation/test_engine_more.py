@@ -225,3 +225,31 @@ def test_a_contact_method_removed_during_a_page_gets_nothing_more(world: World) 
     world.run(m(1), m(10), MIN)  # later fails at 3, last brought forward to 3, sent at 4
     last = OutboxMessage.objects.get(contact_method__label="dee:last")
     assert last.state == OutboxState.SENT and last.not_before == m(3)
+
+
+def test_round_robin_within_one_climb_takes_the_next_turn_each_pass(world: World) -> None:
+    for name in ("ann", "bob", "cid"):
+        world.person(name)
+    world.policy(
+        "Rota",
+        [Level((("user", "ann"), ("user", "bob"), ("user", "cid")), 5, mode="round_robin")],
+        repeat=3,
+    )
+    world.service("Payments API", "Rota")
+    world.incident("Payments API", m(0))
+    world.run(m(0), m(25), MIN)  # 4 passes: ann, bob, cid, ann
+    assert [p[3] for p in sorted(world.oracle.expected_pages())] == ["ann", "bob", "cid", "ann"]
+
+
+def test_a_person_deactivated_during_a_climb_is_not_paged_and_the_climb_goes_on(
+    world: World,
+) -> None:
+    payments(world, "ann", "bob", "cid")
+    ref = world.incident("Payments API", m(0))
+    world.tick(m(0))  # ann
+    User.objects.filter(username="bob").update(is_active=False)
+    # in the oracle, bob's level now names no one
+    world.oracle.policies["Payments"].levels[1] = Level((), 5)
+    world.run(m(1), m(12), MIN)  # nobody at 5 (bob is deactivated), cid at 10
+    assert [p[3] for p in sorted(world.oracle.expected_pages())] == ["ann", "cid"]
+    assert any("deactivated" in text for text in world.timeline(ref))
