@@ -145,6 +145,13 @@ class Receiver:
             self.first.setdefault(marker, arrived)
             self.cond.notify_all()
 
+    def reset(self) -> None:
+        """Forget every arrival (each database's run uses the same markers)."""
+        with self.cond:
+            self.first.clear()
+            self.count.clear()
+            self.other = 0
+
     def wait_for(self, markers: list[str], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         with self.cond:
@@ -374,6 +381,7 @@ def bench_accuracy(
 def bench_database(
     db: str, args: argparse.Namespace, workdir: Path, procs: Any, receiver: Receiver
 ) -> dict[str, Any]:
+    receiver.reset()
     env = ingest.clean_env()
     env["TOCSIN_DATA_DIR"] = str(workdir / f"tocsin-{db}")
     env["TOCSIN_OUTBOUND_ALLOW"] = "127.0.0.1/32"
