@@ -318,11 +318,35 @@ def _level_targets(
     )
 
 
+def _lock_incident(incident_id: int) -> None:
+    """Lock the incident row before the climb's rows, the order of every service that
+    changes an incident (it locks the incident, then stops or moves its climbs and
+    cancels their messages). The other order deadlocked on PostgreSQL, whose foreign-key
+    checks run at commit and take a KEY SHARE lock on the incident: a person's
+    acknowledgement waited for the climb while the engine's step, at its commit, waited
+    for the incident, and PostgreSQL aborted one of them. FOR NO KEY UPDATE: it does
+    not block other transactions' foreign-key checks. (SQLite: its IMMEDIATE
+    transactions already run one at a time.)"""
+    list(
+        Incident.objects.select_for_update(no_key=True)
+        .filter(pk=incident_id)
+        .values_list("pk", flat=True)
+    )
+
+
 @transaction.atomic
 def climb_step(climb_id: int, *, at: dt.datetime) -> int:
     """Fire the climb's due step: page the level's targets and move to the next level
     (or the next pass, or the end). A compare-and-set on `step`: of two workers, one
     fires it. Returns the number of pages written (0 when there was nothing to do)."""
+    incident_id = (
+        Escalation.objects.filter(pk=climb_id, state=ClimbState.ACTIVE, next_at__lte=at)
+        .values_list("incident_id", flat=True)
+        .first()
+    )
+    if incident_id is None:
+        return 0
+    _lock_incident(incident_id)
     climb = (
         Escalation.objects.select_for_update(of=("self",))
         .select_related(
@@ -417,10 +441,14 @@ def _page_people(
                 f"at {climb.urgency} urgency.",
                 person=item.user.username,
             )
+        # Low urgency for someone who asked to wait for working hours: the whole cycle
+        # starts at their next working moment (each method's delay kept), rather than
+        # every method that falls outside them going off together at 09:00.
+        start = at
+        if climb.urgency == Urgency.LOW and item.user.low_urgency_working_hours:
+            start = next_working_moment(at, item.user.time_zone)
         for rule in cycle:
-            when = at + dt.timedelta(minutes=rule.delay_minutes)
-            if climb.urgency == Urgency.LOW and item.user.low_urgency_working_hours:
-                when = next_working_moment(when, item.user.time_zone)
+            when = start + dt.timedelta(minutes=rule.delay_minutes)
             outbox_enqueue(
                 channel=rule.method.kind,
                 recipient="",  # the channel reads the address from the contact method
@@ -446,6 +474,7 @@ def page_delivery_outcome(*, message: OutboxMessage, outcome: str, reason: str) 
     if message.purpose != PAGE_PURPOSE or outcome != "failed" or message.incident_id is None:
         return
     page_id = message.payload.get("page") if isinstance(message.payload, dict) else None
+    _lock_incident(message.incident_id)  # before the page's messages (see _lock_incident)
     incident = Incident.objects.filter(pk=message.incident_id).first()
     if incident is None:
         return
@@ -480,6 +509,35 @@ def page_delivery_outcome(*, message: OutboxMessage, outcome: str, reason: str) 
 # --- acting on a page (signed links, SMS replies) --------------------------------------------
 
 
+@transaction.atomic
+def _climb_acknowledged(*, page: Page, person: User, actor: Actor) -> None:
+    """The paged person acknowledged a page on an incident someone had already taken (a
+    "page now" beside the work): the incident stays as it is, but that page's climb
+    stops and its queued messages are cancelled, so the person's later methods (a call
+    in five minutes) and the climb's next levels do not go on until the incident ends."""
+    incident = Incident.objects.select_for_update().get(pk=page.incident_id)
+    stopped = Escalation.objects.filter(pk=page.escalation_id, state=ClimbState.ACTIVE).update(
+        state=ClimbState.ACKNOWLEDGED, next_at=None, ended_at=now()
+    )
+    Page.objects.filter(escalation_id=page.escalation_id, state=PageState.OPEN).update(
+        state=PageState.ACKNOWLEDGED
+    )
+    queued = OutboxMessage.objects.filter(
+        incident=incident,
+        purpose=PAGE_PURPOSE,
+        state=OutboxState.QUEUED,
+        payload__escalation=page.escalation_id,
+    )
+    outbox_cancel(message_ids=list(queued.values_list("pk", flat=True)), reason="acknowledged")
+    if stopped:
+        _timeline(
+            incident,
+            actor,
+            f"{person.display_name} acknowledged the page; this paging stopped.",
+            climb=page.escalation_id,
+        )
+
+
 def page_act(*, page: Page, action: str, actor: Actor | None = None) -> Incident:
     """Acknowledge or resolve the page's incident as the paged person (a signed link or
     an SMS reply is the person's own answer). Acknowledging an incident someone already
@@ -492,6 +550,7 @@ def page_act(*, page: Page, action: str, actor: Actor | None = None) -> Incident
     if action == "acknowledge":
         if incident.status == Status.NEW:
             return incident_services.incident_acknowledge(incident=incident, actor=actor)
+        _climb_acknowledged(page=page, person=person, actor=actor)
         return incident
     if action == "resolve":
         if incident.status in ENDED:

@@ -74,7 +74,9 @@ class Channel(Protocol):
 
 def address_of(message: OutboxMessage) -> str:
     """Where the message goes: its recipient, else its contact method's address (read
-    and decrypted at send time, so secret addresses never sit in the outbox)."""
+    and decrypted at send time, so secret addresses never sit in the outbox). A method
+    the person has removed since the message was queued has no address: the message
+    fails for good and a page moves on to the person's next method."""
     if message.recipient:
         return message.recipient
     if message.contact_method_id is None:
@@ -82,4 +84,6 @@ def address_of(message: OutboxMessage) -> str:
     from tocsin.accounts.services import contact_address
 
     method = message.contact_method
-    return contact_address(method) if method is not None else ""
+    if method is None or method.disabled_at is not None:
+        return ""
+    return contact_address(method)
