@@ -283,6 +283,7 @@ class Oracle:
         if climb.policy is None:
             climb.next_at = None
             return
+        nobody = not people
         delay = dt.timedelta(minutes=climb.policy.levels[climb.level].delay)
         if climb.level + 1 < len(climb.policy.levels):
             climb.level += 1
@@ -293,6 +294,8 @@ class Oracle:
             climb.next_at = at + delay
         else:
             climb.next_at = None
+        if nobody and climb.next_at is not None:
+            climb.next_at = at  # nobody to page here: the next level goes at once
 
     def send(self, at: dt.datetime, *, failing: Iterable[str] = ()) -> None:
         """The outbox's turn at `at`: every queued message due by then is sent, except to

@@ -398,7 +398,15 @@ def climb_step(climb_id: int, *, at: dt.datetime) -> int:
         "cycle": climb.cycle,
         "paged": [f.user.username for f in found],
     }
-    if fields["next_at"] is None and level is not None:
+    if not found and fields["next_at"] is not None:
+        # nobody to page at this level (a gap, an empty team): waiting out its delay would
+        # page nobody for that long, so the next level (or pass) goes at once
+        Escalation.objects.filter(pk=climb.pk, state=ClimbState.ACTIVE, step=climb.step + 1).update(
+            next_at=at
+        )
+        text += " Nobody to page here, so the next level is paged at once."
+        work_committed()
+    elif fields["next_at"] is None and level is not None:
         text += " That was the last level."
     _timeline(incident, ENGINE, text, **data)
     crash_point("climb_step")  # test hook (TOCSIN_TEST_CRASH_AT): killed before the commit
