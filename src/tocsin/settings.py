@@ -254,6 +254,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "mail.log": {"level": "WARNING"},
+        # httpx logs every request's URL at INFO: a webhook's path carries its secret
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 
@@ -288,7 +291,7 @@ TOCSIN_SMS_TIMEOUT = min(_env_seconds("TOCSIN_SMS_TIMEOUT", 6.0, minimum=0.1), 9
 TOCSIN_OUTBOX_THREADS = env_int("TOCSIN_OUTBOX_THREADS", 8, minimum=0, maximum=64)
 # Sends in flight at once per destination (a webhook host, one phone number, the SMTP
 # relay): a tarpitting host ties up only its own slots.
-TOCSIN_OUTBOX_PER_DESTINATION = env_int("TOCSIN_OUTBOX_PER_DESTINATION", 2, minimum=1, maximum=64)
+TOCSIN_OUTBOX_PER_DESTINATION = env_int("TOCSIN_OUTBOX_PER_DESTINATION", 4, minimum=1, maximum=64)
 # Overrides every channel's lease, in seconds (0: each channel's own). It must outlast
 # the longest a send can take; tests set a few seconds so a killed worker's claim runs
 # out quickly.

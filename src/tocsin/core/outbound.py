@@ -9,8 +9,10 @@ environment are ignored.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -154,8 +156,16 @@ class _DeadlineBackend(httpcore.SyncBackend):
         return _DeadlineStream(stream, self._deadline)
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for every call: building one loads the CA bundle, about
+    16 ms a time, which was most of what a page to a webhook cost. An SSLContext may be
+    shared between threads; it is never changed after this."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 def _transport(deadline: float) -> httpx.HTTPTransport:
-    transport = httpx.HTTPTransport(trust_env=False)
+    transport = httpx.HTTPTransport(trust_env=False, verify=_tls_context())
     # httpx has no option for the network backend; its pool (pinned httpx/httpcore) takes
     # one before its first connection.
     transport._pool._network_backend = _DeadlineBackend(deadline)

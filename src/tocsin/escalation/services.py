@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Prefetch
 
 from tocsin.accounts.models import Team, Urgency, User
 from tocsin.accounts.permissions import Action, require_for
@@ -29,6 +29,7 @@ from tocsin.escalation.models import (
     Escalation,
     EscalationLevel,
     EscalationPolicy,
+    EscalationTarget,
     LevelMode,
     Page,
     PageState,
@@ -285,7 +286,12 @@ def _levels(climb: Escalation) -> list[EscalationLevel]:
         return []
     return list(
         EscalationLevel.objects.filter(policy_id=climb.policy_id)
-        .prefetch_related("targets__user", "targets__schedule", "targets__team")
+        .prefetch_related(
+            Prefetch(
+                "targets",
+                queryset=EscalationTarget.objects.select_related("user", "schedule", "team"),
+            )
+        )
         .order_by("position")
     )
 
@@ -422,21 +428,19 @@ def _page_people(
     cycles = effective_rules_many([f.user for f in found], climb.urgency)
     written = 0
     for item in found:
-        page, created = Page.objects.get_or_create(
+        # new for certain: this worker holds the step (the compare-and-set above), and
+        # targets.resolve names each person once; the unique constraint still guards it
+        page = Page.objects.create(
             escalation=climb,
             step=climb.step,
             person=item.user,
-            defaults={
-                "incident": incident,
-                "level": climb.level,
-                "cycle": climb.cycle,
-                "urgency": climb.urgency,
-                "via": item.via[:200],
-                "created_at": at,
-            },
+            incident=incident,
+            level=climb.level,
+            cycle=climb.cycle,
+            urgency=climb.urgency,
+            via=item.via[:200],
+            created_at=at,
         )
-        if not created:
-            continue
         written += 1
         subject, body, payload = page_content(page=page, incident=incident)
         payload["escalation"] = climb.pk
@@ -469,6 +473,7 @@ def _page_people(
                 contact_method=rule.method,
                 purpose=PAGE_PURPOSE,
                 not_before=when,
+                new_key=True,
             )
     return written
 

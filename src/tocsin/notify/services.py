@@ -31,11 +31,14 @@ def outbox_enqueue(
     contact_method: Any | None = None,
     purpose: str = "mail",
     not_before: dt.datetime | None = None,
+    new_key: bool = False,
 ) -> OutboxMessage:
     """A queued message, sent by the worker after the caller's transaction commits.
 
     With a `dedup_key`, enqueueing again (a retry, a second worker) returns the row
-    that already has that key instead of a second one.
+    that already has that key instead of a second one. `new_key=True` is for a caller
+    that knows the key is new (it holds the claim that makes it): no look-up first, and
+    a clash is an IntegrityError that rolls the caller back.
     """
     at = now()
     fields: dict[str, Any] = {
@@ -53,6 +56,8 @@ def outbox_enqueue(
     }
     if dedup_key is None:
         message = OutboxMessage.objects.create(**fields)
+    elif new_key:
+        message = OutboxMessage.objects.create(dedup_key=dedup_key, **fields)
     else:
         existing = OutboxMessage.objects.filter(dedup_key=dedup_key).first()
         if existing is not None:
