@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.datastructures import MultiValueDict
 
 from tocsin.accounts.models import Team
+from tocsin.core.editor_summary import EditorSummary
 from tocsin.core.errors import Invalid
 from tocsin.core.web import sentence
 from tocsin.escalation import selectors
@@ -133,7 +133,7 @@ _FIELD = re.compile(
 )
 
 
-class PolicyEditor:
+class PolicyEditor(EditorSummary):
     """The whole editor: `PolicyForm` plus the level blocks. Answers the shared error
     summary as one form would (`errors`, `fields`, `non_field_errors()`, `editor[key]`)."""
 
@@ -269,52 +269,18 @@ class PolicyEditor:
         for block in self.blocks:
             yield f"Level {block.number}: ", block.form
 
-    @property
-    def errors(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        general = self.general + [e for b in self.blocks for e in b.errors]
-        if general:
-            out[NON_FIELD_ERRORS] = general
-        for _title, form in self._forms():
-            if not form.is_bound:
-                continue
-            for name, messages in form.errors.items():
-                if name != NON_FIELD_ERRORS:
-                    out[form.add_prefix(name)] = [str(m) for m in messages]
-        for block in self.blocks:
-            for row in block.targets:
-                if row.errors:
-                    out[row.name] = row.errors
-        return out
+    def _block_errors(self) -> list[str]:
+        return [e for b in self.blocks for e in b.errors]
 
-    @property
-    def fields(self) -> dict[str, Any]:
-        return {key: self[key] for key in self.errors if key != NON_FIELD_ERRORS}
+    def _extra_errors(self) -> dict[str, list[str]]:
+        return {row.name: row.errors for b in self.blocks for row in b.targets if row.errors}
 
-    def non_field_errors(self) -> list[str]:
-        return self.errors.get(NON_FIELD_ERRORS, [])
-
-    def __getitem__(self, key: str) -> Any:
-        for title, form in self._forms():
-            for name in form.fields:
-                if form.add_prefix(name) == key:
-                    return _Labelled(form[name], f"{title}{form.fields[name].label}")
+    def _extra_field(self, key: str) -> Any | None:
         for block in self.blocks:
             for row in block.targets:
                 if row.name == key:
                     return _TargetLabel(row, f"Level {block.number}: target {row.index + 1}")
-        raise KeyError(key)
-
-
-class _Labelled:
-    """A bound field with a longer label ("Level 2: Minutes before the next level")."""
-
-    def __init__(self, bound: forms.BoundField, label: str) -> None:
-        self._bound = bound
-        self.label = label
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._bound, name)
+        return None
 
 
 class _TargetLabel:

@@ -18,11 +18,11 @@ from functools import cache
 from typing import Any
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.datastructures import MultiValueDict
 
 from tocsin.accounts.models import Team, User
 from tocsin.accounts.permissions import Action, can, people_who_may
+from tocsin.core.editor_summary import EditorSummary
 from tocsin.core.errors import Invalid
 from tocsin.core.web import sentence
 from tocsin.core.widgets import PickerSelect
@@ -222,7 +222,7 @@ def initial_layer(index: int) -> dict[str, Any]:
     return {"name": f"Layer {index + 1}", "every": 1, "unit": "weeks"}
 
 
-class ScheduleEditor:
+class ScheduleEditor(EditorSummary):
     """The whole editor: `ScheduleForm` plus the layer blocks. It also answers the
     shared error summary (`tocsin/_error_summary.html`) as one form would: `errors`,
     `fields`, `non_field_errors()` and `editor[name]` over every sub-form."""
@@ -406,47 +406,12 @@ class ScheduleEditor:
             for j, r in enumerate(block.restrictions):
                 yield f"{block.title}, window {j + 1}: ", r
 
-    @property
-    def errors(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        if self.general or any(b.errors for b in self.blocks):
-            out[NON_FIELD_ERRORS] = self.general + [e for b in self.blocks for e in b.errors]
-        for _title, form in self._forms():
-            if not form.is_bound:
-                continue
-            for name, messages in form.errors.items():
-                if name != NON_FIELD_ERRORS:
-                    out[form.add_prefix(name)] = [str(m) for m in messages]
-        return out
-
-    @property
-    def fields(self) -> dict[str, _Labelled]:
-        return {key: self[key] for key in self.errors if key != NON_FIELD_ERRORS}
-
-    def non_field_errors(self) -> list[str]:
-        return self.errors.get(NON_FIELD_ERRORS, [])
-
-    def __getitem__(self, key: str) -> _Labelled:
-        for title, form in self._forms():
-            for name in form.fields:
-                if form.add_prefix(name) == key:
-                    return _Labelled(form[name], f"{title}{form.fields[name].label}")
-        raise KeyError(key)
+    def _block_errors(self) -> list[str]:
+        return [e for b in self.blocks for e in b.errors]
 
     @property
     def has_errors(self) -> bool:
         return bool(self.errors)
-
-
-class _Labelled:
-    """A bound field with a longer label ("Layer 2 (Nights): Starts on")."""
-
-    def __init__(self, bound: forms.BoundField, label: str) -> None:
-        self._bound = bound
-        self.label = label
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._bound, name)
 
 
 _FIELD = re.compile(
