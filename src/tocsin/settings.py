@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "tocsin.alerts",
     "tocsin.oncall",
     "tocsin.escalation",
+    "tocsin.comms",
 ]
 
 MIDDLEWARE = [

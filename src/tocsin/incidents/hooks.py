@@ -14,6 +14,11 @@ function here from its `AppConfig.ready()` (the alerts app does, in alerts/apps.
   it) inside the move's transaction, after the status and its timeline entry are
   written, with the action's name and the old and new status (the escalation app stops
   the climb on acknowledge and restarts it when an acknowledgement is taken back).
+- `on_role_assigned` is called by `role_assign` inside its transaction after the
+  assignment and its timeline entry are written (the escalation app notifies the new
+  holder through their contact methods).
+- `on_major_declared` is called by `major_declare` inside its transaction (the comms app
+  pages the major-incident policy and opens the checklist).
 - `incident_page_sections` are called by the incident page view with the viewing user
   and the incident; each returns a `PageSection` to show, or None to show nothing.
 """
@@ -27,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 if TYPE_CHECKING:
     from tocsin.accounts.models import User
     from tocsin.core.actors import Actor
-    from tocsin.incidents.models import Incident
+    from tocsin.incidents.models import Incident, RoleAssignment
 
 
 class ResolvedHook(Protocol):
@@ -48,6 +53,14 @@ class TransitionHook(Protocol):
     ) -> object: ...
 
 
+class RoleAssignedHook(Protocol):
+    def __call__(self, *, assignment: RoleAssignment, actor: Actor) -> object: ...
+
+
+class MajorDeclaredHook(Protocol):
+    def __call__(self, *, incident: Incident, actor: Actor, reason: str) -> object: ...
+
+
 @dataclass(frozen=True)
 class PageSection:
     """A block of the incident page: a template included with `context` added."""
@@ -62,6 +75,8 @@ on_resolved: list[ResolvedHook] = []
 on_merged: list[MergedHook] = []
 on_created: list[CreatedHook] = []
 on_transition: list[TransitionHook] = []
+on_role_assigned: list[RoleAssignedHook] = []
+on_major_declared: list[MajorDeclaredHook] = []
 incident_page_sections: list[PageSectionHook] = []
 
 
@@ -92,6 +107,16 @@ def run_created(*, incident: Incident, actor: Actor) -> None:
 def run_transition(*, incident: Incident, action: str, old: str, new: str, actor: Actor) -> None:
     for hook in on_transition:
         hook(incident=incident, action=action, old=old, new=new, actor=actor)
+
+
+def run_role_assigned(*, assignment: RoleAssignment, actor: Actor) -> None:
+    for hook in on_role_assigned:
+        hook(assignment=assignment, actor=actor)
+
+
+def run_major_declared(*, incident: Incident, actor: Actor, reason: str) -> None:
+    for hook in on_major_declared:
+        hook(incident=incident, actor=actor, reason=reason)
 
 
 def page_sections(user: User | None, incident: Incident) -> list[PageSection]:

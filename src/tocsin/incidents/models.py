@@ -135,6 +135,13 @@ class Incident(models.Model):
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     resolution_met_at = models.DateTimeField(null=True, blank=True)
     resolution_breached_at = models.DateTimeField(null=True, blank=True)
+    # Response (issue 11): a major incident is declared (automatically for P1, by a
+    # per-service rule for P2, or by hand) and stays major until declared otherwise.
+    major_declared_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The war room: a chat channel and a video bridge (filled from the service's
+    # templates when empty).
+    chat_url = models.URLField(max_length=500, blank=True)
+    video_url = models.URLField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-number"]
@@ -160,6 +167,10 @@ class Incident(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_major(self) -> bool:
+        return self.major_declared_at is not None
 
     @property
     def reporter_display(self) -> str:
@@ -286,6 +297,13 @@ class EntryKind(models.TextChoices):
     SLA = "sla", "SLA"
     CONFIRMATION = "confirmation", "Reporter confirmation"
     PAGE = "page", "Paging"
+    # response and communication (issue 11)
+    ROLE = "role", "Role"
+    MAJOR = "major", "Major incident"
+    RESPONDER = "responder", "Responder"
+    MANAGEMENT = "management", "Management notified"
+    UPDATE = "update", "Stakeholder update"
+    WAR_ROOM = "war_room", "War room"
 
 
 class TimelineEntry(models.Model):
@@ -427,3 +445,80 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class IncidentRole(models.Model):
+    """A role someone holds on an incident: commander, communications lead and scribe
+    come built in (`key` fixed, name editable); administrators add their own. An
+    archived role keeps its history but cannot be assigned any more."""
+
+    COMMANDER = "commander"
+    COMMS_LEAD = "comms_lead"
+    SCRIBE = "scribe"
+
+    key = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=60, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(default=100)
+    builtin = models.BooleanField(default=False)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoleAssignment(models.Model):
+    """Who holds a role on an incident, and since when. Handing a role over ends the
+    current holder's row and opens a new one; at most one open row per role."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="roles")
+    role = models.ForeignKey(IncidentRole, on_delete=models.PROTECT, related_name="assignments")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="incident_roles")
+    assigned_at = models.DateTimeField()
+    assigned_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["role__position", "assigned_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "role"],
+                condition=models.Q(ended_at__isnull=True),
+                name="role_held_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} on {self.incident_id}: {self.user_id}"
+
+
+class ParticipantVia(models.TextChoices):
+    ROLE = "role", "Role"
+    RESPONDER = "responder", "Accepted a responder request"
+    MANUAL = "manual", "Added"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+
+
+class Participant(models.Model):
+    """A person working on an incident (beyond its assignee): who took a role, accepted a
+    responder request or was added. Participants are listed on the incident and receive
+    its stakeholder updates."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="participants")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="participations")
+    via = models.CharField(max_length=20, choices=ParticipantVia.choices)
+    joined_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["joined_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "user"], name="participant_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.incident_id}"

@@ -12,6 +12,7 @@ The functions live in the modules of this package; import them from here
 - `notes`: notes, attachments and redaction;
 - `merge`: duplicates;
 - `confirm`: the reporter's confirmation (and its signed link);
+- `response`: participants, incident roles and major incidents (issue 11);
 - `timers`: what the engine writes as time passes (SLA breaches, auto-close, ack timeouts).
 
 Other apps react to a resolve or merge through `tocsin.incidents.hooks`, never by being
@@ -51,6 +52,14 @@ from tocsin.incidents.services.notes import (
     timeline_view_set,
 )
 from tocsin.incidents.services.record import TRIAGE_FIELDS, incident_create, incident_update
+from tocsin.incidents.services.response import (
+    major_declare,
+    major_stand_down,
+    participant_add,
+    role_assign,
+    role_holder,
+    role_release,
+)
 from tocsin.incidents.services.routing import incident_assign, incident_escalate
 from tocsin.incidents.services.timers import (
     incident_ack_timeout,
@@ -88,6 +97,12 @@ __all__ = [
     "incident_start",
     "incident_unacknowledge",
     "incident_update",
+    "major_declare",
+    "major_stand_down",
+    "participant_add",
+    "role_assign",
+    "role_holder",
+    "role_release",
     "timeline_pin",
     "timeline_redact",
     "timeline_view_set",

@@ -1,0 +1,8 @@
+"""What the comms app hooks into the apps below it at start-up (one function per
+feature, each owned by the module that implements it)."""
+
+from __future__ import annotations
+
+
+def register() -> None:
+    pass
