@@ -17,6 +17,11 @@ function here from its `AppConfig.ready()` (the alerts app does, in alerts/apps.
 - `on_role_assigned` is called by `role_assign` inside its transaction after the
   assignment and its timeline entry are written (the escalation app notifies the new
   holder through their contact methods).
+- `on_priority_changed` is called by `incident_update` inside its transaction after the
+  incident is saved with its new priority (the comms app declares a P1 major).
+- `on_escalated` is called by `incident_escalate` (functional escalation) inside its
+  transaction after the incident and its timeline entry are saved, with the old support
+  level and team id (the escalation app pages the receiving team's on-call).
 - `on_major_declared` is called by `major_declare` inside its transaction (the comms app
   pages the major-incident policy and opens the checklist).
 - `incident_page_sections` are called by the incident page view with the viewing user
@@ -57,6 +62,16 @@ class RoleAssignedHook(Protocol):
     def __call__(self, *, assignment: RoleAssignment, actor: Actor) -> object: ...
 
 
+class PriorityChangedHook(Protocol):
+    def __call__(self, *, incident: Incident, old: int, actor: Actor) -> object: ...
+
+
+class EscalatedHook(Protocol):
+    def __call__(
+        self, *, incident: Incident, old_level: int, old_team_id: int | None, actor: Actor
+    ) -> object: ...
+
+
 class MajorDeclaredHook(Protocol):
     def __call__(self, *, incident: Incident, actor: Actor, reason: str) -> object: ...
 
@@ -76,6 +91,8 @@ on_merged: list[MergedHook] = []
 on_created: list[CreatedHook] = []
 on_transition: list[TransitionHook] = []
 on_role_assigned: list[RoleAssignedHook] = []
+on_priority_changed: list[PriorityChangedHook] = []
+on_escalated: list[EscalatedHook] = []
 on_major_declared: list[MajorDeclaredHook] = []
 incident_page_sections: list[PageSectionHook] = []
 
@@ -112,6 +129,18 @@ def run_transition(*, incident: Incident, action: str, old: str, new: str, actor
 def run_role_assigned(*, assignment: RoleAssignment, actor: Actor) -> None:
     for hook in on_role_assigned:
         hook(assignment=assignment, actor=actor)
+
+
+def run_priority_changed(*, incident: Incident, old: int, actor: Actor) -> None:
+    for hook in on_priority_changed:
+        hook(incident=incident, old=old, actor=actor)
+
+
+def run_escalated(
+    *, incident: Incident, old_level: int, old_team_id: int | None, actor: Actor
+) -> None:
+    for hook in on_escalated:
+        hook(incident=incident, old_level=old_level, old_team_id=old_team_id, actor=actor)
 
 
 def run_major_declared(*, incident: Incident, actor: Actor, reason: str) -> None:

@@ -288,4 +288,6 @@ def incident_update(
     if entries or incident.priority != old_priority:
         incident.updated_at = at
         incident.save()
+    if incident.priority != old_priority:
+        hooks.run_priority_changed(incident=incident, old=old_priority, actor=actor)
     return incident

@@ -11,6 +11,7 @@ from tocsin.accounts.permissions import Action, require_for
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid
+from tocsin.incidents import hooks
 from tocsin.incidents.models import (
     EntryKind,
     Incident,
@@ -70,6 +71,7 @@ def incident_escalate(
     require_for(actor, Action.INCIDENT_ESCALATE, what="escalate incidents")
     note = _clean_text("note", note, required=True, limit=NOTE_MAX)
     incident = _lock(incident)
+    old_level, old_team_id = incident.support_level, incident.team_id
     if not incident.is_open:
         raise Conflict(f"only open incidents can be escalated; this one is {incident.status}")
     if support_level is None and team is None:
@@ -97,4 +99,7 @@ def incident_escalate(
     incident.updated_at = now()
     incident.save(update_fields=["support_level", "team", "assignee", "updated_at"])
     timeline_append(incident=incident, kind=EntryKind.ESCALATION, actor=actor, text=note, data=data)
+    hooks.run_escalated(
+        incident=incident, old_level=old_level, old_team_id=old_team_id, actor=actor
+    )
     return incident
