@@ -214,8 +214,12 @@ TOCSIN_ENGINE_TICK_SECONDS = _env_seconds("TOCSIN_ENGINE_TICK_SECONDS", 1.0, min
 TOCSIN_ENGINE_MODULE_BUDGET_SECONDS = _env_seconds(
     "TOCSIN_ENGINE_MODULE_BUDGET_SECONDS", 0.5, minimum=0.01
 )
-# SQLite: how often an idle worker looks for another connection's commit.
-TOCSIN_ENGINE_SQLITE_POLL_SECONDS = 0.025
+# Modules that only time makes due (SLA breaches, ack timeouts, heartbeats) look at
+# most this often while they find nothing, not on every wake-up.
+TOCSIN_ENGINE_TIMER_SECONDS = _env_seconds("TOCSIN_ENGINE_TIMER_SECONDS", 1.0, minimum=0.01)
+# SQLite: how often an idle worker looks for another connection's commit (a read of
+# `PRAGMA data_version` costs about 2 µs: 200 a second cost well under 1 % of a core).
+TOCSIN_ENGINE_SQLITE_POLL_SECONDS = 0.005
 
 EMAIL_URL = env_str("TOCSIN_EMAIL_URL")
 DEFAULT_FROM_EMAIL = env_str("TOCSIN_FROM_EMAIL", "tocsin@localhost")

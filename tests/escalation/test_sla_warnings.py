@@ -85,7 +85,9 @@ def p1(people: dict[str, User], team: Team | None, **kwargs: Any) -> Incident:
 
 def test_the_module_is_in_the_engine_after_escalation() -> None:
     names = [m.name for m in default_modules("w1")]
-    assert names.index("sla_warnings") == names.index("escalation") + 1
+    # after the alert's path (escalation, outbox): its messages go out on the next turn,
+    # which follows at once because the module reports the work it did
+    assert names.index("sla_warnings") > names.index("escalation")
 
 
 def test_assignee_warned_at_75_and_manager_told_at_breach(

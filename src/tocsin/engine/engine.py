@@ -59,12 +59,37 @@ class HeartbeatModule:
         WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
 
 
+class Every:
+    """A module whose work only time makes due (heartbeats, timers, purges) runs at most
+    once every `seconds` of engine time while it finds nothing to do, rather than on every
+    wake-up: a worker woken by each committed alert then spends its turn on the modules
+    that move that alert (ingest, escalation, outbox). A turn that did work is followed
+    by another at once, as for every module."""
+
+    def __init__(self, module: EngineModule, seconds: float) -> None:
+        self.module = module
+        self.name = module.name
+        self.every = dt.timedelta(seconds=seconds)
+        self.last: dt.datetime | None = None
+
+    def tick(self, now: dt.datetime) -> int:
+        if self.last is not None and self.last <= now < self.last + self.every:
+            return 0
+        done = self.module.tick(now)
+        self.last = None if done else now
+        return done
+
+    def __getattr__(self, name: str) -> Any:  # forget(), in_flight(), ... of the module
+        return getattr(self.module, name)
+
+
 def default_modules(worker_id: str) -> list[EngineModule]:
     from tocsin.alerts.engine import (
         AlertHeartbeatModule,
         IngestModule,
         RetentionModule,
         StormRefreshModule,
+        WalCheckpointModule,
     )
     from tocsin.escalation.engine import EscalationModule
     from tocsin.escalation.handoff import HandoffModule
@@ -72,19 +97,25 @@ def default_modules(worker_id: str) -> list[EngineModule]:
     from tocsin.incidents.engine import AckTimeoutModule, AutoCloseModule, SlaBreachModule
     from tocsin.notify.engine import OutboxModule, worker_threads
 
+    timers = settings.TOCSIN_ENGINE_TIMER_SECONDS
+    # An alert's path comes first (ingest, its escalation step, the outbox), then the
+    # modules that only the clock makes due. The outbox sends what later modules queue
+    # (SLA warnings, hand-off notices) on the next turn, which follows at once.
+    ingest = IngestModule(worker_id)
     return [
-        HeartbeatModule(worker_id),
-        IngestModule(worker_id),
-        StormRefreshModule(),
-        RetentionModule(worker_id),
-        AlertHeartbeatModule(worker_id),
-        AckTimeoutModule(),
+        ingest,
+        Every(AckTimeoutModule(), timers),
         EscalationModule(),
+        OutboxModule(threads=worker_threads()),  # sends in threads of its own
+        Every(HeartbeatModule(worker_id), timers),
+        Every(StormRefreshModule(), timers),
+        Every(RetentionModule(worker_id), 5 * timers),
+        Every(AlertHeartbeatModule(worker_id), timers),
         SlaWarningModule(),
         HandoffModule(),
-        SlaBreachModule(),
-        AutoCloseModule(),
-        OutboxModule(threads=worker_threads()),  # sends in threads of its own
+        Every(SlaBreachModule(), timers),
+        Every(AutoCloseModule(), 5 * timers),
+        WalCheckpointModule(ingest),
     ]
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Prefetch
 
 from tocsin.accounts.models import Team, Urgency, User
@@ -85,11 +85,18 @@ def climb_start(
     level: int = 0,
     reason: str = "",
     at: dt.datetime | None = None,
+    paging: ServicePaging | None = None,
 ) -> Escalation:
     """A new climb whose first step fires at once (the engine is woken on commit).
-    Call inside the transaction of the change that causes it."""
+    Call inside the transaction of the change that causes it; `paging`: the service's
+    paging settings, when the caller has read them already."""
     at = at or now()
-    if policy is not None:
+    if policy is not None and paging is not None and level == 0:
+        # The service's own policy from its first level (an alert's incident): no count
+        # here; a policy left without levels ends the climb at its first step, on the
+        # timeline ("the escalation policy has no levels"), rather than fail the alert.
+        pass
+    elif policy is not None:
         count = policy.levels.count()
         if count == 0:
             raise Invalid("policy", "This escalation policy has no levels.")
@@ -103,7 +110,7 @@ def climb_start(
         target_user=user,
         target_schedule=schedule,
         target_team=team,
-        urgency=urgency_for(incident),
+        urgency=urgency_for(incident, paging),
         level=level,
         next_at=at,
         started_at=at,
@@ -142,7 +149,13 @@ def climbs_on_created(*, incident: Incident, actor: Actor) -> None:
         return
     if incident.status != Status.NEW:
         return
-    climb_start(incident=incident, actor=actor, policy=paging.policy, reason="service policy")
+    climb_start(
+        incident=incident,
+        actor=actor,
+        policy=paging.policy,
+        reason="service policy",
+        paging=paging,
+    )
 
 
 def climbs_on_transition(
@@ -332,7 +345,10 @@ def _lock_incident(incident_id: int) -> None:
     acknowledgement waited for the climb while the engine's step, at its commit, waited
     for the incident, and PostgreSQL aborted one of them. FOR NO KEY UPDATE: it does
     not block other transactions' foreign-key checks. (SQLite: its IMMEDIATE
-    transactions already run one at a time.)"""
+    transactions already run one at a time, and Django drops FOR UPDATE there: the read
+    would lock nothing, so it is not made.)"""
+    if connection.vendor == "sqlite":
+        return
     list(
         Incident.objects.select_for_update(no_key=True)
         .filter(pk=incident_id)
@@ -356,7 +372,12 @@ def climb_step(climb_id: int, *, at: dt.datetime) -> int:
     climb = (
         Escalation.objects.select_for_update(of=("self",))
         .select_related(
-            "incident", "incident__service", "target_user", "target_schedule", "target_team"
+            "incident",
+            "incident__service",
+            "policy",
+            "target_user",
+            "target_schedule",
+            "target_team",
         )
         .filter(pk=climb_id, state=ClimbState.ACTIVE, next_at__lte=at)
         .first()
