@@ -97,7 +97,12 @@ if _database_url:
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(SQLITE_PATH)}}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] in ("django.db.backends.sqlite3", "tocsin.core.sqlite"):
+    # Django's SQLite backend with a fair wait for the write lock (core/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = "tocsin.core.sqlite"
+    # Django's default test database for SQLite, said out loud: pytest-django recognises
+    # an in-memory test database by the engine's name, which is no longer Django's.
+    DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", ":memory:")
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].update(
         {
