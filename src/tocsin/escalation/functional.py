@@ -76,7 +76,10 @@ def handoff_template_set(*, team: Team, text: str, actor: Actor) -> Team:
     require_for(actor, Action.TEAM_HANDOFF_EDIT, team, what="edit this team's hand-off template")
     if not isinstance(text, str) or "\x00" in text:
         raise Invalid("text", "must be text without NUL characters")
-    text = text.replace("\r\n", "\n").strip()
+    # blank lines around it go; a space after "Circuit ID:" stays (the cursor lands there)
+    text = text.replace("\r\n", "\n").strip("\n")
+    if not text.strip():
+        text = ""
     if len(text) > HANDOFF_TEMPLATE_MAX:
         raise Invalid("text", f"must be at most {HANDOFF_TEMPLATE_MAX} characters")
     team = Team.objects.select_for_update().get(pk=team.pk)

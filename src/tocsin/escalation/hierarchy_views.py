@@ -44,9 +44,8 @@ class NotifyManagementForm(forms.Form):
         kwargs.setdefault("auto_id", "mgmt-%s")
         super().__init__(*args, **kwargs)
         if user is not None and not can(user, Action.EXECUTIVES_NOTIFY):
-            self.fields["to"].choices = [
-                (ManagementTo.TEAM_MANAGER, ManagementTo.TEAM_MANAGER.label)
-            ]  # type: ignore[attr-defined]
+            only = [(ManagementTo.TEAM_MANAGER, ManagementTo.TEAM_MANAGER.label)]
+            self.fields["to"].choices = only  # type: ignore[attr-defined]
 
 
 def management_section(user: User | None, incident: Incident) -> PageSection | None:
@@ -77,7 +76,8 @@ def incident_notify_management(request: HttpRequest, ref: str) -> HttpResponse:
         for name, errors in form.errors.items():
             label = form.fields[name].label if name in form.fields else ""
             for error in errors:
-                messages.error(request, f"{label}: {sentence(str(error))}" if label else error)
+                text = sentence(str(error))
+                messages.error(request, f"{label}: {text}" if label else text)
         return redirect(back)
     try:
         notice = hierarchy.management_notify(
@@ -117,6 +117,7 @@ class HandoffForm(forms.Form):
     team = forms.IntegerField(widget=forms.HiddenInput)
     text = forms.CharField(
         required=False,
+        strip=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=HANDOFF_TEMPLATE_MAX,
         label="Hand-off note template",
