@@ -237,7 +237,7 @@ def management_notify(
     if len(reason) > REASON_MAX:
         raise Invalid("reason", f"must be at most {REASON_MAX} characters")
     incident = (
-        Incident.objects.select_for_update()
+        Incident.objects.select_for_update(of=("self",))
         .select_related("team__manager", "service__team__manager")
         .get(pk=incident.pk)
     )
