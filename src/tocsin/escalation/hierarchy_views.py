@@ -101,7 +101,7 @@ def incident_notify_management(request: HttpRequest, ref: str) -> HttpResponse:
 
 class ExecutivesForm(forms.Form):
     people = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple, label="Executive list"
+        required=False, widget=forms.CheckboxSelectMultiple, label="People on the list"
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
