@@ -245,7 +245,7 @@ def test_the_incident_page_section_and_form(
     assert ManagementNotice.objects.get().by.username.startswith("agent")  # type: ignore[union-attr]
 
 
-# --- SLA breach: once per incident and target ------------------------------------------------------
+# --- SLA breach: once per incident and target -----------------------------------------------
 
 
 @pytest.fixture
