@@ -234,6 +234,7 @@ def test_the_incident_page_section_and_form(
     assert 'id="management"' in html and "Management has not been notified." in html
     assert "manager Maya Manager" in html
     assert 'value="executives"' not in html  # agents tell the team manager only
+    assert "/settings/escalation/" not in html  # nothing for an agent to change there
     url = f"/incidents/{incident.ref}/notify-management/"
     reply = browser.post(url, {"to": "team_manager", "reason": ""}, follow=True)
     assert "Reason: This field is required." in reply.content.decode()
@@ -243,6 +244,10 @@ def test_the_incident_page_section_and_form(
     assert "Management notified (maya)." in html
     assert "Outage spreading" in html
     assert ManagementNotice.objects.get().by.username.startswith("agent")  # type: ignore[union-attr]
+    # Network's manager finds the settings page from here
+    browser.force_login(world["maya"])
+    html = browser.get(f"/incidents/{incident.ref}/").content.decode()
+    assert 'href="/settings/escalation/"' in html and 'value="executives"' in html
 
 
 # --- SLA breach: once per incident and target -----------------------------------------------

@@ -52,9 +52,13 @@ def management_section(user: User | None, incident: Incident) -> PageSection | N
     """The "Management" block of the incident page, for staff."""
     if user is None or not can(user, Action.MANAGEMENT_NOTIFY, incident):
         return None
+    team = hierarchy.team_of(incident)
     context: dict[str, Any] = {
         "management_notices": hierarchy.notices_for(incident),
-        "management_team": hierarchy.team_of(incident),
+        "management_team": team,
+        # the settings page, for whoever may change something there
+        "escalation_settings": can(user, Action.EXECUTIVES_MANAGE)
+        or (team is not None and can(user, Action.TEAM_HANDOFF_EDIT, team)),
     }
     if incident.status != Status.CLOSED:
         context["management_form"] = NotifyManagementForm(user=user)
