@@ -311,3 +311,7 @@ TOCSIN_OUTBOX_STOP_WAIT_SECONDS = _env_seconds("TOCSIN_OUTBOX_STOP_WAIT_SECONDS"
 # At most one SMS or voice call per contact method in this many seconds; pages due
 # meanwhile wait and go out together as one bundle.
 TOCSIN_OUTBOX_THROTTLE_SECONDS = 60
+
+# Hierarchical escalation (issue 11): an SLA breach notifies the team's manager once per
+# incident and target (a ManagementNotice). TOCSIN_SLA_NOTIFY_MANAGEMENT=0 turns it off.
+SLA_NOTIFY_MANAGEMENT = env_bool("TOCSIN_SLA_NOTIFY_MANAGEMENT", True)

@@ -7,7 +7,7 @@ from django.urls import path
 from tocsin.accounts import audit_views
 from tocsin.accounts import views as account_views
 from tocsin.core import theme
-from tocsin.escalation import delivery_views, home_views, link_views
+from tocsin.escalation import delivery_views, hierarchy_views, home_views, link_views
 from tocsin.escalation import incident_views as paging_views
 from tocsin.incidents import config_views, portal_views, queue_views, timeline_views, views
 
@@ -18,6 +18,11 @@ urlpatterns = [
     path("settings/priority-matrix/", config_views.priority_matrix_page, name="settings-matrix"),
     path("settings/sla-targets/", config_views.sla_targets_page, name="settings-sla"),
     path("settings/audit/", audit_views.audit_log, name="audit-log"),
+    path(
+        "settings/escalation/",
+        hierarchy_views.escalation_settings,
+        name="settings-escalation",
+    ),
     path("deliveries/", delivery_views.delivery_log_page, name="deliveries"),
     path("theme/", theme.theme_set, name="theme"),
     path("", queue_views.queue, name="queue"),
@@ -74,6 +79,11 @@ urlpatterns = [
         "incidents/<str:ref>/paging/reassign/",
         paging_views.reassign_view,
         name="incident-page-reassign",
+    ),
+    path(
+        "incidents/<str:ref>/notify-management/",
+        hierarchy_views.incident_notify_management,
+        name="incident-notify-management",
     ),
     path("incidents/<str:ref>/confirm/<str:token>/", views.confirm_link, name="confirm-link"),
 ]

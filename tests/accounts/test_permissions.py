@@ -79,6 +79,10 @@ BY_ROLE: dict[str, frozenset[str]] = {
     Action.SERVICE_PAGING: INTEGRATORS,
     Action.PAGE_SEND: STAFF,
     Action.DELIVERY_LOG_VIEW: ADMINS,
+    # issue 11, escalation
+    Action.MANAGEMENT_NOTIFY: STAFF,
+    Action.EXECUTIVES_NOTIFY: INTEGRATORS,
+    Action.EXECUTIVES_MANAGE: ADMINS,
 }
 
 
@@ -96,6 +100,7 @@ def expected(role: str, action: str, kind: str) -> bool:
     if action in (
         Action.SCHEDULE_EDIT,
         Action.POLICY_EDIT,
+        Action.TEAM_HANDOFF_EDIT,
         Action.SCHEDULE_OVERRIDE,
         Action.SCHEDULE_COVER,
     ):

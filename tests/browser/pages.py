@@ -101,6 +101,7 @@ NOT_PAGES: dict[str, str] = {
     "incident-page-now": "POST only (the incident's Paging section: Page now)",
     "incident-page-escalate": "POST only (Escalate now)",
     "incident-page-reassign": "POST only (Reassign the paging)",
+    "incident-notify-management": "POST only (the incident's Management section)",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
@@ -133,6 +134,7 @@ SIMPLE_PAGES: dict[str, str] = {
     "people": "/people/",
     "deliveries": "/deliveries/",
     "home": "/home/",
+    "settings-escalation": "/settings/escalation/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (

@@ -269,7 +269,10 @@ def test_escalate_without_a_note_names_the_field(
     incident = make_incident(reporter)
     response = browse(agent).post(f"/incidents/{incident.ref}/escalate/", {"support_level": "2"})
     assert response.status_code == 422
-    assert "Why? This field is required." in text_of(response)
+    assert (
+        "Hand-off note Starts as the receiving team's template; fill it in. "
+        "This field is required." in text_of(response)
+    )
     assert reload(incident).support_level == 1
 
 

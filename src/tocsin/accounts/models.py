@@ -69,12 +69,19 @@ class User(AbstractUser):
         return self.name or self.get_full_name() or self.username
 
 
+HANDOFF_TEMPLATE_DEFAULT = "What was tried: \nWhy escalate: \nCustomer impact: "
+HANDOFF_TEMPLATE_MAX = 2000
+
+
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     manager = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="managed_teams"
     )
+    # Functional escalation (issue 11): what the escalate form's note starts with when the
+    # incident is handed to this team (its manager or an administrator edits it).
+    handoff_template = models.TextField(blank=True, default=HANDOFF_TEMPLATE_DEFAULT)
     members = models.ManyToManyField(User, blank=True, related_name="teams")
     created_at = models.DateTimeField(default=now, editable=False)
 

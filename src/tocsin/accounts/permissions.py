@@ -111,6 +111,13 @@ class Action(models.TextChoices):
     # hours on call (the basis of on-call pay): staff see their own; managers and
     # administrators see everyone's
     ONCALL_HOURS_ALL = "oncall.hours.all", "see everyone's hours on call"
+    # escalation (issue 11): any staff member may tell an incident team's manager; only
+    # managers and administrators reach the executive list, which administrators keep;
+    # a team's manager (or an administrator) edits the team's hand-off note template
+    MANAGEMENT_NOTIFY = "management.notify", "notify a team's manager"
+    EXECUTIVES_NOTIFY = "executives.notify", "notify the executive list"
+    EXECUTIVES_MANAGE = "executives.manage", "edit the executive list"
+    TEAM_HANDOFF_EDIT = "team.handoff.edit", "edit this team's hand-off note template"
 
 
 # Actions whose answer depends only on the role.
@@ -145,6 +152,9 @@ _BY_ROLE: dict[str, frozenset[str]] = {
     Action.SCHEDULE_VIEW: STAFF_ROLES,
     Action.SCHEDULE_CREATE: INTEGRATION_ROLES,
     Action.ONCALL_HOURS_ALL: INTEGRATION_ROLES,
+    Action.MANAGEMENT_NOTIFY: STAFF_ROLES,
+    Action.EXECUTIVES_NOTIFY: INTEGRATION_ROLES,
+    Action.EXECUTIVES_MANAGE: ADMIN_ROLES,
     Action.POLICY_VIEW: STAFF_ROLES,
     Action.POLICY_CREATE: INTEGRATION_ROLES,
     Action.SERVICE_PAGING: INTEGRATION_ROLES,
@@ -158,7 +168,7 @@ _STAFF_OR_REPORTER = frozenset(
 )
 
 # Actions the manager of the owning team may take (administrators always may).
-_TEAM_OWNED = frozenset({Action.SCHEDULE_EDIT, Action.POLICY_EDIT})
+_TEAM_OWNED = frozenset({Action.SCHEDULE_EDIT, Action.POLICY_EDIT, Action.TEAM_HANDOFF_EDIT})
 
 
 def _active(user: Any) -> bool:

@@ -244,3 +244,73 @@ class SlaNotice(models.Model):
 
     def __str__(self) -> str:
         return f"SLA {self.kind} for {self.target} of incident {self.incident_id}"
+
+
+# --- hierarchical escalation (issue 11): "notify management" ---------------------------------
+
+
+class ManagementTo(models.TextChoices):
+    TEAM_MANAGER = "team_manager", "The team's manager"
+    EXECUTIVES = "executives", "The executive list"
+
+
+class ManagementTrigger(models.TextChoices):
+    """Who asked: a person by hand, or the SLA module at a breach (one per target)."""
+
+    MANUAL = "manual", "By hand"
+    SLA_RESPONSE = "sla_response", "Response target breached"
+    SLA_RESOLUTION = "sla_resolution", "Resolution target breached"
+
+
+class ManagementNotice(models.Model):
+    """One "notify management" on an incident: the reason sent to the incident team's
+    manager or to the executive list. The reports count hierarchical escalations as
+    these rows (functional ones as timeline entries of kind ESCALATION)."""
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.PROTECT, related_name="management_notices"
+    )
+    to = models.CharField(max_length=20, choices=ManagementTo.choices)
+    trigger = models.CharField(
+        max_length=20, choices=ManagementTrigger.choices, default=ManagementTrigger.MANUAL
+    )
+    reason = models.TextField()
+    recipients = models.JSONField(default=list, blank=True)  # usernames, as sent
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    by_label = models.CharField(max_length=200, blank=True)  # "ann", "Tocsin · sla"
+    at = models.DateTimeField(default=now, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        constraints = [
+            # an SLA breach notifies management once per incident and target
+            models.UniqueConstraint(
+                fields=["incident", "trigger"],
+                condition=~Q(trigger="manual"),
+                name="escalation_management_sla_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"management notice to {self.to} for incident {self.incident_id}"
+
+
+class ExecutiveMember(models.Model):
+    """A person on the executive list that "notify management → executives" reaches."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    added_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["added_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"executive {self.user_id}"

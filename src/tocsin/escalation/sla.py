@@ -30,7 +30,7 @@ from tocsin.accounts.models import Team, Urgency, User
 from tocsin.accounts.selectors import effective_rules_many
 from tocsin.core.actors import Actor
 from tocsin.core.budget import budget_spent
-from tocsin.escalation import targets
+from tocsin.escalation import hierarchy, targets
 from tocsin.escalation.messages import next_working_moment
 from tocsin.escalation.models import SlaNotice
 from tocsin.escalation.services import urgency_for
@@ -217,6 +217,11 @@ def sla_notice(
     else:
         people, how = breach_recipients(incident)
         urgency = urgency_for(incident)
+        # the manager hears of each target's breach once per incident, unless turned off
+        # (issue 11: hierarchical escalation; escalation/hierarchy.py)
+        blocked = hierarchy.sla_breach_blocked(incident=incident, target=name) if people else ""
+        if blocked:
+            people, how = [], blocked
     reached = _send(incident, people, name=name, kind=kind, due_at=due_at, urgency=urgency, at=at)
     notice.notified = reached
     notice.save(update_fields=["notified"])
@@ -246,6 +251,16 @@ def sla_notice(
             "notified": reached,
         },
     )
+    if kind == BREACH and reached:
+        hierarchy.sla_breach_record(
+            incident=incident,
+            target=name,
+            due_at=due_at,
+            recipients=reached,
+            how=", ".join(names[u] for u in reached) + f" ({how})",
+            actor=SLA_ACTOR,
+            at=at,
+        )
     return True
 
 

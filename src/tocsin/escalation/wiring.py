@@ -14,3 +14,9 @@ def register() -> None:
     notify_hooks.register(services.page_delivery_outcome)
     views.register_catalog()  # the service page's paging part, the service API's fields
     incident_hooks.register(incident_hooks.incident_page_sections, paging_section)
+    # issue 11: functional escalation pages the receiving team; "notify management"
+    from tocsin.escalation import functional
+    from tocsin.escalation.hierarchy_views import management_section
+
+    incident_hooks.register(incident_hooks.on_escalated, functional.page_receiving_team)
+    incident_hooks.register(incident_hooks.incident_page_sections, management_section)

@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from tocsin.accounts.models import Team, User
+from tocsin.accounts.models import HANDOFF_TEMPLATE_DEFAULT, Team, User
 from tocsin.accounts.permissions import Action, people_who_may
 from tocsin.catalog.models import Service
 from tocsin.catalog.selectors import category_tree, service_list
@@ -370,12 +370,25 @@ class EscalateForm(forms.Form):
     team = forms.ModelChoiceField(
         queryset=Team.objects.none(), required=False, empty_label="— Keep —"
     )
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why?")
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "data-handoff-note": ""}),
+        label="Hand-off note",
+        initial=HANDOFF_TEMPLATE_DEFAULT,
+        help_text="Starts as the receiving team's template; fill it in.",
+    )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, incident_team: Team | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "escalate_%s")
         super().__init__(*args, **kwargs)
+        teams = list(Team.objects.order_by("name"))
         _model_choices(self.fields["team"]).queryset = Team.objects.order_by("name")
+        # each team's template, for the page's script to swap in when the team changes
+        # (without JavaScript the note starts as the incident's team's template)
+        self.handoff_templates = {"": HANDOFF_TEMPLATE_DEFAULT} | {
+            str(t.pk): t.handoff_template or HANDOFF_TEMPLATE_DEFAULT for t in teams
+        }
+        if incident_team is not None and incident_team.handoff_template:
+            self.fields["note"].initial = incident_team.handoff_template
 
 
 class MergeForm(forms.Form):

@@ -142,6 +142,10 @@ class Incident(models.Model):
     # templates when empty).
     chat_url = models.URLField(max_length=500, blank=True)
     video_url = models.URLField(max_length=500, blank=True)
+    # Functional escalation (issue 11): when it was last escalated (support level or team
+    # hand-off); the queue shows "escalated to L2 Network" from this, the level and the
+    # team, without reading the timeline.
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-number"]
@@ -171,6 +175,14 @@ class Incident(models.Model):
     @property
     def is_major(self) -> bool:
         return self.major_declared_at is not None
+
+    @property
+    def escalation_label(self) -> str:
+        """ "escalated to L2 Network" once escalated (level and team as they are now)."""
+        if self.escalated_at is None:
+            return ""
+        team = self.team.name if self.team_id and self.team is not None else ""
+        return f"escalated to L{self.support_level}" + (f" {team}" if team else "")
 
     @property
     def reporter_display(self) -> str:

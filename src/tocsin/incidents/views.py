@@ -252,7 +252,9 @@ def _incident_context(
             initial={"assignee": incident.assignee_id, "team": incident.team_id}
         )
     if staff and incident.is_open:
-        context["escalate_form"] = bound.get("escalate") or EscalateForm()
+        context["escalate_form"] = bound.get("escalate") or EscalateForm(
+            incident_team=incident.team
+        )
         if can(user, Action.INCIDENT_MERGE):
             context["merge_form"] = bound.get("merge") or MergeForm()
     context["can_take"] = (

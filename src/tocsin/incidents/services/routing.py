@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from tocsin.accounts.models import Team, User
+from tocsin.accounts.models import HANDOFF_TEMPLATE_DEFAULT, Team, User
 from tocsin.accounts.permissions import Action, require_for
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
@@ -70,6 +70,7 @@ def incident_escalate(
     """Functional escalation: raise the support level and/or hand to another team."""
     require_for(actor, Action.INCIDENT_ESCALATE, what="escalate incidents")
     note = _clean_text("note", note, required=True, limit=NOTE_MAX)
+    _check_filled_in(note, team)
     incident = _lock(incident)
     old_level, old_team_id = incident.support_level, incident.team_id
     if not incident.is_open:
@@ -96,10 +97,24 @@ def incident_escalate(
             incident.assignee = None
     if not data:
         raise Conflict("the incident is already at that level and team")
-    incident.updated_at = now()
-    incident.save(update_fields=["support_level", "team", "assignee", "updated_at"])
+    incident.updated_at = incident.escalated_at = now()
+    incident.save(update_fields=["support_level", "team", "assignee", "updated_at", "escalated_at"])
     timeline_append(incident=incident, kind=EntryKind.ESCALATION, actor=actor, text=note, data=data)
     hooks.run_escalated(
         incident=incident, old_level=old_level, old_team_id=old_team_id, actor=actor
     )
     return incident
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _check_filled_in(note: str, team: Team | None) -> None:
+    """The hand-off note starts as the receiving team's template (issue 11); sent back
+    untouched, it says nothing, so it is refused like an empty note."""
+    templates = {_squash(HANDOFF_TEMPLATE_DEFAULT)}
+    if team is not None and team.handoff_template.strip():
+        templates.add(_squash(team.handoff_template))
+    if _squash(note) in templates:
+        raise Invalid("note", "fill in the hand-off note; it is still the template")
