@@ -111,6 +111,11 @@ class Action(models.TextChoices):
     # hours on call (the basis of on-call pay): staff see their own; managers and
     # administrators see everyone's
     ONCALL_HOURS_ALL = "oncall.hours.all", "see everyone's hours on call"
+    # stakeholder updates (issue 11): staff post them and manage who receives them;
+    # administrators edit the update templates
+    UPDATE_POST = "update.post", "post stakeholder updates"
+    UPDATE_SUBSCRIBE = "update.subscribe", "manage who receives stakeholder updates"
+    UPDATE_TEMPLATE_MANAGE = "update.template.manage", "edit the update templates"
 
 
 # Actions whose answer depends only on the role.
@@ -150,6 +155,9 @@ _BY_ROLE: dict[str, frozenset[str]] = {
     Action.SERVICE_PAGING: INTEGRATION_ROLES,
     Action.PAGE_SEND: STAFF_ROLES,
     Action.DELIVERY_LOG_VIEW: ADMIN_ROLES,
+    Action.UPDATE_POST: STAFF_ROLES,
+    Action.UPDATE_SUBSCRIBE: STAFF_ROLES,
+    Action.UPDATE_TEMPLATE_MANAGE: ADMIN_ROLES,
 }
 
 # Actions where staff may, and so may the reporter of the incident in `obj`.
