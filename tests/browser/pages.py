@@ -101,6 +101,9 @@ NOT_PAGES: dict[str, str] = {
     "incident-page-now": "POST only (the incident's Paging section: Page now)",
     "incident-page-escalate": "POST only (Escalate now)",
     "incident-page-reassign": "POST only (Reassign the paging)",
+    "incident-update-subscribe-me": "POST only (the Stakeholder updates section: Subscribe me)",
+    "incident-update-subscriber-add": "POST only (Add a subscriber)",
+    "incident-update-subscriber-remove": "POST only (Remove a subscriber)",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
@@ -133,6 +136,7 @@ SIMPLE_PAGES: dict[str, str] = {
     "people": "/people/",
     "deliveries": "/deliveries/",
     "home": "/home/",
+    "settings-update-templates": "/settings/update-templates/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (
@@ -152,6 +156,8 @@ OBJECT_PAGES = (
     "escalation-policy-archive",
     "paging-person",
     "page-link",
+    "incident-update-compose",
+    "updates-unsubscribe",
 )
 
 
@@ -348,6 +354,7 @@ def targets(site: Site, role: str | None) -> list[Target]:
                     reverse("page-link", args=[page_token(page.pk, "acknowledge")]),
                 )
             )
+        found.extend(unsubscribe_targets())
         return found
 
     user = site.person(role)
@@ -379,6 +386,10 @@ def targets(site: Site, role: str | None) -> list[Target]:
         for label, incident in picks.items():
             if incident is not None:
                 found.append(Target("incident", label, _incident_url(incident)))
+        open_incident = picks["incident in progress"] or picks["new incident"]
+        if open_incident is not None:
+            compose = reverse("incident-update-compose", args=[open_incident.ref])
+            found.append(Target("incident-update-compose", "stakeholder update form", compose))
         service = (
             Service.objects.annotate(n=Count("integrations")).order_by("-n", "pk").first()
             or Service.objects.order_by("pk").first()
@@ -443,6 +454,21 @@ def targets(site: Site, role: str | None) -> list[Target]:
     if can(user, Action.CONFIG_MANAGE):
         found.extend(admin_targets(user))
     return found
+
+
+def unsubscribe_targets() -> list[Target]:
+    """The signed unsubscribe link of an outside subscriber (one is added if none)."""
+    from tocsin.comms.models import Subscription
+    from tocsin.comms.updates import unsubscribe_token
+
+    incident = Incident.objects.order_by("pk").first()
+    if incident is None:
+        return []
+    subscription, _ = Subscription.objects.get_or_create(
+        incident=incident, email="stakeholder@example.com"
+    )
+    url = reverse("updates-unsubscribe", args=[unsubscribe_token(subscription)])
+    return [Target("updates-unsubscribe", "unsubscribe link (asks to confirm)", url)]
 
 
 def schedule_editor_targets(user: User) -> list[Target]:
