@@ -79,6 +79,9 @@ BY_ROLE: dict[str, frozenset[str]] = {
     Action.SERVICE_PAGING: INTEGRATORS,
     Action.PAGE_SEND: STAFF,
     Action.DELIVERY_LOG_VIEW: ADMINS,
+    Action.UPDATE_POST: STAFF,
+    Action.UPDATE_SUBSCRIBE: STAFF,
+    Action.UPDATE_TEMPLATE_MANAGE: ADMINS,
 }
 
 
