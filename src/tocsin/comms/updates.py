@@ -577,7 +577,11 @@ def update_post(
         raise Invalid("body", "Write the update.")
     if len(text) > BODY_MAX:
         raise Invalid("body", f"At most {BODY_MAX} characters.")
-    incident = Incident.objects.select_for_update().select_related("service").get(pk=incident.pk)
+    incident = (
+        Incident.objects.select_for_update(of=("self",))
+        .select_related("service")
+        .get(pk=incident.pk)
+    )
     if incident.status == Status.CLOSED:
         raise Conflict(f"{incident.ref} is closed; reopen it to post an update.")
     at = now()
