@@ -21,6 +21,7 @@ from tocsin.comms.models import StakeholderUpdate
 from tocsin.core.actors import Actor
 from tocsin.incidents.services import incident_add_note, incident_create
 
+from .a11y import axe_violations
 from .conftest import PASSWORD, Watched
 
 sync_api = pytest.importorskip(
@@ -85,6 +86,7 @@ def test_post_an_update_from_the_incident_page(
     page.locator("#updates").get_by_label("Start from template").select_option(label="Identified")
     page.locator("#updates").get_by_role("button", name="Use template").click()
     expect(page.get_by_role("heading", name="Stakeholder update")).to_be_visible()
+    assert axe_violations(page) == [], "the compose page"
     body = page.get_by_label("Update", exact=True)
     expect(body).to_contain_text("We have identified the cause of the problem affecting Checkout")
     expect(page.get_by_label("Status")).to_have_value("identified")
@@ -98,6 +100,7 @@ def test_post_an_update_from_the_incident_page(
     section = page.locator("#updates")
     expect(section).to_contain_text("A faulty deploy broke card payments")
     expect(section).to_contain_text("Next update promised for")
+    assert axe_violations(page) == [], "the incident page with the section"
     update = StakeholderUpdate.objects.get()
     assert "{next_update}" not in update.body
     # the sticky top bar would cover the section's top in an element screenshot
@@ -119,3 +122,22 @@ def test_post_an_update_from_the_incident_page(
     expect(reporter.locator("body")).to_contain_text("A faulty deploy broke card payments")
     expect(reporter.locator("#updates")).to_have_count(0)
     assert NOTE not in reporter.content()
+
+
+def test_the_unsubscribe_page_signed_out(
+    browser: Any, live_server: Any, incident: Any, shots: Path
+) -> None:
+    from tocsin.comms.models import Subscription
+    from tocsin.comms.updates import unsubscribe_token
+
+    subscription = Subscription.objects.create(incident=incident, email="cfo@customer.example")
+    context = browser.new_context(viewport=PHONE, base_url=live_server.url)
+    page = context.new_page()
+    page.goto(f"/updates/unsubscribe/{unsubscribe_token(subscription)}/")
+    expect(page.locator("main")).to_contain_text("Stop sending incident updates to")
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Unsubscribe").click()
+    expect(page.locator("main")).to_contain_text("is unsubscribed")
+    page.screenshot(path=str(shots / "unsubscribed-phone.png"))
+    assert not Subscription.objects.filter(pk=subscription.pk).exists()
+    context.close()
