@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.apps import apps
 
+from tests.comms.updates_helpers import seeded
 from tocsin.accounts.models import Role
 from tocsin.accounts.services import user_create
 from tocsin.catalog.models import Service
@@ -37,7 +36,7 @@ NOTE = "INTERNAL: the vendor's support PIN is 4417"
 @pytest.fixture
 def incident(transactional_db: None) -> Any:
     # a live-server test before this one flushed every table: seed the templates again
-    import_module("tocsin.comms.migrations.0002_updates_subscribers").seed_templates(apps, None)
+    seeded()
     for username, role, name in (
         ("ines", Role.RESPONDER, "Inês Duarte"),
         ("rita", Role.REPORTER, "Rita Reis"),

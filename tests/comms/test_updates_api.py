@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.comms.updates_helpers import SECRET_NOTE, incident_with_secrets, person
+from tests.comms.updates_helpers import SECRET_NOTE, incident_with_secrets, person, seeded
 from tocsin.accounts.models import Role, Team
 from tocsin.catalog.models import Service
 from tocsin.comms import events
@@ -23,6 +23,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def world(api: Any) -> dict[str, Any]:
+    seeded()
     people = {
         "ines": person("ines", name="Inês Duarte"),
         "ada": person("ada", role=Role.ADMIN),

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.comms.updates_helpers import incident_with_secrets, person
+from tests.comms.updates_helpers import incident_with_secrets, person, seeded
 from tests.conftest import ApiClient
 from tocsin.accounts.models import Role
 from tocsin.catalog.models import Service
@@ -41,6 +41,7 @@ FUZZ = settings(
 
 @pytest.fixture
 def admin_api(db: None) -> tuple[ApiClient, str, int]:
+    seeded()
     admin = person("ada", role=Role.ADMIN)
     service = Service.objects.create(name="Checkout")
     incident = incident_with_secrets(person("rita", role=Role.REPORTER), service)

@@ -19,6 +19,7 @@ from tests.comms.updates_helpers import (
     incident_with_secrets,
     person,
     reachable,
+    seeded,
     signed_in,
     text_of,
 )
@@ -45,6 +46,7 @@ def smtp_server(settings: Any) -> Iterator[Inbox]:
 
 @pytest.fixture
 def world() -> dict[str, Any]:
+    seeded()
     people = {
         "ines": person("ines", name="Inês Duarte"),
         "bob": person("bob"),

@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.comms.updates_helpers import SECRET_NOTE, incident_with_secrets, person, signed_in
+from tests.comms.updates_helpers import (
+    SECRET_NOTE,
+    incident_with_secrets,
+    person,
+    seeded,
+    signed_in,
+)
 from tocsin.accounts.models import Role, Team
 from tocsin.comms.models import StakeholderUpdate, Subscription, UpdateTemplate
 from tocsin.notify.models import OutboxMessage
@@ -21,6 +27,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def world() -> dict[str, Any]:
+    seeded()
     people = {
         "ines": person("ines", name="Inês Duarte"),
         "ada": person("ada", role=Role.ADMIN),

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import time_machine
 
-from tests.comms.updates_helpers import incident_with_secrets, person, reachable
+from tests.comms.updates_helpers import incident_with_secrets, person, reachable, seeded
 from tocsin.accounts.models import Role
 from tocsin.comms import updates
 from tocsin.comms.models import StakeholderUpdate
@@ -38,6 +38,7 @@ def clock() -> Iterator[time_machine.Coordinates]:
 
 @pytest.fixture
 def world(clock: Any) -> dict[str, Any]:
+    seeded()
     found = {
         "ines": person("ines", name="Inês Duarte"),
         "carla": person("carla", name="Carla Comms"),
@@ -156,3 +157,35 @@ def test_no_promise_no_reminder_and_none_once_resolved(world, clock) -> None:
 
 def test_the_worker_runs_the_module() -> None:
     assert "update_reminders" in [m.name for m in default_modules("test")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_worker_threads_racing_send_each_reminder_once() -> None:
+    """Each worker a thread with its own connection, released together (on PostgreSQL
+    they overlap; SQLite's in-memory test database takes them one after the other)."""
+    seeded()
+    from tests.escalation.test_engine_race import _race
+
+    lead = person("carla", name="Carla Comms")
+    reachable(lead, "email")
+    poster = person("ines")
+    role = IncidentRole.objects.get(key=IncidentRole.COMMS_LEAD)
+    posted = []
+    for n in range(6):
+        incident = incident_with_secrets(person(f"rita{n}", role=Role.REPORTER))
+        role_assign(incident=incident, role=role, user=lead, actor=Actor.for_user(poster))
+        posted.append(
+            updates.update_post(
+                incident=incident,
+                actor=Actor.for_user(poster),
+                status="investigating",
+                body="Looking.",
+                next_update_minutes=5,
+            )
+        )
+    later = now() + 6 * MIN
+    done = _race(lambda: UpdateReminderModule().tick(later), workers=2)
+    assert sum(done) == 6
+    assert OutboxMessage.objects.filter(purpose="update-remind").count() == 6
+    assert StakeholderUpdate.objects.filter(reminded_at__isnull=True).count() == 0
+    assert TimelineEntry.objects.filter(data__has_key="reminder").count() == 6

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from email.message import Message
+from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 from django.test import Client
@@ -19,6 +21,17 @@ from tocsin.notify.engine import OutboxModule
 SETUP = Actor.system("test setup")
 SECRET_NOTE = "INTERNAL-ONLY: root password is hunter2 on db-7"
 SECRET_DESCRIPTION = "Private detail: customer Acme's card data path"
+
+
+def seeded() -> None:
+    """The rows the migrations seed (update templates, built-in incident roles): a
+    live-server or transactional test earlier in the run flushed every table."""
+    from django.apps import apps
+
+    folder = Path(import_module("tocsin.comms.migrations").__file__ or "").parent
+    [name] = [p.stem for p in folder.glob("*_updates_subscribers.py")]  # renumbered on merge
+    import_module(f"tocsin.comms.migrations.{name}").seed_templates(apps, None)
+    import_module("tocsin.incidents.migrations.0013_builtin_roles").add(apps, None)  # type: ignore[arg-type]
 
 
 def person(username: str, role: str = Role.RESPONDER, **kwargs: Any) -> User:
