@@ -140,3 +140,30 @@ def test_the_unsubscribe_page_signed_out(
     page.screenshot(path=str(shots / "unsubscribed-phone.png"))
     assert not Subscription.objects.filter(pk=subscription.pk).exists()
     context.close()
+
+
+def test_the_update_templates_settings_page(
+    open_as: Callable[[str], Watched], incident: Any, shots: Path
+) -> None:
+    user_create(
+        username="ada",
+        email="ada@example.com",
+        name="Ada Admin",
+        role=Role.ADMIN,
+        password=PASSWORD,
+        actor=SETUP,
+    )
+    watched = open_as("ada")
+    page = watched.page
+    page.goto("/settings/update-templates/")
+    expect(page.get_by_role("heading", name="Update templates", exact=True)).to_be_visible()
+    assert axe_violations(page) == []
+    form = page.locator("form", has=page.get_by_role("button", name="Add template"))
+    form.get_by_label("Name").fill("Degraded")
+    form.get_by_label("Text").fill("{service} is slow: {whatever}")
+    form.get_by_role("button", name="Add template").click()
+    expect(page.locator("main")).to_contain_text("Unknown variable {whatever}")
+    assert axe_violations(page) == []
+    page.screenshot(path=str(shots / "templates-refused-desktop.png"), full_page=True)
+    # the refused form answers 422, which Chromium logs; nothing else may go wrong
+    assert [p for p in watched.problems() if "status of 422" not in p] == []
