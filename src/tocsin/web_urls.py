@@ -6,6 +6,7 @@ from django.urls import path
 
 from tocsin.accounts import audit_views
 from tocsin.accounts import views as account_views
+from tocsin.comms import update_views
 from tocsin.core import theme
 from tocsin.escalation import delivery_views, hierarchy_views, home_views, link_views
 from tocsin.escalation import incident_views as paging_views
@@ -86,4 +87,35 @@ urlpatterns = [
         name="incident-notify-management",
     ),
     path("incidents/<str:ref>/confirm/<str:token>/", views.confirm_link, name="confirm-link"),
+    # stakeholder updates (comms/update_views.py)
+    path(
+        "incidents/<str:ref>/updates/",
+        update_views.update_compose,
+        name="incident-update-compose",
+    ),
+    path(
+        "incidents/<str:ref>/updates/subscribe-me/",
+        update_views.subscribe_me,
+        name="incident-update-subscribe-me",
+    ),
+    path(
+        "incidents/<str:ref>/updates/subscribers/",
+        update_views.subscriber_add,
+        name="incident-update-subscriber-add",
+    ),
+    path(
+        "incidents/<str:ref>/updates/subscribers/<int:subscription_id>/remove/",
+        update_views.subscriber_remove,
+        name="incident-update-subscriber-remove",
+    ),
+    path(
+        "settings/update-templates/",
+        update_views.templates_page,
+        name="settings-update-templates",
+    ),
+    path(
+        "updates/unsubscribe/<str:token>/",
+        update_views.unsubscribe_view,
+        name="updates-unsubscribe",
+    ),
 ]

@@ -83,6 +83,9 @@ BY_ROLE: dict[str, frozenset[str]] = {
     Action.MANAGEMENT_NOTIFY: STAFF,
     Action.EXECUTIVES_NOTIFY: INTEGRATORS,
     Action.EXECUTIVES_MANAGE: ADMINS,
+    Action.UPDATE_POST: STAFF,
+    Action.UPDATE_SUBSCRIBE: STAFF,
+    Action.UPDATE_TEMPLATE_MANAGE: ADMINS,
 }
 
 

@@ -102,6 +102,9 @@ NOT_PAGES: dict[str, str] = {
     "incident-page-escalate": "POST only (Escalate now)",
     "incident-page-reassign": "POST only (Reassign the paging)",
     "incident-notify-management": "POST only (the incident's Management section)",
+    "incident-update-subscribe-me": "POST only (the Stakeholder updates section: Subscribe me)",
+    "incident-update-subscriber-add": "POST only (Add a subscriber)",
+    "incident-update-subscriber-remove": "POST only (Remove a subscriber)",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
@@ -135,6 +138,7 @@ SIMPLE_PAGES: dict[str, str] = {
     "deliveries": "/deliveries/",
     "home": "/home/",
     "settings-escalation": "/settings/escalation/",
+    "settings-update-templates": "/settings/update-templates/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (
@@ -154,6 +158,8 @@ OBJECT_PAGES = (
     "escalation-policy-archive",
     "paging-person",
     "page-link",
+    "incident-update-compose",
+    "updates-unsubscribe",
 )
 
 
@@ -350,6 +356,7 @@ def targets(site: Site, role: str | None) -> list[Target]:
                     reverse("page-link", args=[page_token(page.pk, "acknowledge")]),
                 )
             )
+        found.extend(unsubscribe_targets())
         return found
 
     user = site.person(role)
@@ -381,6 +388,10 @@ def targets(site: Site, role: str | None) -> list[Target]:
         for label, incident in picks.items():
             if incident is not None:
                 found.append(Target("incident", label, _incident_url(incident)))
+        open_incident = picks["incident in progress"] or picks["new incident"]
+        if open_incident is not None:
+            compose = reverse("incident-update-compose", args=[open_incident.ref])
+            found.append(Target("incident-update-compose", "stakeholder update form", compose))
         service = (
             Service.objects.annotate(n=Count("integrations")).order_by("-n", "pk").first()
             or Service.objects.order_by("pk").first()
@@ -445,6 +456,21 @@ def targets(site: Site, role: str | None) -> list[Target]:
     if can(user, Action.CONFIG_MANAGE):
         found.extend(admin_targets(user))
     return found
+
+
+def unsubscribe_targets() -> list[Target]:
+    """The signed unsubscribe link of an outside subscriber (one is added if none)."""
+    from tocsin.comms.models import Subscription
+    from tocsin.comms.updates import unsubscribe_token
+
+    incident = Incident.objects.order_by("pk").first()
+    if incident is None:
+        return []
+    subscription, _ = Subscription.objects.get_or_create(
+        incident=incident, email="stakeholder@example.com"
+    )
+    url = reverse("updates-unsubscribe", args=[unsubscribe_token(subscription)])
+    return [Target("updates-unsubscribe", "unsubscribe link (asks to confirm)", url)]
 
 
 def schedule_editor_targets(user: User) -> list[Target]:

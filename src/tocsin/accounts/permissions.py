@@ -118,6 +118,11 @@ class Action(models.TextChoices):
     EXECUTIVES_NOTIFY = "executives.notify", "notify the executive list"
     EXECUTIVES_MANAGE = "executives.manage", "edit the executive list"
     TEAM_HANDOFF_EDIT = "team.handoff.edit", "edit this team's hand-off note template"
+    # stakeholder updates (issue 11): staff post them and manage who receives them;
+    # administrators edit the update templates
+    UPDATE_POST = "update.post", "post stakeholder updates"
+    UPDATE_SUBSCRIBE = "update.subscribe", "manage who receives stakeholder updates"
+    UPDATE_TEMPLATE_MANAGE = "update.template.manage", "edit the update templates"
 
 
 # Actions whose answer depends only on the role.
@@ -160,6 +165,9 @@ _BY_ROLE: dict[str, frozenset[str]] = {
     Action.SERVICE_PAGING: INTEGRATION_ROLES,
     Action.PAGE_SEND: STAFF_ROLES,
     Action.DELIVERY_LOG_VIEW: ADMIN_ROLES,
+    Action.UPDATE_POST: STAFF_ROLES,
+    Action.UPDATE_SUBSCRIBE: STAFF_ROLES,
+    Action.UPDATE_TEMPLATE_MANAGE: ADMIN_ROLES,
 }
 
 # Actions where staff may, and so may the reporter of the incident in `obj`.

@@ -227,3 +227,161 @@ class PublicMaintenance(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# --- stakeholder updates and internal subscribers (issue 11, point 6) ---------------------
+
+
+class UpdateStatus(models.TextChoices):
+    INVESTIGATING = "investigating", "Investigating"
+    IDENTIFIED = "identified", "Identified"
+    MONITORING = "monitoring", "Monitoring"
+    RESOLVED = "resolved", "Resolved"
+
+
+class UpdateTemplate(models.Model):
+    """A starting text for a stakeholder update, edited by administrators. The body may
+    use the variables {service} {impact} {priority} {ref} {title} {next_update}
+    (comms/updates.py checks them and fills them in; never Django template syntax)."""
+
+    name = models.CharField(max_length=60, unique=True)
+    status = models.CharField(
+        max_length=20, choices=UpdateStatus.choices, default=UpdateStatus.INVESTIGATING
+    )
+    body = models.TextField()
+    position = models.PositiveSmallIntegerField(default=100)
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(default=now)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StakeholderUpdate(models.Model):
+    """An update posted to an incident's stakeholders: on the timeline as a public entry
+    and sent to the subscribers. `reminded_at` is set (compare-and-set) when the
+    communications lead was reminded that the promised next update is due."""
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.PROTECT, related_name="stakeholder_updates"
+    )
+    status = models.CharField(max_length=20, choices=UpdateStatus.choices)
+    body = models.TextField()
+    next_update_at = models.DateTimeField(null=True, blank=True)
+    posted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    posted_at = models.DateTimeField()
+    template = models.ForeignKey(
+        UpdateTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    entry = models.ForeignKey(
+        "incidents.TimelineEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recipients = models.PositiveIntegerField(default=0)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-posted_at", "-id"]
+        indexes = [
+            models.Index(fields=["incident", "-posted_at"]),
+            models.Index(fields=["reminded_at", "next_update_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} on {self.incident_id} at {self.posted_at:%Y-%m-%d %H:%M}"
+
+
+class SubscriptionChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    CONTACT = "contact", "My contact methods (low urgency)"
+
+
+class Subscription(models.Model):
+    """Who receives the stakeholder updates of an incident or of a service's incidents: a
+    person, a team (each member) or an outside email address (exactly one of them)."""
+
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+    )
+    email = models.EmailField(blank=True)
+    channel = models.CharField(
+        max_length=10, choices=SubscriptionChannel.choices, default=SubscriptionChannel.EMAIL
+    )
+    created_at = models.DateTimeField(default=now)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(incident__isnull=False, service__isnull=True)
+                    | models.Q(incident__isnull=True, service__isnull=False)
+                ),
+                name="subscription_one_subject",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(user__isnull=False, team__isnull=True, email="")
+                    | models.Q(user__isnull=True, team__isnull=False, email="")
+                    | (models.Q(user__isnull=True, team__isnull=True) & ~models.Q(email=""))
+                ),
+                name="subscription_one_recipient",
+            ),
+            models.UniqueConstraint(
+                fields=["incident", "user"],
+                condition=models.Q(incident__isnull=False, user__isnull=False),
+                name="subscription_incident_user_once",
+            ),
+            models.UniqueConstraint(
+                fields=["incident", "team"],
+                condition=models.Q(incident__isnull=False, team__isnull=False),
+                name="subscription_incident_team_once",
+            ),
+            models.UniqueConstraint(
+                fields=["incident", "email"],
+                condition=models.Q(incident__isnull=False) & ~models.Q(email=""),
+                name="subscription_incident_email_once",
+            ),
+            models.UniqueConstraint(
+                fields=["service", "user"],
+                condition=models.Q(service__isnull=False, user__isnull=False),
+                name="subscription_service_user_once",
+            ),
+            models.UniqueConstraint(
+                fields=["service", "team"],
+                condition=models.Q(service__isnull=False, team__isnull=False),
+                name="subscription_service_team_once",
+            ),
+            models.UniqueConstraint(
+                fields=["service", "email"],
+                condition=models.Q(service__isnull=False) & ~models.Q(email=""),
+                name="subscription_service_email_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.email or (f"team {self.team_id}" if self.team_id else f"user {self.user_id}")
+        if self.incident_id:
+            return f"{who} on incident {self.incident_id}"
+        return f"{who} on service {self.service_id}"

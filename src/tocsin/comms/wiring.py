@@ -5,4 +5,7 @@ from __future__ import annotations
 
 
 def register() -> None:
-    pass
+    from tocsin.comms import update_views
+    from tocsin.incidents import hooks as incident_hooks
+
+    incident_hooks.register(incident_hooks.incident_page_sections, update_views.updates_section)

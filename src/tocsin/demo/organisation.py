@@ -35,6 +35,7 @@ from tocsin.demo.alerts import DEMO_ACTOR, write_alerts
 from tocsin.demo.escalation import write_escalation
 from tocsin.demo.oncall import write_schedules
 from tocsin.demo.paging import write_paging
+from tocsin.demo.updates import write_updates
 from tocsin.incidents import services, sla
 from tocsin.incidents.models import Incident, Source, Visibility
 from tocsin.incidents.priority import DEFAULT_MATRIX
@@ -1324,6 +1325,7 @@ def load_demo(*, seed: int = 7) -> DemoSummary:
             OutboxMessage.objects.filter(created_at__lte=end).delete()
             write_paging(end)  # after: its past deliveries are recorded, its live page waits
             write_escalation()  # hand-off templates and the executive list (issue 11)
+            write_updates(end)
             Counter.next_value(DEMO_MARKER)
     return DemoSummary(
         created=created,
