@@ -96,6 +96,7 @@ def expected(role: str, action: str, kind: str) -> bool:
     if action in (
         Action.SCHEDULE_EDIT,
         Action.POLICY_EDIT,
+        Action.AUTOMATION_MANAGE,
         Action.SCHEDULE_OVERRIDE,
         Action.SCHEDULE_COVER,
     ):

@@ -111,6 +111,9 @@ class Action(models.TextChoices):
     # hours on call (the basis of on-call pay): staff see their own; managers and
     # administrators see everyone's
     ONCALL_HOURS_ALL = "oncall.hours.all", "see everyone's hours on call"
+    # automation webhooks (issue 11): a service's are managed by the manager of the
+    # service's team and administrators; global ones (obj None) by administrators only
+    AUTOMATION_MANAGE = "automation.manage", "manage automation webhooks"
 
 
 # Actions whose answer depends only on the role.
@@ -158,7 +161,7 @@ _STAFF_OR_REPORTER = frozenset(
 )
 
 # Actions the manager of the owning team may take (administrators always may).
-_TEAM_OWNED = frozenset({Action.SCHEDULE_EDIT, Action.POLICY_EDIT})
+_TEAM_OWNED = frozenset({Action.SCHEDULE_EDIT, Action.POLICY_EDIT, Action.AUTOMATION_MANAGE})
 
 
 def _active(user: Any) -> bool:
