@@ -183,13 +183,17 @@ def service_for_field(user: Any, service_id: int | None) -> Service | None:
     return service
 
 
-def deliveries_of(webhook: AutomationWebhook, limit: int = DELIVERY_LOG_SIZE) -> list[Any]:
-    """The most recent deliveries, newest first, with their outbox message."""
-    return list(
+def delivery_rows(webhook: AutomationWebhook) -> QuerySet[AutomationDelivery]:
+    """The webhook's deliveries, newest first, with their outbox message."""
+    return (
         AutomationDelivery.objects.filter(webhook=webhook)
         .select_related("message", "message__incident")
-        .order_by("-created_at", "-pk")[:limit]
+        .order_by("-created_at", "-pk")
     )
+
+
+def deliveries_of(webhook: AutomationWebhook, limit: int = DELIVERY_LOG_SIZE) -> list[Any]:
+    return list(delivery_rows(webhook)[:limit])
 
 
 # --- services ---------------------------------------------------------------------------------
