@@ -533,7 +533,7 @@ def resolve(*, message: OutboxMessage) -> WebhookTarget | str:
 
 def register() -> None:
     """Called once from comms.wiring.register()."""
-    from tocsin.comms import events
+    from tocsin.comms import automation_views, events
     from tocsin.incidents import hooks as incident_hooks
     from tocsin.notify import hooks as notify_hooks
 
@@ -545,3 +545,4 @@ def register() -> None:
     incident_hooks.register(incident_hooks.on_major_declared, on_major_declared)
     events.listen(on_comms_event)
     notify_hooks.register_webhook_resolver(PURPOSE, resolve)
+    automation_views.register_catalog()  # the service page's "Automation webhooks" link
