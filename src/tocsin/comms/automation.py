@@ -527,8 +527,24 @@ def resolve(*, message: OutboxMessage) -> WebhookTarget | str:
     except ValueError as exc:
         return str(exc)
     payload = message.payload if isinstance(message.payload, dict) else {}
-    document = {"id": str(message.message_id), **payload}
-    return WebhookTarget(url=webhook.url, secret=secret, document=document)
+    return WebhookTarget(url=webhook.url, secret=secret, document=_ordered(message, payload))
+
+
+_DOCUMENT_KEYS = ("event", "occurred_at", "incident", "data")
+_INCIDENT_KEYS = ("id", "number", "title", "status", "priority", "service", "major", "url")
+
+
+def _ordered(message: OutboxMessage, payload: dict[str, Any]) -> dict[str, Any]:
+    """The body in the documented key order (PostgreSQL's jsonb does not keep it)."""
+    document: dict[str, Any] = {"id": str(message.message_id)}
+    document.update({k: payload.get(k) for k in _DOCUMENT_KEYS})
+    incident = payload.get("incident")
+    if isinstance(incident, dict):
+        document["incident"] = {k: incident.get(k) for k in _INCIDENT_KEYS}
+    data = payload.get("data")
+    if isinstance(data, dict) and "actor" in data:
+        document["data"] = {"actor": data["actor"], **data}
+    return document
 
 
 def register() -> None:

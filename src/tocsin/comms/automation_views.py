@@ -44,7 +44,7 @@ class WebhookForm(forms.Form):
         label="Events",
         choices=AutomationEvent.choices,
         widget=forms.CheckboxSelectMultiple,
-        required=False,
+        error_messages={"required": "Choose at least one event."},
     )
     active = forms.BooleanField(
         label="Active", required=False, help_text="Unticked: no events are sent."
