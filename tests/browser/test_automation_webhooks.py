@@ -16,12 +16,18 @@ from tests.comms.automation_support import Hook, hook_fixture, tick, verify  # n
 from tocsin.accounts.models import Role, Team, User
 from tocsin.catalog.models import Service
 
+from .a11y import axe_violations
 from .conftest import Watched
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install '.[dev]')"
 )
 expect = sync_api.expect
+
+
+def _accessible(page: Any) -> None:
+    serious = [f"{v.rule}: {v.help}" for v in axe_violations(page)]
+    assert serious == [], f"{page.url}: {serious}"
 
 
 def _no_sideways_scroll(page: Any) -> None:
@@ -48,12 +54,14 @@ def test_a_manager_sets_up_a_webhook_and_sends_a_test(
     page.get_by_label("URL").fill(hook.url("/jira"))
     page.get_by_label("Priority changed").check()
     page.screenshot(path=str(shots / "form-desktop.png"), full_page=True)
+    _accessible(page)
     page.get_by_role("button", name="Create webhook").click()
     expect(page.get_by_text("Copy the signing secret now")).to_be_visible()
     secret = page.locator("#webhook-secret").inner_text().strip()
     assert secret.startswith("whsec_")
     hook.secret = secret
     page.screenshot(path=str(shots / "created-desktop.png"), full_page=True)
+    _accessible(page)
 
     page.get_by_role("button", name="Send test").click()
     expect(page.get_by_text("Test queued")).to_be_visible()
@@ -65,6 +73,7 @@ def test_a_manager_sets_up_a_webhook_and_sends_a_test(
     expect(page.locator(".auto-deliveries tbody")).to_contain_text("Sent")
     expect(page.get_by_text(secret)).to_have_count(0)  # shown once
     page.screenshot(path=str(shots / "detail-desktop.png"), full_page=True)
+    _accessible(page)
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(shots / "detail-phone.png"), full_page=True)
@@ -73,6 +82,7 @@ def test_a_manager_sets_up_a_webhook_and_sends_a_test(
     expect(page.locator("tbody")).to_contain_text("Open a Jira ticket")
     page.screenshot(path=str(shots / "list-phone.png"), full_page=True)
     _no_sideways_scroll(page)
+    _accessible(page)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path=str(shots / "list-desktop.png"), full_page=True)
     assert watched.problems() == []
