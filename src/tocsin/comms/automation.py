@@ -21,6 +21,7 @@ asks at send time. Docs: docs/automation-webhooks.md.
 from __future__ import annotations
 
 import secrets as secrets_module
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -400,18 +401,21 @@ def deliver(
     *,
     incident: Incident,
     actor: Actor,
-    data: dict[str, Any] | None = None,
+    data: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
     counter: str | None = None,
 ) -> list[OutboxMessage]:
-    """Queue `event` to every webhook subscribed to it (inside the caller's transaction)."""
+    """Queue `event` to every webhook subscribed to it (inside the caller's transaction).
+    `data` may be a function, called only when some webhook wants the event (an event
+    nobody subscribed to costs one query)."""
     webhooks = subscribed(event, incident)
     if not webhooks:
         return []
+    extra = data() if callable(data) else (data or {})
     document = {
         "event": event,
         "occurred_at": now().isoformat(),
         "incident": incident_json(incident),
-        "data": {"actor": _actor_json(actor), **(data or {})},
+        "data": {"actor": _actor_json(actor), **extra},
     }
     mark = counter if counter is not None else str(_latest_entry(incident))
     return [_enqueue(w, event, incident, document, counter=mark) for w in webhooks]
@@ -433,20 +437,18 @@ def on_transition(*, incident: Incident, action: str, old: str, new: str, actor:
 def on_escalated(
     *, incident: Incident, old_level: int, old_team_id: int | None, actor: Actor
 ) -> None:
-    old_team = Team.objects.filter(pk=old_team_id).first() if old_team_id else None
-    team = incident.team
-    deliver(
-        AutomationEvent.ESCALATED,
-        incident=incident,
-        actor=actor,
-        data={
+    def data() -> dict[str, Any]:
+        old_team = Team.objects.filter(pk=old_team_id).first() if old_team_id else None
+        team = incident.team
+        return {
             "support_level": {"old": old_level, "new": incident.support_level},
             "team": {
                 "old": {"id": old_team.pk, "name": old_team.name} if old_team else None,
                 "new": {"id": team.pk, "name": team.name} if team is not None else None,
             },
-        },
-    )
+        }
+
+    deliver(AutomationEvent.ESCALATED, incident=incident, actor=actor, data=data)
 
 
 def on_priority_changed(*, incident: Incident, old: int, actor: Actor) -> None:
@@ -463,7 +465,7 @@ def on_role_assigned(*, assignment: RoleAssignment, actor: Actor) -> None:
         AutomationEvent.ROLE_ASSIGNED,
         incident=assignment.incident,
         actor=actor,
-        data={
+        data=lambda: {
             "role": {"key": assignment.role.key, "name": assignment.role.name},
             "user": {
                 "username": assignment.user.username,
