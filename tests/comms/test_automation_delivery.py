@@ -5,6 +5,7 @@ signature with the documented algorithm and drops repeats by Idempotency-Key."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 
 import pytest
@@ -327,3 +328,24 @@ def test_an_agent_cannot_create_a_webhook_through_the_service(org: Org) -> None:
         make_webhook("https://hooks.example.com/x", service=None, by=org.manager)
     assert make_webhook("https://hooks.example.com/x", service=org.service, by=org.manager)
     assert org.manager.role == Role.MANAGER
+
+
+def test_rotate_secrets_re_encrypts_webhook_secrets_under_the_new_key(
+    org: Org, hook: Hook, settings: Any
+) -> None:
+    from django.core.management import call_command
+
+    old_key, new_key = "the old secret key, long enough" * 2, "the new secret key, long too" * 2
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = old_key, []
+    _, secret = make_webhook(hook.url(), service=org.service, events=["created"])
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = new_key, [old_key]
+    out = io.StringIO()
+    call_command("rotate_secrets", stdout=out)
+    assert "1 stored secrets re-encrypted" in out.getvalue()
+    settings.SECRET_KEY_FALLBACKS = []  # the old key is gone: the secret still opens
+    hook.secret = secret
+    _incident(org, org.service)
+    tick()
+    [got] = hook.requests
+    assert verify(secret, got.headers, got.raw)
+    assert hook.names == ["created"]

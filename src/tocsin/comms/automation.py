@@ -321,6 +321,26 @@ def automation_webhook_test(*, webhook: AutomationWebhook, actor: Actor) -> Outb
     return _enqueue(locked, TEST_EVENT, None, document, counter=f"0:{locked.tests_sent}")
 
 
+def automation_secrets_rotate() -> tuple[int, int]:
+    """Re-encrypt every webhook secret under the current secret key (called by
+    `tocsin manage rotate_secrets`): (rewritten, unreadable)."""
+    from tocsin.core.crypto import rotate
+
+    rewritten = unreadable = 0
+    for pk, token in AutomationWebhook.objects.values_list("pk", "secret_encrypted"):
+        try:
+            fresh = rotate(token)
+        except ValueError:
+            unreadable += 1
+            continue
+        with transaction.atomic():
+            AutomationWebhook.objects.filter(pk=pk, secret_encrypted=token).update(
+                secret_encrypted=fresh
+            )
+        rewritten += 1
+    return rewritten, unreadable
+
+
 # --- events -> outbox ---------------------------------------------------------------------------
 
 
@@ -564,3 +584,6 @@ def register() -> None:
     events.listen(on_comms_event)
     notify_hooks.register_webhook_resolver(PURPOSE, resolve)
     automation_views.register_catalog()  # the service page's "Automation webhooks" link
+    from tocsin.catalog import hooks as catalog_hooks
+
+    catalog_hooks.add_secret_rotator(automation_secrets_rotate)
