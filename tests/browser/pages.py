@@ -461,7 +461,11 @@ def automation_targets(user: User) -> list[Target]:
     from tocsin.comms import automation
     from tocsin.comms.models import AutomationWebhook
 
-    webhook = AutomationWebhook.objects.order_by("pk").first()
+    everyone = list(AutomationWebhook.objects.select_related("service").order_by("pk"))
+    webhook = next(
+        (w for w in everyone if automation.may_manage(user, w.service)),
+        everyone[0] if everyone else None,
+    )
     if webhook is None:
         webhook, _ = automation.automation_webhook_create(
             actor=Actor.system("a11y setup"),
