@@ -67,7 +67,13 @@ def _every_event(org: Org, incident: Any) -> None:
         "update_posted",
         incident=incident,
         actor=staff,
-        data={"update_id": 7, "status": "identified", "text": "We found it.", "internal": "x"},
+        data={
+            "update_id": 7,
+            "status": "identified",
+            "text": "We found it.",
+            "next_update_at": now() + dt.timedelta(minutes=30),
+            "internal": "x",
+        },
     )
     incident.refresh_from_db()
     incidents.incident_resolve(
@@ -164,6 +170,7 @@ def test_every_event_reaches_a_service_webhook_and_a_global_one_signed_and_docum
     assert by_event["major_declared"]["incident"]["major"] is True
     assert by_event["update_posted"]["data"]["text"] == "We found it."
     assert "internal" not in by_event["update_posted"]["data"]
+    assert dt.datetime.fromisoformat(by_event["update_posted"]["data"]["next_update_at"])
     assert by_event["closed"]["incident"]["status"] == "closed"
     # nothing internal, nothing about the reporter
     everything = b"".join(g.raw for g in hook.requests)

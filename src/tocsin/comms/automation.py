@@ -510,6 +510,20 @@ def on_major_declared(*, incident: Incident, actor: Actor, reason: str) -> None:
     )
 
 
+def _plain(value: Any) -> Any:
+    """A value an emitter passed, as JSON can store it (a datetime as ISO 8601, an
+    object as its text), so an odd value never fails the emitter's transaction."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)
+
+
 def on_comms_event(
     *, event: str, incident: Incident | None, actor: Actor, data: dict[str, Any]
 ) -> None:
@@ -518,7 +532,7 @@ def on_comms_event(
     if incident is None:
         return
     if event == AutomationEvent.UPDATE_POSTED:
-        kept = {k: data[k] for k in _UPDATE_KEYS if k in data}
+        kept = {k: _plain(data[k]) for k in _UPDATE_KEYS if k in data}
         update_id = data.get("update_id")
         deliver(
             event,
