@@ -71,6 +71,7 @@ urlpatterns = [
     path("", include("tocsin.alerts.web_urls")),
     path("", include("tocsin.oncall.web_urls")),
     path("", include("tocsin.escalation.ui_urls")),
+    path("", include("tocsin.comms.automation_urls")),
     path("calendar/", include("tocsin.oncall.calendar_urls")),
     path("", include("tocsin.notify.paging_urls")),
     path("", include("tocsin.web_urls")),

@@ -104,6 +104,7 @@ def expected(role: str, action: str, kind: str) -> bool:
         Action.SCHEDULE_EDIT,
         Action.POLICY_EDIT,
         Action.TEAM_HANDOFF_EDIT,
+        Action.AUTOMATION_MANAGE,
         Action.SCHEDULE_OVERRIDE,
         Action.SCHEDULE_COVER,
     ):

@@ -105,6 +105,10 @@ NOT_PAGES: dict[str, str] = {
     "incident-update-subscribe-me": "POST only (the Stakeholder updates section: Subscribe me)",
     "incident-update-subscriber-add": "POST only (Add a subscriber)",
     "incident-update-subscriber-remove": "POST only (Remove a subscriber)",
+    "automation-webhook-active": "POST only (Disable / Enable)",
+    "automation-webhook-test": "POST only (Send test)",
+    "automation-webhook-rotate": "POST only (Rotate secret; its page is the webhook's)",
+    "automation-webhook-delete": "POST only (Delete webhook)",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
@@ -139,6 +143,8 @@ SIMPLE_PAGES: dict[str, str] = {
     "home": "/home/",
     "settings-escalation": "/settings/escalation/",
     "settings-update-templates": "/settings/update-templates/",
+    "automation-webhooks": "/settings/webhooks/",
+    "automation-webhook-new": "/settings/webhooks/new/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (
@@ -160,6 +166,8 @@ OBJECT_PAGES = (
     "page-link",
     "incident-update-compose",
     "updates-unsubscribe",
+    "automation-webhook",
+    "automation-webhook-edit",
 )
 
 
@@ -453,6 +461,7 @@ def targets(site: Site, role: str | None) -> list[Target]:
     found.extend(schedule_editor_targets(user))
     found.extend(policy_targets(user))
     found.extend(paging_targets(user))
+    found.extend(automation_targets(user))
     if can(user, Action.CONFIG_MANAGE):
         found.extend(admin_targets(user))
     return found
@@ -471,6 +480,50 @@ def unsubscribe_targets() -> list[Target]:
     )
     url = reverse("updates-unsubscribe", args=[unsubscribe_token(subscription)])
     return [Target("updates-unsubscribe", "unsubscribe link (asks to confirm)", url)]
+
+
+def automation_targets(user: User) -> list[Target]:
+    """The automation webhook pages (comms/automation_urls.py): a webhook (one is made,
+    global, if the data has none), its edit form, and the new-webhook form submitted (the
+    secret shown once); for a person who may not manage it, its 404."""
+    from tocsin.comms import automation
+    from tocsin.comms.models import AutomationWebhook
+
+    everyone = list(AutomationWebhook.objects.select_related("service").order_by("pk"))
+    webhook = next(
+        (w for w in everyone if automation.may_manage(user, w.service)),
+        everyone[0] if everyone else None,
+    )
+    if webhook is None:
+        webhook, _ = automation.automation_webhook_create(
+            actor=Actor.system("a11y setup"),
+            name="Accessibility webhook",
+            service=None,
+            url="https://hooks.example.com/tocsin",
+            events=["created", "resolved"],
+        )
+    url = reverse("automation-webhook", args=[webhook.pk])
+    if not automation.may_manage(user, webhook.service):
+        return [Target("automation-webhook", "automation webhook (404)", url)]
+    new_url = reverse("automation-webhook-new")
+    return [
+        Target("automation-webhook", "automation webhook with its delivery log", url),
+        Target(
+            "automation-webhook-edit",
+            "automation webhook editor",
+            reverse("automation-webhook-edit", args=[webhook.pk]),
+        ),
+        Target(
+            "automation-webhook-new",
+            "automation webhook created (secret shown once)",
+            new_url,
+            form=(
+                new_url,
+                {"name": "Accessibility check", "url": "https://hooks.example.com/a11y"},
+                "Create webhook",
+            ),
+        ),
+    ]
 
 
 def schedule_editor_targets(user: User) -> list[Target]:

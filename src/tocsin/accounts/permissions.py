@@ -123,6 +123,9 @@ class Action(models.TextChoices):
     UPDATE_POST = "update.post", "post stakeholder updates"
     UPDATE_SUBSCRIBE = "update.subscribe", "manage who receives stakeholder updates"
     UPDATE_TEMPLATE_MANAGE = "update.template.manage", "edit the update templates"
+    # automation webhooks (issue 11): a service's are managed by the manager of the
+    # service's team and administrators; global ones (obj None) by administrators only
+    AUTOMATION_MANAGE = "automation.manage", "manage automation webhooks"
 
 
 # Actions whose answer depends only on the role.
@@ -176,7 +179,14 @@ _STAFF_OR_REPORTER = frozenset(
 )
 
 # Actions the manager of the owning team may take (administrators always may).
-_TEAM_OWNED = frozenset({Action.SCHEDULE_EDIT, Action.POLICY_EDIT, Action.TEAM_HANDOFF_EDIT})
+_TEAM_OWNED = frozenset(
+    {
+        Action.SCHEDULE_EDIT,
+        Action.POLICY_EDIT,
+        Action.TEAM_HANDOFF_EDIT,
+        Action.AUTOMATION_MANAGE,
+    }
+)
 
 
 def _active(user: Any) -> bool:

@@ -180,3 +180,21 @@ def add_service_field(
 
 def service_fields() -> list[ServiceField]:
     return list(_service_fields.values())
+
+
+# --- stored secrets of apps above the catalog (`tocsin manage rotate_secrets`) --------------
+
+SecretRotator = Callable[[], "tuple[int, int]"]
+"""() -> (rewritten, unreadable): re-encrypt an app's stored secrets under the current key
+(the comms app's automation webhook secrets)."""
+
+_secret_rotators: list[SecretRotator] = []
+
+
+def add_secret_rotator(rotator: SecretRotator) -> None:
+    if rotator not in _secret_rotators:
+        _secret_rotators.append(rotator)
+
+
+def secret_rotators() -> list[SecretRotator]:
+    return list(_secret_rotators)

@@ -257,6 +257,56 @@ class UpdateTemplate(models.Model):
     class Meta:
         ordering = ["position", "name", "id"]
 
+
+# --- automation webhooks (docs/automation-webhooks.md) ------------------------------------
+
+
+class AutomationEvent(models.TextChoices):
+    """The incident events an automation webhook may subscribe to (`test` is sent by the
+    "Send test" button and needs no subscription)."""
+
+    CREATED = "created", "Incident created"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    ESCALATED = "escalated", "Escalated (level or team)"
+    PRIORITY_CHANGED = "priority_changed", "Priority changed"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+    UPDATE_POSTED = "update_posted", "Stakeholder update posted"
+    ROLE_ASSIGNED = "role_assigned", "Incident role assigned"
+    MAJOR_DECLARED = "major_declared", "Major incident declared"
+
+
+class AutomationWebhook(models.Model):
+    """An outbound webhook on incident events: one service's (`service`) or every
+    service's (`service` null: global, administrators only). Each event becomes one
+    outbox row per matching active webhook, sent by the notify webhook channel, signed
+    with this webhook's own secret (stored encrypted, shown once)."""
+
+    name = models.CharField(max_length=100)
+    service = models.ForeignKey(
+        Service,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="automation_webhooks",
+    )
+    url = models.CharField(max_length=500)
+    secret_encrypted = models.TextField()
+    events = models.JSONField(default=list)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(default=now)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    # how many tests were sent (the test's dedup key counter)
+    tests_sent = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["active", "service"], name="automation_active_service")]
+
     def __str__(self) -> str:
         return self.name
 
@@ -385,3 +435,25 @@ class Subscription(models.Model):
         if self.incident_id:
             return f"{who} on incident {self.incident_id}"
         return f"{who} on service {self.service_id}"
+
+
+class AutomationDelivery(models.Model):
+    """Which outbox message carried which event to which webhook (the delivery log)."""
+
+    webhook = models.ForeignKey(
+        AutomationWebhook, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    message = models.OneToOneField(
+        "notify.OutboxMessage", on_delete=models.CASCADE, related_name="+"
+    )
+    event = models.CharField(max_length=30)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["webhook", "-created_at"], name="automation_delivery_recent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} to webhook {self.webhook_id}"

@@ -9,3 +9,6 @@ def register() -> None:
     from tocsin.incidents import hooks as incident_hooks
 
     incident_hooks.register(incident_hooks.incident_page_sections, update_views.updates_section)
+    from tocsin.comms import automation
+
+    automation.register()  # automation webhooks: incident hooks, comms events, the channel

@@ -225,6 +225,13 @@ def _check(url: str, resolver: Resolver) -> _Target:
     return _Target(scheme, host, port, addresses[0], path)
 
 
+def check_url(url: str, *, resolver: Resolver = socket.getaddrinfo) -> None:
+    """The checks `request` makes before it sends, for a URL being saved (an automation
+    webhook): OutboundRefused says why it may never be called; OutboundError that its
+    name does not resolve now (the check runs again at every send)."""
+    _check(url, resolver)
+
+
 def request(
     method: str,
     url: str,

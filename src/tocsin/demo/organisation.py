@@ -32,6 +32,7 @@ from tocsin.core.clock import now, travel
 from tocsin.core.errors import Conflict
 from tocsin.core.models import Counter
 from tocsin.demo.alerts import DEMO_ACTOR, write_alerts
+from tocsin.demo.automation import write_webhooks
 from tocsin.demo.escalation import write_escalation
 from tocsin.demo.oncall import write_schedules
 from tocsin.demo.paging import write_paging
@@ -1326,6 +1327,7 @@ def load_demo(*, seed: int = 7) -> DemoSummary:
             write_paging(end)  # after: its past deliveries are recorded, its live page waits
             write_escalation()  # hand-off templates and the executive list (issue 11)
             write_updates(end)
+            write_webhooks()  # after the history: no past event is queued to them
             Counter.next_value(DEMO_MARKER)
     return DemoSummary(
         created=created,

@@ -16,7 +16,8 @@ retried, so a hook must not fail on ordinary data.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from tocsin.notify.models import OutboxMessage
@@ -39,3 +40,31 @@ def register(hook: OutcomeHook) -> None:
 def run_outcome(*, message: OutboxMessage, outcome: Outcome, reason: str = "") -> None:
     for hook in on_outcome:
         hook(message=message, outcome=outcome, reason=reason)
+
+
+# --- webhooks that sign with a secret of their own (comms automation webhooks) ----------
+#
+# A higher app that sends through the generic webhook channel with its own signing secret
+# registers a resolver for its message `purpose`. At send time (outside any transaction)
+# the channel asks it where the message goes, with which secret, and which JSON document
+# to send as the body: the address, secret and body are read from the app's own rows, so
+# an edited URL, a rotated secret or a disabled webhook applies to messages still queued.
+# The resolver answers a string instead to fail the message for good with that reason.
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    url: str
+    secret: str
+    document: dict[str, Any]
+
+
+class WebhookResolver(Protocol):
+    def __call__(self, *, message: OutboxMessage) -> WebhookTarget | str: ...
+
+
+webhook_resolvers: dict[str, WebhookResolver] = {}
+
+
+def register_webhook_resolver(purpose: str, resolver: WebhookResolver) -> None:
+    webhook_resolvers[purpose] = resolver

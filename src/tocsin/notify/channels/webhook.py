@@ -9,6 +9,11 @@ characters>` (the fragment is never sent), else one derived for this URL from
 TOCSIN_SECRET_KEY (`signing_secret(url)`). While TOCSIN_SECRET_KEY_FALLBACKS holds old keys,
 a derived secret's signature is repeated under each of them (`v1=<new>,v1=<old>`), so
 receivers keep verifying during a rotation.
+
+A message whose `purpose` has a resolver registered in `notify.hooks.webhook_resolvers`
+(the comms app's automation webhooks, purpose "automation") is sent where the resolver
+says, signed with the secret it gives, and its body is the document it gives instead of
+the generic body above (docs/automation-webhooks.md). Headers and outcomes are the same.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
+from tocsin.notify import hooks
 from tocsin.notify.channels import _http
 from tocsin.notify.channels.base import PAGE_RETRY, Permanent, Result, address_of
 
@@ -108,17 +114,25 @@ def body_of(message: OutboxMessage) -> dict[str, Any]:
 
 
 def send(message: OutboxMessage) -> Result:
-    url = address_of(message)
-    if not url:
-        return Permanent("no address: the contact method has no URL")
-    try:
-        secrets = _secrets(url)
-        called = target(url)
-    except SecretTooShort as exc:
-        return Permanent(str(exc))
-    except ValueError:
-        return Permanent("the webhook URL is malformed")
-    content = json.dumps(body_of(message), ensure_ascii=False, separators=(",", ":")).encode()
+    resolver = hooks.webhook_resolvers.get(message.purpose)
+    if resolver is not None:
+        resolved = resolver(message=message)
+        if isinstance(resolved, str):
+            return Permanent(resolved)
+        called, secrets, document = resolved.url, [resolved.secret], resolved.document
+    else:
+        url = address_of(message)
+        if not url:
+            return Permanent("no address: the contact method has no URL")
+        try:
+            secrets = _secrets(url)
+            called = target(url)
+        except SecretTooShort as exc:
+            return Permanent(str(exc))
+        except ValueError:
+            return Permanent("the webhook URL is malformed")
+        document = body_of(message)
+    content = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     signature = ",".join(f"v1={sign(s, timestamp, content)}" for s in secrets)
     headers = {

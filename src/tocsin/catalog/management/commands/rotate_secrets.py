@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from tocsin.catalog.hooks import secret_rotators
 from tocsin.catalog.services import integration_secrets_rotate
 
 
@@ -17,6 +18,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         rewritten, unreadable = integration_secrets_rotate()
+        for rotate in secret_rotators():  # other apps' stored secrets (automation webhooks)
+            more, bad = rotate()
+            rewritten, unreadable = rewritten + more, unreadable + bad
         self.stdout.write(f"{rewritten} stored secrets re-encrypted under the current key")
         if unreadable:
             raise CommandError(
