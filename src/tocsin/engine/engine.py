@@ -60,6 +60,7 @@ class HeartbeatModule:
 
 
 def default_modules(worker_id: str) -> list[EngineModule]:
+    from tocsin.comms.derive import StatusDeriveModule
     from tocsin.alerts.engine import (
         AlertHeartbeatModule,
         IngestModule,
@@ -84,6 +85,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         HandoffModule(),
         SlaBreachModule(),
         AutoCloseModule(),
+        StatusDeriveModule(),
         OutboxModule(threads=worker_threads()),  # sends in threads of its own
     ]
 
