@@ -60,13 +60,13 @@ class HeartbeatModule:
 
 
 def default_modules(worker_id: str) -> list[EngineModule]:
-    from tocsin.comms.derive import StatusDeriveModule
     from tocsin.alerts.engine import (
         AlertHeartbeatModule,
         IngestModule,
         RetentionModule,
         StormRefreshModule,
     )
+    from tocsin.comms.derive import StatusDeriveModule
     from tocsin.escalation.engine import EscalationModule
     from tocsin.escalation.handoff import HandoffModule
     from tocsin.escalation.sla import SlaWarningModule
