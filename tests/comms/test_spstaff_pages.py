@@ -83,6 +83,8 @@ def test_agent_sees_and_sets_status_but_not_manage_or_brand(
     assert "API" in html and "Website" in html
     assert "Add component" not in html
     assert "Name, logo and colours" not in html
+    assert c.get(f"/status-admin/components/{setup['site'].pk}/").status_code == 200
+    assert c.get(f"/status-admin/groups/{setup['group'].pk}/").status_code == 404
     assert c.get("/status-admin/components/new/").status_code == 404
     assert c.get("/status-admin/page/").status_code == 404
     r = c.post(

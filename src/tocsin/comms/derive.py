@@ -79,7 +79,7 @@ def desired_statuses() -> dict[int, str]:
             publicmaintenance__status__in=ACTIVE_MAINTENANCE,
         ).values_list("component_id", flat=True)
     )
-    result = {}
+    result: dict[int, str] = {}
     for component in components:
         if component.pk in in_maintenance:
             result[component.pk] = ComponentStatus.MAINTENANCE

@@ -843,12 +843,13 @@ def _times(start: Any, end: Any) -> tuple[dt.datetime, dt.datetime]:
 
 
 def _maintenance_message(m: PublicMaintenance, status: str) -> str:
-    return {
+    messages: dict[str, str] = {
         MaintenanceStatus.SCHEDULED: f"Maintenance scheduled: {m.title}.",
         MaintenanceStatus.IN_PROGRESS: "The scheduled maintenance is in progress.",
         MaintenanceStatus.VERIFYING: "The maintenance is being verified.",
         MaintenanceStatus.COMPLETED: "The scheduled maintenance has been completed.",
-    }[status]
+    }
+    return messages[status]
 
 
 @transaction.atomic

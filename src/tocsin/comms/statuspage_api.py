@@ -679,7 +679,9 @@ def patch_public_incident(
     statuspage.public_incident_edit(
         actor=actor_from_request(request), public_incident=pi, changes=changes
     )
-    return public_incident_json(selectors.public_incident_get(pi_id, user=request.auth))
+    return public_incident_json(
+        selectors.public_incident_get(pi_id, user=user_from_request(request))
+    )
 
 
 @router.delete("/status/incidents/{pi_id}", response={204: None, **ERRORS})
@@ -695,7 +697,9 @@ def publish_public_incident(request: HttpRequest, pi_id: Id) -> dict[str, Any]:
     """Make a draft public (409 if it is already)."""
     pi = selectors.public_incident_get(pi_id, user=_staff(request))
     statuspage.public_incident_publish(actor=actor_from_request(request), public_incident=pi)
-    return public_incident_json(selectors.public_incident_get(pi_id, user=request.auth))
+    return public_incident_json(
+        selectors.public_incident_get(pi_id, user=user_from_request(request))
+    )
 
 
 @router.post("/status/incidents/{pi_id}/updates", response={201: PublicIncidentOut, **ERRORS})

@@ -63,7 +63,7 @@ def component_open_incidents(component: Component) -> QuerySet[Incident]:
     """The open incidents of the component's services (what its derived status reads)."""
     return Incident.objects.filter(
         status__in=OPEN_STATUSES, service__in=component.services.all()
-    ).order_by("priority", "-created_at")
+    ).order_by("priority", "-reported_at")
 
 
 def group_list(*, user: Any, include_archived: bool = False) -> QuerySet[ComponentGroup]:
