@@ -111,13 +111,15 @@ class ComponentStatusForm(forms.Form):
 class _ComponentStatuses(forms.Form):
     """A "component statuses" part: one select per hand-set component."""
 
-    def add_component_fields(self, initial: dict[int, str] | None = None) -> None:
+    def add_component_fields(
+        self, initial: dict[int, str] | None = None, none_label: str = "Not affected"
+    ) -> None:
         initial = initial or {}
         self.component_fields: list[tuple[Component, str]] = []
         for component in selectors.settable_components():
             name = f"component_{component.pk}"
             self.fields[name] = forms.ChoiceField(
-                choices=[(NO_CHANGE, "Not affected"), *ComponentStatus.choices],
+                choices=[(NO_CHANGE, none_label), *ComponentStatus.choices],
                 required=False,
                 label=component.name,
                 initial=initial.get(component.pk, NO_CHANGE),
@@ -177,7 +179,7 @@ class PublicUpdateForm(_ComponentStatuses):
 
     def __init__(self, *args: Any, components: dict[int, str] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.add_component_fields(components)
+        self.add_component_fields(components, none_label="No change")
 
 
 class LinkForm(forms.Form):

@@ -389,7 +389,6 @@ def _incident_page(
     link_form: LinkForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    current = {c.pk: c.status for c in pi.components.all()}
     return render(
         request,
         "comms/spstaff_incident.html",
@@ -399,7 +398,7 @@ def _incident_page(
             "updates": list(pi.updates.select_related("created_by").order_by("-created_at", "-pk")),
             "linked": list(pi.incidents.all()),
             "update_form": update_form
-            or PublicUpdateForm(initial={"status": pi.status}, components=current),
+            or PublicUpdateForm(initial={"status": pi.status}),
             "link_form": link_form or LinkForm(),
             "can_publish": _may(request, Action.STATUS_PUBLISH),
             "is_draft": pi.published_at is None,
