@@ -79,6 +79,11 @@ BY_ROLE: dict[str, frozenset[str]] = {
     Action.SERVICE_PAGING: INTEGRATORS,
     Action.PAGE_SEND: STAFF,
     Action.DELIVERY_LOG_VIEW: ADMINS,
+    # the status page's administration (issue 11)
+    Action.STATUS_VIEW: STAFF,
+    Action.STATUS_PUBLISH: STAFF,
+    Action.STATUS_MANAGE: INTEGRATORS,
+    Action.STATUS_CONFIGURE: ADMINS,
 }
 
 
