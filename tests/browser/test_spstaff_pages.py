@@ -64,7 +64,8 @@ def test_running_the_status_page(
     maya = open_as("maya")
     page = maya.page
     page.goto("/")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Status page").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Services").click()
+    page.get_by_role("link", name="Status page").click()
     expect(page.get_by_role("heading", name="Status page", exact=True)).to_be_visible()
     page.get_by_role("link", name="Add component").click()
     page.get_by_label("Name", exact=True).fill("Checkout")

@@ -77,6 +77,7 @@ def test_agent_sees_and_sets_status_but_not_manage_or_brand(
     agent: User, setup: dict[str, Any]
 ) -> None:
     c = login(agent)
+    assert 'href="/status-admin/"' in c.get("/services/").content.decode()
     r = c.get("/status-admin/")
     assert r.status_code == 200
     html = r.content.decode()

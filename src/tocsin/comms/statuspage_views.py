@@ -397,8 +397,7 @@ def _incident_page(
             "pi": pi,
             "updates": list(pi.updates.select_related("created_by").order_by("-created_at", "-pk")),
             "linked": list(pi.incidents.all()),
-            "update_form": update_form
-            or PublicUpdateForm(initial={"status": pi.status}),
+            "update_form": update_form or PublicUpdateForm(initial={"status": pi.status}),
             "link_form": link_form or LinkForm(),
             "can_publish": _may(request, Action.STATUS_PUBLISH),
             "is_draft": pi.published_at is None,
@@ -707,7 +706,10 @@ def incident_section(user: Any, incident: Incident) -> PageSection | None:
 
 
 def register() -> None:
-    """Called from comms/wiring.py: the incident page's section."""
+    """Called from comms/wiring.py: the incident page's section, and the services list's
+    "Status page" button (the main menu has no room left at 1280 px for administrators)."""
+    from tocsin.catalog.hooks import ServiceListPart, add_service_list_part
     from tocsin.incidents import hooks
 
     hooks.register(hooks.incident_page_sections, incident_section)
+    add_service_list_part(ServiceListPart("actions", "comms/spstaff_services_actions.html"))
