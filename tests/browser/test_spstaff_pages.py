@@ -5,19 +5,23 @@ console errors or CSP violations and without sideways scrolling on a phone."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tocsin.accounts.models import Role, User
+from tocsin.alerts.services.windows import maintenance_window_create
 from tocsin.catalog.services import service_create
 from tocsin.comms import statuspage
-from tocsin.comms.models import Component, PublicIncident
+from tocsin.comms.models import Component, PublicIncident, PublicMaintenance
 from tocsin.comms.services import status_page
 from tocsin.core.actors import Actor
+from tocsin.core.clock import now
 from tocsin.incidents.services import incident_create
 
+from .a11y import axe_violations
 from .conftest import Watched
 
 sync_api = pytest.importorskip(
@@ -32,6 +36,10 @@ PHONE = {"width": 390, "height": 844}
 def _both_widths(watched: Watched, shots: Path, name: str) -> None:
     page = watched.page
     page.set_viewport_size(DESKTOP)
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= DESKTOP["width"], f"{name} scrolls sideways on a desktop ({width}px)"
+    violations = axe_violations(page)
+    assert violations == [], f"{name}: serious or critical axe-core violations"
     page.screenshot(path=str(shots / f"{name}-desktop.png"), full_page=True)
     page.set_viewport_size(PHONE)
     page.screenshot(path=str(shots / f"{name}-phone.png"), full_page=True)
@@ -100,8 +108,25 @@ def test_running_the_status_page(
     page.get_by_role("button", name="Post update").click()
     expect(page.get_by_text("Update posted on the status page.")).to_be_visible()
     _both_widths(sam_w, shots, "status-admin-incident")
+    # and marks a maintenance window public
+    window = maintenance_window_create(
+        actor=Actor.for_user(sam),
+        services=[payments],
+        starts_at=now() + dt.timedelta(days=1),
+        ends_at=now() + dt.timedelta(days=1, hours=2),
+        reason="pg-primary-3 kernel upgrade",
+    )
     page.goto("/status-admin/")
     _both_widths(sam_w, shots, "status-admin-overview")
+    page.get_by_role("link", name="Mark public").click()
+    expect(page.get_by_label("Checkout")).to_be_checked()  # the window's service's component
+    page.get_by_label("Public title").fill("Payments maintenance")
+    page.get_by_label("Public description").fill("Card payments may be slow for a few minutes.")
+    _both_widths(sam_w, shots, "status-admin-maintenance-new")
+    page.get_by_role("button", name="Save maintenance").click()
+    expect(page.get_by_text("Maintenance published.")).to_be_visible()
+    _both_widths(sam_w, shots, "status-admin-maintenance")
+    assert PublicMaintenance.objects.get().window == window
     assert sam_w.problems() == []
     pi = PublicIncident.objects.get()
     assert list(pi.incidents.all()) == [internal]
