@@ -284,3 +284,40 @@ def test_maintenance_status_set_by_hand_stops_following_the_clock(
     )
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "scheduled_until"]
+
+
+def test_hand_set_components_follow_their_maintenance(
+    clock: Any, admin: User, agent: User, heard: list[dict[str, Any]]
+) -> None:
+    actor = Actor.for_user(admin)
+    db = statuspage.component_create(actor=actor, name="Database")
+    degraded = statuspage.component_create(actor=actor, name="Search")
+    m = statuspage.maintenance_create(
+        actor=Actor.for_user(agent),
+        title="Database upgrade",
+        components=[db, degraded],
+        scheduled_for=T0 + dt.timedelta(minutes=30),
+        scheduled_until=T0 + dt.timedelta(hours=1),
+    )
+    assert status(db) == "operational"
+    module = StatusDeriveModule()
+    start = T0 + dt.timedelta(minutes=31)
+    clock.move_to(start)
+    module.tick(start)
+    assert status(db) == status(degraded) == "under_maintenance"
+    update = PublicUpdate.objects.filter(maintenance=m).order_by("-pk").first()
+    assert update is not None and update.status == "in_progress"
+    assert {a["name"] for a in update.affected_components} == {"Database", "Search"}
+    # someone sets Search by hand meanwhile: completing leaves it as they set it
+    statuspage.component_set_status(
+        actor=Actor.for_user(agent),
+        component=Component.objects.get(pk=degraded.pk),
+        status="degraded_performance",
+        reason="slow after upgrade",
+    )
+    end = T0 + dt.timedelta(hours=1, minutes=1)
+    clock.move_to(end)
+    module.tick(end)
+    assert status(db) == "operational"
+    assert status(degraded) == "degraded_performance"
+    assert history(db) == ["operational", "under_maintenance", "operational"]

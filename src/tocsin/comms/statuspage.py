@@ -907,6 +907,7 @@ def _maintenance_publish(m: PublicMaintenance, actor: Actor, at: dt.datetime) ->
         maintenance=m,
         status=m.status,
         body=m.body or _maintenance_message(m, m.status),
+        affected_components=_maintenance_components(m, m.status, by=_user(actor), at=at),
         created_at=at,
         created_by=_user(actor),
     )
@@ -971,11 +972,20 @@ def maintenance_post_update(
         raise Conflict("this maintenance is completed; completed maintenances take no updates")
     body = _text("body", body, limit=BODY_MAX, required=True, line=False)
     at = now()
+    affected: list[dict[str, Any]] = []
     if status is not None:
-        m.status = _choice("status", status, MaintenanceStatus.values)
+        status = _choice("status", status, MaintenanceStatus.values)
+        if status != m.status:
+            affected = _maintenance_components(m, status, by=_user(actor), at=at)
+        m.status = status
         m.status_set_by_hand = True
     update = PublicUpdate.objects.create(
-        maintenance=m, status=m.status, body=body, created_at=at, created_by=_user(actor)
+        maintenance=m,
+        status=m.status,
+        body=body,
+        affected_components=affected,
+        created_at=at,
+        created_by=_user(actor),
     )
     m.updated_at = at
     m.save(update_fields=["status", "status_set_by_hand", "updated_at"])
@@ -991,11 +1001,40 @@ def maintenance_delete(*, actor: Actor, maintenance: PublicMaintenance) -> None:
     """Cancel: the maintenance disappears from the page (its window stays)."""
     require_for(actor, Action.STATUS_PUBLISH)
     was_public = maintenance.published_at is not None
+    if was_public:  # its hand-set components come out of maintenance
+        _maintenance_components(maintenance, MaintenanceStatus.COMPLETED, by=_user(actor), at=now())
     audit_record(actor=actor, action="public_maintenance.delete", obj=maintenance)
     maintenance.delete()
     if was_public:
         mark_derive_dirty()
         status_changed()
+
+
+def _maintenance_components(
+    m: PublicMaintenance, status: str, *, by: Any, at: dt.datetime
+) -> list[dict[str, Any]]:
+    """Hand-set components follow their maintenance: under maintenance while it is in
+    progress or verifying, operational again when it completes (only those still under
+    maintenance). Derived ones follow it through the derive module. Statuspage's
+    affected_components of the change."""
+    if status in (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING):
+        new, only_from = ComponentStatus.MAINTENANCE, None
+    elif status == MaintenanceStatus.COMPLETED:
+        new, only_from = ComponentStatus.OPERATIONAL, ComponentStatus.MAINTENANCE
+    else:
+        return []
+    affected = []
+    manual = m.components.filter(archived_at__isnull=True, rule=ComponentRule.MANUAL)
+    for component in manual.order_by("pk"):
+        if only_from is not None and component.status != only_from:
+            continue
+        old = component.status
+        reason = "maintenance in progress" if only_from is None else "maintenance completed"
+        if component_status_write(component=component, status=new, by=by, reason=reason, at=at):
+            affected.append(
+                {"code": component.pk, "name": component.name, "old_status": old, "new_status": new}
+            )
+    return affected
 
 
 def maintenances_follow_clock(at: dt.datetime) -> int:
@@ -1034,6 +1073,7 @@ def maintenances_follow_clock(at: dt.datetime) -> int:
                     maintenance=m,
                     status=status,
                     body=_maintenance_message(m, status),
+                    affected_components=_maintenance_components(m, status, by=None, at=at),
                     created_at=at,
                 )
                 _emit(update, Actor.system("status page"))
