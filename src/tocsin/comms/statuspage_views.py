@@ -20,6 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tocsin.accounts.permissions import Action, can
@@ -699,7 +700,11 @@ def incident_section(user: Any, incident: Incident) -> PageSection | None:
     return PageSection(
         template="comms/spstaff_incident_section.html",
         context={
-            "status_public": list(selectors.public_incidents_of(incident)),
+            # read only when the section is shown (the page's live refresh builds the
+            # same context but renders other parts)
+            "status_public": SimpleLazyObject(
+                lambda: list(selectors.public_incidents_of(incident))
+            ),
             "status_can_publish": can(user, Action.STATUS_PUBLISH),
         },
     )
