@@ -11,6 +11,7 @@ from tocsin.accounts.audit_api import router as audit_router
 from tocsin.alerts.api import router as alerts_router
 from tocsin.catalog.api import router as catalog_router
 from tocsin.comms.automation_api import router as automation_router
+from tocsin.comms.statuspage_api import router as statuspage_router
 from tocsin.comms.update_api import router as updates_router
 from tocsin.core.api import install_error_handlers, install_not_found_route
 from tocsin.escalation.api import router as escalation_router
@@ -51,4 +52,5 @@ api.add_router("", incident_paging_router)
 api.add_router("", escalation_hierarchy_router)
 api.add_router("", updates_router)
 api.add_router("", automation_router)
+api.add_router("", statuspage_router)
 install_not_found_route(api)

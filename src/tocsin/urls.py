@@ -73,6 +73,7 @@ urlpatterns = [
     path("", include("tocsin.escalation.ui_urls")),
     path("", include("tocsin.comms.automation_urls")),
     path("calendar/", include("tocsin.oncall.calendar_urls")),
+    path("status-admin/", include("tocsin.comms.statuspage_urls")),
     path("", include("tocsin.notify.paging_urls")),
     path("", include("tocsin.web_urls")),
 ]

@@ -86,6 +86,11 @@ BY_ROLE: dict[str, frozenset[str]] = {
     Action.UPDATE_POST: STAFF,
     Action.UPDATE_SUBSCRIBE: STAFF,
     Action.UPDATE_TEMPLATE_MANAGE: ADMINS,
+    # the status page's administration (issue 11)
+    Action.STATUS_VIEW: STAFF,
+    Action.STATUS_PUBLISH: STAFF,
+    Action.STATUS_MANAGE: INTEGRATORS,
+    Action.STATUS_CONFIGURE: ADMINS,
 }
 
 

@@ -32,8 +32,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from tocsin.accounts.models import ContactMethod, Role, Team, User
 from tocsin.accounts.permissions import Action, can, people_who_may
 from tocsin.accounts.services import contact_method_add, user_create
-from tocsin.alerts.models import Alert
+from tocsin.alerts.models import Alert, MaintenanceWindow
 from tocsin.catalog.models import Service
+from tocsin.comms.models import Component, ComponentGroup, PublicIncident, PublicMaintenance
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.demo import load_demo
@@ -109,6 +110,20 @@ NOT_PAGES: dict[str, str] = {
     "automation-webhook-test": "POST only (Send test)",
     "automation-webhook-rotate": "POST only (Rotate secret; its page is the webhook's)",
     "automation-webhook-delete": "POST only (Delete webhook)",
+    "status-component-status": "POST only (set a component's status)",
+    "status-component-move": "POST only (move a component up or down)",
+    "status-component-archive": "POST only",
+    "status-group-move": "POST only (move a group up or down)",
+    "status-group-archive": "POST only",
+    "status-incident-publish": "POST only (publish a draft public incident)",
+    "status-incident-update": "POST only (post a public update)",
+    "status-incident-link": "POST only",
+    "status-incident-unlink": "POST only",
+    "status-incident-delete": "POST only (delete a draft)",
+    "status-maintenance-update": "POST only",
+    "status-maintenance-publish": "POST only",
+    "status-maintenance-delete": "POST only",
+    "status-admin-logo": "the status page's logo image",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
@@ -145,6 +160,12 @@ SIMPLE_PAGES: dict[str, str] = {
     "settings-update-templates": "/settings/update-templates/",
     "automation-webhooks": "/settings/webhooks/",
     "automation-webhook-new": "/settings/webhooks/new/",
+    "status-admin": "/status-admin/",
+    "status-component-new": "/status-admin/components/new/",
+    "status-group-new": "/status-admin/groups/new/",
+    "status-incident-new": "/status-admin/incidents/new/",
+    "status-maintenance-new": "/status-admin/maintenances/new/",
+    "status-branding": "/status-admin/page/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (
@@ -168,6 +189,10 @@ OBJECT_PAGES = (
     "updates-unsubscribe",
     "automation-webhook",
     "automation-webhook-edit",
+    "status-component",
+    "status-group",
+    "status-incident",
+    "status-maintenance",
 )
 
 
@@ -462,6 +487,7 @@ def targets(site: Site, role: str | None) -> list[Target]:
     found.extend(policy_targets(user))
     found.extend(paging_targets(user))
     found.extend(automation_targets(user))
+    found.extend(status_admin_targets())
     if can(user, Action.CONFIG_MANAGE):
         found.extend(admin_targets(user))
     return found
@@ -524,6 +550,32 @@ def automation_targets(user: User) -> list[Target]:
             ),
         ),
     ]
+
+
+def status_admin_targets() -> list[Target]:
+    """The status-page administration's pages about one object (404 for non-staff)."""
+    found = []
+    component = Component.objects.order_by("pk").first()
+    if component is not None:
+        url = reverse("status-component", args=[component.pk])
+        found.append(Target("status-component", "status page component", url))
+    group = ComponentGroup.objects.order_by("pk").first()
+    if group is not None:
+        url = reverse("status-group", args=[group.pk])
+        found.append(Target("status-group", "status page component group", url))
+    public = PublicIncident.objects.order_by("pk").first()
+    if public is not None:
+        url = reverse("status-incident", args=[public.pk])
+        found.append(Target("status-incident", "public incident", url))
+    window = MaintenanceWindow.objects.order_by("pk").first()
+    if window is not None:
+        url = reverse("status-maintenance-new") + f"?window={window.pk}"
+        found.append(Target("status-maintenance-new", "mark a window public", url))
+    maintenance = PublicMaintenance.objects.order_by("pk").first()
+    if maintenance is not None:
+        url = reverse("status-maintenance", args=[maintenance.pk])
+        found.append(Target("status-maintenance", "public maintenance", url))
+    return found
 
 
 def schedule_editor_targets(user: User) -> list[Target]:

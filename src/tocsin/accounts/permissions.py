@@ -126,6 +126,15 @@ class Action(models.TextChoices):
     # automation webhooks (issue 11): a service's are managed by the manager of the
     # service's team and administrators; global ones (obj None) by administrators only
     AUTOMATION_MANAGE = "automation.manage", "manage automation webhooks"
+    # the public status page (issue 11), staff side: staff see the status-page admin and
+    # write what the public reads (public incidents, their updates, component statuses,
+    # public maintenances: whoever is on call must be able to post during an outage;
+    # nothing is public until someone publishes it); managers and administrators shape
+    # the page (components, groups, derive rules); administrators brand it
+    STATUS_VIEW = "status.view", "see the status page's administration"
+    STATUS_PUBLISH = "status.publish", "write and publish on the status page"
+    STATUS_MANAGE = "status.manage", "manage the status page's components"
+    STATUS_CONFIGURE = "status.configure", "configure the status page (name, logo, colours)"
 
 
 # Actions whose answer depends only on the role.
@@ -171,6 +180,10 @@ _BY_ROLE: dict[str, frozenset[str]] = {
     Action.UPDATE_POST: STAFF_ROLES,
     Action.UPDATE_SUBSCRIBE: STAFF_ROLES,
     Action.UPDATE_TEMPLATE_MANAGE: ADMIN_ROLES,
+    Action.STATUS_VIEW: STAFF_ROLES,
+    Action.STATUS_PUBLISH: STAFF_ROLES,
+    Action.STATUS_MANAGE: INTEGRATION_ROLES,
+    Action.STATUS_CONFIGURE: ADMIN_ROLES,
 }
 
 # Actions where staff may, and so may the reporter of the incident in `obj`.

@@ -29,6 +29,10 @@ class StatusPage(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC")
     revision = models.PositiveBigIntegerField(default=1)
     changed_at = models.DateTimeField(default=now)
+    # what the status-derive engine module last computed from (comms/derive.py): a
+    # fingerprint of the open incidents and the maintenances in progress; emptied by
+    # every change to a component's rule or services, so the next tick recomputes
+    derive_key = models.CharField(max_length=200, blank=True)
 
     def __str__(self) -> str:
         return self.name
@@ -54,6 +58,7 @@ class ComponentGroup(models.Model):
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(default=now)
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["position", "name"]
@@ -218,6 +223,8 @@ class PublicMaintenance(models.Model):
     status = models.CharField(
         max_length=20, choices=MaintenanceStatus.choices, default=MaintenanceStatus.SCHEDULED
     )
+    # set by a person: the status no longer follows the clock
+    status_set_by_hand = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(default=now)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -256,6 +263,9 @@ class UpdateTemplate(models.Model):
 
     class Meta:
         ordering = ["position", "name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 # --- automation webhooks (docs/automation-webhooks.md) ------------------------------------

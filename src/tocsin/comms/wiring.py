@@ -12,3 +12,6 @@ def register() -> None:
     from tocsin.comms import automation
 
     automation.register()  # automation webhooks: incident hooks, comms events, the channel
+    from tocsin.comms import statuspage_views
+
+    statuspage_views.register()

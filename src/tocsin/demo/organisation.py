@@ -36,6 +36,7 @@ from tocsin.demo.automation import write_webhooks
 from tocsin.demo.escalation import write_escalation
 from tocsin.demo.oncall import write_schedules
 from tocsin.demo.paging import write_paging
+from tocsin.demo.statuspage import write_statuspage
 from tocsin.demo.updates import write_updates
 from tocsin.incidents import services, sla
 from tocsin.incidents.models import Incident, Source, Visibility
@@ -1328,6 +1329,7 @@ def load_demo(*, seed: int = 7) -> DemoSummary:
             write_escalation()  # hand-off templates and the executive list (issue 11)
             write_updates(end)
             write_webhooks()  # after the history: no past event is queued to them
+            write_statuspage(end)
             Counter.next_value(DEMO_MARKER)
     return DemoSummary(
         created=created,

@@ -91,6 +91,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         StormRefreshModule,
         WalCheckpointModule,
     )
+    from tocsin.comms.derive import StatusDeriveModule
     from tocsin.comms.update_engine import UpdateReminderModule
     from tocsin.escalation.engine import EscalationModule
     from tocsin.escalation.handoff import HandoffModule
@@ -116,6 +117,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         HandoffModule(),
         Every(SlaBreachModule(), timers),
         Every(AutoCloseModule(), 5 * timers),
+        Every(StatusDeriveModule(), timers),
         UpdateReminderModule(),  # looks every 5 s by itself, like the SLA warnings
         WalCheckpointModule(ingest),
     ]

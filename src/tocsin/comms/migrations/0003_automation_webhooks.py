@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0004_created_at_from_project_clock'),
-        ('comms', '0001_statuspage'),
+        ('comms', '0002_updates_subscribers'),
         ('notify', '0004_outbox_bundle'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
