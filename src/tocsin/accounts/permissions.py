@@ -111,6 +111,10 @@ class Action(models.TextChoices):
     # hours on call (the basis of on-call pay): staff see their own; managers and
     # administrators see everyone's
     ONCALL_HOURS_ALL = "oncall.hours.all", "see everyone's hours on call"
+    # responders (issue 11): staff ask people to join an incident's response; the person
+    # asked answers (obj: the ResponderAsk), or an administrator on their behalf
+    RESPONDER_ADD = "responder.add", "add responders to incidents"
+    RESPONDER_ANSWER = "responder.answer", "answer this responder request"
 
 
 # Actions whose answer depends only on the role.
@@ -150,6 +154,7 @@ _BY_ROLE: dict[str, frozenset[str]] = {
     Action.SERVICE_PAGING: INTEGRATION_ROLES,
     Action.PAGE_SEND: STAFF_ROLES,
     Action.DELIVERY_LOG_VIEW: ADMIN_ROLES,
+    Action.RESPONDER_ADD: STAFF_ROLES,
 }
 
 # Actions where staff may, and so may the reporter of the incident in `obj`.
@@ -202,6 +207,10 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
     if action == Action.CONTACT_MANAGE:
         return role in ADMIN_ROLES or (
             role in STAFF_ROLES and isinstance(obj, User) and obj.pk == user.pk
+        )
+    if action == Action.RESPONDER_ANSWER:
+        return role in ADMIN_ROLES or (
+            role in STAFF_ROLES and obj is not None and getattr(obj, "person_id", None) == user.pk
         )
     if action == Action.PEOPLE_VIEW:
         return role in STAFF_ROLES or (isinstance(obj, User) and obj.pk == user.pk)

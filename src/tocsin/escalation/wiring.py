@@ -14,3 +14,6 @@ def register() -> None:
     notify_hooks.register(services.page_delivery_outcome)
     views.register_catalog()  # the service page's paging part, the service API's fields
     incident_hooks.register(incident_hooks.incident_page_sections, paging_section)
+    from tocsin.escalation.responder_views import responders_section
+
+    incident_hooks.register(incident_hooks.incident_page_sections, responders_section)
