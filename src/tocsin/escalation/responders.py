@@ -143,7 +143,11 @@ def responders_add(
     require_for(actor, Action.RESPONDER_ADD, incident, what="add responders")
     message = message.strip()
     _check_targets(users, teams, schedules, message)
-    incident = Incident.objects.select_for_update().select_related("service").get(pk=incident.pk)
+    incident = (
+        Incident.objects.select_for_update(of=("self",))
+        .select_related("service")
+        .get(pk=incident.pk)
+    )
     if incident.status in ENDED:
         raise Conflict(f"{incident.ref} is {incident.status}; reopen it to ask for responders.")
     at = now()
