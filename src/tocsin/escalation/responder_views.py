@@ -46,9 +46,11 @@ FIELD_LABELS = {
 
 class AddRespondersForm(forms.Form):
     users = forms.MultipleChoiceField(required=False, label="People")
-    teams = forms.TypedMultipleChoiceField(coerce=int, required=False, label="Teams (on-call)")
+    teams = forms.TypedMultipleChoiceField(
+        coerce=int, required=False, label="Teams", help_text="Whoever is on call for the team."
+    )
     schedules = forms.TypedMultipleChoiceField(
-        coerce=int, required=False, label="Schedules (on-call)"
+        coerce=int, required=False, label="Schedules", help_text="Whoever is on call now."
     )
     message = forms.CharField(
         required=False,
@@ -78,8 +80,10 @@ def responders_section(user: User | None, incident: Incident) -> PageSection | N
         return None
     is_open = incident.status not in responders.ENDED
     context: dict[str, Any] = {
-        "responder_requests": SimpleLazyObject(
-            lambda: responders.incident_responders(incident, viewer=user)
+        "responder_batches": SimpleLazyObject(
+            lambda: responders.responder_batches(
+                responders.incident_responders(incident, viewer=user)
+            )
         ),
         "responders_open": is_open,
         "responder_no_answer_minutes": int(responders.NO_ANSWER_AFTER.total_seconds() // 60),

@@ -422,6 +422,34 @@ def incident_responders(incident: Incident, viewer: User | None = None) -> list[
     return list(views.values())
 
 
+@dataclass
+class Batch:
+    """The requests made by one "add responders" (same asker, moment and message)."""
+
+    requested_by: User | None
+    created_at: dt.datetime
+    message: str
+    requests: list[RequestView] = field(default_factory=list)
+
+
+def responder_batches(views: list[RequestView]) -> list[Batch]:
+    """Requests grouped as they were made, for the incident page."""
+    batches: list[Batch] = []
+    for view in views:
+        r = view.request
+        last = batches[-1] if batches else None
+        if (
+            last is None
+            or last.created_at != r.created_at
+            or last.message != r.message
+            or (last.requested_by.pk if last.requested_by else None) != r.requested_by_id
+        ):
+            last = Batch(requested_by=r.requested_by, created_at=r.created_at, message=r.message)
+            batches.append(last)
+        last.requests.append(view)
+    return batches
+
+
 def access_ask(user: User, incident: Incident, ask_id: int) -> ResponderAsk:
     """An ask of this incident (404 otherwise; the caller checked the incident)."""
     ask = (
