@@ -18,6 +18,12 @@ from django.db import connection
 from django.test import Client
 
 from tests.escalation.paging_helpers import always_on_call, reachable
+from tests.escalation.test_sms_reply import post as sms_post
+from tests.escalation.test_sms_reply import (
+    providers,  # noqa: F401 - fixture
+    said,
+)
+from tests.escalation.test_sms_reply import sms as sms_params
 from tests.notify.test_channels_http import Receiver
 from tocsin.accounts.models import Role, Team, User
 from tocsin.accounts.services import contact_method_add
@@ -308,3 +314,23 @@ def test_the_forms_add_and_answer_and_say_what_is_wrong(
     reply = ana.post(answer, {"answer": "accept"}, follow=True)
     assert "Ana Asked: accepted." in flashes(reply.content.decode())
     assert Participant.objects.filter(user=world["ana"]).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("providers")
+def test_an_sms_reply_with_the_code_accepts(
+    make_user: Callable[..., User], make_incident: Callable[..., Incident]
+) -> None:
+    rob = make_user(Role.RESPONDER, username="rob", name="Rob Replies")
+    contact_method_add(user=rob, kind="sms", address="+44 1632 960001", actor=SETUP)
+    cora = make_user(Role.AGENT, username="cora")
+    incident = make_incident(cora, title="Card payments failing", impact=1, urgency=1)
+    responders.responders_add(incident=incident, actor=Actor.for_user(cora), users=[rob])
+    ask = ResponderAsk.objects.get()
+    message = OutboxMessage.objects.get(payload__responder=ask.pk)
+    assert message.channel == "sms"
+    reply = said(sms_post(sms_params(str(ask.page_id))))
+    assert reply == f"{incident.ref}: you accepted the request to respond."
+    assert ResponderAsk.objects.get(pk=ask.pk).state == AskState.ACCEPTED
+    incident.refresh_from_db()
+    assert incident.status == "new"  # accepting is not acknowledging
