@@ -351,9 +351,11 @@ def targets(site: Site, role: str | None) -> list[Target]:
                     reverse("page-link", args=[page_token(page.pk, "acknowledge")]),
                 )
             )
-        asked = Page.objects.filter(
-            responder_ask__state="pending", incident__status=Status.NEW
-        ).first()
+        asked = (
+            Page.objects.filter(responder_ask__state="pending")
+            .exclude(incident__status__in=[Status.RESOLVED, Status.CLOSED])
+            .first()
+        )
         if asked is not None:
             found.append(
                 Target(
