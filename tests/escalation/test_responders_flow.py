@@ -334,3 +334,13 @@ def test_an_sms_reply_with_the_code_accepts(
     assert ResponderAsk.objects.get(pk=ask.pk).state == AskState.ACCEPTED
     incident.refresh_from_db()
     assert incident.status == "new"  # accepting is not acknowledging
+
+
+@pytest.mark.django_db
+def test_a_responder_page_is_not_among_the_pages_waiting_on_the_home_page(
+    world: dict[str, Any],
+) -> None:
+    from tocsin.escalation.home_views import waiting_pages
+
+    _add(world)
+    assert waiting_pages(world["ana"]) == ([], 0)
