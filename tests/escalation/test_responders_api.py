@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import time_machine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.escalation.paging_helpers import always_on_call, reachable
 from tocsin.accounts.models import Role, Team, User
@@ -354,3 +356,33 @@ def test_resolving_cancels_what_is_still_queued(
     )
     later = OutboxMessage.objects.get(payload__responder=ask.pk, payload__delay_minutes=5)
     assert later.state == OutboxState.CANCELLED
+
+
+# --- random input never makes a 500 -----------------------------------------------------------
+
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.text(max_size=20)
+    | st.sampled_from(["ana", "ben", "rita", "\x00", "1", ""])
+)
+_VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3), max_leaves=5)
+_BODIES = st.dictionaries(
+    st.sampled_from(["users", "teams", "schedules", "message", "reason"]) | st.text(max_size=6),
+    _VALUES,
+    max_size=4,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=_BODIES | _VALUES, rest=st.sampled_from(["", "/1/accept", "/1/decline"]))
+def test_random_bodies_never_make_a_500(
+    world: dict[str, Any], api: Any, body: Any, rest: str
+) -> None:
+    client = api(world["ana"])
+    reply = client.post(url(world["incident"], rest), body)
+    assert reply.status_code < 500, (body, reply.content)
+    assert reply.status_code in (200, 201) or "detail" in reply.json()

@@ -344,3 +344,61 @@ def test_a_responder_page_is_not_among_the_pages_waiting_on_the_home_page(
 
     _add(world)
     assert waiting_pages(world["ana"]) == ([], 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_answers_at_once_one_wins(
+    make_user: Callable[..., User], make_incident: Callable[..., Incident], admin: User
+) -> None:
+    """The person accepts while an administrator declines for them: one answer is written,
+    the other is refused (409), one timeline entry, and no half-done participant."""
+    from tocsin.core.errors import Conflict
+
+    ana = make_user(Role.RESPONDER, username="ana", name="Ana Asked")
+    cora = make_user(Role.AGENT, username="cora")
+    incident = make_incident(cora, title="Outage", impact=1, urgency=1)
+    responders.responders_add(incident=incident, actor=Actor.for_user(cora), users=[ana])
+    ask = ResponderAsk.objects.select_related("request").get()
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def answer(who: User, what: str) -> None:
+        try:
+            start.wait(5)
+            responders.responder_answer(
+                ask=ResponderAsk.objects.select_related("request").get(pk=ask.pk),
+                actor=Actor.for_user(who),
+                answer=what,
+            )
+            outcomes.append(what)
+        except Conflict:
+            outcomes.append("conflict")
+        except BaseException as exc:
+            outcomes.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=answer, args=(ana, "accept")),
+        threading.Thread(target=answer, args=(admin, "decline")),
+    ]
+    if connection.vendor == "sqlite":
+        # the in-memory shared-cache test database answers "table is locked" at once
+        # instead of waiting (a file database waits): there the two take turns (as in
+        # test_engine_race.py); on PostgreSQL they really overlap
+        start = threading.Barrier(1)
+        for thread in threads:
+            thread.start()
+            thread.join(30)
+    else:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert sorted(outcomes) in (["accept", "conflict"], ["conflict", "decline"])
+    final = ResponderAsk.objects.get(pk=ask.pk)
+    won = "accept" if "accept" in outcomes else "decline"
+    assert final.state == ("accepted" if won == "accept" else "declined")
+    answers = TimelineEntry.objects.filter(kind=EntryKind.RESPONDER, data__has_key="answer")
+    assert answers.count() == 1
+    assert Participant.objects.filter(incident=incident).exists() == (won == "accept")
