@@ -17,6 +17,7 @@ from tocsin.core.api import install_error_handlers, install_not_found_route
 from tocsin.escalation.api import router as escalation_router
 from tocsin.escalation.hierarchy_api import router as escalation_hierarchy_router
 from tocsin.escalation.incident_api import router as incident_paging_router
+from tocsin.escalation.responder_api import router as responders_router
 from tocsin.incidents.api import router as incidents_router
 from tocsin.incidents.saved_views_api import router as saved_views_router
 from tocsin.notify.contacts_api import router as contacts_router
@@ -53,4 +54,5 @@ api.add_router("", escalation_hierarchy_router)
 api.add_router("", updates_router)
 api.add_router("", automation_router)
 api.add_router("", statuspage_router)
+api.add_router("", responders_router)
 install_not_found_route(api)

@@ -8,7 +8,13 @@ from tocsin.accounts import audit_views
 from tocsin.accounts import views as account_views
 from tocsin.comms import update_views
 from tocsin.core import theme
-from tocsin.escalation import delivery_views, hierarchy_views, home_views, link_views
+from tocsin.escalation import (
+    delivery_views,
+    hierarchy_views,
+    home_views,
+    link_views,
+    responder_views,
+)
 from tocsin.escalation import incident_views as paging_views
 from tocsin.incidents import config_views, portal_views, queue_views, timeline_views, views
 
@@ -117,5 +123,16 @@ urlpatterns = [
         "updates/unsubscribe/<str:token>/",
         update_views.unsubscribe_view,
         name="updates-unsubscribe",
+    ),
+    # responders (issue 11)
+    path(
+        "incidents/<str:ref>/responders/",
+        responder_views.responders_add_view,
+        name="incident-responders-add",
+    ),
+    path(
+        "incidents/<str:ref>/responders/<int:ask_id>/answer/",
+        responder_views.responder_answer_view,
+        name="incident-responder-answer",
     ),
 ]

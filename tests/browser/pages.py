@@ -100,6 +100,8 @@ NOT_PAGES: dict[str, str] = {
     "paging-rules": "POST only (the paging page's rules editor)",
     "paging-preferences": "POST only (the paging page's preferences)",
     "incident-page-now": "POST only (the incident's Paging section: Page now)",
+    "incident-responders-add": "POST only (the incident's Responders section: add responders)",
+    "incident-responder-answer": "POST only (the Responders section: accept or decline)",
     "incident-page-escalate": "POST only (Escalate now)",
     "incident-page-reassign": "POST only (Reassign the paging)",
     "incident-notify-management": "POST only (the incident's Management section)",
@@ -377,9 +379,10 @@ def targets(site: Site, role: str | None) -> list[Target]:
                     reverse("confirm-link", args=[resolved.ref, token]),
                 )
             )
+        pages = Page.objects.exclude(escalation__state="responders")
         page = (
-            Page.objects.filter(incident__status=Status.NEW).order_by("-pk").first()
-            or Page.objects.order_by("-pk").first()
+            pages.filter(incident__status=Status.NEW).order_by("-pk").first()
+            or pages.order_by("-pk").first()
         )
         if page is not None:
             found.append(
@@ -390,6 +393,19 @@ def targets(site: Site, role: str | None) -> list[Target]:
                 )
             )
         found.extend(unsubscribe_targets())
+        asked = (
+            Page.objects.filter(responder_ask__state="pending")
+            .exclude(incident__status__in=[Status.RESOLVED, Status.CLOSED])
+            .first()
+        )
+        if asked is not None:
+            found.append(
+                Target(
+                    "page-link",
+                    "responder page link (Accept / Decline)",
+                    reverse("page-link", args=[page_token(asked.pk, "respond")]),
+                )
+            )
         return found
 
     user = site.person(role)

@@ -135,6 +135,10 @@ class Action(models.TextChoices):
     STATUS_PUBLISH = "status.publish", "write and publish on the status page"
     STATUS_MANAGE = "status.manage", "manage the status page's components"
     STATUS_CONFIGURE = "status.configure", "configure the status page (name, logo, colours)"
+    # responders (issue 11): staff ask people to join an incident's response; the person
+    # asked answers (obj: the ResponderAsk), or an administrator on their behalf
+    RESPONDER_ADD = "responder.add", "add responders to incidents"
+    RESPONDER_ANSWER = "responder.answer", "answer this responder request"
 
 
 # Actions whose answer depends only on the role.
@@ -184,6 +188,7 @@ _BY_ROLE: dict[str, frozenset[str]] = {
     Action.STATUS_PUBLISH: STAFF_ROLES,
     Action.STATUS_MANAGE: INTEGRATION_ROLES,
     Action.STATUS_CONFIGURE: ADMIN_ROLES,
+    Action.RESPONDER_ADD: STAFF_ROLES,
 }
 
 # Actions where staff may, and so may the reporter of the incident in `obj`.
@@ -243,6 +248,10 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
     if action == Action.CONTACT_MANAGE:
         return role in ADMIN_ROLES or (
             role in STAFF_ROLES and isinstance(obj, User) and obj.pk == user.pk
+        )
+    if action == Action.RESPONDER_ANSWER:
+        return role in ADMIN_ROLES or (
+            role in STAFF_ROLES and obj is not None and getattr(obj, "person_id", None) == user.pk
         )
     if action == Action.PEOPLE_VIEW:
         return role in STAFF_ROLES or (isinstance(obj, User) and obj.pk == user.pk)

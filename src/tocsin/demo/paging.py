@@ -32,9 +32,10 @@ from tocsin.accounts.services import (
 from tocsin.catalog.models import Service
 from tocsin.core.actors import Actor
 from tocsin.core.clock import travel
+from tocsin.escalation import responders
 from tocsin.escalation import services as paging
 from tocsin.escalation.engine import EscalationModule
-from tocsin.escalation.models import EscalationPolicy, Page
+from tocsin.escalation.models import EscalationPolicy, Page, ResponderAsk
 from tocsin.escalation.policies import policy_create, service_paging_set
 from tocsin.incidents import services as incidents
 from tocsin.incidents.models import Incident, Source
@@ -330,7 +331,37 @@ def story_escalate_now(end: dt.datetime) -> Incident:
         15, lambda: incidents.incident_acknowledge(incident=incident, actor=Actor.for_user(tom))
     )
     clock.at(18, lambda: incidents.incident_start(incident=incident, actor=Actor.for_user(tom)))
+    _responders(clock, incident, maya)
     return incident
+
+
+def _responders(clock: _Clock, incident: Incident, maya: User) -> None:
+    """Maya asks for responders: Inês accepts, Arjun declines, the Network on-call has
+    not answered (issue 11, escalation/responders.py)."""
+    people = _people()
+
+    def ask() -> None:
+        responders.responders_add(
+            incident=incident,
+            actor=Actor.for_user(maya),
+            users=[people["ines"], people["arjun"]],
+            teams=list(Team.objects.filter(name="Network")),
+            message="The MFA provider says it is healthy. Need Identity and someone from "
+            "Network to check the RADIUS path.",
+        )
+
+    def answer(username: str, what: str, reason: str = "") -> None:
+        found = ResponderAsk.objects.filter(
+            request__incident=incident, person__username=username
+        ).first()
+        if found is not None:
+            responders.responder_answer(
+                ask=found, actor=Actor.for_user(found.person), answer=what, reason=reason
+            )
+
+    clock.at(20, ask)
+    clock.at(23, lambda: answer("ines", "accept"))
+    clock.at(26, lambda: answer("arjun", "decline", "On a flight until 14:00."))
 
 
 def story_waiting_now(end: dt.datetime) -> Incident:

@@ -21,7 +21,7 @@ from tocsin.accounts.permissions import Action, can
 from tocsin.core.clock import now
 from tocsin.core.errors import Invalid
 from tocsin.core.web import staff_required
-from tocsin.escalation.models import Page, PageState
+from tocsin.escalation.models import ClimbState, Page, PageState
 from tocsin.incidents.models import Incident, Status
 from tocsin.oncall import selectors as oncall_selectors
 
@@ -37,7 +37,9 @@ def _incidents() -> QuerySet[Incident]:
 
 def waiting_pages(user: User) -> tuple[list[Page], int]:
     """My open pages on incidents nobody has taken yet, newest first, one per incident."""
-    qs = Page.objects.filter(person=user, state=PageState.OPEN, incident__status=Status.NEW)
+    qs = Page.objects.filter(
+        person=user, state=PageState.OPEN, incident__status=Status.NEW
+    ).exclude(escalation__state=ClimbState.RESPONDERS)  # answered on the incident, not acked
     rows = list(
         qs.select_related("incident", "incident__service").order_by("-created_at", "-pk")[
             : LIST_MAX * 3

@@ -122,7 +122,10 @@ class ClimbOut(Schema):
     id: int
     policy: ClimbPolicyOut | None
     target: ClimbTargetOut | None = Field(description='the one target of a "page now"')
-    state: str = Field(description="active, acknowledged, resolved, exhausted or replaced")
+    state: str = Field(
+        description="active, acknowledged, resolved, exhausted, replaced, or responders "
+        "(the pages of a responder request: see /incidents/{ref}/responders)"
+    )
     urgency: str
     level: int = Field(description="the next level to fire, 1-based")
     levels: int | None = Field(description="how many levels the policy has")

@@ -87,6 +87,11 @@ def page_link(request: HttpRequest, token: str) -> HttpResponse:
     if claim.action == "open":
         # Only a way into the incident page, which asks for a sign-in as usual.
         return _secret_headers(redirect(reverse("incident", args=[incident.ref])))
+    if claim.action == "respond":  # a responder request: Accept / Decline
+        from tocsin.escalation.responder_views import respond_link
+
+        answered = respond_link(request, token, page)
+        return answered if answered is not None else _not_found(request)
     context: dict[str, Any] = {
         "token": token,
         "page": page,

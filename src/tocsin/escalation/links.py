@@ -16,7 +16,9 @@ from django.core import signing
 
 SALT = "tocsin.escalation.page-link"
 LINK_MAX_AGE = dt.timedelta(hours=24)
-ACTIONS = ("acknowledge", "resolve", "open")
+PAGE_ACTIONS = ("acknowledge", "resolve", "open")
+# "respond": a responder request's link, whose page offers Accept and Decline
+ACTIONS = (*PAGE_ACTIONS, "respond")
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ def page_link(page_id: int, action: str) -> str:
 
 
 def page_links(page_id: int) -> dict[str, str]:
-    return {action: page_link(page_id, action) for action in ACTIONS}
+    return {action: page_link(page_id, action) for action in PAGE_ACTIONS}
 
 
 def check_token(token: str) -> LinkClaim | None:

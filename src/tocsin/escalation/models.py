@@ -146,6 +146,9 @@ class ClimbState(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
     EXHAUSTED = "exhausted", "Stopped: nothing to page"
     REPLACED = "replaced", "Replaced"
+    # Not a climb: the holder of a responder request's pages (escalation/responders.py).
+    # The engine never fires it and acknowledging the incident does not stop it.
+    RESPONDERS = "responders", "Responder request"
 
 
 class Escalation(models.Model):
@@ -314,3 +317,69 @@ class ExecutiveMember(models.Model):
 
     def __str__(self) -> str:
         return f"executive {self.user_id}"
+
+
+# --- responders (issue 11): "add responders" asks people to join the response ----------
+
+
+class ResponderRequest(models.Model):
+    """One target of one "add responders": a person, a schedule's or a team's on-call,
+    with a message. Its pages hang off `climb` (an Escalation in state `responders`,
+    which no engine step fires), so they reuse the Page and outbox machinery."""
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.PROTECT, related_name="responder_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    message = models.TextField(blank=True)
+    target_kind = models.CharField(max_length=10, choices=TargetKind.choices)
+    target_id = models.PositiveIntegerField()  # the user's, schedule's or team's id
+    target_name = models.CharField(max_length=200)  # as it was named when asked
+    missed = models.CharField(max_length=300, blank=True)  # "nobody is on call"
+    climb = models.OneToOneField(
+        Escalation, on_delete=models.PROTECT, related_name="responder_request"
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["incident", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"responder request {self.pk} on incident {self.incident_id}"
+
+
+class AskState(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+
+
+class ResponderAsk(models.Model):
+    """One person asked by one responder request, and their answer. "No answer" is not
+    stored: a pending ask older than the timeout (responders.NO_ANSWER_AFTER)."""
+
+    request = models.ForeignKey(ResponderRequest, on_delete=models.PROTECT, related_name="asks")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    page = models.OneToOneField(Page, on_delete=models.PROTECT, related_name="responder_ask")
+    via = models.CharField(max_length=200, blank=True)
+    state = models.CharField(max_length=10, choices=AskState.choices, default=AskState.PENDING)
+    created_at = models.DateTimeField(default=now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    # who answered: the person, or an administrator on their behalf
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)  # a decline's reason
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "person"], name="responder_ask_once")
+        ]
+        indexes = [models.Index(fields=["person", "state"])]
+
+    def __str__(self) -> str:
+        return f"responder ask {self.pk} to {self.person_id}"

@@ -132,12 +132,17 @@ def _stop(incident: Incident, state: str, reason: str, *, keep: int | None = Non
     pages = Page.objects.filter(incident=incident, state=PageState.OPEN)
     if keep is not None:
         pages = pages.exclude(escalation_id=keep)
-    pages.update(state=page_state)
     queued = OutboxMessage.objects.filter(
         incident=incident, purpose=PAGE_PURPOSE, state=OutboxState.QUEUED
     )
     if keep is not None:
         queued = queued.exclude(payload__escalation=keep)
+    if state != ClimbState.RESOLVED:
+        # responder requests (escalation/responders.py) wait for their answer: only the
+        # incident's end stops them
+        pages = pages.exclude(escalation__state=ClimbState.RESPONDERS)
+        queued = queued.exclude(payload__has_key="responder")
+    pages.update(state=page_state)
     outbox_cancel(message_ids=list(queued.values_list("pk", flat=True)), reason=reason)
     return ended
 
@@ -576,11 +581,14 @@ def page_act(*, page: Page, action: str, actor: Actor | None = None) -> Incident
     """Acknowledge or resolve the page's incident as the paged person (a signed link or
     an SMS reply is the person's own answer). Acknowledging an incident someone already
     took, or resolving a resolved one, changes nothing and is not an error."""
+    from tocsin.escalation import responders
     from tocsin.incidents import services as incident_services
 
     incident = Incident.objects.get(pk=page.incident_id)
     person = User.objects.get(pk=page.person_id)
     actor = actor or Actor.for_user(person)
+    if responders.is_responder_page(page):  # acknowledging a responder page accepts it
+        return responders.page_answer(page=page, action=action, actor=actor)
     if action == "acknowledge":
         if incident.status == Status.NEW:
             return incident_services.incident_acknowledge(incident=incident, actor=actor)

@@ -38,6 +38,7 @@ from tocsin.core.clock import now
 from tocsin.core.errors import TocsinError
 from tocsin.escalation.links import LINK_MAX_AGE
 from tocsin.escalation.models import Page
+from tocsin.escalation.responders import is_responder_page
 from tocsin.escalation.services import page_act
 from tocsin.incidents.models import Status
 from tocsin.notify.channels import _twilio
@@ -133,6 +134,8 @@ def _act(request: HttpRequest, code: int, action: str, number: str) -> str:
         incident = page_act(page=page, action=action, actor=actor)
     except TocsinError as exc:
         return f"{ref}: {exc.message}"[:300]
+    if is_responder_page(page):  # a responder request: acknowledging it accepts
+        return f"{ref}: you accepted the request to respond."
     if incident.status == before:
         return f"{ref} is already {Status(incident.status).label.lower()}."
     return f"{ref} {'resolved' if action == 'resolve' else 'acknowledged'}"

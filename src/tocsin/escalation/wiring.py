@@ -20,3 +20,6 @@ def register() -> None:
 
     incident_hooks.register(incident_hooks.on_escalated, functional.page_receiving_team)
     incident_hooks.register(incident_hooks.incident_page_sections, management_section)
+    from tocsin.escalation.responder_views import responders_section
+
+    incident_hooks.register(incident_hooks.incident_page_sections, responders_section)
