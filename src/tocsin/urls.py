@@ -72,6 +72,7 @@ urlpatterns = [
     path("", include("tocsin.oncall.web_urls")),
     path("", include("tocsin.escalation.ui_urls")),
     path("calendar/", include("tocsin.oncall.calendar_urls")),
+    path("status/", include("tocsin.comms.public_urls")),
     path("", include("tocsin.notify.paging_urls")),
     path("", include("tocsin.web_urls")),
 ]
