@@ -101,11 +101,15 @@ NOT_PAGES: dict[str, str] = {
     "incident-page-now": "POST only (the incident's Paging section: Page now)",
     "incident-page-escalate": "POST only (Escalate now)",
     "incident-page-reassign": "POST only (Reassign the paging)",
+    "status-brand-css": "the status page's brand colours (text/css)",
+    "status-feed-atom": "the status page's Atom feed (read by feed readers)",
+    "status-feed-rss": "the status page's RSS feed (read by feed readers)",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
     "ingest-": "ingest endpoint (JSON for monitoring tools)",
     "api:": "REST API (JSON; its own tests and OpenAPI document)",
+    "status-api-": "the status page's Statuspage-compatible JSON (tests/comms/)",
 }
 # The admin namespace is crawled from admin.site's registry (see `admin_targets`).
 ADMIN_NAMESPACE = "admin"
@@ -152,6 +156,11 @@ OBJECT_PAGES = (
     "escalation-policy-archive",
     "paging-person",
     "page-link",
+    "status-page",
+    "status-incident",
+    "status-subscribe",
+    "status-subscribe-confirm",
+    "status-unsubscribe",
 )
 
 
@@ -314,6 +323,45 @@ def _incident_url(incident: Incident) -> str:
     return reverse("incident", args=[incident.ref])
 
 
+def _status_page_targets() -> list[Target]:
+    """The public status page (signed out): the page, a published incident's page, the
+    subscribe form, and a subscriber's confirm and unsubscribe pages when there is one."""
+    from tocsin.comms.models import PublicIncident, StatusSubscriber
+    from tocsin.comms.subscriptions import confirm_url
+
+    found = [
+        Target("status-page", "public status page", reverse("status-page")),
+        Target("status-subscribe", "status page: subscribe", reverse("status-subscribe")),
+    ]
+    published = PublicIncident.objects.filter(published_at__isnull=False).order_by("pk").first()
+    if published is not None:
+        found.append(
+            Target(
+                "status-incident",
+                "status page: an incident",
+                reverse("status-incident", args=[published.pk]),
+            )
+        )
+    sub = StatusSubscriber.objects.filter(unsubscribed_at__isnull=True).order_by("pk").first()
+    if sub is not None:
+        link = confirm_url(sub)
+        found.append(
+            Target(
+                "status-subscribe-confirm",
+                "status page: confirm a subscription",
+                link[link.index("/status/") :],
+            )
+        )
+        found.append(
+            Target(
+                "status-unsubscribe",
+                "status page: unsubscribe",
+                reverse("status-unsubscribe", args=[sub.token]),
+            )
+        )
+    return found
+
+
 def targets(site: Site, role: str | None) -> list[Target]:
     """What a person of `role` (None: signed out) is to be checked on."""
     if role is None:
@@ -336,6 +384,7 @@ def targets(site: Site, role: str | None) -> list[Target]:
                     reverse("confirm-link", args=[resolved.ref, token]),
                 )
             )
+        found += _status_page_targets()
         page = (
             Page.objects.filter(incident__status=Status.NEW).order_by("-pk").first()
             or Page.objects.order_by("-pk").first()
