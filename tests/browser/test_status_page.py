@@ -70,11 +70,11 @@ def test_status_page_reads_well_and_passes_axe(
                 assert "Draft: not yet public" not in page.content()
                 row = page.locator(".sp-component", has_text="Public API")
                 assert "Partial outage" in row.inner_text()
-                assert row.locator(".sp-day").count() == 90
+                assert row.locator(".sp-d").count() == 90
                 assert "uptime" in row.locator(".sp-uptime-figure").inner_text()
                 # each bar's text is in the page for screen readers
                 web = page.locator(".sp-component", has_text="Website")
-                labels = web.locator(".sp-tip").all_text_contents()
+                labels = web.locator(".sp-d > span").all_text_contents()
                 assert len(labels) == 90 and any("Major outage" in t for t in labels)
         assert not errors, errors
     finally:

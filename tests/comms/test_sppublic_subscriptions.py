@@ -157,7 +157,9 @@ def test_updates_go_to_the_subscribers_of_the_affected_components_only() -> None
 @pytest.mark.django_db
 def test_a_draft_update_reaches_nobody() -> None:
     page = build()
-    StatusSubscriber.objects.create(kind="email", email="a@example.org", token="t", confirmed_at=now())
+    StatusSubscriber.objects.create(
+        kind="email", email="a@example.org", token="t", confirmed_at=now()
+    )
     draft_update = PublicUpdate.objects.create(
         public_incident=page.draft, status="investigating", body="draft"
     )
