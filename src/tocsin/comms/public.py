@@ -41,8 +41,8 @@ from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.template.loader import render_to_string
 from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.http import http_date, parse_http_date_safe
+from django.utils.safestring import SafeString, mark_safe
 
 from tocsin.comms.models import (
     Component,
@@ -83,7 +83,7 @@ SEVERITY = {
 DOWNTIME = {ComponentStatus.MAJOR: 1.0, ComponentStatus.PARTIAL: 0.3}
 STATUS_LABEL = dict(ComponentStatus.choices)
 # The uptime bars' class per worst status (short: a page has 90 per component).
-DAY_CLASS = {
+DAY_CLASS: dict[str, str] = {
     ComponentStatus.OPERATIONAL: "0",
     ComponentStatus.MAINTENANCE: "m",
     ComponentStatus.DEGRADED: "1",
