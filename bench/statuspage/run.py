@@ -36,6 +36,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -293,8 +294,12 @@ def bench_db(db: Any, args: argparse.Namespace, workdir: Path, procs: Any) -> di
         )
     finally:
         if background is not None:
-            background.terminate()
-            out, _err = background.communicate(timeout=30)
+            background.send_signal(signal.SIGINT)  # wrk stops and reports its summary
+            try:
+                out, _err = background.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                background.kill()
+                out, _err = background.communicate(timeout=10)
             line = next((ln for ln in out.splitlines() if ln.startswith("BENCH_JSON ")), None)
             if line:
                 raw = json.loads(line.removeprefix("BENCH_JSON "))
