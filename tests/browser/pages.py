@@ -102,6 +102,7 @@ NOT_PAGES: dict[str, str] = {
     "incident-page-escalate": "POST only (Escalate now)",
     "incident-page-reassign": "POST only (Reassign the paging)",
     "status-brand-css": "the status page's brand colours (text/css)",
+    "status-logo": "the status page's logo (an image)",
     "status-feed-atom": "the status page's Atom feed (read by feed readers)",
     "status-feed-rss": "the status page's RSS feed (read by feed readers)",
 }

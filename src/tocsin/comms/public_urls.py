@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.page, name="status-page"),
     path("incidents/<int:pk>/", views.incident, name="status-incident"),
     path("brand.css", views.brand_css, name="status-brand-css"),
+    path("logo", views.logo, name="status-logo"),
     path("feed.atom", views.feed_atom, name="status-feed-atom"),
     path("feed.rss", views.feed_rss, name="status-feed-rss"),
     path("subscribe/", views.subscribe, name="status-subscribe"),

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
@@ -39,6 +40,38 @@ def feed_atom(request: HttpRequest) -> HttpResponse:
 @require_safe
 def feed_rss(request: HttpRequest) -> HttpResponse:
     return public.serve(request, "feed.rss")
+
+
+LOGO_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".svg": "image/svg+xml",
+}
+
+
+@require_safe
+def logo(request: HttpRequest) -> HttpResponse:
+    """The page's logo from storage (attachments are not served publicly otherwise). An
+    SVG gets a policy that runs nothing in it, should it be opened on its own."""
+    page_row = status_page()
+    if not page_row.logo:
+        raise Http404("No logo")
+    suffix = Path(page_row.logo.name).suffix.lower()
+    kind = LOGO_TYPES.get(suffix)
+    if kind is None:
+        raise Http404("No logo")
+    try:
+        handle = page_row.logo.open("rb")
+    except OSError:
+        raise Http404("No logo") from None
+    response = FileResponse(handle, content_type=kind)
+    response["Cache-Control"] = f"public, max-age={public.MAX_AGE}"
+    if suffix == ".svg":
+        response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
 
 
 def document(name: str) -> Callable[[HttpRequest], HttpResponse]:
