@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
@@ -53,7 +53,7 @@ LOGO_TYPES = {
 
 
 @require_safe
-def logo(request: HttpRequest) -> HttpResponse:
+def logo(request: HttpRequest) -> HttpResponseBase:
     """The page's logo from storage (attachments are not served publicly otherwise). An
     SVG gets a policy that runs nothing in it, should it be opened on its own."""
     page_row = status_page()
