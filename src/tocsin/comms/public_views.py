@@ -96,10 +96,9 @@ def _context(**extra: object) -> dict[str, object]:
 
 
 def _components() -> list[Component]:
-    return list(
-        Component.objects.filter(archived_at__isnull=True, showcase=True)
-        .select_related("group")
-        .order_by("group__position", "group__name", "position", "name")
+    return sorted(
+        Component.objects.filter(archived_at__isnull=True, showcase=True).select_related("group"),
+        key=public.page_order,
     )
 
 
