@@ -143,3 +143,27 @@ def test_indicator_follows_the_worst_component() -> None:
         "indicator": "critical",
         "description": "Major Service Outage",
     }
+
+
+@pytest.mark.django_db
+def test_old_open_incidents_stay_in_the_summary_beyond_the_latest_fifty() -> None:
+    import datetime as dt
+
+    from tocsin.comms.models import PublicIncident
+    from tocsin.core.clock import now
+
+    at = now()
+    old = PublicIncident.objects.create(
+        title="Old and still open", status="monitoring", published_at=at - dt.timedelta(days=30)
+    )
+    for n in range(55):
+        PublicIncident.objects.create(
+            title=f"Resolved {n}",
+            status="resolved",
+            published_at=at - dt.timedelta(hours=n),
+            resolved_at=at - dt.timedelta(hours=n),
+        )
+    status_changed()
+    assert len(fetch("incidents.json")["incidents"]) == 50
+    assert [i["id"] for i in fetch("summary.json")["incidents"]] == [str(old.pk)]
+    assert [i["id"] for i in fetch("incidents/unresolved.json")["incidents"]] == [str(old.pk)]

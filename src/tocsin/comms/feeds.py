@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 
-from tocsin.comms.public import EventView, Rendered, Snapshot, base_url
+from tocsin.comms.public import LIST_LIMIT, EventView, Rendered, Snapshot, base_url
 
 
 def _link(e: EventView) -> str:
@@ -44,7 +44,7 @@ def _feed(cls: type[SyndicationFeed], snap: Snapshot) -> Rendered:
         key=lambda e: e.obj.published_at or e.obj.created_at,
         reverse=True,
     )
-    for e in events:
+    for e in events[:LIST_LIMIT]:
         latest = e.updates[0].created_at if e.updates else (e.obj.published_at or e.obj.created_at)
         prefix = "" if e.kind == "incident" else "Maintenance: "
         feed.add_item(

@@ -412,22 +412,29 @@ def snapshot(at: dt.datetime | None = None) -> Snapshot:
         "components",
         queryset=Component.objects.filter(archived_at__isnull=True).order_by("position", "name"),
     )
-    incidents = list(
-        PublicIncident.objects.filter(published_at__isnull=False, published_at__lte=at)
-        .order_by("-published_at", "-id")
-        .prefetch_related(
-            Prefetch("updates", queryset=PublicUpdate.objects.order_by("-created_at", "-id")),
-            public_components,
-        )[:LIST_LIMIT]
+
+    def updates() -> Prefetch:
+        return Prefetch("updates", queryset=PublicUpdate.objects.order_by("-created_at", "-id"))
+
+    # the latest LIST_LIMIT, and every one still open however old (summary.json, the page)
+    published = PublicIncident.objects.filter(published_at__isnull=False).prefetch_related(
+        updates(), public_components
     )
-    maints = list(
-        PublicMaintenance.objects.filter(published_at__isnull=False, published_at__lte=at)
-        .order_by("-scheduled_for", "-id")
-        .prefetch_related(
-            Prefetch("updates", queryset=PublicUpdate.objects.order_by("-created_at", "-id")),
-            public_components,
-        )[:LIST_LIMIT]
+    incidents = list(published.order_by("-published_at", "-id")[:LIST_LIMIT])
+    incidents += published.exclude(status=PublicIncidentStatus.RESOLVED).exclude(
+        pk__in=[i.pk for i in incidents]
     )
+    incidents.sort(key=lambda i: (i.published_at, i.pk), reverse=True)
+    planned = PublicMaintenance.objects.filter(published_at__isnull=False).prefetch_related(
+        updates(), public_components
+    )
+    maints = list(planned.order_by("-scheduled_for", "-id")[:LIST_LIMIT])
+    maints += (
+        planned.exclude(status=MaintenanceStatus.COMPLETED)
+        .exclude(scheduled_until__lte=at)
+        .exclude(pk__in=[m.pk for m in maints])
+    )
+    maints.sort(key=lambda m: (m.scheduled_for, m.pk), reverse=True)
     return Snapshot(
         page=page,
         at=at,

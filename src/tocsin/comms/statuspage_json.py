@@ -15,6 +15,7 @@ from typing import Any
 
 from tocsin.comms.models import Component, PublicUpdate, StatusPage
 from tocsin.comms.public import (
+    LIST_LIMIT,
     EventView,
     Rendered,
     Renderer,
@@ -185,9 +186,8 @@ def components(snap: Snapshot, arg: str) -> Rendered:
 
 
 def incidents(snap: Snapshot, arg: str) -> Rendered:
-    return _dump(
-        {"page": page_json(snap.page), "incidents": [event_json(e) for e in snap.incidents]}
-    )
+    latest = snap.incidents[:LIST_LIMIT]  # as Statuspage: the latest 50
+    return _dump({"page": page_json(snap.page), "incidents": [event_json(e) for e in latest]})
 
 
 def incidents_unresolved(snap: Snapshot, arg: str) -> Rendered:
@@ -200,7 +200,7 @@ def maintenances(snap: Snapshot, arg: str) -> Rendered:
     return _dump(
         {
             "page": page_json(snap.page),
-            "scheduled_maintenances": [event_json(m) for m in snap.maintenances],
+            "scheduled_maintenances": [event_json(m) for m in snap.maintenances[:LIST_LIMIT]],
         }
     )
 
