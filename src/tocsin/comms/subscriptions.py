@@ -141,7 +141,7 @@ def subscribe(
         outbox_enqueue(
             channel="email",
             recipient=email,
-            subject=f"Confirm your subscription to {page.name}",
+            subject=" ".join(f"Confirm your subscription to {page.name}".split()),
             body=(
                 f"Someone (hopefully you) asked for {what} from {page.name} "
                 f"({scope}).\n\nTo confirm, open this link and press Confirm:\n"
@@ -276,7 +276,7 @@ def public_update_enqueue(*, update_id: int) -> int:
             outbox_enqueue(
                 channel="webhook",
                 recipient=sub.url,
-                subject=f"{subject.title}: {status}",
+                subject=" ".join(f"{subject.title}: {status}".split()),
                 body=update.body,
                 payload=payload,
                 purpose="status-update",
@@ -286,7 +286,7 @@ def public_update_enqueue(*, update_id: int) -> int:
             outbox_enqueue(
                 channel="email",
                 recipient=sub.email,
-                subject=f"[{page.name}] {subject.title}: {status}",
+                subject=" ".join(f"[{page.name}] {subject.title}: {status}".split()),
                 body=(
                     f"{status}: {update.body}\n\nDetails: {subject.link}\n\n"
                     f"You receive this because you subscribed to {page.name}. "
