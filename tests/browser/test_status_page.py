@@ -1,7 +1,7 @@
-"""The public status page in Chromium, as the public reads it: on a desktop (1280 px) and a
-phone (390 px), without signing in, with screenshots, axe-core (no serious or critical
-violation), no horizontal scrolling on the phone, and the same content with JavaScript
-off (the page has no script at all)."""
+"""The public status page in Chromium, as the public reads it: on a desktop (1280 px,
+light and dark colour scheme) and a phone (390 px), without signing in, with screenshots,
+axe-core (no serious or critical violation), no horizontal scrolling on the phone, and
+the same content with JavaScript off (the page has no script at all)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,11 @@ from tests.browser.conftest import CHROMIUM_ARGS  # noqa: F401  (the same Chromi
 from tests.comms.sppublic_data import build
 from tocsin.comms import public
 
-SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+SIZES = {
+    "desktop": {"width": 1280, "height": 900},
+    "phone": {"width": 390, "height": 844},
+    "desktop-dark": {"width": 1280, "height": 900},
+}
 
 
 @pytest.fixture
@@ -25,13 +29,25 @@ def status_data(transactional_db: None, monkeypatch: pytest.MonkeyPatch) -> Any:
     return build()
 
 
-@pytest.mark.parametrize("size", ["desktop", "phone"])
-@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+@pytest.mark.parametrize(
+    ("size", "javascript"),
+    [
+        ("desktop", True),
+        ("phone", True),
+        ("desktop-dark", True),
+        ("desktop", False),
+        ("phone", False),
+    ],
+    ids=["desktop-js", "phone-js", "desktop-dark-js", "desktop-nojs", "phone-nojs"],
+)
 def test_status_page_reads_well_and_passes_axe(
     browser: Any, live_server: Any, status_data: Any, shots: Path, size: str, javascript: bool
 ) -> None:
     context = browser.new_context(
-        viewport=SIZES[size], base_url=live_server.url, java_script_enabled=javascript
+        viewport=SIZES[size],
+        base_url=live_server.url,
+        java_script_enabled=javascript,
+        color_scheme="dark" if size.endswith("dark") else "light",
     )
     try:
         page = context.new_page()
