@@ -242,6 +242,7 @@ class PublicRender(models.Model):
 
     key = models.CharField(max_length=100, unique=True)
     revision = models.PositiveBigIntegerField()
+    page_changed_at = models.DateTimeField()  # StatusPage.changed_at of that revision
     valid_until = models.DateTimeField()
     rendered_at = models.DateTimeField()
     content_type = models.CharField(max_length=100)

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core import mail
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
@@ -68,7 +69,9 @@ MEMORY_ENTRIES = 256
 # How long a process trusts the revision it last read before reading it again: a change
 # shows within this (and a reader's max-age) everywhere, and a burst of readers costs no
 # query at all. Tests set it to 0.
-REVISION_TTL = 1.0
+# None: 1 s, and 0 under Django's test environment (tests change the page and read it
+# back at once).
+REVISION_TTL: float | None = None
 
 # Severity, least to worst: the worst status of a day, of a group, of the page.
 SEVERITY = {
@@ -549,6 +552,7 @@ def documents() -> dict[str, Renderer]:
 @dataclass(frozen=True)
 class Entry:
     revision: int
+    changed_at: dt.datetime  # the StatusPage.changed_at of that revision
     valid_until: dt.datetime
     rendered_at: dt.datetime
     content_type: str
@@ -587,12 +591,19 @@ def forget() -> None:
     _snapshot_memo.clear()
 
 
+def _ttl() -> float:
+    if REVISION_TTL is not None:
+        return REVISION_TTL
+    return 0.0 if hasattr(mail, "outbox") else 1.0  # Django's test environment sets it
+
+
 def current_revision() -> tuple[int, dt.datetime]:
     """The revision of what the public sees and when it changed: read from the database
-    at most every REVISION_TTL seconds per process. A copy rendered before `changed_at`
-    is never used (it belongs to an earlier life of the database, e.g. a test's)."""
+    at most every REVISION_TTL seconds per process. A copy is used only for the same
+    revision *and* the same `changed_at` (so never one of an earlier life of the database,
+    e.g. a test's, whose counter started again)."""
     clock = time.monotonic()
-    if _revision_seen and clock - _revision_seen[0][0] < REVISION_TTL:
+    if _revision_seen and clock - _revision_seen[0][0] < _ttl():
         return _revision_seen[0][1], _revision_seen[0][2]
     row = StatusPage.objects.filter(pk=1).values_list("revision", "changed_at").first()
     if row is None:
@@ -607,13 +618,12 @@ def _snapshot_for(revision: int, changed_at: dt.datetime, at: dt.datetime) -> Sn
     memo = _snapshot_memo.get("snap")
     if (
         memo is not None
-        and _snapshot_memo.get("revision") == revision
-        and changed_at <= memo.at < memo.valid_until
+        and _snapshot_memo.get("version") == (revision, changed_at)
         and memo.at <= at < memo.valid_until
     ):
         return memo
     snap = snapshot(at)
-    _snapshot_memo.update(snap=snap, revision=revision)
+    _snapshot_memo.update(snap=snap, version=(revision, changed_at))
     return snap
 
 
@@ -624,6 +634,7 @@ def _render(
     out = documents()[name](snap, arg)
     entry = Entry(
         revision=revision,
+        changed_at=changed_at,
         valid_until=snap.valid_until,
         rendered_at=at,
         content_type=out.content_type,
@@ -633,6 +644,7 @@ def _render(
     )
     fields = {
         "revision": revision,
+        "page_changed_at": changed_at,
         "valid_until": entry.valid_until,
         "rendered_at": entry.rendered_at,
         "content_type": entry.content_type,
@@ -660,19 +672,19 @@ def cached(name: str, arg: str = "") -> Entry:
     if (
         entry is not None
         and entry.revision == revision
-        and changed_at <= entry.rendered_at
+        and entry.changed_at == changed_at
         and at < entry.valid_until
     ):
         return entry
     row = (
         PublicRender.objects.filter(
-            key=key, revision=revision, rendered_at__gte=changed_at, valid_until__gt=at
+            key=key, revision=revision, page_changed_at=changed_at, valid_until__gt=at
         )
         .values_list("valid_until", "rendered_at", "content_type", "status", "etag", "body")
         .first()
     )
     if row is not None:
-        entry = Entry(revision, row[0], row[1], row[2], row[3], row[4], bytes(row[5]))
+        entry = Entry(revision, changed_at, row[0], row[1], row[2], row[3], row[4], bytes(row[5]))
     else:
         entry = _render(key, name, arg, revision, changed_at, at)
     entry = entry.with_gzip()
