@@ -12,6 +12,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("favicon.ico", favicon, name="favicon"),
+    # The public status page, early: a reload storm resolves it before anything else.
+    path("status/", include("tocsin.comms.public_urls")),
     # Ingest: drop-in targets for the tools people already run (specs/wire-formats.md).
     path("v2/enqueue", ingest.pagerduty_enqueue, name="ingest-pagerduty"),
     path("v2/change/enqueue", ingest.pagerduty_change, name="ingest-pagerduty-change"),

@@ -126,11 +126,16 @@ NOT_PAGES: dict[str, str] = {
     "status-maintenance-publish": "POST only",
     "status-maintenance-delete": "POST only",
     "status-admin-logo": "the status page's logo image",
+    "status-brand-css": "the status page's brand colours (text/css)",
+    "status-logo": "the status page's logo (an image)",
+    "status-feed-atom": "the status page's Atom feed (read by feed readers)",
+    "status-feed-rss": "the status page's RSS feed (read by feed readers)",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
     "ingest-": "ingest endpoint (JSON for monitoring tools)",
     "api:": "REST API (JSON; its own tests and OpenAPI document)",
+    "status-api-": "the status page's Statuspage-compatible JSON (tests/comms/)",
 }
 # The admin namespace is crawled from admin.site's registry (see `admin_targets`).
 ADMIN_NAMESPACE = "admin"
@@ -195,6 +200,11 @@ OBJECT_PAGES = (
     "status-group",
     "status-incident",
     "status-maintenance",
+    "status-page",
+    "status-public-incident",
+    "status-subscribe",
+    "status-subscribe-confirm",
+    "status-unsubscribe",
 )
 
 
@@ -357,6 +367,45 @@ def _incident_url(incident: Incident) -> str:
     return reverse("incident", args=[incident.ref])
 
 
+def _status_page_targets() -> list[Target]:
+    """The public status page (signed out): the page, a published incident's page, the
+    subscribe form, and a subscriber's confirm and unsubscribe pages when there is one."""
+    from tocsin.comms.models import PublicIncident, StatusSubscriber
+    from tocsin.comms.subscriptions import confirm_url
+
+    found = [
+        Target("status-page", "public status page", reverse("status-page")),
+        Target("status-subscribe", "status page: subscribe", reverse("status-subscribe")),
+    ]
+    published = PublicIncident.objects.filter(published_at__isnull=False).order_by("pk").first()
+    if published is not None:
+        found.append(
+            Target(
+                "status-public-incident",
+                "status page: an incident",
+                reverse("status-public-incident", args=[published.pk]),
+            )
+        )
+    sub = StatusSubscriber.objects.filter(unsubscribed_at__isnull=True).order_by("pk").first()
+    if sub is not None:
+        link = confirm_url(sub)
+        found.append(
+            Target(
+                "status-subscribe-confirm",
+                "status page: confirm a subscription",
+                link[link.index("/status/") :],
+            )
+        )
+        found.append(
+            Target(
+                "status-unsubscribe",
+                "status page: unsubscribe",
+                reverse("status-unsubscribe", args=[sub.token]),
+            )
+        )
+    return found
+
+
 def targets(site: Site, role: str | None) -> list[Target]:
     """What a person of `role` (None: signed out) is to be checked on."""
     if role is None:
@@ -380,6 +429,7 @@ def targets(site: Site, role: str | None) -> list[Target]:
                 )
             )
         pages = Page.objects.exclude(escalation__state="responders")
+        found += _status_page_targets()
         page = (
             pages.filter(incident__status=Status.NEW).order_by("-pk").first()
             or pages.order_by("-pk").first()

@@ -467,3 +467,72 @@ class AutomationDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to webhook {self.webhook_id}"
+
+
+# --- the public side (sppublic): rendered cache, subscribers, throttle ---------------------
+
+
+class PublicRender(models.Model):
+    """One rendered public document (the page, a JSON document, a feed, an incident page)
+    for one revision of the status page: rendered once, served from here by every web
+    process (a row, so several processes and machines share it).
+
+    `valid_until` bounds documents that also depend on the clock (the day of the uptime
+    bars, a maintenance starting or ending); `etag` is a digest of the bytes."""
+
+    key = models.CharField(max_length=100, unique=True)
+    revision = models.PositiveBigIntegerField()
+    page_changed_at = models.DateTimeField()  # StatusPage.changed_at of that revision
+    valid_until = models.DateTimeField()
+    rendered_at = models.DateTimeField()
+    content_type = models.CharField(max_length=100)
+    status = models.PositiveSmallIntegerField(default=200)
+    etag = models.CharField(max_length=80)
+    body = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"{self.key} r{self.revision}"
+
+
+class SubscriberKind(models.TextChoices):
+    EMAIL = "email", "Email"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class StatusSubscriber(models.Model):
+    """Someone outside who follows the status page: by email, or a webhook URL (with an
+    email address to confirm it). Confirmed through the link mailed to `email` (double
+    opt-in); `token` addresses confirmation and unsubscription. No components: all."""
+
+    kind = models.CharField(max_length=10, choices=SubscriberKind.choices)
+    email = models.EmailField(max_length=254)
+    url = models.URLField(max_length=500, blank=True)
+    components = models.ManyToManyField(Component, blank=True, related_name="subscribers")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "email"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.email}"
+
+
+class SubscribeThrottle(models.Model):
+    """Subscribe requests counted per address and per email, so the form cannot be used
+    to bomb a mailbox (see comms/subscriptions.py)."""
+
+    scope = models.CharField(max_length=10)  # "ip" or "email"
+    key = models.CharField(max_length=300)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="subscribe_throttle_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}: {self.count}"

@@ -15,3 +15,6 @@ def register() -> None:
     from tocsin.comms import statuspage_views
 
     statuspage_views.register()
+    from tocsin.comms import subscriptions
+
+    subscriptions.register()

@@ -184,7 +184,7 @@ class UserTimezoneMiddleware:
         return self.get_response(request)
 
 
-INGEST_PREFIXES = ("/v2/", "/opsgenie/", "/integrations/")
+INGEST_PREFIXES = ("/v2/", "/opsgenie/", "/integrations/", "/status/")
 INGEST_VIEWS_MODULE = "tocsin.alerts.ingest"
 
 
@@ -201,6 +201,8 @@ class IngestFastPathMiddleware:
     XFrameOptionsMiddleware: their own process_response; the CSP headers of the settings'
     policy, see _csp_headers) and
     Content-Length (CommonMiddleware). Every other request goes down the full stack.
+    The public status page's cached documents (views marked `fast_path = True`, under
+    /status/: anonymous, read-only, no session, cookie or CSRF) are served the same way.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -221,9 +223,11 @@ class IngestFastPathMiddleware:
         except Resolver404:
             return self.get_response(request)
         func = match.func
-        if getattr(func, "__module__", "") != INGEST_VIEWS_MODULE or not getattr(
+        ingest_view = getattr(func, "__module__", "") == INGEST_VIEWS_MODULE and getattr(
             func, "csrf_exempt", False
-        ):
+        )
+        # the public status page's cached documents (comms/public.py) mark themselves
+        if not ingest_view and not getattr(func, "fast_path", False):
             return self.get_response(request)
         redirect = self.security.process_request(request)  # SECURE_SSL_REDIRECT, if set
         if redirect is not None:

@@ -23,8 +23,21 @@ if TYPE_CHECKING:
 kind = "email"
 policy = MAIL_RETRY
 SEND_TIMEOUT = 10  # seconds per SMTP operation; well inside the policy's lease
-# Headers a sender may add through `payload["headers"]` (RFC 8058 one-click unsubscribe).
-EXTRA_HEADERS = ("List-Unsubscribe", "List-Unsubscribe-Post")
+# Headers a message may add through `payload["headers"]` (mailing-list mail such as the
+# status page's: RFC 2369 List-Unsubscribe and RFC 8058 one-click List-Unsubscribe-Post).
+EXTRA_HEADERS = ("List-Unsubscribe", "List-Unsubscribe-Post", "List-Id")
+
+
+def _extra_headers(message: OutboxMessage) -> dict[str, str]:
+    payload = message.payload if isinstance(message.payload, dict) else {}
+    asked = payload.get("headers")
+    if not isinstance(asked, dict):
+        return {}
+    return {
+        name: str(asked[name]).replace("\r", " ").replace("\n", " ")
+        for name in EXTRA_HEADERS
+        if isinstance(asked.get(name), str)
+    }
 
 
 def send(message: OutboxMessage) -> Result:
@@ -37,7 +50,7 @@ def send(message: OutboxMessage) -> Result:
         body=message.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[recipient],
-        headers={"Message-ID": message_id, **_extra_headers(message)},
+        headers={**_extra_headers(message), "Message-ID": message_id},
         connection=get_connection(timeout=SEND_TIMEOUT),
     )
     try:
@@ -54,17 +67,6 @@ def send(message: OutboxMessage) -> Result:
     except (OSError, smtplib.SMTPException) as exc:  # refused, timed out, dropped
         return Temporary(_describe(exc))
     return Sent(provider_message_id=message_id)
-
-
-def _extra_headers(message: OutboxMessage) -> dict[str, str]:
-    wanted = (message.payload or {}).get("headers")
-    if not isinstance(wanted, dict):
-        return {}
-    return {
-        name: " ".join(str(wanted[name]).split())  # one line: no header injection
-        for name in EXTRA_HEADERS
-        if name in wanted
-    }
 
 
 def _text(raw: bytes | str) -> str:
