@@ -10,6 +10,7 @@ from tocsin.accounts.api_auth import AUTH
 from tocsin.accounts.audit_api import router as audit_router
 from tocsin.alerts.api import router as alerts_router
 from tocsin.catalog.api import router as catalog_router
+from tocsin.comms.major_api import router as major_router
 from tocsin.core.api import install_error_handlers, install_not_found_route
 from tocsin.escalation.api import router as escalation_router
 from tocsin.escalation.incident_api import router as incident_paging_router
@@ -45,4 +46,5 @@ api.add_router("", oncall_router)
 api.add_router("", oncall_calendar_router)
 api.add_router("", escalation_router)
 api.add_router("", incident_paging_router)
+api.add_router("", major_router)
 install_not_found_route(api)

@@ -73,5 +73,6 @@ urlpatterns = [
     path("", include("tocsin.escalation.ui_urls")),
     path("calendar/", include("tocsin.oncall.calendar_urls")),
     path("", include("tocsin.notify.paging_urls")),
+    path("", include("tocsin.comms.major_urls")),
     path("", include("tocsin.web_urls")),
 ]

@@ -111,6 +111,8 @@ class Action(models.TextChoices):
     # hours on call (the basis of on-call pay): staff see their own; managers and
     # administrators see everyone's
     ONCALL_HOURS_ALL = "oncall.hours.all", "see everyone's hours on call"
+    # major incidents (issue 11): staff declare, stand down and tick the checklist
+    MAJOR_RESPOND = "major.respond", "declare major incidents and tick their checklist"
 
 
 # Actions whose answer depends only on the role.
@@ -150,6 +152,7 @@ _BY_ROLE: dict[str, frozenset[str]] = {
     Action.SERVICE_PAGING: INTEGRATION_ROLES,
     Action.PAGE_SEND: STAFF_ROLES,
     Action.DELIVERY_LOG_VIEW: ADMIN_ROLES,
+    Action.MAJOR_RESPOND: STAFF_ROLES,
 }
 
 # Actions where staff may, and so may the reporter of the incident in `obj`.

@@ -5,4 +5,6 @@ from __future__ import annotations
 
 
 def register() -> None:
-    pass
+    from tocsin.comms import major_views
+
+    major_views.register()

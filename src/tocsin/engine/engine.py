@@ -66,6 +66,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         RetentionModule,
         StormRefreshModule,
     )
+    from tocsin.comms.engine import MajorModule
     from tocsin.escalation.engine import EscalationModule
     from tocsin.escalation.handoff import HandoffModule
     from tocsin.escalation.sla import SlaWarningModule
@@ -80,6 +81,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         AlertHeartbeatModule(worker_id),
         AckTimeoutModule(),
         EscalationModule(),
+        MajorModule(),
         SlaWarningModule(),
         HandoffModule(),
         SlaBreachModule(),
