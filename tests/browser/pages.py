@@ -99,6 +99,9 @@ NOT_PAGES: dict[str, str] = {
     "paging-rules": "POST only (the paging page's rules editor)",
     "paging-preferences": "POST only (the paging page's preferences)",
     "incident-page-now": "POST only (the incident's Paging section: Page now)",
+    "incident-major-declare": "POST only (the incident's Major incident section)",
+    "incident-major-stand-down": "POST only (the incident's Major incident section)",
+    "incident-major-checklist": "POST only (ticks a checklist item)",
     "incident-page-escalate": "POST only (Escalate now)",
     "incident-page-reassign": "POST only (Reassign the paging)",
 }
@@ -121,6 +124,7 @@ SIMPLE_PAGES: dict[str, str] = {
     "settings": "/settings/",
     "settings-matrix": "/settings/priority-matrix/",
     "settings-sla": "/settings/sla-targets/",
+    "settings-major": "/settings/major-incidents/",
     "calendar-feeds": "/calendar/feeds/",
     "oncall-hours": "/oncall/hours/",
     "schedules": "/schedules/",

@@ -152,7 +152,7 @@ def checklist_view(request: HttpRequest, ref: str, position: int) -> HttpRespons
     def write(incident: Incident, actor: Actor) -> str:
         done = request.POST.get("done")
         if done not in ("yes", "no"):
-            raise Invalid("done", 'answer "yes" or "no"')
+            raise Invalid("done", "choose yes or no")
         item = major.checklist_tick(
             incident=incident, position=position - 1, done=done == "yes", actor=actor
         )
