@@ -81,9 +81,9 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         AlertHeartbeatModule(worker_id),
         AckTimeoutModule(),
         EscalationModule(),
-        MajorModule(),
         SlaWarningModule(),
         HandoffModule(),
+        MajorModule(),  # a commander rota's climb is fired by the escalation module
         SlaBreachModule(),
         AutoCloseModule(),
         OutboxModule(threads=worker_threads()),  # sends in threads of its own
