@@ -25,7 +25,7 @@ from typing import Any
 
 from django.db import transaction
 
-from tocsin.accounts.models import Urgency, User
+from tocsin.accounts.models import Urgency
 from tocsin.accounts.permissions import Action, require_for
 from tocsin.catalog.models import Service
 from tocsin.comms import events
@@ -410,12 +410,5 @@ def open_majors() -> list[OpenMajor]:
             commander=commanders.get(pk) or None,
         )
         for pk, number, title, declared in rows
+        if declared is not None  # (the filter says so; for the type checker)
     ]
-
-
-def p2_rule_for(service: Service) -> bool:
-    return ServiceMajorRule.objects.filter(service=service).exists()
-
-
-def people_name(user: User | None) -> str:
-    return user.display_name if user is not None else ""
