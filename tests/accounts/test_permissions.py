@@ -79,6 +79,7 @@ BY_ROLE: dict[str, frozenset[str]] = {
     Action.SERVICE_PAGING: INTEGRATORS,
     Action.PAGE_SEND: STAFF,
     Action.DELIVERY_LOG_VIEW: ADMINS,
+    Action.MAJOR_RESPOND: STAFF,
 }
 
 
