@@ -32,6 +32,7 @@ from tocsin.core.clock import now, travel
 from tocsin.core.errors import Conflict
 from tocsin.core.models import Counter
 from tocsin.demo.alerts import DEMO_ACTOR, write_alerts
+from tocsin.demo.major import write_major
 from tocsin.demo.oncall import write_schedules
 from tocsin.demo.paging import write_paging
 from tocsin.incidents import services, sla
@@ -1322,6 +1323,7 @@ def load_demo(*, seed: int = 7) -> DemoSummary:
             # (and the demo's addresses are not real), so they are not queued for sending.
             OutboxMessage.objects.filter(created_at__lte=end).delete()
             write_paging(end)  # after: its past deliveries are recorded, its live page waits
+            write_major(end)  # after the policies and schedules it names
             Counter.next_value(DEMO_MARKER)
     return DemoSummary(
         created=created,
