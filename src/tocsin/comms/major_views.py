@@ -88,7 +88,7 @@ def major_section(user: User | None, incident: Incident) -> PageSection | None:
     if user is None or not can(user, Action.MAJOR_RESPOND, incident):
         return None
     context: dict[str, Any] = {
-        "major": SimpleLazyObject(lambda: major.major_state(incident)),
+        "major_state": SimpleLazyObject(lambda: major.major_state(incident)),
         "major_may_declare": incident.is_open and can(user, Action.INCIDENT_ESCALATE, incident),
     }
     return PageSection(template="comms/major_section.html", context=context)
