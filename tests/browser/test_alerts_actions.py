@@ -98,9 +98,8 @@ def test_an_agent_acts_on_alerts_from_the_list_and_the_alert_page(
     # numeric header over its numbers; the summary is a link that looks like one
     header = page.locator("th", has_text="Occurrences")
     assert header.evaluate("th => getComputedStyle(th).textAlign") == "right"
-    link = page.get_by_role(
-        "link", name="Disk full on db1", exact=True
-    )  # (not the major-incident banner)
+    # exact: the major-incident banner links "INC-1: Disk full on db1" too
+    link = page.get_by_role("link", name="Disk full on db1", exact=True)
     styles = link.evaluate(
         "a => [getComputedStyle(a).color, getComputedStyle(a).textDecorationLine,"
         " getComputedStyle(document.body).color]"
