@@ -11,6 +11,7 @@ from tocsin.accounts.audit_api import router as audit_router
 from tocsin.alerts.api import router as alerts_router
 from tocsin.catalog.api import router as catalog_router
 from tocsin.comms.automation_api import router as automation_router
+from tocsin.comms.major_api import router as major_router
 from tocsin.comms.statuspage_api import router as statuspage_router
 from tocsin.comms.update_api import router as updates_router
 from tocsin.core.api import install_error_handlers, install_not_found_route
@@ -55,4 +56,5 @@ api.add_router("", updates_router)
 api.add_router("", automation_router)
 api.add_router("", statuspage_router)
 api.add_router("", responders_router)
+api.add_router("", major_router)
 install_not_found_route(api)

@@ -85,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tocsin.core.context.tocsin",
+                "tocsin.comms.major_views.major_banner",
             ],
         },
     },

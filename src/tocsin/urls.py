@@ -77,5 +77,6 @@ urlpatterns = [
     path("calendar/", include("tocsin.oncall.calendar_urls")),
     path("status-admin/", include("tocsin.comms.statuspage_urls")),
     path("", include("tocsin.notify.paging_urls")),
+    path("", include("tocsin.comms.major_urls")),
     path("", include("tocsin.web_urls")),
 ]

@@ -92,6 +92,7 @@ BY_ROLE: dict[str, frozenset[str]] = {
     Action.STATUS_MANAGE: INTEGRATORS,
     Action.STATUS_CONFIGURE: ADMINS,
     Action.RESPONDER_ADD: STAFF,
+    Action.MAJOR_RESPOND: STAFF,
 }
 
 

@@ -98,7 +98,8 @@ def test_an_agent_acts_on_alerts_from_the_list_and_the_alert_page(
     # numeric header over its numbers; the summary is a link that looks like one
     header = page.locator("th", has_text="Occurrences")
     assert header.evaluate("th => getComputedStyle(th).textAlign") == "right"
-    link = page.get_by_role("link", name="Disk full on db1")
+    # exact: the major-incident banner links "INC-1: Disk full on db1" too
+    link = page.get_by_role("link", name="Disk full on db1", exact=True)
     styles = link.evaluate(
         "a => [getComputedStyle(a).color, getComputedStyle(a).textDecorationLine,"
         " getComputedStyle(document.body).color]"
@@ -131,7 +132,7 @@ def test_an_agent_acts_on_alerts_from_the_list_and_the_alert_page(
     expect(page.locator("tbody")).not_to_contain_text("Queue backlog over 10k")
 
     # the alert page: the whole payload, links only for http(s)
-    page.get_by_role("link", name="Disk full on db1").click()
+    page.get_by_role("link", name="Disk full on db1", exact=True).click()
     expect(page.get_by_role("heading", name="Disk full on db1")).to_be_visible()
     payload = page.locator(".payload")
     expect(payload.first).to_contain_text("Only 0 bytes left on /var")

@@ -67,7 +67,8 @@ def test_each_row_shows_the_fields_and_sla_countdowns(
         response = browse(agent).get("/")
     page = text_of(response)
     html = response.content.decode()
-    row = page[page.index(incident.ref) :]
+    # (the major-incident banner names the P1 first, as "INC-1: VPN drops")
+    row = page[page.index(f"{incident.ref} P1") :]
     assert row.startswith(f"{incident.ref} P1 VPN drops New VPN Network › VPN Alice Network team")
     assert "Response 3m left" in row and "Resolution 3h 48m left" in row
     assert 'class="sla sla-warning" data-due="2026-05-04T09:15:00+00:00"' in html

@@ -139,6 +139,8 @@ class Action(models.TextChoices):
     # asked answers (obj: the ResponderAsk), or an administrator on their behalf
     RESPONDER_ADD = "responder.add", "add responders to incidents"
     RESPONDER_ANSWER = "responder.answer", "answer this responder request"
+    # major incidents (issue 11): staff declare, stand down and tick the checklist
+    MAJOR_RESPOND = "major.respond", "declare major incidents and tick their checklist"
 
 
 # Actions whose answer depends only on the role.
@@ -189,6 +191,7 @@ _BY_ROLE: dict[str, frozenset[str]] = {
     Action.STATUS_MANAGE: INTEGRATION_ROLES,
     Action.STATUS_CONFIGURE: ADMIN_ROLES,
     Action.RESPONDER_ADD: STAFF_ROLES,
+    Action.MAJOR_RESPOND: STAFF_ROLES,
 }
 
 # Actions where staff may, and so may the reporter of the incident in `obj`.

@@ -536,3 +536,113 @@ class SubscribeThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}: {self.count}"
+
+
+# == major incidents (comms/major.py) ==========================================================
+
+
+def default_major_checklist() -> list[str]:
+    return [
+        "Declare the major incident",
+        "Assign roles: incident commander and communications lead",
+        "Open the war room (chat channel and video bridge)",
+        "Send the first stakeholder update",
+        "Open an incident on the status page",
+    ]
+
+
+class MajorIncidentSettings(models.Model):
+    """How a major incident is run (a single row, pk 1): the policy paged on declaration,
+    the rota paged when nobody takes the commander role in time, and the checklist."""
+
+    policy = models.ForeignKey(
+        "escalation.EscalationPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    commander_schedule = models.ForeignKey(
+        "oncall.Schedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    commander_minutes = models.PositiveSmallIntegerField(default=10)
+    checklist = models.JSONField(default=default_major_checklist)
+    updated_at = models.DateTimeField(default=now)
+    updated_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return "Major-incident settings"
+
+
+class ServiceMajorRule(models.Model):
+    """A P2 incident on this service is a major incident (P1 always is)."""
+
+    service = models.OneToOneField(Service, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return f"P2 on {self.service_id} is major"
+
+
+class MajorChecklistItem(models.Model):
+    """One step of an incident's major-incident checklist (copied from the template when
+    the incident is first declared major)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="major_checklist")
+    position = models.PositiveSmallIntegerField()
+    text = models.CharField(max_length=200)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["incident", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "position"], name="major_checklist_one_per_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id}#{self.position} {self.text}"
+
+
+class DeadlineState(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    MET = "met", "A commander took the role in time"
+    PAGED = "paged", "The commander rota was paged"
+    MISSED = "missed", "No commander, and no rota to page"
+    DROPPED = "dropped", "No longer major, or ended"
+
+
+class CommanderDeadline(models.Model):
+    """A declaration's commander deadline: the engine's major module settles it once (a
+    compare-and-set on `state`), paging the commander rota if nobody holds the role. One
+    row per declaration (`declared_at`), so a re-declared incident gets a new deadline."""
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="commander_deadlines"
+    )
+    declared_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    state = models.CharField(
+        max_length=10, choices=DeadlineState.choices, default=DeadlineState.PENDING
+    )
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "due_at"], name="major_deadline_due")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "declared_at"], name="major_deadline_one_per_declaration"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} commander by {self.due_at:%Y-%m-%d %H:%M} ({self.state})"
+
+
+# == end major incidents ===========================================================================

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 
 def register() -> None:
-    from tocsin.comms import update_views
+    from tocsin.comms import automation, major_views, statuspage_views, subscriptions, update_views
     from tocsin.incidents import hooks as incident_hooks
 
+    # the incident page's sections, in this order: major incident, stakeholder updates
+    major_views.register()
     incident_hooks.register(incident_hooks.incident_page_sections, update_views.updates_section)
-    from tocsin.comms import automation
-
     automation.register()  # automation webhooks: incident hooks, comms events, the channel
-    from tocsin.comms import statuspage_views
-
-    statuspage_views.register()
-    from tocsin.comms import subscriptions
-
-    subscriptions.register()
+    statuspage_views.register()  # the incident page's status-page section, the services button
+    subscriptions.register()  # status-page subscribers hear of each public update

@@ -34,6 +34,7 @@ from tocsin.core.models import Counter
 from tocsin.demo.alerts import DEMO_ACTOR, write_alerts
 from tocsin.demo.automation import write_webhooks
 from tocsin.demo.escalation import write_escalation
+from tocsin.demo.major import write_major
 from tocsin.demo.oncall import write_schedules
 from tocsin.demo.paging import write_paging
 from tocsin.demo.statuspage import write_statuspage
@@ -1330,6 +1331,7 @@ def load_demo(*, seed: int = 7) -> DemoSummary:
             write_updates(end)
             write_webhooks()  # after the history: no past event is queued to them
             write_statuspage(end)
+            write_major(end)  # after the policies and schedules it names
             Counter.next_value(DEMO_MARKER)
     return DemoSummary(
         created=created,

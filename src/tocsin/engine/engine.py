@@ -92,6 +92,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         WalCheckpointModule,
     )
     from tocsin.comms.derive import StatusDeriveModule
+    from tocsin.comms.engine import MajorModule
     from tocsin.comms.update_engine import UpdateReminderModule
     from tocsin.escalation.engine import EscalationModule
     from tocsin.escalation.handoff import HandoffModule
@@ -115,6 +116,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         Every(AlertHeartbeatModule(worker_id), timers),
         SlaWarningModule(),
         HandoffModule(),
+        Every(MajorModule(), timers),  # commander deadlines (the rota's climb: escalation)
         Every(SlaBreachModule(), timers),
         Every(AutoCloseModule(), 5 * timers),
         Every(StatusDeriveModule(), timers),
