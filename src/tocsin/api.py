@@ -14,6 +14,7 @@ from tocsin.core.api import install_error_handlers, install_not_found_route
 from tocsin.escalation.api import router as escalation_router
 from tocsin.escalation.incident_api import router as incident_paging_router
 from tocsin.incidents.api import router as incidents_router
+from tocsin.incidents.response_api import router as response_router
 from tocsin.incidents.saved_views_api import router as saved_views_router
 from tocsin.notify.contacts_api import router as contacts_router
 from tocsin.oncall.api import router as oncall_router
@@ -45,4 +46,5 @@ api.add_router("", oncall_router)
 api.add_router("", oncall_calendar_router)
 api.add_router("", escalation_router)
 api.add_router("", incident_paging_router)
+api.add_router("", response_router)
 install_not_found_route(api)

@@ -9,7 +9,14 @@ from tocsin.accounts import views as account_views
 from tocsin.core import theme
 from tocsin.escalation import delivery_views, home_views, link_views
 from tocsin.escalation import incident_views as paging_views
-from tocsin.incidents import config_views, portal_views, queue_views, timeline_views, views
+from tocsin.incidents import (
+    config_views,
+    portal_views,
+    queue_views,
+    response_views,
+    timeline_views,
+    views,
+)
 
 urlpatterns = [
     path("login/", account_views.SignInView.as_view(), name="login"),
@@ -18,6 +25,8 @@ urlpatterns = [
     path("settings/priority-matrix/", config_views.priority_matrix_page, name="settings-matrix"),
     path("settings/sla-targets/", config_views.sla_targets_page, name="settings-sla"),
     path("settings/audit/", audit_views.audit_log, name="audit-log"),
+    path("settings/roles/", response_views.roles_settings, name="settings-roles"),
+    path("settings/roles/<int:role_id>/", response_views.role_settings, name="settings-role"),
     path("deliveries/", delivery_views.delivery_log_page, name="deliveries"),
     path("theme/", theme.theme_set, name="theme"),
     path("", queue_views.queue, name="queue"),
@@ -76,4 +85,20 @@ urlpatterns = [
         name="incident-page-reassign",
     ),
     path("incidents/<str:ref>/confirm/<str:token>/", views.confirm_link, name="confirm-link"),
+    path(
+        "incidents/<str:ref>/roles/",
+        response_views.role_assign_view,
+        name="incident-role-assign",
+    ),
+    path(
+        "incidents/<str:ref>/roles/<str:role_key>/release/",
+        response_views.role_release_view,
+        name="incident-role-release",
+    ),
+    path(
+        "incidents/<str:ref>/participants/",
+        response_views.participant_add_view,
+        name="incident-participant-add",
+    ),
+    path("incidents/<str:ref>/war-room/", response_views.war_room_view, name="incident-war-room"),
 ]

@@ -14,3 +14,6 @@ def register() -> None:
     notify_hooks.register(services.page_delivery_outcome)
     views.register_catalog()  # the service page's paging part, the service API's fields
     incident_hooks.register(incident_hooks.incident_page_sections, paging_section)
+    from tocsin.escalation import role_notify  # issue 11: role holders are told
+
+    incident_hooks.register(incident_hooks.on_role_assigned, role_notify.notify_role_holder)
