@@ -62,7 +62,7 @@ def notify_role_holder(*, assignment: RoleAssignment, actor: Actor) -> None:
     if not usable:
         timeline_append(
             incident=assignment.incident,
-            kind=EntryKind.ROLE,
+            kind=EntryKind.PAGE,
             actor=actor,
             text=f"{person.display_name} has no contact method to be told about the role.",
             data={"role": assignment.role.key, "user": person.username, "notified": False},
