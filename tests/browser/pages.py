@@ -101,6 +101,12 @@ NOT_PAGES: dict[str, str] = {
     "incident-page-now": "POST only (the incident's Paging section: Page now)",
     "incident-page-escalate": "POST only (Escalate now)",
     "incident-page-reassign": "POST only (Reassign the paging)",
+    "incident-role-assign": "POST only (the incident's Response block: assign a role)",
+    "incident-role-release": "POST only (Response block: step down)",
+    "incident-participant-add": "POST only (Response block: add participant)",
+    "incident-war-room": "POST only (Response block: war room links)",
+    "settings-role": "POST only (the incident roles page: save or archive one role)",
+    "service-war-room": "POST only (the service page's war room templates)",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
@@ -121,6 +127,7 @@ SIMPLE_PAGES: dict[str, str] = {
     "settings": "/settings/",
     "settings-matrix": "/settings/priority-matrix/",
     "settings-sla": "/settings/sla-targets/",
+    "settings-roles": "/settings/roles/",
     "calendar-feeds": "/calendar/feeds/",
     "oncall-hours": "/oncall/hours/",
     "schedules": "/schedules/",

@@ -60,5 +60,4 @@ class IncidentRoleForm(forms.Form):
         min_value=0,
         max_value=32767,
         label="Position",
-        help_text="Roles are listed by position (lowest first). Empty: after the others.",
     )
