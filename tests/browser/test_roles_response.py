@@ -15,6 +15,7 @@ from tocsin.core.actors import Actor
 from tocsin.incidents.models import Incident, RoleAssignment
 from tocsin.incidents.services import incident_create
 
+from .a11y import axe_violations, dom_duplicate_ids
 from .conftest import Watched
 
 sync_api = pytest.importorskip(
@@ -83,6 +84,10 @@ def test_roles_are_taken_handed_over_and_shown(
     expect(block.locator(".response-people")).to_contain_text("Rob Responder")
     expect(block.locator(".response-people")).to_contain_text("Alice Agent")
     _both_widths(alice, shots, "response")
+    block.get_by_text("Assign or hand over a role").click()  # open panels are checked too
+    block.get_by_text("Edit war room links").click()
+    assert [v.line_target() for v in axe_violations(page)] == []
+    assert dom_duplicate_ids(page) == {}
     assert alice.problems() == [] and rob.problems() == []
     history = list(
         RoleAssignment.objects.filter(incident=incident)
@@ -113,4 +118,7 @@ def test_roles_settings_page(
     page.screenshot(path=str(shots / "roles-settings-phone.png"), full_page=True)
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"roles settings scroll sideways ({width}px)"
+    page.set_viewport_size(DESKTOP)
+    assert [v.line_target() for v in axe_violations(page)] == []
+    assert dom_duplicate_ids(page) == {}
     assert admin.problems() == []
