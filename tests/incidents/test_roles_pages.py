@@ -49,13 +49,15 @@ def test_staff_assign_take_and_step_down_from_the_page(
     assert 'id="panel-response"' in page and "Incident commander" in page
     assert "Not assigned" in page
     reply = client.post(
-        f"/incidents/{incident.ref}/roles/", {"role": "commander", "username": "cmdr"}
+        f"/incidents/{incident.ref}/roles/", {"incident_role": "commander", "username": "cmdr"}
     )
     assert reply.status_code == 302 and reply["Location"].endswith("#panel-response")
     page = client.get(reply["Location"]).content.decode()
     assert "Incident commander: Carla Commander." in page  # the flash and the timeline
     # take the scribe role myself
-    client.post(f"/incidents/{incident.ref}/roles/", {"role": "scribe", "username": me.username})
+    client.post(
+        f"/incidents/{incident.ref}/roles/", {"incident_role": "scribe", "username": me.username}
+    )
     held = dict(
         RoleAssignment.objects.filter(incident=incident, ended_at__isnull=True).values_list(
             "role__key", "user__username"
@@ -85,7 +87,7 @@ def test_reporter_sees_no_response_block_and_cannot_post(
     page = own.get(f"/incidents/{incident.ref}/")
     assert page.status_code == 200 and b"panel-response" not in page.content
     for path, data in [
-        (f"/incidents/{incident.ref}/roles/", {"role": "commander", "username": "cmdr"}),
+        (f"/incidents/{incident.ref}/roles/", {"incident_role": "commander", "username": "cmdr"}),
         (f"/incidents/{incident.ref}/roles/commander/release/", {}),
         (f"/incidents/{incident.ref}/participants/", {"username": "cmdr"}),
         (f"/incidents/{incident.ref}/war-room/", {"chat_url": "https://x.example.com"}),
@@ -105,11 +107,15 @@ def test_bad_input_is_said_and_changes_nothing(
     client = signed_in(make_user(Role.AGENT))
     incident = world["incident"]
     reply = client.post(
-        f"/incidents/{incident.ref}/roles/", {"role": "wizard", "username": "cmdr"}, follow=True
+        f"/incidents/{incident.ref}/roles/",
+        {"incident_role": "wizard", "username": "cmdr"},
+        follow=True,
     )
     assert "Select a valid choice" in reply.content.decode()
     reply = client.post(
-        f"/incidents/{incident.ref}/roles/", {"role": "commander", "username": "rita"}, follow=True
+        f"/incidents/{incident.ref}/roles/",
+        {"incident_role": "commander", "username": "rita"},
+        follow=True,
     )
     assert "Select a valid choice" in reply.content.decode()  # reporters are not offered
     reply = client.post(

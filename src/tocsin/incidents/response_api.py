@@ -178,7 +178,7 @@ def _assignment(a: RoleAssignment) -> dict[str, Any]:
 def seats_json(incident: Incident) -> dict[str, Any]:
     seats = selectors.role_seats(incident)
     return {
-        "items": [{"role": role_json(s.role), "holder": _holder(s.holder)} for s in seats],
+        "items": [{"role": role_json(s.incident_role), "holder": _holder(s.holder)} for s in seats],
         "count": len(seats),
         "history": [_assignment(a) for a in selectors.role_history(incident)],
     }
@@ -186,10 +186,10 @@ def seats_json(incident: Incident) -> dict[str, Any]:
 
 def _seat(incident: Incident, role: IncidentRole) -> dict[str, Any]:
     found = next(
-        (s for s in selectors.role_seats(incident) if s.role.pk == role.pk),
-        selectors.RoleSeat(role=role, holder=None),
+        (s for s in selectors.role_seats(incident) if s.incident_role.pk == role.pk),
+        selectors.RoleSeat(incident_role=role, holder=None),
     )
-    return {"role": role_json(found.role), "holder": _holder(found.holder)}
+    return {"role": role_json(found.incident_role), "holder": _holder(found.holder)}
 
 
 def participant_json(p: Participant, held: dict[int, list[str]]) -> dict[str, Any]:
@@ -206,7 +206,7 @@ def _held_roles(incident: Incident) -> dict[int, list[str]]:
     held: dict[int, list[str]] = {}
     for seat in selectors.role_seats(incident):
         if seat.holder is not None:
-            held.setdefault(seat.holder.user_id, []).append(seat.role.key)
+            held.setdefault(seat.holder.user_id, []).append(seat.incident_role.key)
     return held
 
 

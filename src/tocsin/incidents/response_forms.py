@@ -18,14 +18,14 @@ def _people() -> list[tuple[str, str]]:
 
 
 class RoleAssignForm(forms.Form):
-    role = forms.ChoiceField(label="Role")
+    incident_role = forms.ChoiceField(label="Role")
     username = forms.ChoiceField(label="Person")
     note = forms.CharField(required=False, max_length=NOTE_MAX, label="Note")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "role_%s")
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(r.key, r.name) for r in incident_role_list()]  # type: ignore[attr-defined]
+        self.fields["incident_role"].choices = [(r.key, r.name) for r in incident_role_list()]  # type: ignore[attr-defined]
         self.fields["username"].choices = [("", "— Choose —"), *_people()]  # type: ignore[attr-defined]
 
 

@@ -19,7 +19,7 @@ from tocsin.incidents.selectors import access_incident
 class RoleSeat:
     """One role on one incident and who holds it now (None: nobody)."""
 
-    role: IncidentRole
+    incident_role: IncidentRole
     holder: RoleAssignment | None
 
 
@@ -59,7 +59,7 @@ def role_seats(incident: Incident) -> list[RoleSeat]:
     }
     roles = IncidentRole.objects.all()
     return [
-        RoleSeat(role=role, holder=held.get(role.pk))
+        RoleSeat(incident_role=role, holder=held.get(role.pk))
         for role in roles
         if role.archived_at is None or role.pk in held
     ]

@@ -50,7 +50,7 @@ def response_context(user: Any, incident: Incident) -> dict[str, Any]:
     held: dict[int, list[str]] = {}
     for seat in seats:
         if seat.holder is not None:
-            held.setdefault(seat.holder.user_id, []).append(seat.role.name)
+            held.setdefault(seat.holder.user_id, []).append(seat.incident_role.name)
     participants = [
         {"participant": p, "roles": held.get(p.user_id, [])}
         for p in selectors.participant_list(incident)
@@ -123,7 +123,7 @@ def role_assign_view(request: HttpRequest, ref: str) -> HttpResponse:
         return _back(incident)
     data = form.cleaned_data
     try:
-        role = selectors.incident_role_by_key(data["role"])
+        role = selectors.incident_role_by_key(data["incident_role"])
         person = _person(data["username"])
         services.role_assign(
             incident=incident,
@@ -251,7 +251,7 @@ def _roles_page(
                 prefix=f"r{role.pk}",
             )
         )
-        rows.append({"role": role, "form": form})
+        rows.append({"incident_role": role, "form": form})
     return render(
         request,
         "incidents/settings_roles.html",
