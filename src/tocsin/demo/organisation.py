@@ -34,6 +34,7 @@ from tocsin.core.models import Counter
 from tocsin.demo.alerts import DEMO_ACTOR, write_alerts
 from tocsin.demo.oncall import write_schedules
 from tocsin.demo.paging import write_paging
+from tocsin.demo.response import write_response
 from tocsin.incidents import services, sla
 from tocsin.incidents.models import Incident, Source, Visibility
 from tocsin.incidents.priority import DEFAULT_MATRIX
@@ -1322,6 +1323,7 @@ def load_demo(*, seed: int = 7) -> DemoSummary:
             # (and the demo's addresses are not real), so they are not queued for sending.
             OutboxMessage.objects.filter(created_at__lte=end).delete()
             write_paging(end)  # after: its past deliveries are recorded, its live page waits
+            write_response()  # roles and war room on the newest open P1/P2 incident
             Counter.next_value(DEMO_MARKER)
     return DemoSummary(
         created=created,
