@@ -72,6 +72,7 @@ def test_staff_assign_take_and_step_down_from_the_page(
     ).exists()
     page = client.get(f"/incidents/{incident.ref}/").content.decode()
     assert "Carla Commander stepped down" in page
+    assert "released a role" in page and "assigned a role" in page  # the timeline's summary
     # participants, and adding one
     client.post(f"/incidents/{incident.ref}/participants/", {"username": "cmdr"})
     assert set(

@@ -65,7 +65,7 @@ def notify_role_holder(*, assignment: RoleAssignment, actor: Actor) -> None:
             kind=EntryKind.PAGE,
             actor=actor,
             text=f"{person.display_name} has no contact method to be told about the role.",
-            data={"role": assignment.role.key, "user": person.username, "notified": False},
+            data={"role": assignment.role.key, "person": person.username},
         )
         return
     first = min(rule.delay_minutes for rule in usable)
