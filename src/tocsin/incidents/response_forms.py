@@ -13,7 +13,8 @@ from tocsin.incidents.response_selectors import assignable_people, incident_role
 NOTE_MAX = 1000
 
 
-def _people() -> list[tuple[str, str]]:
+def people_choices() -> list[tuple[str, str]]:
+    """(username, name) of who may hold a role or take part (active staff)."""
     return [(u.username, u.display_name) for u in assignable_people()]
 
 
@@ -22,20 +23,26 @@ class RoleAssignForm(forms.Form):
     username = forms.ChoiceField(label="Person")
     note = forms.CharField(required=False, max_length=NOTE_MAX, label="Note")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, people: list[tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("auto_id", "role_%s")
         super().__init__(*args, **kwargs)
         self.fields["incident_role"].choices = [(r.key, r.name) for r in incident_role_list()]  # type: ignore[attr-defined]
-        self.fields["username"].choices = [("", "— Choose —"), *_people()]  # type: ignore[attr-defined]
+        people = people_choices() if people is None else people
+        self.fields["username"].choices = [("", "— Choose —"), *people]  # type: ignore[attr-defined]
 
 
 class ParticipantForm(forms.Form):
     username = forms.ChoiceField(label="Person")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, people: list[tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("auto_id", "participant_%s")
         super().__init__(*args, **kwargs)
-        self.fields["username"].choices = [("", "— Choose —"), *_people()]  # type: ignore[attr-defined]
+        people = people_choices() if people is None else people
+        self.fields["username"].choices = [("", "— Choose —"), *people]  # type: ignore[attr-defined]
 
 
 class WarRoomForm(forms.Form):

@@ -28,6 +28,7 @@ from tocsin.incidents.response_forms import (
     ParticipantForm,
     RoleAssignForm,
     WarRoomForm,
+    people_choices,
 )
 from tocsin.incidents.selectors import access_incident
 
@@ -67,8 +68,9 @@ def response_context(user: Any, incident: Incident) -> dict[str, Any]:
         }
     }
     if can_assign:
-        context["response"]["assign_form"] = RoleAssignForm()
-        context["response"]["participant_form"] = ParticipantForm()
+        people = people_choices()  # one query for both forms
+        context["response"]["assign_form"] = RoleAssignForm(people=people)
+        context["response"]["participant_form"] = ParticipantForm(people=people)
     if context["response"]["can_war_room"]:
         context["response"]["war_room_form"] = WarRoomForm(
             initial={"chat_url": incident.chat_url, "video_url": incident.video_url}
