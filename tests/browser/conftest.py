@@ -142,4 +142,3 @@ def _seeded_defaults(request: pytest.FixtureRequest) -> None:
     from django.apps import apps
 
     import_module("tocsin.incidents.migrations.0002_defaults").seed(apps, None)
-    import_module("tocsin.incidents.migrations.0013_builtin_roles").add(apps, None)  # type: ignore[arg-type]
