@@ -16,7 +16,14 @@ from tocsin.escalation import (
     responder_views,
 )
 from tocsin.escalation import incident_views as paging_views
-from tocsin.incidents import config_views, portal_views, queue_views, timeline_views, views
+from tocsin.incidents import (
+    config_views,
+    portal_views,
+    queue_views,
+    response_views,
+    timeline_views,
+    views,
+)
 
 urlpatterns = [
     path("login/", account_views.SignInView.as_view(), name="login"),
@@ -30,6 +37,8 @@ urlpatterns = [
         hierarchy_views.escalation_settings,
         name="settings-escalation",
     ),
+    path("settings/roles/", response_views.roles_settings, name="settings-roles"),
+    path("settings/roles/<int:role_id>/", response_views.role_settings, name="settings-role"),
     path("deliveries/", delivery_views.delivery_log_page, name="deliveries"),
     path("theme/", theme.theme_set, name="theme"),
     path("", queue_views.queue, name="queue"),
@@ -135,4 +144,20 @@ urlpatterns = [
         responder_views.responder_answer_view,
         name="incident-responder-answer",
     ),
+    path(
+        "incidents/<str:ref>/roles/",
+        response_views.role_assign_view,
+        name="incident-role-assign",
+    ),
+    path(
+        "incidents/<str:ref>/roles/<str:role_key>/release/",
+        response_views.role_release_view,
+        name="incident-role-release",
+    ),
+    path(
+        "incidents/<str:ref>/participants/",
+        response_views.participant_add_view,
+        name="incident-participant-add",
+    ),
+    path("incidents/<str:ref>/war-room/", response_views.war_room_view, name="incident-war-room"),
 ]

@@ -27,7 +27,7 @@ INCIDENT_FIELDS = {
     "reporter_email", "reported_at", "detected_at", "impact_started_at", "acknowledged_at",
     "acknowledged_by",
     "resolved_at", "closed_at", "resolution_code", "resolution_notes", "duplicate_of",
-    "allowed_actions", "sla",
+    "allowed_actions", "sla", "chat_url", "video_url",
 }  # fmt: skip
 
 

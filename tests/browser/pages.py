@@ -133,6 +133,12 @@ NOT_PAGES: dict[str, str] = {
     "status-logo": "the status page's logo (an image)",
     "status-feed-atom": "the status page's Atom feed (read by feed readers)",
     "status-feed-rss": "the status page's RSS feed (read by feed readers)",
+    "incident-role-assign": "POST only (the incident's Response block: assign a role)",
+    "incident-role-release": "POST only (Response block: step down)",
+    "incident-participant-add": "POST only (Response block: add participant)",
+    "incident-war-room": "POST only (Response block: war room links)",
+    "settings-role": "POST only (the incident roles page: save or archive one role)",
+    "service-war-room": "POST only (the service page's war room templates)",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
@@ -155,6 +161,7 @@ SIMPLE_PAGES: dict[str, str] = {
     "settings-matrix": "/settings/priority-matrix/",
     "settings-sla": "/settings/sla-targets/",
     "settings-major": "/settings/major-incidents/",
+    "settings-roles": "/settings/roles/",
     "calendar-feeds": "/calendar/feeds/",
     "oncall-hours": "/oncall/hours/",
     "schedules": "/schedules/",

@@ -33,8 +33,11 @@ from tocsin.core.api import (
     ref,
     to_json,
 )
+from tocsin.core.errors import Invalid
 
 router = Router(tags=["catalog"])
+
+WAR_ROOM_FIELDS = ("chat_url_template", "video_url_template")
 
 Name = Annotated[Text, Field(min_length=1, max_length=100)]
 
@@ -70,6 +73,13 @@ class ServiceOut(AlertSettings):
     description: str
     team: Ref | None
     active: bool
+    chat_url_template: str = Field(
+        description="war-room chat link for new incidents; {number}, {ref}, {service}"
+    )
+    video_url_template: str = Field(description="war-room video link, as chat_url_template")
+
+
+UrlTemplate = Annotated[Text, Field(max_length=500)]
 
 
 class AlertSettingsIn(InSchema):
@@ -95,6 +105,8 @@ class ServiceIn(AlertSettingsIn):
     name: Name
     description: Annotated[Text, Field(max_length=10_000)] = ""
     team: BodyId | None = None
+    chat_url_template: UrlTemplate = ""
+    video_url_template: UrlTemplate = ""
 
 
 class ServicePatchIn(AlertSettingsIn):
@@ -102,6 +114,10 @@ class ServicePatchIn(AlertSettingsIn):
     description: Annotated[Text, Field(max_length=10_000)] | None = None
     team: BodyId | None = Field(None, description="null removes the team")
     active: bool | None = None
+    chat_url_template: UrlTemplate | None = Field(
+        None, description='e.g. "https://chat.example.com/incident-{number}"; "" removes it'
+    )
+    video_url_template: UrlTemplate | None = None
 
 
 # Fields that apps above the catalog add (catalog.hooks.add_service_field, registered in
@@ -158,6 +174,8 @@ def service_json(service: Service) -> dict[str, Any]:
         "storm_threshold": service.storm_threshold,
         "ingest_rate_limit": service.ingest_rate_limit,
         "ack_timeout_minutes": service.ack_timeout_minutes,
+        "chat_url_template": service.chat_url_template,
+        "video_url_template": service.video_url_template,
     }
 
 
@@ -198,6 +216,13 @@ def create_service(request: HttpRequest, payload: ServiceIn) -> HttpResponse:
                 services.service_update_alert_settings(
                     service=service, changes=changes, actor=actor_from_request(request)
                 )
+            if payload.chat_url_template or payload.video_url_template:
+                service = services.service_update_war_room(
+                    service=service,
+                    chat_url_template=payload.chat_url_template,
+                    video_url_template=payload.video_url_template,
+                    actor=actor_from_request(request),
+                )
         return _with_extra(request, service)
 
     return idempotent_create(request, create)
@@ -216,9 +241,13 @@ def patch_service(
     fields other apps add (escalation_policy: managers and administrators)."""
     sent = payload.model_dump(exclude_unset=True)
     extra = {name: sent.pop(name) for name in list(sent) if name in _EXTRA}
+    war_room = {name: sent.pop(name) for name in list(sent) if name in WAR_ROOM_FIELDS}
+    for name, value in war_room.items():
+        if value is None:
+            raise Invalid(name, 'must not be null (send "" to remove it)')
     changes = _alert_changes(sent)
     basics = set(sent) - set(services.ALERT_SETTINGS)
-    if basics or not (sent or extra):
+    if basics or not (sent or extra or war_room):
         require(user_from_request(request), Action.SERVICE_EDIT, what="manage services")
     else:
         require(user_from_request(request), Action.INTEGRATION_MANAGE)
@@ -237,6 +266,10 @@ def patch_service(
         if changes:
             service = services.service_update_alert_settings(
                 service=service, changes=changes, actor=actor_from_request(request)
+            )
+        if war_room:
+            service = services.service_update_war_room(
+                service=service, actor=actor_from_request(request), **war_room
             )
         for name, value in extra.items():
             _EXTRA[name].apply(service, value, actor_from_request(request))

@@ -242,3 +242,24 @@ class IntegrationForm(forms.Form):
             ("email", "Replies by email", ["staff_mail_public"]),
         ]
         return [(kinds, legend, [self[name] for name in names]) for kinds, legend, names in groups]
+
+
+class WarRoomTemplatesForm(forms.Form):
+    """The service's war-room link templates (checked by catalog.services)."""
+
+    chat_url_template = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Chat channel template",
+        help_text="e.g. https://chat.example.com/incident-{number}",
+    )
+    video_url_template = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Video bridge template",
+        help_text="e.g. https://meet.example.com/{service}-{number}",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "warroom_%s")
+        super().__init__(*args, **kwargs)

@@ -47,6 +47,10 @@ class Service(models.Model):
     ingest_rate_limit = models.PositiveIntegerField(
         null=True, blank=True, help_text="Events a minute per integration key (empty: no limit)"
     )
+    # War room (issue 11): links filled in on each new incident of the service, with the
+    # variables {number}, {ref} and {service} (see catalog/war_room.py).
+    chat_url_template = models.CharField(max_length=500, blank=True)
+    video_url_template = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["name"]

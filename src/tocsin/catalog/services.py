@@ -18,6 +18,7 @@ from tocsin.catalog.models import (
     Service,
     default_severity_map,
 )
+from tocsin.catalog.war_room import clean_template
 from tocsin.core.actors import Actor
 from tocsin.core.audit import audit_record, snapshot
 from tocsin.core.clock import now
@@ -214,6 +215,38 @@ def service_update_alert_settings(
             before=before,
             after=snapshot(service, list(cleaned)),
         )
+    return service
+
+
+@transaction.atomic
+def service_update_war_room(
+    *,
+    service: Service,
+    chat_url_template: str | None = None,
+    video_url_template: str | None = None,
+    actor: Actor,
+) -> Service:
+    """Set the war-room link templates (None leaves one as is; "" clears it). Checked
+    before anything is written: http(s) only, known variables only."""
+    cleaned: dict[str, str] = {}
+    if chat_url_template is not None:
+        cleaned["chat_url_template"] = clean_template("chat_url_template", chat_url_template)
+    if video_url_template is not None:
+        cleaned["video_url_template"] = clean_template("video_url_template", video_url_template)
+    changed = {k: v for k, v in cleaned.items() if getattr(service, k) != v}
+    if not changed:
+        return service
+    before = snapshot(service, list(changed))
+    for name, value in changed.items():
+        setattr(service, name, value)
+    service.save(update_fields=list(changed))
+    audit_record(
+        actor=actor,
+        action="service.war_room",
+        obj=service,
+        before=before,
+        after=snapshot(service, list(changed)),
+    )
     return service
 
 

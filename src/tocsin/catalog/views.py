@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tocsin.accounts.permissions import Action, can, require
 from tocsin.catalog import hooks, selectors, services, snippets
-from tocsin.catalog.forms import AlertSettingsForm, IntegrationForm
+from tocsin.catalog.forms import AlertSettingsForm, IntegrationForm, WarRoomTemplatesForm
 from tocsin.catalog.models import Integration, Service
 from tocsin.core.actors import Actor
 from tocsin.core.crypto import decrypt, encrypt
@@ -61,6 +61,12 @@ def service_page_context(
     }
     if can_manage:
         context["settings_form"] = bound.get("settings") or AlertSettingsForm.for_service(service)
+        context["war_room_form"] = bound.get("war_room") or WarRoomTemplatesForm(
+            initial={
+                "chat_url_template": service.chat_url_template,
+                "video_url_template": service.video_url_template,
+            }
+        )
     return context
 
 
@@ -113,6 +119,35 @@ def service_settings(request: HttpRequest, service_id: int) -> HttpResponse:
             messages.success(request, "Alert settings saved.")
             return redirect("service", service_id=service.pk)
     context = service_page_context(request, service, {"settings": form})
+    return render(request, "catalog/service.html", context, status=422)
+
+
+@staff_required
+@require_POST
+def service_war_room(request: HttpRequest, service_id: int) -> HttpResponse:
+    """The war-room link templates (managers and administrators, as the alert settings)."""
+    service = _service_or_error(request, service_id)
+    if isinstance(service, HttpResponse):
+        return service
+    try:
+        require(request.user, Action.INTEGRATION_MANAGE)
+    except TocsinError as exc:
+        return error_page(request, exc)
+    form = WarRoomTemplatesForm(request.POST)
+    if form.is_valid():
+        try:
+            services.service_update_war_room(
+                service=service,
+                chat_url_template=form.cleaned_data["chat_url_template"],
+                video_url_template=form.cleaned_data["video_url_template"],
+                actor=Actor.for_request(request),
+            )
+        except Invalid as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, "War room templates saved.")
+            return redirect("service", service_id=service.pk)
+    context = service_page_context(request, service, {"war_room": form})
     return render(request, "catalog/service.html", context, status=422)
 
 

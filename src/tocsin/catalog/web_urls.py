@@ -11,6 +11,7 @@ urlpatterns = [
     path("services/", views.service_list, name="services"),
     path("services/<int:service_id>/", views.service_detail, name="service"),
     path("services/<int:service_id>/settings/", views.service_settings, name="service-settings"),
+    path("services/<int:service_id>/war-room/", views.service_war_room, name="service-war-room"),
     path(
         "services/<int:service_id>/integrations/new/",
         views.integration_new,

@@ -37,6 +37,7 @@ from tocsin.demo.escalation import write_escalation
 from tocsin.demo.major import write_major
 from tocsin.demo.oncall import write_schedules
 from tocsin.demo.paging import write_paging
+from tocsin.demo.response import write_response
 from tocsin.demo.statuspage import write_statuspage
 from tocsin.demo.updates import write_updates
 from tocsin.incidents import services, sla
@@ -1332,6 +1333,7 @@ def load_demo(*, seed: int = 7) -> DemoSummary:
             write_webhooks()  # after the history: no past event is queued to them
             write_statuspage(end)
             write_major(end)  # after the policies and schedules it names
+            write_response()  # roles and war room on the newest open P1/P2 incident
             Counter.next_value(DEMO_MARKER)
     return DemoSummary(
         created=created,

@@ -23,3 +23,6 @@ def register() -> None:
     from tocsin.escalation.responder_views import responders_section
 
     incident_hooks.register(incident_hooks.incident_page_sections, responders_section)
+    from tocsin.escalation import role_notify  # issue 11: role holders are told
+
+    incident_hooks.register(incident_hooks.on_role_assigned, role_notify.notify_role_holder)

@@ -81,6 +81,8 @@ REPORTER_OMITS = (
     "acknowledged_at",
     "acknowledged_by",
     "sla",
+    "chat_url",
+    "video_url",
 )
 
 
@@ -123,6 +125,8 @@ def incident_json(
         "duplicate_of": duplicate,
         "allowed_actions": selectors.incident_actions_for(user, incident),
         "sla": sla.sla_state(incident, now(), targets),
+        "chat_url": incident.chat_url,
+        "video_url": incident.video_url,
     }
     if not can(user, Action.TIMELINE_INTERNAL_VIEW):
         for name in REPORTER_OMITS:  # the desk's own fields: not in a reporter's reply

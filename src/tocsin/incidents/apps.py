@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 if TYPE_CHECKING:
     from tocsin.catalog.hooks import HealthSignal
@@ -38,6 +39,29 @@ def service_health_incidents(services: Sequence[Service]) -> dict[int, list[Heal
     return result
 
 
+def builtin_roles_present(sender: AppConfig, using: str = "default", **kwargs: object) -> None:
+    """After `migrate` and after a test's flush (which empties every table and then sends
+    post_migrate, as Django does for content types): commander, communications lead and
+    scribe exist (issue 11). Idempotent; does nothing while the table is not there yet."""
+    from importlib import import_module
+
+    from django.apps import apps as global_apps
+    from django.db import connections
+
+    if sender.label != "incidents":
+        return
+    state = kwargs.get("apps", global_apps)
+    try:
+        model = state.get_model("incidents", "IncidentRole")  # type: ignore[attr-defined]
+    except LookupError:  # migrated back to before the roles
+        return
+    if model._meta.db_table not in connections[using].introspection.table_names():
+        return
+    if model.objects.using(using).filter(builtin=True).exists():
+        return
+    import_module("tocsin.incidents.migrations.0013_builtin_roles").add(state, None)
+
+
 class IncidentsConfig(AppConfig):
     name = "tocsin.incidents"
     label = "incidents"
@@ -47,3 +71,4 @@ class IncidentsConfig(AppConfig):
         from tocsin.catalog.hooks import add_service_health_source
 
         add_service_health_source(service_health_incidents)
+        post_migrate.connect(builtin_roles_present, dispatch_uid="incidents-builtin-roles")

@@ -122,6 +122,8 @@ class IncidentOut(Schema):
     duplicate_of: str | None = Field(description='"INC-7" when merged into INC-7')
     allowed_actions: list[str] = Field(description="What the caller may do now")
     sla: SlaOut = Field(None, description=STAFF_ONLY.strip("; "))  # type: ignore[assignment]
+    chat_url: str = Field(None, description="war-room chat link" + STAFF_ONLY)  # type: ignore[assignment]
+    video_url: str = Field(None, description="war-room video link" + STAFF_ONLY)  # type: ignore[assignment]
 
 
 class IncidentList(Schema):

@@ -39,6 +39,7 @@ from tocsin.incidents.forms import (
 from tocsin.incidents.lifecycle import allowed_actions
 from tocsin.incidents.models import Incident, Level, Status, Visibility
 from tocsin.incidents.priority import matrix
+from tocsin.incidents.response_views import response_context
 from tocsin.incidents.sla import Targets, sla_state
 from tocsin.incidents.templatetags.tocsin_ui import sla_display
 from tocsin.incidents.timeline_views import timeline_context
@@ -271,6 +272,7 @@ def _incident_context(
         )
     if context["is_reporter"] and incident.status == Status.RESOLVED:
         context["confirm_form"] = bound.get("confirm") or ConfirmForm()
+    context.update(response_context(user, incident))  # roles, war room, participants
     # Sections other apps add (e.g. the alerts table): each template sees its own context.
     sections = hooks.page_sections(user if isinstance(user, User) else None, incident)
     for section in sections:

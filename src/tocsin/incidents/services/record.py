@@ -38,6 +38,7 @@ from tocsin.incidents.services._common import (
     _lock,
     _one_line,
 )
+from tocsin.incidents.services.response import war_room_links
 from tocsin.incidents.timeline import timeline_append
 
 
@@ -105,8 +106,9 @@ def incident_create(
     else:
         priority = matrix_priority
     at = reported_at or now()
+    number = Counter.next_value("incident")
     incident = Incident(
-        number=Counter.next_value("incident"),
+        number=number,
         title=title,
         description=description,
         source=source,
@@ -128,6 +130,7 @@ def incident_create(
         impact_started_at=impact_started_at,
         updated_at=at,
         related_to=related_to,
+        **war_room_links(service, number),
     )
     sla.sla_start(incident, at)
     incident.save()

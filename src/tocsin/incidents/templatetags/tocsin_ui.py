@@ -243,6 +243,8 @@ def timeline_summary(
             parts.append(f"assigned it to {names.get(new, new)}" if new else "unassigned it")
         if "team" in data:
             parts.append(_change("team", data["team"]))
+        if "participant" in data:
+            parts.append("added a participant")
         verb = "escalated: " if kind == EntryKind.ESCALATION else ""
         return verb + ("; ".join(parts) or "changed the assignment")
     if kind == EntryKind.PRIORITY:
@@ -260,6 +262,12 @@ def timeline_summary(
         if data.get("accepted"):
             return "confirmed the problem is solved"
         return "said the problem is not solved"
+    if kind == EntryKind.ROLE:  # the text names the role and the people
+        if data.get("user") and data.get("previous"):
+            return "handed over a role"
+        return "assigned a role" if data.get("user") else "released a role"
+    if kind == EntryKind.WAR_ROOM:
+        return "changed the war room"
     return EntryKind(kind).label.lower() if kind in EntryKind.values else kind
 
 
