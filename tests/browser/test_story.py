@@ -173,7 +173,7 @@ def test_the_whole_story(
     expect(fields_value(page, "Impact")).to_have_text("2 – High")
     expect(fields_value(page, "Urgency")).to_have_text("2 – High")
 
-    page.locator("details.panel > summary", has_text="Assign").click()
+    page.locator("details.panel > summary", has_text=re.compile(r"^Assign$")).click()
     assign = page.locator("form[action$='/assign/']")
     picker = assign.get_by_role("combobox", name=re.compile(r"^Assignee"))
     picker.fill("rob")

@@ -107,8 +107,8 @@ def test_every_event_reaches_a_service_webhook_and_a_global_one_signed_and_docum
         "acknowledged",
         "escalated",
         "priority_changed",
+        "major_declared",  # a P1 is a major incident: declared by the raise to P1
         "role_assigned",
-        "major_declared",
         "update_posted",
         "resolved",
         "closed",
