@@ -167,3 +167,27 @@ def test_old_open_incidents_stay_in_the_summary_beyond_the_latest_fifty() -> Non
     assert len(fetch("incidents.json")["incidents"]) == 50
     assert [i["id"] for i in fetch("summary.json")["incidents"]] == [str(old.pk)]
     assert [i["id"] for i in fetch("incidents/unresolved.json")["incidents"]] == [str(old.pk)]
+
+
+@pytest.mark.django_db
+def test_a_component_hidden_from_the_page_stays_hidden_when_an_incident_names_it() -> None:
+    page = build()
+    hidden = Component.objects.create(
+        name="Internal billing batch", status=ComponentStatus.PARTIAL, showcase=False
+    )
+    page.incident.components.add(hidden)
+    status_changed()
+    for name in ("summary.json", "incidents.json", "components.json"):
+        assert "Internal billing batch" not in json.dumps(fetch(name))
+    html = Client().get(f"/status/incidents/{page.incident.pk}/").content.decode()
+    assert "Internal billing batch" not in html
+
+
+@pytest.mark.django_db
+def test_a_missing_public_incident_is_a_404_with_the_security_headers() -> None:
+    build()
+    response = Client().get("/status/incidents/999999/")
+    assert response.status_code == 404
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "Content-Security-Policy" in response

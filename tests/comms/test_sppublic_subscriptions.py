@@ -255,3 +255,60 @@ def test_forged_or_unknown_links() -> None:
     assert client.post("/status/subscribe/confirm/abc:def:ghi/").status_code == 404
     assert client.get("/status/unsubscribe/nope").status_code == 404
     assert client.post("/status/unsubscribe/nope").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_webhook_subscriber_gets_a_secret_of_its_own_never_the_urls(
+    smtp: Inbox, settings: Any
+) -> None:
+    """The secret Tocsin derives for a URL signs every other webhook to that URL (a
+    person's paging webhook among them): a stranger subscribing that URL must not learn
+    it. Each subscriber gets a random secret; the confirmation mail does not carry the
+    stranger's URL."""
+    from tocsin.notify.channels.webhook import signing_secret
+
+    settings.TOCSIN_OUTBOUND_ALLOW = ["127.0.0.1/32"]
+    build()
+    url = "http://127.0.0.1:8080/paging-receiver"
+    shown = []
+    for n, email in enumerate(("a@example.org", "b@example.org")):
+        client = Client()
+        answer = subscribe(client, kind="webhook", email=email, url=url, ip=f"198.51.100.{20 + n}")
+        assert answer.status_code == 200
+        send_all()
+        mail = smtp.messages[-1].get_payload()
+        assert "paging-receiver" not in mail
+        confirmed = client.post(confirm_link(mail))
+        secret = re.search(rb"<code class=\"sp-secret\">([^<]+)</code>", confirmed.content)
+        assert secret, confirmed.content
+        shown.append(secret.group(1).decode())
+    assert shown[0] != shown[1]
+    assert signing_secret(url) not in shown
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url", ["http://10.1.2.3/hook", "http://127.0.0.1:8080/", "https://example.com/h#secret=x"]
+)
+def test_a_refused_url_says_why_without_naming_addresses(url: str) -> None:
+    build()
+    answer = subscribe(Client(), kind="webhook", email="a@example.org", url=url)
+    assert answer.status_code == 422
+    body = answer.content.decode()
+    assert "This URL cannot be used" in body
+    assert "private" not in body and "loopback" not in body
+    assert not StatusSubscriber.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_url_is_looked_up_only_within_the_throttle() -> None:
+    build()
+    client = Client()
+    codes = [
+        subscribe(
+            client, kind="webhook", email=f"p{n}@example.org", url=f"http://10.0.0.{n}/"
+        ).status_code
+        for n in range(12)
+    ]
+    assert codes[:10] == [422] * 10
+    assert codes[10:] == [429, 429]

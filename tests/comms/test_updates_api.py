@@ -84,6 +84,9 @@ def test_staff_post_an_update_it_is_public_on_the_timeline_and_emitted(world) ->
     assert not any(SECRET_NOTE in text for text in texts)
     listed = world["rita_api"].get(world["url"] + "/updates").json()
     assert [u["id"] for u in listed["items"]] == [update.pk]
+    # the reporter reads the update, not who on the staff wrote it or how many got it
+    assert listed["items"][0]["posted_by"] is None
+    assert listed["items"][0]["recipients"] is None
 
 
 def test_a_reporter_cannot_post_and_another_reporter_sees_nothing(world) -> None:

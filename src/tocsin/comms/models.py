@@ -509,6 +509,8 @@ class StatusSubscriber(models.Model):
     url = models.URLField(max_length=500, blank=True)
     components = models.ManyToManyField(Component, blank=True, related_name="subscribers")
     token = models.CharField(max_length=64, unique=True)
+    # a webhook subscriber's own signing secret (random, encrypted; shown on confirmation)
+    secret_encrypted = models.TextField(blank=True)
     created_at = models.DateTimeField(default=now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)

@@ -413,7 +413,9 @@ def snapshot(at: dt.datetime | None = None) -> Snapshot:
             groups.append(GroupView(group=v.obj.group, components=[v]))
     public_components = Prefetch(
         "components",
-        queryset=Component.objects.filter(archived_at__isnull=True).order_by("position", "name"),
+        queryset=Component.objects.filter(archived_at__isnull=True, showcase=True).order_by(
+            "position", "name"
+        ),
     )
 
     def updates() -> Prefetch:
@@ -520,7 +522,7 @@ def render_incident(snap: Snapshot, arg: str) -> Rendered:
             "incident",
             found.status,
             list(found.updates.all()),
-            [c for c in found.components.all() if c.archived_at is None],
+            [c for c in found.components.all() if c.archived_at is None and c.showcase],
         )
     return _html(
         "comms/public_incident.html",

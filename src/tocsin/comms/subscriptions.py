@@ -25,6 +25,7 @@ import secrets
 import socket
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -45,8 +46,12 @@ from tocsin.comms.services import status_page
 from tocsin.core import outbound
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
+from tocsin.core.crypto import decrypt, encrypt
 from tocsin.incidents.models import Incident
-from tocsin.notify.channels.webhook import signing_secret
+from tocsin.notify import hooks as notify_hooks
+from tocsin.notify.channels.webhook import body_of
+from tocsin.notify.hooks import WebhookTarget
+from tocsin.notify.models import OutboxMessage
 from tocsin.notify.services import outbox_enqueue
 
 CONFIRM_DAYS = 7
@@ -88,9 +93,19 @@ def check_webhook_url(url: str) -> str:
     if len(url) > 500:
         raise SubscribeError("url", "The URL is longer than 500 characters.")
     try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise SubscribeError("url", "This URL is malformed.") from None
+    if "#" in url or parts.username is not None or parts.password is not None:
+        raise SubscribeError("url", "This URL cannot be used: no #fragment and no user name.")
+    try:
         outbound._check(url, socket.getaddrinfo)  # the outbound guard's own check
-    except (outbound.OutboundRefused, outbound.OutboundError) as exc:
-        raise SubscribeError("url", f"This URL cannot be used: {exc}.") from None
+    except (outbound.OutboundRefused, outbound.OutboundError):
+        # The reason stays here: told to an anonymous visitor it would map the internal
+        # network ("db.corp: 10.1.2.3 is a private address").
+        raise SubscribeError(
+            "url", "This URL cannot be used: it must be http(s) on a public address."
+        ) from None
     return url
 
 
@@ -119,7 +134,6 @@ def subscribe(
         validate_email(email)
     except ValidationError:
         raise SubscribeError("email", "Enter a valid email address.") from None
-    url = check_webhook_url(url) if kind == SubscriberKind.WEBHOOK else ""
     comps = list(
         Component.objects.filter(pk__in=component_ids, archived_at__isnull=True, showcase=True)
     )
@@ -127,16 +141,26 @@ def subscribe(
         raise SubscribeError("components", "Choose components from the list.")
     at = now()
     with transaction.atomic():
-        # the throttle counts in its own rows: a refused request changes nothing else
+        # the throttle counts in its own rows: a refused request changes nothing else;
+        # it comes before the URL's look-up, which must not be free to repeat
         _throttle("ip", ip or "unknown", at)
+    url = check_webhook_url(url) if kind == SubscriberKind.WEBHOOK else ""
+    with transaction.atomic():
         _throttle("email", email.lower(), at)
+    secret = f"whsec_{secrets.token_urlsafe(32)}" if kind == SubscriberKind.WEBHOOK else ""
     with transaction.atomic():
         sub = StatusSubscriber.objects.create(
-            kind=kind, email=email, url=url, token=secrets.token_urlsafe(32), created_at=at
+            kind=kind,
+            email=email,
+            url=url,
+            token=secrets.token_urlsafe(32),
+            secret_encrypted=encrypt(secret) if secret else "",
+            created_at=at,
         )
         sub.components.set(comps)
         page = status_page()
-        what = "a webhook to " + url if url else "email updates"
+        # the URL stays out of the mail: a stranger's text in a mail from the organisation
+        what = "a webhook" if url else "email updates"
         scope = ", ".join(c.name for c in comps) if comps else "all components"
         outbox_enqueue(
             channel="email",
@@ -184,7 +208,31 @@ def subscription_confirm(*, sub: StatusSubscriber) -> StatusSubscriber:
 
 
 def webhook_secret(sub: StatusSubscriber) -> str:
-    return signing_secret(sub.url)
+    """The subscriber's own signing secret (random at subscription; never the secret
+    Tocsin derives for a URL, which signs every other webhook to that URL)."""
+    if not sub.secret_encrypted:
+        return ""
+    try:
+        return decrypt(sub.secret_encrypted)
+    except ValueError:
+        return ""
+
+
+def resolve(*, message: OutboxMessage) -> WebhookTarget | str:
+    """The notify webhook channel asks this at send time for a status-update webhook:
+    the subscriber's URL, its own secret, and the usual body."""
+    parts = (message.dedup_key or "").split(":")
+    sub = None
+    if len(parts) == 3 and parts[0] == "status-update" and parts[2].isdigit():
+        sub = StatusSubscriber.objects.filter(pk=int(parts[2])).first()
+    if sub is None or sub.kind != SubscriberKind.WEBHOOK:
+        return "the status-page subscriber is gone"
+    if sub.unsubscribed_at is not None:
+        return "the status-page subscriber unsubscribed"
+    secret = webhook_secret(sub)
+    if not secret:
+        return "the status-page subscriber has no signing secret"
+    return WebhookTarget(url=sub.url, secret=secret, document=body_of(message))
 
 
 @transaction.atomic
@@ -215,7 +263,7 @@ def _subject_of(update: PublicUpdate) -> _Subject | None:
     parent = update.public_incident or update.maintenance
     if parent is None or parent.published_at is None:
         return None  # a draft never leaves
-    comps = list(parent.components.filter(archived_at__isnull=True))
+    comps = list(parent.components.filter(archived_at__isnull=True, showcase=True))
     updates = list(parent.updates.order_by("-created_at", "-id"))
     if update.public_incident is not None:
         view = EventView(parent, "incident", parent.status, updates, comps)
@@ -316,3 +364,4 @@ def on_event(*, event: str, incident: Incident | None, actor: Actor, data: dict[
 
 def register() -> None:
     events.listen(on_event)
+    notify_hooks.register_webhook_resolver("status-update", resolve)

@@ -60,10 +60,12 @@ class UpdateOut(Schema):
     status: str = Field(description="investigating, identified, monitoring or resolved")
     body: str
     next_update_at: dt.datetime | None
-    posted_by: str | None = Field(description="username")
+    posted_by: str | None = Field(description="username (null for reporters)")
     posted_at: dt.datetime
     template: int | None
-    recipients: int = Field(description="how many people and addresses it was sent to")
+    recipients: int | None = Field(
+        description="how many people and addresses it was sent to (null for reporters)"
+    )
 
 
 class UpdateList(Schema):
@@ -191,8 +193,17 @@ def subscriber_json(s: Subscription) -> dict[str, Any]:
 @router.get("/incidents/{ref}/updates", response={200: UpdateList, **ERRORS})
 def list_updates(request: HttpRequest, ref: IncidentRef, paging: Query[Paging]) -> dict[str, Any]:
     """The incident's stakeholder updates, newest first."""
-    incident = updates.access_incident_updates(user_from_request(request), ref)
-    return page(updates.updates_of(incident), paging, update_json)
+    user = user_from_request(request)
+    incident = updates.access_incident_updates(user, ref)
+    if can(user, Action.TIMELINE_INTERNAL_VIEW):
+        return page(updates.updates_of(incident), paging, update_json)
+    # a reporter reads the updates, not who on the staff wrote them or how many got them
+    # (as the incident's JSON leaves out who acknowledged it)
+    return page(updates.updates_of(incident), paging, _update_json_for_reporter)
+
+
+def _update_json_for_reporter(update: StakeholderUpdate) -> dict[str, Any]:
+    return {**update_json(update), "posted_by": None, "recipients": None}
 
 
 def _template(value: int | None) -> UpdateTemplate | None:

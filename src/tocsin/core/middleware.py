@@ -8,8 +8,9 @@ from typing import Any
 
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
+from django.core.handlers.exception import response_for_exception
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.test.signals import setting_changed
 from django.urls import Resolver404, get_resolver
 from django.utils import timezone
@@ -242,6 +243,10 @@ class IngestFastPathMiddleware:
             if busy is None:
                 raise
             response = busy
+        except Http404 as exc:
+            # the status page's "no such incident": Django's 404 page, with the same
+            # security headers as every other answer of this path
+            response = response_for_exception(request, exc)
         response = self.security.process_response(request, response)
         response = self.frame_options.process_response(request, response)
         response = self._csp_headers(request, response)
