@@ -527,8 +527,9 @@ def _plain(value: Any) -> Any:
 def on_comms_event(
     *, event: str, incident: Incident | None, actor: Actor, data: dict[str, Any]
 ) -> None:
-    """`comms.events` listener: `update_posted` (from stakeholder updates) and
-    `major_declared` (the same key as the incident hook's, so it is sent once)."""
+    """`comms.events` listener: `update_posted` (from stakeholder updates). The comms
+    app's `major_declared` announcement is left to the incident hook `on_major_declared`,
+    which every declaration runs: listening to both looked the webhooks up twice."""
     if incident is None:
         return
     if event == AutomationEvent.UPDATE_POSTED:
@@ -541,8 +542,6 @@ def on_comms_event(
             data=kept,
             counter=f"u{update_id}" if update_id is not None else None,
         )
-    elif event == AutomationEvent.MAJOR_DECLARED:
-        deliver(event, incident=incident, actor=actor, counter=_major_counter(incident))
 
 
 # --- the notify webhook channel asks this at send time --------------------------------------
