@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "tocsin.oncall",
     "tocsin.escalation",
     "tocsin.comms",
+    "tocsin.learning",
 ]
 
 MIDDLEWARE = [

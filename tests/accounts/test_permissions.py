@@ -4,6 +4,7 @@ here by hand (the role table of issue 2, plus issue 7's team rule), not from the
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -39,6 +40,8 @@ KINDS = [
     "managed_team_service",  # a service owned by a team they manage
     "other_team_service",  # a service owned by a team someone else manages
     "unowned_service",  # a service no team owns
+    "public_article",  # a knowledge article reporters may read (issue 12)
+    "internal_article",  # one for staff alone
 ]
 
 # Actions whose answer is the role alone, whatever the object.
@@ -93,6 +96,20 @@ BY_ROLE: dict[str, frozenset[str]] = {
     Action.STATUS_CONFIGURE: ADMINS,
     Action.RESPONDER_ADD: STAFF,
     Action.MAJOR_RESPOND: STAFF,
+    # learning (issue 12)
+    Action.POSTMORTEM_VIEW: STAFF,
+    Action.POSTMORTEM_EDIT: STAFF,
+    Action.POSTMORTEM_PUBLISH: STAFF,
+    Action.POSTMORTEM_CONFIGURE: ADMINS,
+    Action.ACTION_ITEM_VIEW: STAFF,
+    Action.ACTION_ITEM_EDIT: STAFF,
+    Action.ACTION_ITEM_ACCEPT_RISK: INTEGRATORS,
+    Action.PROBLEM_VIEW: STAFF,
+    Action.PROBLEM_EDIT: STAFF,
+    Action.ARTICLE_EDIT: STAFF,
+    Action.RUNBOOK_VIEW: STAFF,
+    Action.RUNBOOK_RUN: STAFF,
+    Action.RUNBOOK_MANAGE: INTEGRATORS,
 }
 
 
@@ -120,6 +137,8 @@ def expected(role: str, action: str, kind: str) -> bool:
         return role in ADMINS or (
             role in STAFF and kind in ("managed_team", "managed_team_service")
         )
+    if action == Action.ARTICLE_VIEW:
+        return role in STAFF or kind == "public_article"  # reporters: public articles
     if action == Action.RESPONDER_ANSWER:
         # administrators; and the person asked (tests/escalation/test_responders_api.py)
         return role in ADMINS
@@ -161,6 +180,8 @@ def objects_for(make_user: Callable[..., User]) -> Callable[[User], dict[str, An
             "unowned_service": service_create(
                 name=f"S3 {user.username}", actor=Actor.system("test setup")
             ),
+            "public_article": SimpleNamespace(visibility="public"),
+            "internal_article": SimpleNamespace(visibility="internal"),
         }
 
     return build

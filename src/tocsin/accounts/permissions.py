@@ -141,6 +141,25 @@ class Action(models.TextChoices):
     RESPONDER_ANSWER = "responder.answer", "answer this responder request"
     # major incidents (issue 11): staff declare, stand down and tick the checklist
     MAJOR_RESPOND = "major.respond", "declare major incidents and tick their checklist"
+    # learning (issue 12). Staff read and write postmortems, action items, problems and
+    # runbook runs; managers and administrators accept an action item as a risk and
+    # edit runbooks; administrators edit postmortem templates and when one is required.
+    POSTMORTEM_VIEW = "postmortem.view", "see postmortems"
+    POSTMORTEM_EDIT = "postmortem.edit", "write and review postmortems"
+    POSTMORTEM_PUBLISH = "postmortem.publish", "publish postmortems"
+    POSTMORTEM_CONFIGURE = "postmortem.configure", "edit postmortem templates and rules"
+    ACTION_ITEM_VIEW = "action_item.view", "see action items"
+    ACTION_ITEM_EDIT = "action_item.edit", "write and update action items"
+    ACTION_ITEM_ACCEPT_RISK = "action_item.accept_risk", "accept an action item as a risk"
+    PROBLEM_VIEW = "problem.view", "see problems and known errors"
+    PROBLEM_EDIT = "problem.edit", "record and update problems and known errors"
+    # obj: an Article (public ones: everyone signed in; internal ones: staff), or None
+    # for "every article"
+    ARTICLE_VIEW = "article.view", "read knowledge articles"
+    ARTICLE_EDIT = "article.edit", "write knowledge articles"
+    RUNBOOK_VIEW = "runbook.view", "see runbooks"
+    RUNBOOK_RUN = "runbook.run", "run runbooks on incidents"
+    RUNBOOK_MANAGE = "runbook.manage", "edit runbooks"
 
 
 # Actions whose answer depends only on the role.
@@ -192,6 +211,19 @@ _BY_ROLE: dict[str, frozenset[str]] = {
     Action.STATUS_CONFIGURE: ADMIN_ROLES,
     Action.RESPONDER_ADD: STAFF_ROLES,
     Action.MAJOR_RESPOND: STAFF_ROLES,
+    Action.POSTMORTEM_VIEW: STAFF_ROLES,
+    Action.POSTMORTEM_EDIT: STAFF_ROLES,
+    Action.POSTMORTEM_PUBLISH: STAFF_ROLES,
+    Action.POSTMORTEM_CONFIGURE: ADMIN_ROLES,
+    Action.ACTION_ITEM_VIEW: STAFF_ROLES,
+    Action.ACTION_ITEM_EDIT: STAFF_ROLES,
+    Action.ACTION_ITEM_ACCEPT_RISK: INTEGRATION_ROLES,
+    Action.PROBLEM_VIEW: STAFF_ROLES,
+    Action.PROBLEM_EDIT: STAFF_ROLES,
+    Action.ARTICLE_EDIT: STAFF_ROLES,
+    Action.RUNBOOK_VIEW: STAFF_ROLES,
+    Action.RUNBOOK_RUN: STAFF_ROLES,
+    Action.RUNBOOK_MANAGE: INTEGRATION_ROLES,
 }
 
 # Actions where staff may, and so may the reporter of the incident in `obj`.
@@ -248,6 +280,11 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
         return obj is not None and _is_reporter_of(user, obj)
     if action == Action.INCIDENT_CREATE:
         return True
+    if action == Action.ARTICLE_VIEW:
+        # staff read every article; anyone signed in reads a public one
+        return role in STAFF_ROLES or (
+            obj is not None and getattr(obj, "visibility", None) == "public"
+        )
     if action == Action.CONTACT_MANAGE:
         return role in ADMIN_ROLES or (
             role in STAFF_ROLES and isinstance(obj, User) and obj.pk == user.pk

@@ -316,6 +316,12 @@ class EntryKind(models.TextChoices):
     MANAGEMENT = "management", "Management notified"
     UPDATE = "update", "Stakeholder update"
     WAR_ROOM = "war_room", "War room"
+    # learning (issue 12)
+    POSTMORTEM = "postmortem", "Postmortem"
+    ACTION_ITEM = "action_item", "Action item"
+    PROBLEM = "problem", "Problem"
+    ARTICLE = "article", "Knowledge article"
+    RUNBOOK = "runbook", "Runbook"
 
 
 class TimelineEntry(models.Model):

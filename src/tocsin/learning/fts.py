@@ -1,0 +1,252 @@
+"""Full-text search on both databases, one way (issue 12).
+
+An `Index` names a table and its text columns, most important first. On SQLite it is an
+FTS5 table over the base table (external content, the Porter stemmer, kept in step by
+triggers, so every write path — services, admin, raw SQL — updates it); on PostgreSQL it
+is a GIN index over the weighted `tsvector` of the same columns (English stemming), and
+queries use the very same expression so that the planner uses the index.
+
+User text never reaches the query language as it is: `terms()` keeps words and "quoted
+phrases" (letters, digits and underscores of any script) and drops everything else, so
+no character can break or widen a query. Two ways to combine them:
+
+- ``ALL``: every word or phrase must match (a search box);
+- ``ANY``: any may match, the more the better (similar incidents: the text of one incident
+  looks for others), ranked by BM25 on SQLite and `ts_rank_cd` on PostgreSQL.
+
+`prefix=True` lets the last word match as a prefix (suggestions while someone types).
+
+Create an index in a migration with `operations(index)`; search with `search(index, text)`,
+which answers `(id, score)` pairs best first (a higher score is better on both databases).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from django.db import connection, migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
+
+_TOKEN = re.compile(r'"([^"]*)"|(\w+)', re.UNICODE)
+_WORD = re.compile(r"\w+", re.UNICODE)
+MAX_TERMS = 32  # a pasted essay searches on its first 32 words and phrases
+
+
+class Mode(Enum):
+    ALL = "all"
+    ANY = "any"
+
+
+@dataclass(frozen=True)
+class Index:
+    table: str  # the base table, with an integer primary key `id`
+    columns: tuple[str, ...]  # text columns, the most important first
+    # PostgreSQL weights per column ('A' highest … 'D'); SQLite uses `bm25_weights`
+    weights: tuple[str, ...] = ()
+    bm25_weights: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        # every name goes into SQL as it is: only plain identifiers
+        for name in (self.table, *self.columns):
+            if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+                raise ValueError(f"not a plain SQL identifier: {name!r}")
+        if self.weights and len(self.weights) != len(self.columns):
+            raise ValueError("one PostgreSQL weight per column")
+        if self.bm25_weights and len(self.bm25_weights) != len(self.columns):
+            raise ValueError("one BM25 weight per column")
+
+    @property
+    def fts_table(self) -> str:
+        return f"{self.table}_fts"
+
+    @property
+    def gin_index(self) -> str:
+        return f"{self.table}_fts_gin"
+
+    def pg_weights(self) -> tuple[str, ...]:
+        if self.weights:
+            return self.weights
+        return tuple("ABCD"[min(i, 3)] for i in range(len(self.columns)))
+
+    def sqlite_weights(self) -> tuple[float, ...]:
+        if self.bm25_weights:
+            return self.bm25_weights
+        return tuple(max(10.0 / (2**i), 1.0) for i in range(len(self.columns)))
+
+    def pg_vector(self, alias: str = "") -> str:
+        """The weighted tsvector expression (as indexed; queries must use the same)."""
+        prefix = f"{alias}." if alias else ""
+        parts = [
+            f"setweight(to_tsvector('english'::regconfig, coalesce({prefix}{column}, '')), "
+            f"'{weight}')"
+            for column, weight in zip(self.columns, self.pg_weights(), strict=True)
+        ]
+        return "(" + " || ".join(parts) + ")"
+
+
+# -- what the user typed ---------------------------------------------------------------
+
+
+def terms(text: str) -> list[tuple[str, ...]]:
+    """Words and phrases of `text`: each a tuple of words (a phrase has several)."""
+    out: list[tuple[str, ...]] = []
+    for match in _TOKEN.finditer(text or ""):
+        phrase, word = match.group(1), match.group(2)
+        words = tuple(_WORD.findall(phrase)) if phrase is not None else (word,)
+        if words:
+            out.append(tuple(w.lower() for w in words))
+        if len(out) >= MAX_TERMS:
+            break
+    return out
+
+
+def sqlite_match(text: str, mode: Mode = Mode.ALL, *, prefix: bool = False) -> str | None:
+    """An FTS5 MATCH expression for `text`, or None when it has no words."""
+    found = terms(text)
+    if not found:
+        return None
+    parts = []
+    for i, words in enumerate(found):
+        quoted = '"' + " ".join(words) + '"'
+        if prefix and i == len(found) - 1 and len(words) == 1:
+            quoted += "*"
+        parts.append(quoted)
+    return (" " if mode is Mode.ALL else " OR ").join(parts)
+
+
+def pg_tsquery(text: str, mode: Mode = Mode.ALL, *, prefix: bool = False) -> str | None:
+    """A `to_tsquery('english', …)` argument for `text`, or None when it has no words.
+    Words are only \\w characters, so nothing in them is tsquery syntax."""
+    found = terms(text)
+    if not found:
+        return None
+    parts = []
+    for i, words in enumerate(found):
+        part = " <-> ".join(f"'{w}'" for w in words)
+        if prefix and i == len(found) - 1 and len(words) == 1:
+            part += ":*"
+        parts.append(f"({part})" if len(words) > 1 else part)
+    return (" & " if mode is Mode.ALL else " | ").join(parts)
+
+
+# -- searching ------------------------------------------------------------------------
+
+
+def search(
+    index: Index,
+    text: str,
+    *,
+    mode: Mode = Mode.ALL,
+    prefix: bool = False,
+    limit: int = 20,
+    where: str = "",
+    params: Sequence[Any] = (),
+    candidates: int = 2000,
+) -> list[tuple[int, float]]:
+    """The ids of `index.table` rows matching `text`, best first, with a score (higher
+    is better). `where` is extra SQL over the base table's columns (aliased `b`, e.g.
+    ``"b.visibility = %s"``) with `params`. At most `candidates` matches are ranked: a
+    query matching half a million rows ranks the first few thousand the index gives."""
+    if connection.vendor == "postgresql":
+        query = pg_tsquery(text, mode, prefix=prefix)
+        if query is None:
+            return []
+        vector = index.pg_vector("b")
+        extra = f" AND ({where})" if where else ""
+        sql = (
+            f"SELECT id, score FROM ("  # noqa: S608 - names from code (Index checks them)
+            f"  SELECT b.id, ts_rank_cd({vector}, q) AS score"
+            f"  FROM {index.table} b, to_tsquery('english'::regconfig, %s) q"
+            f"  WHERE {vector} @@ q{extra}"
+            f"  LIMIT %s"
+            f") ranked ORDER BY score DESC, id DESC LIMIT %s"
+        )
+        args: list[Any] = [query, *params, candidates, limit]
+    else:
+        match = sqlite_match(text, mode, prefix=prefix)
+        if match is None:
+            return []
+        weights = ", ".join(str(w) for w in index.sqlite_weights())
+        extra = f" AND ({where})" if where else ""
+        sql = (
+            f"SELECT id, score FROM ("  # noqa: S608 - names from code (Index checks them)
+            f"  SELECT b.id AS id, -bm25({index.fts_table}, {weights}) AS score"
+            f"  FROM {index.fts_table} f JOIN {index.table} b ON b.id = f.rowid"
+            f"  WHERE {index.fts_table} MATCH %s{extra}"
+            f"  LIMIT %s"
+            f") ORDER BY score DESC, id DESC LIMIT %s"
+        )
+        args = [match, *params, candidates, limit]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        return [(int(row[0]), float(row[1])) for row in cursor.fetchall()]
+
+
+# -- creating and dropping the index (in migrations) ----------------------------------
+
+
+def _sqlite_create(index: Index) -> list[str]:
+    cols = ", ".join(index.columns)
+    new = ", ".join(f"new.{c}" for c in index.columns)
+    old = ", ".join(f"old.{c}" for c in index.columns)
+    fts, table = index.fts_table, index.table
+    return [
+        f"CREATE VIRTUAL TABLE {fts} USING fts5({cols}, content='{table}', "
+        f"content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
+        f"CREATE TRIGGER {fts}_ai AFTER INSERT ON {table} BEGIN "  # noqa: S608
+        f"INSERT INTO {fts}(rowid, {cols}) VALUES (new.id, {new}); END",
+        f"CREATE TRIGGER {fts}_ad AFTER DELETE ON {table} BEGIN "  # noqa: S608
+        f"INSERT INTO {fts}({fts}, rowid, {cols}) VALUES ('delete', old.id, {old}); END",
+        # only when an indexed column changes: an incident's status moves often
+        f"CREATE TRIGGER {fts}_au AFTER UPDATE OF {cols} ON {table} BEGIN "  # noqa: S608
+        f"INSERT INTO {fts}({fts}, rowid, {cols}) VALUES ('delete', old.id, {old}); "
+        f"INSERT INTO {fts}(rowid, {cols}) VALUES (new.id, {new}); END",
+        f"INSERT INTO {fts}({fts}) VALUES ('rebuild')",  # noqa: S608
+    ]
+
+
+def _sqlite_drop(index: Index) -> list[str]:
+    fts = index.fts_table
+    return [
+        f"DROP TRIGGER IF EXISTS {fts}_ai",
+        f"DROP TRIGGER IF EXISTS {fts}_ad",
+        f"DROP TRIGGER IF EXISTS {fts}_au",
+        f"DROP TABLE IF EXISTS {fts}",
+    ]
+
+
+def _pg_create(index: Index) -> list[str]:
+    return [f"CREATE INDEX {index.gin_index} ON {index.table} USING GIN ({index.pg_vector()})"]
+
+
+def _pg_drop(index: Index) -> list[str]:
+    return [f"DROP INDEX IF EXISTS {index.gin_index}"]
+
+
+def _runner(index: Index, *, create: bool) -> Any:
+    def run(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+        vendor = schema_editor.connection.vendor
+        if vendor == "postgresql":
+            statements = _pg_create(index) if create else _pg_drop(index)
+        elif vendor == "sqlite":
+            statements = _sqlite_create(index) if create else _sqlite_drop(index)
+        else:
+            raise RuntimeError(f"full-text search is not built for {vendor}")
+        for statement in statements:
+            schema_editor.execute(statement)
+
+    return run
+
+
+def operations(index: Index) -> list[migrations.operations.base.Operation]:
+    """The migration operations that create `index` (and drop it when unapplied)."""
+    return [
+        migrations.RunPython(
+            _runner(index, create=True), _runner(index, create=False), elidable=False
+        )
+    ]

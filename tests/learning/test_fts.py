@@ -1,0 +1,72 @@
+"""tocsin.learning.fts on the real database: the query builders, and search over a real
+index (created here on the article table, inside the test's transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection
+
+from tocsin.learning import fts
+from tocsin.learning.models import Article
+
+INDEX = fts.Index(table="learning_article", columns=("title", "body", "tags"))
+
+
+@pytest.fixture
+def indexed(db: None) -> Iterator[None]:
+    with connection.schema_editor(atomic=False) as editor:
+        fts._runner(INDEX, create=True)(None, editor)  # type: ignore[arg-type]
+    yield
+    with connection.schema_editor(atomic=False) as editor:
+        fts._runner(INDEX, create=False)(None, editor)  # type: ignore[arg-type]
+
+
+def test_terms_keep_words_and_phrases_and_drop_syntax() -> None:
+    assert fts.terms('disk "full on" db-01 AND * NEAR( ") ') == [
+        ("disk",),
+        ("full", "on"),
+        ("db",),
+        ("01",),
+        ("and",),
+        ("near",),
+    ]
+    assert fts.sqlite_match("vpn") == '"vpn"'
+    assert fts.sqlite_match("a b", fts.Mode.ANY) == '"a" OR "b"'
+    assert fts.sqlite_match("rout", prefix=True) == '"rout"*'
+    assert fts.pg_tsquery('"disk full" vpn', prefix=True) == "('disk' <-> 'full') & 'vpn':*"
+    assert fts.sqlite_match(" -- ') ") is None
+    assert fts.pg_tsquery("") is None
+
+
+def _article(title: str, body: str = "", tags: str = "") -> int:
+    return Article.objects.create(title=title, body=body, tags=tags).pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_search_ranks_stems_phrases_and_survives_any_input(indexed: None) -> None:
+    vpn = _article("VPN disconnects every hour", "Reconnect the client.", "vpn network")
+    router = _article("Router misconfigured", "The core router drops routes.", "network")
+    printer = _article("Printer jams", "Open the tray and remove the paper.")
+    ids = [i for i, _ in fts.search(INDEX, "network")]
+    assert set(ids) == {vpn, router}
+    # stemming: "disconnecting" finds "disconnects"; the title outranks the body
+    assert [i for i, _ in fts.search(INDEX, "disconnecting")] == [vpn]
+    assert next(i for i, _ in fts.search(INDEX, "router")) == router
+    # a phrase matches only words side by side
+    assert [i for i, _ in fts.search(INDEX, '"remove the paper"')] == [printer]
+    assert fts.search(INDEX, '"paper the remove"') == []
+    # ANY: each word may match, the more the better
+    both = fts.search(INDEX, "router vpn printer", mode=fts.Mode.ANY)
+    assert {i for i, _ in both} == {vpn, router, printer}
+    # typing: the last word is a prefix
+    assert [i for i, _ in fts.search(INDEX, "print", prefix=True)] == [printer]
+    # an edit is searched at once (triggers on SQLite; the index is an expression on PG)
+    Article.objects.filter(pk=printer).update(title="Scanner jams")
+    assert [i for i, _ in fts.search(INDEX, "scanner")] == [printer]
+    # nothing a user types breaks the query
+    for text in ['"', "'", "OR", "NOT vpn", "*", "a:b", "(", "\\", "vpn\x00", "-vpn", "NEAR(a b)"]:
+        fts.search(INDEX, text)
+    # extra conditions on the base table
+    assert fts.search(INDEX, "network", where="b.id = %s", params=[vpn])[0][0] == vpn
