@@ -694,6 +694,29 @@ def cached(name: str, arg: str = "") -> Entry:
     return entry
 
 
+def peek(key: str) -> Entry | None:
+    """This process's copy of the document `key` if it is still current (same revision,
+    not expired), else None; never renders (the prepared-reply layer, public_wsgi.py)."""
+    entry = _memory.get(key)
+    if entry is None:
+        return None
+    revision, changed_at = current_revision()
+    if entry.revision != revision or entry.changed_at != changed_at or now() >= entry.valid_until:
+        return None
+    return entry
+
+
+# What `serve` answered last in this thread: (document key, entry, gzipped) of a full 200
+# reply, for the prepared-reply layer to keep (public_wsgi.py); None for anything else.
+_served = threading.local()
+
+
+def served_take() -> tuple[str, Entry, bool] | None:
+    found: tuple[str, Entry, bool] | None = getattr(_served, "value", None)
+    _served.value = None
+    return found
+
+
 def serve(request: HttpRequest, name: str, arg: str = "") -> HttpResponse:
     """A cached document with ETag, Last-Modified and Cache-Control, gzipped for readers
     that accept it; 304 when the reader's copy is current (If-None-Match first, else
@@ -717,6 +740,8 @@ def serve(request: HttpRequest, name: str, arg: str = "") -> HttpResponse:
             _headers(response, entry, etag, last_modified)
             return response
     body = entry.gzipped if packed else entry.body
+    if request.method == "GET" and entry.status == 200:
+        _served.value = (f"{name}:{arg}" if arg else name, entry, packed)
     response = HttpResponse(
         b"" if request.method == "HEAD" else body,
         content_type=entry.content_type,

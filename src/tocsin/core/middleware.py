@@ -8,6 +8,7 @@ from typing import Any
 
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.core.handlers.exception import response_for_exception
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
@@ -20,10 +21,15 @@ logger = logging.getLogger(__name__)
 REQUEST_ID_HEADER = "X-Request-Id"
 
 
+def request_id_for(incoming: str) -> str:
+    """The caller's request id when it is a sensible one, else a new one."""
+    if incoming and len(incoming) <= 64 and incoming.isprintable():
+        return incoming
+    return uuid.uuid4().hex
+
+
 def _assign_request_id(request: HttpRequest) -> None:
-    incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-    request_id = incoming if incoming and len(incoming) <= 64 and incoming.isprintable() else ""
-    request.request_id = request_id or uuid.uuid4().hex  # type: ignore[attr-defined]
+    request.request_id = request_id_for(request.META.get("HTTP_X_REQUEST_ID", ""))  # type: ignore[attr-defined]
 
 
 class RequestIdMiddleware:
@@ -233,6 +239,13 @@ class IngestFastPathMiddleware:
         redirect = self.security.process_request(request)  # SECURE_SSL_REDIRECT, if set
         if redirect is not None:
             return self.get_response(request)
+        if not ingest_view:
+            # the status page is for people: a Host that ALLOWED_HOSTS refuses is a 400,
+            # as on the full stack (CommonMiddleware asks for the host)
+            try:
+                request.get_host()
+            except DisallowedHost:
+                return self.get_response(request)
         request.resolver_match = match
         _assign_request_id(request)
         timezone.deactivate()

@@ -1,0 +1,191 @@
+"""Prepared replies (comms/public_wsgi.py): a repeated GET of a status document is
+answered below Django with exactly the reply Django gave — headers, CSP and body — until
+the status page changes; everything unusual still goes through Django.
+
+The tests call Tocsin's WSGI application in-process with real WSGI environments."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core import signals
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
+from django.test import override_settings
+
+from tests.comms.sppublic_data import build
+from tocsin.comms import public
+from tocsin.comms.models import ComponentStatus
+from tocsin.comms.public_wsgi import PreparedReplies
+from tocsin.comms.statuspage import component_set_status
+from tocsin.core.actors import Actor
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class Reply:
+    status: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class Counting:
+    """Tocsin's Django application, counting the requests that reach it."""
+
+    def __init__(self) -> None:
+        self.django = WSGIHandler()
+        self.calls = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        self.calls += 1
+        return self.django(environ, start_response)
+
+
+@pytest.fixture(autouse=True)
+def _in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # as Django's test client does: the test's transaction keeps its connection
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    monkeypatch.setattr(public, "REVISION_TTL", 0.0)
+    public.forget()
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def app() -> tuple[PreparedReplies, Counting]:
+    django = Counting()
+    return PreparedReplies(django), django
+
+
+def get(
+    app: PreparedReplies, path: str, *, method: str = "GET", query: str = "", **headers: str
+) -> Reply:
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    for name, value in headers.items():
+        environ["HTTP_" + name.upper()] = value
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        seen["status"], seen["headers"] = status, dict(headers)
+
+    result = app(environ, start_response)
+    body = b"".join(result)
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()
+    return Reply(seen["status"], seen["headers"], body)
+
+
+def without_request_id(reply: Reply) -> dict[str, str]:
+    return {k: v for k, v in reply.headers.items() if k != "X-Request-Id"}
+
+
+@pytest.mark.parametrize(
+    ("path", "encoding"),
+    [("/status/", "gzip, deflate"), ("/status/", ""), ("/status/api/v2/summary.json", "gzip")],
+)
+def test_a_repeated_get_is_answered_below_django_with_the_same_reply(
+    app: tuple[PreparedReplies, Counting], path: str, encoding: str
+) -> None:
+    build()
+    wrapped, django = app
+    first = get(wrapped, path, accept_encoding=encoding)
+    second = get(wrapped, path, accept_encoding=encoding)
+    third = get(wrapped, path, accept_encoding=encoding, x_request_id="trace-42")
+    assert first.status == "200 OK"
+    assert django.calls == 1  # the second and third never reached Django
+    assert second.body == first.body == third.body
+    assert without_request_id(second) == without_request_id(first)
+    # the security headers and the policy are Django's own
+    for header in ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options"):
+        assert header in second.headers
+    assert ("Content-Encoding" in second.headers) == bool(encoding)
+    # each reply has its own request id; a caller's id is kept
+    assert second.headers["X-Request-Id"] not in ("", first.headers["X-Request-Id"])
+    assert third.headers["X-Request-Id"] == "trace-42"
+
+
+def test_a_change_to_the_status_page_is_served_at_once(
+    app: tuple[PreparedReplies, Counting],
+) -> None:
+    data = build()
+    wrapped, django = app
+    before = get(wrapped, "/status/api/v2/summary.json")
+    get(wrapped, "/status/api/v2/summary.json")
+    assert django.calls == 1
+    component_set_status(
+        actor=Actor.system("test"), component=data.web, status=ComponentStatus.MAJOR
+    )
+    after = get(wrapped, "/status/api/v2/summary.json")
+    assert django.calls == 2
+    assert after.body != before.body and b"major_outage" in after.body
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert get(wrapped, "/status/api/v2/summary.json").body == after.body
+    assert django.calls == 2
+
+
+def test_unusual_requests_still_go_through_django(app: tuple[PreparedReplies, Counting]) -> None:
+    build()
+    wrapped, django = app
+    first = get(wrapped, "/status/")
+    get(wrapped, "/status/")
+    assert django.calls == 1
+    # a conditional GET: Django answers 304
+    assert get(wrapped, "/status/", if_none_match=first.headers["ETag"]).status.startswith("304")
+    # a Host that ALLOWED_HOSTS refuses: Django answers 400, not the prepared page
+    with override_settings(ALLOWED_HOSTS=["127.0.0.1"]):
+        assert get(wrapped, "/status/", host="evil.example").status.startswith("400")
+    # a query string, another method
+    assert get(wrapped, "/status/", query="x=1").status.startswith("200")
+    assert get(wrapped, "/status/", method="HEAD").body == b""
+    assert get(wrapped, "/status/", method="POST").status.startswith("405")
+    assert django.calls == 6
+
+
+@override_settings(
+    SECURE_SSL_REDIRECT=True, SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https")
+)
+def test_with_https_required_plain_http_is_always_redirected() -> None:
+    build()
+    django = Counting()
+    wrapped = PreparedReplies(django)
+    secure = [get(wrapped, "/status/", x_forwarded_proto="https") for _ in range(2)]
+    assert [r.status for r in secure] == ["200 OK", "200 OK"]
+    assert django.calls == 1
+    for _ in range(2):
+        assert get(wrapped, "/status/").status.startswith("301")
+    assert django.calls == 3
+
+
+def test_pages_that_are_not_cached_documents_are_never_kept(
+    app: tuple[PreparedReplies, Counting],
+) -> None:
+    build()
+    wrapped, django = app
+    for _ in range(2):
+        assert get(wrapped, "/status/subscribe/").status.startswith(("200", "302", "405"))
+        assert get(wrapped, "/status/no-such-page/").status.startswith("404")
+    assert django.calls == 4
