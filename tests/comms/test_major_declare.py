@@ -99,6 +99,15 @@ def test_p2_is_major_only_on_a_service_with_the_rule(world: World) -> None:
     incident_update(incident=later, actor=Actor.for_user(world.agent), changes={"impact": 2})
     later.refresh_from_db()
     assert later.priority == 2 and later.major_declared_at is not None
+    # a P2 moved onto the ruled service becomes major too
+    moved = world.incident(2, service=other)
+    assert moved.major_declared_at is None
+    incident_update(
+        incident=moved, actor=Actor.for_user(world.agent), changes={"service": world.service}
+    )
+    moved.refresh_from_db()
+    assert moved.major_declared_at is not None
+    assert "P2 on Payments API" in major_entries(moved)[0]
 
 
 def test_without_settings_a_p1_is_still_major_with_nothing_to_page(world: World) -> None:

@@ -183,6 +183,15 @@ def declare_on_priority_changed(*, incident: Incident, old: int, actor: Actor) -
         _declare_if_due(incident)
 
 
+def declare_on_service_changed(
+    *, incident: Incident, old_service_id: int | None, actor: Actor
+) -> None:
+    """A P2 moved to a service whose rule makes its P2s major (a P1 was declared when it
+    became P1; if someone stood it down, a new service does not undo that)."""
+    if incident.priority == 2:
+        _declare_if_due(incident)
+
+
 # --- what a declaration does ----------------------------------------------------------------------
 
 

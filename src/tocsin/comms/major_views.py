@@ -50,6 +50,7 @@ FIELD_LABELS = {
 def register() -> None:
     incident_hooks.register(incident_hooks.on_created, major.declare_on_created)
     incident_hooks.register(incident_hooks.on_priority_changed, major.declare_on_priority_changed)
+    incident_hooks.register(incident_hooks.on_service_changed, major.declare_on_service_changed)
     incident_hooks.register(incident_hooks.on_major_declared, major.on_declared)
     incident_hooks.register(incident_hooks.incident_page_sections, major_section)
 

@@ -19,6 +19,9 @@ function here from its `AppConfig.ready()` (the alerts app does, in alerts/apps.
   holder through their contact methods).
 - `on_priority_changed` is called by `incident_update` inside its transaction after the
   incident is saved with its new priority (the comms app declares a P1 major).
+- `on_service_changed` is called by `incident_update` inside its transaction after the
+  incident is saved with another service, with the old service's id (the comms app
+  declares a P2 major when its new service's rule says so).
 - `on_escalated` is called by `incident_escalate` (functional escalation) inside its
   transaction after the incident and its timeline entry are saved, with the old support
   level and team id (the escalation app pages the receiving team's on-call).
@@ -66,6 +69,12 @@ class PriorityChangedHook(Protocol):
     def __call__(self, *, incident: Incident, old: int, actor: Actor) -> object: ...
 
 
+class ServiceChangedHook(Protocol):
+    def __call__(
+        self, *, incident: Incident, old_service_id: int | None, actor: Actor
+    ) -> object: ...
+
+
 class EscalatedHook(Protocol):
     def __call__(
         self, *, incident: Incident, old_level: int, old_team_id: int | None, actor: Actor
@@ -92,6 +101,7 @@ on_created: list[CreatedHook] = []
 on_transition: list[TransitionHook] = []
 on_role_assigned: list[RoleAssignedHook] = []
 on_priority_changed: list[PriorityChangedHook] = []
+on_service_changed: list[ServiceChangedHook] = []
 on_escalated: list[EscalatedHook] = []
 on_major_declared: list[MajorDeclaredHook] = []
 incident_page_sections: list[PageSectionHook] = []
@@ -134,6 +144,11 @@ def run_role_assigned(*, assignment: RoleAssignment, actor: Actor) -> None:
 def run_priority_changed(*, incident: Incident, old: int, actor: Actor) -> None:
     for hook in on_priority_changed:
         hook(incident=incident, old=old, actor=actor)
+
+
+def run_service_changed(*, incident: Incident, old_service_id: int | None, actor: Actor) -> None:
+    for hook in on_service_changed:
+        hook(incident=incident, old_service_id=old_service_id, actor=actor)
 
 
 def run_escalated(

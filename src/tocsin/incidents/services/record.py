@@ -184,6 +184,7 @@ def incident_update(
     """
     require_for(actor, Action.INCIDENT_TRIAGE, what="triage incidents")
     incident = _lock(incident)
+    old_service_id = incident.service_id
     if incident.status == Status.CLOSED:
         raise Conflict("a closed incident cannot be changed; reopen is not possible either")
     unknown = set(changes) - set(TRIAGE_FIELDS) - {"priority"}
@@ -293,4 +294,6 @@ def incident_update(
         incident.save()
     if incident.priority != old_priority:
         hooks.run_priority_changed(incident=incident, old=old_priority, actor=actor)
+    if incident.service_id != old_service_id:
+        hooks.run_service_changed(incident=incident, old_service_id=old_service_id, actor=actor)
     return incident
