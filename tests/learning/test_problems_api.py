@@ -97,9 +97,7 @@ def test_acceptance_three_incidents_known_error_then_a_fourth_is_matched_and_lin
         assert problem_entries(incident) == [
             "Linked to problem PRB-1: Misconfigured VPN concentrator"
         ]
-    assert client.get(f"/api/v1/incidents/{fourth.ref}/known-errors").json()["items"][0][
-        "linked"
-    ]
+    assert client.get(f"/api/v1/incidents/{fourth.ref}/known-errors").json()["items"][0]["linked"]
     # linking again changes nothing
     client.post("/api/v1/problems/1/incidents", {"incident": fourth.ref})
     assert len(problem_entries(fourth)) == 1
@@ -127,9 +125,7 @@ def test_forbidden_moves_are_409_naming_what_is_allowed_and_change_nothing(world
         "/api/v1/problems/1", {"status": "known_error", "workaround": "restart", "title": "New"}
     )
     assert reply.status_code == 409
-    assert reply.json()["detail"] == (
-        "PRB-1 is resolved: it may move to open, not known_error"
-    )
+    assert reply.json()["detail"] == ("PRB-1 is resolved: it may move to open, not known_error")
     problem = Problem.objects.get(number=1)
     assert problem.title == "Misconfigured VPN concentrator" and problem.workaround == ""
     # reopening is allowed, and the same status is no move at all

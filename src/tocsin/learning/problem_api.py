@@ -309,7 +309,7 @@ def raise_from_trend(request: HttpRequest, payload: TrendIn) -> HttpResponse:
     def create() -> dict[str, Any]:
         service = _service("service", payload.service)
         category = _category("category", payload.category)
-        assert service is not None and category is not None  # noqa: S101 - ids are required
+        assert service is not None and category is not None
         problem = problems.problem_raise_from_trend(
             actor=actor_from_request(request), service=service, category=category, days=payload.days
         )
@@ -371,7 +371,9 @@ def link_incident(request: HttpRequest, ref: ProblemRef, payload: LinkIn) -> dic
 
 
 @router.delete("/problems/{ref}/incidents/{incident_ref}", response={204: None, **ERRORS})
-def unlink_incident(request: HttpRequest, ref: ProblemRef, incident_ref: IncidentRef) -> HttpResponse:
+def unlink_incident(
+    request: HttpRequest, ref: ProblemRef, incident_ref: IncidentRef
+) -> HttpResponse:
     """Unlink an incident (404 when it is not linked)."""
     user, problem = _problem(request, ref)
     incident = access_incident(user, incident_ref)

@@ -287,7 +287,9 @@ def _check(name: str, value: Any) -> Any:
             raise Invalid(name, "must be a category")
         return value
     if name == "owner":
-        if value is not None and (not isinstance(value, User) or not can(value, Action.PROBLEM_EDIT)):
+        if value is not None and (
+            not isinstance(value, User) or not can(value, Action.PROBLEM_EDIT)
+        ):
             raise Invalid(name, "must be an active member of staff")
         return value
     raise Invalid(name, "is not a field of a problem")
@@ -484,9 +486,7 @@ def problem_update(
         current = set(
             ProblemIncident.objects.filter(problem=problem).values_list("incident_id", flat=True)
         )
-        for incident in Incident.objects.filter(pk__in=current - wanted.keys()).order_by(
-            "number"
-        ):
+        for incident in Incident.objects.filter(pk__in=current - wanted.keys()).order_by("number"):
             _unlink(problem, incident, actor)
             changed = True
         for pk in sorted(wanted.keys() - current, key=lambda pk: wanted[pk].number):
@@ -498,9 +498,7 @@ def problem_update(
     return _base().get(pk=problem.pk)
 
 
-def problem_transition(
-    *, problem: Problem, actor: Actor, status: str, **changes: Any
-) -> Problem:
+def problem_transition(*, problem: Problem, actor: Actor, status: str, **changes: Any) -> Problem:
     """Move the problem to `status`, recording `changes` first (the workaround of a known
     error, the change reference of a resolution)."""
     return problem_update(problem=problem, actor=actor, changes=changes, status=status)
