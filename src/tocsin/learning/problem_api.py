@@ -50,6 +50,7 @@ from tocsin.learning.markdown import render
 from tocsin.learning.models import Problem, ProblemStatus
 
 router = Router(tags=["problems"])
+STATUS_ENUM: dict[str, Any] = {"enum": list(ProblemStatus.values)}
 
 ProblemRef = Annotated[str, Field(description='"PRB-3" or 3 (anything else is no problem: 404)')]
 Title = Annotated[Text, Field(min_length=1, max_length=problems.TITLE_MAX)]
@@ -112,7 +113,7 @@ class ProblemPatchIn(InSchema):
     status: str | None = Field(
         None,
         description="open, known_error or resolved",
-        json_schema_extra={"enum": ProblemStatus.values},
+        json_schema_extra=STATUS_ENUM,
     )
     incidents: IncidentRefs | None = Field(None, description="the full set of linked incidents")
 
@@ -122,7 +123,7 @@ class LinkIn(InSchema):
 
 
 class ProblemQuery(Schema):
-    status: str | None = Field(None, json_schema_extra={"enum": ProblemStatus.values})
+    status: str | None = Field(None, json_schema_extra=STATUS_ENUM)
     service: Id | None = None
     category: Id | None = None
 

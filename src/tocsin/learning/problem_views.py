@@ -31,8 +31,7 @@ from tocsin.incidents import hooks as incident_hooks
 from tocsin.incidents.hooks import PageSection
 from tocsin.incidents.models import Incident
 from tocsin.incidents.selectors import access_incident
-from tocsin.learning import problems
-from tocsin.learning import markdown
+from tocsin.learning import markdown, problems
 from tocsin.learning.models import Problem, ProblemStatus
 
 PAGE_SIZE = 50
@@ -50,12 +49,14 @@ def _not_found(request: HttpRequest) -> HttpResponse:
 
 
 def _service_choices() -> list[tuple[Any, str]]:
-    return [("", "— none —")] + [(s.pk, s.name) for s in Service.objects.order_by("name")]
+    none: list[tuple[Any, str]] = [("", "— none —")]
+    return none + [(s.pk, s.name) for s in Service.objects.order_by("name")]
 
 
 def _category_choices() -> list[tuple[Any, str]]:
-    return [("", "— none —")] + [
-        (c.pk, f"{c.parent.name} › {c.name}" if c.parent_id else c.name)  # type: ignore[union-attr]
+    none: list[tuple[Any, str]] = [("", "— none —")]
+    return none + [
+        (c.pk, f"{c.parent.name} › {c.name}" if c.parent is not None else c.name)
         for c in Category.objects.select_related("parent")
     ]
 
@@ -370,7 +371,7 @@ def problem_unlink(request: HttpRequest, ref: str, incident_ref: str) -> HttpRes
 
 
 def _int(value: str | None, default: int) -> int | None:
-    if value in (None, ""):
+    if value is None or value == "":
         return default
     if not value.isdigit() or len(value) > 6:
         return None

@@ -241,7 +241,7 @@ def trends(*, threshold: int = TREND_THRESHOLD, days: int = TREND_DAYS) -> list[
     for service_id, category_id in wanted:
         which |= Q(service_id=service_id, category_id=category_id)
     for incident in rows.filter(which).order_by("-number"):
-        found[(incident.service_id, incident.category_id)].incidents.append(incident)  # type: ignore[index]
+        found[(incident.service_id, incident.category_id)].incidents.append(incident)
     return [found[pair] for pair in wanted]
 
 
