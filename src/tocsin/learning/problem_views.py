@@ -311,7 +311,12 @@ def problem_move(request: HttpRequest, ref: str) -> HttpResponse:
     except TocsinError as exc:
         messages.error(request, sentence(exc.message))
     else:
-        messages.success(request, f"{problem.ref} is now {problem.get_status_display().lower()}.")
+        said = {
+            ProblemStatus.KNOWN_ERROR: "is now a known error: triage offers its workaround",
+            ProblemStatus.RESOLVED: f"is resolved by {problem.fix_change_ref}",
+            ProblemStatus.OPEN: "is open again",
+        }
+        messages.success(request, f"{problem.ref} {said[ProblemStatus(problem.status)]}.")
     return redirect("problem", ref=problem.ref)
 
 
