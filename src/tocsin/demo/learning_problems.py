@@ -28,8 +28,8 @@ def _past_of(incident: Incident) -> list[Incident]:
     return list(
         Incident.objects.filter(
             _triaged(),
-            service_id=incident.service_id,
-            category_id=incident.category_id,
+            service=incident.service,
+            category=incident.category,
             status__in=DONE,
         ).order_by("number")[:3]
     )
@@ -98,16 +98,17 @@ def write_problems(end: dt.datetime) -> None:
         .order_by("number")
     )
     first = others.first()
-    if first is None:
+    if first is None or first.service is None or first.category is None:
         return
-    pair = list(others.filter(service_id=first.service_id, category_id=first.category_id)[:2])
+    other_service, other_category = first.service, first.category
+    pair = list(others.filter(service=other_service, category=other_category)[:2])
     with travel(end - dt.timedelta(days=1)):
         problems.problem_create(
             actor=actor,
-            title=f"Intermittent {first.category.name.lower()} trouble on {first.service.name}",  # type: ignore[union-attr]
+            title=f"Intermittent {other_category.name.lower()} trouble on {other_service.name}",
             description="Reported by several people; no pattern found yet.",
-            service=first.service,
-            category=first.category,
+            service=other_service,
+            category=other_category,
             owner=owner,
             investigation="Collecting timings from the affected users. Nothing conclusive yet.",
             incidents=pair,
