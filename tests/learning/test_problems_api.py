@@ -269,3 +269,22 @@ def test_bad_input_is_422_naming_the_field_and_changes_nothing(world: World) -> 
         headers={"Authorization": f"Bearer {client.token}"},
     )
     assert malformed.status_code == 400
+
+
+def test_a_refused_patch_changes_nothing_not_even_the_links(world: World) -> None:
+    client = ApiClient(world.agent)
+    a, b = world.incident("A"), world.incident("B")
+    create(client, incidents=[a.ref])
+    client.patch("/api/v1/problems/1", {"status": "resolved", "fix_change_ref": "CHG-1"})
+    for body, status in (
+        ({"incidents": [b.ref], "status": "known_error", "workaround": "w"}, 409),
+        ({"incidents": [b.ref, "INC-999"], "title": "Renamed"}, 422),
+        ({"incidents": [b.ref], "fix_change_ref": ""}, 422),  # resolved keeps its change
+    ):
+        reply = client.patch("/api/v1/problems/1", body)
+        assert reply.status_code == status, (body, reply.content)
+    problem = client.get("/api/v1/problems/1").json()
+    assert problem["incidents"] == [a.ref] and problem["title"] == "Misconfigured VPN concentrator"
+    assert problem["fix_change_ref"] == "CHG-1" and problem["status"] == "resolved"
+    assert problem_entries(b) == []
+    assert len(problem_entries(a)) == 2  # linked, resolved
