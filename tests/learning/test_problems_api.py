@@ -288,3 +288,14 @@ def test_a_refused_patch_changes_nothing_not_even_the_links(world: World) -> Non
     assert problem["fix_change_ref"] == "CHG-1" and problem["status"] == "resolved"
     assert problem_entries(b) == []
     assert len(problem_entries(a)) == 2  # linked, resolved
+
+
+def test_text_matching_ignores_words_that_say_nothing(world: World) -> None:
+    client = ApiClient(world.agent)
+    create(client, title="The router on the third floor is dropping packets")
+    client.patch("/api/v1/problems/1", {"status": "known_error", "workaround": "Use the wifi."})
+    printer = world.incident("Printer on fire in the lobby", description="it is on fire")
+    assert client.get(f"/api/v1/incidents/{printer.ref}/known-errors").json()["count"] == 0
+    router = world.incident('"Router" drops? packets!', description="")  # stemmed, no syntax
+    [match] = client.get(f"/api/v1/incidents/{router.ref}/known-errors").json()["items"]
+    assert match["match"] == "text"

@@ -69,6 +69,19 @@ EDITABLE = (
     "fix_change_ref",
 )
 _REF = re.compile(r"(?:PRB-)?([1-9][0-9]{0,15})", re.IGNORECASE)
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Words that say nothing about a fault. PostgreSQL's English configuration drops them
+# itself; SQLite's FTS5 does not, and "any word may match" would then offer every known
+# error that contains "the" or "on". Dropped from an incident's text before it searches.
+STOPWORDS = frozenset(
+    """a about after again all am an and any are as at be because been before being
+    but by can cannot could did do does doing down during each few for from had has have
+    having he her here hers him his how i if in into is it its itself just me more most
+    my no nor not now of off on once only or other our ours out over own same she should
+    so some such than that the their theirs them then there these they this those
+    through to too under until up very was we were what when where which while who whom
+    why will with would you your yours yourself please still again get got since""".split()
+)
 
 
 # --- reads and access gates -------------------------------------------------------------
@@ -171,8 +184,8 @@ def known_errors_for(incident: Incident, *, limit: int = MATCH_LIMIT) -> list[Kn
         for problem in same.order_by("-known_error_at", "-number")[:limit]:
             seen.add(problem.pk)
             found.append(KnownErrorMatch(problem, "service_category", problem.pk in linked))
-    text = f"{incident.title}\n{incident.description}"
-    if len(found) < limit:
+    text = _search_words(f"{incident.title}\n{incident.description}")
+    if len(found) < limit and text:
         for problem, _score in problems_like(
             text, statuses=(ProblemStatus.KNOWN_ERROR,), limit=limit
         ):
@@ -185,6 +198,13 @@ def known_errors_for(incident: Incident, *, limit: int = MATCH_LIMIT) -> list[Kn
     # select_related for the text matches (problems_like answers bare rows)
     related = _base().in_bulk([m.problem.pk for m in found])
     return [KnownErrorMatch(related[m.problem.pk], m.reason, m.linked) for m in found]
+
+
+def _search_words(text: str) -> str:
+    """The words of `text` worth searching for (no stopwords, no one-letter words, no
+    quotes: an incident's text is a bag of words, not a query)."""
+    words = [w for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in STOPWORDS]
+    return " ".join(dict.fromkeys(words))
 
 
 def problems_of(incident: Incident) -> list[Problem]:
