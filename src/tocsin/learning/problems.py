@@ -73,15 +73,14 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # Words that say nothing about a fault. PostgreSQL's English configuration drops them
 # itself; SQLite's FTS5 does not, and "any word may match" would then offer every known
 # error that contains "the" or "on". Dropped from an incident's text before it searches.
-STOPWORDS = frozenset(
-    """a about after again all am an and any are as at be because been before being
+_STOP_TEXT = """a about after again all am an and any are as at be because been before being
     but by can cannot could did do does doing down during each few for from had has have
     having he her here hers him his how i if in into is it its itself just me more most
     my no nor not now of off on once only or other our ours out over own same she should
     so some such than that the their theirs them then there these they this those
     through to too under until up very was we were what when where which while who whom
-    why will with would you your yours yourself please still again get got since""".split()
-)
+    why will with would you your yours yourself please still get got since"""
+STOPWORDS = frozenset(_STOP_TEXT.split())
 
 
 # --- reads and access gates -------------------------------------------------------------
