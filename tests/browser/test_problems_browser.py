@@ -88,6 +88,10 @@ def test_trend_to_known_error_to_one_click_link_at_triage(
             expect(section).to_contain_text("Same service and category")
             section.scroll_into_view_if_needed()
             _both(page, shots, "incident-section")
+            section.screenshot(path=str(shots / "section-desktop.png"))
+            page.set_viewport_size(PHONE)
+            section.screenshot(path=str(shots / "section-phone.png"))
+            page.set_viewport_size(DESKTOP)
         else:
             expect(section).to_contain_text("Similar text")
         section.get_by_role("button", name="Link to PRB-1").click()
