@@ -115,6 +115,10 @@ NOT_PAGES: dict[str, str] = {
     "automation-webhook-test": "POST only (Send test)",
     "automation-webhook-rotate": "POST only (Rotate secret; its page is the webhook's)",
     "automation-webhook-delete": "POST only (Delete webhook)",
+    "problem-trend-raise": "POST only (the trends page's Raise problem)",
+    "problem-move": "POST only (the problem page's Known error / Resolve / Reopen)",
+    "problem-link": "POST only (Link to PRB-n, on the incident page and the problem page)",
+    "problem-unlink": "POST only (Unlink, on the problem page)",
     "status-component-status": "POST only (set a component's status)",
     "status-component-move": "POST only (move a component up or down)",
     "status-component-archive": "POST only",
@@ -178,6 +182,9 @@ SIMPLE_PAGES: dict[str, str] = {
     "settings-update-templates": "/settings/update-templates/",
     "automation-webhooks": "/settings/webhooks/",
     "automation-webhook-new": "/settings/webhooks/new/",
+    "problems": "/problems/",
+    "problem-new": "/problems/new/",
+    "problem-trends": "/problems/trends/?threshold=2",
     "status-admin": "/status-admin/",
     "status-component-new": "/status-admin/components/new/",
     "status-group-new": "/status-admin/groups/new/",
@@ -207,6 +214,8 @@ OBJECT_PAGES = (
     "updates-unsubscribe",
     "automation-webhook",
     "automation-webhook-edit",
+    "problem",
+    "problem-edit",
     "status-component",
     "status-group",
     "status-incident",
@@ -564,6 +573,7 @@ def targets(site: Site, role: str | None) -> list[Target]:
     found.extend(policy_targets(user))
     found.extend(paging_targets(user))
     found.extend(automation_targets(user))
+    found.extend(problem_targets(user))
     found.extend(status_admin_targets())
     if can(user, Action.CONFIG_MANAGE):
         found.extend(admin_targets(user))
@@ -627,6 +637,44 @@ def automation_targets(user: User) -> list[Target]:
             ),
         ),
     ]
+
+
+def problem_targets(user: User) -> list[Target]:
+    """A problem's page and its edit form (a known error is made if the data has none),
+    and an incident whose page offers that known error (404 pages for a reporter)."""
+    from tocsin.learning import problems
+    from tocsin.learning.models import Problem, ProblemStatus
+
+    problem = Problem.objects.filter(status=ProblemStatus.KNOWN_ERROR).order_by("pk").first()
+    if problem is None:
+        incident = Incident.objects.order_by("pk").first()
+        made = problems.problem_create(
+            actor=Actor.system("a11y setup"),
+            title="Accessibility known error",
+            service=incident.service if incident else None,
+            category=incident.category if incident else None,
+        )
+        problem = problems.problem_transition(
+            problem=made,
+            actor=Actor.system("a11y setup"),
+            status=ProblemStatus.KNOWN_ERROR,
+            workaround="Restart the **widget**.",
+        )
+    found = [
+        Target("problem", "problem (a known error)", reverse("problem", args=[problem.ref])),
+        Target("problem-edit", "problem editor", reverse("problem-edit", args=[problem.ref])),
+    ]
+    if problems.may_view(user):
+        match = (
+            Incident.objects.filter(service=problem.service, category=problem.category)
+            .exclude(problems=problem)
+            .order_by("-pk")
+            .first()
+        )
+        if match is not None:
+            url = _incident_url(match)
+            found.append(Target("incident", "incident offered a known error", url))
+    return found
 
 
 def status_admin_targets() -> list[Target]:

@@ -8,3 +8,6 @@ def register() -> None:
     # Each feature adds one line here: its module's register() appends its incident
     # hooks (tocsin.incidents.hooks) and incident page sections.
     pass
+    from tocsin.learning import problem_views  # problems and known errors
+
+    problem_views.register()
