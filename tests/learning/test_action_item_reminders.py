@@ -13,7 +13,7 @@ import pytest
 import time_machine
 
 from tests.escalation.paging_helpers import reachable
-from tests.notify.conftest import smtp_server  # noqa: F401 - a real SMTP server fixture
+from tests.notify.conftest import Inbox, _serve
 from tocsin.accounts.models import ContactKind, Role, User
 from tocsin.accounts.services import contact_method_add
 from tocsin.core.actors import Actor
@@ -31,6 +31,12 @@ pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
 PURPOSE = "action_item_reminder"
+
+
+@pytest.fixture
+def smtp_server(settings: Any) -> Iterator[Inbox]:
+    """A real SMTP server (aiosmtpd) on loopback; Django's mail goes to it."""
+    yield from _serve(settings, Inbox())
 
 
 @pytest.fixture

@@ -54,6 +54,8 @@ def access_action_items(user: User | None) -> None:
 class Filters:
     owner: User | None = None
     team: Team | None = None
+    # items owned by a member of any of these teams ("my teams" on the list page)
+    teams: tuple[int, ...] | None = None
     status: str | None = None
     overdue: bool | None = None
     postmortem: Postmortem | None = None
@@ -72,6 +74,8 @@ def action_item_list(filters: Filters, *, at: dt.datetime | None = None) -> Quer
         qs = qs.filter(owner=filters.owner)
     if filters.team is not None:
         qs = qs.filter(owner__teams=filters.team).distinct()
+    if filters.teams is not None:
+        qs = qs.filter(owner__teams__in=filters.teams).distinct()
     if filters.status:
         qs = qs.filter(status=filters.status)
     if filters.overdue is True:

@@ -224,7 +224,9 @@ def action_item_update(
     require_for(actor, Action.ACTION_ITEM_EDIT)
     at = now()
     item = (
-        ActionItem.objects.select_for_update().select_related("owner", "incident").get(pk=item.pk)
+        ActionItem.objects.select_for_update(of=("self",))
+        .select_related("owner", "incident")
+        .get(pk=item.pk)
     )
     new: dict[str, Any] = {}
     if title is not _UNSET:
@@ -305,7 +307,11 @@ def action_item_accept_risk(*, item: ActionItem, actor: Actor, reason: str) -> A
     if len(reason) > REASON_MAX:
         raise Invalid("reason", f"At most {REASON_MAX} characters.")
     at = now()
-    item = ActionItem.objects.select_for_update().select_related("incident").get(pk=item.pk)
+    item = (
+        ActionItem.objects.select_for_update(of=("self",))
+        .select_related("incident")
+        .get(pk=item.pk)
+    )
     if item.status == ActionItemStatus.ACCEPTED_RISK:
         raise Conflict("this action item is already accepted as a risk")
     old = item.status
