@@ -115,6 +115,7 @@ NOT_PAGES: dict[str, str] = {
     "automation-webhook-test": "POST only (Send test)",
     "automation-webhook-rotate": "POST only (Rotate secret; its page is the webhook's)",
     "automation-webhook-delete": "POST only (Delete webhook)",
+    "action-item-accept-risk": "POST only (Accept the risk; its page is the item's)",
     "status-component-status": "POST only (set a component's status)",
     "status-component-move": "POST only (move a component up or down)",
     "status-component-archive": "POST only",
@@ -184,6 +185,8 @@ SIMPLE_PAGES: dict[str, str] = {
     "status-incident-new": "/status-admin/incidents/new/",
     "status-maintenance-new": "/status-admin/maintenances/new/",
     "status-branding": "/status-admin/page/",
+    "action-items": "/action-items/",
+    "action-item-new": "/action-items/new/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (
@@ -216,6 +219,7 @@ OBJECT_PAGES = (
     "status-subscribe",
     "status-subscribe-confirm",
     "status-unsubscribe",
+    "action-item",
 )
 
 
@@ -564,6 +568,7 @@ def targets(site: Site, role: str | None) -> list[Target]:
     found.extend(policy_targets(user))
     found.extend(paging_targets(user))
     found.extend(automation_targets(user))
+    found.extend(action_item_targets())
     found.extend(status_admin_targets())
     if can(user, Action.CONFIG_MANAGE):
         found.extend(admin_targets(user))
@@ -583,6 +588,22 @@ def unsubscribe_targets() -> list[Target]:
     )
     url = reverse("updates-unsubscribe", args=[unsubscribe_token(subscription)])
     return [Target("updates-unsubscribe", "unsubscribe link (asks to confirm)", url)]
+
+
+def action_item_targets() -> list[Target]:
+    """An action item's page (one is added to the first incident when the demo has none)."""
+    from tocsin.learning.action_items import action_item_create
+    from tocsin.learning.models import ActionItem
+
+    item = ActionItem.objects.order_by("pk").first()
+    if item is None:
+        incident = Incident.objects.order_by("pk").first()
+        if incident is None:
+            return []
+        item = action_item_create(
+            actor=Actor.system("a11y setup"), incident=incident, title="Accessibility check"
+        )
+    return [Target("action-item", "action item", reverse("action-item", args=[item.pk]))]
 
 
 def automation_targets(user: User) -> list[Target]:
