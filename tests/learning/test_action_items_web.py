@@ -179,3 +179,15 @@ def test_overdue_items_on_the_owners_page_and_the_list_filters(
     assert listed("?team=1&overdue=1") == ["Late for Rob"]
     assert listed("?status=done") == []
     assert 'class="pill ai-overdue"' in rob.get("/action-items/?mine=1").content.decode()
+
+
+@pytest.mark.parametrize(
+    "back", ["//evil.example.com/", "/\\evil.example.com", "https://evil.example.com/"]
+)
+def test_back_never_leaves_the_site(world: dict[str, Any], back: str) -> None:
+    reply = login(world["alice"]).post(
+        f"/action-items/new/?incident=INC-1&back={back}",
+        {"incident": "INC-1", "title": "Stay here", "priority": "3", "owner": ""},
+    )
+    item = ActionItem.objects.get()
+    assert reply.status_code == 302 and reply["Location"] == f"/action-items/{item.pk}/"

@@ -18,6 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tocsin.accounts.models import User
@@ -237,8 +238,11 @@ def _incident_field(request: HttpRequest, data: dict[str, Any]) -> Incident:
 
 def _back_url(request: HttpRequest) -> str:
     back = request.GET.get("back", "")
-    # only a path of this site, never another host
-    return back if back.startswith("/") and not back.startswith("//") else ""
+    # only a path of this site, never another host ("//evil", "/\\evil")
+    safe = back.startswith("/") and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return back if safe and not back.startswith(("//", "/\\")) else ""
 
 
 def _back(request: HttpRequest, item: ActionItem) -> str:
