@@ -175,8 +175,14 @@ def test_overdue_items_on_the_owners_page_and_the_list_filters(
     assert listed("") == ["Late for Rob", "Later for Rob", "Late for Maya"]
     assert listed("?mine=1") == ["Late for Rob", "Later for Rob"]
     assert listed("?overdue=1") == ["Late for Rob", "Late for Maya"]
-    assert listed("?team=1") == ["Late for Rob", "Later for Rob"]  # Maya is not in Payments
-    assert listed("?team=1&overdue=1") == ["Late for Rob"]
+    assert listed("?myteams=1") == ["Late for Rob", "Later for Rob"]  # Maya: not in Payments
+    assert listed("?myteams=1&overdue=1") == ["Late for Rob"]
+    # the team's own view: its members' items and how many are overdue
+    assert listed(f"?team={team.pk}") == ["Late for Rob", "Later for Rob"]
+    team_page = rob.get(f"/action-items/?team={team.pk}").content.decode()
+    assert "Action items · Payments" in team_page
+    assert "Payments has 1 overdue action item." in team_page
+    assert f'href="/action-items/?team={team.pk}"' in rob.get("/action-items/").content.decode()
     assert listed("?status=done") == []
     assert 'class="pill ai-overdue"' in rob.get("/action-items/?mine=1").content.decode()
 

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tocsin.accounts.models import User
+from tocsin.accounts.models import Team, User
 from tocsin.accounts.permissions import Action, can, people_who_may
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
@@ -132,20 +132,26 @@ def action_item_list(request: HttpRequest) -> HttpResponse:
         return refused
     user: User = request.user  # type: ignore[assignment]
     mine = request.GET.get("mine") == "1"
-    team = request.GET.get("team") == "1"
+    team = request.GET.get("myteams") == "1"
     overdue = request.GET.get("overdue") == "1"
     status = request.GET.get("status", "")
     if status not in ActionItemStatus.values:
         status = ""
-    my_teams = tuple(user.teams.values_list("pk", flat=True))
+    # one team's items (?team=<id>): the team's own view, with its overdue count
+    raw_team = request.GET.get("team", "")
+    one_team = Team.objects.filter(pk=int(raw_team)).first() if raw_team.isdigit() else None
+    teams_of_mine = list(user.teams.order_by("name"))
+    my_teams = tuple(t.pk for t in teams_of_mine)
     filters = selectors.Filters(
         owner=user if mine else None,
+        team=one_team,
         teams=my_teams if team else None,
         status=status or None,
         overdue=True if overdue else None,
     )
     at = now()
     qs = selectors.action_item_list(filters, at=at)
+    team_overdue = selectors.overdue_of_team(one_team, at=at)[1] if one_team else 0
     return render(
         request,
         "learning/action_items/list.html",
@@ -159,7 +165,10 @@ def action_item_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "statuses": ActionItemStatus.choices,
             "has_teams": bool(my_teams),
-            "filtered": mine or team or overdue or bool(status),
+            "one_team": one_team,
+            "teams_of_mine": teams_of_mine,
+            "team_overdue": team_overdue,
+            "filtered": mine or team or overdue or bool(status) or one_team is not None,
             "now": at,
         },
     )
