@@ -74,6 +74,7 @@ def test_reporters_get_404_and_no_section(world: dict[str, Any]) -> None:
     assert rita.post(f"/action-items/{item.pk}/accept-risk/", {"reason": "x"}).status_code == 404
     page = rita.get("/incidents/INC-1/").content.decode()
     assert "Fix it" not in page and 'id="action-items"' not in page
+    assert "Action item #" not in page  # the timeline entries are internal
 
 
 def test_add_from_the_incident_page_then_edit(world: dict[str, Any]) -> None:
