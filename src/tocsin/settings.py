@@ -200,6 +200,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 TOCSIN_AUTO_CLOSE_DAYS = env_int("TOCSIN_AUTO_CLOSE_DAYS", 3, minimum=1)
+# Action items (issue 12): the owner is reminded this many days before the due date (0:
+# only at the due date), and again at the due date.
+TOCSIN_ACTION_ITEM_REMIND_DAYS = env_int("TOCSIN_ACTION_ITEM_REMIND_DAYS", 2, minimum=0)
 
 
 def _env_seconds(name: str, default: float, *, minimum: float) -> float:

@@ -79,5 +79,6 @@ urlpatterns = [
     path("", include("tocsin.notify.paging_urls")),
     path("", include("tocsin.comms.major_urls")),
     path("", include("tocsin.learning.problem_urls")),
+    path("", include("tocsin.learning.action_item_urls")),
     path("", include("tocsin.web_urls")),
 ]

@@ -119,6 +119,7 @@ NOT_PAGES: dict[str, str] = {
     "problem-move": "POST only (the problem page's Known error / Resolve / Reopen)",
     "problem-link": "POST only (Link to PRB-n, on the incident page and the problem page)",
     "problem-unlink": "POST only (Unlink, on the problem page)",
+    "action-item-accept-risk": "POST only (Accept the risk; its page is the item's)",
     "status-component-status": "POST only (set a component's status)",
     "status-component-move": "POST only (move a component up or down)",
     "status-component-archive": "POST only",
@@ -191,6 +192,8 @@ SIMPLE_PAGES: dict[str, str] = {
     "status-incident-new": "/status-admin/incidents/new/",
     "status-maintenance-new": "/status-admin/maintenances/new/",
     "status-branding": "/status-admin/page/",
+    "action-items": "/action-items/",
+    "action-item-new": "/action-items/new/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (
@@ -225,6 +228,7 @@ OBJECT_PAGES = (
     "status-subscribe",
     "status-subscribe-confirm",
     "status-unsubscribe",
+    "action-item",
 )
 
 
@@ -574,6 +578,7 @@ def targets(site: Site, role: str | None) -> list[Target]:
     found.extend(paging_targets(user))
     found.extend(automation_targets(user))
     found.extend(problem_targets(user))
+    found.extend(action_item_targets())
     found.extend(status_admin_targets())
     if can(user, Action.CONFIG_MANAGE):
         found.extend(admin_targets(user))
@@ -593,6 +598,22 @@ def unsubscribe_targets() -> list[Target]:
     )
     url = reverse("updates-unsubscribe", args=[unsubscribe_token(subscription)])
     return [Target("updates-unsubscribe", "unsubscribe link (asks to confirm)", url)]
+
+
+def action_item_targets() -> list[Target]:
+    """An action item's page (one is added to the first incident when the demo has none)."""
+    from tocsin.learning.action_items import action_item_create
+    from tocsin.learning.models import ActionItem
+
+    item = ActionItem.objects.order_by("pk").first()
+    if item is None:
+        incident = Incident.objects.order_by("pk").first()
+        if incident is None:
+            return []
+        item = action_item_create(
+            actor=Actor.system("a11y setup"), incident=incident, title="Accessibility check"
+        )
+    return [Target("action-item", "action item", reverse("action-item", args=[item.pk]))]
 
 
 def automation_targets(user: User) -> list[Target]:

@@ -98,6 +98,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
     from tocsin.escalation.handoff import HandoffModule
     from tocsin.escalation.sla import SlaWarningModule
     from tocsin.incidents.engine import AckTimeoutModule, AutoCloseModule, SlaBreachModule
+    from tocsin.learning.engine import ActionItemReminderModule
     from tocsin.notify.engine import OutboxModule, worker_threads
 
     timers = settings.TOCSIN_ENGINE_TIMER_SECONDS
@@ -121,6 +122,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         Every(AutoCloseModule(), 5 * timers),
         Every(StatusDeriveModule(), timers),
         UpdateReminderModule(),  # looks every 5 s by itself, like the SLA warnings
+        Every(ActionItemReminderModule(), 5 * timers),
         WalCheckpointModule(ingest),
     ]
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 def register() -> None:
     # Each feature adds one line here: its module's register() appends its incident
     # hooks (tocsin.incidents.hooks) and incident page sections.
-    pass
     from tocsin.learning import problem_views  # problems and known errors
 
     problem_views.register()
+    from tocsin.learning import action_item_views
+
+    action_item_views.register()

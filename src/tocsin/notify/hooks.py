@@ -16,10 +16,12 @@ retried, so a hook must not fail on ordinary data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
+    from tocsin.accounts.models import User
     from tocsin.notify.models import OutboxMessage
 
 Outcome = Literal["sent", "failed", "retry"]
@@ -68,3 +70,32 @@ webhook_resolvers: dict[str, WebhookResolver] = {}
 
 def register_webhook_resolver(purpose: str, resolver: WebhookResolver) -> None:
     webhook_resolvers[purpose] = resolver
+
+
+# --- sections of a person's page (the paging profile, /people/<username>/paging/) -------
+#
+# A higher app that shows something about a person on their page (the learning app: their
+# overdue action items) appends a function from its register(). Each is called by the
+# page's view with the viewing person and the person shown, and returns a section to
+# show (a template included with `context` added to the page's) or None.
+
+
+@dataclass(frozen=True)
+class PersonSection:
+    template: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+PersonSectionHook = Callable[["User | None", "User"], "PersonSection | None"]
+
+person_page_sections: list[PersonSectionHook] = []
+
+
+def register_person_section(hook: PersonSectionHook) -> None:
+    """Append `hook` once (an app's ready() may run more than once in tests)."""
+    if hook not in person_page_sections:
+        person_page_sections.append(hook)
+
+
+def person_sections(viewer: User | None, person: User) -> list[PersonSection]:
+    return [s for hook in person_page_sections if (s := hook(viewer, person)) is not None]

@@ -29,6 +29,7 @@ from tocsin.accounts.permissions import Action, can, people_who_may
 from tocsin.core.actors import Actor
 from tocsin.core.errors import Invalid, NotFound, TocsinError
 from tocsin.core.web import apply_error, error_page, sentence
+from tocsin.notify import hooks
 from tocsin.notify.paging_forms import (
     ContactAddForm,
     ContactRemoveForm,
@@ -125,6 +126,12 @@ def _render(
             }
         ),
     }
+    # sections other apps add (e.g. the person's overdue action items)
+    viewer = request.user if isinstance(request.user, User) else None
+    sections = hooks.person_sections(viewer, owner)
+    for section in sections:
+        context.update(section.context)
+    context["person_sections"] = sections
     response = render(request, "notify/paging.html", context, status=status)
     response["Cache-Control"] = "no-store"
     return response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 
 from tocsin.accounts.models import User
@@ -39,11 +41,37 @@ class ActionItem(models.Model):
     tracker_url = models.URLField(max_length=500, blank=True)
     risk_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=now)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     updated_at = models.DateTimeField(default=now)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The owner's reminders (learning/reminders.py), each sent once: the time it was
+    # claimed (compare-and-set from NULL), cleared when the due date or the owner changes.
+    reminded_before_at = models.DateTimeField(null=True, blank=True)
+    reminded_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_at", "id"]
+        indexes = [models.Index(fields=["status", "due_at"], name="learning_action_status_due")]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def overdue_at(self, at: dt.datetime) -> bool:
+        """Still to do and past its due date."""
+        return self.is_open and self.due_at is not None and self.due_at < at
+
+    @property
+    def overdue(self) -> bool:
+        return self.overdue_at(now())
+
+
+# The statuses that still ask for work (reminded, shown as overdue).
+OPEN_STATUSES = (ActionItemStatus.OPEN, ActionItemStatus.IN_PROGRESS)
+# The statuses that let a published postmortem count as complete.
+SETTLED_STATUSES = (ActionItemStatus.DONE, ActionItemStatus.ACCEPTED_RISK)
