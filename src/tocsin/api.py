@@ -22,8 +22,8 @@ from tocsin.escalation.responder_api import router as responders_router
 from tocsin.incidents.api import router as incidents_router
 from tocsin.incidents.response_api import router as response_router
 from tocsin.incidents.saved_views_api import router as saved_views_router
-from tocsin.learning.problem_api import router as problems_router
 from tocsin.learning.action_item_api import router as action_items_router
+from tocsin.learning.problem_api import router as problems_router
 from tocsin.notify.contacts_api import router as contacts_router
 from tocsin.oncall.api import router as oncall_router
 from tocsin.oncall.calendar_api import router as oncall_calendar_router

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('incidents', '0015_alter_timelineentry_kind'),
-        ('learning', '0001_initial'),
+        ('learning', '0002_problem_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
