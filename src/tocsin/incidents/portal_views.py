@@ -15,9 +15,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from tocsin.accounts.models import User
 from tocsin.core.errors import Invalid, NotFound, TocsinError
 from tocsin.core.web import apply_error, error_page
-from tocsin.incidents import selectors, services
+from tocsin.incidents import hooks, selectors, services
 from tocsin.incidents.forms import ConfirmForm, PortalReportForm
 from tocsin.incidents.models import OPEN_STATUSES, Incident, Source, Status
 from tocsin.incidents.views import PAGE_SIZE, _actor, _file_incident
@@ -94,12 +95,18 @@ def portal(request: HttpRequest) -> HttpResponse:
     mine = _mine(request)
     page = Paginator(mine, PAGE_SIZE).get_page(request.GET.get("page"))
     waiting = mine.filter(status=Status.RESOLVED).count()
-    return render(
-        request,
-        "incidents/portal.html",
-        {"form": form, "page": page, "follow_up": follow_up, "waiting": waiting},
-        status=status,
-    )
+    context: dict[str, Any] = {
+        "form": form,
+        "page": page,
+        "follow_up": follow_up,
+        "waiting": waiting,
+    }
+    # sections other apps add under the description (e.g. suggested articles)
+    user = request.user if isinstance(request.user, User) else None
+    context["new_incident_sections"] = sections = hooks.new_incident_form_sections(user)
+    for section in sections:
+        context.update(section.context)
+    return render(request, "incidents/portal.html", context, status=status)
 
 
 @login_required

@@ -3,8 +3,11 @@ feature, each owned by the module that implements it)."""
 
 from __future__ import annotations
 
+from tocsin.learning import article_views
+
 
 def register() -> None:
     # Each feature adds one line here: its module's register() appends its incident
     # hooks (tocsin.incidents.hooks) and incident page sections.
+    article_views.register()
     pass
