@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -139,7 +139,7 @@ class ArticleQuery(Schema):
     tag: Annotated[str, Field(max_length=articles.TAG_MAX)] = ""
     service: Id | None = None
     category: Id | None = None
-    visibility: Annotated[str, one_of(["", *ArticleVisibility.values])] = ""
+    visibility: Literal["", "public", "internal"] = ""
     archived: bool = False
 
 
