@@ -81,7 +81,9 @@ def test_staff_read_everything_and_reporters_only_public_articles(
     assert everything["count"] == 3
     assert staff.get(f"/api/v1/articles/{kb['internal']['id']}").status_code == 200
     for role in (Role.RESPONDER, Role.MANAGER, Role.ADMIN):
-        assert api(make_user(role)).get(f"/api/v1/articles/{kb['internal']['id']}").status_code == 200
+        assert (
+            api(make_user(role)).get(f"/api/v1/articles/{kb['internal']['id']}").status_code == 200
+        )
 
     rita = api(reporter)
     listed = rita.get("/api/v1/articles").json()
@@ -153,7 +155,9 @@ def test_filters_and_paging(kb: dict[str, Any]) -> None:
         "Mailbox full",
     ]
     page = staff.get("/api/v1/articles", {"limit": 1, "offset": 1}).json()
-    assert page["count"] == 3 and [i["title"] for i in page["items"]] == ["VPN concentrator failover"]
+    assert page["count"] == 3 and [i["title"] for i in page["items"]] == [
+        "VPN concentrator failover"
+    ]
     searched = staff.get("/api/v1/articles", {"q": "vpn", "limit": 1, "offset": 2}).json()
     assert searched["count"] == 3 and len(searched["items"]) == 1
 
@@ -178,8 +182,23 @@ def test_search_ranks_title_first_stems_phrases_and_takes_any_text(kb: dict[str,
     # every word must match
     assert _titles(staff.get("/api/v1/articles", {"q": "vpn mailbox"})) == ["Mailbox full"]
     # nothing typed breaks the query (each a 200; no words: nothing found)
-    for text in ['"', "'", "OR", "NOT vpn", "*", "a:b", "(", "\\", "-vpn", "NEAR(a b)",
-                 "vpn & | ! <->", "%", "_", "'; DROP TABLE learning_article; --", "vpn:*"]:
+    for text in [
+        '"',
+        "'",
+        "OR",
+        "NOT vpn",
+        "*",
+        "a:b",
+        "(",
+        "\\",
+        "-vpn",
+        "NEAR(a b)",
+        "vpn & | ! <->",
+        "%",
+        "_",
+        "'; DROP TABLE learning_article; --",
+        "vpn:*",
+    ]:
         reply = staff.get("/api/v1/articles", {"q": text})
         assert reply.status_code == 200, (text, reply.content)
     assert staff.get("/api/v1/articles", {"q": "%"}).json() == {"items": [], "count": 0}
@@ -335,9 +354,19 @@ def test_solved_it_by_the_reporter_and_by_staff(
     assert entry.visibility == "public" and "VPN disconnects every hour" in entry.text
 
     # the internal article: the reporter cannot name it; staff record it, internal entry
-    assert rita.post(f"/api/v1/articles/{kb['internal']['id']}/solved", {"incident": incident.ref}).status_code == 404
+    assert (
+        rita.post(
+            f"/api/v1/articles/{kb['internal']['id']}/solved", {"incident": incident.ref}
+        ).status_code
+        == 404
+    )
     staff = kb["staff"]
-    assert staff.post(f"/api/v1/articles/{kb['internal']['id']}/solved", {"incident": incident.ref}).status_code == 201
+    assert (
+        staff.post(
+            f"/api/v1/articles/{kb['internal']['id']}/solved", {"incident": incident.ref}
+        ).status_code
+        == 201
+    )
     entries = TimelineEntry.objects.filter(incident=incident, kind=EntryKind.ARTICLE)
     assert sorted(e.visibility for e in entries) == ["internal", "public"]
 

@@ -26,7 +26,9 @@ def signed_in(user: User, *, csrf: bool = False) -> Client:
     return client
 
 
-def write(author: User, title: str, body: str = "", visibility: str = "internal", tags: str = "") -> Article:
+def write(
+    author: User, title: str, body: str = "", visibility: str = "internal", tags: str = ""
+) -> Article:
     return articles.article_create(
         actor=Actor.for_user(author),
         fields=articles.check_fields(title=title, body=body, visibility=visibility, tags=tags),
@@ -40,12 +42,22 @@ def html(reply: Any) -> str:
 @pytest.fixture
 def kb(agent: User) -> dict[str, Article]:
     return {
-        "public": write(agent, "Printer shows paper jam", "Open tray 2 and pull the sheet.", "public", "printer"),
-        "internal": write(agent, "Printer firmware rollback", "Use the printer admin console. Password in vault.", "internal", "printer ops"),
+        "public": write(
+            agent, "Printer shows paper jam", "Open tray 2 and pull the sheet.", "public", "printer"
+        ),
+        "internal": write(
+            agent,
+            "Printer firmware rollback",
+            "Use the printer admin console. Password in vault.",
+            "internal",
+            "printer ops",
+        ),
     }
 
 
-def test_the_list_and_the_pages_per_role(kb: dict[str, Article], agent: User, reporter: User) -> None:
+def test_the_list_and_the_pages_per_role(
+    kb: dict[str, Article], agent: User, reporter: User
+) -> None:
     staff = signed_in(agent)
     page = html(staff.get("/kb/"))
     assert "Printer shows paper jam" in page and "Printer firmware rollback" in page
@@ -78,7 +90,13 @@ def test_staff_write_edit_and_read_the_history(agent: User, manager: User) -> No
     staff = signed_in(agent)
     reply = staff.post(
         "/kb/new/",
-        {"title": "Wi-Fi guest access", "body": "Join **Guest**.", "visibility": "public", "tags": "wifi, guest", "note": ""},
+        {
+            "title": "Wi-Fi guest access",
+            "body": "Join **Guest**.",
+            "visibility": "public",
+            "tags": "wifi, guest",
+            "note": "",
+        },
     )
     article = Article.objects.get(title="Wi-Fi guest access")
     assert reply.status_code == 302 and reply["Location"] == f"/kb/{article.pk}/"
@@ -87,7 +105,14 @@ def test_staff_write_edit_and_read_the_history(agent: User, manager: User) -> No
     assert 'name="version" value="1"' in form
     reply = signed_in(manager).post(
         f"/kb/{article.pk}/edit/",
-        {"title": "Wi-Fi guest access", "body": "Join **Guest-2**.", "visibility": "public", "tags": "wifi", "note": "New SSID", "version": "1"},
+        {
+            "title": "Wi-Fi guest access",
+            "body": "Join **Guest-2**.",
+            "visibility": "public",
+            "tags": "wifi",
+            "note": "New SSID",
+            "version": "1",
+        },
     )
     assert reply.status_code == 302
     # a second edit from the old form: refused, nothing lost
@@ -123,7 +148,7 @@ def test_markdown_on_the_page_is_safe(agent: User, reporter: User) -> None:
         "<script>alert('title')</script>",
         '<script>alert(1)</script> <b onmouseover="alert(2)">x</b> '
         "[a](javascript:alert(3)) [b](data:text/html,<script>alert(4)</script>) "
-        '<svg/onload=alert(5)> &#x3C;script&#x3E;',
+        "<svg/onload=alert(5)> &#x3C;script&#x3E;",
         "public",
     )
     for client in (signed_in(agent), signed_in(reporter)):
@@ -137,10 +162,15 @@ def test_markdown_on_the_page_is_safe(agent: User, reporter: User) -> None:
         assert "&lt;script&gt;alert(&#x27;title&#x27;)" in page
 
 
-def test_suggestions_json_is_public_only_for_reporters(kb: dict[str, Article], agent: User, reporter: User) -> None:
+def test_suggestions_json_is_public_only_for_reporters(
+    kb: dict[str, Article], agent: User, reporter: User
+) -> None:
     staff = signed_in(agent).get("/kb/suggest/", {"q": "printer fir"}).json()
-    assert [i["title"] for i in staff["items"]][0] == "Printer firmware rollback"
-    assert {i["title"] for i in staff["items"]} == {"Printer firmware rollback", "Printer shows paper jam"}
+    assert staff["items"][0]["title"] == "Printer firmware rollback"
+    assert {i["title"] for i in staff["items"]} == {
+        "Printer firmware rollback",
+        "Printer shows paper jam",
+    }
     mine = signed_in(reporter).get("/kb/suggest/", {"q": "printer fir"}).json()
     assert [i["title"] for i in mine["items"]] == ["Printer shows paper jam"]
     assert mine["items"][0]["url"] == f"/kb/{kb['public'].pk}/"
@@ -153,7 +183,9 @@ def test_suggestions_json_is_public_only_for_reporters(kb: dict[str, Article], a
 def test_the_incident_page_suggests_and_records_solved_it(
     kb: dict[str, Article], agent: User, reporter: User, make_incident: Any
 ) -> None:
-    incident = make_incident(reporter, title="Printer says paper jam", description="Second floor printer")
+    incident = make_incident(
+        reporter, title="Printer says paper jam", description="Second floor printer"
+    )
     rita = signed_in(reporter, csrf=True)
     page = html(rita.get(f"/incidents/{incident.ref}/"))
     assert 'id="h-kb"' in page and "Printer shows paper jam" in page
@@ -175,7 +207,10 @@ def test_the_incident_page_suggests_and_records_solved_it(
     page = html(rita.get(f"/incidents/{incident.ref}/"))
     assert "Solved it" in page
     # the internal article cannot be named by the reporter
-    assert rita.post(f"/incidents/{incident.ref}/articles/{kb['internal'].pk}/solved/").status_code == 404
+    assert (
+        rita.post(f"/incidents/{incident.ref}/articles/{kb['internal'].pk}/solved/").status_code
+        == 404
+    )
     assert ArticleSolution.objects.count() == 1
 
 

@@ -216,10 +216,10 @@ def list_articles(
     """Search (`q`: words, "quoted phrases"; best first) or list (by title) the articles
     this person may read."""
     user = user_from_request(request)
-    if filters.archived or filters.visibility == ArticleVisibility.INTERNAL:
+    asks_hidden = filters.archived or filters.visibility == ArticleVisibility.INTERNAL
+    if asks_hidden and not sel.is_staff(user):
         # a reporter asking for what they may not read gets nothing (not an error)
-        if not sel.is_staff(user):
-            return {"items": [], "count": 0}
+        return {"items": [], "count": 0}
     hits, count = sel.article_search(
         user,
         sel.Filters(
@@ -235,8 +235,7 @@ def list_articles(
     )
     return {
         "items": [
-            {**article_json(h.article, user), "snippet": h.snippet, "score": h.score}
-            for h in hits
+            {**article_json(h.article, user), "snippet": h.snippet, "score": h.score} for h in hits
         ],
         "count": count,
     }
@@ -323,7 +322,7 @@ def list_versions(request: HttpRequest, article_id: Id, paging: Query[Paging]) -
 
 @router.post("/articles/{article_id}/solved", response={201: SolvedOut, **ERRORS})
 def article_solved(request: HttpRequest, article_id: Id, payload: SolvedIn) -> HttpResponse:
-    """"This article solved it" on an incident (staff, or the incident's reporter); on the
+    """ "This article solved it" on an incident (staff, or the incident's reporter); on the
     incident's timeline; once per incident and article (409 the second time)."""
     user = user_from_request(request)
     article = sel.access_article(user, article_id)
@@ -341,4 +340,3 @@ def article_solved(request: HttpRequest, article_id: Id, payload: SolvedIn) -> H
         return solution_json(solution)
 
     return idempotent_create(request, create)
-

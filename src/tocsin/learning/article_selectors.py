@@ -91,8 +91,7 @@ def _conditions(user: User | None, filters: Filters) -> tuple[list[str], list[An
         params.append(f"% {tag} %")
     if filters.service is not None:
         where.append(
-            "b.id IN (SELECT s.article_id FROM learning_article_services s "
-            "WHERE s.service_id = %s)"
+            "b.id IN (SELECT s.article_id FROM learning_article_services s WHERE s.service_id = %s)"
         )
         params.append(filters.service)
     if filters.category is not None:
@@ -171,9 +170,7 @@ def article_search(
 def article_suggestions(user: User | None, text: str, *, limit: int = 5) -> list[Hit]:
     """Articles for what someone is typing (a new incident's title and description):
     any word may match, the last one as a prefix; public ones only for a reporter."""
-    hits, _ = article_search(
-        user, Filters(q=text), limit=limit, mode=fts.Mode.ANY, prefix=True
-    )
+    hits, _ = article_search(user, Filters(q=text), limit=limit, mode=fts.Mode.ANY, prefix=True)
     return hits
 
 

@@ -60,7 +60,9 @@ def incident_section(user: User | None, incident: Incident) -> PageSection | Non
         return None
     solved = sel.solutions_of(user, incident)
     solved_ids = {s.article_id for s in solved}
-    suggested = [h for h in sel.incident_suggestions(user, incident) if h.article.pk not in solved_ids]
+    suggested = [
+        h for h in sel.incident_suggestions(user, incident) if h.article.pk not in solved_ids
+    ]
     if not suggested and not solved and not sel.is_staff(user):
         return None
     return PageSection(
@@ -91,7 +93,9 @@ class ArticleForm(forms.Form):
         label="Text",
         strip=False,
         widget=forms.Textarea(attrs={"rows": 16, "class": "mono"}),
-        help_text="Markdown: # headings, **bold**, *italics*, lists, `code`, [links](https://…), tables.",
+        help_text=(
+            "Markdown: # headings, **bold**, *italics*, lists, `code`, [links](https://…), tables."
+        ),
     )
     visibility = forms.ChoiceField(
         choices=ArticleVisibility.choices,
@@ -368,7 +372,7 @@ def kb_suggest(request: HttpRequest) -> JsonResponse:
 @login_required
 @require_POST
 def incident_article_solved(request: HttpRequest, ref: str, article_id: int) -> HttpResponse:
-    """"This article solved it" from the incident page (staff or the incident's reporter)."""
+    """ "This article solved it" from the incident page (staff or the incident's reporter)."""
     user = _user(request)
     try:
         incident = access_incident(user, ref)
@@ -378,7 +382,9 @@ def incident_article_solved(request: HttpRequest, ref: str, article_id: int) -> 
     except TocsinError as exc:
         return error_page(request, exc)
     try:
-        articles.article_solved(actor=Actor.for_request(request), incident=incident, article=article)
+        articles.article_solved(
+            actor=Actor.for_request(request), incident=incident, article=article
+        )
     except TocsinError as exc:
         messages.error(request, sentence(exc.message))
     else:

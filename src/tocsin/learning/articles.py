@@ -167,7 +167,15 @@ def article_edit(
         current.updated_at = now()
         current.updated_by = actor.user
         current.save(
-            update_fields=["title", "body", "visibility", "tags", "version", "updated_at", "updated_by"]
+            update_fields=[
+                "title",
+                "body",
+                "visibility",
+                "tags",
+                "version",
+                "updated_at",
+                "updated_by",
+            ]
         )
         current.services.set(fields.services)
         current.categories.set(fields.categories)
@@ -194,7 +202,7 @@ def article_archive(*, actor: Actor, article: Article, archived: bool) -> Articl
 
 
 def article_solved(*, actor: Actor, incident: Incident, article: Article) -> ArticleSolution:
-    """"This article solved it": recorded once per incident and article, on the incident's
+    """ "This article solved it": recorded once per incident and article, on the incident's
     timeline (public when the article is, so the reporter sees which article helped)."""
     if article.archived_at is not None:
         raise Conflict("the article is archived")

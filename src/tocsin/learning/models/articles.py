@@ -71,7 +71,7 @@ class ArticleVersion(models.Model):
 
 
 class ArticleSolution(models.Model):
-    """"This article solved it": an article that resolved an incident (feeds first-contact
+    """ "This article solved it": an article that resolved an incident (feeds first-contact
     resolution in the reports). Once per incident and article."""
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="+")
