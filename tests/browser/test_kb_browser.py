@@ -15,6 +15,7 @@ from tocsin.core.actors import Actor
 from tocsin.learning import articles
 from tocsin.learning.models import Article, ArticleSolution
 
+from .a11y import axe_violations
 from .conftest import Watched
 
 sync_api = pytest.importorskip(
@@ -83,6 +84,7 @@ def test_a_reporter_finds_a_public_article_while_filing(
     assert "concentrator" not in page.content()
     box.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / f"{size}-1-portal-suggestions.png"))
+    assert axe_violations(page) == []
     link = box.get_by_role("link", name="VPN disconnects every hour")
     assert link.get_attribute("href") == f"/kb/{world['public'].pk}/"
     # the description counts too; the internal article never appears, whatever is typed
@@ -129,6 +131,7 @@ def test_staff_search_read_edit_and_history(
     page.goto("/kb/")
     expect(page.locator(".kb-item")).to_have_count(3)
     page.screenshot(path=str(shots / f"{size}-1-kb.png"), full_page=True)
+    assert axe_violations(page) == []
     page.get_by_label("Search the knowledge base").fill("vpn")
     page.get_by_role("button", name="Search").click()
     expect(page.locator(".kb-item")).to_have_count(2)
@@ -138,6 +141,7 @@ def test_staff_search_read_edit_and_history(
     expect(page.get_by_role("heading", name="History")).to_be_visible()
     expect(page.locator(".kb-history li")).to_have_count(2)
     page.screenshot(path=str(shots / f"{size}-3-article.png"), full_page=True)
+    assert axe_violations(page) == []
     page.get_by_role("link", name="Version 1").click()
     expect(page.locator(".kb-old-version")).to_contain_text("version 1 of 2")
     assert "hotel" not in page.locator(".kb-body").inner_text()
@@ -146,6 +150,7 @@ def test_staff_search_read_edit_and_history(
     page.get_by_label("Text").fill("Update the client to **9.3**.")
     page.get_by_label("What changed").fill("9.3 is out")
     page.screenshot(path=str(shots / f"{size}-5-edit.png"), full_page=True)
+    assert axe_violations(page) == []
     page.get_by_role("button", name="Save new version").click()
     page.wait_for_load_state()
     expect(page.locator(".kb-body strong")).to_have_text("9.3")
