@@ -382,3 +382,20 @@ def test_solved_it_by_the_reporter_and_by_staff(
     staff.patch(f"/api/v1/articles/{kb['mail']['id']}", {"archived": True})
     reply = staff.post(f"/api/v1/articles/{kb['mail']['id']}/solved", {"incident": incident.ref})
     assert reply.status_code == 409
+
+
+def test_a_title_outranks_a_body_that_repeats_the_word(api: Any, agent: Any, reporter: Any) -> None:
+    staff = api(agent)
+    body = "Toner, toner, toner: order toner early."
+    _create(staff, title="Office supplies", body=body, visibility="public")
+    _create(staff, title="Replace the toner", body="Open the front door.", visibility="public")
+    _create(staff, title="Toner secrets", body="Internal supplier list.", visibility="internal")
+    _create(staff, title="Toner recycling", body="Boxes by the lift.", visibility="public")
+    ranked = _titles(staff.get("/api/v1/articles", {"q": "toner", "visibility": "internal"}))
+    assert ranked == ["Toner secrets"]
+    ranked = _titles(staff.get("/api/v1/articles", {"q": "toner"}))
+    assert ranked[-1] == "Office supplies" and len(ranked) == 4
+    # a reporter's search: the same order, without the internal article, counted without it
+    mine = api(reporter).get("/api/v1/articles", {"q": "toner"}).json()
+    assert mine["count"] == 3
+    assert [i["title"] for i in mine["items"]] == [t for t in ranked if t != "Toner secrets"]

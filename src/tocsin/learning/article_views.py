@@ -20,6 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tocsin.accounts.models import User
@@ -58,17 +59,18 @@ def incident_section(user: User | None, incident: Incident) -> PageSection | Non
     as having solved it, and "This article solved it" for staff and the reporter."""
     if user is None:
         return None
-    solved = sel.solutions_of(user, incident)
-    solved_ids = {s.article_id for s in solved}
-    suggested = [
-        h for h in sel.incident_suggestions(user, incident) if h.article.pk not in solved_ids
-    ]
-    if not suggested and not solved and not sel.is_staff(user):
-        return None
+    # read only when the page shows the section (the live refresh of the incident page
+    # builds the same context and never shows it)
+    solved = SimpleLazyObject(lambda: sel.solutions_of(user, incident))
+
+    def suggested() -> list[sel.Hit]:
+        done = {s.article_id for s in solved}
+        return [h for h in sel.incident_suggestions(user, incident) if h.article.pk not in done]
+
     return PageSection(
         template="learning/kb_incident_section.html",
         context={
-            "kb_suggested": suggested,
+            "kb_suggested": SimpleLazyObject(suggested),
             "kb_solved": solved,
             "kb_may_solve": sel.may_record_solution(user, incident),
         },
