@@ -154,6 +154,17 @@ def test_filters_and_paging(kb: dict[str, Any]) -> None:
         "VPN disconnects every hour",
         "Mailbox full",
     ]
+    # the same filters on a search (they join the full-text query)
+    assert _titles(staff.get("/api/v1/articles", {"q": "vpn", "tag": "ops_only"})) == [
+        "VPN concentrator failover"
+    ]
+    assert _titles(staff.get("/api/v1/articles", {"q": "vpn", "tag": "ops%"})) == []
+    assert _titles(staff.get("/api/v1/articles", {"q": "vpn", "tag": "ops_onl_"})) == []
+    assert _titles(staff.get("/api/v1/articles", {"q": "vpn", "category": kb["network"].pk})) == [
+        "VPN disconnects every hour"
+    ]
+    by_service = _titles(staff.get("/api/v1/articles", {"q": "vpn", "service": kb["vpn"].pk}))
+    assert sorted(by_service) == ["VPN concentrator failover", "VPN disconnects every hour"]
     page = staff.get("/api/v1/articles", {"limit": 1, "offset": 1}).json()
     assert page["count"] == 3 and [i["title"] for i in page["items"]] == [
         "VPN concentrator failover"
