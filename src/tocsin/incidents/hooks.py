@@ -172,3 +172,25 @@ def reporter_page_sections(user: User | None, incident: Incident) -> list[PageSe
 
 def new_incident_form_sections(user: User | None) -> list[PageSection]:
     return [section for hook in new_incident_sections if (section := hook(user)) is not None]
+
+
+def new_incident_context(user: Any) -> dict[str, Any]:
+    """What the new-incident forms add to their template context: the sections (as
+    `new_incident_sections`) and each section's own context."""
+    person = user if getattr(user, "is_authenticated", False) else None
+    sections = new_incident_form_sections(person)
+    context: dict[str, Any] = {"new_incident_sections": sections}
+    for section in sections:
+        context.update(section.context)
+    return context
+
+
+def reporter_page_context(user: Any, incident: Incident) -> dict[str, Any]:
+    """What the incident page adds to its context for a viewer who is not staff: the
+    sections (as `reporter_sections`) and each section's own context."""
+    person = user if getattr(user, "is_authenticated", False) else None
+    sections = reporter_page_sections(person, incident)
+    context: dict[str, Any] = {"reporter_sections": sections}
+    for section in sections:
+        context.update(section.context)
+    return context

@@ -15,7 +15,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from tocsin.accounts.models import User
 from tocsin.core.errors import Invalid, NotFound, TocsinError
 from tocsin.core.web import apply_error, error_page
 from tocsin.incidents import hooks, selectors, services
@@ -95,18 +94,13 @@ def portal(request: HttpRequest) -> HttpResponse:
     mine = _mine(request)
     page = Paginator(mine, PAGE_SIZE).get_page(request.GET.get("page"))
     waiting = mine.filter(status=Status.RESOLVED).count()
-    context: dict[str, Any] = {
-        "form": form,
-        "page": page,
-        "follow_up": follow_up,
-        "waiting": waiting,
-    }
-    # sections other apps add under the description (e.g. suggested articles)
-    user = request.user if isinstance(request.user, User) else None
-    context["new_incident_sections"] = sections = hooks.new_incident_form_sections(user)
-    for section in sections:
-        context.update(section.context)
-    return render(request, "incidents/portal.html", context, status=status)
+    return render(
+        request,
+        "incidents/portal.html",
+        {"form": form, "page": page, "follow_up": follow_up, "waiting": waiting}
+        | hooks.new_incident_context(request.user),  # e.g. suggested articles
+        status=status,
+    )
 
 
 @login_required

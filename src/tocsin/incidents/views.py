@@ -165,18 +165,18 @@ def incident_new(request: HttpRequest) -> HttpResponse:
     preview = matrix_now[Level.MEDIUM][Level.MEDIUM]
     if form.is_bound and form.is_valid():
         preview = matrix_now[form.cleaned_data["urgency"]][form.cleaned_data["impact"]]
-    context: dict[str, Any] = {
-        "form": form,
-        "matrix_json": _matrix_json(),
-        "preview_priority": preview,
-        "nudge": HIGHER_NUDGE,
-    }
-    # sections other apps add under the description (e.g. suggested articles)
-    user = request.user if isinstance(request.user, User) else None
-    context["new_incident_sections"] = sections = hooks.new_incident_form_sections(user)
-    for section in sections:
-        context.update(section.context)
-    return render(request, "incidents/new.html", context, status=status)
+    return render(
+        request,
+        "incidents/new.html",
+        {
+            "form": form,
+            "matrix_json": _matrix_json(),
+            "preview_priority": preview,
+            "nudge": HIGHER_NUDGE,
+            **hooks.new_incident_context(request.user),  # e.g. suggested articles
+        },
+        status=status,
+    )
 
 
 # --- the incident page -----------------------------------------------------------
@@ -279,14 +279,8 @@ def _incident_context(
     for section in sections:
         context.update(section.context)
     context["page_sections"] = sections
-    if not staff:
-        # the sections shown to a viewer who is not staff (the reporter)
-        reporter_sections = hooks.reporter_page_sections(
-            user if isinstance(user, User) else None, incident
-        )
-        for section in reporter_sections:
-            context.update(section.context)
-        context["reporter_sections"] = reporter_sections
+    if not staff:  # sections for the reporter (e.g. articles that may help)
+        context.update(hooks.reporter_page_context(user, incident))
     return context
 
 
