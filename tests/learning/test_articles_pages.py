@@ -206,6 +206,10 @@ def test_the_incident_page_suggests_and_records_solved_it(
     assert entry.visibility == "public"
     page = html(rita.get(f"/incidents/{incident.ref}/"))
     assert "Solved it" in page
+    # the article's page tells staff which incidents it solved; the reporter, nothing
+    solved = html(signed_in(agent).get(f"/kb/{kb['public'].pk}/"))
+    assert "Solved 1 incident" in solved and incident.ref in solved
+    assert "Solved 1 incident" not in html(rita.get(f"/kb/{kb['public'].pk}/"))
     # the internal article cannot be named by the reporter
     assert (
         rita.post(f"/incidents/{incident.ref}/articles/{kb['internal'].pk}/solved/").status_code

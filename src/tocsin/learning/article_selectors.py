@@ -208,3 +208,14 @@ def may_record_solution(user: User | None, incident: Incident) -> bool:
     if user is None:
         return False
     return is_staff(user) or (incident.reporter_id is not None and incident.reporter_id == user.pk)
+
+
+def solved_incidents(
+    user: User | None, article: Article, *, limit: int = 10
+) -> tuple[list[ArticleSolution], int]:
+    """The incidents this article solved, newest first, and how many (staff only: a
+    reporter sees nothing of other people's incidents)."""
+    if not is_staff(user):
+        return [], 0
+    rows = ArticleSolution.objects.filter(article=article).select_related("incident", "by")
+    return list(rows[:limit]), rows.count()

@@ -229,6 +229,7 @@ def kb_article(request: HttpRequest, article_id: int) -> HttpResponse:
             "versions": _versions_for(user, article),
             "staff": sel.is_staff(user),
             "shown": None,
+            "solved": sel.solved_incidents(user, article),
         },
     )
 
