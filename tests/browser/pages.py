@@ -144,6 +144,9 @@ NOT_PAGES: dict[str, str] = {
     "incident-war-room": "POST only (Response block: war room links)",
     "settings-role": "POST only (the incident roles page: save or archive one role)",
     "service-war-room": "POST only (the service page's war room templates)",
+    "kb-suggest": "JSON for the new-incident forms' suggestion box (tests/learning/)",
+    "kb-archive": "POST only (the article page's Archive / Restore)",
+    "incident-article-solved": "POST only (the incident's Knowledge base section)",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
@@ -194,6 +197,8 @@ SIMPLE_PAGES: dict[str, str] = {
     "status-branding": "/status-admin/page/",
     "action-items": "/action-items/",
     "action-item-new": "/action-items/new/",
+    "kb": "/kb/",
+    "kb-new": "/kb/new/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (
@@ -229,6 +234,9 @@ OBJECT_PAGES = (
     "status-subscribe-confirm",
     "status-unsubscribe",
     "action-item",
+    "kb-article",
+    "kb-edit",
+    "kb-version",
 )
 
 
@@ -580,8 +588,35 @@ def targets(site: Site, role: str | None) -> list[Target]:
     found.extend(problem_targets(user))
     found.extend(action_item_targets())
     found.extend(status_admin_targets())
+    found.extend(article_targets(user))
     if can(user, Action.CONFIG_MANAGE):
         found.extend(admin_targets(user))
+    return found
+
+
+def article_targets(user: User) -> list[Target]:
+    """The knowledge base's pages about one article (the demo's articles are written if
+    the data has none): a public one with its history, an older version, the edit form;
+    an internal one (404 for a reporter)."""
+    from tocsin.demo.learning_articles import write_articles
+    from tocsin.learning.models import Article
+
+    if not Article.objects.exists():
+        write_articles()
+    found = []
+    public = Article.objects.filter(visibility="public").order_by("-version", "pk").first()
+    internal = Article.objects.filter(visibility="internal").order_by("pk").first()
+    if public is not None:
+        found.append(
+            Target("kb-article", "public article", reverse("kb-article", args=[public.pk]))
+        )
+        found.append(
+            Target("kb-version", "an older version", reverse("kb-version", args=[public.pk, 1]))
+        )
+        found.append(Target("kb-edit", "article editor", reverse("kb-edit", args=[public.pk])))
+    if internal is not None:
+        label = "internal article" if can(user, Action.ARTICLE_EDIT) else "internal article (404)"
+        found.append(Target("kb-article", label, reverse("kb-article", args=[internal.pk])))
     return found
 
 

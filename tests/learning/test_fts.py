@@ -1,26 +1,13 @@
 """tocsin.learning.fts on the real database: the query builders, and search over a real
-index (created here on the article table, inside the test's transaction)."""
+index (the knowledge base's, created by the learning migration)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from django.db import connection
 
 from tocsin.learning import fts
+from tocsin.learning.article_index import ARTICLE_INDEX as INDEX
 from tocsin.learning.models import Article
-
-INDEX = fts.Index(table="learning_article", columns=("title", "body", "tags"))
-
-
-@pytest.fixture
-def indexed(db: None) -> Iterator[None]:
-    with connection.schema_editor(atomic=False) as editor:
-        fts._runner(INDEX, create=True)(None, editor)  # type: ignore[arg-type]
-    yield
-    with connection.schema_editor(atomic=False) as editor:
-        fts._runner(INDEX, create=False)(None, editor)  # type: ignore[arg-type]
 
 
 def test_terms_keep_words_and_phrases_and_drop_syntax() -> None:
@@ -44,8 +31,8 @@ def _article(title: str, body: str = "", tags: str = "") -> int:
     return Article.objects.create(title=title, body=body, tags=tags).pk
 
 
-@pytest.mark.django_db(transaction=True)
-def test_search_ranks_stems_phrases_and_survives_any_input(indexed: None) -> None:
+@pytest.mark.django_db
+def test_search_ranks_stems_phrases_and_survives_any_input() -> None:
     vpn = _article("VPN disconnects every hour", "Reconnect the client.", "vpn network")
     router = _article("Router misconfigured", "The core router drops routes.", "network")
     printer = _article("Printer jams", "Open the tray and remove the paper.")

@@ -29,6 +29,11 @@ function here from its `AppConfig.ready()` (the alerts app does, in alerts/apps.
   pages the major-incident policy and opens the checklist).
 - `incident_page_sections` are called by the incident page view with the viewing user
   and the incident; each returns a `PageSection` to show, or None to show nothing.
+  They are shown to staff only; `incident_page_reporter_sections` are the same for a
+  viewer who is not staff (the incident's reporter): the hook decides what they may see.
+- `new_incident_sections` are called by the two new-incident forms (the staff form and
+  the reporter's portal) with the viewing user; each returns a `PageSection` shown under
+  the description (the knowledge base suggests articles there while someone types).
 """
 
 from __future__ import annotations
@@ -105,6 +110,9 @@ on_service_changed: list[ServiceChangedHook] = []
 on_escalated: list[EscalatedHook] = []
 on_major_declared: list[MajorDeclaredHook] = []
 incident_page_sections: list[PageSectionHook] = []
+incident_page_reporter_sections: list[PageSectionHook] = []
+FormSectionHook = Callable[["User | None"], PageSection | None]
+new_incident_sections: list[FormSectionHook] = []
 
 
 T = TypeVar("T")
@@ -167,3 +175,37 @@ def page_sections(user: User | None, incident: Incident) -> list[PageSection]:
     return [
         section for hook in incident_page_sections if (section := hook(user, incident)) is not None
     ]
+
+
+def reporter_page_sections(user: User | None, incident: Incident) -> list[PageSection]:
+    return [
+        section
+        for hook in incident_page_reporter_sections
+        if (section := hook(user, incident)) is not None
+    ]
+
+
+def new_incident_form_sections(user: User | None) -> list[PageSection]:
+    return [section for hook in new_incident_sections if (section := hook(user)) is not None]
+
+
+def new_incident_context(user: Any) -> dict[str, Any]:
+    """What the new-incident forms add to their template context: the sections (as
+    `new_incident_sections`) and each section's own context."""
+    person = user if getattr(user, "is_authenticated", False) else None
+    sections = new_incident_form_sections(person)
+    context: dict[str, Any] = {"new_incident_sections": sections}
+    for section in sections:
+        context.update(section.context)
+    return context
+
+
+def reporter_page_context(user: Any, incident: Incident) -> dict[str, Any]:
+    """What the incident page adds to its context for a viewer who is not staff: the
+    sections (as `reporter_sections`) and each section's own context."""
+    person = user if getattr(user, "is_authenticated", False) else None
+    sections = reporter_page_sections(person, incident)
+    context: dict[str, Any] = {"reporter_sections": sections}
+    for section in sections:
+        context.update(section.context)
+    return context

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from tocsin.core.errors import Invalid, NotFound, TocsinError
 from tocsin.core.web import apply_error, error_page
-from tocsin.incidents import selectors, services
+from tocsin.incidents import hooks, selectors, services
 from tocsin.incidents.forms import ConfirmForm, PortalReportForm
 from tocsin.incidents.models import OPEN_STATUSES, Incident, Source, Status
 from tocsin.incidents.views import PAGE_SIZE, _actor, _file_incident
@@ -97,7 +97,8 @@ def portal(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "incidents/portal.html",
-        {"form": form, "page": page, "follow_up": follow_up, "waiting": waiting},
+        {"form": form, "page": page, "follow_up": follow_up, "waiting": waiting}
+        | hooks.new_incident_context(request.user),  # e.g. suggested articles
         status=status,
     )
 

@@ -173,6 +173,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
             "matrix_json": _matrix_json(),
             "preview_priority": preview,
             "nudge": HIGHER_NUDGE,
+            **hooks.new_incident_context(request.user),  # e.g. suggested articles
         },
         status=status,
     )
@@ -278,6 +279,8 @@ def _incident_context(
     for section in sections:
         context.update(section.context)
     context["page_sections"] = sections
+    if not staff:  # sections for the reporter (e.g. articles that may help)
+        context.update(hooks.reporter_page_context(user, incident))
     return context
 
 

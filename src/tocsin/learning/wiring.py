@@ -3,6 +3,8 @@ feature, each owned by the module that implements it)."""
 
 from __future__ import annotations
 
+from tocsin.learning import article_views
+
 
 def register() -> None:
     # Each feature adds one line here: its module's register() appends its incident
@@ -13,3 +15,4 @@ def register() -> None:
     from tocsin.learning import action_item_views
 
     action_item_views.register()
+    article_views.register()

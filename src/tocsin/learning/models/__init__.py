@@ -2,7 +2,12 @@
 tables live in its module; this package only gathers them for Django)."""
 
 from tocsin.learning.models.actions import ActionItem, ActionItemStatus
-from tocsin.learning.models.articles import Article, ArticleVisibility
+from tocsin.learning.models.articles import (
+    Article,
+    ArticleSolution,
+    ArticleVersion,
+    ArticleVisibility,
+)
 from tocsin.learning.models.postmortems import Postmortem, PostmortemStatus
 from tocsin.learning.models.problems import Problem, ProblemIncident, ProblemStatus
 from tocsin.learning.models.runbooks import Runbook, RunbookStep
@@ -11,6 +16,8 @@ __all__ = [
     "ActionItem",
     "ActionItemStatus",
     "Article",
+    "ArticleSolution",
+    "ArticleVersion",
     "ArticleVisibility",
     "Postmortem",
     "PostmortemStatus",
