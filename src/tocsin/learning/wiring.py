@@ -7,4 +7,7 @@ from __future__ import annotations
 def register() -> None:
     # Each feature adds one line here: its module's register() appends its incident
     # hooks (tocsin.incidents.hooks) and incident page sections.
+    from tocsin.learning import runbooks
+
+    runbooks.register()
     pass

@@ -5,7 +5,13 @@ from tocsin.learning.models.actions import ActionItem, ActionItemStatus
 from tocsin.learning.models.articles import Article, ArticleVisibility
 from tocsin.learning.models.postmortems import Postmortem, PostmortemStatus
 from tocsin.learning.models.problems import Problem, ProblemIncident, ProblemStatus
-from tocsin.learning.models.runbooks import Runbook, RunbookStep
+from tocsin.learning.models.runbooks import (
+    CallState,
+    Runbook,
+    RunbookRun,
+    RunbookRunStep,
+    RunbookStep,
+)
 
 __all__ = [
     "ActionItem",
@@ -17,6 +23,9 @@ __all__ = [
     "Problem",
     "ProblemIncident",
     "ProblemStatus",
+    "CallState",
     "Runbook",
+    "RunbookRun",
+    "RunbookRunStep",
     "RunbookStep",
 ]
