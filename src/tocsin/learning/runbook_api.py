@@ -167,7 +167,7 @@ class TickIn(InSchema):
     done: StrictBool
 
 
-# --- serialisers -------------------------------------------------------------------------------
+# --- serialisers ------------------------------------------------------------------------
 
 
 def _step_json(step: RunbookStep, editor: bool) -> dict[str, Any]:
@@ -244,7 +244,7 @@ def run_json(run: RunbookRun) -> dict[str, Any]:
     }
 
 
-# --- the caller ----------------------------------------------------------------------------------
+# --- the caller -------------------------------------------------------------------------
 
 
 def _reader(request: HttpRequest) -> Any:
@@ -275,7 +275,7 @@ def _specs(steps: list[StepIn]) -> list[runbooks.StepSpec]:
     ]
 
 
-# --- runbooks --------------------------------------------------------------------------------------
+# --- runbooks ---------------------------------------------------------------------------
 
 
 @router.get("/runbooks", response={200: RunbookList, **ERRORS})
@@ -357,7 +357,7 @@ def restore_runbook(request: HttpRequest, runbook_id: Id) -> dict[str, Any]:
     return runbook_json(runbook, editor=True)
 
 
-# --- runs on incidents --------------------------------------------------------------------------
+# --- runs on incidents ------------------------------------------------------------------
 
 
 @router.get("/incidents/{ref}/runbooks", response={200: RunList, **ERRORS})

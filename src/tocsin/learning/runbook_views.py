@@ -95,7 +95,7 @@ StepFormSet = formset_factory(
 )
 
 
-# --- helpers --------------------------------------------------------------------------------------
+# --- helpers ----------------------------------------------------------------------------
 
 
 def _reader_gate(request: HttpRequest) -> HttpResponse | None:
@@ -168,7 +168,7 @@ def _editor_page(
     )
 
 
-# --- runbook pages ---------------------------------------------------------------------------------
+# --- runbook pages ----------------------------------------------------------------------
 
 
 @login_required
@@ -307,9 +307,7 @@ def runbook_section(user: User | None, incident: Incident) -> PageSection | None
         runs = runbooks.runs_of(incident)
         return {
             "runs": [
-                {"run": r, "done": d, "total": t}
-                for r in runs
-                for d, t in [runbooks.progress(r)]
+                {"run": r, "done": d, "total": t} for r in runs for d, t in [runbooks.progress(r)]
             ],
             "available": runbooks.runbooks_to_start(incident),
         }
@@ -318,14 +316,13 @@ def runbook_section(user: User | None, incident: Incident) -> PageSection | None
         template="learning/runbook_section.html",
         context={
             "runbook_state": SimpleLazyObject(state),
-            "runbook_may_run": runbooks.may_run(user, incident) and incident.status != Status.CLOSED,
+            "runbook_may_run": runbooks.may_run(user, incident)
+            and incident.status != Status.CLOSED,
         },
     )
 
 
-def _act(
-    request: HttpRequest, ref: str, write: Callable[[Incident, Actor], str]
-) -> HttpResponse:
+def _act(request: HttpRequest, ref: str, write: Callable[[Incident, Actor], str]) -> HttpResponse:
     try:
         incident = access_incident(request.user, ref)  # type: ignore[arg-type]
         if not runbooks.may_view(request.user):
@@ -383,9 +380,7 @@ def run_step_view(request: HttpRequest, ref: str, run_id: int, position: int) ->
 @require_POST
 def run_call_view(request: HttpRequest, ref: str, run_id: int, position: int) -> HttpResponse:
     def write(incident: Incident, actor: Actor) -> str:
-        step = runbooks.run_step_call(
-            run=_run_of(incident, run_id), position=position, actor=actor
-        )
+        step = runbooks.run_step_call(run=_run_of(incident, run_id), position=position, actor=actor)
         return f"Calling again: {step.title}."
 
     return _act(request, ref, write)

@@ -40,9 +40,6 @@ from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid, NotFound
 from tocsin.incidents.models import EntryKind, Incident, Status
 from tocsin.incidents.timeline import timeline_append
-from tocsin.notify.hooks import Outcome, WebhookTarget
-from tocsin.notify.models import OutboxMessage
-from tocsin.notify.services import outbox_enqueue
 from tocsin.learning.models import (
     CallState,
     Runbook,
@@ -50,6 +47,9 @@ from tocsin.learning.models import (
     RunbookRunStep,
     RunbookStep,
 )
+from tocsin.notify.hooks import Outcome, WebhookTarget
+from tocsin.notify.models import OutboxMessage
+from tocsin.notify.services import outbox_enqueue
 
 PURPOSE = "runbook"
 CHANNEL = "webhook"
@@ -78,7 +78,7 @@ VARIABLES: dict[str, str] = {
     "step.position": "the step's number in the runbook",
     "step.title": "the step's title",
 }
-_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.S)
+_PLACEHOLDER = re.compile(r"\{\{([^{}]*)\}\}")
 _OPEN = "{{"
 
 
@@ -185,7 +185,9 @@ def steps_check(steps: list[StepSpec] | None) -> list[StepSpec]:
             raise Invalid(f"{where}.url", "a body template needs a URL to send it to")
         checked.append(
             StepSpec(
-                title=_text(f"{where}.title", step.title, TITLE_MAX, required="give the step a title"),
+                title=_text(
+                    f"{where}.title", step.title, TITLE_MAX, required="give the step a title"
+                ),
                 body=_text(f"{where}.body", step.body, TEXT_MAX),
                 url=url,
                 body_template=template,
@@ -196,9 +198,7 @@ def steps_check(steps: list[StepSpec] | None) -> list[StepSpec]:
 
 def _scope_check(service: Service | None, category: Category | None, run_on_open: bool) -> None:
     if run_on_open and service is None and category is None:
-        raise Invalid(
-            "run_on_open", "give a service or a category: it would run on every incident"
-        )
+        raise Invalid("run_on_open", "give a service or a category: it would run on every incident")
 
 
 # --- selectors: the gate -----------------------------------------------------------------
@@ -219,9 +219,7 @@ def may_run(user: Any, incident: Incident | None = None) -> bool:
 
 
 def _base() -> QuerySet[Runbook]:
-    return Runbook.objects.select_related("service", "category").annotate(
-        step_count=Count("steps")
-    )
+    return Runbook.objects.select_related("service", "category").annotate(step_count=Count("steps"))
 
 
 def runbook_list_for(
@@ -444,6 +442,10 @@ def _who(actor: Actor) -> str:
     return actor.label or str(actor.kind)
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
 def _lock_open(incident: Incident) -> Incident:
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     if incident.status == Status.CLOSED:
@@ -493,12 +495,12 @@ def run_start(
     RunbookRunStep.objects.bulk_create(steps)
     automated = sum(1 for s in steps if s.url)
     how = " by itself (run on open)" if automatic else ""
-    calls = f"; {automated} automated step{'s' if automated != 1 else ''} called" if automated else ""
+    calls = f"; {_count(automated, 'automated step')} called" if automated else ""
     timeline_append(
         incident=incident,
         kind=EntryKind.RUNBOOK,
         actor=actor,
-        text=f"Runbook started{how}: {run.name} ({len(steps)} step{'s' if len(steps) != 1 else ''}{calls}).",
+        text=f"Runbook started{how}: {run.name} ({_count(len(steps), 'step')}{calls}).",
         data={"run": run.pk, "runbook": runbook.pk, "event": "started"},
     )
     for step in RunbookRunStep.objects.filter(run=run).exclude(url="").order_by("position"):
