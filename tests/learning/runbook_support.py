@@ -3,12 +3,12 @@ receiver on 127.0.0.1 that records what reached it and answers what a test scrip
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import http.server
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -101,12 +101,30 @@ class Receiver:
         return f"http://127.0.0.1:{self.port}{path}"
 
 
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "runbooks.md"
+
+
+def _documented_verify() -> Callable[[str, dict[str, str], bytes], bool]:
+    """The receiver's check as docs/runbooks.md shows it, executed as it stands there."""
+    text = DOCS.read_text()
+    after = text[text.index("### Verifying the signature") :]
+    match = re.search(r"```python\n(.*?)```", after, re.S)
+    assert match, "no python block under 'Verifying the signature' in docs/runbooks.md"
+    scope: dict[str, Any] = {}
+    exec(match.group(1), scope)
+    return scope["verify"]  # type: ignore[no-any-return]
+
+
+_VERIFY = _documented_verify()
+
+
 def verify(secret: str, got: Got) -> bool:
-    """The signature check a receiver does (docs/runbooks.md)."""
-    timestamp = got.headers["x-tocsin-timestamp"]
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + got.raw, hashlib.sha256)
-    offered = [p.removeprefix("v1=") for p in got.headers["x-tocsin-signature"].split(",")]
-    return any(hmac.compare_digest(mac.hexdigest(), o) for o in offered)
+    """The signature check a receiver does (the docs' own code)."""
+    headers = {
+        "X-Tocsin-Timestamp": got.headers["x-tocsin-timestamp"],
+        "X-Tocsin-Signature": got.headers["x-tocsin-signature"],
+    }
+    return _VERIFY(secret, headers, got.raw)
 
 
 @pytest.fixture(name="receiver")
