@@ -244,3 +244,24 @@ def test_archived_runbooks_and_closed_incidents_are_refused(org: Org, api: Any) 
     refused = client.post(f"/api/v1/incidents/{incident.ref}/runbooks", {"runbook": runbook.pk})
     assert refused.status_code == 409 and "archived" in refused.json()["detail"]
     assert RunbookRun.objects.count() == 0
+
+
+def test_start_honours_idempotency_keys_and_closed_incidents_refuse_changes(
+    org: Org, api: Any
+) -> None:
+    runbook = make_runbook(service=org.service)
+    incident = _incident(org, service=org.service)
+    alice = api(org.agent)
+    path = f"/api/v1/incidents/{incident.ref}/runbooks"
+    key = {"Idempotency-Key": "start-1"}
+    first = alice.post(path, {"runbook": runbook.pk}, headers=key)
+    again = alice.post(path, {"runbook": runbook.pk}, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"] and RunbookRun.objects.count() == 1
+    run_id = first.json()["id"]
+    Incident.objects.filter(pk=incident.pk).update(status="closed")
+    refused = alice.post(f"/api/v1/runbook-runs/{run_id}/steps/1", {"done": True})
+    assert refused.status_code == 409 and "closed" in refused.json()["detail"]
+    other = make_runbook("Other", service=org.service)
+    assert alice.post(path, {"runbook": other.pk}).status_code == 409
+    assert RunbookRun.objects.count() == 1

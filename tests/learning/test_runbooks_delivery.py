@@ -234,3 +234,31 @@ def test_the_webhook_channel_keeps_replies_only_when_asked(receiver: Receiver) -
     assert reply is not None and reply.status == 200
     assert len(reply.excerpt) == webhook.REPLY_EXCERPT and reply.excerpt.endswith("…")
     assert webhook.reply_of(plain) is None
+
+
+def test_a_step_without_a_template_sends_the_documented_default_body(
+    org: Org, receiver: Receiver, settings: Any
+) -> None:
+    runbook = make_runbook(
+        service=org.service,
+        category=org.category,
+        steps=[runbooks.StepSpec(title="Collect", url=receiver.url())],
+    )
+    incident = _incident(org, service=org.service, category=org.category)
+    run = runbooks.run_start(incident=incident, runbook=runbook, actor=Actor.for_user(org.agent))
+    tick()
+    body = json.loads(receiver.requests[0].raw)
+    assert body == {
+        "runbook": {"name": "Card payments failing", "run": run.pk},
+        "step": {"position": 1, "title": "Collect"},
+        "incident": {
+            "id": incident.number,
+            "number": incident.ref,
+            "title": incident.title,
+            "priority": f"P{incident.priority}",
+            "status": "new",
+            "service": "Payments API",
+            "category": "Network",
+            "url": f"{settings.BASE_URL.rstrip('/')}/incidents/{incident.ref}/",
+        },
+    }
