@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.learning.runbook_support import Org, make_runbook, org_fixture  # noqa: F401
+from tocsin.catalog.models import Category
 from tocsin.core.actors import Actor
 from tocsin.incidents import services as incidents
 from tocsin.incidents.models import EntryKind, Incident, TimelineEntry
@@ -265,3 +266,11 @@ def test_start_honours_idempotency_keys_and_closed_incidents_refuse_changes(
     other = make_runbook("Other", service=org.service)
     assert alice.post(path, {"runbook": other.pk}).status_code == 409
     assert RunbookRun.objects.count() == 1
+
+
+def test_a_subcategory_is_refused(org: Org, api: Any) -> None:
+    sub = Category.objects.create(name="VPN", parent=org.category)
+    made = api(org.manager).post("/api/v1/runbooks", _body(org, category=sub.pk))
+    assert made.status_code == 422 and made.json()["detail"][0]["loc"] == ["body", "category"]
+    ok = api(org.manager).post("/api/v1/runbooks", _body(org, category=org.category.pk))
+    assert ok.json()["category"] == {"id": org.category.pk, "name": "Network"}

@@ -259,9 +259,11 @@ def service_for_field(service_id: int | None) -> Service | None:
 def category_for_field(category_id: int | None) -> Category | None:
     if category_id is None:
         return None
-    category = Category.objects.filter(pk=category_id).first()
+    category = Category.objects.filter(pk=category_id, parent__isnull=True).first()
     if category is None:
-        raise Invalid("category", f"no category with id {category_id}")
+        raise Invalid(
+            "category", f"no top-level category with id {category_id} (not a subcategory)"
+        )
     return category
 
 
