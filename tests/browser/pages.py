@@ -115,6 +115,10 @@ NOT_PAGES: dict[str, str] = {
     "automation-webhook-test": "POST only (Send test)",
     "automation-webhook-rotate": "POST only (Rotate secret; its page is the webhook's)",
     "automation-webhook-delete": "POST only (Delete webhook)",
+    "runbook-archive": "POST only (Archive / Restore a runbook)",
+    "incident-runbook-start": "POST only (the incident's Runbooks section: Start)",
+    "incident-runbook-step": "POST only (ticks a runbook step)",
+    "incident-runbook-call": "POST only (calls an automated runbook step again)",
     "status-component-status": "POST only (set a component's status)",
     "status-component-move": "POST only (move a component up or down)",
     "status-component-archive": "POST only",
@@ -178,6 +182,8 @@ SIMPLE_PAGES: dict[str, str] = {
     "settings-update-templates": "/settings/update-templates/",
     "automation-webhooks": "/settings/webhooks/",
     "automation-webhook-new": "/settings/webhooks/new/",
+    "runbooks": "/runbooks/",
+    "runbook-new": "/runbooks/new/",
     "status-admin": "/status-admin/",
     "status-component-new": "/status-admin/components/new/",
     "status-group-new": "/status-admin/groups/new/",
@@ -207,6 +213,8 @@ OBJECT_PAGES = (
     "updates-unsubscribe",
     "automation-webhook",
     "automation-webhook-edit",
+    "runbook",
+    "runbook-edit",
     "status-component",
     "status-group",
     "status-incident",
@@ -564,6 +572,7 @@ def targets(site: Site, role: str | None) -> list[Target]:
     found.extend(policy_targets(user))
     found.extend(paging_targets(user))
     found.extend(automation_targets(user))
+    found.extend(runbook_targets(user))
     found.extend(status_admin_targets())
     if can(user, Action.CONFIG_MANAGE):
         found.extend(admin_targets(user))
@@ -627,6 +636,34 @@ def automation_targets(user: User) -> list[Target]:
             ),
         ),
     ]
+
+
+def runbook_targets(user: User) -> list[Target]:
+    """The runbook pages (learning/runbook_urls.py): a runbook (one is made if the data has
+    none) and, for its editors, its edit form; for a reporter, its 404."""
+    from tocsin.learning import runbooks
+    from tocsin.learning.models import Runbook
+
+    runbook = Runbook.objects.order_by("pk").first()
+    if runbook is None:
+        runbook = runbooks.runbook_create(
+            actor=Actor.system("a11y setup"),
+            name="Accessibility runbook",
+            description="When **something** breaks.",
+            steps=[
+                runbooks.StepSpec("Look at the dashboard", "The `p99` panel."),
+                runbooks.StepSpec("Collect diagnostics", url="https://diag.example.com/run"),
+            ],
+        )
+    url = reverse("runbook", args=[runbook.pk])
+    if not runbooks.may_view(user):
+        return [Target("runbook", "runbook (404)", url)]
+    found = [Target("runbook", "runbook with its steps", url)]
+    if runbooks.may_manage(user):
+        found.append(
+            Target("runbook-edit", "runbook editor", reverse("runbook-edit", args=[runbook.pk]))
+        )
+    return found
 
 
 def status_admin_targets() -> list[Target]:
