@@ -87,6 +87,8 @@ def test_an_automated_step_is_signed_sent_and_its_answer_recorded(
     assert got.path == "/diagnose"
     assert verify(runbooks.signing_secret(receiver.url()), got)
     assert not verify("whsec_wrong", got)
+    # not the secret the generic webhook channel derives for the same URL
+    assert not verify(webhook.signing_secret(receiver.url()), got)
     assert got.headers["idempotency-key"] == str(step.message.message_id)
     body = json.loads(got.raw)
     assert body == {

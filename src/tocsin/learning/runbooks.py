@@ -20,6 +20,8 @@ Docs: docs/runbooks.md.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass
@@ -80,6 +82,7 @@ VARIABLES: dict[str, str] = {
 }
 _PLACEHOLDER = re.compile(r"\{\{([^{}]*)\}\}")
 _OPEN = "{{"
+_SIGNING_INFO = b"tocsin:runbook-signing:v1"
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -679,10 +682,12 @@ def render_body(template: str, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def signing_secret(url: str) -> str:
-    """The secret a step's receiver verifies the signature with (derived for the URL)."""
-    from tocsin.notify.channels.webhook import signing_secret as derived
-
-    return derived(url)
+    """The secret a step's receiver verifies the signature with: derived for the URL from
+    the secret key, apart from the generic webhook channel's (so a runbook editor who
+    types someone's webhook address does not learn the secret their pages are signed
+    with)."""
+    key = hmac.new(settings.SECRET_KEY.encode(), _SIGNING_INFO, hashlib.sha256).digest()
+    return "whsec_" + hmac.new(key, url.encode(), hashlib.sha256).hexdigest()
 
 
 def _step_of(message: OutboxMessage) -> RunbookRunStep | None:
