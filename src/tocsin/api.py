@@ -25,6 +25,7 @@ from tocsin.incidents.saved_views_api import router as saved_views_router
 from tocsin.learning.action_item_api import router as action_items_router
 from tocsin.learning.problem_api import router as problems_router
 from tocsin.learning.article_api import router as articles_router
+from tocsin.learning.runbook_api import router as runbooks_router
 from tocsin.notify.contacts_api import router as contacts_router
 from tocsin.oncall.api import router as oncall_router
 from tocsin.oncall.calendar_api import router as oncall_calendar_router
@@ -65,4 +66,5 @@ api.add_router("", response_router)
 api.add_router("", problems_router)
 api.add_router("", action_items_router)
 api.add_router("", articles_router)
+api.add_router("", runbooks_router)
 install_not_found_route(api)

@@ -81,5 +81,6 @@ urlpatterns = [
     path("", include("tocsin.learning.problem_urls")),
     path("", include("tocsin.learning.action_item_urls")),
     path("", include("tocsin.learning.article_urls")),
+    path("", include("tocsin.learning.runbook_urls")),
     path("", include("tocsin.web_urls")),
 ]

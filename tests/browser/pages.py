@@ -120,6 +120,10 @@ NOT_PAGES: dict[str, str] = {
     "problem-link": "POST only (Link to PRB-n, on the incident page and the problem page)",
     "problem-unlink": "POST only (Unlink, on the problem page)",
     "action-item-accept-risk": "POST only (Accept the risk; its page is the item's)",
+    "runbook-archive": "POST only (Archive / Restore a runbook)",
+    "incident-runbook-start": "POST only (the incident's Runbooks section: Start)",
+    "incident-runbook-step": "POST only (ticks a runbook step)",
+    "incident-runbook-call": "POST only (calls an automated runbook step again)",
     "status-component-status": "POST only (set a component's status)",
     "status-component-move": "POST only (move a component up or down)",
     "status-component-archive": "POST only",
@@ -189,6 +193,8 @@ SIMPLE_PAGES: dict[str, str] = {
     "problems": "/problems/",
     "problem-new": "/problems/new/",
     "problem-trends": "/problems/trends/?threshold=2",
+    "runbooks": "/runbooks/",
+    "runbook-new": "/runbooks/new/",
     "status-admin": "/status-admin/",
     "status-component-new": "/status-admin/components/new/",
     "status-group-new": "/status-admin/groups/new/",
@@ -224,6 +230,8 @@ OBJECT_PAGES = (
     "automation-webhook-edit",
     "problem",
     "problem-edit",
+    "runbook",
+    "runbook-edit",
     "status-component",
     "status-group",
     "status-incident",
@@ -587,6 +595,7 @@ def targets(site: Site, role: str | None) -> list[Target]:
     found.extend(automation_targets(user))
     found.extend(problem_targets(user))
     found.extend(action_item_targets())
+    found.extend(runbook_targets(user))
     found.extend(status_admin_targets())
     found.extend(article_targets(user))
     if can(user, Action.CONFIG_MANAGE):
@@ -730,6 +739,31 @@ def problem_targets(user: User) -> list[Target]:
         if match is not None:
             url = _incident_url(match)
             found.append(Target("incident", "incident offered a known error", url))
+def runbook_targets(user: User) -> list[Target]:
+    """The runbook pages (learning/runbook_urls.py): a runbook (one is made if the data has
+    none) and, for its editors, its edit form; for a reporter, its 404."""
+    from tocsin.learning import runbooks
+    from tocsin.learning.models import Runbook
+
+    runbook = Runbook.objects.order_by("pk").first()
+    if runbook is None:
+        runbook = runbooks.runbook_create(
+            actor=Actor.system("a11y setup"),
+            name="Accessibility runbook",
+            description="When **something** breaks.",
+            steps=[
+                runbooks.StepSpec("Look at the dashboard", "The `p99` panel."),
+                runbooks.StepSpec("Collect diagnostics", url="https://diag.example.com/run"),
+            ],
+        )
+    url = reverse("runbook", args=[runbook.pk])
+    if not runbooks.may_view(user):
+        return [Target("runbook", "runbook (404)", url)]
+    found = [Target("runbook", "runbook with its steps", url)]
+    if runbooks.may_manage(user):
+        found.append(
+            Target("runbook-edit", "runbook editor", reverse("runbook-edit", args=[runbook.pk]))
+        )
     return found
 
 

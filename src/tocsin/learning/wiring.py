@@ -16,3 +16,6 @@ def register() -> None:
 
     action_item_views.register()
     article_views.register()
+    from tocsin.learning import runbooks
+
+    runbooks.register()

@@ -59,6 +59,9 @@ class WebhookTarget:
     url: str
     secret: str
     document: dict[str, Any]
+    # keep the reply's status and a capped excerpt of its body for the outcome hooks
+    # (`tocsin.notify.channels.webhook.reply_of`): the learning app's runbook steps
+    keep_reply: bool = False
 
 
 class WebhookResolver(Protocol):

@@ -10,7 +10,13 @@ from tocsin.learning.models.articles import (
 )
 from tocsin.learning.models.postmortems import Postmortem, PostmortemStatus
 from tocsin.learning.models.problems import Problem, ProblemIncident, ProblemStatus
-from tocsin.learning.models.runbooks import Runbook, RunbookStep
+from tocsin.learning.models.runbooks import (
+    CallState,
+    Runbook,
+    RunbookRun,
+    RunbookRunStep,
+    RunbookStep,
+)
 
 __all__ = [
     "ActionItem",
@@ -19,11 +25,14 @@ __all__ = [
     "ArticleSolution",
     "ArticleVersion",
     "ArticleVisibility",
+    "CallState",
     "Postmortem",
     "PostmortemStatus",
     "Problem",
     "ProblemIncident",
     "ProblemStatus",
     "Runbook",
+    "RunbookRun",
+    "RunbookRunStep",
     "RunbookStep",
 ]

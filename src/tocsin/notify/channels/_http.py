@@ -16,7 +16,7 @@ import datetime as dt
 import email.utils
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 from tocsin.core import outbound
@@ -132,8 +132,10 @@ def post(
     headers: Mapping[str, str],
     *,
     timeout: float = SEND_TIMEOUT,
+    on_reply: Callable[[outbound.OutboundResult], object] | None = None,
 ) -> Result:
-    """POST `content` to `url` through the SSRF-safe client; never raises."""
+    """POST `content` to `url` through the SSRF-safe client; never raises. `on_reply`
+    is given the answer, when there is one (the webhook channel keeps an excerpt)."""
     if not url:
         return Permanent("no address: the contact method has no URL")
     try:
@@ -142,6 +144,8 @@ def post(
         return Permanent(f"refused before sending: {one_line(_scrub(exc.reason, url), 300)}")
     except outbound.OutboundError as exc:
         return Temporary(f"{host_of(url)}: {one_line(_scrub(str(exc), url), 300)}")
+    if on_reply is not None:
+        on_reply(result)
     return outcome(result, url)
 
 

@@ -14,6 +14,8 @@ A message whose `purpose` has a resolver registered in `notify.hooks.webhook_res
 (the comms app's automation webhooks, purpose "automation") is sent where the resolver
 says, signed with the secret it gives, and its body is the document it gives instead of
 the generic body above (docs/automation-webhooks.md). Headers and outcomes are the same.
+A resolver that sets `keep_reply` gets the answer's status and a capped excerpt of its
+body back through `reply_of(message)` in its outcome hook (runbook steps record them).
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,6 +34,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
+from tocsin.core import outbound
 from tocsin.notify import hooks
 from tocsin.notify.channels import _http
 from tocsin.notify.channels.base import PAGE_RETRY, Permanent, Result, address_of
@@ -44,8 +50,42 @@ MIN_OWN_SECRET = 16
 _INFO = b"tocsin:webhook-signing:v1"
 
 
+REPLY_EXCERPT = 1000  # characters of a reply's body kept for the outcome hooks
+_REPLIES_KEPT = 256  # replies not yet read are forgotten beyond this many
+
+
 class SecretTooShort(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the receiver answered: its HTTP status and the start of its body (plain text,
+    control characters but newlines and tabs removed; escape it wherever it is shown)."""
+
+    status: int
+    excerpt: str
+
+
+_replies: OrderedDict[str, Reply] = OrderedDict()
+_replies_lock = threading.Lock()
+
+
+def _keep(message_id: str, result: outbound.OutboundResult) -> None:
+    text = "".join(c for c in result.text[: REPLY_EXCERPT + 1] if c.isprintable() or c in "\n\t")
+    if len(text) > REPLY_EXCERPT or result.truncated:
+        text = text[: REPLY_EXCERPT - 1] + "…"
+    with _replies_lock:
+        _replies[message_id] = Reply(status=result.status, excerpt=text)
+        _replies.move_to_end(message_id)
+        while len(_replies) > _REPLIES_KEPT:
+            _replies.popitem(last=False)
+
+
+def reply_of(message: OutboxMessage) -> Reply | None:
+    """The latest reply to `message` (sent by this process, with `keep_reply`), if any."""
+    with _replies_lock:
+        return _replies.get(str(message.message_id))
 
 
 def _own_secret(url: str) -> str | None:
@@ -115,11 +155,13 @@ def body_of(message: OutboxMessage) -> dict[str, Any]:
 
 def send(message: OutboxMessage) -> Result:
     resolver = hooks.webhook_resolvers.get(message.purpose)
+    keep = False
     if resolver is not None:
         resolved = resolver(message=message)
         if isinstance(resolved, str):
             return Permanent(resolved)
         called, secrets, document = resolved.url, [resolved.secret], resolved.document
+        keep = resolved.keep_reply
     else:
         url = address_of(message)
         if not url:
@@ -142,4 +184,12 @@ def send(message: OutboxMessage) -> Result:
         "X-Tocsin-Timestamp": timestamp,
         "X-Tocsin-Signature": signature,
     }
+    if keep:
+        with _replies_lock:
+            _replies.pop(str(message.message_id), None)  # no stale reply from a try before
+
+        def on_reply(result: outbound.OutboundResult) -> None:
+            _keep(str(message.message_id), result)
+
+        return _http.post(called, content, headers, timeout=SEND_TIMEOUT, on_reply=on_reply)
     return _http.post(called, content, headers, timeout=SEND_TIMEOUT)
