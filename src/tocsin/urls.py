@@ -78,6 +78,7 @@ urlpatterns = [
     path("status-admin/", include("tocsin.comms.statuspage_urls")),
     path("", include("tocsin.notify.paging_urls")),
     path("", include("tocsin.comms.major_urls")),
+    path("", include("tocsin.learning.hub_urls")),
     path("", include("tocsin.learning.problem_urls")),
     path("", include("tocsin.learning.action_item_urls")),
     path("", include("tocsin.learning.article_urls")),

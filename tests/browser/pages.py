@@ -201,6 +201,7 @@ SIMPLE_PAGES: dict[str, str] = {
     "status-incident-new": "/status-admin/incidents/new/",
     "status-maintenance-new": "/status-admin/maintenances/new/",
     "status-branding": "/status-admin/page/",
+    "learning": "/learning/",
     "action-items": "/action-items/",
     "action-item-new": "/action-items/new/",
     "kb": "/kb/",
@@ -739,6 +740,8 @@ def problem_targets(user: User) -> list[Target]:
         if match is not None:
             url = _incident_url(match)
             found.append(Target("incident", "incident offered a known error", url))
+
+
 def runbook_targets(user: User) -> list[Target]:
     """The runbook pages (learning/runbook_urls.py): a runbook (one is made if the data has
     none) and, for its editors, its edit form; for a reporter, its 404."""

@@ -34,6 +34,10 @@ from tocsin.core.models import Counter
 from tocsin.demo.alerts import DEMO_ACTOR, write_alerts
 from tocsin.demo.automation import write_webhooks
 from tocsin.demo.escalation import write_escalation
+from tocsin.demo.learning_actions import write_action_items
+from tocsin.demo.learning_articles import write_articles
+from tocsin.demo.learning_problems import write_problems
+from tocsin.demo.learning_runbooks import write_runbooks
 from tocsin.demo.major import write_major
 from tocsin.demo.oncall import write_schedules
 from tocsin.demo.paging import write_paging
@@ -1334,6 +1338,11 @@ def load_demo(*, seed: int = 7) -> DemoSummary:
             write_statuspage(end)
             write_major(end)  # after the policies and schedules it names
             write_response()  # roles and war room on the newest open P1/P2 incident
+            # learning (issue 12), after the history it learns from
+            write_articles(end)
+            write_problems(end)
+            write_runbooks(end)
+            write_action_items(end)  # after the postmortems: their items attach to them
             Counter.next_value(DEMO_MARKER)
     return DemoSummary(
         created=created,
