@@ -7,4 +7,6 @@ from __future__ import annotations
 def register() -> None:
     # Each feature adds one line here: its module's register() appends its incident
     # hooks (tocsin.incidents.hooks) and incident page sections.
-    pass
+    from tocsin.learning import postmortems
+
+    postmortems.register()  # postmortems: drafted on resolve, the incident page's section

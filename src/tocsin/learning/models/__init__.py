@@ -3,7 +3,14 @@ tables live in its module; this package only gathers them for Django)."""
 
 from tocsin.learning.models.actions import ActionItem, ActionItemStatus
 from tocsin.learning.models.articles import Article, ArticleVisibility
-from tocsin.learning.models.postmortems import Postmortem, PostmortemStatus
+from tocsin.learning.models.postmortems import (
+    Postmortem,
+    PostmortemComment,
+    PostmortemSettings,
+    PostmortemStatus,
+    PostmortemTemplate,
+    ServicePostmortemRule,
+)
 from tocsin.learning.models.problems import Problem, ProblemIncident, ProblemStatus
 from tocsin.learning.models.runbooks import Runbook, RunbookStep
 
@@ -13,10 +20,14 @@ __all__ = [
     "Article",
     "ArticleVisibility",
     "Postmortem",
+    "PostmortemComment",
+    "PostmortemSettings",
     "PostmortemStatus",
+    "PostmortemTemplate",
     "Problem",
     "ProblemIncident",
     "ProblemStatus",
     "Runbook",
     "RunbookStep",
+    "ServicePostmortemRule",
 ]
