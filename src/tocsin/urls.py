@@ -78,5 +78,6 @@ urlpatterns = [
     path("status-admin/", include("tocsin.comms.statuspage_urls")),
     path("", include("tocsin.notify.paging_urls")),
     path("", include("tocsin.comms.major_urls")),
+    path("", include("tocsin.learning.postmortem_urls")),
     path("", include("tocsin.web_urls")),
 ]

@@ -464,7 +464,7 @@ def postmortem_check_complete(*, postmortem: Postmortem, actor: Actor) -> bool:
     whether it is complete."""
     if postmortem.status != PostmortemStatus.PUBLISHED:
         return False
-    if postmortem.action_items.exclude(status__in=FINISHED_ITEMS).exists():  # type: ignore[attr-defined]
+    if postmortem.action_items.exclude(status__in=FINISHED_ITEMS).exists():
         if postmortem.completed_at is not None:
             Postmortem.objects.filter(pk=postmortem.pk).update(completed_at=None)
             postmortem.completed_at = None
