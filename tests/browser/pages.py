@@ -78,6 +78,10 @@ NOT_PAGES: dict[str, str] = {
     "alert-act": "POST only (acknowledge or resolve one alert)",
     "alerts-bulk": "POST only (the selected alerts)",
     "favicon": "the icon file",
+    "postmortem-new": "POST only (the incident page's Write postmortem button)",
+    "postmortem-move": "POST only (the postmortem's state buttons)",
+    "postmortem-comment": "POST only (a review comment)",
+    "postmortem-export": "file download (the Markdown)",
     "incident-take": "POST only (Assign to me)",
     "incident-timeline-view": "POST only (timeline order and filter)",
     "timeline-pin": "POST only",
@@ -184,6 +188,9 @@ SIMPLE_PAGES: dict[str, str] = {
     "status-incident-new": "/status-admin/incidents/new/",
     "status-maintenance-new": "/status-admin/maintenances/new/",
     "status-branding": "/status-admin/page/",
+    "postmortems": "/postmortems/",
+    "settings-postmortems": "/settings/postmortems/",
+    "settings-postmortem-template-new": "/settings/postmortems/templates/new/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (
@@ -216,6 +223,10 @@ OBJECT_PAGES = (
     "status-subscribe",
     "status-subscribe-confirm",
     "status-unsubscribe",
+    "postmortem",
+    "postmortem-edit",
+    "postmortem-print",
+    "settings-postmortem-template",
 )
 
 
@@ -565,8 +576,41 @@ def targets(site: Site, role: str | None) -> list[Target]:
     found.extend(paging_targets(user))
     found.extend(automation_targets(user))
     found.extend(status_admin_targets())
+    found.extend(postmortem_targets())
     if can(user, Action.CONFIG_MANAGE):
         found.extend(admin_targets(user))
+    return found
+
+
+def postmortem_targets() -> list[Target]:
+    """A postmortem's page, its editor and print page, and a template's editor (404 for
+    whoever may not see them); one is drafted if the data has none."""
+    from tocsin.learning import postmortems
+    from tocsin.learning.models import Postmortem, PostmortemTemplate
+
+    postmortem = Postmortem.objects.order_by("pk").first()
+    if postmortem is None:
+        incident = Incident.objects.filter(status=Status.RESOLVED).order_by("pk").first()
+        if incident is None:
+            return []
+        postmortem = postmortems.postmortem_create(
+            incident=incident, actor=Actor.system("a11y setup")
+        )
+    found = [
+        Target("postmortem", "postmortem", reverse("postmortem", args=[postmortem.pk])),
+        Target(
+            "postmortem-edit", "postmortem editor", reverse("postmortem-edit", args=[postmortem.pk])
+        ),
+        Target(
+            "postmortem-print",
+            "postmortem, print-ready",
+            reverse("postmortem-print", args=[postmortem.pk]),
+        ),
+    ]
+    template = PostmortemTemplate.objects.order_by("pk").first()
+    if template is not None:
+        url = reverse("settings-postmortem-template", args=[template.pk])
+        found.append(Target("settings-postmortem-template", "postmortem template editor", url))
     return found
 
 
