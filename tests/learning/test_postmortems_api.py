@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ApiClient
+from tests.learning.postmortem_helpers import seeded
 from tocsin.accounts.models import Role, User
 from tocsin.catalog.models import Service
 from tocsin.core.actors import Actor
@@ -31,6 +32,7 @@ T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def people(make_user: Callable[..., User]) -> dict[str, User]:
+    seeded()
     return {
         "reporter": make_user(Role.REPORTER, username="rita", name="Rita Reporter"),
         "agent": make_user(Role.AGENT, username="alice", name="Alice Agent"),
@@ -313,8 +315,8 @@ def test_templates_admin_only_and_placeholders_checked(
     agent = api(people["agent"])
     listed = agent.get("/api/v1/postmortem-templates").json()
     assert listed["count"] == 1
-    seeded = listed["items"][0]
-    assert "blameless" in seeded["body"]
+    default = listed["items"][0]
+    assert "blameless" in default["body"]
     assert "timeline" in listed["placeholders"]
     assert (
         agent.post("/api/v1/postmortem-templates", {"name": "Mine", "body": "x"}).status_code == 403
@@ -331,7 +333,7 @@ def test_templates_admin_only_and_placeholders_checked(
         f"/api/v1/postmortem-templates/{made.json()['id']}", {"body": "# {ref}\n\n{paging}"}
     )
     assert patched.status_code == 200 and patched.json()["body"].startswith("# {ref}")
-    archived = admin.patch(f"/api/v1/postmortem-templates/{seeded['id']}", {"archived": True})
+    archived = admin.patch(f"/api/v1/postmortem-templates/{default['id']}", {"archived": True})
     assert archived.status_code == 422  # the default one
 
 

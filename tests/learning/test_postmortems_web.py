@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 import pytest
 from django.test import Client
 
+from tests.learning.postmortem_helpers import seeded
 from tocsin.accounts.models import Role, User
 from tocsin.catalog.models import Service
 from tocsin.core.actors import Actor
@@ -38,6 +39,7 @@ HOSTILE = "\n\n".join(
 
 @pytest.fixture
 def people(make_user: Callable[..., User]) -> dict[str, User]:
+    seeded()
     return {
         "reporter": make_user(Role.REPORTER, username="rita"),
         "agent": make_user(Role.AGENT, username="alice", name="Alice Agent"),

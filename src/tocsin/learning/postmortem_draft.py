@@ -88,19 +88,19 @@ _What in the system made this possible?_
 
 ## Contributing factors
 
--
+_What made it more likely, or worse, or longer?_
 
 ## What went well
 
--
+_What should we keep doing?_
 
 ## What went badly
 
--
+_What slowed us down or confused us?_
 
 ## Where we got lucky
 
--
+_What could have made this much worse, and did not?_
 
 ## Action items
 

@@ -7,6 +7,7 @@ Anyone who may not see postmortems (reporters) gets 404 on every one of these pa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tocsin.accounts.models import User
@@ -50,6 +52,8 @@ from tocsin.learning.postmortem_selectors import (
     postmortem_of,
     require_postmortems,
 )
+
+_HEADING = re.compile(r"<(/?)h([1-5])>")
 
 MOVE_LABELS = {
     PostmortemStatus.IN_REVIEW: "Send for review",
@@ -96,6 +100,12 @@ def _guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
     return wrapper
+
+
+def _demoted(html: SafeString) -> SafeString:
+    """The document's headings one level down (the page's own title is its h1); the
+    HTML is nh3's output, whose headings carry no attributes."""
+    return mark_safe(_HEADING.sub(lambda m: f"<{m[1]}h{int(m[2]) + 1}>", html))  # noqa: S308
 
 
 def _moves(postmortem: Postmortem, user: Any) -> list[tuple[str, str]]:
@@ -178,7 +188,7 @@ def _page(
     context = {
         "pm": postmortem,
         "incident": postmortem.incident,
-        "html": render_markdown(postmortem.markdown),
+        "html": _demoted(render_markdown(postmortem.markdown)),
         "overdue": is_overdue(postmortem),
         "moves": _moves(postmortem, user),
         "may_edit": postmortem.status != PostmortemStatus.PUBLISHED
