@@ -119,7 +119,8 @@ def test_write_postmortem_button_then_edit_review_publish(
     incident = make_incident(people["reporter"], title="Printer queue stuck")
     page = alice.get(f"/incidents/{incident.ref}/").content.decode()
     assert "Write postmortem" in page
-    made = alice.post("/postmortems/new/", {"incident": incident.ref})
+    assert alice.post("/postmortems/new/", {"incident": "INC-x"}).status_code == 404
+    made = alice.post("/postmortems/new/", {"incident": incident.ref, "template": "abc"})
     pm = Postmortem.objects.get(incident=incident)
     assert made.status_code == 302 and made["Location"] == f"/postmortems/{pm.pk}/"
     assert alice.post("/postmortems/new/", {"incident": incident.ref}).status_code == 302
@@ -156,7 +157,10 @@ def test_write_postmortem_button_then_edit_review_publish(
     assert pm.status == "published" and pm.completed_at is not None
     refused = alice.post(f"/postmortems/{pm.pk}/move/", {"to": "draft"}, follow=True)
     assert "allowed: nothing" in refused.content.decode()
-    assert alice.get(f"/postmortems/{pm.pk}/").content.decode().count("postmortem-edit") == 0
+    assert f"/postmortems/{pm.pk}/edit/" not in alice.get(f"/postmortems/{pm.pk}/").content.decode()
+    late = alice.post(f"/postmortems/{pm.pk}/edit/", {"title": "Changed", "markdown": "x"})
+    assert late.status_code == 302
+    assert Postmortem.objects.get(pk=pm.pk).title == "Printer queue review"
     texts = list(
         TimelineEntry.objects.filter(incident=incident, kind=EntryKind.POSTMORTEM).values_list(
             "text", flat=True
@@ -245,6 +249,8 @@ def test_settings_page_saves_rules_and_service_overrides(
         incident=p3, actor=Actor.for_user(agent), resolution_code="fixed", resolution_notes="ok"
     )
     assert Postmortem.objects.filter(incident=p3, required=True).exists()
+    odd = ada.post("/settings/postmortems/", {"form": "remove", "service": "x"})
+    assert odd.status_code == 404
     ada.post("/settings/postmortems/", {"form": "remove", "service": service.pk})
     assert not ServicePostmortemRule.objects.filter(service=service).exists()
     # templates: a new one, an unknown placeholder refused

@@ -165,8 +165,9 @@ def postmortem_new(request: HttpRequest) -> HttpResponse:
     require_postmortems(request.user)  # type: ignore[arg-type]
     incident = access_incident(request.user, request.POST.get("incident", ""))  # type: ignore[arg-type]
     template = None
-    if request.POST.get("template"):
-        template = PostmortemTemplate.objects.filter(pk=request.POST["template"]).first()
+    chosen = request.POST.get("template", "")
+    if chosen.isdigit():
+        template = PostmortemTemplate.objects.filter(pk=int(chosen)).first()
     try:
         made = postmortems.postmortem_create(
             incident=incident, actor=Actor.for_request(request), template=template
@@ -213,6 +214,9 @@ def postmortem_detail(request: HttpRequest, postmortem_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def postmortem_edit(request: HttpRequest, postmortem_id: int) -> HttpResponse:
     postmortem = _gate(request, postmortem_id)
+    if postmortem.status == PostmortemStatus.PUBLISHED:
+        messages.error(request, "This postmortem is published; it can no longer be changed.")
+        return redirect("postmortem", postmortem_id=postmortem.pk)
     if request.method == "POST":
         form = PostmortemForm(request.POST)
         if form.is_valid():
@@ -361,7 +365,10 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                     messages.success(request, f"Rule for {data['service'].name} saved.")
                     return redirect("settings-postmortems")
             elif what == "remove":
-                service = Service.objects.filter(pk=request.POST.get("service") or 0).first()
+                chosen = request.POST.get("service", "")
+                service = (
+                    Service.objects.filter(pk=int(chosen)).first() if chosen.isdigit() else None
+                )
                 if service is None:
                     raise NotFound("no such service")
                 postmortems.service_rule_remove(actor=actor, service=service)
