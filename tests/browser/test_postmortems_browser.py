@@ -183,3 +183,46 @@ def test_write_postmortem_button(
     expect(page.locator(".pm-doc")).to_contain_text("Slow VPN")
     assert User.objects.get(username="alice").pk == agent.pk
     assert Postmortem.objects.filter(incident=incident, required=False).count() == 1
+
+
+def test_settings_and_template_editor(
+    open_as: Callable[[str], Watched], transactional_db: None, shots: Path
+) -> None:
+    seeded()
+    Service.objects.create(name="Payments")
+    user_create(
+        username="ada",
+        email="ada@example.com",
+        name="Ada Admin",
+        role=Role.ADMIN,
+        password=PASSWORD,
+        actor=SETUP,
+    )
+    watched = open_as("ada")
+    page = watched.page
+    page.goto("/settings/postmortems/")
+    expect(page.get_by_role("heading", name="Postmortems", level=1)).to_be_visible()
+    assert axe_violations(page) == [], "the settings page"
+    service = page.get_by_label("Service", exact=True)
+    service.select_option(label="Payments")
+    page.locator("form", has=service).get_by_label("P3").check()
+    page.get_by_role("button", name="Save service rule").click()
+    expect(page.locator(".pm-rules").first).to_contain_text("Payments: P3")
+    page.evaluate(UNSTICK)
+    page.screenshot(path=str(shots / "settings-desktop.png"), full_page=True)
+    page.get_by_role("link", name="Blameless postmortem").click()
+    body = page.get_by_label("Text (Markdown with placeholders)")
+    body.fill(body.input_value() + "\n{who_did_it}\n")
+    page.get_by_role("button", name="Save template").click()
+    expect(page.locator("main")).to_contain_text("Unknown placeholder {who_did_it}")
+    assert axe_violations(page) == [], "the template editor with its error"
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=str(shots / "template-phone.png"), full_page=True)
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the editor scrolls sideways on a phone ({width}px)"
+    page.goto("/settings/postmortems/")
+    page.screenshot(path=str(shots / "settings-phone.png"), full_page=True)
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the settings scroll sideways on a phone ({width}px)"
+    # the refused save answered 422 on purpose; nothing else went wrong
+    assert [p for p in watched.problems() if "status of 422" not in p] == []
