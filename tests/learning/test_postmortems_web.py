@@ -19,7 +19,12 @@ from tocsin.core.actors import Actor
 from tocsin.incidents.models import EntryKind, Incident, TimelineEntry
 from tocsin.incidents.services import incident_resolve
 from tocsin.learning import postmortems
-from tocsin.learning.models import Postmortem, PostmortemSettings, ServicePostmortemRule
+from tocsin.learning.models import (
+    ActionItem,
+    Postmortem,
+    PostmortemSettings,
+    ServicePostmortemRule,
+)
 
 HOSTILE = "\n\n".join(
     [
@@ -220,6 +225,9 @@ def test_export_markdown_and_print_page(
     html = printed.content.decode()
     assert 'class="pm-print"' in html and "<h1>Postmortem: " in html
     assert "topbar" not in html  # the document alone
+    ActionItem.objects.create(postmortem=pm, title="Alert on <queue> depth", status="done")
+    html = alice.get(f"/postmortems/{pm.pk}/print/").content.decode()
+    assert "Alert on &lt;queue&gt; depth — Done" in html
 
 
 def test_settings_page_saves_rules_and_service_overrides(

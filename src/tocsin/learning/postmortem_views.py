@@ -309,6 +309,7 @@ def postmortem_print(request: HttpRequest, postmortem_id: int) -> HttpResponse:
         "pm": postmortem,
         "incident": postmortem.incident,
         "html": render_markdown(postmortem.markdown),
+        "action_items": list(postmortem.action_items.all()),
     }
     return render(request, "learning/postmortem_print.html", context)
 
