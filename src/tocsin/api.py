@@ -23,8 +23,9 @@ from tocsin.incidents.api import router as incidents_router
 from tocsin.incidents.response_api import router as response_router
 from tocsin.incidents.saved_views_api import router as saved_views_router
 from tocsin.learning.action_item_api import router as action_items_router
-from tocsin.learning.problem_api import router as problems_router
 from tocsin.learning.article_api import router as articles_router
+from tocsin.learning.postmortem_api import router as postmortems_router
+from tocsin.learning.problem_api import router as problems_router
 from tocsin.learning.runbook_api import router as runbooks_router
 from tocsin.notify.contacts_api import router as contacts_router
 from tocsin.oncall.api import router as oncall_router
@@ -67,4 +68,5 @@ api.add_router("", problems_router)
 api.add_router("", action_items_router)
 api.add_router("", articles_router)
 api.add_router("", runbooks_router)
+api.add_router("", postmortems_router)
 install_not_found_route(api)

@@ -83,5 +83,6 @@ urlpatterns = [
     path("", include("tocsin.learning.action_item_urls")),
     path("", include("tocsin.learning.article_urls")),
     path("", include("tocsin.learning.runbook_urls")),
+    path("", include("tocsin.learning.postmortem_urls")),
     path("", include("tocsin.web_urls")),
 ]

@@ -78,6 +78,10 @@ NOT_PAGES: dict[str, str] = {
     "alert-act": "POST only (acknowledge or resolve one alert)",
     "alerts-bulk": "POST only (the selected alerts)",
     "favicon": "the icon file",
+    "postmortem-new": "POST only (the incident page's Write postmortem button)",
+    "postmortem-move": "POST only (the postmortem's state buttons)",
+    "postmortem-comment": "POST only (a review comment)",
+    "postmortem-export": "file download (the Markdown)",
     "incident-take": "POST only (Assign to me)",
     "incident-timeline-view": "POST only (timeline order and filter)",
     "timeline-pin": "POST only",
@@ -206,6 +210,9 @@ SIMPLE_PAGES: dict[str, str] = {
     "action-item-new": "/action-items/new/",
     "kb": "/kb/",
     "kb-new": "/kb/new/",
+    "postmortems": "/postmortems/",
+    "settings-postmortems": "/settings/postmortems/",
+    "settings-postmortem-template-new": "/settings/postmortems/templates/new/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (
@@ -246,6 +253,10 @@ OBJECT_PAGES = (
     "kb-article",
     "kb-edit",
     "kb-version",
+    "postmortem",
+    "postmortem-edit",
+    "postmortem-print",
+    "settings-postmortem-template",
 )
 
 
@@ -599,6 +610,7 @@ def targets(site: Site, role: str | None) -> list[Target]:
     found.extend(runbook_targets(user))
     found.extend(status_admin_targets())
     found.extend(article_targets(user))
+    found.extend(postmortem_targets())
     if can(user, Action.CONFIG_MANAGE):
         found.extend(admin_targets(user))
     return found
@@ -627,6 +639,37 @@ def article_targets(user: User) -> list[Target]:
     if internal is not None:
         label = "internal article" if can(user, Action.ARTICLE_EDIT) else "internal article (404)"
         found.append(Target("kb-article", label, reverse("kb-article", args=[internal.pk])))
+
+
+def postmortem_targets() -> list[Target]:
+    """A postmortem's page, its editor and print page, and a template's editor (404 for
+    whoever may not see them); one is drafted if the data has none."""
+    from tocsin.learning import postmortems
+    from tocsin.learning.models import Postmortem, PostmortemTemplate
+
+    postmortem = Postmortem.objects.order_by("pk").first()
+    if postmortem is None:
+        incident = Incident.objects.filter(status=Status.RESOLVED).order_by("pk").first()
+        if incident is None:
+            return []
+        postmortem = postmortems.postmortem_create(
+            incident=incident, actor=Actor.system("a11y setup")
+        )
+    found = [
+        Target("postmortem", "postmortem", reverse("postmortem", args=[postmortem.pk])),
+        Target(
+            "postmortem-edit", "postmortem editor", reverse("postmortem-edit", args=[postmortem.pk])
+        ),
+        Target(
+            "postmortem-print",
+            "postmortem, print-ready",
+            reverse("postmortem-print", args=[postmortem.pk]),
+        ),
+    ]
+    template = PostmortemTemplate.objects.order_by("pk").first()
+    if template is not None:
+        url = reverse("settings-postmortem-template", args=[template.pk])
+        found.append(Target("settings-postmortem-template", "postmortem template editor", url))
     return found
 
 

@@ -285,6 +285,7 @@ def test_timeline_is_append_only(agent, reporter, make_incident, clock):
         "assignment",
         "transition",
         "transition",
+        "postmortem",  # urgency 1 made it a P2: resolving it drafted the postmortem
         "transition",
     ]
 

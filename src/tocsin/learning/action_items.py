@@ -6,8 +6,8 @@ done, or accepted as a risk by a manager with a reason). Every change is an
 `action_item` entry on the incident's timeline, written in the same transaction with
 the actor. After every change the postmortem's completion is recomputed: a postmortem
 is complete (`completed_at`) when it is published and each of its items is done or
-accepted as a risk (`postmortem_completion_refresh`, which the postmortem's own
-services call when it is published too).
+accepted as a risk (`postmortems.postmortem_check_complete`, which the postmortem's
+own services call when it is published too).
 
 Due dates: a due date in the past is refused when it is set (on create, or when it is
 changed); an item becomes overdue as time passes, and editing an overdue item's other
@@ -31,8 +31,8 @@ from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid
 from tocsin.incidents.models import EntryKind, Incident, Priority
 from tocsin.incidents.timeline import timeline_append
-from tocsin.learning.models import ActionItem, ActionItemStatus, Postmortem, PostmortemStatus
-from tocsin.learning.models.actions import SETTLED_STATUSES
+from tocsin.learning.models import ActionItem, ActionItemStatus, Postmortem
+from tocsin.learning.postmortems import postmortem_check_complete
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 20_000
@@ -114,27 +114,10 @@ def _owner_name(owner: User | None) -> str:
 # --- the postmortem's completion -----------------------------------------------------------------
 
 
-def postmortem_completion_refresh(postmortem: Postmortem, *, at: dt.datetime | None = None) -> bool:
-    """Set or clear `completed_at`: complete when published and every item is done or
-    accepted as a risk. Answers whether it is complete. Call inside the change's
-    transaction."""
-    settled = (
-        postmortem.status == PostmortemStatus.PUBLISHED
-        and not postmortem.action_items.exclude(status__in=SETTLED_STATUSES).exists()
-    )
-    if settled and postmortem.completed_at is None:
-        postmortem.completed_at = at or now()
-        Postmortem.objects.filter(pk=postmortem.pk).update(completed_at=postmortem.completed_at)
-    elif not settled and postmortem.completed_at is not None:
-        postmortem.completed_at = None
-        Postmortem.objects.filter(pk=postmortem.pk).update(completed_at=None)
-    return settled
-
-
-def _refresh(item: ActionItem, at: dt.datetime) -> None:
+def _refresh(item: ActionItem, actor: Actor) -> None:
     if item.postmortem_id is not None:
         postmortem = Postmortem.objects.select_for_update().get(pk=item.postmortem_id)
-        postmortem_completion_refresh(postmortem, at=at)
+        postmortem_check_complete(postmortem=postmortem, actor=actor)
 
 
 def _entry(item: ActionItem, actor: Actor, text: str, event: str, **data: Any) -> None:
@@ -202,7 +185,7 @@ def action_item_create(
         due_at=item.due_at.isoformat() if item.due_at else None,
         postmortem=item.postmortem_id,
     )
-    _refresh(item, at)
+    _refresh(item, actor)
     return item
 
 
@@ -293,7 +276,7 @@ def action_item_update(
         "updated",
         **data,
     )
-    _refresh(item, at)
+    _refresh(item, actor)
     return item
 
 
@@ -328,5 +311,5 @@ def action_item_accept_risk(*, item: ActionItem, actor: Actor, reason: str) -> A
         status={"from": old, "to": item.status},
         reason=reason,
     )
-    _refresh(item, at)
+    _refresh(item, actor)
     return item

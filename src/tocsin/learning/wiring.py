@@ -1,21 +1,24 @@
 """What the learning app hooks into the apps below it at start-up (one call per
-feature, each owned by the module that implements it)."""
+feature, each owned by the module that implements it).
+
+The order is the order of the incident page's sections: what helps triage first (known
+errors, runbooks, articles), then what the incident leaves behind (action items, the
+postmortem)."""
 
 from __future__ import annotations
 
-from tocsin.learning import article_views
-
 
 def register() -> None:
-    # Each feature adds one line here: its module's register() appends its incident
-    # hooks (tocsin.incidents.hooks) and incident page sections.
-    from tocsin.learning import problem_views  # problems and known errors
+    from tocsin.learning import (
+        action_item_views,
+        article_views,
+        postmortems,
+        problem_views,
+        runbooks,
+    )
 
-    problem_views.register()
-    from tocsin.learning import action_item_views
-
-    action_item_views.register()
-    article_views.register()
-    from tocsin.learning import runbooks
-
-    runbooks.register()
+    problem_views.register()  # problems and known errors: the matching known errors
+    runbooks.register()  # runbooks: run on open, the outbox resolver, the section
+    article_views.register()  # the knowledge base's suggestions, "this article solved it"
+    action_item_views.register()  # the incident's action items, the person page's overdue
+    postmortems.register()  # postmortems: drafted on resolve, the incident page's section

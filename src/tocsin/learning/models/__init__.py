@@ -8,7 +8,14 @@ from tocsin.learning.models.articles import (
     ArticleVersion,
     ArticleVisibility,
 )
-from tocsin.learning.models.postmortems import Postmortem, PostmortemStatus
+from tocsin.learning.models.postmortems import (
+    Postmortem,
+    PostmortemComment,
+    PostmortemSettings,
+    PostmortemStatus,
+    PostmortemTemplate,
+    ServicePostmortemRule,
+)
 from tocsin.learning.models.problems import Problem, ProblemIncident, ProblemStatus
 from tocsin.learning.models.runbooks import (
     CallState,
@@ -27,7 +34,10 @@ __all__ = [
     "ArticleVisibility",
     "CallState",
     "Postmortem",
+    "PostmortemComment",
+    "PostmortemSettings",
     "PostmortemStatus",
+    "PostmortemTemplate",
     "Problem",
     "ProblemIncident",
     "ProblemStatus",
@@ -35,4 +45,5 @@ __all__ = [
     "RunbookRun",
     "RunbookRunStep",
     "RunbookStep",
+    "ServicePostmortemRule",
 ]
