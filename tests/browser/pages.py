@@ -639,6 +639,7 @@ def article_targets(user: User) -> list[Target]:
     if internal is not None:
         label = "internal article" if can(user, Action.ARTICLE_EDIT) else "internal article (404)"
         found.append(Target("kb-article", label, reverse("kb-article", args=[internal.pk])))
+    return found
 
 
 def postmortem_targets() -> list[Target]:
@@ -783,6 +784,7 @@ def problem_targets(user: User) -> list[Target]:
         if match is not None:
             url = _incident_url(match)
             found.append(Target("incident", "incident offered a known error", url))
+    return found
 
 
 def runbook_targets(user: User) -> list[Target]:

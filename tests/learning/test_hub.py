@@ -38,7 +38,7 @@ def test_staff_see_what_is_waiting_and_the_menu_leads_there(
     make_user: Callable[..., User], make_incident: Callable[..., Incident]
 ) -> None:
     agent = make_user(Role.AGENT)
-    incident = make_incident()
+    incident = make_incident(make_user(Role.REPORTER))
     late = now() - dt.timedelta(days=1)
     Postmortem.objects.create(incident=incident, title="<b>Outage</b>", due_at=late)
     ActionItem.objects.create(incident=incident, title="Fix", owner=agent, due_at=late)
