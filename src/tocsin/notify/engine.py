@@ -61,7 +61,7 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import F, Max, Q
+from django.db.models import Max, Q
 
 from tocsin.accounts.models import ContactMethod
 from tocsin.core.budget import budget_spent
@@ -107,6 +107,14 @@ def _due(at: dt.datetime) -> Q:
     return Q(state=OutboxState.QUEUED, not_before__lte=at) | Q(
         state=OutboxState.SENDING, lease_until__lt=at
     )
+
+
+# The claim's compare-and-set: `_due(at)` and `pk`, written in SQL for RETURNING.
+_CLAIM_SQL = (
+    "UPDATE notify_outboxmessage SET state = %s, lease_until = %s, "
+    "attempts = attempts + 1 WHERE id = %s AND ((state = %s AND not_before <= %s) "
+    "OR (state = %s AND lease_until < %s)) RETURNING attempts"
+)
 
 
 def _lease(policy: RetryPolicy) -> dt.timedelta:
@@ -223,13 +231,24 @@ class OutboxModule:
 
         Returns the attempt number this claim holds, or None if another worker has it.
         """
-        qs = OutboxMessage.objects.filter(_due(at), pk=pk)
-        if (
-            qs.update(state=OutboxState.SENDING, lease_until=at + lease, attempts=F("attempts") + 1)
-            != 1
-        ):
-            return None
-        return OutboxMessage.objects.filter(pk=pk).values_list("attempts", flat=True).get()
+        # One statement (UPDATE ... RETURNING, SQLite 3.35+ and PostgreSQL) rather than the
+        # update and a read of the attempt number: a storm claims hundreds a second.
+        ops = connection.ops
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _CLAIM_SQL,
+                [
+                    OutboxState.SENDING,
+                    ops.adapt_datetimefield_value(at + lease),
+                    pk,
+                    OutboxState.QUEUED,
+                    ops.adapt_datetimefield_value(at),
+                    OutboxState.SENDING,
+                    ops.adapt_datetimefield_value(at),
+                ],
+            )
+            row = cursor.fetchone()
+        return None if row is None else int(row[0])
 
     def _release(self, held: Sequence[tuple[int, int]], not_before: dt.datetime | None) -> None:
         """Give back claims not acted on (a throttled method): queued again, the attempt
@@ -539,7 +558,10 @@ class OutboxModule:
         """Send one claimed message (and what it carries) and record the outcome."""
         # The engine thread (synchronous mode) does not wait long on a database error.
         until = claim.until if self.threads else min(claim.until, time.monotonic() + 2)
-        message = _retrying(lambda: OutboxMessage.objects.get(pk=claim.pk), until)
+        message = _retrying(
+            lambda: OutboxMessage.objects.select_related("contact_method").get(pk=claim.pk),
+            until,
+        )
         if claim.bundle and claim.bundle.get("text"):
             message.body = f"{message.body}\n\n{claim.bundle['text']}"
             message.payload = {**(message.payload or {}), "bundle": claim.bundle}
