@@ -42,6 +42,9 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile the drain")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sql", action="store_true", help="print statement shapes per alert")
+    parser.add_argument(
+        "--sync", action="store_true", help="the outbox sends in the engine thread (profiled)"
+    )
     parser.add_argument("--database-url", default="", help="an EMPTY database to use")
     args = parser.parse_args()
     os.environ.pop("DATABASE_URL", None)
@@ -93,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
         )
         assert reply.status_code < 300, reply.content
     modules = default_modules(make_worker_id())
+    if args.sync:
+        from tocsin.notify.engine import OutboxModule
+
+        modules = [OutboxModule() if m.name == "outbox" else m for m in modules]
     spent: dict[str, float] = defaultdict(float)
     queries: Counter[str] = Counter()
     shapes: Counter[str] = Counter()

@@ -527,13 +527,27 @@ def _climb_step(
     return max(pages, 1)
 
 
+def _rules_of(users: list[User], urgency: str) -> dict[int, list[Any]]:
+    """Each person's notification cycle; one person's (the usual step) is read once per
+    batch of steps (core.memo): a storm pages the same on-call person again and again."""
+    if len(users) == 1:
+        user = users[0]
+        return {
+            user.pk: memo(
+                ("paging_rules", user.pk, urgency),
+                lambda: effective_rules_many([user], urgency)[user.pk],
+            )
+        }
+    return effective_rules_many(users, urgency)
+
+
 def _page_people(
     climb: Escalation, incident: Incident, found: list[targets.Found], *, at: dt.datetime
 ) -> int:
     """One Page per person and one queued message per notification rule."""
     if not found:
         return 0
-    cycles = effective_rules_many([f.user for f in found], climb.urgency)
+    cycles = _rules_of([f.user for f in found], climb.urgency)
     written = 0
     for item in found:
         # new for certain: this worker holds the step (the compare-and-set above), and

@@ -219,6 +219,8 @@ class OutboxModule:
         self._busy: Counter[str] = Counter()  # destination -> sends in flight
         self._slots = 0  # sending threads taken
         self._waiting = False  # a due message waited for a slot: wake on release
+        self._claiming = threading.Lock()  # one claimer at a time (engine or sender thread)
+        self._stopping = False  # forget(): sending threads claim nothing more
         self._jobs: queue.Queue[Claim | None] = queue.Queue()
         self._pool: list[threading.Thread] = []
         self._idle = threading.Condition(self._lock)
@@ -265,11 +267,11 @@ class OutboxModule:
                 pk=pk, state=OutboxState.SENDING, attempts=attempts
             ).update(**fields)
 
-    def _due_rows(self, at: dt.datetime) -> Iterator[list[_Row]]:
-        """Due rows, oldest first, a page at a time (keyset), up to SCAN_MAX."""
+    def _due_rows(self, at: dt.datetime, scan: int = SCAN_MAX) -> Iterator[list[_Row]]:
+        """Due rows, oldest first, a page at a time (keyset), up to `scan` rows."""
         after: tuple[dt.datetime, int] | None = None
         scanned = 0
-        while scanned < SCAN_MAX:
+        while scanned < scan:
             qs = OutboxMessage.objects.filter(_due(at))
             if after is not None:
                 qs = qs.filter(Q(not_before__gt=after[0]) | Q(not_before=after[0], pk__gt=after[1]))
@@ -376,13 +378,13 @@ class OutboxModule:
             until=started + lease.total_seconds(),
         )
 
-    def _claims(self, at: dt.datetime) -> Iterator[Claim]:
+    def _claims(self, at: dt.datetime, scan: int = SCAN_MAX) -> Iterator[Claim]:
         """Claim due messages, as many as may be sent now (the caller sends each before
         asking for the next in synchronous mode)."""
         seen: set[int] = set()
         methods_seen: set[int] = set()  # SMS/voice methods dealt with in this turn
         self._cut = False
-        for rows in self._due_rows(at):
+        for rows in self._due_rows(at, scan):
             methods = ContactMethod.objects.in_bulk(
                 {r.contact_method_id for r in rows if r.contact_method_id is not None}
             )
@@ -454,17 +456,35 @@ class OutboxModule:
 
     def _tick_threaded(self) -> int:
         self._start_pool()
-        with self._lock:
-            self._waiting = False
-        started = 0
-        for claim in self._claims(clock_now()):
+        self._stopping = False  # a module ticked again after forget() (tests) sends again
+        started, cut = self._refill(SCAN_MAX)
+        return max(started, 1) if cut else started
+
+    def _refill(self, scan: int) -> tuple[int, bool]:
+        """Claim what the free sending slots may take and hand it to the threads. Called
+        by the engine's turn and by a sending thread that has just freed a slot which a
+        due message waited for: during a storm the threads keep sending while the engine
+        thread works through the ingest and escalation modules (before, a turn's 0.5 s
+        budgets of those modules stood between a finished send and the next claim, and
+        the pages of a storm waited for the whole backlog). One claimer at a time; a
+        claimer that finds another at work leaves it to that one. Returns (claims handed
+        over, whether the scan stopped on the turn's time budget)."""
+        if self._stopping or not self._claiming.acquire(blocking=False):
+            return 0, False
+        try:
             with self._lock:
-                self._in_flight.add(claim.pk)
-                self._busy[claim.destination] += 1
-                self._slots += 1
-            self._jobs.put(claim)
-            started += 1
-        return max(started, 1) if self._cut else started
+                self._waiting = False
+            started = 0
+            for claim in self._claims(clock_now(), scan):
+                with self._lock:
+                    self._in_flight.add(claim.pk)
+                    self._busy[claim.destination] += 1
+                    self._slots += 1
+                self._jobs.put(claim)
+                started += 1
+            return started, self._cut
+        finally:
+            self._claiming.release()
 
     def _start_pool(self) -> None:
         while len(self._pool) < self.threads:
@@ -503,7 +523,9 @@ class OutboxModule:
                 wake = self._waiting
                 self._idle.notify_all()
             try:
-                if wake:
+                # a due message waited for a slot: this thread claims it (and what else
+                # the free slots may take) rather than wait for the engine's next turn
+                if wake and not self._refill(PAGE_SIZE)[0]:
                     work_committed()  # PostgreSQL: the engine claims what waited
                 close_old_connections()
             except Exception:
@@ -538,6 +560,7 @@ class OutboxModule:
     def forget(self) -> None:
         """The worker stops: wait briefly for sends in flight, then give up on them (their
         leases run out and the next worker sends them again, once)."""
+        self._stopping = True
         if not self._pool:
             return
         wait = float(getattr(settings, "TOCSIN_OUTBOX_STOP_WAIT_SECONDS", 5.0))
@@ -559,7 +582,9 @@ class OutboxModule:
         # The engine thread (synchronous mode) does not wait long on a database error.
         until = claim.until if self.threads else min(claim.until, time.monotonic() + 2)
         message = _retrying(
-            lambda: OutboxMessage.objects.select_related("contact_method").get(pk=claim.pk),
+            lambda: OutboxMessage.objects.select_related("contact_method", "person").get(
+                pk=claim.pk
+            ),
             until,
         )
         if claim.bundle and claim.bundle.get("text"):
