@@ -2,8 +2,10 @@
 oldest due first.
 
 A step is claimed with a compare-and-set on the climb's `step`, so several workers never
-fire it twice; a worker that dies mid-step rolls the whole step back (pages, messages,
-timeline entry) and the next turn fires it again. A stopped worker loses nothing: on
+fire it twice. Steps are fired several to a transaction (each in a savepoint of its own:
+a step that fails is logged and rolled back alone; ADR 0008); a worker that dies
+mid-batch rolls the batch's steps back (pages, messages, timeline entries) and the next
+turn fires them again. A stopped worker loses nothing: on
 restart every overdue step fires at once, in order of due time (the Grafana OnCall #1206
 lesson).
 """

@@ -14,10 +14,12 @@ Two modes:
 - threaded (`OutboxModule(threads=n)`, n > 0; what `tocsin worker` runs, with
   n = TOCSIN_OUTBOX_THREADS, default 8): the engine thread only claims, and only as many
   messages as there are free sending threads, at most TOCSIN_OUTBOX_PER_DESTINATION
-  (default 2) per destination (channel kind + host, the SMTP relay for mail, the contact
+  (default 4) per destination (channel kind + host, the SMTP relay for mail, the contact
   method for SMS and voice). Each claimed message goes to a sending thread at once (its
   lease starts at the claim), which loads it, calls the channel, records the outcome and
-  closes its own database connection. The module never waits on a send: a provider that
+  closes its own database connection. A sending thread that frees a slot a due message
+  waited for claims the next ones itself (`_refill`, one claimer at a time), so a storm's
+  pages keep leaving while the engine thread ingests and escalates (ADR 0008). The module never waits on a send: a provider that
   hangs until its timeout ties up only its destination's slots, never other channels or
   other engine modules.
 - synchronous (`OutboxModule()`, threads=0, what tests drive tick by tick, and any turn
