@@ -111,6 +111,24 @@ def run(args: argparse.Namespace) -> int:
             shapes[f"{current[0]}: {sql[:140]}"] += 1
         return execute(sql, params, many, context)
 
+    # the sending threads' own connections count under "send threads"
+    import threading
+
+    from django.db.backends.signals import connection_created
+
+    def count_thread(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if threading.current_thread().name.startswith("outbox-send"):
+            queries["send threads"] += 1
+            if args.sql:
+                shapes[f"send threads: {sql[:140]}"] += 1
+        return execute(sql, params, many, context)
+
+    def on_connect(sender: Any, connection: Any, **kwargs: Any) -> None:
+        if threading.current_thread().name.startswith("outbox-send"):
+            connection.execute_wrappers.append(count_thread)
+
+    connection_created.connect(on_connect)
+
     # each module timed by wrapping its tick
     for module in modules:
         original = module.tick
@@ -150,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
         f"{connection.vendor}: {n} alerts over {args.services} services, "
         f"{len(receiver.first)} pages arrived, duplicates {receiver.duplicates('bench-b-')}; "
         f"{took:.2f} s wall, {cpu_s:.2f} s CPU in this process ({cpu_s / n * 1000:.1f} ms "
-        f"CPU an alert), {ticks} ticks, {sum(queries.values()) / n:.1f} statements an alert"
+        f"CPU an alert), {ticks} ticks, {sum(queries.values()) / n:.1f} statements an alert "
+        "(send threads included)"
     )
     if arrivals:
         print(
@@ -160,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'module':<20} {'ms/alert':>9} {'stmts/alert':>12}")
     for name in sorted(spent, key=lambda k: -spent[k]):
         print(f"{name:<20} {spent[name] / n * 1000:9.2f} {queries[name] / n:12.2f}")
+    print(f"{'send threads':<20} {'':>9} {queries['send threads'] / n:12.2f}")
     if args.sql:
         for shape, c in shapes.most_common(60):
             print(f"{c / n:7.2f}  {shape}")
