@@ -176,6 +176,10 @@ def run(args: argparse.Namespace) -> int:
             f"pages: first {arrivals[0] - t0:.2f} s, median {arrivals[len(arrivals) // 2] - t0:.2f}"
             f" s, last {arrivals[-1] - t0:.2f} s after the drain began"
         )
+        tenths = [
+            arrivals[min(len(arrivals) - 1, len(arrivals) * k // 10)] - t0 for k in range(1, 10)
+        ]
+        print("pages by tenths: " + " ".join(f"{v:.1f}" for v in tenths))
     print(f"{'module':<20} {'ms/alert':>9} {'stmts/alert':>12}")
     for name in sorted(spent, key=lambda k: -spent[k]):
         print(f"{name:<20} {spent[name] / n * 1000:9.2f} {queries[name] / n:12.2f}")
