@@ -105,9 +105,7 @@ class IngestModule:
         done = start = 0
         while start < len(pks):
             chunk = pks[start : start + self.rows_per_transaction]
-            # CPU time of this thread, not wall time: on a machine short of CPU a wall-time
-            # pace shrank the batches to a row or two, each with a batch's fixed reads.
-            started = time.thread_time()
+            started = time.perf_counter()
             with collector_paused():
                 processed = services.inbox_process_batch(
                     pks=chunk,
@@ -120,7 +118,7 @@ class IngestModule:
                 return done  # our lease lapsed and another worker took the service
             done += processed
             start += len(chunk)
-            self._pace(len(chunk), time.thread_time() - started)
+            self._pace(len(chunk), time.perf_counter() - started)
             if budget_spent():
                 break  # this turn's time is used up: the rest of the service next turn
         return done
