@@ -47,7 +47,7 @@ def memo(key: Hashable, read: Callable[[], T]) -> T:
     if found is None:
         return read()
     if key in found:
-        return found[key]  # type: ignore[no-any-return]
+        return found[key]
     value = read()
     found[key] = value
     return value

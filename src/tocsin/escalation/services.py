@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -414,7 +414,7 @@ STEPS_TARGET = {"sqlite": 0.05}
 STEPS_TARGET_OTHER = 0.15
 
 
-def climb_steps(due: list[tuple[int, int, int | None]], *, at: dt.datetime) -> tuple[int, int]:
+def climb_steps(due: Sequence[tuple[int, int, int | None]], *, at: dt.datetime) -> tuple[int, int]:
     """Fire several due steps in ONE transaction, in the order given: `due` holds
     (climb id, incident id, policy id) of climbs due at `at`, oldest first. Each step is
     exactly `climb_step`'s (the same compare-and-set on `step`, its pages, messages and

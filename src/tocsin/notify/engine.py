@@ -19,9 +19,9 @@ Two modes:
   lease starts at the claim), which loads it, calls the channel, records the outcome and
   closes its own database connection. A sending thread that frees a slot a due message
   waited for claims the next ones itself (`_refill`, one claimer at a time), so a storm's
-  pages keep leaving while the engine thread ingests and escalates (ADR 0008). The module never waits on a send: a provider that
-  hangs until its timeout ties up only its destination's slots, never other channels or
-  other engine modules.
+  pages keep leaving while the engine thread ingests and escalates (ADR 0008). The
+  module never waits on a send: a provider that hangs until its timeout ties up only its
+  destination's slots, never other channels or other engine modules.
 - synchronous (`OutboxModule()`, threads=0, what tests drive tick by tick, and any turn
   that runs inside an open transaction, whose claims other connections cannot see): each
   message is claimed just before it is sent, in the engine thread; a turn stops claiming
