@@ -40,6 +40,7 @@ from tocsin.core.audit import audit_record, snapshot
 from tocsin.core.clock import now
 from tocsin.core.crypto import decrypt, encrypt
 from tocsin.core.errors import Invalid, NotFound
+from tocsin.core.memo import memo
 from tocsin.incidents.models import Incident, RoleAssignment, TimelineEntry
 from tocsin.notify.hooks import WebhookTarget
 from tocsin.notify.models import OutboxMessage
@@ -375,11 +376,11 @@ def subscribed(event: str, incident: Incident) -> list[AutomationWebhook]:
     scope = Q(service__isnull=True)
     if incident.service_id is not None:
         scope |= Q(service_id=incident.service_id)
-    return [
-        w
-        for w in AutomationWebhook.objects.filter(scope, active=True).order_by("pk")
-        if event in (w.events or [])
-    ]
+    active = memo(  # once per engine batch (core.memo) for every event of the service
+        ("automation_webhooks", incident.service_id),
+        lambda: list(AutomationWebhook.objects.filter(scope, active=True).order_by("pk")),
+    )
+    return [w for w in active if event in (w.events or [])]
 
 
 def _latest_entry(incident: Incident) -> int:

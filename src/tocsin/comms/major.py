@@ -41,6 +41,7 @@ from tocsin.core.actors import Actor
 from tocsin.core.audit import audit_record
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid, NotFound
+from tocsin.core.memo import memo
 from tocsin.escalation.models import Escalation, EscalationPolicy
 from tocsin.escalation.services import climb_start
 from tocsin.incidents.models import OPEN_STATUSES, EntryKind, Incident, RoleAssignment, Status
@@ -60,6 +61,12 @@ REASON_MAX = 500
 
 
 def major_settings() -> MajorIncidentSettings:
+    """The settings (created on first use). Read once per engine batch (core.memo): the
+    object is shared there, so callers only read it."""
+    return memo("major_settings", _major_settings)
+
+
+def _major_settings() -> MajorIncidentSettings:
     found = MajorIncidentSettings.objects.select_related("policy", "commander_schedule").first()
     if found is not None:
         return found

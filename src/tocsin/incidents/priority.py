@@ -9,6 +9,7 @@ from django.db import transaction
 from tocsin.core.actors import Actor
 from tocsin.core.audit import audit_record
 from tocsin.core.errors import Invalid
+from tocsin.core.memo import memo
 from tocsin.incidents.models import Level, Priority, PriorityMatrixCell
 
 # DEFAULT_MATRIX[urgency][impact]
@@ -29,10 +30,14 @@ def matrix() -> dict[int, dict[int, int]]:
 
 
 def priority_for(impact: int, urgency: int) -> int:
-    cell = PriorityMatrixCell.objects.filter(impact=impact, urgency=urgency).first()
-    if cell is not None:
-        return cell.priority
-    return DEFAULT_MATRIX[urgency][impact]
+    def read() -> int:
+        cell = PriorityMatrixCell.objects.filter(impact=impact, urgency=urgency).first()
+        if cell is not None:
+            return cell.priority
+        return DEFAULT_MATRIX[urgency][impact]
+
+    # read once per engine batch (tocsin.core.memo); a plain read anywhere else
+    return memo(("priority_matrix", impact, urgency), read)
 
 
 @transaction.atomic

@@ -20,6 +20,7 @@ from django.db import transaction
 from tocsin.core.actors import Actor
 from tocsin.core.audit import audit_record, snapshot
 from tocsin.core.errors import Invalid
+from tocsin.core.memo import memo
 from tocsin.incidents.models import BusinessCalendar, Incident, Priority, SlaTarget, Status
 
 log = logging.getLogger("tocsin.sla")
@@ -42,6 +43,10 @@ class Target:
 
 
 def target_for(priority: int) -> Target:
+    return memo(("sla_target", priority), lambda: _target_for(priority))  # once per batch
+
+
+def _target_for(priority: int) -> Target:
     row = SlaTarget.objects.select_related("calendar").filter(priority=priority).first()
     if row is None:
         response, resolution = DEFAULT_TARGETS[priority]

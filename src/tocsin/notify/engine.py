@@ -14,12 +14,14 @@ Two modes:
 - threaded (`OutboxModule(threads=n)`, n > 0; what `tocsin worker` runs, with
   n = TOCSIN_OUTBOX_THREADS, default 8): the engine thread only claims, and only as many
   messages as there are free sending threads, at most TOCSIN_OUTBOX_PER_DESTINATION
-  (default 2) per destination (channel kind + host, the SMTP relay for mail, the contact
+  (default 4) per destination (channel kind + host, the SMTP relay for mail, the contact
   method for SMS and voice). Each claimed message goes to a sending thread at once (its
   lease starts at the claim), which loads it, calls the channel, records the outcome and
-  closes its own database connection. The module never waits on a send: a provider that
-  hangs until its timeout ties up only its destination's slots, never other channels or
-  other engine modules.
+  closes its own database connection. A sending thread that frees a slot a due message
+  waited for claims the next ones itself (`_refill`, one claimer at a time), so a storm's
+  pages keep leaving while the engine thread ingests and escalates (ADR 0008). The
+  module never waits on a send: a provider that hangs until its timeout ties up only its
+  destination's slots, never other channels or other engine modules.
 - synchronous (`OutboxModule()`, threads=0, what tests drive tick by tick, and any turn
   that runs inside an open transaction, whose claims other connections cannot see): each
   message is claimed just before it is sent, in the engine thread; a turn stops claiming
@@ -61,7 +63,7 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import F, Max, Q
+from django.db.models import Max, Q
 
 from tocsin.accounts.models import ContactMethod
 from tocsin.core.budget import budget_spent
@@ -107,6 +109,14 @@ def _due(at: dt.datetime) -> Q:
     return Q(state=OutboxState.QUEUED, not_before__lte=at) | Q(
         state=OutboxState.SENDING, lease_until__lt=at
     )
+
+
+# The claim's compare-and-set: `_due(at)` and `pk`, written in SQL for RETURNING.
+_CLAIM_SQL = (
+    "UPDATE notify_outboxmessage SET state = %s, lease_until = %s, "
+    "attempts = attempts + 1 WHERE id = %s AND ((state = %s AND not_before <= %s) "
+    "OR (state = %s AND lease_until < %s)) RETURNING attempts"
+)
 
 
 def _lease(policy: RetryPolicy) -> dt.timedelta:
@@ -211,6 +221,8 @@ class OutboxModule:
         self._busy: Counter[str] = Counter()  # destination -> sends in flight
         self._slots = 0  # sending threads taken
         self._waiting = False  # a due message waited for a slot: wake on release
+        self._claiming = threading.Lock()  # one claimer at a time (engine or sender thread)
+        self._stopping = False  # forget(): sending threads claim nothing more
         self._jobs: queue.Queue[Claim | None] = queue.Queue()
         self._pool: list[threading.Thread] = []
         self._idle = threading.Condition(self._lock)
@@ -223,13 +235,24 @@ class OutboxModule:
 
         Returns the attempt number this claim holds, or None if another worker has it.
         """
-        qs = OutboxMessage.objects.filter(_due(at), pk=pk)
-        if (
-            qs.update(state=OutboxState.SENDING, lease_until=at + lease, attempts=F("attempts") + 1)
-            != 1
-        ):
-            return None
-        return OutboxMessage.objects.filter(pk=pk).values_list("attempts", flat=True).get()
+        # One statement (UPDATE ... RETURNING, SQLite 3.35+ and PostgreSQL) rather than the
+        # update and a read of the attempt number: a storm claims hundreds a second.
+        ops = connection.ops
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _CLAIM_SQL,
+                [
+                    OutboxState.SENDING,
+                    ops.adapt_datetimefield_value(at + lease),
+                    pk,
+                    OutboxState.QUEUED,
+                    ops.adapt_datetimefield_value(at),
+                    OutboxState.SENDING,
+                    ops.adapt_datetimefield_value(at),
+                ],
+            )
+            row = cursor.fetchone()
+        return None if row is None else int(row[0])
 
     def _release(self, held: Sequence[tuple[int, int]], not_before: dt.datetime | None) -> None:
         """Give back claims not acted on (a throttled method): queued again, the attempt
@@ -246,11 +269,11 @@ class OutboxModule:
                 pk=pk, state=OutboxState.SENDING, attempts=attempts
             ).update(**fields)
 
-    def _due_rows(self, at: dt.datetime) -> Iterator[list[_Row]]:
-        """Due rows, oldest first, a page at a time (keyset), up to SCAN_MAX."""
+    def _due_rows(self, at: dt.datetime, scan: int = SCAN_MAX) -> Iterator[list[_Row]]:
+        """Due rows, oldest first, a page at a time (keyset), up to `scan` rows."""
         after: tuple[dt.datetime, int] | None = None
         scanned = 0
-        while scanned < SCAN_MAX:
+        while scanned < scan:
             qs = OutboxMessage.objects.filter(_due(at))
             if after is not None:
                 qs = qs.filter(Q(not_before__gt=after[0]) | Q(not_before=after[0], pk__gt=after[1]))
@@ -357,13 +380,13 @@ class OutboxModule:
             until=started + lease.total_seconds(),
         )
 
-    def _claims(self, at: dt.datetime) -> Iterator[Claim]:
+    def _claims(self, at: dt.datetime, scan: int = SCAN_MAX) -> Iterator[Claim]:
         """Claim due messages, as many as may be sent now (the caller sends each before
         asking for the next in synchronous mode)."""
         seen: set[int] = set()
         methods_seen: set[int] = set()  # SMS/voice methods dealt with in this turn
         self._cut = False
-        for rows in self._due_rows(at):
+        for rows in self._due_rows(at, scan):
             methods = ContactMethod.objects.in_bulk(
                 {r.contact_method_id for r in rows if r.contact_method_id is not None}
             )
@@ -435,17 +458,35 @@ class OutboxModule:
 
     def _tick_threaded(self) -> int:
         self._start_pool()
-        with self._lock:
-            self._waiting = False
-        started = 0
-        for claim in self._claims(clock_now()):
+        self._stopping = False  # a module ticked again after forget() (tests) sends again
+        started, cut = self._refill(SCAN_MAX)
+        return max(started, 1) if cut else started
+
+    def _refill(self, scan: int) -> tuple[int, bool]:
+        """Claim what the free sending slots may take and hand it to the threads. Called
+        by the engine's turn and by a sending thread that has just freed a slot which a
+        due message waited for: during a storm the threads keep sending while the engine
+        thread works through the ingest and escalation modules (before, a turn's 0.5 s
+        budgets of those modules stood between a finished send and the next claim, and
+        the pages of a storm waited for the whole backlog). One claimer at a time; a
+        claimer that finds another at work leaves it to that one. Returns (claims handed
+        over, whether the scan stopped on the turn's time budget)."""
+        if self._stopping or not self._claiming.acquire(blocking=False):
+            return 0, False
+        try:
             with self._lock:
-                self._in_flight.add(claim.pk)
-                self._busy[claim.destination] += 1
-                self._slots += 1
-            self._jobs.put(claim)
-            started += 1
-        return max(started, 1) if self._cut else started
+                self._waiting = False
+            started = 0
+            for claim in self._claims(clock_now(), scan):
+                with self._lock:
+                    self._in_flight.add(claim.pk)
+                    self._busy[claim.destination] += 1
+                    self._slots += 1
+                self._jobs.put(claim)
+                started += 1
+            return started, self._cut
+        finally:
+            self._claiming.release()
 
     def _start_pool(self) -> None:
         while len(self._pool) < self.threads:
@@ -484,7 +525,9 @@ class OutboxModule:
                 wake = self._waiting
                 self._idle.notify_all()
             try:
-                if wake:
+                # a due message waited for a slot: this thread claims it (and what else
+                # the free slots may take) rather than wait for the engine's next turn
+                if wake and not self._refill(PAGE_SIZE)[0]:
                     work_committed()  # PostgreSQL: the engine claims what waited
                 close_old_connections()
             except Exception:
@@ -519,6 +562,7 @@ class OutboxModule:
     def forget(self) -> None:
         """The worker stops: wait briefly for sends in flight, then give up on them (their
         leases run out and the next worker sends them again, once)."""
+        self._stopping = True
         if not self._pool:
             return
         wait = float(getattr(settings, "TOCSIN_OUTBOX_STOP_WAIT_SECONDS", 5.0))
@@ -539,7 +583,12 @@ class OutboxModule:
         """Send one claimed message (and what it carries) and record the outcome."""
         # The engine thread (synchronous mode) does not wait long on a database error.
         until = claim.until if self.threads else min(claim.until, time.monotonic() + 2)
-        message = _retrying(lambda: OutboxMessage.objects.get(pk=claim.pk), until)
+        message = _retrying(
+            lambda: OutboxMessage.objects.select_related("contact_method", "person").get(
+                pk=claim.pk
+            ),
+            until,
+        )
         if claim.bundle and claim.bundle.get("text"):
             message.body = f"{message.body}\n\n{claim.bundle['text']}"
             message.payload = {**(message.payload or {}), "bundle": claim.bundle}

@@ -39,6 +39,7 @@ from tocsin.catalog.models import Grouping, Integration, Service
 from tocsin.core.clock import now
 from tocsin.core.crypto import sha256_hex
 from tocsin.core.leases import lease_renew
+from tocsin.core.memo import batch_memo
 from tocsin.incidents.models import Incident
 
 
@@ -209,7 +210,7 @@ def _process_batch(
     it ends early after a row that opened an incident once it has run INCIDENT_HOLD:
     every new incident takes the one counter row for its number and holds it until the
     commit, so another worker opening an incident waits for this transaction."""
-    with transaction.atomic():
+    with transaction.atomic(), batch_memo():  # settings read once per batch (core.memo)
         at = now()
         if not lease_renew(name=lease_name, holder=holder, until=at + lease_for):
             return None
