@@ -22,6 +22,7 @@ from tocsin.escalation.responder_api import router as responders_router
 from tocsin.incidents.api import router as incidents_router
 from tocsin.incidents.response_api import router as response_router
 from tocsin.incidents.saved_views_api import router as saved_views_router
+from tocsin.learning.similar_api import router as similar_router
 from tocsin.notify.contacts_api import router as contacts_router
 from tocsin.oncall.api import router as oncall_router
 from tocsin.oncall.calendar_api import router as oncall_calendar_router
@@ -59,4 +60,5 @@ api.add_router("", statuspage_router)
 api.add_router("", responders_router)
 api.add_router("", major_router)
 api.add_router("", response_router)
+api.add_router("", similar_router)
 install_not_found_route(api)

@@ -24,6 +24,9 @@ function here from its `AppConfig.ready()` (the alerts app does, in alerts/apps.
   level and team id (the escalation app pages the receiving team's on-call).
 - `on_major_declared` is called by `major_declare` inside its transaction (the comms app
   pages the major-incident policy and opens the checklist).
+- `on_updated` is called by `incident_update` inside its transaction after the incident
+  is saved with changed fields, with the names of the fields that changed (the learning
+  app keeps the incident's search document in step with its text).
 - `incident_page_sections` are called by the incident page view with the viewing user
   and the incident; each returns a `PageSection` to show, or None to show nothing.
 """
@@ -76,6 +79,10 @@ class MajorDeclaredHook(Protocol):
     def __call__(self, *, incident: Incident, actor: Actor, reason: str) -> object: ...
 
 
+class UpdatedHook(Protocol):
+    def __call__(self, *, incident: Incident, fields: list[str], actor: Actor) -> object: ...
+
+
 @dataclass(frozen=True)
 class PageSection:
     """A block of the incident page: a template included with `context` added."""
@@ -95,6 +102,7 @@ on_priority_changed: list[PriorityChangedHook] = []
 on_escalated: list[EscalatedHook] = []
 on_major_declared: list[MajorDeclaredHook] = []
 incident_page_sections: list[PageSectionHook] = []
+on_updated: list[UpdatedHook] = []
 
 
 T = TypeVar("T")
@@ -146,6 +154,11 @@ def run_escalated(
 def run_major_declared(*, incident: Incident, actor: Actor, reason: str) -> None:
     for hook in on_major_declared:
         hook(incident=incident, actor=actor, reason=reason)
+
+
+def run_updated(*, incident: Incident, fields: list[str], actor: Actor) -> None:
+    for hook in on_updated:
+        hook(incident=incident, fields=fields, actor=actor)
 
 
 def page_sections(user: User | None, incident: Incident) -> list[PageSection]:

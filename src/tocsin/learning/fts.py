@@ -12,7 +12,9 @@ no character can break or widen a query. Two ways to combine them:
 
 - ``ALL``: every word or phrase must match (a search box);
 - ``ANY``: any may match, the more the better (similar incidents: the text of one incident
-  looks for others), ranked by BM25 on SQLite and `ts_rank_cd` on PostgreSQL.
+  looks for others), ranked by BM25 on SQLite and `ts_rank_cd` on PostgreSQL. English
+  stop words ("the", "is", …) are left out of an ANY query on both databases (PostgreSQL
+  drops them itself; FTS5 does not, and "the" OR … would match nearly every row).
 
 `prefix=True` lets the last word match as a prefix (suggestions while someone types).
 
@@ -35,6 +37,20 @@ from django.db.migrations.state import StateApps
 _TOKEN = re.compile(r'"([^"]*)"|(\w+)', re.UNICODE)
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 32  # a pasted essay searches on its first 32 words and phrases
+
+# English stop words (PostgreSQL's `english` list, which drops them from every query):
+# left out of ANY queries, so that both databases search the same words.
+_STOP_WORDS_TEXT = """
+a about above after again against all am an and any are as at be because been before
+being below between both but by can did do does doing don down during each few for from
+further had has have having he her here hers herself him himself his how i if in into is
+it its itself just me more most my myself no nor not now of off on once only or other
+our ours ourselves out over own s same she should so some such t than that the their
+theirs them themselves then there these they this those through to too under until up
+very was we were what when where which while who whom why will with you your yours
+yourself yourselves
+"""
+STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 
 
 class Mode(Enum):
@@ -105,9 +121,16 @@ def terms(text: str) -> list[tuple[str, ...]]:
     return out
 
 
+def _query_terms(text: str, mode: Mode) -> list[tuple[str, ...]]:
+    found = terms(text)
+    if mode is Mode.ANY:  # a lone stop word would match nearly everything
+        found = [words for words in found if len(words) > 1 or words[0] not in STOP_WORDS]
+    return found
+
+
 def sqlite_match(text: str, mode: Mode = Mode.ALL, *, prefix: bool = False) -> str | None:
     """An FTS5 MATCH expression for `text`, or None when it has no words."""
-    found = terms(text)
+    found = _query_terms(text, mode)
     if not found:
         return None
     parts = []
@@ -122,7 +145,7 @@ def sqlite_match(text: str, mode: Mode = Mode.ALL, *, prefix: bool = False) -> s
 def pg_tsquery(text: str, mode: Mode = Mode.ALL, *, prefix: bool = False) -> str | None:
     """A `to_tsquery('english', …)` argument for `text`, or None when it has no words.
     Words are only \\w characters, so nothing in them is tsquery syntax."""
-    found = terms(text)
+    found = _query_terms(text, mode)
     if not found:
         return None
     parts = []

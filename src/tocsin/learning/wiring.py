@@ -7,4 +7,6 @@ from __future__ import annotations
 def register() -> None:
     # Each feature adds one line here: its module's register() appends its incident
     # hooks (tocsin.incidents.hooks) and incident page sections.
-    pass
+    from tocsin.learning import similar
+
+    similar.register()  # similar incidents: search documents kept in step, page section

@@ -6,12 +6,14 @@ from tocsin.learning.models.articles import Article, ArticleVisibility
 from tocsin.learning.models.postmortems import Postmortem, PostmortemStatus
 from tocsin.learning.models.problems import Problem, ProblemIncident, ProblemStatus
 from tocsin.learning.models.runbooks import Runbook, RunbookStep
+from tocsin.learning.models.search import IncidentDocument
 
 __all__ = [
     "ActionItem",
     "ActionItemStatus",
     "Article",
     "ArticleVisibility",
+    "IncidentDocument",
     "Postmortem",
     "PostmortemStatus",
     "Problem",

@@ -1,0 +1,195 @@
+"""Similar incidents (issue 12, point 5): on each incident, the other incidents, problems
+and known errors that look alike, with how each incident was resolved.
+
+The text of an incident (title, category, subcategory, service and affected services,
+alert labels, description) is kept in its search document (`IncidentDocument`, see
+models/search.py for why a table of its own), written through the incident hooks in the
+incident's own transaction: `on_created`, `on_updated` (a triage that changes the text)
+and `on_resolved` (by then the alerts that joined the incident are there, with their
+labels). The full-text index over it is `INCIDENT_INDEX` (tocsin.learning.fts).
+
+To find the incidents like one, its own text is the query, in `fts.Mode.ANY` (any word
+may match, the more the better), cut to its most telling words (`query_words`: the title
+and labels first, then the description; no stop words, no bare numbers, each word once,
+at most `QUERY_WORDS`), which keeps the query fast on a large table and the ranking about
+what the incident is rather than about the boilerplate every monitoring incident shares.
+The incident itself and the duplicates merged into it are left out. Problems and known
+errors come from `problem_search.problems_like` over the same words.
+
+Who sees it: staff (those who may see every incident). A reporter gets 404 from the API,
+whether or not the incident is theirs, and no section on the page: similar incidents are
+other people's incidents, and problems are staff knowledge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from tocsin.accounts.models import User
+from tocsin.accounts.permissions import Action, can
+from tocsin.alerts.models import Alert
+from tocsin.core.actors import Actor
+from tocsin.core.errors import NotFound
+from tocsin.incidents import hooks
+from tocsin.incidents.models import Incident
+from tocsin.incidents.selectors import access_incident
+from tocsin.learning import fts
+from tocsin.learning.models import IncidentDocument, Problem
+from tocsin.learning.problem_search import problems_like
+
+# created by migration 0003_incident_document
+INCIDENT_INDEX = fts.Index(
+    table="learning_incident_document",
+    columns=("title", "labels", "description"),
+)
+
+QUERY_WORDS = 16  # the words of an incident that look for others
+SIMILAR_MAX = 50  # similar incidents ranked at most (the API pages through them)
+PROBLEMS_MAX = 5
+ALERTS_READ = 50  # an alert storm's labels: those of its first 50 alerts
+TEXT_FIELDS = frozenset(
+    {"title", "description", "service", "affected_services", "category", "subcategory"}
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+# -- the search document -------------------------------------------------------------
+
+
+def _labels(incident: Incident) -> str:
+    names: list[str] = []
+    for related in ("category", "subcategory", "service"):
+        if getattr(incident, f"{related}_id") is not None:
+            names.append(getattr(incident, related).name)
+    names += incident.affected_services.values_list("name", flat=True)
+    for labels in (
+        Alert.objects.filter(incident=incident)
+        .order_by("id")
+        .values_list("labels", flat=True)[:ALERTS_READ]
+    ):
+        if isinstance(labels, dict):
+            names += [f"{name} {value}" for name, value in labels.items() if value]
+    seen: dict[str, None] = {}
+    for name in names:
+        seen.setdefault(str(name).strip(), None)
+    return " ".join(name for name in seen if name)
+
+
+def document_fields(incident: Incident) -> dict[str, Any]:
+    """What the incident's search document holds."""
+    return {
+        "title": incident.title,
+        "labels": _labels(incident),
+        "description": incident.description,
+    }
+
+
+def incident_document_save(*, incident: Incident, **_: Any) -> None:
+    """Write the incident's search document as the incident is now (an incident hook,
+    inside the incident's transaction)."""
+    IncidentDocument.objects.update_or_create(incident=incident, defaults=document_fields(incident))
+
+
+def _on_updated(*, incident: Incident, fields: list[str], actor: Actor) -> None:
+    if TEXT_FIELDS.intersection(fields):
+        incident_document_save(incident=incident)
+
+
+# -- finding incidents like one ---------------------------------------------------------
+
+
+def query_words(*texts: str, limit: int = QUERY_WORDS) -> str:
+    """The telling words of `texts`, most important text first: no stop words, no bare
+    numbers or single letters, each word once, at most `limit`."""
+    seen: dict[str, None] = {}
+    for text in texts:
+        for word in _WORD.findall(text or ""):
+            word = word.lower()
+            if len(word) < 2 or word.isdigit() or word in fts.STOP_WORDS:
+                continue
+            seen.setdefault(word, None)
+            if len(seen) >= limit:
+                return " ".join(seen)
+    return " ".join(seen)
+
+
+@dataclass(frozen=True)
+class SimilarIncident:
+    incident: Incident
+    score: float
+
+    @property
+    def time_to_resolve(self) -> dt.timedelta | None:
+        resolved = self.incident.resolved_at
+        return None if resolved is None else resolved - self.incident.reported_at
+
+
+@dataclass(frozen=True)
+class Similar:
+    incidents: list[SimilarIncident]  # best first, at most SIMILAR_MAX
+    problems: list[tuple[Problem, float]]  # problems and known errors, best first
+
+
+def similar_incidents(
+    incident: Incident, *, limit: int = SIMILAR_MAX, problems: int = PROBLEMS_MAX
+) -> Similar:
+    """The incidents, problems and known errors that look like `incident`, best first.
+    Not the incident itself, nor the duplicates merged into it."""
+    fields = document_fields(incident)
+    text = query_words(fields["title"], fields["labels"], fields["description"])
+    left_out = [
+        incident.pk,
+        *Incident.objects.filter(duplicate_of=incident).values_list("pk", flat=True),
+    ]
+    where = "b.id NOT IN (" + ", ".join(["%s"] * len(left_out)) + ")"
+    ranked = fts.search(
+        INCIDENT_INDEX, text, mode=fts.Mode.ANY, limit=limit, where=where, params=left_out
+    )
+    found = Incident.objects.select_related("service", "category").in_bulk([pk for pk, _ in ranked])
+    return Similar(
+        incidents=[SimilarIncident(found[pk], score) for pk, score in ranked if pk in found],
+        problems=problems_like(text, limit=problems) if problems else [],
+    )
+
+
+def access_similar(user: User | None, ref: str | int) -> Incident:
+    """The incident `ref` if this person may see its similar incidents (staff); NotFound
+    otherwise, the same answer as for an incident one may not see."""
+    incident = access_incident(user, ref)
+    if not can(user, Action.INCIDENT_VIEW):  # every incident, not only one's own
+        raise NotFound(f"no incident {incident.ref}")
+    return incident
+
+
+# -- the incident page -----------------------------------------------------------------
+
+SECTION_INCIDENTS = 5
+SECTION_PROBLEMS = 3
+
+
+def similar_section(user: User | None, incident: Incident) -> hooks.PageSection | None:
+    """The incident page's "Similar incidents" section, for staff; nothing when nothing
+    looks alike."""
+    if not can(user, Action.INCIDENT_VIEW):
+        return None
+    similar = similar_incidents(
+        incident,
+        limit=SECTION_INCIDENTS,
+        problems=SECTION_PROBLEMS if can(user, Action.PROBLEM_VIEW) else 0,
+    )
+    if not similar.incidents and not similar.problems:
+        return None
+    return hooks.PageSection(
+        "learning/_similar_section.html",
+        {"similar_incidents": similar.incidents, "similar_problems": similar.problems},
+    )
+
+
+def register() -> None:
+    hooks.register(hooks.on_created, incident_document_save)
+    hooks.register(hooks.on_updated, _on_updated)
+    hooks.register(hooks.on_resolved, incident_document_save)
+    hooks.register(hooks.incident_page_sections, similar_section)
