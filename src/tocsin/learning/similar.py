@@ -129,28 +129,53 @@ class SimilarIncident:
 
 @dataclass(frozen=True)
 class Similar:
-    incidents: list[SimilarIncident]  # best first, at most SIMILAR_MAX
+    incidents: list[SimilarIncident]  # the page asked for, best first
+    count: int  # how many look alike (at most SIMILAR_MAX)
     problems: list[tuple[Problem, float]]  # problems and known errors, best first
 
 
+# what a similar incident shows (its title, status, service, category, resolution)
+SHOWN = (
+    "number",
+    "title",
+    "status",
+    "priority",
+    "reported_at",
+    "resolved_at",
+    "resolution_code",
+    "resolution_notes",
+    "service__name",
+    "category__name",
+)
+
+
 def similar_incidents(
-    incident: Incident, *, limit: int = SIMILAR_MAX, problems: int = PROBLEMS_MAX
+    incident: Incident, *, limit: int = 10, offset: int = 0, problems: int = PROBLEMS_MAX
 ) -> Similar:
-    """The incidents, problems and known errors that look like `incident`, best first.
-    Not the incident itself, nor the duplicates merged into it."""
+    """The incidents (`limit` of them from `offset` in the ranking), problems and known
+    errors that look like `incident`, best first. Not the incident itself, nor the
+    duplicates merged into it."""
     fields = document_fields(incident)
     text = query_words(fields["title"], fields["labels"], fields["description"])
     left_out = [
         incident.pk,
-        *Incident.objects.filter(duplicate_of=incident).values_list("pk", flat=True),
+        # no ORDER BY: the model's "-number" would walk the whole table by number
+        *Incident.objects.filter(duplicate_of=incident).order_by().values_list("pk", flat=True),
     ]
     where = "b.id NOT IN (" + ", ".join(["%s"] * len(left_out)) + ")"
     ranked = fts.search(
-        INCIDENT_INDEX, text, mode=fts.Mode.ANY, limit=limit, where=where, params=left_out
+        INCIDENT_INDEX, text, mode=fts.Mode.ANY, limit=SIMILAR_MAX, where=where, params=left_out
     )
-    found = Incident.objects.select_related("service", "category").in_bulk([pk for pk, _ in ranked])
+    window = ranked[offset : offset + limit]
+    found = (
+        Incident.objects.select_related("service", "category")
+        .only(*SHOWN)
+        .order_by()
+        .in_bulk([pk for pk, _ in window])
+    )
     return Similar(
-        incidents=[SimilarIncident(found[pk], score) for pk, score in ranked if pk in found],
+        incidents=[SimilarIncident(found[pk], score) for pk, score in window if pk in found],
+        count=len(ranked),
         problems=problems_like(text, limit=problems) if problems else [],
     )
 

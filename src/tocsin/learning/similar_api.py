@@ -105,11 +105,15 @@ def similar(request: HttpRequest, ref: IncidentRef, query: Query[SimilarQuery]) 
     """Past incidents, problems and known errors that look like this incident."""
     user = user_from_request(request)
     incident = access_similar(user, ref)
-    found = similar_incidents(incident, problems=5 if can(user, Action.PROBLEM_VIEW) else 0)
-    window = found.incidents[query.offset : query.offset + query.limit]
+    found = similar_incidents(
+        incident,
+        limit=query.limit,
+        offset=query.offset,
+        problems=5 if can(user, Action.PROBLEM_VIEW) else 0,
+    )
     return {
         "incident": incident.ref,
-        "items": [_incident_json(item) for item in window],
-        "count": len(found.incidents),
+        "items": [_incident_json(item) for item in found.incidents],
+        "count": found.count,
         "problems": [_problem_json(problem, score) for problem, score in found.problems],
     }
