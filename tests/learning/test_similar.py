@@ -18,9 +18,9 @@ from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.incidents.models import Incident
 from tocsin.incidents.services import incident_merge, incident_resolve, incident_update
-from tocsin.learning import fts
+from tocsin.learning import fts, similar
 from tocsin.learning.models import IncidentDocument, Problem, ProblemStatus
-from tocsin.learning.similar import INCIDENT_INDEX, query_words, similar_incidents
+from tocsin.learning.similar import INCIDENT_INDEX, QUERY_WORDS, query_words, similar_incidents
 
 pytestmark = pytest.mark.django_db
 
@@ -164,7 +164,22 @@ def test_an_incident_of_odd_characters_finds_its_like(
 def test_query_words_keep_the_telling_words_once() -> None:
     text = query_words("The VPN is flapping", "Network VPN", "Severity: error 2026 a b")
     assert text == "vpn flapping network severity error"
-    assert len(query_words(" ".join(f"word{i}" for i in range(100))).split()) == 16
+    assert len(query_words(" ".join(f"word{i}" for i in range(100))).split()) == QUERY_WORDS
+
+
+def test_the_telling_words_are_the_rare_ones_others_share(
+    make_incident: MakeIncident, reporter: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(similar, "COMMON_AT", 3)
+    for n in range(4):
+        make_incident(reporter, title=f"Database slow {n}", description="zebra" if n < 2 else "")
+    make_incident(reporter, title="Lonely words", description="")
+    counts = fts.document_counts(INCIDENT_INDEX, ["database", "zebra", "lonely", "the"], cap=3)
+    assert counts == {"database": 3, "zebra": 2, "lonely": 1, "the": 0}  # capped at 3
+    # the common word and the word no other incident holds are left out
+    assert similar.telling_words(["database", "zebra", "lonely"]) == "zebra"
+    # all common: the first few
+    assert similar.telling_words(["database", "slow", "lonely"]) == "database slow"
 
 
 # -- the API ----------------------------------------------------------------------------

@@ -210,6 +210,41 @@ def search(
         return [(int(row[0]), float(row[1])) for row in cursor.fetchall()]
 
 
+def document_counts(index: Index, words: Sequence[str], *, cap: int = 1000) -> dict[str, int]:
+    """How many rows of `index` hold each of `words` (single words), each counted only up
+    to `cap`: a word found `cap` times is a common word, and counting it further would
+    cost as much as reading all its rows. One statement for all the words; each count
+    reads at most `cap` index entries on SQLite and `cap` matching rows on PostgreSQL."""
+    probes: list[tuple[str, str]] = []
+    for word in dict.fromkeys(words):
+        found = terms(word)
+        if len(found) == 1 and len(found[0]) == 1 and found[0][0] not in STOP_WORDS:
+            probes.append((word, found[0][0]))
+    counts = dict.fromkeys(words, 0)
+    if not probes:
+        return counts
+    parts, args = [], []
+    for i, (_, term) in enumerate(probes):
+        if connection.vendor == "postgresql":
+            parts.append(
+                f"SELECT {i}, count(*) FROM (SELECT 1 FROM {index.table} b"  # noqa: S608
+                f" WHERE {index.pg_vector('b')} @@ to_tsquery('english'::regconfig, %s)"
+                f" LIMIT %s) s{i}"
+            )
+            args += [f"'{term}'", cap]
+        else:
+            parts.append(
+                f"SELECT {i}, count(*) FROM (SELECT rowid FROM {index.fts_table}"  # noqa: S608
+                f" WHERE {index.fts_table} MATCH %s LIMIT %s)"
+            )
+            args += [f'"{term}"', cap]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), args)
+        for i, count in cursor.fetchall():
+            counts[probes[int(i)][0]] = int(count)
+    return counts
+
+
 # -- creating and dropping the index (in migrations) ----------------------------------
 
 

@@ -9,12 +9,18 @@ and `on_resolved` (by then the alerts that joined the incident are there, with t
 labels). The full-text index over it is `INCIDENT_INDEX` (tocsin.learning.fts).
 
 To find the incidents like one, its own text is the query, in `fts.Mode.ANY` (any word
-may match, the more the better), cut to its most telling words (`query_words`: the title
-and labels first, then the description; no stop words, no bare numbers, each word once,
-at most `QUERY_WORDS`), which keeps the query fast on a large table and the ranking about
-what the incident is rather than about the boilerplate every monitoring incident shares.
-The incident itself and the duplicates merged into it are left out. Problems and known
-errors come from `problem_search.problems_like` over the same words.
+may match, the more the better), cut to its most telling words: `query_words` takes the
+title and labels first, then the description (no stop words, no bare numbers, each word
+once, at most `QUERY_WORDS`); `telling_words` weighs them with `fts.document_counts` and
+keeps those other incidents share, the rarest first (at most `TELLING_WORDS`), falling
+back to the first few when all are common. The rare words are what makes two incidents
+alike (a host, an error code, a cluster), they keep the ranking about them rather than
+about the boilerplate every monitoring incident shares, and they keep the query fast on a
+million incidents: a common word matches a large share of the table, and ranking it
+(BM25 counts every row holding each word) would cost as much as reading them all
+(docs/benchmarks.md, "Search"). The incident itself and the duplicates merged into it
+are left out. Problems and known errors come from `problem_search.problems_like` over
+all the query words (the problem table is small).
 
 Who sees it: staff (those who may see every incident). A reporter gets 404 from the API,
 whether or not the incident is theirs, and no section on the page: similar incidents are
@@ -46,7 +52,9 @@ INCIDENT_INDEX = fts.Index(
     columns=("title", "labels", "description"),
 )
 
-QUERY_WORDS = 16  # the words of an incident that look for others
+QUERY_WORDS = 24  # the words of an incident weighed as its query
+TELLING_WORDS = 8  # the rarest of them that look for others
+COMMON_AT = 1000  # a word in this many incidents or more is common, not telling
 SIMILAR_MAX = 50  # similar incidents ranked at most (the API pages through them)
 PROBLEMS_MAX = 5
 ALERTS_READ = 50  # an alert storm's labels: those of its first 50 alerts
@@ -116,6 +124,18 @@ def query_words(*texts: str, limit: int = QUERY_WORDS) -> str:
     return " ".join(seen)
 
 
+def telling_words(words: list[str]) -> str:
+    """The words of an incident that tell its like: those other incidents hold too, the
+    rarest first (a host name, an error code, a cluster), at most `TELLING_WORDS`; when
+    every word is common, the first few (the title's). The counts stop at `COMMON_AT`
+    (fts.document_counts), so weighing costs little however large the table."""
+    counts = fts.document_counts(INCIDENT_INDEX, words, cap=COMMON_AT)
+    shared = [w for w in words if counts[w] > 1]  # 1: the incident itself
+    rare = sorted((w for w in shared if counts[w] < COMMON_AT), key=lambda w: counts[w])
+    chosen = rare[:TELLING_WORDS] if rare else shared[: TELLING_WORDS // 2]
+    return " ".join(chosen)
+
+
 @dataclass(frozen=True)
 class SimilarIncident:
     incident: Incident
@@ -156,7 +176,8 @@ def similar_incidents(
     errors that look like `incident`, best first. Not the incident itself, nor the
     duplicates merged into it."""
     fields = document_fields(incident)
-    text = query_words(fields["title"], fields["labels"], fields["description"])
+    words = query_words(fields["title"], fields["labels"], fields["description"])
+    text = telling_words(words.split())
     left_out = [
         incident.pk,
         # no ORDER BY: the model's "-number" would walk the whole table by number
@@ -176,7 +197,7 @@ def similar_incidents(
     return Similar(
         incidents=[SimilarIncident(found[pk], score) for pk, score in window if pk in found],
         count=len(ranked),
-        problems=problems_like(text, limit=problems) if problems else [],
+        problems=problems_like(words, limit=problems) if problems else [],
     )
 
 
