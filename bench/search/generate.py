@@ -75,7 +75,13 @@ def prepare(args: argparse.Namespace) -> None:
         os.environ.pop("DATABASE_URL", None)
         if data_dir.exists() and any(
             p.name
-            not in {"tocsin.sqlite3", "tocsin.sqlite3-wal", "tocsin.sqlite3-shm", "secret_key"}
+            not in {
+                "tocsin.sqlite3",
+                "tocsin.sqlite3-wal",
+                "tocsin.sqlite3-shm",
+                "secret_key",
+                "static",
+            }
             for p in data_dir.iterdir()
         ):
             raise SystemExit(f"refusing {data_dir}: it holds files bench/search did not make")
@@ -272,6 +278,9 @@ def main() -> int:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--fresh", action="store_true", help="start from an empty database")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--reindex", action="store_true", help="only drop and build the full-text indexes again"
+    )
     args = parser.parse_args()
     took: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -285,6 +294,18 @@ def main() -> int:
     from tocsin.learning.models import Article
     from tocsin.learning.similar import INCIDENT_INDEX
 
+    if args.reindex:
+        from tocsin.learning.problem_search import PROBLEM_INDEX
+
+        for index in (INCIDENT_INDEX, article_index(), PROBLEM_INDEX):
+            t = time.perf_counter()
+            run_index(index, create=False)
+            run_index(index, create=True)
+            took[f"index {index.table}"] = time.perf_counter() - t
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        print(json.dumps({"reindexed": {k: round(v, 1) for k, v in took.items()}}))
+        return 0
     if Incident.objects.exists() or Article.objects.exists():
         raise SystemExit("the database holds incidents or articles already: use --fresh")
     if connection.vendor == "sqlite":

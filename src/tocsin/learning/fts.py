@@ -3,8 +3,11 @@
 An `Index` names a table and its text columns, most important first. On SQLite it is an
 FTS5 table over the base table (external content, the Porter stemmer, kept in step by
 triggers, so every write path — services, admin, raw SQL — updates it); on PostgreSQL it
-is a GIN index over the weighted `tsvector` of the same columns (English stemming), and
-queries use the very same expression so that the planner uses the index.
+is a stored generated column `fts_vector` holding the weighted `tsvector` of the same
+columns (English stemming), kept in step by PostgreSQL on every write path, with a GIN
+index over it. The vector is stored, not only indexed as an expression, because ranking
+reads it for every candidate row: recomputed from the text, `ts_rank_cd` over 2,000
+articles took 1.5 s (bench/search, docs/benchmarks.md "Search").
 
 User text never reaches the query language as it is: `terms()` keeps words and "quoted
 phrases" (letters, digits and underscores of any script) and drops everything else, so
@@ -37,6 +40,7 @@ from django.db.migrations.state import StateApps
 _TOKEN = re.compile(r'"([^"]*)"|(\w+)', re.UNICODE)
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 32  # a pasted essay searches on its first 32 words and phrases
+PG_COLUMN = "fts_vector"  # PostgreSQL: the stored tsvector column of an indexed table
 
 # English stop words (PostgreSQL's `english` list, which drops them from every query):
 # left out of ANY queries, so that both databases search the same words.
@@ -65,6 +69,10 @@ class Index:
     # PostgreSQL weights per column ('A' highest … 'D'); SQLite uses `bm25_weights`
     weights: tuple[str, ...] = ()
     bm25_weights: tuple[float, ...] = ()
+    # SQLite: FTS5 prefix indexes for these prefix lengths (what someone types before
+    # suggestions come: "vp", "vpn", "rout"), so a prefix query reads one list instead
+    # of merging every word that starts so; () for an index never searched by prefix
+    prefixes: tuple[int, ...] = (2, 3, 4)
 
     def __post_init__(self) -> None:
         # every name goes into SQL as it is: only plain identifiers
@@ -94,8 +102,12 @@ class Index:
             return self.bm25_weights
         return tuple(max(10.0 / (2**i), 1.0) for i in range(len(self.columns)))
 
+    @property
+    def pg_column(self) -> str:
+        return PG_COLUMN
+
     def pg_vector(self, alias: str = "") -> str:
-        """The weighted tsvector expression (as indexed; queries must use the same)."""
+        """The weighted tsvector expression (what the stored column `fts_vector` holds)."""
         prefix = f"{alias}." if alias else ""
         parts = [
             f"setweight(to_tsvector('english'::regconfig, coalesce({prefix}{column}, '')), "
@@ -179,7 +191,7 @@ def search(
         query = pg_tsquery(text, mode, prefix=prefix)
         if query is None:
             return []
-        vector = index.pg_vector("b")
+        vector = f"b.{index.pg_column}"
         extra = f" AND ({where})" if where else ""
         sql = (
             f"SELECT id, score FROM ("  # noqa: S608 - names from code (Index checks them)
@@ -221,6 +233,14 @@ def document_counts(index: Index, words: Sequence[str], *, cap: int = 1000) -> d
         if len(found) == 1 and len(found[0]) == 1 and found[0][0] not in STOP_WORDS:
             probes.append((word, found[0][0]))
     counts = dict.fromkeys(words, 0)
+    if probes and connection.vendor == "postgresql":
+        # the planner's statistics already know the common words (ANALYZE, autovacuum):
+        # those need no probe, which would read `cap` rows of the table each
+        common = _pg_common(index, [term for _, term in probes], cap)
+        for word, term in probes:
+            if term in common:
+                counts[word] = cap
+        probes = [(word, term) for word, term in probes if term not in common]
     if not probes:
         return counts
     parts, args = [], []
@@ -228,7 +248,7 @@ def document_counts(index: Index, words: Sequence[str], *, cap: int = 1000) -> d
         if connection.vendor == "postgresql":
             parts.append(
                 f"SELECT {i}, count(*) FROM (SELECT 1 FROM {index.table} b"  # noqa: S608
-                f" WHERE {index.pg_vector('b')} @@ to_tsquery('english'::regconfig, %s)"
+                f" WHERE b.{index.pg_column} @@ to_tsquery('english'::regconfig, %s)"
                 f" LIMIT %s) s{i}"
             )
             args += [f"'{term}'", cap]
@@ -245,6 +265,24 @@ def document_counts(index: Index, words: Sequence[str], *, cap: int = 1000) -> d
     return counts
 
 
+def _pg_common(index: Index, words: list[str], cap: int) -> set[str]:
+    """The words the statistics of the vector column say `cap` rows or more hold (an
+    estimate: the most common lexemes, their frequencies, the table's row count)."""
+    sql = """
+        SELECT w.word, s.most_common_elem_freqs[array_position(
+                   s.most_common_elems::text::text[],
+                   (SELECT lexeme FROM unnest(to_tsvector('english'::regconfig, w.word)) LIMIT 1)
+               )] * c.reltuples
+        FROM unnest(%s::text[]) AS w(word)
+        JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = %s
+                       AND s.attname = %s
+        JOIN pg_class c ON c.oid = (quote_ident(current_schema()) || '.' || %s)::regclass
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [words, index.table, index.pg_column, index.table])
+        return {word for word, rows in cursor.fetchall() if rows is not None and rows >= cap}
+
+
 # -- creating and dropping the index (in migrations) ----------------------------------
 
 
@@ -253,9 +291,11 @@ def _sqlite_create(index: Index) -> list[str]:
     new = ", ".join(f"new.{c}" for c in index.columns)
     old = ", ".join(f"old.{c}" for c in index.columns)
     fts, table = index.fts_table, index.table
+    lengths = " ".join(str(int(n)) for n in index.prefixes)
+    prefix = f", prefix='{lengths}'" if lengths else ""
     return [
         f"CREATE VIRTUAL TABLE {fts} USING fts5({cols}, content='{table}', "
-        f"content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
+        f"content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'{prefix})",
         f"CREATE TRIGGER {fts}_ai AFTER INSERT ON {table} BEGIN "  # noqa: S608
         f"INSERT INTO {fts}(rowid, {cols}) VALUES (new.id, {new}); END",
         f"CREATE TRIGGER {fts}_ad AFTER DELETE ON {table} BEGIN "  # noqa: S608
@@ -279,11 +319,18 @@ def _sqlite_drop(index: Index) -> list[str]:
 
 
 def _pg_create(index: Index) -> list[str]:
-    return [f"CREATE INDEX {index.gin_index} ON {index.table} USING GIN ({index.pg_vector()})"]
+    return [
+        f"ALTER TABLE {index.table} ADD COLUMN {index.pg_column} tsvector "
+        f"GENERATED ALWAYS AS {index.pg_vector()} STORED",
+        f"CREATE INDEX {index.gin_index} ON {index.table} USING GIN ({index.pg_column})",
+    ]
 
 
 def _pg_drop(index: Index) -> list[str]:
-    return [f"DROP INDEX IF EXISTS {index.gin_index}"]
+    return [
+        f"DROP INDEX IF EXISTS {index.gin_index}",
+        f"ALTER TABLE {index.table} DROP COLUMN IF EXISTS {index.pg_column}",
+    ]
 
 
 def _runner(index: Index, *, create: bool) -> Any:

@@ -50,11 +50,12 @@ from tocsin.learning.problem_search import problems_like
 INCIDENT_INDEX = fts.Index(
     table="learning_incident_document",
     columns=("title", "labels", "description"),
+    prefixes=(),  # its words are looked for whole, never as someone types
 )
 
-QUERY_WORDS = 24  # the words of an incident weighed as its query
-TELLING_WORDS = 8  # the rarest of them that look for others
-COMMON_AT = 1000  # a word in this many incidents or more is common, not telling
+QUERY_WORDS = 16  # the words of an incident weighed as its query
+TELLING_WORDS = 6  # the rarest of them that look for others
+COMMON_AT = 500  # a word in this many incidents or more is common, not telling
 SIMILAR_MAX = 50  # similar incidents ranked at most (the API pages through them)
 PROBLEMS_MAX = 5
 ALERTS_READ = 50  # an alert storm's labels: those of its first 50 alerts
@@ -185,7 +186,14 @@ def similar_incidents(
     ]
     where = "b.id NOT IN (" + ", ".join(["%s"] * len(left_out)) + ")"
     ranked = fts.search(
-        INCIDENT_INDEX, text, mode=fts.Mode.ANY, limit=SIMILAR_MAX, where=where, params=left_out
+        INCIDENT_INDEX,
+        text,
+        mode=fts.Mode.ANY,
+        limit=SIMILAR_MAX,
+        where=where,
+        params=left_out,
+        # rare words: every incident holding one is ranked, not only the first found
+        candidates=COMMON_AT * TELLING_WORDS,
     )
     window = ranked[offset : offset + limit]
     found = (
