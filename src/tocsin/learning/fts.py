@@ -243,7 +243,8 @@ def document_counts(index: Index, words: Sequence[str], *, cap: int = 1000) -> d
         probes = [(word, term) for word, term in probes if term not in common]
     if not probes:
         return counts
-    parts, args = [], []
+    parts: list[str] = []
+    args: list[Any] = []
     for i, (_, term) in enumerate(probes):
         if connection.vendor == "postgresql":
             parts.append(
