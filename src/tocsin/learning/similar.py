@@ -69,10 +69,15 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def _labels(incident: Incident) -> str:
-    names: list[str] = []
-    for related in ("category", "subcategory", "service"):
-        if getattr(incident, f"{related}_id") is not None:
-            names.append(getattr(incident, related).name)
+    names: list[str] = [
+        name
+        for name in Incident.objects.filter(pk=incident.pk)
+        .values_list("category__name", "subcategory__name", "service__name")
+        .order_by()
+        .first()
+        or ()
+        if name
+    ]
     names += incident.affected_services.values_list("name", flat=True)
     for labels in (
         Alert.objects.filter(incident=incident)
@@ -179,22 +184,25 @@ def similar_incidents(
     fields = document_fields(incident)
     words = query_words(fields["title"], fields["labels"], fields["description"])
     text = telling_words(words.split())
-    left_out = [
-        incident.pk,
-        # no ORDER BY: the model's "-number" would walk the whole table by number
-        *Incident.objects.filter(duplicate_of=incident).order_by().values_list("pk", flat=True),
-    ]
-    where = "b.id NOT IN (" + ", ".join(["%s"] * len(left_out)) + ")"
     ranked = fts.search(
         INCIDENT_INDEX,
         text,
         mode=fts.Mode.ANY,
         limit=SIMILAR_MAX,
-        where=where,
-        params=left_out,
+        where="b.id <> %s",
+        params=[incident.pk],
         # rare words: every incident holding one is ranked, not only the first found
         candidates=COMMON_AT * TELLING_WORDS,
     )
+    # the duplicates merged into it, among those found (looked up by primary key: on
+    # SQLite the statistics of the mostly-empty duplicate_of index send a query by it
+    # through the whole table)
+    merged = set(
+        Incident.objects.filter(pk__in=[pk for pk, _ in ranked], duplicate_of=incident)
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+    ranked = [(pk, score) for pk, score in ranked if pk not in merged]
     window = ranked[offset : offset + limit]
     found = (
         Incident.objects.select_related("service", "category")
