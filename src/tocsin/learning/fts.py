@@ -7,7 +7,10 @@ is a stored generated column `fts_vector` holding the weighted `tsvector` of the
 columns (English stemming), kept in step by PostgreSQL on every write path, with a GIN
 index over it. The vector is stored, not only indexed as an expression, because ranking
 reads it for every candidate row: recomputed from the text, `ts_rank_cd` over 2,000
-articles took 1.5 s (bench/search, docs/benchmarks.md "Search").
+articles took 1.5 s (bench/search, docs/benchmarks.md "Search"). One consequence:
+PostgreSQL refuses to change the type of a column a generated column reads, so a
+migration that alters an indexed column (a longer `max_length`) drops the index first
+(the reverse of `operations(index)`) and creates it again after.
 
 User text never reaches the query language as it is: `terms()` keeps words and "quoted
 phrases" (letters, digits and underscores of any script) and drops everything else, so
