@@ -259,3 +259,19 @@ def test_incident_page_shows_similar_incidents_to_staff_only_and_escapes_them(
     own.force_login(reporter)
     page = own.get(f"/incidents/{mine.ref}/").content.decode()
     assert "Similar incidents" not in page and evil.ref not in page
+
+
+def test_the_live_refresh_of_the_incident_page_runs_no_search(
+    make_incident: MakeIncident, reporter: User, agent: User
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    mine = make_incident(reporter, title="Disk full on db2")
+    make_incident(reporter, title="Disk full on db1")
+    staff = Client()
+    staff.force_login(agent)
+    with CaptureQueriesContext(connection) as queries:
+        reply = staff.get(f"/incidents/{mine.ref}/live/")
+    assert reply.status_code == 200
+    assert not [q for q in queries.captured_queries if "learning_incident_document" in q["sql"]]

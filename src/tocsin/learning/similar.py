@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from tocsin.accounts.models import User
@@ -232,21 +233,28 @@ SECTION_INCIDENTS = 5
 SECTION_PROBLEMS = 3
 
 
+class _SectionData:
+    """What the section shows, searched only when the template reads it: the incident
+    page's live refresh builds every section's context but renders none of them, and
+    must not run a search every few seconds."""
+
+    def __init__(self, incident: Incident, *, problems: int) -> None:
+        self.incident, self.problems = incident, problems
+
+    @cached_property
+    def found(self) -> Similar:
+        return similar_incidents(self.incident, limit=SECTION_INCIDENTS, problems=self.problems)
+
+
 def similar_section(user: User | None, incident: Incident) -> hooks.PageSection | None:
-    """The incident page's "Similar incidents" section, for staff; nothing when nothing
-    looks alike."""
+    """The incident page's "Similar incidents" section, for staff (shown only when
+    something looks alike)."""
     if not can(user, Action.INCIDENT_VIEW):
         return None
-    similar = similar_incidents(
-        incident,
-        limit=SECTION_INCIDENTS,
-        problems=SECTION_PROBLEMS if can(user, Action.PROBLEM_VIEW) else 0,
-    )
-    if not similar.incidents and not similar.problems:
-        return None
+    problems = SECTION_PROBLEMS if can(user, Action.PROBLEM_VIEW) else 0
     return hooks.PageSection(
         "learning/_similar_section.html",
-        {"similar_incidents": similar.incidents, "similar_problems": similar.problems},
+        {"similar_section": _SectionData(incident, problems=problems)},
     )
 
 
