@@ -171,15 +171,19 @@ def test_the_telling_words_are_the_rare_ones_others_share(
     make_incident: MakeIncident, reporter: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(similar, "COMMON_AT", 3)
-    for n in range(4):
+    slow = [
         make_incident(reporter, title=f"Database slow {n}", description="zebra" if n < 2 else "")
+        for n in range(4)
+    ]
     make_incident(reporter, title="Lonely words", description="")
     counts = fts.document_counts(INCIDENT_INDEX, ["database", "zebra", "lonely", "the"], cap=3)
     assert counts == {"database": 3, "zebra": 2, "lonely": 1, "the": 0}  # capped at 3
     # the common word and the word no other incident holds are left out
-    assert similar.telling_words(["database", "zebra", "lonely"]) == "zebra"
-    # all common: the first few
-    assert similar.telling_words(["database", "slow", "lonely"]) == "database slow"
+    assert similar.telling_words(["database", "zebra", "lonely"]) == ("zebra", True)
+    # all common: the first few, and the newest incidents holding them come first
+    assert similar.telling_words(["database", "slow", "lonely"]) == ("database slow", False)
+    newest = make_incident(reporter, title="Database slow again", description="")
+    assert refs(similar_incidents(newest))[:2] == [slow[3].ref, slow[2].ref]
 
 
 # -- the API ----------------------------------------------------------------------------

@@ -185,11 +185,18 @@ def search(
     where: str = "",
     params: Sequence[Any] = (),
     candidates: int = 2000,
+    ranked: bool = True,
 ) -> list[tuple[int, float]]:
     """The ids of `index.table` rows matching `text`, best first, with a score (higher
     is better). `where` is extra SQL over the base table's columns (aliased `b`, e.g.
     ``"b.visibility = %s"``) with `params`. At most `candidates` matches are ranked: a
-    query matching half a million rows ranks the first few thousand the index gives."""
+    query matching half a million rows ranks the first few thousand the index gives.
+    `ranked=False`: the newest matches (highest id) first, score 0, without ranking —
+    for words so common that ranking them would read every row holding them."""
+    if not ranked:
+        return _newest(
+            index, text, mode=mode, prefix=prefix, limit=limit, where=where, params=params
+        )
     if connection.vendor == "postgresql":
         query = pg_tsquery(text, mode, prefix=prefix)
         if query is None:
@@ -223,6 +230,38 @@ def search(
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         return [(int(row[0]), float(row[1])) for row in cursor.fetchall()]
+
+
+def _newest(
+    index: Index,
+    text: str,
+    *,
+    mode: Mode,
+    prefix: bool,
+    limit: int,
+    where: str,
+    params: Sequence[Any],
+) -> list[tuple[int, float]]:
+    extra = f" AND ({where})" if where else ""
+    if connection.vendor == "postgresql":
+        query = pg_tsquery(text, mode, prefix=prefix)
+        sql = (
+            f"SELECT b.id FROM {index.table} b"  # noqa: S608 - names from code
+            f" WHERE b.{index.pg_column} @@ to_tsquery('english'::regconfig, %s){extra}"
+            f" ORDER BY b.id DESC LIMIT %s"
+        )
+    else:
+        query = sqlite_match(text, mode, prefix=prefix)
+        sql = (
+            f"SELECT b.id FROM {index.fts_table} f"  # noqa: S608 - names from code
+            f" JOIN {index.table} b ON b.id = f.rowid"
+            f" WHERE {index.fts_table} MATCH %s{extra} ORDER BY f.rowid DESC LIMIT %s"
+        )
+    if query is None:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [query, *params, limit])
+        return [(int(row[0]), 0.0) for row in cursor.fetchall()]
 
 
 def document_counts(index: Index, words: Sequence[str], *, cap: int = 1000) -> dict[str, int]:

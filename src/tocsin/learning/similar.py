@@ -131,16 +131,36 @@ def query_words(*texts: str, limit: int = QUERY_WORDS) -> str:
     return " ".join(seen)
 
 
-def telling_words(words: list[str]) -> str:
-    """The words of an incident that tell its like: those other incidents hold too, the
-    rarest first (a host name, an error code, a cluster), at most `TELLING_WORDS`; when
-    every word is common, the first few (the title's). The counts stop at `COMMON_AT`
-    (fts.document_counts), so weighing costs little however large the table."""
+def telling_words(words: list[str]) -> tuple[str, bool]:
+    """The words of an incident that tell its like, and whether they are rare: those
+    other incidents hold too, the rarest first (a host name, an error code, a cluster),
+    at most `TELLING_WORDS`; when every word is common, the first few (the title's). The
+    counts stop at `COMMON_AT` (fts.document_counts), so weighing costs little however
+    large the table."""
     counts = fts.document_counts(INCIDENT_INDEX, words, cap=COMMON_AT)
     shared = [w for w in words if counts[w] > 1]  # 1: the incident itself
     rare = sorted((w for w in shared if counts[w] < COMMON_AT), key=lambda w: counts[w])
-    chosen = rare[:TELLING_WORDS] if rare else shared[: TELLING_WORDS // 2]
-    return " ".join(chosen)
+    if rare:
+        return " ".join(rare[:TELLING_WORDS]), True
+    return " ".join(shared[: TELLING_WORDS // 2]), False
+
+
+def _search(text: str, rare: bool, left_out: int) -> list[tuple[int, float]]:
+    """Rare words: every incident holding one, ranked. Only common words: ranking them
+    would read every incident holding them (hundreds of thousands on a large history),
+    so the newest incidents holding all of them come first, else any of them."""
+    common: dict[str, Any] = {"where": "b.id <> %s", "params": [left_out], "limit": SIMILAR_MAX}
+    if rare:
+        return fts.search(
+            INCIDENT_INDEX,
+            text,
+            mode=fts.Mode.ANY,
+            candidates=COMMON_AT * TELLING_WORDS,  # the whole union is ranked
+            **common,
+        )
+    return fts.search(INCIDENT_INDEX, text, ranked=False, **common) or fts.search(
+        INCIDENT_INDEX, text, mode=fts.Mode.ANY, ranked=False, **common
+    )
 
 
 @dataclass(frozen=True)
@@ -184,17 +204,8 @@ def similar_incidents(
     duplicates merged into it."""
     fields = document_fields(incident)
     words = query_words(fields["title"], fields["labels"], fields["description"])
-    text = telling_words(words.split())
-    ranked = fts.search(
-        INCIDENT_INDEX,
-        text,
-        mode=fts.Mode.ANY,
-        limit=SIMILAR_MAX,
-        where="b.id <> %s",
-        params=[incident.pk],
-        # rare words: every incident holding one is ranked, not only the first found
-        candidates=COMMON_AT * TELLING_WORDS,
-    )
+    text, rare = telling_words(words.split())
+    ranked = _search(text, rare, incident.pk)
     # the duplicates merged into it, among those found (looked up by primary key: on
     # SQLite the statistics of the mostly-empty duplicate_of index send a query by it
     # through the whole table)
