@@ -44,9 +44,6 @@ _TOKEN = re.compile(r'"([^"]*)"|(\w+)', re.UNICODE)
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 32  # a pasted essay searches on its first 32 words and phrases
 PG_COLUMN = "fts_vector"  # PostgreSQL: the stored tsvector column of an indexed table
-# PostgreSQL: a probe of `document_counts` reads this many rows at most (each a heap
-# fetch, where SQLite reads index entries); the statistics name the common words
-PG_PROBE_MAX = 50
 
 # English stop words (PostgreSQL's `english` list, which drops them from every query):
 # left out of ANY queries, so that both databases search the same words.
@@ -271,9 +268,7 @@ def document_counts(index: Index, words: Sequence[str], *, cap: int = 1000) -> d
     """How many rows of `index` hold each of `words` (single words), each counted only up
     to `cap`: a word found `cap` times is a common word, and counting it further would
     cost as much as reading all its rows. One statement for all the words; each count
-    reads at most `cap` index entries on SQLite. On PostgreSQL the planner's statistics
-    name the words `cap` rows or more hold, and a probe of the others reads at most
-    `PG_PROBE_MAX` rows (each a heap fetch), so their counts stop there."""
+    reads at most `cap` index entries on SQLite and `cap` matching rows on PostgreSQL."""
     probes: list[tuple[str, str]] = []
     for word in dict.fromkeys(words):
         found = terms(word)
@@ -299,7 +294,7 @@ def document_counts(index: Index, words: Sequence[str], *, cap: int = 1000) -> d
                 f" WHERE b.{index.pg_column} @@ to_tsquery('english'::regconfig, %s)"
                 f" LIMIT %s) s{i}"
             )
-            args += [f"'{term}'", min(cap, PG_PROBE_MAX)]
+            args += [f"'{term}'", cap]
         else:
             parts.append(
                 f"SELECT {i}, count(*) FROM (SELECT rowid FROM {index.fts_table}"  # noqa: S608
