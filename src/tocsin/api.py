@@ -27,6 +27,7 @@ from tocsin.learning.article_api import router as articles_router
 from tocsin.learning.postmortem_api import router as postmortems_router
 from tocsin.learning.problem_api import router as problems_router
 from tocsin.learning.runbook_api import router as runbooks_router
+from tocsin.learning.similar_api import router as similar_router
 from tocsin.notify.contacts_api import router as contacts_router
 from tocsin.oncall.api import router as oncall_router
 from tocsin.oncall.calendar_api import router as oncall_calendar_router
@@ -69,4 +70,5 @@ api.add_router("", action_items_router)
 api.add_router("", articles_router)
 api.add_router("", runbooks_router)
 api.add_router("", postmortems_router)
+api.add_router("", similar_router)
 install_not_found_route(api)

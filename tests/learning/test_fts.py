@@ -20,7 +20,7 @@ def test_terms_keep_words_and_phrases_and_drop_syntax() -> None:
         ("near",),
     ]
     assert fts.sqlite_match("vpn") == '"vpn"'
-    assert fts.sqlite_match("a b", fts.Mode.ANY) == '"a" OR "b"'
+    assert fts.sqlite_match("vpn router", fts.Mode.ANY) == '"vpn" OR "router"'
     assert fts.sqlite_match("rout", prefix=True) == '"rout"*'
     assert fts.pg_tsquery('"disk full" vpn', prefix=True) == "('disk' <-> 'full') & 'vpn':*"
     assert fts.sqlite_match(" -- ') ") is None

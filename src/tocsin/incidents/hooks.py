@@ -27,6 +27,9 @@ function here from its `AppConfig.ready()` (the alerts app does, in alerts/apps.
   level and team id (the escalation app pages the receiving team's on-call).
 - `on_major_declared` is called by `major_declare` inside its transaction (the comms app
   pages the major-incident policy and opens the checklist).
+- `on_updated` is called by `incident_update` inside its transaction after the incident
+  is saved with changed fields, with the names of the fields that changed (the learning
+  app keeps the incident's search document in step with its text).
 - `incident_page_sections` are called by the incident page view with the viewing user
   and the incident; each returns a `PageSection` to show, or None to show nothing.
   They are shown to staff only; `incident_page_reporter_sections` are the same for a
@@ -90,6 +93,10 @@ class MajorDeclaredHook(Protocol):
     def __call__(self, *, incident: Incident, actor: Actor, reason: str) -> object: ...
 
 
+class UpdatedHook(Protocol):
+    def __call__(self, *, incident: Incident, fields: list[str], actor: Actor) -> object: ...
+
+
 @dataclass(frozen=True)
 class PageSection:
     """A block of the incident page: a template included with `context` added."""
@@ -113,6 +120,7 @@ incident_page_sections: list[PageSectionHook] = []
 incident_page_reporter_sections: list[PageSectionHook] = []
 FormSectionHook = Callable[["User | None"], PageSection | None]
 new_incident_sections: list[FormSectionHook] = []
+on_updated: list[UpdatedHook] = []
 
 
 T = TypeVar("T")
@@ -169,6 +177,11 @@ def run_escalated(
 def run_major_declared(*, incident: Incident, actor: Actor, reason: str) -> None:
     for hook in on_major_declared:
         hook(incident=incident, actor=actor, reason=reason)
+
+
+def run_updated(*, incident: Incident, fields: list[str], actor: Actor) -> None:
+    for hook in on_updated:
+        hook(incident=incident, fields=fields, actor=actor)
 
 
 def page_sections(user: User | None, incident: Incident) -> list[PageSection]:

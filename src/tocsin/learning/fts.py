@@ -3,8 +3,14 @@
 An `Index` names a table and its text columns, most important first. On SQLite it is an
 FTS5 table over the base table (external content, the Porter stemmer, kept in step by
 triggers, so every write path — services, admin, raw SQL — updates it); on PostgreSQL it
-is a GIN index over the weighted `tsvector` of the same columns (English stemming), and
-queries use the very same expression so that the planner uses the index.
+is a stored generated column `fts_vector` holding the weighted `tsvector` of the same
+columns (English stemming), kept in step by PostgreSQL on every write path, with a GIN
+index over it. The vector is stored, not only indexed as an expression, because ranking
+reads it for every candidate row: recomputed from the text, `ts_rank_cd` over 2,000
+articles took 1.5 s (bench/search, docs/benchmarks.md "Search"). One consequence:
+PostgreSQL refuses to change the type of a column a generated column reads, so a
+migration that alters an indexed column (a longer `max_length`) drops the index first
+(the reverse of `operations(index)`) and creates it again after.
 
 User text never reaches the query language as it is: `terms()` keeps words and "quoted
 phrases" (letters, digits and underscores of any script) and drops everything else, so
@@ -12,7 +18,9 @@ no character can break or widen a query. Two ways to combine them:
 
 - ``ALL``: every word or phrase must match (a search box);
 - ``ANY``: any may match, the more the better (similar incidents: the text of one incident
-  looks for others), ranked by BM25 on SQLite and `ts_rank_cd` on PostgreSQL.
+  looks for others), ranked by BM25 on SQLite and `ts_rank_cd` on PostgreSQL. English
+  stop words ("the", "is", …) are left out of an ANY query on both databases (PostgreSQL
+  drops them itself; FTS5 does not, and "the" OR … would match nearly every row).
 
 `prefix=True` lets the last word match as a prefix (suggestions while someone types).
 
@@ -35,6 +43,21 @@ from django.db.migrations.state import StateApps
 _TOKEN = re.compile(r'"([^"]*)"|(\w+)', re.UNICODE)
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 32  # a pasted essay searches on its first 32 words and phrases
+PG_COLUMN = "fts_vector"  # PostgreSQL: the stored tsvector column of an indexed table
+
+# English stop words (PostgreSQL's `english` list, which drops them from every query):
+# left out of ANY queries, so that both databases search the same words.
+_STOP_WORDS_TEXT = """
+a about above after again against all am an and any are as at be because been before
+being below between both but by can did do does doing don down during each few for from
+further had has have having he her here hers herself him himself his how i if in into is
+it its itself just me more most my myself no nor not now of off on once only or other
+our ours ourselves out over own s same she should so some such t than that the their
+theirs them themselves then there these they this those through to too under until up
+very was we were what when where which while who whom why will with you your yours
+yourself yourselves
+"""
+STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 
 
 class Mode(Enum):
@@ -49,6 +72,10 @@ class Index:
     # PostgreSQL weights per column ('A' highest … 'D'); SQLite uses `bm25_weights`
     weights: tuple[str, ...] = ()
     bm25_weights: tuple[float, ...] = ()
+    # SQLite: FTS5 prefix indexes for these prefix lengths (what someone types before
+    # suggestions come: "vp", "vpn", "rout"), so a prefix query reads one list instead
+    # of merging every word that starts so; () for an index never searched by prefix
+    prefixes: tuple[int, ...] = (2, 3, 4)
 
     def __post_init__(self) -> None:
         # every name goes into SQL as it is: only plain identifiers
@@ -78,8 +105,12 @@ class Index:
             return self.bm25_weights
         return tuple(max(10.0 / (2**i), 1.0) for i in range(len(self.columns)))
 
+    @property
+    def pg_column(self) -> str:
+        return PG_COLUMN
+
     def pg_vector(self, alias: str = "") -> str:
-        """The weighted tsvector expression (as indexed; queries must use the same)."""
+        """The weighted tsvector expression (what the stored column `fts_vector` holds)."""
         prefix = f"{alias}." if alias else ""
         parts = [
             f"setweight(to_tsvector('english'::regconfig, coalesce({prefix}{column}, '')), "
@@ -105,9 +136,16 @@ def terms(text: str) -> list[tuple[str, ...]]:
     return out
 
 
+def _query_terms(text: str, mode: Mode) -> list[tuple[str, ...]]:
+    found = terms(text)
+    if mode is Mode.ANY:  # a lone stop word would match nearly everything
+        found = [words for words in found if len(words) > 1 or words[0] not in STOP_WORDS]
+    return found
+
+
 def sqlite_match(text: str, mode: Mode = Mode.ALL, *, prefix: bool = False) -> str | None:
     """An FTS5 MATCH expression for `text`, or None when it has no words."""
-    found = terms(text)
+    found = _query_terms(text, mode)
     if not found:
         return None
     parts = []
@@ -122,7 +160,7 @@ def sqlite_match(text: str, mode: Mode = Mode.ALL, *, prefix: bool = False) -> s
 def pg_tsquery(text: str, mode: Mode = Mode.ALL, *, prefix: bool = False) -> str | None:
     """A `to_tsquery('english', …)` argument for `text`, or None when it has no words.
     Words are only \\w characters, so nothing in them is tsquery syntax."""
-    found = terms(text)
+    found = _query_terms(text, mode)
     if not found:
         return None
     parts = []
@@ -147,16 +185,23 @@ def search(
     where: str = "",
     params: Sequence[Any] = (),
     candidates: int = 2000,
+    ranked: bool = True,
 ) -> list[tuple[int, float]]:
     """The ids of `index.table` rows matching `text`, best first, with a score (higher
     is better). `where` is extra SQL over the base table's columns (aliased `b`, e.g.
     ``"b.visibility = %s"``) with `params`. At most `candidates` matches are ranked: a
-    query matching half a million rows ranks the first few thousand the index gives."""
+    query matching half a million rows ranks the first few thousand the index gives.
+    `ranked=False`: the newest matches (highest id) first, score 0, without ranking —
+    for words so common that ranking them would read every row holding them."""
+    if not ranked:
+        return _newest(
+            index, text, mode=mode, prefix=prefix, limit=limit, where=where, params=params
+        )
     if connection.vendor == "postgresql":
         query = pg_tsquery(text, mode, prefix=prefix)
         if query is None:
             return []
-        vector = index.pg_vector("b")
+        vector = f"b.{index.pg_column}"
         extra = f" AND ({where})" if where else ""
         sql = (
             f"SELECT id, score FROM ("  # noqa: S608 - names from code (Index checks them)
@@ -187,6 +232,100 @@ def search(
         return [(int(row[0]), float(row[1])) for row in cursor.fetchall()]
 
 
+def _newest(
+    index: Index,
+    text: str,
+    *,
+    mode: Mode,
+    prefix: bool,
+    limit: int,
+    where: str,
+    params: Sequence[Any],
+) -> list[tuple[int, float]]:
+    extra = f" AND ({where})" if where else ""
+    if connection.vendor == "postgresql":
+        query = pg_tsquery(text, mode, prefix=prefix)
+        sql = (
+            f"SELECT b.id FROM {index.table} b"  # noqa: S608 - names from code
+            f" WHERE b.{index.pg_column} @@ to_tsquery('english'::regconfig, %s){extra}"
+            f" ORDER BY b.id DESC LIMIT %s"
+        )
+    else:
+        query = sqlite_match(text, mode, prefix=prefix)
+        sql = (
+            f"SELECT b.id FROM {index.fts_table} f"  # noqa: S608 - names from code
+            f" JOIN {index.table} b ON b.id = f.rowid"
+            f" WHERE {index.fts_table} MATCH %s{extra} ORDER BY f.rowid DESC LIMIT %s"
+        )
+    if query is None:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [query, *params, limit])
+        return [(int(row[0]), 0.0) for row in cursor.fetchall()]
+
+
+def document_counts(index: Index, words: Sequence[str], *, cap: int = 1000) -> dict[str, int]:
+    """How many rows of `index` hold each of `words` (single words), each counted only up
+    to `cap`: a word found `cap` times is a common word, and counting it further would
+    cost as much as reading all its rows. One statement for all the words; each count
+    reads at most `cap` index entries on SQLite and `cap` matching rows on PostgreSQL."""
+    probes: list[tuple[str, str]] = []
+    for word in dict.fromkeys(words):
+        found = terms(word)
+        if len(found) == 1 and len(found[0]) == 1 and found[0][0] not in STOP_WORDS:
+            probes.append((word, found[0][0]))
+    counts = dict.fromkeys(words, 0)
+    if probes and connection.vendor == "postgresql":
+        # the planner's statistics already know the common words (ANALYZE, autovacuum):
+        # those need no probe, which would read `cap` rows of the table each
+        common = _pg_common(index, [term for _, term in probes], cap)
+        for word, term in probes:
+            if term in common:
+                counts[word] = cap
+        probes = [(word, term) for word, term in probes if term not in common]
+    if not probes:
+        return counts
+    parts: list[str] = []
+    args: list[Any] = []
+    for i, (_, term) in enumerate(probes):
+        if connection.vendor == "postgresql":
+            parts.append(
+                f"SELECT {i}, count(*) FROM (SELECT 1 FROM {index.table} b"  # noqa: S608
+                f" WHERE b.{index.pg_column} @@ to_tsquery('english'::regconfig, %s)"
+                f" LIMIT %s) s{i}"
+            )
+            args += [f"'{term}'", cap]
+        else:
+            parts.append(
+                f"SELECT {i}, count(*) FROM (SELECT rowid FROM {index.fts_table}"  # noqa: S608
+                f" WHERE {index.fts_table} MATCH %s LIMIT %s)"
+            )
+            args += [f'"{term}"', cap]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), args)
+        for i, count in cursor.fetchall():
+            counts[probes[int(i)][0]] = int(count)
+    return counts
+
+
+def _pg_common(index: Index, words: list[str], cap: int) -> set[str]:
+    """The words the statistics of the vector column say `cap` rows or more hold (an
+    estimate: the most common lexemes, their frequencies, the table's row count)."""
+    sql = """
+        SELECT w.word, s.most_common_elem_freqs[array_position(
+                   s.most_common_elems::text::text[],
+                   (SELECT lexeme FROM unnest(to_tsvector('english'::regconfig, w.word)) LIMIT 1)
+               )] * c.reltuples
+        FROM unnest(%s::text[]) AS w(word)
+        JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = %s
+                       AND s.attname = %s
+        JOIN pg_class c ON c.oid = (quote_ident(current_schema()) || '.' || %s)::regclass
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [words, index.table, index.pg_column, index.table])
+        return {word for word, rows in cursor.fetchall() if rows is not None and rows >= cap}
+
+
 # -- creating and dropping the index (in migrations) ----------------------------------
 
 
@@ -195,9 +334,11 @@ def _sqlite_create(index: Index) -> list[str]:
     new = ", ".join(f"new.{c}" for c in index.columns)
     old = ", ".join(f"old.{c}" for c in index.columns)
     fts, table = index.fts_table, index.table
+    lengths = " ".join(str(int(n)) for n in index.prefixes)
+    prefix = f", prefix='{lengths}'" if lengths else ""
     return [
         f"CREATE VIRTUAL TABLE {fts} USING fts5({cols}, content='{table}', "
-        f"content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
+        f"content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'{prefix})",
         f"CREATE TRIGGER {fts}_ai AFTER INSERT ON {table} BEGIN "  # noqa: S608
         f"INSERT INTO {fts}(rowid, {cols}) VALUES (new.id, {new}); END",
         f"CREATE TRIGGER {fts}_ad AFTER DELETE ON {table} BEGIN "  # noqa: S608
@@ -221,11 +362,18 @@ def _sqlite_drop(index: Index) -> list[str]:
 
 
 def _pg_create(index: Index) -> list[str]:
-    return [f"CREATE INDEX {index.gin_index} ON {index.table} USING GIN ({index.pg_vector()})"]
+    return [
+        f"ALTER TABLE {index.table} ADD COLUMN {index.pg_column} tsvector "
+        f"GENERATED ALWAYS AS {index.pg_vector()} STORED",
+        f"CREATE INDEX {index.gin_index} ON {index.table} USING GIN ({index.pg_column})",
+    ]
 
 
 def _pg_drop(index: Index) -> list[str]:
-    return [f"DROP INDEX IF EXISTS {index.gin_index}"]
+    return [
+        f"DROP INDEX IF EXISTS {index.gin_index}",
+        f"ALTER TABLE {index.table} DROP COLUMN IF EXISTS {index.pg_column}",
+    ]
 
 
 def _runner(index: Index, *, create: bool) -> Any:

@@ -2,8 +2,8 @@
 feature, each owned by the module that implements it).
 
 The order is the order of the incident page's sections: what helps triage first (known
-errors, runbooks, articles), then what the incident leaves behind (action items, the
-postmortem)."""
+errors, similar incidents, runbooks, articles), then what the incident leaves behind
+(action items, the postmortem)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ def register() -> None:
         postmortems,
         problem_views,
         runbooks,
+        similar,
     )
 
     problem_views.register()  # problems and known errors: the matching known errors
+    similar.register()  # similar incidents: search documents kept in step, page section
     runbooks.register()  # runbooks: run on open, the outbox resolver, the section
     article_views.register()  # the knowledge base's suggestions, "this article solved it"
     action_item_views.register()  # the incident's action items, the person page's overdue

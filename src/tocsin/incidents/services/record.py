@@ -292,6 +292,8 @@ def incident_update(
     if entries or incident.priority != old_priority:
         incident.updated_at = at
         incident.save()
+    if entries:
+        hooks.run_updated(incident=incident, fields=[name for name, _, _ in entries], actor=actor)
     if incident.priority != old_priority:
         hooks.run_priority_changed(incident=incident, old=old_priority, actor=actor)
     if incident.service_id != old_service_id:

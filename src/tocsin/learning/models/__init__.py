@@ -24,6 +24,7 @@ from tocsin.learning.models.runbooks import (
     RunbookRunStep,
     RunbookStep,
 )
+from tocsin.learning.models.search import IncidentDocument
 
 __all__ = [
     "ActionItem",
@@ -33,6 +34,7 @@ __all__ = [
     "ArticleVersion",
     "ArticleVisibility",
     "CallState",
+    "IncidentDocument",
     "Postmortem",
     "PostmortemComment",
     "PostmortemSettings",

@@ -1,0 +1,216 @@
+"""bench/search: knowledge-base search and similar incidents, timed query by query.
+
+Fill a database first with bench/search/generate.py, then point this at the same one:
+
+    python bench/search/run.py --data-dir /tmp/tocsin-bench-search            # SQLite
+    python bench/search/run.py --database-url postgresql://postgres@127.0.0.1:5432/bench_search
+
+Knowledge base (tocsin.learning.fts over `learning_article`, ("title", "tags", "body"),
+20 results): five kinds of query, the same number of each, drawn from the data's own
+vocabulary —
+- `common`: one of the 100 most common words (matches a large share of the articles);
+- `rare`: one word of the long tail;
+- `common+rare`: both (ALL);
+- `phrase`: two words side by side in a random article's body, quoted;
+- `prefix`: a common word and the first four letters of a rare one, as someone types
+  (prefix on the last word), over public articles only (the reporter's portal).
+
+Similar incidents: `tocsin.learning.similar.similar_incidents` (the API's work without
+HTTP: the incident's telling words, fts ANY over the incident documents, the incidents
+loaded, problems and known errors alike) for random incidents.
+
+Each query is timed alone, sequentially, after a warm-up; p50/p95/p99/max per kind, of
+the wall clock and of the process's CPU time. Writes
+bench/results/search-<database>-<UTC stamp>.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from vocabulary import Words  # the bench's own module, next to this file
+
+RESULTS = Path(__file__).resolve().parent.parent / "results"
+
+
+def setup(args: argparse.Namespace) -> None:
+    os.environ["TOCSIN_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tocsin.settings")
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    import django
+
+    django.setup()
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return {
+        "n": len(ordered),
+        "p50_ms": round(at(0.50) * 1000, 2),
+        "p95_ms": round(at(0.95) * 1000, 2),
+        "p99_ms": round(at(0.99) * 1000, 2),
+        "max_ms": round(ordered[-1] * 1000, 2),
+        "mean_ms": round(statistics.fmean(ordered) * 1000, 2),
+    }
+
+
+def timed(
+    calls: list[Callable[[], Any]], warmup: int
+) -> tuple[list[float], list[float], list[int]]:
+    """Wall-clock and CPU seconds of each call (CPU: this process's, which on SQLite
+    includes the database's work; on a shared machine the wall clock also counts the
+    time other processes held the cores)."""
+    for call in calls[:warmup]:
+        call()
+    samples, cpu, sizes = [], [], []
+    for call in calls[warmup:]:
+        start, start_cpu = time.perf_counter(), time.process_time()
+        found = call()
+        samples.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+        sizes.append(len(found) if isinstance(found, list) else len(found.incidents))
+    return samples, cpu, sizes
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default="/tmp/tocsin-bench-search")
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--queries", type=int, default=200, help="per kind of query")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--note", default="", help="said next to the figures (e.g. the load)")
+    args = parser.parse_args()
+    setup(args)
+
+    from django.db import connection
+
+    from tocsin.incidents.models import Incident
+    from tocsin.learning import fts
+    from tocsin.learning.models import Article
+    from tocsin.learning.similar import INCIDENT_INDEX, similar_incidents
+
+    kb = fts.Index(table="learning_article", columns=("title", "tags", "body"))
+    words = Words(args.seed, pool=200_000)
+    rng = random.Random(args.seed)
+    n_incidents = Incident.objects.count()
+    n_articles = Article.objects.count()
+    max_article = Article.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    max_incident = Incident.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    total = args.queries + args.warmup
+
+    def phrase() -> str:
+        while True:
+            body = Article.objects.filter(pk=rng.randint(1, max_article)).values_list(
+                "body", flat=True
+            )
+            found = [w for w in (body.first() or "").split() if w not in fts.STOP_WORDS]
+            if len(found) >= 2:
+                at = rng.randrange(len(found) - 1)
+                return f'"{found[at]} {found[at + 1]}"'
+
+    def kb_search(text: str, **kwargs: Any) -> Callable[[], list[tuple[int, float]]]:
+        return lambda: fts.search(kb, text, limit=20, **kwargs)
+
+    kinds: dict[str, list[Callable[[], Any]]] = {
+        "kb common": [kb_search(words.common()) for _ in range(total)],
+        "kb rare": [kb_search(words.rare()) for _ in range(total)],
+        "kb common+rare": [kb_search(f"{words.common()} {words.rare()}") for _ in range(total)],
+        "kb phrase": [kb_search(phrase()) for _ in range(total)],
+        "kb prefix (public)": [
+            kb_search(
+                f"{words.common()} {words.rare()[:4]}",
+                prefix=True,
+                where="b.visibility = %s",
+                params=["public"],
+            )
+            for _ in range(total)
+        ],
+    }
+    picked = Incident.objects.in_bulk([rng.randint(1, max_incident) for _ in range(total)])
+    incidents = list(picked.values())
+    rng.shuffle(incidents)
+    kinds["similar incidents"] = [
+        (lambda incident=incident: similar_incidents(incident)) for incident in incidents
+    ]
+    results: dict[str, Any] = {}
+    all_kb: list[float] = []
+    for kind, calls in kinds.items():
+        samples, cpu, sizes = timed(calls, args.warmup)
+        cpu_p = percentiles(cpu)
+        results[kind] = percentiles(samples) | {
+            "cpu_p50_ms": cpu_p["p50_ms"],
+            "cpu_p99_ms": cpu_p["p99_ms"],
+            "mean_results": round(statistics.fmean(sizes), 1),
+        }
+        if kind.startswith("kb"):
+            all_kb += samples
+        print(kind, results[kind], flush=True)
+    results["kb all"] = percentiles(all_kb)
+    load = os.getloadavg()
+    report = {
+        "bench": "search",
+        "at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "database": connection.vendor,
+        "incidents": n_incidents,
+        "articles": n_articles,
+        "incident_index": INCIDENT_INDEX.table,
+        "queries_per_kind": args.queries,
+        "load_average": [round(x, 2) for x in load],
+        "cpus": os.cpu_count(),
+        "note": args.note,
+        "results": results,
+        "command": " ".join(["python", *sys.argv]),
+    }
+    stamp = report["at"].replace("-", "").replace(":", "")
+    RESULTS.mkdir(exist_ok=True)
+    base = RESULTS / f"search-{connection.vendor}-{stamp}"
+    base.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    lines = [
+        f"# bench/search on {connection.vendor}, {report['at']}",
+        "",
+        f"{n_incidents:,} incidents, {n_articles:,} articles; {args.queries} timed queries "
+        f"per kind after {args.warmup} untimed; load average {load[0]:.1f} on "
+        f"{os.cpu_count()} cores. {args.note}",
+        "",
+        "| query | p50 ms | p95 ms | p99 ms | max ms | CPU p50 ms | CPU p99 ms | results |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for kind, r in results.items():
+        lines.append(
+            f"| {kind} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['max_ms']} | "
+            f"{r.get('cpu_p50_ms', '')} | {r.get('cpu_p99_ms', '')} | "
+            f"{r.get('mean_results', '')} |"
+        )
+    lines += [
+        "",
+        "CPU: this process's CPU time (on SQLite it includes the database's work; on "
+        "PostgreSQL the server's is not in it).",
+    ]
+    lines += ["", f"Command: `{report['command']}`", ""]
+    base.with_suffix(".md").write_text("\n".join(lines))
+    print(base.with_suffix(".md"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
