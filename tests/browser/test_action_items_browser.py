@@ -112,7 +112,9 @@ def test_action_items_from_incident_to_list_to_risk(
     page.evaluate(UNSTICK)
     section.screenshot(path=str(shots / "incident-section-desktop.png"))
 
-    page.get_by_role("link", name="Action items", exact=True).first.click()
+    # the main menu's Learning leads to every learning page
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Learning").click()
+    page.get_by_role("main").get_by_role("link", name="Action items", exact=True).first.click()
     expect(page.get_by_role("heading", name="Action items", level=1)).to_be_visible()
     page.get_by_label("Mine").check()
     page.get_by_label("Overdue").check()

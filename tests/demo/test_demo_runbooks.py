@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tocsin.core.clock import now
 from tocsin.demo import load_demo
-from tocsin.demo.learning_runbooks import write_runbooks
 from tocsin.learning import runbooks
 from tocsin.learning.models import Runbook, RunbookRun, RunbookStep
 from tocsin.notify.models import OutboxMessage
@@ -16,8 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_has_runbooks_on_the_main_services_and_a_run_in_progress() -> None:
-    load_demo()
-    write_runbooks(now())
+    load_demo()  # writes the runbooks (demo/organisation.py)
     names = {(r.name, r.service.name if r.service else None) for r in Runbook.objects.all()}
     assert ("Mail not delivered", "Email") in names
     assert ("VPN: people cannot connect", "VPN") in names
