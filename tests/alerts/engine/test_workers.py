@@ -172,6 +172,7 @@ class _Applied:
         self.lock = threading.Lock()
         self.log: list[tuple[str, int, int, float, float]] = []
         self.barrier = barrier
+        self.broken: list[BaseException] = []
         applied = services.drain._inbox_process
 
         def spy(row: InboxEvent, shared: Any) -> tuple[str, Any]:
@@ -179,7 +180,13 @@ class _Applied:
             if self.barrier is not None:
                 # Both workers must be inside a row at once: with one lease for the whole
                 # inbox the other never arrives and the barrier breaks.
-                self.barrier.wait(timeout=30)
+                try:
+                    self.barrier.wait(timeout=30)
+                except threading.BrokenBarrierError as exc:
+                    # Every later row would fail here too and be recorded as rejected:
+                    # say why, rather than leave an empty log to puzzle over.
+                    self.broken.append(exc)
+                    raise
                 self.barrier = None
             result = applied(row, shared)
             entry = (
@@ -244,6 +251,7 @@ def test_two_workers_drain_two_services_at_once_each_integration_in_order(
     errors: list[BaseException] = []
     _work_in_threads(2, errors)
     assert errors == []
+    assert applied.broken == [], "the two workers were never inside a row at once"
     assert not InboxEvent.objects.filter(state="pending").exists()
     rows = sorted(applied.log, key=lambda entry: entry[3])
     assert sorted(pk for *_, pk, _s, _e in rows) == sorted(
