@@ -9,8 +9,10 @@ test-output/postgresql.log and printed when it ends.
 
 Each pass spreads its test files over pytest-xdist workers (`--dist loadfile`: the
 tests of one file stay together, in order, in one worker; each worker has its own test
-database and data directory): TOCSIN_TEST_WORKERS per pass, 2 by default; 0 runs each
-pass in one process. Most of a pass is waiting (on processes, Chromium, PostgreSQL),
+database and data directory): TOCSIN_TEST_WORKERS per pass; 0 (the default for now)
+runs each pass in one process. Not yet the default: with 2 workers two tests that need
+the seeded SLA targets failed after another file's transactional test had flushed them
+(docs/testing.md). Most of a pass is waiting (on processes, Chromium, PostgreSQL),
 and with one process per pass the SQLite pass used to finish long before the
 PostgreSQL one and leave a core idle.
 
@@ -64,7 +66,7 @@ def _env(name: str, database_url: str | None) -> dict[str, str]:
 
 def _workers() -> list[str]:
     """xdist options for one pass (before the caller's own, which win: `-n 0`)."""
-    workers = os.environ.get("TOCSIN_TEST_WORKERS", "2").strip() or "2"
+    workers = os.environ.get("TOCSIN_TEST_WORKERS", "0").strip() or "0"
     if workers == "0":
         return []
     return ["-n", workers, "--dist", "loadfile"]
