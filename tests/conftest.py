@@ -6,9 +6,12 @@ DATABASE_URL pointing at PostgreSQL (see tests/run_suite.py).
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -167,3 +170,37 @@ def api(db: None) -> Callable[[User], ApiClient]:
 def _fast_passwords(settings: Any) -> None:
     """Argon2 is deliberately slow; tests that make many people use a fast hasher."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# --- real processes: one migrated SQLite data directory for the run -------------------
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite data directory migrated once by a real `tocsin migrate`, shared by the
+    whole run (by every xdist worker too: the first one makes it under a lock, the others
+    wait for it). Never written to: tests get a copy (`copy_migrated`). Running the
+    migrations costs a process several seconds of CPU; a copy costs milliseconds."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the workers of one run
+    path = root / "migrated-template" / "data"
+    with (root / "migrated-template.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (path.parent / "ready").exists():
+            shutil.rmtree(path.parent, ignore_errors=True)
+            path.mkdir(parents=True)
+            from tests.cli.conftest import tocsin
+
+            result = tocsin(path, "migrate", timeout=600)  # once per run; a loaded machine
+            assert result.returncode == 0, result.stderr
+            (path.parent / "ready").touch()
+    return path
+
+
+@pytest.fixture
+def migrated_data_dir(tmp_path: Path, migrated_template: Path) -> Path:
+    """A migrated SQLite data directory of the test's own (a copy of the template)."""
+    from tests.cli.conftest import copy_migrated
+
+    return copy_migrated(migrated_template, tmp_path / "data")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -107,11 +108,15 @@ def data_dir(tmp_path: Path) -> Path:
     return path
 
 
+def copy_migrated(template: Path, data_dir: Path) -> Path:
+    """`data_dir` (absent or empty) becomes a copy of the migrated template."""
+    if data_dir.exists():
+        data_dir.rmdir()
+    shutil.copytree(template, data_dir)
+    return data_dir
+
+
 @pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def migrated(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Path:
     """A migrated SQLite data directory shared by the tests of one module."""
-    path = tmp_path_factory.mktemp("cli") / "data"
-    path.mkdir()
-    result = tocsin(path, "migrate")
-    assert result.returncode == 0, result.stderr
-    return path
+    return copy_migrated(migrated_template, tmp_path_factory.mktemp("cli") / "data")

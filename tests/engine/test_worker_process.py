@@ -79,10 +79,10 @@ def stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
     return proc.returncode, err
 
 
-def test_worker_stops_on_sigterm_and_a_restart_picks_up_the_work(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    assert tocsin(data_dir, "migrate").returncode == 0
+def test_worker_stops_on_sigterm_and_a_restart_picks_up_the_work(
+    migrated_data_dir: Path,
+) -> None:
+    data_dir = migrated_data_dir
     first = make_old_resolved(data_dir, "Closed by the first worker")
 
     worker = start_worker(data_dir)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.cli.conftest import child_env, free_port, shell_json, tocsin
+from tests.cli.conftest import child_env, free_port, shell_json
 
 EVENTS = 400
 SENDERS = 4
@@ -170,13 +170,10 @@ def pending(data_dir: Path) -> int:
 
 
 def test_sigkill_of_web_and_worker_during_a_burst_loses_and_doubles_nothing(
-    tmp_path: Path,
+    tmp_path: Path, migrated_data_dir: Path
 ) -> None:
     started = time.monotonic()
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    migrated = tocsin(data_dir, "migrate")
-    assert migrated.returncode == 0, migrated.stderr
+    data_dir = migrated_data_dir
     made = shell_json(data_dir, SETUP)
 
     port = free_port()

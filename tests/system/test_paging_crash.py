@@ -145,14 +145,10 @@ def shell_json_output(stdout: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+def sqlite_template(request: pytest.FixtureRequest) -> Path | None:
     if ON_POSTGRESQL:
         return None
-    path = tmp_path_factory.mktemp("paging-crash") / "data"
-    path.mkdir()
-    result = tocsin(path, "migrate")
-    assert result.returncode == 0, result.stderr
-    return path
+    return request.getfixturevalue("migrated_template")  # copied by each test
 
 
 @pytest.fixture

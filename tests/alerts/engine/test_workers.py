@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from django.db import OperationalError, connections, transaction
 
-from tocsin.alerts import services
+from tocsin.alerts import engine, services
 from tocsin.alerts.engine import LEASE_FOR, IngestModule, ingest_lease
 from tocsin.alerts.models import Alert, InboxEvent
 from tocsin.catalog.models import Integration
@@ -164,6 +164,9 @@ def test_concurrent_workers_apply_every_row_exactly_once() -> None:
     assert sorted(Alert.objects.values_list("occurrences", flat=True)) == [10] * 6
 
 
+BARRIER_WAIT = 60  # seconds; generous for a loaded machine (a broken barrier fails the test)
+
+
 class _Applied:
     """Records, from inside each row's transaction, which worker applied which row when
     (once the row's transaction commits)."""
@@ -172,6 +175,7 @@ class _Applied:
         self.lock = threading.Lock()
         self.log: list[tuple[str, int, int, float, float]] = []
         self.barrier = barrier
+        self.broken: list[BaseException] = []
         applied = services.drain._inbox_process
 
         def spy(row: InboxEvent, shared: Any) -> tuple[str, Any]:
@@ -179,7 +183,15 @@ class _Applied:
             if self.barrier is not None:
                 # Both workers must be inside a row at once: with one lease for the whole
                 # inbox the other never arrives and the barrier breaks.
-                self.barrier.wait(timeout=30)
+                try:
+                    self.barrier.wait(timeout=BARRIER_WAIT)
+                except threading.BrokenBarrierError as exc:
+                    # This row is then recorded as rejected (the batch's guarded re-run);
+                    # say why, and let the later rows through, rather than fail every
+                    # row here and leave an empty log to puzzle over.
+                    self.broken.append(exc)
+                    self.barrier = None
+                    raise
                 self.barrier = None
             result = applied(row, shared)
             entry = (
@@ -240,10 +252,15 @@ def test_two_workers_drain_two_services_at_once_each_integration_in_order(
     for n in range(40):
         push(integrations[n % 2], trigger(f"k{n % 3}"))
     concurrent = connections["default"].vendor == "postgresql"
+    # A lease must outlast the barrier's wait: one that lapsed while the first worker
+    # waited inside its row would let the second worker in even with one lease for the
+    # whole inbox (the wait would pass without proving anything).
+    monkeypatch.setattr(engine, "LEASE_FOR", 2 * dt.timedelta(seconds=BARRIER_WAIT))
     applied = _Applied(monkeypatch, threading.Barrier(2) if concurrent else None)
     errors: list[BaseException] = []
     _work_in_threads(2, errors)
     assert errors == []
+    assert applied.broken == [], "the two workers were never inside a row at once"
     assert not InboxEvent.objects.filter(state="pending").exists()
     rows = sorted(applied.log, key=lambda entry: entry[3])
     assert sorted(pk for *_, pk, _s, _e in rows) == sorted(

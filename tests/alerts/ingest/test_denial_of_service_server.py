@@ -18,16 +18,12 @@ from pathlib import Path
 
 import httpx
 
-from tests.cli.conftest import child_env, free_port, tocsin
+from tests.cli.conftest import child_env, free_port
 
 TEN_MB = 10 * 1024 * 1024
 
 
-def _start_web(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    migrated = tocsin(data_dir, "migrate")
-    assert migrated.returncode == 0, migrated.stderr
+def _start_web(tmp_path: Path, data_dir: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
     port = free_port()
     log = tmp_path / "web.log"
     with log.open("ab") as out:
@@ -77,8 +73,10 @@ def _partial_post(port: int, path: str, sent: int = 64 * 1024) -> bytes:
         return reply
 
 
-def test_a_wrong_key_is_answered_before_the_body_is_sent(tmp_path: Path) -> None:
-    proc, url, log = _start_web(tmp_path)
+def test_a_wrong_key_is_answered_before_the_body_is_sent(
+    tmp_path: Path, migrated_data_dir: Path
+) -> None:
+    proc, url, log = _start_web(tmp_path, migrated_data_dir)
     port = int(url.rsplit(":", 1)[1])
     try:
         started = time.monotonic()
