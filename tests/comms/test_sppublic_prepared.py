@@ -189,3 +189,19 @@ def test_pages_that_are_not_cached_documents_are_never_kept(
         assert get(wrapped, "/status/subscribe/").status.startswith(("200", "302", "405"))
         assert get(wrapped, "/status/no-such-page/").status.startswith("404")
     assert django.calls == 4
+
+
+def test_many_other_paths_do_not_push_out_a_page_in_use(
+    app: tuple[PreparedReplies, Counting], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = build()
+    wrapped, django = app
+    monkeypatch.setattr("tocsin.comms.public_wsgi.MAX_PREPARED", 3)
+    get(wrapped, "/status/")
+    for zeros in range(1, 6):  # the same incident page under many padded paths
+        get(wrapped, "/status/")  # the page everyone reloads stays prepared
+        get(wrapped, f"/status/incidents/{'0' * zeros}{data.incident.pk}/")
+    calls = django.calls
+    get(wrapped, "/status/")
+    assert django.calls == calls
+    assert len(wrapped._replies) <= 3

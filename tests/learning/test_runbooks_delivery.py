@@ -25,7 +25,7 @@ from tests.learning.runbook_support import (  # noqa: F401 - fixtures
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.incidents import services as incidents
-from tocsin.incidents.models import EntryKind, Incident, TimelineEntry
+from tocsin.incidents.models import EntryKind, Incident, Source, TimelineEntry
 from tocsin.learning import runbooks
 from tocsin.learning.models import CallState, RunbookRun, RunbookRunStep
 from tocsin.notify.channels import webhook
@@ -179,6 +179,30 @@ def test_run_on_open_starts_with_the_incident_and_gathers_diagnostics(
     assert run.steps.get(position=1).response_status == 200
     # an incident of another service, and one with no service: nothing of ours starts
     _incident(org, service=None)
+    assert RunbookRun.objects.count() == 1
+
+
+def test_run_on_open_waits_for_staff_when_a_reporter_or_a_mail_files_the_incident(
+    org: Org, receiver: Receiver
+) -> None:
+    # their title would go into the automated call: staff start the run on triage
+    _runbook(org, receiver.url(), run_on_open=True)
+    for actor, source in (
+        (Actor.for_user(org.reporter), Source.PORTAL),
+        (Actor.integration("email intake"), Source.EMAIL),
+    ):
+        incidents.incident_create(
+            actor=actor,
+            title="restart {{ incident.title }}; rm -rf /",
+            description="",
+            reporter=org.reporter,
+            service=org.service,
+            source=source,
+        )
+    tick()
+    assert RunbookRun.objects.count() == 0 and receiver.requests == []
+    # filed by staff, it starts by itself
+    _incident(org, service=org.service)
     assert RunbookRun.objects.count() == 1
 
 

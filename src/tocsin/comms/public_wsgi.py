@@ -121,6 +121,9 @@ class PreparedReplies:
             except DatabaseError:
                 current = None  # Django's own path says what is wrong (503 or 500)
             if current is prepared.entry:
+                with self._lock:  # the least recently answered goes first when full
+                    self._replies.pop(key, None)
+                    self._replies[key] = prepared
                 request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
                 start_response(
                     prepared.status, [*prepared.headers, (REQUEST_ID_HEADER, request_id)]
@@ -155,8 +158,11 @@ class PreparedReplies:
                 close()
         headers = [(k, v) for k, v in seen["headers"] if k.lower() not in _SKIP_HEADERS]
         with self._lock:
-            if len(self._replies) >= MAX_PREPARED and key not in self._replies:
-                self._replies.clear()
+            self._replies.pop(key, None)
+            while len(self._replies) >= MAX_PREPARED:
+                # the least recently answered: a hot page stays whatever else is asked for
+                # (e.g. /status/incidents/007/ and its zero-padded twins)
+                self._replies.pop(next(iter(self._replies)))
             self._replies[key] = Prepared(document, entry, seen["status"], headers, body)
         return [body]
 

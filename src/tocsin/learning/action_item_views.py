@@ -139,7 +139,7 @@ def action_item_list(request: HttpRequest) -> HttpResponse:
         status = ""
     # one team's items (?team=<id>): the team's own view, with its overdue count
     raw_team = request.GET.get("team", "")
-    one_team = Team.objects.filter(pk=int(raw_team)).first() if raw_team.isdigit() else None
+    one_team = Team.objects.filter(pk=int(raw_team)).first() if _digits(raw_team) else None
     teams_of_mine = list(user.teams.order_by("name"))
     my_teams = tuple(t.pk for t in teams_of_mine)
     filters = selectors.Filters(
@@ -180,7 +180,7 @@ def action_item_list(request: HttpRequest) -> HttpResponse:
 def _source(request: HttpRequest) -> tuple[Incident | None, Postmortem | None]:
     """Where the new item comes from: ?postmortem=7 or ?incident=INC-42 (404 if unseen)."""
     raw = request.GET.get("postmortem", "")
-    if raw.isdigit():
+    if _digits(raw):
         postmortem = Postmortem.objects.select_related("incident").filter(pk=int(raw)).first()
         if postmortem is None:
             raise NotFound(f"no postmortem {raw}")
@@ -398,3 +398,9 @@ def person_section(viewer: User | None, person: User) -> PersonSection | None:
         template="learning/action_items/person_section.html",
         context={"overdue_items": {"items": items, "count": count, "person": person}},
     )
+
+
+def _digits(value: str) -> bool:
+    """An id as people type it: ASCII digits, not too many for the database ("²" and
+    "٣" are digits to Python but not to int() or the database)."""
+    return value.isascii() and value.isdigit() and len(value) <= 18

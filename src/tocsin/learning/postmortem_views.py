@@ -166,7 +166,7 @@ def postmortem_new(request: HttpRequest) -> HttpResponse:
     incident = access_incident(request.user, request.POST.get("incident", ""))  # type: ignore[arg-type]
     template = None
     chosen = request.POST.get("template", "")
-    if chosen.isdigit():
+    if _digits(chosen):
         template = PostmortemTemplate.objects.filter(pk=int(chosen)).first()
     try:
         made = postmortems.postmortem_create(
@@ -368,7 +368,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             elif what == "remove":
                 chosen = request.POST.get("service", "")
                 service = (
-                    Service.objects.filter(pk=int(chosen)).first() if chosen.isdigit() else None
+                    Service.objects.filter(pk=int(chosen)).first() if _digits(chosen) else None
                 )
                 if service is None:
                     raise NotFound("no such service")
@@ -431,3 +431,9 @@ def template_page(request: HttpRequest, template_id: int | None = None) -> HttpR
     status = 422 if form.is_bound and form.errors else 200
     context = {"form": form, "template": template, "placeholders": PLACEHOLDERS}
     return render(request, "learning/postmortem_template.html", context, status=status)
+
+
+def _digits(value: str) -> bool:
+    """An id as people type it: ASCII digits, not too many for the database ("²" and
+    "٣" are digits to Python but not to int() or the database)."""
+    return value.isascii() and value.isdigit() and len(value) <= 18

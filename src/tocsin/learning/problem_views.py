@@ -164,7 +164,7 @@ def problem_list(request: HttpRequest) -> HttpResponse:
 
 
 def _pick(model: Any, value: str | None) -> Any:
-    if not value or not value.isdigit() or len(value) > 15:
+    if not value or not (value.isascii() and value.isdigit()) or len(value) > 15:
         return None
     return model.objects.filter(pk=int(value)).first()
 
@@ -378,7 +378,7 @@ def problem_unlink(request: HttpRequest, ref: str, incident_ref: str) -> HttpRes
 def _int(value: str | None, default: int) -> int | None:
     if value is None or value == "":
         return default
-    if not value.isdigit() or len(value) > 6:
+    if not (value.isascii() and value.isdigit()) or len(value) > 6:
         return None
     return int(value)
 

@@ -113,12 +113,12 @@ def _editor_gate(request: HttpRequest) -> HttpResponse | None:
 
 
 def _int_or_none(raw: str) -> int | None:
-    return int(raw) if raw and raw.isdigit() else None
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
 
 
 def _apply_error(form: forms.Form, formset: Any, exc: Invalid) -> None:
     parts = exc.field.split(".")
-    if parts[0] == "steps" and len(parts) == 3 and parts[1].isdigit():
+    if parts[0] == "steps" and len(parts) == 3 and parts[1].isascii() and parts[1].isdigit():
         index = int(parts[1]) - 1
         kept = _kept_forms(formset)
         if 0 <= index < len(kept):

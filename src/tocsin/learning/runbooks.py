@@ -40,7 +40,7 @@ from tocsin.core.actors import Actor
 from tocsin.core.audit import audit_record, snapshot
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid, NotFound
-from tocsin.incidents.models import EntryKind, Incident, Status
+from tocsin.incidents.models import EntryKind, Incident, Source, Status
 from tocsin.incidents.timeline import timeline_append
 from tocsin.learning.models import (
     CallState,
@@ -606,10 +606,21 @@ def run_step_call(*, run: RunbookRun, position: int, actor: Actor) -> RunbookRun
 # --- the incident hook -------------------------------------------------------------------------
 
 
+def _filed_from_outside(incident: Incident, actor: Actor) -> bool:
+    """Filed by someone who may not run runbooks (a reporter in the portal or the API) or
+    by email: their text would go into automated calls, so staff start those runs."""
+    if incident.source == Source.EMAIL:
+        return True
+    user = actor.user if actor.kind in ("user", "token") else None
+    return user is not None and not can(user, Action.RUNBOOK_RUN)
+
+
 def on_created(*, incident: Incident, actor: Actor) -> None:
     """Start every run-on-open runbook of the incident's service/category (inside the
     creating transaction; the outbox sends its calls after the commit)."""
     if incident.service_id is None and incident.category_id is None:
+        return
+    if _filed_from_outside(incident, actor):
         return
     scoped = Q(service__isnull=False) | Q(category__isnull=False)
     for runbook in Runbook.objects.filter(
