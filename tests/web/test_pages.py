@@ -85,12 +85,14 @@ def test_the_top_bar_shows_the_person_the_zone_and_the_right_links(
     assert "Queue" in page and "New incident" in page and "Sign out" in page
     assert "Admin" not in page.split("Alice Agent")[0]
 
-    admin = make_user(Role.ADMIN)
-    assert 'href="/admin/"' in browse(admin).get("/").content.decode()
+    # an administrator's Settings (where Admin and the audit log are) and Learning
+    admin_page = browse(make_user(Role.ADMIN)).get("/").content.decode()
+    assert 'href="/settings/"' in admin_page and 'href="/learning/"' in admin_page
+    assert 'href="/settings/"' not in browse(agent).get("/").content.decode()
 
     reporter = make_user(Role.REPORTER)
     page = text_of(browse(reporter).get("/portal/"))
-    assert "My incidents" in page and "Report a problem" in page
+    assert "My incidents" in page and "Report a problem" in page and "Help articles" in page
     assert "New incident" not in page
 
 

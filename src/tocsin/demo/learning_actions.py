@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db.models import Max
+
 from tocsin.accounts.models import Role, User
 from tocsin.core.actors import Actor
 from tocsin.core.clock import travel
@@ -50,7 +52,7 @@ def _sources() -> list[tuple[Incident, Postmortem | None]]:
     incidents = list(
         Incident.objects.filter(status__in=[Status.RESOLVED, Status.CLOSED]).order_by(
             "priority", "-number"
-        )[:4]
+        )[:12]
     )
     found: list[tuple[Incident, Postmortem | None]] = []
     for incident in incidents:
@@ -64,11 +66,25 @@ def write_action_items(end: dt.datetime) -> None:
     sources = _sources()
     if not staff or not sources:
         return
+    # each source with the time of its last timeline entry: an item is written after it
+    lasts = [
+        incident.timeline.aggregate(last=Max("created_at"))["last"] or end
+        for incident, _ in sources
+    ]
     for n, (title, written, due_in, priority, fate, tracker) in enumerate(ITEMS):
-        incident, postmortem = sources[n % len(sources)]
+        at = end - written * DAY
+        # the first source (from the n-th on) whose history was over by then
+        fits = [
+            k
+            for k in (*range(n % len(sources), len(sources)), *range(n % len(sources)))
+            if lasts[k] < at
+        ]
+        if not fits:  # every history is newer: write it just after the first's
+            fits = [n % len(sources)]
+            at = min(lasts[fits[0]] + dt.timedelta(minutes=5), end)
+        incident, postmortem = sources[fits[0]]
         owner = staff[n % len(staff)]
         actor = Actor.for_user(staff[(n + 1) % len(staff)])
-        at = end - written * DAY
         with travel(at):
             item = action_items.action_item_create(
                 actor=actor,
