@@ -73,7 +73,7 @@ def test_running_the_status_page(
     page = maya.page
     page.goto("/")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Services").click()
-    page.get_by_role("link", name="Status page").click()
+    page.get_by_role("main").get_by_role("link", name="Status page").click()
     expect(page.get_by_role("heading", name="Status page", exact=True)).to_be_visible()
     page.get_by_role("link", name="Add component").click()
     page.get_by_label("Name", exact=True).fill("Checkout")
