@@ -28,7 +28,8 @@ SEARCH_MAX = 1000
 SNIPPET = 200
 
 
-def is_staff(user: User | None) -> bool:
+def reads_internal(user: User | None) -> bool:
+    """May this person read internal articles (staff: those who may write articles)?"""
     return can(user, Action.ARTICLE_EDIT)
 
 
@@ -41,7 +42,7 @@ def access_article(user: User | None, article_id: int | str) -> Article:
     article = Article.objects.filter(pk=pk).first() if 0 < pk < 2**53 else None
     if article is None or not can(user, Action.ARTICLE_VIEW, article):
         raise NotFound(f"no article {article_id}")
-    if article.archived_at is not None and not is_staff(user):
+    if article.archived_at is not None and not reads_internal(user):
         raise NotFound(f"no article {article_id}")
     return article
 
@@ -77,7 +78,7 @@ def _conditions(user: User | None, filters: Filters) -> tuple[list[str], list[An
     """SQL over the article table (aliased `b`), the visibility gate first."""
     where: list[str] = []
     params: list[Any] = []
-    if is_staff(user):
+    if reads_internal(user):
         where.append("b.archived_at IS NOT NULL" if filters.archived else "b.archived_at IS NULL")
     else:
         where.append("b.visibility = %s AND b.archived_at IS NULL")
@@ -105,7 +106,7 @@ def _conditions(user: User | None, filters: Filters) -> tuple[list[str], list[An
 
 def _queryset(user: User | None, filters: Filters) -> QuerySet[Article]:
     qs = Article.objects.all()
-    if is_staff(user):
+    if reads_internal(user):
         qs = qs.filter(archived_at__isnull=not filters.archived)
     else:
         qs = qs.filter(visibility=ArticleVisibility.PUBLIC, archived_at__isnull=True)
@@ -199,7 +200,7 @@ def solutions_of(user: User | None, incident: Incident) -> list[ArticleSolution]
         s
         for s in rows
         if can(user, Action.ARTICLE_VIEW, s.article)
-        and (s.article.archived_at is None or is_staff(user))
+        and (s.article.archived_at is None or reads_internal(user))
     ]
 
 
@@ -207,7 +208,9 @@ def may_record_solution(user: User | None, incident: Incident) -> bool:
     """Staff, or the incident's own reporter, may say an article solved it."""
     if user is None:
         return False
-    return is_staff(user) or (incident.reporter_id is not None and incident.reporter_id == user.pk)
+    return reads_internal(user) or (
+        incident.reporter_id is not None and incident.reporter_id == user.pk
+    )
 
 
 def solved_incidents(
@@ -215,7 +218,7 @@ def solved_incidents(
 ) -> tuple[list[ArticleSolution], int]:
     """The incidents this article solved, newest first, and how many (staff only: a
     reporter sees nothing of other people's incidents)."""
-    if not is_staff(user):
+    if not reads_internal(user):
         return [], 0
     rows = ArticleSolution.objects.filter(article=article).select_related("incident", "by")
     return list(rows[:limit]), rows.count()

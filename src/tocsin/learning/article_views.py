@@ -159,7 +159,7 @@ def _int(value: str | None) -> int | None:
 def kb_index(request: HttpRequest) -> HttpResponse:
     """Search box and list: the articles this person may read."""
     user = _user(request)
-    staff = sel.is_staff(user)
+    staff = sel.reads_internal(user)
     q = request.GET.get("q", "")[:SUGGEST_TEXT_MAX]
     archived = staff and request.GET.get("archived") == "1"
     visibility = request.GET.get("visibility", "")
@@ -207,7 +207,7 @@ def kb_index(request: HttpRequest) -> HttpResponse:
 
 def _versions_for(user: User | None, article: Article) -> list[Any]:
     versions = sel.article_versions(article)
-    if not sel.is_staff(user):
+    if not sel.reads_internal(user):
         versions = versions.filter(visibility=ArticleVisibility.PUBLIC)
     return list(versions)
 
@@ -227,7 +227,7 @@ def kb_article(request: HttpRequest, article_id: int) -> HttpResponse:
             "article": article,
             "html": render_markdown(article.body),
             "versions": _versions_for(user, article),
-            "staff": sel.is_staff(user),
+            "staff": sel.reads_internal(user),
             "shown": None,
             "solved": sel.solved_incidents(user, article),
         },
@@ -242,7 +242,7 @@ def kb_version(request: HttpRequest, article_id: int, number: int) -> HttpRespon
     try:
         article = sel.access_article(user, article_id)
         version = sel.article_version(article, number)
-        if version.visibility != ArticleVisibility.PUBLIC and not sel.is_staff(user):
+        if version.visibility != ArticleVisibility.PUBLIC and not sel.reads_internal(user):
             raise NotFound(f"article {article_id} has no version {number}")
     except TocsinError as exc:
         return error_page(request, exc)
@@ -253,7 +253,7 @@ def kb_version(request: HttpRequest, article_id: int, number: int) -> HttpRespon
             "article": article,
             "html": render_markdown(version.body),
             "versions": _versions_for(user, article),
-            "staff": sel.is_staff(user),
+            "staff": sel.reads_internal(user),
             "shown": version,
         },
     )
@@ -273,7 +273,7 @@ def _edit_page(
 @login_required
 @require_http_methods(["GET", "POST"])
 def kb_new(request: HttpRequest) -> HttpResponse:
-    if not sel.is_staff(_user(request)):
+    if not sel.reads_internal(_user(request)):
         return error_page(request, NotFound("no such page"))
     form = ArticleForm(request.POST or None)
     if request.method == "POST":

@@ -222,6 +222,9 @@ class OutboxModule:
         self._slots = 0  # sending threads taken
         self._waiting = False  # a due message waited for a slot: wake on release
         self._claiming = threading.Lock()  # one claimer at a time (engine or sender thread)
+        # a claimer found another at work: that one scans again before it stops, so a
+        # slot freed meanwhile is not left waiting for the engine's next turn
+        self._rescan = False
         self._stopping = False  # forget(): sending threads claim nothing more
         self._jobs: queue.Queue[Claim | None] = queue.Queue()
         self._pool: list[threading.Thread] = []
@@ -471,22 +474,31 @@ class OutboxModule:
         the pages of a storm waited for the whole backlog). One claimer at a time; a
         claimer that finds another at work leaves it to that one. Returns (claims handed
         over, whether the scan stopped on the turn's time budget)."""
-        if self._stopping or not self._claiming.acquire(blocking=False):
-            return 0, False
-        try:
-            with self._lock:
-                self._waiting = False
-            started = 0
-            for claim in self._claims(clock_now(), scan):
+        started, cut = 0, False
+        while not self._stopping:
+            if not self._claiming.acquire(blocking=False):
                 with self._lock:
-                    self._in_flight.add(claim.pk)
-                    self._busy[claim.destination] += 1
-                    self._slots += 1
-                self._jobs.put(claim)
-                started += 1
-            return started, self._cut
-        finally:
-            self._claiming.release()
+                    self._rescan = True  # the claimer at work looks again
+                break
+            try:
+                with self._lock:
+                    self._waiting = False
+                    self._rescan = False
+                for claim in self._claims(clock_now(), scan):
+                    with self._lock:
+                        self._in_flight.add(claim.pk)
+                        self._busy[claim.destination] += 1
+                        self._slots += 1
+                    self._jobs.put(claim)
+                    started += 1
+                cut = self._cut
+            finally:
+                self._claiming.release()
+            with self._lock:
+                again = self._rescan
+            if not again or cut:
+                break
+        return started, cut
 
     def _start_pool(self) -> None:
         while len(self._pool) < self.threads:
