@@ -31,6 +31,7 @@ from tocsin.learning.similar_api import router as similar_router
 from tocsin.notify.contacts_api import router as contacts_router
 from tocsin.oncall.api import router as oncall_router
 from tocsin.oncall.calendar_api import router as oncall_calendar_router
+from tocsin.reports.api import router as reports_router
 
 api = NinjaAPI(
     title="Tocsin API",
@@ -71,4 +72,5 @@ api.add_router("", articles_router)
 api.add_router("", runbooks_router)
 api.add_router("", postmortems_router)
 api.add_router("", similar_router)
+api.add_router("", reports_router)
 install_not_found_route(api)

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "tocsin.escalation",
     "tocsin.comms",
     "tocsin.learning",
+    "tocsin.reports",
 ]
 
 MIDDLEWARE = [

@@ -110,6 +110,8 @@ BY_ROLE: dict[str, frozenset[str]] = {
     Action.RUNBOOK_VIEW: STAFF,
     Action.RUNBOOK_RUN: STAFF,
     Action.RUNBOOK_MANAGE: INTEGRATORS,
+    Action.REPORT_VIEW: STAFF,
+    Action.REPORT_ONCALL_ALL: INTEGRATORS,
 }
 
 

@@ -160,6 +160,10 @@ class Action(models.TextChoices):
     RUNBOOK_VIEW = "runbook.view", "see runbooks"
     RUNBOOK_RUN = "runbook.run", "run runbooks on incidents"
     RUNBOOK_MANAGE = "runbook.manage", "edit runbooks"
+    # reports (issue 13): staff see every metric (they see every incident); managers and
+    # administrators also see the on-call load of others (pay, fairness)
+    REPORT_VIEW = "report.view", "see metrics and reports"
+    REPORT_ONCALL_ALL = "report.oncall_all", "see everyone's on-call load"
 
 
 # Actions whose answer depends only on the role.
@@ -224,6 +228,8 @@ _BY_ROLE: dict[str, frozenset[str]] = {
     Action.RUNBOOK_VIEW: STAFF_ROLES,
     Action.RUNBOOK_RUN: STAFF_ROLES,
     Action.RUNBOOK_MANAGE: INTEGRATION_ROLES,
+    Action.REPORT_VIEW: STAFF_ROLES,
+    Action.REPORT_ONCALL_ALL: INTEGRATION_ROLES,
 }
 
 # Actions where staff may, and so may the reporter of the incident in `obj`.

@@ -100,6 +100,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
     from tocsin.incidents.engine import AckTimeoutModule, AutoCloseModule, SlaBreachModule
     from tocsin.learning.engine import ActionItemReminderModule
     from tocsin.notify.engine import OutboxModule, worker_threads
+    from tocsin.reports.engine import ReportFactsModule
 
     timers = settings.TOCSIN_ENGINE_TIMER_SECONDS
     # An alert's path comes first (ingest, its escalation step, the outbox), then the
@@ -123,6 +124,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         Every(StatusDeriveModule(), timers),
         UpdateReminderModule(),  # looks every 5 s by itself, like the SLA warnings
         Every(ActionItemReminderModule(), 5 * timers),
+        Every(ReportFactsModule(), 5 * timers),
         WalCheckpointModule(ingest),
     ]
 

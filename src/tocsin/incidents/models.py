@@ -110,6 +110,9 @@ class Incident(models.Model):
     acknowledged_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Mitigated: the impact has stopped (a workaround, a rollback, a "monitoring" update),
+    # the fix may come later; the first time only (reports' time to mitigate).
+    mitigated_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField()

@@ -1,0 +1,287 @@
+"""Keeping the fact table (reports/models.py) in step with the incident record.
+
+`refresh()` recomputes the facts of every incident touched since the last refresh (its
+row changed, or a timeline entry, a management notice or an article solution was
+written for it), reading a little further back than the last refresh each time
+(`OVERLAP`): a transaction stamps its rows before it commits, so a refresh can miss a
+row that commits just after it. Every change to an incident writes a timeline entry in
+the same transaction (the house rule), so the timeline alone finds every touched
+incident; the others are there for writes that only touch their own tables.
+
+The engine's `report_facts` module refreshes every few seconds; reports read the table
+as it is ("figures as of" the watermark). `rebuild()` recomputes every incident (the
+`tocsin manage reports_rebuild` command, the benchmark's generator).
+
+Definitions of each column: docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Q
+
+from tocsin.core.clock import now
+from tocsin.escalation.models import ManagementNotice
+from tocsin.incidents.models import EntryKind, Incident, Status, TimelineEntry
+from tocsin.learning.models import ArticleSolution
+from tocsin.reports.models import FactsWatermark, IncidentFact
+
+OVERLAP = dt.timedelta(minutes=2)
+BATCH = 2000
+
+_FIELDS = (
+    "pk",
+    "status",
+    "source",
+    "service_id",
+    "team_id",
+    "priority",
+    "category_id",
+    "support_level",
+    "reported_at",
+    "detected_at",
+    "impact_started_at",
+    "acknowledged_at",
+    "mitigated_at",
+    "resolved_at",
+    "duplicate_of_id",
+    "escalated_at",
+    "response_met_at",
+    "response_breached_at",
+    "resolution_met_at",
+    "resolution_breached_at",
+    "major_declared_at",
+)
+_RESOLVED = (Status.RESOLVED, Status.CLOSED)
+
+
+def _seconds(end: dt.datetime | None, start: dt.datetime | None) -> float | None:
+    """end − start in seconds, never negative (a clock that ran backwards is 0)."""
+    if end is None or start is None:
+        return None
+    return max(0.0, (end - start).total_seconds())
+
+
+def _sla(met: dt.datetime | None, breached: dt.datetime | None) -> bool | None:
+    if breached is not None:
+        return False
+    return True if met is not None else None
+
+
+def _chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:
+    chunk: list[int] = []
+    for pk in ids:
+        chunk.append(pk)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def fact_for(
+    row: dict[str, Any], *, reopens: int, hierarchical: bool, article: bool, at: dt.datetime
+) -> IncidentFact:
+    """The fact row of one incident (its `values(*_FIELDS)`), without its gap."""
+    resolved = row["status"] in _RESOLVED
+    reported = row["reported_at"]
+    escalated = row["escalated_at"] is not None
+    mitigated = row["mitigated_at"] or (row["resolved_at"] if resolved else None)
+    return IncidentFact(
+        incident_id=row["pk"],
+        reported_at=reported,
+        reported_day=reported.astimezone(dt.UTC).date(),
+        service_id=row["service_id"],
+        team_id=row["team_id"],
+        priority=row["priority"],
+        category_id=row["category_id"],
+        source=row["source"],
+        is_open=not resolved,
+        resolved=resolved,
+        detect_s=_seconds(row["detected_at"] or reported, row["impact_started_at"]),
+        ack_s=_seconds(row["acknowledged_at"], reported),
+        mitigate_s=_seconds(mitigated, reported),
+        resolve_s=_seconds(row["resolved_at"], reported) if resolved else None,
+        gap_s=None,
+        started_at=row["impact_started_at"] or reported,
+        escalated_functional=escalated,
+        escalated_hierarchical=hierarchical,
+        first_contact=(
+            resolved and not escalated and not hierarchical and row["support_level"] == 1
+        ),
+        solved_by_article=article,
+        reopen_count=reopens,
+        response_sla=_sla(row["response_met_at"], row["response_breached_at"]),
+        resolution_sla=_sla(row["resolution_met_at"], row["resolution_breached_at"]),
+        major=row["major_declared_at"] is not None,
+        refreshed_at=at,
+    )
+
+
+_UPDATED = [
+    f.name
+    for f in IncidentFact._meta.concrete_fields
+    if not f.primary_key and f.name not in ("gap_s",)
+]
+
+
+@transaction.atomic
+def build(ids: list[int], at: dt.datetime | None = None, *, gaps: bool = True) -> int:
+    """Recompute the facts of these incidents (one transaction); returns how many rows."""
+    at = at or now()
+    rows = list(Incident.objects.filter(pk__in=ids).values(*_FIELDS))
+    counted = [row for row in rows if row["duplicate_of_id"] is None]
+    gone = [row["pk"] for row in rows if row["duplicate_of_id"] is not None]
+    before = {
+        pk: (service, started)
+        for pk, service, started in IncidentFact.objects.filter(pk__in=ids).values_list(
+            "pk", "service_id", "started_at"
+        )
+    }
+    if gone:
+        IncidentFact.objects.filter(pk__in=gone).delete()
+    reopens = dict(
+        TimelineEntry.objects.filter(
+            incident_id__in=ids, kind=EntryKind.TRANSITION, data__action="reopen"
+        )
+        .values("incident_id")
+        .annotate(n=Count("id"))
+        .values_list("incident_id", "n")
+    )
+    hierarchical = set(
+        ManagementNotice.objects.filter(incident_id__in=ids).values_list("incident_id", flat=True)
+    )
+    articles = set(
+        ArticleSolution.objects.filter(incident_id__in=ids).values_list("incident_id", flat=True)
+    )
+    facts = [
+        fact_for(
+            row,
+            reopens=reopens.get(row["pk"], 0),
+            hierarchical=row["pk"] in hierarchical,
+            article=row["pk"] in articles,
+            at=at,
+        )
+        for row in counted
+    ]
+    IncidentFact.objects.bulk_create(
+        facts,
+        update_conflicts=True,
+        unique_fields=["incident"],
+        update_fields=_UPDATED,
+        batch_size=500,
+    )
+    if gaps:
+        touched: set[tuple[int, dt.datetime]] = {
+            (f.service_id, f.started_at) for f in facts if f.service_id is not None
+        }
+        touched |= {
+            (service, started) for service, started in before.values() if service is not None
+        }
+        _fix_gaps(touched)
+    return len(facts)
+
+
+def _previous_start(service: int, started: dt.datetime, pk: int) -> dt.datetime | None:
+    return (
+        IncidentFact.objects.filter(service_id=service)
+        .filter(Q(started_at__lt=started) | Q(started_at=started, incident_id__lt=pk))
+        .order_by("-started_at", "-incident_id")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+
+
+def _fix_gaps(points: set[tuple[int, dt.datetime]]) -> None:
+    """Recompute gap_s for the facts at these (service, start) points and for the one
+    after each (whose predecessor may have changed)."""
+    for service, started in points:
+        around = list(
+            IncidentFact.objects.filter(service_id=service, started_at=started).values_list(
+                "pk", "started_at"
+            )
+        )
+        after = (
+            IncidentFact.objects.filter(service_id=service, started_at__gt=started)
+            .order_by("started_at", "incident_id")
+            .values_list("pk", "started_at")
+            .first()
+        )
+        if after is not None:
+            around.append(after)
+        for pk, start in around:
+            previous = _previous_start(service, start, pk)
+            IncidentFact.objects.filter(pk=pk).update(gap_s=_seconds(start, previous))
+
+
+def rebuild_gaps() -> None:
+    """Every fact's gap, one ordered pass per service (after a rebuild)."""
+    services = (
+        IncidentFact.objects.exclude(service_id=None)
+        .values_list("service_id", flat=True)
+        .distinct()
+    )
+    for service in list(services):
+        previous: dt.datetime | None = None
+        changes: list[IncidentFact] = []
+        for pk, started in (
+            IncidentFact.objects.filter(service_id=service)
+            .order_by("started_at", "incident_id")
+            .values_list("pk", "started_at")
+            .iterator(chunk_size=5000)
+        ):
+            changes.append(IncidentFact(incident_id=pk, gap_s=_seconds(started, previous)))
+            previous = started
+            if len(changes) >= 5000:
+                IncidentFact.objects.bulk_update(changes, ["gap_s"], batch_size=500)
+                changes = []
+        if changes:
+            IncidentFact.objects.bulk_update(changes, ["gap_s"], batch_size=500)
+    IncidentFact.objects.filter(service_id=None).update(gap_s=None)
+
+
+def touched_since(since: dt.datetime) -> set[int]:
+    ids = set(Incident.objects.filter(updated_at__gte=since).values_list("pk", flat=True))
+    ids |= set(
+        TimelineEntry.objects.filter(created_at__gte=since).values_list("incident_id", flat=True)
+    )
+    ids |= set(ManagementNotice.objects.filter(at__gte=since).values_list("incident_id", flat=True))
+    ids |= set(ArticleSolution.objects.filter(at__gte=since).values_list("incident_id", flat=True))
+    return ids
+
+
+def refresh(at: dt.datetime | None = None) -> int:
+    """Bring the facts up to date; returns how many incidents were recomputed."""
+    at = at or now()
+    mark, _ = FactsWatermark.objects.get_or_create(key="facts")
+    if mark.refreshed_to is None:
+        done = rebuild(at)
+    else:
+        done = 0
+        for chunk in _chunks(sorted(touched_since(mark.refreshed_to - OVERLAP)), BATCH):
+            done += build(chunk, at)
+    FactsWatermark.objects.filter(key="facts").update(refreshed_to=at)
+    return done
+
+
+def rebuild(at: dt.datetime | None = None) -> int:
+    """Recompute every incident's facts (in batches; gaps in one pass at the end)."""
+    at = at or now()
+    done = 0
+    ids = list(Incident.objects.order_by("pk").values_list("pk", flat=True))
+    for chunk in _chunks(ids, BATCH):
+        done += build(chunk, at, gaps=False)
+    counted = Incident.objects.filter(duplicate_of=None).values_list("pk", flat=True)
+    IncidentFact.objects.exclude(pk__in=counted).delete()
+    rebuild_gaps()
+    FactsWatermark.objects.update_or_create(key="facts", defaults={"refreshed_to": at})
+    return done
+
+
+def refreshed_to() -> dt.datetime | None:
+    """When the facts were last brought up to date (None: never)."""
+    return FactsWatermark.objects.filter(key="facts").values_list("refreshed_to", flat=True).first()

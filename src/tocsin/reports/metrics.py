@@ -1,0 +1,318 @@
+"""The metrics (docs/metrics.md defines each one): aggregates in SQL over the fact table.
+
+A period is the incidents *reported* in [since, until); the filters narrow it by service,
+team, priority, category and source. Every figure is computed by the database: a count
+and a mean by one aggregate; a median and a 90th percentile by a walk along the
+duration's covering index to the rank wanted (`ORDER BY … LIMIT … OFFSET …`). No row is
+read into Python.
+
+- A duration answers `DurationStat`: count (incidents with the duration known), mean,
+  median (the middle value; the mean of the two middle ones for an even count) and p90
+  (nearest rank: the value at rank ⌈0.9·n⌉), in seconds; None when the count is 0.
+- A rate answers `RateStat`: count (those that did), total (those that could), rate
+  (count / total; None when the total is 0).
+- A count answers `CountStat`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.db.models import Avg, Count, Q, QuerySet
+
+from tocsin.core.clock import now
+from tocsin.learning.models import (
+    ActionItem,
+    ActionItemStatus,
+    Postmortem,
+    Problem,
+    ProblemIncident,
+)
+from tocsin.reports.models import IncidentFact
+
+DEFAULT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which incidents a metric counts: reported in [since, until), narrowed by the rest."""
+
+    since: dt.datetime
+    until: dt.datetime
+    service: int | None = None
+    team: int | None = None
+    priority: int | None = None
+    category: int | None = None
+    source: str | None = None
+
+    @classmethod
+    def last(cls, days: int = DEFAULT_DAYS, *, at: dt.datetime | None = None, **kw: Any) -> Filters:
+        until = at or now()
+        return cls(since=until - dt.timedelta(days=days), until=until, **kw)
+
+    def q(self) -> Q:
+        q = Q(reported_at__gte=self.since, reported_at__lt=self.until)
+        for name in ("service", "team", "priority", "category", "source"):
+            value = getattr(self, name)
+            if value is not None:
+                q &= Q(**{name if name in ("priority", "source") else f"{name}_id": value})
+        return q
+
+    def previous(self) -> Filters:
+        """The period of the same length just before this one (for trends)."""
+        length = self.until - self.since
+        return Filters(
+            since=self.since - length,
+            until=self.since,
+            service=self.service,
+            team=self.team,
+            priority=self.priority,
+            category=self.category,
+            source=self.source,
+        )
+
+    def facts(self) -> QuerySet[IncidentFact]:
+        return IncidentFact.objects.filter(self.q())
+
+
+@dataclass(frozen=True)
+class DurationStat:
+    count: int
+    mean_seconds: float | None
+    median_seconds: float | None
+    p90_seconds: float | None
+    kind: str = field(default="duration", repr=False)
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("kind")
+        return data
+
+
+@dataclass(frozen=True)
+class RateStat:
+    count: int
+    total: int
+    rate: float | None
+    kind: str = field(default="rate", repr=False)
+
+    @classmethod
+    def of(cls, count: int, total: int) -> RateStat:
+        return cls(count=count, total=total, rate=(count / total) if total else None)
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("kind")
+        return data
+
+
+@dataclass(frozen=True)
+class CountStat:
+    count: int
+    kind: str = field(default="count", repr=False)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"count": self.count}
+
+
+Stat = DurationStat | RateStat | CountStat
+
+
+def _at_rank(values: QuerySet[Any], column: str, offset: int, limit: int) -> list[float]:
+    return [
+        float(v)
+        for v in values.order_by(column).values_list(column, flat=True)[offset : offset + limit]
+    ]
+
+
+def duration(column: str, filters: Filters) -> DurationStat:
+    """count, mean, median and p90 of one duration column over the filtered facts."""
+    known = filters.facts().filter(**{f"{column}__isnull": False})
+    agg = known.aggregate(n=Count("pk"), mean=Avg(column))
+    n = int(agg["n"] or 0)
+    if n == 0:
+        return DurationStat(0, None, None, None)
+    middle = _at_rank(known, column, (n - 1) // 2, 1 if n % 2 else 2)
+    median = sum(middle) / len(middle)
+    p90 = _at_rank(known, column, math.ceil(0.9 * n) - 1, 1)[0]
+    return DurationStat(n, float(agg["mean"]), median, p90)
+
+
+# name -> fact column
+DURATION_METRICS: dict[str, str] = {
+    "mttd": "detect_s",
+    "mtta": "ack_s",
+    "mttr_mitigate": "mitigate_s",
+    "mttr_resolve": "resolve_s",
+    "mtbf": "gap_s",
+}
+
+
+def _fact_counts(filters: Filters) -> dict[str, int]:
+    """Every count the fact-based rates need, in one aggregate query."""
+    monitoring = Q(source="monitoring")
+    agg = filters.facts().aggregate(
+        n_total=Count("pk"),
+        n_resolved=Count("pk", filter=Q(resolved=True)),
+        n_escalated_functional=Count("pk", filter=Q(escalated_functional=True)),
+        n_escalated_hierarchical=Count("pk", filter=Q(escalated_hierarchical=True)),
+        n_people_resolved=Count("pk", filter=Q(resolved=True) & ~monitoring),
+        n_first_contact=Count("pk", filter=Q(first_contact=True) & ~monitoring),
+        n_solved_by_article=Count("pk", filter=Q(solved_by_article=True) & Q(resolved=True)),
+        n_monitoring=Count("pk", filter=monitoring),
+        n_response_decided=Count("pk", filter=Q(response_sla__isnull=False)),
+        n_response_met=Count("pk", filter=Q(response_sla=True)),
+        n_resolution_decided=Count("pk", filter=Q(resolution_sla__isnull=False)),
+        n_resolution_met=Count("pk", filter=Q(resolution_sla=True)),
+        n_ever_resolved=Count("pk", filter=Q(resolved=True) | Q(reopen_count__gt=0)),
+        n_reopened=Count("pk", filter=Q(reopen_count__gt=0)),
+        n_major=Count("pk", filter=Q(major=True)),
+        n_open=Count("pk", filter=Q(is_open=True)),
+    )
+    return {key.removeprefix("n_"): int(value or 0) for key, value in agg.items()}
+
+
+def _incidents_of(filters: Filters) -> QuerySet[IncidentFact]:
+    return filters.facts().values("incident_id")
+
+
+def postmortem_completion(filters: Filters) -> RateStat:
+    """Postmortems of the period's incidents that are complete (every action item done
+    or accepted as a risk, and published)."""
+    pms = Postmortem.objects.filter(incident_id__in=_incidents_of(filters))
+    agg = pms.aggregate(total=Count("pk"), done=Count("pk", filter=Q(completed_at__isnull=False)))
+    return RateStat.of(int(agg["done"] or 0), int(agg["total"] or 0))
+
+
+def action_items_overdue(filters: Filters, at: dt.datetime | None = None) -> RateStat:
+    """Action items from the period's incidents (directly or through their postmortem)
+    still open past their due date, out of all those still open."""
+    at = at or now()
+    incidents = _incidents_of(filters)
+    items = ActionItem.objects.filter(
+        Q(incident_id__in=incidents) | Q(postmortem__incident_id__in=incidents),
+        status__in=[ActionItemStatus.OPEN, ActionItemStatus.IN_PROGRESS],
+    )
+    agg = items.aggregate(total=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=at)))
+    return RateStat.of(int(agg["overdue"] or 0), int(agg["total"] or 0))
+
+
+def problems_opened(filters: Filters) -> CountStat:
+    """Problems recorded in the period (for the service and category filters, if any)."""
+    q = Q(created_at__gte=filters.since, created_at__lt=filters.until)
+    if filters.service is not None:
+        q &= Q(service_id=filters.service)
+    if filters.category is not None:
+        q &= Q(category_id=filters.category)
+    return CountStat(Problem.objects.filter(q).count())
+
+
+def known_errors_reused(filters: Filters, total: int) -> RateStat:
+    """The period's incidents linked to a problem that was already a known error."""
+    from django.db.models import F
+
+    linked = (
+        ProblemIncident.objects.filter(
+            incident_id__in=_incidents_of(filters),
+            problem__known_error_at__isnull=False,
+            problem__known_error_at__lte=F("linked_at"),
+        )
+        .values("incident_id")
+        .distinct()
+        .count()
+    )
+    return RateStat.of(linked, total)
+
+
+def compute(filters: Filters, names: list[str] | None = None) -> dict[str, Stat]:
+    """Every metric (or the named ones), by name."""
+    wanted = set(names) if names else None
+
+    def want(name: str) -> bool:
+        return wanted is None or name in wanted
+
+    out: dict[str, Stat] = {}
+    for name, column in DURATION_METRICS.items():
+        if want(name):
+            out[name] = duration(column, filters)
+    c = _fact_counts(filters)
+    rates: dict[str, Callable[[], Stat]] = {
+        "volume": lambda: CountStat(c["total"]),
+        "open": lambda: CountStat(c["open"]),
+        "escalation_functional": lambda: RateStat.of(c["escalated_functional"], c["total"]),
+        "escalation_hierarchical": lambda: RateStat.of(c["escalated_hierarchical"], c["total"]),
+        "first_contact_resolution": lambda: RateStat.of(c["first_contact"], c["people_resolved"]),
+        "solved_by_article": lambda: RateStat.of(c["solved_by_article"], c["resolved"]),
+        "detected_by_monitoring": lambda: RateStat.of(c["monitoring"], c["total"]),
+        "detected_by_people": lambda: RateStat.of(c["total"] - c["monitoring"], c["total"]),
+        "sla_response": lambda: RateStat.of(c["response_met"], c["response_decided"]),
+        "sla_resolution": lambda: RateStat.of(c["resolution_met"], c["resolution_decided"]),
+        "reopen_rate": lambda: RateStat.of(c["reopened"], c["ever_resolved"]),
+        "major_rate": lambda: RateStat.of(c["major"], c["total"]),
+        "postmortem_completion": lambda: postmortem_completion(filters),
+        "action_items_overdue": lambda: action_items_overdue(filters),
+        "problems_opened": lambda: problems_opened(filters),
+        "known_errors_reused": lambda: known_errors_reused(filters, c["total"]),
+    }
+    for name, make in rates.items():
+        if want(name):
+            out[name] = make()
+    return out
+
+
+METRIC_NAMES: tuple[str, ...] = (
+    *DURATION_METRICS,
+    "volume",
+    "open",
+    "escalation_functional",
+    "escalation_hierarchical",
+    "first_contact_resolution",
+    "solved_by_article",
+    "detected_by_monitoring",
+    "detected_by_people",
+    "sla_response",
+    "sla_resolution",
+    "reopen_rate",
+    "major_rate",
+    "postmortem_completion",
+    "action_items_overdue",
+    "problems_opened",
+    "known_errors_reused",
+)
+
+
+def volume_by_priority(filters: Filters) -> list[dict[str, Any]]:
+    """Incidents per UTC day and priority: [{"day": date, "priority": 1, "count": n}]."""
+    rows = (
+        filters.facts()
+        .values("reported_day", "priority")
+        .annotate(n=Count("pk"))
+        .order_by("reported_day", "priority")
+    )
+    return [{"day": r["reported_day"], "priority": r["priority"], "count": r["n"]} for r in rows]
+
+
+def sla_by_priority(filters: Filters) -> dict[int, dict[str, RateStat]]:
+    """SLA compliance (response and resolution) per priority, in one grouped query."""
+    rows = (
+        filters.facts()
+        .values("priority")
+        .annotate(
+            response_decided=Count("pk", filter=Q(response_sla__isnull=False)),
+            response_met=Count("pk", filter=Q(response_sla=True)),
+            resolution_decided=Count("pk", filter=Q(resolution_sla__isnull=False)),
+            resolution_met=Count("pk", filter=Q(resolution_sla=True)),
+        )
+        .order_by("priority")
+    )
+    return {
+        r["priority"]: {
+            "response": RateStat.of(r["response_met"], r["response_decided"]),
+            "resolution": RateStat.of(r["resolution_met"], r["resolution_decided"]),
+        }
+        for r in rows
+    }

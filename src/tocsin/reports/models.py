@@ -1,0 +1,101 @@
+"""The reports' fact table: one row per counted incident, with the durations the
+metrics need already in seconds and the dimensions they filter on (docs/metrics.md).
+
+Kept by `reports/facts.py` from the incident record (the engine's `report_facts` module
+every few seconds; `tocsin manage reports_rebuild` for all). Each duration has a covering
+index that leads with it, so a median or a 90th percentile over a million incidents is a
+walk along one index to the k-th entry (`ORDER BY … LIMIT 1 OFFSET k`), not a sort.
+Merged duplicates have no row: they are the incident they were merged into.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+# The filter columns every covering index carries after its leading column.
+DIMENSIONS = ("reported_at", "service_id", "team_id", "priority", "category_id", "source")
+
+# Durations, in seconds (None: not known or not reached yet).
+DURATIONS = ("detect_s", "ack_s", "mitigate_s", "resolve_s", "gap_s")
+
+
+def _covering(column: str) -> models.Index:
+    return models.Index(
+        fields=[column, "reported_at", "service", "team", "priority", "category", "source"],
+        name=f"fact_{column}",
+    )
+
+
+class IncidentFact(models.Model):
+    incident = models.OneToOneField(
+        "incidents.Incident", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # dimensions
+    reported_at = models.DateTimeField()
+    reported_day = models.DateField()  # UTC, for series grouped in SQL
+    service = models.ForeignKey(
+        "catalog.Service",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+    )
+    priority = models.PositiveSmallIntegerField()
+    category = models.ForeignKey(
+        "catalog.Category",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+    )
+    source = models.CharField(max_length=20)
+    # state
+    is_open = models.BooleanField()
+    resolved = models.BooleanField()  # resolved or closed
+    # durations (seconds)
+    detect_s = models.FloatField(null=True)  # detected − impact started
+    ack_s = models.FloatField(null=True)  # acknowledged − reported
+    mitigate_s = models.FloatField(null=True)  # mitigated (else resolved) − reported
+    resolve_s = models.FloatField(null=True)  # resolved − reported
+    gap_s = models.FloatField(null=True)  # started − previous start on the same service
+    started_at = models.DateTimeField()  # impact started, else reported
+    # counts and flags
+    escalated_functional = models.BooleanField(default=False)
+    escalated_hierarchical = models.BooleanField(default=False)
+    first_contact = models.BooleanField(default=False)  # resolved at L1, never escalated
+    solved_by_article = models.BooleanField(default=False)
+    reopen_count = models.PositiveIntegerField(default=0)
+    response_sla = models.BooleanField(null=True)  # True met, False breached, None open
+    resolution_sla = models.BooleanField(null=True)
+    major = models.BooleanField(default=False)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["reported_at", "service", "team", "priority", "category", "source"],
+                name="fact_reported",
+            ),
+            models.Index(fields=["service", "started_at"], name="fact_service_started"),
+            *(_covering(column) for column in DURATIONS),
+        ]
+
+    def __str__(self) -> str:
+        return f"facts of incident {self.incident_id}"
+
+
+class FactsWatermark(models.Model):
+    """One row: up to when the facts have been brought up to date."""
+
+    key = models.CharField(max_length=20, primary_key=True, default="facts")
+    refreshed_to = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"facts refreshed to {self.refreshed_to}"
