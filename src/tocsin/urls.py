@@ -84,5 +84,8 @@ urlpatterns = [
     path("", include("tocsin.learning.article_urls")),
     path("", include("tocsin.learning.runbook_urls")),
     path("", include("tocsin.learning.postmortem_urls")),
+    path("", include("tocsin.reports.overview_urls")),
+    path("", include("tocsin.reports.noise_urls")),
+    path("", include("tocsin.reports.oncall_urls")),
     path("", include("tocsin.web_urls")),
 ]

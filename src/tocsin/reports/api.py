@@ -20,7 +20,7 @@ from tocsin.accounts.api_auth import user_from_request
 from tocsin.core.api import ERRORS
 from tocsin.core.errors import Invalid
 from tocsin.reports import facts
-from tocsin.reports.metrics import METRIC_NAMES, compute
+from tocsin.reports.metrics import compute, metric_names
 from tocsin.reports.selectors import access_reports, parse_filters
 
 router = Router(tags=["metrics"])
@@ -52,11 +52,10 @@ def metrics(request: HttpRequest, query: Query[MetricsQuery]) -> dict[str, Any]:
     )
     names = query.metric or None
     if names:
-        unknown = [name for name in names if name not in METRIC_NAMES]
+        known = metric_names()
+        unknown = [name for name in names if name not in known]
         if unknown:
-            raise Invalid(
-                "metric", f"unknown: {', '.join(unknown)}; known: {', '.join(METRIC_NAMES)}"
-            )
+            raise Invalid("metric", f"unknown: {', '.join(unknown)}; known: {', '.join(known)}")
     out: dict[str, Any] = {
         "period": {"since": filters.since.isoformat(), "until": filters.until.isoformat()},
         "filters": {

@@ -261,7 +261,26 @@ def compute(filters: Filters, names: list[str] | None = None) -> dict[str, Stat]
     for name, make in rates.items():
         if want(name):
             out[name] = make()
+    for name, fn in EXTRA_METRICS.items():
+        if want(name):
+            out[name] = fn(filters)
     return out
+
+
+# Metrics other modules add (alert noise, on-call load): name -> fn(filters) -> Stat.
+EXTRA_METRICS: dict[str, Callable[[Filters], Stat]] = {}
+
+
+def register_metric(name: str, fn: Callable[[Filters], Stat]) -> None:
+    """Add a metric to `compute()` and to GET /api/v1/metrics (called at import time of
+    the module that defines it; reports/apps.py imports those modules)."""
+    if name in METRIC_NAMES or name in EXTRA_METRICS:
+        raise ValueError(f"metric {name} is already defined")
+    EXTRA_METRICS[name] = fn
+
+
+def metric_names() -> tuple[str, ...]:
+    return (*METRIC_NAMES, *EXTRA_METRICS)
 
 
 METRIC_NAMES: tuple[str, ...] = (

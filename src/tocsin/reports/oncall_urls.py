@@ -1,0 +1,5 @@
+from django.urls import path
+
+from tocsin.reports import stub_views
+
+urlpatterns = [path("reports/oncall/", stub_views.not_yet, name="reports-oncall")]

@@ -1,0 +1,7 @@
+"""Start-up wiring of the reports app: imports the modules that register metrics."""
+
+from __future__ import annotations
+
+
+def register() -> None:
+    """Each line imports a module whose import registers its metrics."""
