@@ -221,7 +221,7 @@ def _fix_gaps(points: set[tuple[int, dt.datetime]]) -> None:
 def rebuild_gaps() -> None:
     """Every fact's gap, one ordered pass per service (after a rebuild)."""
     services = (
-        IncidentFact.objects.exclude(service_id=None)
+        IncidentFact.objects.exclude(service_id__isnull=True)
         .values_list("service_id", flat=True)
         .distinct()
     )
@@ -241,7 +241,7 @@ def rebuild_gaps() -> None:
                 changes = []
         if changes:
             IncidentFact.objects.bulk_update(changes, ["gap_s"], batch_size=500)
-    IncidentFact.objects.filter(service_id=None).update(gap_s=None)
+    IncidentFact.objects.filter(service_id__isnull=True).update(gap_s=None)
 
 
 def touched_since(since: dt.datetime) -> set[int]:
