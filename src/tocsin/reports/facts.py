@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from tocsin.core.clock import now
 from tocsin.escalation.models import ManagementNotice
@@ -176,46 +176,48 @@ def build(ids: list[int], at: dt.datetime | None = None, *, gaps: bool = True) -
         batch_size=500,
     )
     if gaps:
-        touched: set[tuple[int, dt.datetime]] = {
-            (f.service_id, f.started_at) for f in facts if f.service_id is not None
-        }
-        touched |= {
-            (service, started) for service, started in before.values() if service is not None
-        }
-        _fix_gaps(touched)
+        # Only a fact that is new or moved (service or start changed) changes gaps: its
+        # own, its successor's, and its old successor's. Per service, from the earliest
+        # such start on (a storm's new incidents are the service's last ones).
+        earliest: dict[int, dt.datetime] = {}
+        for f in facts:
+            old = before.get(f.incident_id)
+            if old == (f.service_id, f.started_at):
+                continue
+            for service, started in ((f.service_id, f.started_at), old or (None, None)):
+                if service is not None and started is not None:
+                    earliest[service] = min(earliest.get(service, started), started)
+        for pk in gone:  # a merged duplicate's old place
+            service, started = before.get(pk, (None, None))
+            if service is not None and started is not None:
+                earliest[service] = min(earliest.get(service, started), started)
+        for service, started in earliest.items():
+            _fix_gaps_from(service, started)
     return len(facts)
 
 
-def _previous_start(service: int, started: dt.datetime, pk: int) -> dt.datetime | None:
-    return (
-        IncidentFact.objects.filter(service_id=service)
-        .filter(Q(started_at__lt=started) | Q(started_at=started, incident_id__lt=pk))
+def _fix_gaps_from(service: int, started: dt.datetime) -> None:
+    """Recompute gap_s for the service's facts that start at or after `started`: two
+    reads (the one before, the ones from there on) and one bulk update of those changed."""
+    previous = (
+        IncidentFact.objects.filter(service_id=service, started_at__lt=started)
         .order_by("-started_at", "-incident_id")
         .values_list("started_at", flat=True)
         .first()
     )
-
-
-def _fix_gaps(points: set[tuple[int, dt.datetime]]) -> None:
-    """Recompute gap_s for the facts at these (service, start) points and for the one
-    after each (whose predecessor may have changed)."""
-    for service, started in points:
-        around = list(
-            IncidentFact.objects.filter(service_id=service, started_at=started).values_list(
-                "pk", "started_at"
-            )
-        )
-        after = (
-            IncidentFact.objects.filter(service_id=service, started_at__gt=started)
-            .order_by("started_at", "incident_id")
-            .values_list("pk", "started_at")
-            .first()
-        )
-        if after is not None:
-            around.append(after)
-        for pk, start in around:
-            previous = _previous_start(service, start, pk)
-            IncidentFact.objects.filter(pk=pk).update(gap_s=_seconds(start, previous))
+    changes: list[IncidentFact] = []
+    for pk, start, gap in (
+        IncidentFact.objects.filter(service_id=service, started_at__gte=started)
+        .order_by("started_at", "incident_id")
+        .values_list("pk", "started_at", "gap_s")
+        .iterator(chunk_size=2000)
+    ):
+        wanted = _seconds(start, previous)
+        if wanted != gap:
+            changes.append(IncidentFact(incident_id=pk, gap_s=wanted))
+        previous = start
+    if changes:
+        IncidentFact.objects.bulk_update(changes, ["gap_s"], batch_size=500)
 
 
 def rebuild_gaps() -> None:
