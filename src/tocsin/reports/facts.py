@@ -110,8 +110,13 @@ def fact_for(
         started_at=row["impact_started_at"] or reported,
         escalated_functional=escalated,
         escalated_hierarchical=hierarchical,
+        # resolved at the first level, never escalated, and it stayed resolved
         first_contact=(
-            resolved and not escalated and not hierarchical and row["support_level"] == 1
+            resolved
+            and not escalated
+            and not hierarchical
+            and row["support_level"] == 1
+            and reopens == 0
         ),
         solved_by_article=article,
         reopen_count=reopens,
@@ -186,19 +191,41 @@ def build(ids: list[int], at: dt.datetime | None = None, *, gaps: bool = True) -
     return len(facts)
 
 
-def _previous_start(service: int, started: dt.datetime, pk: int) -> dt.datetime | None:
+def _recovered(reported: dt.datetime, mitigate_s: float | None) -> dt.datetime | None:
+    """When an incident's impact stopped (mitigated, else resolved), from its fact row."""
+    if mitigate_s is None:
+        return None
+    return reported + dt.timedelta(seconds=mitigate_s)
+
+
+def _gap(started: dt.datetime, previous: tuple[dt.datetime, float | None] | None) -> float | None:
+    """The uptime before a failure (ITIL's MTBF sample): this incident's impact start −
+    when the previous incident on the service stopped its impact. None for the first
+    incident on a service; 0 when they overlap, or the previous one has not stopped yet
+    (the service had not recovered when this failure began)."""
+    if previous is None:
+        return None
+    recovered = _recovered(*previous)
+    if recovered is None:
+        return 0.0
+    return _seconds(started, recovered)
+
+
+def _previous(service: int, started: dt.datetime, pk: int) -> tuple[dt.datetime, float | None] | None:
+    """(reported_at, mitigate_s) of the incident just before this one on the service,
+    ordered by impact start, then id."""
     return (
         IncidentFact.objects.filter(service_id=service)
         .filter(Q(started_at__lt=started) | Q(started_at=started, incident_id__lt=pk))
         .order_by("-started_at", "-incident_id")
-        .values_list("started_at", flat=True)
+        .values_list("reported_at", "mitigate_s")
         .first()
     )
 
 
 def _fix_gaps(points: set[tuple[int, dt.datetime]]) -> None:
     """Recompute gap_s for the facts at these (service, start) points and for the one
-    after each (whose predecessor may have changed)."""
+    after each (whose predecessor, or its recovery, may have changed)."""
     for service, started in points:
         around = list(
             IncidentFact.objects.filter(service_id=service, started_at=started).values_list(
@@ -214,8 +241,8 @@ def _fix_gaps(points: set[tuple[int, dt.datetime]]) -> None:
         if after is not None:
             around.append(after)
         for pk, start in around:
-            previous = _previous_start(service, start, pk)
-            IncidentFact.objects.filter(pk=pk).update(gap_s=_seconds(start, previous))
+            gap = _gap(start, _previous(service, start, pk))
+            IncidentFact.objects.filter(pk=pk).update(gap_s=gap)
 
 
 def rebuild_gaps() -> None:
@@ -226,16 +253,16 @@ def rebuild_gaps() -> None:
         .distinct()
     )
     for service in list(services):
-        previous: dt.datetime | None = None
+        previous: tuple[dt.datetime, float | None] | None = None
         changes: list[IncidentFact] = []
-        for pk, started in (
+        for pk, started, reported, mitigate_s in (
             IncidentFact.objects.filter(service_id=service)
             .order_by("started_at", "incident_id")
-            .values_list("pk", "started_at")
+            .values_list("pk", "started_at", "reported_at", "mitigate_s")
             .iterator(chunk_size=5000)
         ):
-            changes.append(IncidentFact(incident_id=pk, gap_s=_seconds(started, previous)))
-            previous = started
+            changes.append(IncidentFact(incident_id=pk, gap_s=_gap(started, previous)))
+            previous = (reported, mitigate_s)
             if len(changes) >= 5000:
                 IncidentFact.objects.bulk_update(changes, ["gap_s"], batch_size=500)
                 changes = []

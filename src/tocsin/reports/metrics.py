@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from django.db.models import Avg, Count, Q, QuerySet
@@ -140,6 +140,23 @@ def duration(column: str, filters: Filters) -> DurationStat:
     median = sum(middle) / len(middle)
     p90 = _at_rank(known, column, math.ceil(0.9 * n) - 1, 1)[0]
     return DurationStat(n, float(agg["mean"]), median, p90)
+
+
+def mtbf_by_service(filters: Filters) -> dict[int, DurationStat]:
+    """MTBF of each service with at least one gap in the period ({service id: stat}),
+    each computed as `duration("gap_s", …)` with that service as the filter."""
+    services = (
+        filters.facts()
+        .filter(gap_s__isnull=False)
+        .values_list("service_id", flat=True)
+        .distinct()
+        .order_by("service_id")
+    )
+    return {
+        service: duration("gap_s", replace(filters, service=service))
+        for service in list(services)
+        if service is not None
+    }
 
 
 # name -> fact column
