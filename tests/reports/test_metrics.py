@@ -313,3 +313,51 @@ def test_negative_and_missing_times(make_user: Callable[..., User]) -> None:
     file(agent, m(30), impact_started_at=m(27))  # no detection: reported − impact = 3
     facts.rebuild(at=m(60))
     assert duration("detect_s", DAY_FILTERS) == stat(2, 1.5 * MIN, 1.5 * MIN, 3 * MIN)
+
+
+def test_learning_metrics(make_user: Callable[..., User]) -> None:
+    """Postmortem completion, overdue action items, problems opened and known errors
+    reused, for the period's incidents (A, B, C); D was reported the day before."""
+    from tocsin.learning.models import (
+        ActionItem,
+        ActionItemStatus,
+        Postmortem,
+        Problem,
+        ProblemIncident,
+    )
+
+    agent = make_user(Role.AGENT)
+    mail = Service.objects.create(name="Mail")
+    web = Service.objects.create(name="Web")
+    a, b, c = (file(agent, m(k), service=mail) for k in (0, 1, 2))
+    d = file(agent, T0 - DAY, service=mail)
+    facts.rebuild(at=T0 + DAY)
+    pm_a = Postmortem.objects.create(incident=a, title="A", completed_at=m(300))
+    Postmortem.objects.create(incident=b, title="B")  # a draft
+    pm_d = Postmortem.objects.create(incident=d, title="D", completed_at=m(300))
+    ActionItem.objects.create(postmortem=pm_a, title="overdue", due_at=T0 + 2 * DAY)
+    ActionItem.objects.create(
+        postmortem=pm_a, title="no due date", status=ActionItemStatus.IN_PROGRESS
+    )
+    ActionItem.objects.create(
+        postmortem=pm_a, title="done late", status=ActionItemStatus.DONE, due_at=T0
+    )
+    ActionItem.objects.create(incident=c, title="due later", due_at=T0 + 30 * DAY)
+    ActionItem.objects.create(postmortem=pm_d, title="not this period", due_at=T0)
+    known = Problem.objects.create(
+        number=1, title="Queue fills", service=mail, created_at=m(10), known_error_at=m(15)
+    )
+    Problem.objects.create(number=2, title="Old", service=mail, created_at=T0 - 2 * DAY)
+    other = Problem.objects.create(number=3, title="Web slow", service=web, created_at=m(20))
+    ProblemIncident.objects.create(problem=known, incident=a, linked_at=m(30))  # reused
+    ProblemIncident.objects.create(problem=known, incident=b, linked_at=m(12))  # before KE
+    ProblemIncident.objects.create(problem=other, incident=c, linked_at=m(30))  # no KE
+    with travel(T0 + 10 * DAY):
+        got = compute(DAY_FILTERS)
+    assert got["postmortem_completion"] == RateStat(1, 2, 0.5)
+    # open items of A, B, C: "overdue" (due T0+2d, now T0+10d), "no due date", "due later"
+    assert got["action_items_overdue"] == RateStat(1, 3, 1 / 3)
+    assert got["problems_opened"] == CountStat(2)
+    assert got["known_errors_reused"] == RateStat(1, 3, 1 / 3)
+    web_only = dataclasses.replace(DAY_FILTERS, service=web.pk)
+    assert compute(web_only, ["problems_opened"])["problems_opened"] == CountStat(1)

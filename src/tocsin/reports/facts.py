@@ -180,6 +180,11 @@ def build(ids: list[int], at: dt.datetime | None = None, *, gaps: bool = True) -
         update_fields=_UPDATED,
         batch_size=500,
     )
+    # a fact without a service has no gap (its old service's gap stays behind otherwise:
+    # the upsert leaves gap_s alone)
+    unserviced = [f.incident_id for f in facts if f.service_id is None]
+    if unserviced:
+        IncidentFact.objects.filter(pk__in=unserviced, gap_s__isnull=False).update(gap_s=None)
     if gaps:
         touched: set[tuple[int, dt.datetime]] = {
             (f.service_id, f.started_at) for f in facts if f.service_id is not None
