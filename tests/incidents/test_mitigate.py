@@ -155,6 +155,7 @@ def test_the_page_offers_mark_mitigated_then_shows_the_time(agent: User) -> None
     stored = Incident.objects.get(pk=incident.pk).mitigated_at
     assert stored is not None
     assert "<dt>Mitigated</dt><dd>—</dd>" not in html
+    assert 'class="mitigated-note">Mitigated ' in html  # in the actions bar
     assert "marked it mitigated" in html  # the timeline says what happened
     # a second post (another tab): a conflict, the time stays
     again = client.post(f"/incidents/{incident.ref}/mitigate/", {"csrfmiddlewaretoken": token})

@@ -185,3 +185,16 @@ def test_refreshes_along_the_way_equal_one_rebuild(
     assert rebuilt[inc["a"].pk]["reopen_count"] == 1
     assert rebuilt[inc["b"].pk]["escalated_hierarchical"]
     assert rebuilt[inc["d"].pk]["gap_s"] == 0  # b on Mail recovered at 12, after d began
+
+
+def test_the_rebuild_command(agent: User) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    incident = file(agent, m(0))
+    act(agent, incident, m(2), "acknowledge")
+    out = StringIO()
+    call_command("reports_rebuild", stdout=out)
+    assert out.getvalue().startswith("1 incidents' facts recomputed")
+    assert fact(incident).ack_s == 120  # type: ignore[union-attr]
