@@ -39,7 +39,9 @@ def mitigation_entries(incident: Incident) -> list[TimelineEntry]:
 def test_the_first_mitigation_is_kept_with_its_timeline_entry(agent: User) -> None:
     incident = file(agent, m(0))
     with travel(m(12)):
-        services.incident_mitigate(incident=incident, actor=Actor.for_user(agent), note="Rolled back")
+        services.incident_mitigate(
+            incident=incident, actor=Actor.for_user(agent), note="Rolled back"
+        )
     incident.refresh_from_db()
     assert incident.mitigated_at == m(12)
     assert incident.updated_at == m(12)
@@ -74,7 +76,9 @@ def test_a_failed_write_leaves_neither_the_time_nor_the_entry(agent: User) -> No
     """One transaction: a note that is too long fails before anything is written."""
     incident = file(agent, m(0))
     with pytest.raises(Exception, match="note"):
-        services.incident_mitigate(incident=incident, actor=Actor.for_user(agent), note="x" * 30_000)
+        services.incident_mitigate(
+            incident=incident, actor=Actor.for_user(agent), note="x" * 30_000
+        )
     assert Incident.objects.get(pk=incident.pk).mitigated_at is None
     assert mitigation_entries(incident) == []
 
@@ -83,7 +87,9 @@ def test_a_failed_write_leaves_neither_the_time_nor_the_entry(agent: User) -> No
 
 
 @pytest.mark.parametrize("role", [Role.AGENT, Role.RESPONDER, Role.MANAGER, Role.ADMIN])
-def test_staff_mitigate_through_the_api(make_user: Callable[..., User], reporter: User, role: str) -> None:
+def test_staff_mitigate_through_the_api(
+    make_user: Callable[..., User], reporter: User, role: str
+) -> None:
     me = ApiClient(make_user(role))
     incident = file(reporter, m(0))
     response = me.post(f"/api/v1/incidents/{incident.ref}/mitigate", {"note": "Failed over"})
@@ -187,9 +193,7 @@ def test_the_page_hides_the_action_when_resolved_and_from_the_reporter(
 def test_a_monitoring_update_marks_it_mitigated_once(agent: User) -> None:
     incident = file(agent, m(0))
     with travel(m(5)):
-        update_post(
-            incident=incident, actor=Actor.for_user(agent), status="identified", body="DNS"
-        )
+        update_post(incident=incident, actor=Actor.for_user(agent), status="identified", body="DNS")
     assert Incident.objects.get(pk=incident.pk).mitigated_at is None
     with travel(m(9)):
         update_post(

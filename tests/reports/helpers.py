@@ -35,7 +35,9 @@ def act(by: User, incident: Incident, at: dt.datetime, action: str, **kw: Any) -
         if action == "resolve":
             kw.setdefault("resolution_code", ResolutionCode.FIXED)
             kw.setdefault("resolution_notes", "Restarted the queue")
-        return services.incident_act(incident=incident, actor=Actor.for_user(by), action=action, **kw)
+        return services.incident_act(
+            incident=incident, actor=Actor.for_user(by), action=action, **kw
+        )
 
 
 def mitigate(by: User, incident: Incident, at: dt.datetime) -> Incident:

@@ -48,7 +48,10 @@ def test_every_metric_by_name_in_its_shape(agent: User, mail: Service) -> None:
     response = get(ApiClient(agent))
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["period"] == {"since": "2026-03-02T10:00:00+00:00", "until": "2026-03-03T10:00:00+00:00"}
+    assert body["period"] == {
+        "since": "2026-03-02T10:00:00+00:00",
+        "until": "2026-03-03T10:00:00+00:00",
+    }
     assert body["filters"] == {
         "service": None,
         "team": None,

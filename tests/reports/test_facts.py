@@ -33,10 +33,10 @@ def fact(incident: Incident) -> IncidentFact | None:
 
 def table() -> dict[int, dict[str, Any]]:
     """Every fact row by incident id, without when it was computed."""
-    rows = {row["incident_id"]: row for row in IncidentFact.objects.values()}
-    for row in rows.values():
-        del row["refreshed_at"]
-    return rows
+    return {
+        row["incident_id"]: {k: v for k, v in row.items() if k != "refreshed_at"}
+        for row in IncidentFact.objects.values()
+    }
 
 
 @pytest.fixture
@@ -167,6 +167,7 @@ def test_refreshes_along_the_way_equal_one_rebuild(
     at(6, lambda: act(agent, inc["a"], m(6), "resolve"))
     at(7, lambda: act(agent, inc["a"], m(7), "reopen"))
     at(8, lambda: escalate(agent, inc["b"], m(8)))
+
     def notify() -> None:
         with travel(m(9)):
             management_notify(

@@ -3,16 +3,18 @@
 The day [T0, T0 + 1 day) (helpers.py); minutes are from T0. Services Mail and Web, teams
 Alpha and Beta (Beta has a manager), category Hardware:
 
-| inc | reported | service/team | P | source     | impact / detected | ack  | mitigated | resolved             |
-| I6  | T0−1 day | Mail/Alpha   | 3 | portal     | –                 | –    | –         | T0−1 day+30 (before) |
-| I1  | 0        | Mail/Alpha   | 3 | monitoring | −10 / −4          | 5    | 20        | 60                   |
-| I5  | 50       | Mail         | 3 | portal     | merged into I1 (a duplicate: counted nowhere)     |
-| I2  | 30       | Mail/Alpha   | 3 | portal     | 25 / –            | 40   | –         | 150, reopened 160, 200 |
-| I3  | 100      | Web/Beta     | 4 | phone      | –                 | –    | –         | open; response breached (engine, 600); management notified |
-| I4  | 200      | Mail/Alpha   | 3 | email      | 190 / –           | 201  | 210       | open; escalated to L2 |
-| I8  | 300      | Web/Beta     | 4 | chat       | –                 | 302  | –         | 310 (L1, never escalated) |
-| I9  | 400      | Web/Beta     | 3 | phone      | 395 / 397         | 530 (late) | –   | 600; escalated to L2 at 540 |
-| I7  | T0+1 day | Mail         | 3 | portal     | reported at `until`: outside the period          |
+inc  reported  service/team P source      impact/detected  ack   mitigated  resolved
+I6   T0−1 day  Mail/Alpha   3 portal      –                –     –          T0−1 day + 30
+I1   0         Mail/Alpha   3 monitoring  −10 / −4         5     20         60
+I5   50        Mail         3 portal      merged into I1 (a duplicate: counted nowhere)
+I2   30        Mail/Alpha   3 portal      25 / –           40    –          150, reopen 160, 200
+I3   100       Web/Beta     4 phone       –                –     –          open; response
+                                          breached (engine, at 600); management notified
+I4   200       Mail/Alpha   3 email       190 / –          201   210        open; escalated L2
+I8   300       Web/Beta     4 chat        –                302   –          310 (L1)
+I9   400       Web/Beta     3 phone       395 / 397        530*  –          600; escalated L2
+I7   T0+1 day  Mail         3 portal      reported at `until`: outside the period
+(* late: P3 responds within 2 h)
 """
 
 from __future__ import annotations
@@ -100,14 +102,14 @@ def day(make_user: Callable[..., User]) -> Day:
         )
     act(agent, inc["I2"], m(150), "resolve")
     act(agent, inc["I2"], m(160), "reopen")
-    inc["I4"] = file(agent, m(200), service=mail, team=alpha, source="email", impact_started_at=m(190))
+    inc["I4"] = file(
+        agent, m(200), service=mail, team=alpha, source="email", impact_started_at=m(190)
+    )
     act(agent, inc["I2"], m(200), "resolve")
     act(agent, inc["I4"], m(201), "acknowledge")
     mitigate(agent, inc["I4"], m(210))
     escalate(agent, inc["I4"], m(220))
-    inc["I8"] = file(
-        agent, m(300), service=web, team=beta, source="chat", category=hardware, **low
-    )
+    inc["I8"] = file(agent, m(300), service=web, team=beta, source="chat", category=hardware, **low)
     act(agent, inc["I8"], m(302), "acknowledge")
     act(agent, inc["I8"], m(310), "resolve")
     inc["I9"] = file(

@@ -18,11 +18,10 @@ def mitigate_on_monitoring(
 ) -> None:
     if event != "update_posted" or incident is None:
         return
-    status = (
-        StakeholderUpdate.objects.filter(pk=data.get("update_id"))
-        .values_list("status", flat=True)
-        .first()
-    )
+    update_id = data.get("update_id")
+    if not isinstance(update_id, int):
+        return
+    status = StakeholderUpdate.objects.filter(pk=update_id).values_list("status", flat=True).first()
     if status != UpdateStatus.MONITORING:
         return
     if incident.mitigated_at is not None or not incident.is_open:

@@ -216,7 +216,9 @@ def _gap(started: dt.datetime, previous: tuple[dt.datetime, float | None] | None
     return _seconds(started, recovered)
 
 
-def _previous(service: int, started: dt.datetime, pk: int) -> tuple[dt.datetime, float | None] | None:
+def _previous(
+    service: int, started: dt.datetime, pk: int
+) -> tuple[dt.datetime, float | None] | None:
     """(reported_at, mitigate_s) of the incident just before this one on the service,
     ordered by impact start, then id."""
     return (
@@ -253,7 +255,7 @@ def _fix_gaps(points: set[tuple[int, dt.datetime]]) -> None:
 def rebuild_gaps() -> None:
     """Every fact's gap, one ordered pass per service (after a rebuild)."""
     services = (
-        IncidentFact.objects.exclude(service_id=None)
+        IncidentFact.objects.exclude(service_id__isnull=True)
         .values_list("service_id", flat=True)
         .distinct()
     )
@@ -273,7 +275,7 @@ def rebuild_gaps() -> None:
                 changes = []
         if changes:
             IncidentFact.objects.bulk_update(changes, ["gap_s"], batch_size=500)
-    IncidentFact.objects.filter(service_id=None).update(gap_s=None)
+    IncidentFact.objects.filter(service_id__isnull=True).update(gap_s=None)
 
 
 def touched_since(since: dt.datetime) -> set[int]:

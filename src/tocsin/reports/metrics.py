@@ -193,7 +193,7 @@ def _fact_counts(filters: Filters) -> dict[str, int]:
     return {key.removeprefix("n_"): int(value or 0) for key, value in agg.items()}
 
 
-def _incidents_of(filters: Filters) -> QuerySet[IncidentFact]:
+def _incidents_of(filters: Filters) -> QuerySet[IncidentFact, Any]:
     return filters.facts().values("incident_id")
 
 

@@ -37,7 +37,9 @@ def incident_mitigate(
             f"{incident.mitigated_at:%Y-%m-%d %H:%M} UTC"
         )
     if not incident.is_open:
-        raise Conflict(f"only open incidents can be marked mitigated; {incident.ref} is {incident.status}")
+        raise Conflict(
+            f"only open incidents can be marked mitigated; {incident.ref} is {incident.status}"
+        )
     at = now()
     incident.mitigated_at = at
     incident.updated_at = at
