@@ -92,11 +92,14 @@ def test_staff_mitigate_through_the_api(
 ) -> None:
     me = ApiClient(make_user(role))
     incident = file(reporter, m(0))
+    before = me.get(f"/api/v1/incidents/{incident.ref}").json()["allowed_actions"]
+    assert "mitigate" in before
     response = me.post(f"/api/v1/incidents/{incident.ref}/mitigate", {"note": "Failed over"})
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["mitigated_at"] is not None
     assert body["status"] == "new"  # the status does not move
+    assert "mitigate" not in body["allowed_actions"]
     again = me.post(f"/api/v1/incidents/{incident.number}/mitigate")
     assert again.status_code == 409
     assert "already marked mitigated" in again.json()["detail"]
@@ -109,6 +112,7 @@ def test_a_reporter_gets_403_on_own_and_404_on_others(
     own = file(owner, m(0))
     others = file(agent, m(1))
     client = ApiClient(owner)
+    assert "mitigate" not in client.get(f"/api/v1/incidents/{own.ref}").json()["allowed_actions"]
     assert client.post(f"/api/v1/incidents/{own.ref}/mitigate").status_code == 403
     assert client.post(f"/api/v1/incidents/{others.ref}/mitigate").status_code == 404
     assert client.post("/api/v1/incidents/INC-999999/mitigate").status_code == 404
