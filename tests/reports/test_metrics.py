@@ -363,3 +363,35 @@ def test_learning_metrics(make_user: Callable[..., User]) -> None:
     assert got["known_errors_reused"] == RateStat(1, 3, 1 / 3)
     web_only = dataclasses.replace(DAY_FILTERS, service=web.pk)
     assert compute(web_only, ["problems_opened"])["problems_opened"] == CountStat(1)
+
+
+def test_an_incident_monitoring_resolved_before_anyone_acknowledged_has_no_mtta(
+    make_user: Callable[..., User],
+) -> None:
+    """The resolve fills in acknowledged_at (the lifecycle's rule), but nobody responded:
+    such an incident is left out of MTTA (PagerDuty counts acknowledged incidents only);
+    its time to resolve counts."""
+    from tocsin.incidents.services import incident_resolve
+
+    agent = make_user(Role.AGENT)
+    flapping = file(agent, m(0), source="monitoring")
+    with travel(m(3)):
+        incident_resolve(
+            incident=flapping,
+            actor=Actor.system("alerts"),
+            resolution_code="auto-resolved",
+            resolution_notes="Every alert resolved",
+        )
+    answered = file(agent, m(10), source="monitoring")
+    act(agent, answered, m(12), "acknowledge")
+    with travel(m(20)):
+        incident_resolve(
+            incident=answered,
+            actor=Actor.system("alerts"),
+            resolution_code="auto-resolved",
+            resolution_notes="Every alert resolved",
+        )
+    facts.rebuild(at=m(30))
+    got = compute(DAY_FILTERS, ["mtta", "mttr_resolve"])
+    assert got["mtta"] == stat(1, 2 * MIN, 2 * MIN, 2 * MIN)  # only the acknowledged one
+    assert got["mttr_resolve"] == stat(2, 6.5 * MIN, 6.5 * MIN, 10 * MIN)  # 3 and 10

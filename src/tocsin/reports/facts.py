@@ -26,7 +26,7 @@ from django.db.models import Count, Q
 
 from tocsin.core.clock import now
 from tocsin.escalation.models import ManagementNotice
-from tocsin.incidents.models import EntryKind, Incident, Status, TimelineEntry
+from tocsin.incidents.models import EntryKind, Incident, ResolutionCode, Status, TimelineEntry
 from tocsin.learning.models import ArticleSolution
 from tocsin.reports.models import FactsWatermark, IncidentFact
 
@@ -55,6 +55,7 @@ _FIELDS = (
     "resolution_met_at",
     "resolution_breached_at",
     "major_declared_at",
+    "resolution_code",
 )
 _RESOLVED = (Status.RESOLVED, Status.CLOSED)
 
@@ -91,6 +92,15 @@ def fact_for(
     reported = row["reported_at"]
     escalated = row["escalated_at"] is not None
     mitigated = row["mitigated_at"] or (row["resolved_at"] if resolved else None)
+    acknowledged = row["acknowledged_at"]
+    if (
+        row["resolution_code"] == ResolutionCode.AUTO_RESOLVED
+        and acknowledged is not None
+        and acknowledged == row["resolved_at"]
+    ):
+        # monitoring resolved it before anyone acknowledged it: the resolve filled in
+        # acknowledged_at, but no person responded, so there is no time to acknowledge
+        acknowledged = None
     return IncidentFact(
         incident_id=row["pk"],
         reported_at=reported,
@@ -103,7 +113,7 @@ def fact_for(
         is_open=not resolved,
         resolved=resolved,
         detect_s=_seconds(row["detected_at"] or reported, row["impact_started_at"]),
-        ack_s=_seconds(row["acknowledged_at"], reported),
+        ack_s=_seconds(acknowledged, reported),
         mitigate_s=_seconds(mitigated, reported),
         resolve_s=_seconds(row["resolved_at"], reported) if resolved else None,
         gap_s=None,
