@@ -24,7 +24,7 @@ sync_api = pytest.importorskip(
 )
 expect = sync_api.expect
 SETUP = Actor.system("test setup")
-PHONE = {"width": 390, "height": 844}
+PHONE: Any = {"width": 390, "height": 844}  # playwright ViewportSize
 
 
 @pytest.fixture
