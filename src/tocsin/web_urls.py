@@ -57,6 +57,7 @@ urlpatterns = [
     path("incidents/<str:ref>/", views.incident_detail, name="incident"),
     path("incidents/<str:ref>/live/", views.incident_live, name="incident-live"),
     path("incidents/<str:ref>/act/<str:action>/", views.incident_action, name="incident-act"),
+    path("incidents/<str:ref>/mitigate/", views.incident_mitigate, name="incident-mitigate"),
     path("incidents/<str:ref>/triage/", views.incident_triage, name="incident-triage"),
     path("incidents/<str:ref>/assign/", views.incident_assign, name="incident-assign"),
     path("incidents/<str:ref>/assign/me/", views.incident_take, name="incident-take"),

@@ -25,7 +25,7 @@ INCIDENT_FIELDS = {
     "priority", "priority_override_reason", "category", "subcategory", "service",
     "affected_services", "assignee", "team", "support_level", "reporter", "reporter_name",
     "reporter_email", "reported_at", "detected_at", "impact_started_at", "acknowledged_at",
-    "acknowledged_by",
+    "acknowledged_by", "mitigated_at",
     "resolved_at", "closed_at", "resolution_code", "resolution_notes", "duplicate_of",
     "allowed_actions", "sla", "chat_url", "video_url",
 }  # fmt: skip

@@ -83,6 +83,7 @@ NOT_PAGES: dict[str, str] = {
     "postmortem-comment": "POST only (a review comment)",
     "postmortem-export": "file download (the Markdown)",
     "incident-take": "POST only (Assign to me)",
+    "incident-mitigate": "POST only (Mark mitigated)",
     "incident-timeline-view": "POST only (timeline order and filter)",
     "timeline-pin": "POST only",
     "portal-confirm": "POST only (confirm or reopen from the portal row)",

@@ -62,6 +62,7 @@ class Action(models.TextChoices):
     INCIDENT_MERGE = "incident.merge", "merge incidents"
     INCIDENT_COMMENT = "incident.comment", "comment on incidents"
     INCIDENT_REDACT = "incident.redact", "redact timeline entries"
+    INCIDENT_MITIGATE = "incident.mitigate", "mark incidents mitigated"
     TIMELINE_INTERNAL_VIEW = "timeline.internal.view", "see internal notes and attachments"
     TIMELINE_INTERNAL_ADD = "timeline.internal.add", "add internal notes and attachments"
     # alerts, services, integrations
@@ -182,6 +183,7 @@ _BY_ROLE: dict[str, frozenset[str]] = {
     Action.INCIDENT_CLOSE: CLOSE_ROLES,
     Action.INCIDENT_MERGE: CLOSE_ROLES,
     Action.INCIDENT_REDACT: ADMIN_ROLES,
+    Action.INCIDENT_MITIGATE: STAFF_ROLES,
     Action.TIMELINE_INTERNAL_VIEW: STAFF_ROLES,
     Action.TIMELINE_INTERNAL_ADD: STAFF_ROLES,
     Action.ALERTS_VIEW: STAFF_ROLES,

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 
 def register() -> None:
-    from tocsin.comms import automation, major_views, statuspage_views, subscriptions, update_views
+    from tocsin.comms import (
+        automation,
+        major_views,
+        mitigation,
+        statuspage_views,
+        subscriptions,
+        update_views,
+    )
     from tocsin.incidents import hooks as incident_hooks
 
     # first, so that its webhooks hear of a change (a priority raised to P1) before what
@@ -16,3 +23,4 @@ def register() -> None:
     incident_hooks.register(incident_hooks.incident_page_sections, update_views.updates_section)
     statuspage_views.register()  # the incident page's status-page section, the services button
     subscriptions.register()  # status-page subscribers hear of each public update
+    mitigation.register()  # an update saying "monitoring" marks the incident mitigated

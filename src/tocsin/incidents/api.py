@@ -80,6 +80,7 @@ REPORTER_OMITS = (
     "impact_started_at",
     "acknowledged_at",
     "acknowledged_by",
+    "mitigated_at",
     "sla",
     "chat_url",
     "video_url",
@@ -118,6 +119,7 @@ def incident_json(
         "acknowledged_by": (
             incident.acknowledged_by.username if incident.acknowledged_by else None
         ),
+        "mitigated_at": incident.mitigated_at,
         "resolved_at": incident.resolved_at,
         "closed_at": incident.closed_at,
         "resolution_code": incident.resolution_code,
@@ -398,6 +400,21 @@ def escalate_incident(
         support_level=payload.support_level,
         team=_team(payload.team),
         note=payload.note,
+    )
+    return _fresh(user, incident)
+
+
+@router.post("/incidents/{ref}/mitigate", response={200: IncidentOut, **ERRORS}, exclude_unset=True)
+def mitigate_incident(
+    request: HttpRequest, ref: IncidentRef, payload: ActionIn | None = None
+) -> dict[str, Any]:
+    """Mark the incident mitigated: the impact has stopped, the fix may come later (staff;
+    the first time only, 409 after; an extension of the action paths in DESIGN.md)."""
+    user = user_from_request(request)
+    incident = services.incident_mitigate(
+        incident=selectors.access_incident(user, ref),
+        actor=actor_from_request(request),
+        note=(payload or ActionIn()).note,
     )
     return _fresh(user, incident)
 

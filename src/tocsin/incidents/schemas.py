@@ -111,6 +111,9 @@ class IncidentOut(Schema):
     detected_at: datetime | None = Field(None, description=STAFF_ONLY.strip("; "))
     impact_started_at: datetime | None = Field(None, description=STAFF_ONLY.strip("; "))
     acknowledged_at: datetime | None = Field(None, description=STAFF_ONLY.strip("; "))
+    mitigated_at: datetime | None = Field(
+        None, description="When the impact stopped (first time only); " + STAFF_ONLY.strip("; ")
+    )
     acknowledged_by: str | None = Field(
         None,
         description="username of who holds the current acknowledgement; " + STAFF_ONLY.strip("; "),

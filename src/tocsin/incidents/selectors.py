@@ -358,6 +358,12 @@ def incident_actions_for(user: User | None, incident: Incident) -> list[str]:
         actions.append("escalate")
     if incident.is_open and can(user, Action.INCIDENT_MERGE):
         actions.append("merge")
+    if (
+        incident.is_open
+        and incident.mitigated_at is None
+        and can(user, Action.INCIDENT_MITIGATE, incident)
+    ):
+        actions.append("mitigate")
     if incident.status == Status.RESOLVED and can(user, Action.INCIDENT_CONFIRM, incident):
         actions.append("confirm")
     return actions

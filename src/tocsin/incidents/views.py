@@ -259,6 +259,13 @@ def _incident_context(
         )
         if can(user, Action.INCIDENT_MERGE):
             context["merge_form"] = bound.get("merge") or MergeForm()
+    # Mark mitigated: while open and not yet mitigated; the page shows the time after.
+    context["can_mitigate"] = (
+        staff
+        and incident.is_open
+        and incident.mitigated_at is None
+        and can(user, Action.INCIDENT_MITIGATE, incident)
+    )
     context["can_take"] = (
         staff
         and editable
@@ -388,6 +395,19 @@ def incident_action(request: HttpRequest, ref: str, action: str) -> HttpResponse
         return f"{incident.ref} {ACTION_DONE[action]}"
 
     return _post_and_redirect(request, ref, f"action-{action}", form, write)
+
+
+@login_required
+@_post_only
+def incident_mitigate(request: HttpRequest, ref: str) -> HttpResponse:
+    """Mark mitigated: the impact has stopped (the first time only)."""
+    form = forms.Form(request.POST)
+
+    def write(incident: Incident, data: dict[str, Any]) -> str:
+        services.incident_mitigate(incident=incident, actor=_actor(request))
+        return f"{incident.ref} marked mitigated"
+
+    return _post_and_redirect(request, ref, "action-mitigate", form, write)
 
 
 @login_required

@@ -207,8 +207,11 @@ class KeyTimes:
 
 
 def _mitigated_at(incident: Incident) -> dt.datetime | None:
-    """The first stakeholder update that said "monitoring" (a fix is in and being
-    watched): the record's only mark of mitigation."""
+    """When the impact stopped: the incident's `mitigated_at` (its "Mark mitigated" action,
+    or the first stakeholder update that said "monitoring"); for an incident recorded
+    before that field existed, the first such update on its timeline."""
+    if incident.mitigated_at is not None:
+        return incident.mitigated_at
     for entry in TimelineEntry.objects.filter(incident=incident, kind=EntryKind.UPDATE).only(
         "created_at", "data"
     ):

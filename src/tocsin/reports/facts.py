@@ -22,11 +22,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from tocsin.core.clock import now
 from tocsin.escalation.models import ManagementNotice
-from tocsin.incidents.models import EntryKind, Incident, Status, TimelineEntry
+from tocsin.incidents.models import EntryKind, Incident, ResolutionCode, Status, TimelineEntry
 from tocsin.learning.models import ArticleSolution
 from tocsin.reports.models import FactsWatermark, IncidentFact
 
@@ -55,6 +55,7 @@ _FIELDS = (
     "resolution_met_at",
     "resolution_breached_at",
     "major_declared_at",
+    "resolution_code",
 )
 _RESOLVED = (Status.RESOLVED, Status.CLOSED)
 
@@ -91,6 +92,15 @@ def fact_for(
     reported = row["reported_at"]
     escalated = row["escalated_at"] is not None
     mitigated = row["mitigated_at"] or (row["resolved_at"] if resolved else None)
+    acknowledged = row["acknowledged_at"]
+    if (
+        row["resolution_code"] == ResolutionCode.AUTO_RESOLVED
+        and acknowledged is not None
+        and acknowledged == row["resolved_at"]
+    ):
+        # monitoring resolved it before anyone acknowledged it: the resolve filled in
+        # acknowledged_at, but no person responded, so there is no time to acknowledge
+        acknowledged = None
     return IncidentFact(
         incident_id=row["pk"],
         reported_at=reported,
@@ -103,15 +113,20 @@ def fact_for(
         is_open=not resolved,
         resolved=resolved,
         detect_s=_seconds(row["detected_at"] or reported, row["impact_started_at"]),
-        ack_s=_seconds(row["acknowledged_at"], reported),
+        ack_s=_seconds(acknowledged, reported),
         mitigate_s=_seconds(mitigated, reported),
         resolve_s=_seconds(row["resolved_at"], reported) if resolved else None,
         gap_s=None,
         started_at=row["impact_started_at"] or reported,
         escalated_functional=escalated,
         escalated_hierarchical=hierarchical,
+        # resolved at the first level, never escalated, and it stayed resolved
         first_contact=(
-            resolved and not escalated and not hierarchical and row["support_level"] == 1
+            resolved
+            and not escalated
+            and not hierarchical
+            and row["support_level"] == 1
+            and reopens == 0
         ),
         solved_by_article=article,
         reopen_count=reopens,
@@ -137,10 +152,10 @@ def build(ids: list[int], at: dt.datetime | None = None, *, gaps: bool = True) -
     counted = [row for row in rows if row["duplicate_of_id"] is None]
     gone = [row["pk"] for row in rows if row["duplicate_of_id"] is not None]
     before = {
-        pk: (service, started)
-        for pk, service, started in IncidentFact.objects.filter(pk__in=ids).values_list(
-            "pk", "service_id", "started_at"
-        )
+        pk: (service, started, reported, mitigate_s)
+        for pk, service, started, reported, mitigate_s in IncidentFact.objects.filter(
+            pk__in=ids
+        ).values_list("pk", "service_id", "started_at", "reported_at", "mitigate_s")
     }
     if gone:
         IncidentFact.objects.filter(pk__in=gone).delete()
@@ -175,47 +190,91 @@ def build(ids: list[int], at: dt.datetime | None = None, *, gaps: bool = True) -
         update_fields=_UPDATED,
         batch_size=500,
     )
+    # a fact without a service has no gap (its old service's gap stays behind otherwise:
+    # the upsert leaves gap_s alone)
+    unserviced = [f.incident_id for f in facts if f.service_id is None]
+    if unserviced:
+        IncidentFact.objects.filter(pk__in=unserviced, gap_s__isnull=False).update(gap_s=None)
     if gaps:
-        # Only a fact that is new or moved (service or start changed) changes gaps: its
-        # own, its successor's, and its old successor's. Per service, from the earliest
-        # such start on (a storm's new incidents are the service's last ones).
+        # A gap changes only where a fact is new, moved (service or start) or recovered
+        # at another time: its own gap and those after it on the service. Per service,
+        # from the earliest such start on (a storm's new incidents are the service's
+        # last ones): two reads and one bulk update, not a few statements a fact.
         earliest: dict[int, dt.datetime] = {}
-        for f in facts:
-            old = before.get(f.incident_id)
-            if old == (f.service_id, f.started_at):
-                continue
-            for service, started in ((f.service_id, f.started_at), old or (None, None)):
-                if service is not None and started is not None:
-                    earliest[service] = min(earliest.get(service, started), started)
-        for pk in gone:  # a merged duplicate's old place
-            service, started = before.get(pk, (None, None))
+
+        def mark(service: int | None, started: dt.datetime | None) -> None:
             if service is not None and started is not None:
                 earliest[service] = min(earliest.get(service, started), started)
+
+        for f in facts:
+            old = before.get(f.incident_id)
+            if old == (f.service_id, f.started_at, f.reported_at, f.mitigate_s):
+                continue
+            mark(f.service_id, f.started_at)
+            if old is not None:
+                mark(old[0], old[1])
+        for pk in gone:  # a merged duplicate's old place
+            old = before.get(pk)
+            if old is not None:
+                mark(old[0], old[1])
         for service, started in earliest.items():
             _fix_gaps_from(service, started)
     return len(facts)
 
 
+def _recovered(reported: dt.datetime, mitigate_s: float | None) -> dt.datetime | None:
+    """When an incident's impact stopped (mitigated, else resolved), from its fact row."""
+    if mitigate_s is None:
+        return None
+    return reported + dt.timedelta(seconds=mitigate_s)
+
+
+def _gap(started: dt.datetime, previous: tuple[dt.datetime, float | None] | None) -> float | None:
+    """The uptime before a failure (ITIL's MTBF sample): this incident's impact start −
+    when the previous incident on the service stopped its impact. None for the first
+    incident on a service; 0 when they overlap, or the previous one has not stopped yet
+    (the service had not recovered when this failure began)."""
+    if previous is None:
+        return None
+    recovered = _recovered(*previous)
+    if recovered is None:
+        return 0.0
+    return _seconds(started, recovered)
+
+
+def _previous(
+    service: int, started: dt.datetime, pk: int
+) -> tuple[dt.datetime, float | None] | None:
+    """(reported_at, mitigate_s) of the incident just before this one on the service,
+    ordered by impact start, then id."""
+    return (
+        IncidentFact.objects.filter(service_id=service)
+        .filter(Q(started_at__lt=started) | Q(started_at=started, incident_id__lt=pk))
+        .order_by("-started_at", "-incident_id")
+        .values_list("reported_at", "mitigate_s")
+        .first()
+    )
+
+
 def _fix_gaps_from(service: int, started: dt.datetime) -> None:
-    """Recompute gap_s for the service's facts that start at or after `started`: two
-    reads (the one before, the ones from there on) and one bulk update of those changed."""
-    previous = (
+    """Recompute gap_s for the service's facts that start at or after `started`."""
+    previous: tuple[dt.datetime, float | None] | None = (
         IncidentFact.objects.filter(service_id=service, started_at__lt=started)
         .order_by("-started_at", "-incident_id")
-        .values_list("started_at", flat=True)
+        .values_list("reported_at", "mitigate_s")
         .first()
     )
     changes: list[IncidentFact] = []
-    for pk, start, gap in (
+    for pk, start, reported, mitigate_s, gap in (
         IncidentFact.objects.filter(service_id=service, started_at__gte=started)
         .order_by("started_at", "incident_id")
-        .values_list("pk", "started_at", "gap_s")
+        .values_list("pk", "started_at", "reported_at", "mitigate_s", "gap_s")
         .iterator(chunk_size=2000)
     ):
-        wanted = _seconds(start, previous)
+        wanted = _gap(start, previous)
         if wanted != gap:
             changes.append(IncidentFact(incident_id=pk, gap_s=wanted))
-        previous = start
+        previous = (reported, mitigate_s)
     if changes:
         IncidentFact.objects.bulk_update(changes, ["gap_s"], batch_size=500)
 
@@ -228,16 +287,16 @@ def rebuild_gaps() -> None:
         .distinct()
     )
     for service in list(services):
-        previous: dt.datetime | None = None
+        previous: tuple[dt.datetime, float | None] | None = None
         changes: list[IncidentFact] = []
-        for pk, started in (
+        for pk, started, reported, mitigate_s in (
             IncidentFact.objects.filter(service_id=service)
             .order_by("started_at", "incident_id")
-            .values_list("pk", "started_at")
+            .values_list("pk", "started_at", "reported_at", "mitigate_s")
             .iterator(chunk_size=5000)
         ):
-            changes.append(IncidentFact(incident_id=pk, gap_s=_seconds(started, previous)))
-            previous = started
+            changes.append(IncidentFact(incident_id=pk, gap_s=_gap(started, previous)))
+            previous = (reported, mitigate_s)
             if len(changes) >= 5000:
                 IncidentFact.objects.bulk_update(changes, ["gap_s"], batch_size=500)
                 changes = []

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from django.db.models import Avg, Count, Q, QuerySet
@@ -142,6 +142,23 @@ def duration(column: str, filters: Filters) -> DurationStat:
     return DurationStat(n, float(agg["mean"]), median, p90)
 
 
+def mtbf_by_service(filters: Filters) -> dict[int, DurationStat]:
+    """MTBF of each service with at least one gap in the period ({service id: stat}),
+    each computed as `duration("gap_s", …)` with that service as the filter."""
+    services = (
+        filters.facts()
+        .filter(gap_s__isnull=False)
+        .values_list("service_id", flat=True)
+        .distinct()
+        .order_by("service_id")
+    )
+    return {
+        service: duration("gap_s", replace(filters, service=service))
+        for service in list(services)
+        if service is not None
+    }
+
+
 # name -> fact column
 DURATION_METRICS: dict[str, str] = {
     "mttd": "detect_s",
@@ -176,7 +193,7 @@ def _fact_counts(filters: Filters) -> dict[str, int]:
     return {key.removeprefix("n_"): int(value or 0) for key, value in agg.items()}
 
 
-def _incidents_of(filters: Filters) -> Any:
+def _incidents_of(filters: Filters) -> QuerySet[IncidentFact, Any]:
     return filters.facts().values("incident_id")
 
 

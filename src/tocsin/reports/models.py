@@ -64,7 +64,8 @@ class IncidentFact(models.Model):
     ack_s = models.FloatField(null=True)  # acknowledged − reported
     mitigate_s = models.FloatField(null=True)  # mitigated (else resolved) − reported
     resolve_s = models.FloatField(null=True)  # resolved − reported
-    gap_s = models.FloatField(null=True)  # started − previous start on the same service
+    # uptime before this failure: started − the previous incident on the service recovered
+    gap_s = models.FloatField(null=True)
     started_at = models.DateTimeField()  # impact started, else reported
     # counts and flags
     escalated_functional = models.BooleanField(default=False)

@@ -11,6 +11,7 @@ The functions live in the modules of this package; import them from here
   request;
 - `notes`: notes, attachments and redaction;
 - `merge`: duplicates;
+- `mitigate`: the impact has stopped (`incident_mitigate`, the first time only);
 - `confirm`: the reporter's confirmation (and its signed link);
 - `response`: participants, incident roles and major incidents (issue 11);
 - `timers`: what the engine writes as time passes (SLA breaches, auto-close, ack timeouts).
@@ -44,6 +45,7 @@ from tocsin.incidents.services.confirm import (
     incident_confirm,
 )
 from tocsin.incidents.services.merge import incident_merge
+from tocsin.incidents.services.mitigate import incident_mitigate
 from tocsin.incidents.services.notes import (
     incident_add_note,
     incident_attach,
@@ -95,6 +97,7 @@ __all__ = [
     "incident_hold",
     "incident_mark_breaches",
     "incident_merge",
+    "incident_mitigate",
     "incident_reopen",
     "incident_resolve",
     "incident_resume",

@@ -213,6 +213,10 @@ def timeline_summary(
     if kind == EntryKind.FIELD and isinstance(data.get("changes"), list):
         labels = [_field_label(str(c.get("field", "a field"))) for c in data["changes"]]
         return "changed " + _and(labels) if labels else "changed nothing"
+    if kind == EntryKind.FIELD and data.get("field") == "mitigated_at":
+        if data.get("via") == "update":
+            return "marked it mitigated (a stakeholder update said monitoring)"
+        return "marked it mitigated"
     if kind == EntryKind.FIELD:
         field = str(data.get("field", "a field"))
         if field == "assignee":
