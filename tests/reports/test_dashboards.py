@@ -104,7 +104,7 @@ def data(make_user: Callable[..., User], make_incident: Callable[..., Incident])
         at - 4 * 24 * HOUR,
         team=other,
         priority=2,
-        title="=HYPERLINK(\"http://example.invalid\")",
+        title='=HYPERLINK("http://example.invalid")',
     )
     _set(c, escalated_at=c.reported_at + HOUR, response_breached_at=c.reported_at + HOUR)
     # d: P3, no team, from monitoring, acknowledged after 5 min, response met
@@ -207,7 +207,7 @@ def test_reports_pages_change_nothing_and_answer_only_get(data: Data) -> None:
         ("period=custom", "first day"),
         ("period=custom&since=2026-05-02&until=2026-05-01", "before"),
         ("period=custom&since=1900-01-01&until=2026-01-01", "ten years"),
-        ("period=custom&since=not-a-date", "From"),
+        ("period=custom&since=not-a-date", "valid date"),
         ("service=abc", "Service"),
         ("service=99999", "Service"),
         ("team=x", "Team"),

@@ -115,6 +115,14 @@ INFO: dict[str, MetricInfo] = {
 }
 
 
+def describe_metric(
+    name: str, label: str, help: str = "", better: Better = "", group: str = "Other"
+) -> None:
+    """For metrics other modules add (`metrics.register_metric`): the tile's label, a
+    short definition, which way is good ("up", "down" or "") and the tile's group."""
+    INFO[name] = MetricInfo(label, help, better, group if group in GROUPS else "Other")
+
+
 def info_of(name: str) -> MetricInfo:
     return INFO.get(name) or MetricInfo(name.replace("_", " ").capitalize(), "")
 

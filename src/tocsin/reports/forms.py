@@ -33,8 +33,8 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 class ReportFilterForm(forms.Form):
     period = forms.ChoiceField(choices=PERIODS, required=False, label="Period")
-    since = forms.DateField(required=False, label="From", widget=DATE_INPUT)
-    until = forms.DateField(required=False, label="To (inclusive)", widget=DATE_INPUT)
+    since = forms.DateField(required=False, label="Custom: from", widget=DATE_INPUT)
+    until = forms.DateField(required=False, label="Custom: to (inclusive)", widget=DATE_INPUT)
     service = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     priority = forms.TypedChoiceField(
