@@ -137,12 +137,21 @@ def _render(chart: Any) -> bytes:
     return svg if isinstance(svg, bytes) else str(svg).encode("utf-8")
 
 
+def count_axis(top: int) -> list[int]:
+    """Whole-number ticks for a count axis: 0 to at least `top`, about five steps."""
+    step = next((s for s in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500) if top / s <= 5), 0)
+    if not step:
+        step = 10 ** math.ceil(math.log10(max(top, 1) / 5))
+    return list(range(0, max(top, 1) + step, step))
+
+
 PRIORITY_COLOURS = ("line-red", "line-amber", "line-blue", "muted")
 
 
 def volume_chart(series: Series, theme: Theme, size: Size = "wide") -> bytes:
     p = palette(theme)
     labels = series.labels()
+    totals = [sum(int(series.values[p_][i] or 0) for p_ in PRIORITIES) for i in range(len(labels))]
     chart = pygal.StackedBar(
         **_config(
             theme,
@@ -150,8 +159,7 @@ def volume_chart(series: Series, theme: Theme, size: Size = "wide") -> bytes:
             size,
             x_labels_major=_x_major(labels, size),
             y_title="Incidents",
-            min_scale=2,
-            max_scale=6,
+            y_labels=count_axis(max(totals, default=0)),
         )
     )
     chart.x_labels = labels

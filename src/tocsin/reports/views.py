@@ -17,6 +17,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from tocsin.accounts.models import Team
+from tocsin.catalog.models import Category, Service
 from tocsin.core.errors import Invalid, TocsinError
 from tocsin.core.web import error_page, sentence
 from tocsin.incidents.models import Status
@@ -185,6 +186,7 @@ def drill_page(request: HttpRequest) -> HttpResponse:
     ]
     query = _query(request, metric=metric, part=part)
     context.update(
+        narrowed=_narrowed(filters),
         filters=filters,
         info=info_of(metric),
         label=drill_label(metric, part),
@@ -196,6 +198,21 @@ def drill_page(request: HttpRequest) -> HttpResponse:
         csv_url=reverse("reports-drill-csv") + "?" + query,
     )
     return render(request, "reports/drill.html", context)
+
+
+def _narrowed(filters: Filters) -> list[str]:
+    """The filters other than the period, in words ("P1", "service Checkout")."""
+    words = []
+    if filters.priority is not None:
+        words.append(f"P{filters.priority}")
+    for name, model in (("service", Service), ("team", Team), ("category", Category)):
+        pk = getattr(filters, name)
+        if pk is not None:
+            found = model.objects.filter(pk=pk).values_list("name", flat=True).first()
+            words.append(f"{name} {found}")
+    if filters.source:
+        words.append(f"source {filters.source}")
+    return words
 
 
 def _csv_cell(value: Any) -> str:
