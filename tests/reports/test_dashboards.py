@@ -386,3 +386,23 @@ def test_the_volume_chart_draws_one_bar_per_day_and_priority(data: Data) -> None
     # pygal writes each value as a <desc class="value"> beside its bar
     values = [int(v) for v in re.findall(r'<desc class="value">(\d+)</desc>', svg)]
     assert sum(values) == 5
+
+
+def test_durations_and_axes_read_as_people_say_them() -> None:
+    from tocsin.reports.charts import count_axis, duration_axis
+    from tocsin.reports.dashboard import human_duration, percent
+
+    assert [human_duration(s) for s in (None, 42, 125, 720, 11100, 187200)] == [
+        "—",
+        "42s",
+        "2m 5s",
+        "12m",
+        "3h 5m",
+        "2d 4h",
+    ]
+    assert [percent(r) for r in (None, 0, 0.05, 0.5, 1)] == ["—", "0%", "5.0%", "50%", "100%"]
+    assert count_axis(0) == [0, 1]
+    assert count_axis(1) == [0, 1]
+    assert count_axis(13) == [0, 5, 10, 15]
+    assert duration_axis([None, 50 * 60]) == [0.0, 600.0, 1200.0, 1800.0, 2400.0, 3000.0]
+    assert duration_axis([3 * 86400.0])[:2] == [0.0, 86400.0]
