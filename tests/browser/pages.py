@@ -156,6 +156,10 @@ NOT_PAGES: dict[str, str] = {
     "kb-suggest": "JSON for the new-incident forms' suggestion box (tests/learning/)",
     "kb-archive": "POST only (the article page's Archive / Restore)",
     "incident-article-solved": "POST only (the incident's Knowledge base section)",
+    "reports-drill-csv": "CSV file (a drill-down list's Download CSV; tests/reports/)",
+    "reports-export-csv": "CSV file (the dashboards' Export CSV; tests/reports/)",
+    "reports-export-json": "JSON (the dashboards' Export JSON; tests/reports/)",
+    "reports-chart": "an SVG image of a chart, shown by the reports pages (tests/reports/)",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
@@ -214,9 +218,13 @@ SIMPLE_PAGES: dict[str, str] = {
     "postmortems": "/postmortems/",
     "settings-postmortems": "/settings/postmortems/",
     "settings-postmortem-template-new": "/settings/postmortems/templates/new/",
+    "reports": "/reports/",
+    "reports-teams": "/reports/teams/",
+    "reports-drill": "/reports/incidents/?metric=sla_response&part=rest",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (
+    "reports-team",
     "login",
     "admin-login",
     "incident",
@@ -544,6 +552,10 @@ def targets(site: Site, role: str | None) -> list[Target]:
         if open_incident is not None:
             compose = reverse("incident-update-compose", args=[open_incident.ref])
             found.append(Target("incident-update-compose", "stakeholder update form", compose))
+        team = Team.objects.order_by("pk").first()
+        if team is not None:
+            team_url = reverse("reports-team", args=[team.pk])
+            found.append(Target("reports-team", "a team's reports page", team_url))
         service = (
             Service.objects.annotate(n=Count("integrations")).order_by("-n", "pk").first()
             or Service.objects.order_by("pk").first()
