@@ -12,6 +12,8 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -26,6 +28,7 @@ from tocsin.reports.selectors import access_reports
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DEFAULT_DAYS = 30
+TABS = "reports/_tabs.html"
 
 
 class LoadForm(forms.Form):
@@ -51,6 +54,15 @@ class LoadForm(forms.Form):
         if data.get("since") and data.get("until") and data["until"] < data["since"]:
             self.add_error("until", "Must not be before the start date.")
         return data
+
+
+def _tabs() -> str:
+    """The reports' tab bar, when the dashboards have brought it (reports/_tabs.html)."""
+    try:
+        get_template(TABS)
+    except TemplateDoesNotExist:
+        return ""
+    return TABS
 
 
 def _start_of(day: dt.date) -> dt.datetime:
@@ -120,6 +132,7 @@ def oncall_load_page(request: HttpRequest) -> HttpResponse:
             "peak_hours": peak_hours,
             "gap_minutes": int(oncall_load.INTERRUPTION_GAP.total_seconds() // 60),
             "anonymous_min": oncall_load.ANONYMOUS_MIN,
+            "tabs": _tabs(),
         },
         status=status,
     )
