@@ -11,9 +11,12 @@ import io
 import itertools
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import ApiClient
 from tocsin.accounts.models import Role, Team, User
@@ -169,6 +172,51 @@ def test_the_autumn_change_repeated_hour_is_elapsed_time() -> None:
     pages = [at(2026, 10, 25, 0, 50), at(2026, 10, 25, 1, 10)]
     found = oncall_load.classify(pages, "Europe/Berlin", at(2026, 10, 1))
     assert (found.night, found.interruptions, found.out_of_hours) == (2, 1, 2)
+
+
+ZONES = [
+    "UTC",
+    "Asia/Tokyo",
+    "Asia/Kathmandu",
+    "Asia/Kolkata",
+    "America/New_York",
+    "America/St_Johns",
+    "Europe/Berlin",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "America/Santiago",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seconds=st.floats(min_value=1_577_836_800, max_value=1_893_456_000, allow_nan=False),
+    zone=st.sampled_from(ZONES),
+)
+def test_the_fast_local_clock_agrees_with_the_zone_database(seconds: float, zone: str) -> None:
+    """Quarter-hour offsets (LocalClock) give the same working / night flags as a datetime
+    in the zone, across every change of 2020-2030 in zones with odd offsets."""
+    local = dt.datetime.fromtimestamp(seconds, UTC).astimezone(ZoneInfo(zone))
+    flags = oncall_load.local_flags(oncall_load.LocalClock(zone).local(seconds))
+    assert flags == (oncall_load.is_working(local), oncall_load.is_night(local))
+
+
+def test_the_boundaries_are_exact_through_the_database(
+    people: dict[str, User], incident: Incident, api: Callable[[User], ApiClient]
+) -> None:
+    kenji = people["kenji"]  # Tokyo, UTC+9; Wednesday 4 March 2026
+    for when in (
+        at(2026, 3, 4, 0),  # 09:00:00 — working
+        at(2026, 3, 4, 8),  # 17:00:00 — out of hours
+        at(2026, 3, 4, 12, 59, 59),  # 21:59:59 — out, not night
+        at(2026, 3, 4, 13) + dt.timedelta(minutes=40),  # 22:40 — night, an interruption
+        at(2026, 3, 4, 22),  # Thursday 07:00:00 — out, not night
+        at(2026, 3, 4, 21, 59, 59),  # 06:59:59 — night; 7 h after the last: interrupts
+    ):
+        page(incident, kenji, when)
+    row = rows(api(kenji).get(URL, {"since": "2026-03-03", "until": "2026-03-06"}))["kenji"]
+    assert (row["pages"], row["out_of_hours_pages"], row["night_pages"]) == (6, 5, 2)
+    assert row["sleep_interruptions"] == 2
 
 
 def test_hours_out_of_working_hours_follow_the_local_clock() -> None:
