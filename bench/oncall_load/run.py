@@ -63,16 +63,21 @@ def main() -> int:
     parser.add_argument("--incidents", type=int, default=2_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--database-url", default="", help="an EMPTY database to use")
+    parser.add_argument(
+        "--keep", default="", help="a SQLite data directory kept (and reused when it has pages)"
+    )
+    parser.add_argument("--profile", action="store_true", help="cProfile the report")
     args = parser.parse_args()
     os.environ.pop("DATABASE_URL", None)
     if args.database_url:
         os.environ["DATABASE_URL"] = args.database_url
-    own_dir = tempfile.mkdtemp(prefix="tocsin-oncall-load-")
+    own_dir = args.keep or tempfile.mkdtemp(prefix="tocsin-oncall-load-")
     os.environ["TOCSIN_DATA_DIR"] = own_dir
     try:
         return run(args)
     finally:
-        shutil.rmtree(own_dir, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(own_dir, ignore_errors=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,20 +88,87 @@ def run(args: argparse.Namespace) -> int:
     from django.core.management import call_command
     from django.db import connection
 
+    from tocsin.accounts.models import Team, User
+    from tocsin.escalation.models import Page
+    from tocsin.reports import oncall_load
+    from tocsin.reports.metrics import Filters
+
+    call_command("migrate", verbosity=0)
+    print(f"database: {connection.vendor}", flush=True)
+    until = dt.datetime(2026, 3, 31, tzinfo=dt.UTC)
+    since = until - dt.timedelta(days=30)
+    if not Page.objects.exists():
+        build(args, since, until)
+    admin = User.objects.get(username="admin")
+    teams = list(Team.objects.order_by("name"))
+    connection.close()
+
+    def everyone() -> Any:
+        return oncall_load.oncall_load(viewer=admin, since=since, until=until)
+
+    def one_team() -> Any:
+        return oncall_load.oncall_load(viewer=admin, since=since, until=until, team=teams[0])
+
+    def datetimes() -> int:
+        rows = Page.objects.filter(created_at__gte=since, created_at__lt=until).values_list(
+            "person_id", "created_at"
+        )
+        return sum(1 for _ in rows.order_by("person_id", "created_at").iterator(5000))
+
+    def epochs() -> int:
+        rows = Page.objects.filter(created_at__gte=since, created_at__lt=until).values_list(
+            "person_id", oncall_load.Epoch("created_at")
+        )
+        return sum(1 for _ in rows.order_by("person_id", "created_at").iterator(5000))
+
+    def metric() -> Any:
+        return oncall_load.pages_out_of_hours(
+            Filters(
+                since=since - dt.timedelta(days=1), until=dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+            )
+        )
+
+    from tocsin.reports import facts
+
+    facts.rebuild()
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(everyone)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    for label, fn in (
+        ("report, everyone", everyone),
+        ("report, one team (10 people)", one_team),
+        ("page instants read alone, as datetimes", datetimes),
+        ("page instants read alone, as epoch seconds (what the report reads)", epochs),
+        ("metric pages_out_of_hours", metric),
+    ):
+        seconds, result = best(fn, args.repeat)
+        extra = ""
+        if isinstance(result, oncall_load.LoadReport):
+            extra = f" ({len(result.rows)} rows, {sum(r.pages for r in result.rows)} pages)"
+        elif isinstance(result, int):
+            extra = f" ({result} rows)"
+        else:
+            extra = f" ({result})"
+        print(f"{label}: {seconds * 1000:.0f} ms{extra}", flush=True)
+    return 0
+
+
+def build(args: argparse.Namespace, since: dt.datetime, until: dt.datetime) -> None:
+    """The people, teams, schedules, incidents and pages."""
     from tocsin.accounts.models import Role, Team, User
     from tocsin.accounts.services import user_create
     from tocsin.core.actors import Actor
     from tocsin.escalation.models import ClimbState, Escalation, Page
     from tocsin.incidents.services import incident_create
     from tocsin.oncall import services, specs
-    from tocsin.reports import oncall_load
-    from tocsin.reports.metrics import Filters
 
-    call_command("migrate", verbosity=0)
-    print(f"database: {connection.vendor}", flush=True)
     system = Actor.system("bench")
     rng = random.Random(13)
-    admin = user_create(
+    user_create(
         username="admin",
         email="admin@example.com",
         name="Admin",
@@ -117,8 +189,6 @@ def run(args: argparse.Namespace) -> int:
                 actor=system,
             )
         )
-    until = dt.datetime(2026, 3, 31, tzinfo=dt.UTC)
-    since = until - dt.timedelta(days=30)
     teams = []
     for t in range(0, len(people), 10):
         members = people[t : t + 10]
@@ -171,46 +241,6 @@ def run(args: argparse.Namespace) -> int:
             batch = []
     Page.objects.bulk_create(batch)
     print(f"{Page.objects.count()} pages in {time.perf_counter() - started:.1f} s", flush=True)
-    connection.close()
-
-    def everyone() -> Any:
-        return oncall_load.oncall_load(viewer=admin, since=since, until=until)
-
-    def one_team() -> Any:
-        return oncall_load.oncall_load(viewer=admin, since=since, until=until, team=teams[0])
-
-    def instants() -> int:
-        rows = Page.objects.filter(created_at__gte=since, created_at__lt=until).values_list(
-            "person_id", "created_at"
-        )
-        return sum(1 for _ in rows.order_by("person_id", "created_at").iterator(5000))
-
-    def metric() -> Any:
-        return oncall_load.pages_out_of_hours(
-            Filters(
-                since=since - dt.timedelta(days=1), until=dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
-            )
-        )
-
-    from tocsin.reports import facts
-
-    facts.rebuild()
-    for label, fn in (
-        ("report, everyone", everyone),
-        ("report, one team (10 people)", one_team),
-        ("page instants read alone", instants),
-        ("metric pages_out_of_hours", metric),
-    ):
-        seconds, result = best(fn, args.repeat)
-        extra = ""
-        if isinstance(result, oncall_load.LoadReport):
-            extra = f" ({len(result.rows)} rows, {sum(r.pages for r in result.rows)} pages)"
-        elif isinstance(result, int):
-            extra = f" ({result} rows)"
-        else:
-            extra = f" ({result})"
-        print(f"{label}: {seconds * 1000:.0f} ms{extra}", flush=True)
-    return 0
 
 
 if __name__ == "__main__":

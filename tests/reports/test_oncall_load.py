@@ -329,6 +329,9 @@ def test_a_member_sees_the_team_aggregate_without_names(
     assert [r["username"] for r in data["items"]] == ["kenji"]
     assert data["fairness"]["named"] is False
     assert data["fairness"]["pages"]["total"] == 7.0
+    # the mean, not the spread: with three people it would give the others' figures away
+    assert data["fairness"]["pages"]["cv"] is None
+    assert data["fairness"]["hours_on_call"]["max_min"] is None
     assert data["items"][0]["page_share"] == pytest.approx(4 / 7, abs=1e-4)
     # with fewer than three members there is no aggregate (it would give the others away)
     team.members.remove(people["lena"])

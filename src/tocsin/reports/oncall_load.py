@@ -32,6 +32,7 @@ classified here — pages are far fewer than incidents (docs/benchmarks.md has t
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import functools
 import io
@@ -56,8 +57,8 @@ from tocsin.reports.selectors import access_reports
 NIGHT_START = hours.NIGHT_START  # 22:00
 NIGHT_END = hours.NIGHT_END  # 07:00
 INTERRUPTION_GAP = dt.timedelta(minutes=30)
-# A team's aggregate is shown to its members without names only from this many people
-# (fewer and one's own row would give the others' figures away).
+# A team's aggregate is shown to its members without names (the mean alone, no spread)
+# only from this many people (fewer and one's own row would give the others' figures away).
 ANONYMOUS_MIN = 3
 ZERO = dt.timedelta(0)
 
@@ -454,12 +455,14 @@ def _measure(
 
 
 def _fairness(loads: Sequence[PersonLoad], group: str, *, named: bool) -> Fairness:
-    fairness = Fairness(
-        group=group,
-        pages=Spread.of([float(r.pages) for r in loads]),
-        hours=Spread.of([r.hours_on_call.total_seconds() / 3600 for r in loads]),
-        named=named,
-    )
+    pages = Spread.of([float(r.pages) for r in loads])
+    hours_on_call = Spread.of([r.hours_on_call.total_seconds() / 3600 for r in loads])
+    if not named:
+        # A member's view: the mean only. With the spread too, a member of a small team
+        # could work out the others' figures from their own (three people: exactly).
+        pages = dataclasses.replace(pages, cv=None, max_min=None)
+        hours_on_call = dataclasses.replace(hours_on_call, cv=None, max_min=None)
+    fairness = Fairness(group=group, pages=pages, hours=hours_on_call, named=named)
     if named:
         for row in loads:
             _against(row, fairness)
