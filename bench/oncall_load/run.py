@@ -116,10 +116,8 @@ def run(args: argparse.Namespace) -> int:
         return sum(1 for _ in rows.order_by("person_id", "created_at").iterator(5000))
 
     def epochs() -> int:
-        rows = Page.objects.filter(created_at__gte=since, created_at__lt=until).values_list(
-            "person_id", oncall_load.Epoch("created_at")
-        )
-        return sum(1 for _ in rows.order_by("person_id", "created_at").iterator(5000))
+        pages = Page.objects.filter(created_at__gte=since, created_at__lt=until)
+        return sum(1 for _ in oncall_load.page_instants(pages, "person_id"))
 
     def metric() -> Any:
         return oncall_load.pages_out_of_hours(
