@@ -32,6 +32,7 @@ from tocsin.notify.contacts_api import router as contacts_router
 from tocsin.oncall.api import router as oncall_router
 from tocsin.oncall.calendar_api import router as oncall_calendar_router
 from tocsin.reports.api import router as reports_router
+from tocsin.reports.oncall_api import router as reports_oncall_router
 
 api = NinjaAPI(
     title="Tocsin API",
@@ -73,4 +74,5 @@ api.add_router("", runbooks_router)
 api.add_router("", postmortems_router)
 api.add_router("", similar_router)
 api.add_router("", reports_router)
+api.add_router("", reports_oncall_router)
 install_not_found_route(api)

@@ -40,6 +40,7 @@ from tocsin.demo.learning_problems import write_problems
 from tocsin.demo.learning_runbooks import write_runbooks
 from tocsin.demo.major import write_major
 from tocsin.demo.oncall import write_schedules
+from tocsin.demo.oncall_load import write_oncall_load
 from tocsin.demo.paging import write_paging
 from tocsin.demo.response import write_response
 from tocsin.demo.statuspage import write_statuspage
@@ -1344,6 +1345,7 @@ def load_demo(*, seed: int = 7) -> DemoSummary:
             write_problems(end)
             write_runbooks(end)
             write_action_items(end)  # after the postmortems: their items attach to them
+            write_oncall_load(end)  # on-call load report (issue 13): a month of pages
             rebuild_report_facts()  # last: the dashboards show the demo at once (issue 13)
             Counter.next_value(DEMO_MARKER)
     return DemoSummary(

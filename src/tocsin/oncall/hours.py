@@ -24,8 +24,8 @@ import csv
 import datetime as dt
 import functools
 import io
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -62,16 +62,28 @@ def _day(zone: str, day: dt.date) -> tuple[tuple[dt.datetime, dt.datetime, str],
     return ((start, morning, "night"), (morning, evening, "working"), (evening, end, "night"))
 
 
-def split(start: dt.datetime, end: dt.datetime, zone: str) -> dict[str, dt.timedelta]:
-    """How much of [start, end) falls in each category, by the local clock of ``zone``."""
-    out = dict.fromkeys(CATEGORIES, ZERO)
+DayParts = Callable[[str, dt.date], tuple[tuple[dt.datetime, dt.datetime, str], ...]]
+
+
+def split(
+    start: dt.datetime,
+    end: dt.datetime,
+    zone: str,
+    day_parts: DayParts = _day,
+    categories: Sequence[str] = CATEGORIES,
+) -> dict[str, dt.timedelta]:
+    """How much of [start, end) falls in each category, by the local clock of ``zone``.
+
+    ``day_parts`` cuts a local day into categorised instants (by default this module's
+    working / night / weekend; the on-call load report passes its own working hours)."""
+    out = dict.fromkeys(categories, ZERO)
     if end <= start:
         return out
     tz = ZoneInfo(zone)
     day = rules.local(start, tz).date() - DAY
     last = rules.local(end, tz).date() + DAY
     while day <= last:
-        for a, b, category in _day(zone, day):
+        for a, b, category in day_parts(zone, day):
             lo, hi = max(a, start), min(b, end)
             if hi > lo:
                 out[category] += hi - lo
@@ -114,6 +126,8 @@ class HoursRow:
     total: dt.timedelta
     parts: dict[str, dt.timedelta]
     shifts: int
+    # the person's time on call in the period, merged (for reports that split it their way)
+    spans: list[Span] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         whole, parts = hundredths([self.parts[c] for c in CATEGORIES], self.total)
@@ -163,8 +177,18 @@ def hours_report(
         members = list(team.members.all())
         ids = {m.pk for m in members}
         wanted = members if wanted is None else [u for u in wanted if u.pk in ids]
-    spans, counts = _spans(since, until, None if wanted is None else {u.pk for u in wanted})
-    people = wanted if wanted is not None else list(selectors.users_by_id(spans).values())
+    return hours_of(since=since, until=until, people=wanted)
+
+
+def hours_of(
+    *, since: dt.datetime, until: dt.datetime, people: Sequence[User] | None
+) -> list[HoursRow]:
+    """The hours of ``people`` (None: everyone with a shift in the period), with no access
+    check: callers gate (``hours_report`` here, the on-call load report in reports/)."""
+    selectors.check_span(since, until)
+    spans, counts = _spans(since, until, None if people is None else {u.pk for u in people})
+    if people is None:
+        people = list(selectors.users_by_id(spans).values())
     rows = []
     for user in people:
         merged = merge(spans.get(user.pk, []))
@@ -173,7 +197,7 @@ def hours_report(
             for category, length in split(a, b, user.time_zone).items():
                 parts[category] += length
         total = sum((b - a for a, b in merged), ZERO)
-        rows.append(HoursRow(user, total, parts, counts.get(user.pk, 0)))
+        rows.append(HoursRow(user, total, parts, counts.get(user.pk, 0), merged))
     rows.sort(key=lambda r: (r.user.display_name.casefold(), r.user.username))
     return rows
 
