@@ -37,6 +37,7 @@ from tocsin.notify.services import outbox_enqueue_email
 
 pytestmark = pytest.mark.django_db
 
+PRIORITIES = ["P1", "P2", "P3", "P4"]
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
@@ -58,6 +59,10 @@ def scrape(client: Client | None = None, **headers: Any) -> Samples:
 
 def value(found: Samples, name: str, **labels: str) -> float:
     return found.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    return value(after, name, **labels) - value(before, name, **labels)
 
 
 @pytest.fixture
@@ -98,7 +103,7 @@ def test_open_incidents_breaches_and_inbox_depth_are_read_from_the_database(
 
     found = scrape()
     assert value(found, "tocsin_database_up") == 1
-    open_by_priority = {p: value(found, "tocsin_incidents_open", priority=p) for p in "P1 P2 P3 P4".split()}
+    open_by_priority = {p: value(found, "tocsin_incidents_open", priority=p) for p in PRIORITIES}
     assert open_by_priority == {"P1": 2, "P2": 1, "P3": 1, "P4": 0}
     assert value(found, "tocsin_incidents_sla_breached", priority="P1", target="response") == 1
     assert value(found, "tocsin_incidents_sla_breached", priority="P1", target="resolution") == 0
@@ -119,13 +124,9 @@ def test_accepted_ingest_requests_are_counted_per_integration_kind(
     assert post_alert(key, "b") == 202
     assert post_alert("not-a-key", "c") == 404  # refused: not counted
     after = scrape()
-    assert value(after, name, integration="webhook") - value(
-        before, name, integration="webhook"
-    ) == 2
+    assert delta(before, after, name, integration="webhook") == 2
     events = "tocsin_ingest_events_accepted_total"
-    assert value(after, events, integration="webhook") - value(
-        before, events, integration="webhook"
-    ) == 2
+    assert delta(before, after, events, integration="webhook") == 2
 
 
 class Slow:
@@ -150,24 +151,19 @@ def test_engine_turns_are_timed_per_module_and_failures_counted() -> None:
     after = scrape()
     count = "tocsin_engine_module_duration_seconds_count"
     total = "tocsin_engine_module_duration_seconds_sum"
-    assert value(after, count, module="prom_test_slow") - value(
-        before, count, module="prom_test_slow"
-    ) == 2
-    assert value(after, total, module="prom_test_slow") - value(
-        before, total, module="prom_test_slow"
-    ) >= 0.04
-    assert value(after, count, module="prom_test_broken") - value(
-        before, count, module="prom_test_broken"
-    ) == 1
+    assert delta(before, after, count, module="prom_test_slow") == 2
+    assert delta(before, after, total, module="prom_test_slow") >= 0.04
+    assert delta(before, after, count, module="prom_test_broken") == 1
     failures = "tocsin_engine_module_failures_total"
-    assert value(after, failures, module="prom_test_broken") - value(
-        before, failures, module="prom_test_broken"
-    ) == 1
+    assert delta(before, after, failures, module="prom_test_broken") == 1
     assert value(after, failures, module="prom_test_slow") == value(
         before, failures, module="prom_test_slow"
     )
     # buckets are cumulative and end with +Inf = count
-    inf = ("tocsin_engine_module_duration_seconds_bucket", (("le", "+Inf"), ("module", "prom_test_slow")))
+    inf = (
+        "tocsin_engine_module_duration_seconds_bucket",
+        (("le", "+Inf"), ("module", "prom_test_slow")),
+    )
     assert after[inf] == value(after, count, module="prom_test_slow")
 
 
@@ -193,13 +189,13 @@ def test_delivery_latency_retries_and_failures_per_channel(
     }
     after = scrape()
 
-    def delta(name: str, channel: str) -> float:
-        return value(after, name, channel=channel) - value(before, name, channel=channel)
+    def moved(name: str, channel: str) -> float:
+        return delta(before, after, name, channel=channel)
 
-    assert delta("tocsin_delivery_latency_seconds_count", "email") == 1
-    assert delta("tocsin_delivery_latency_seconds_sum", "email") >= 0
-    assert delta("tocsin_delivery_failures_total", "nosuch") == 1
-    assert delta("tocsin_delivery_failures_total", "email") == 0
+    assert moved("tocsin_delivery_latency_seconds_count", "email") == 1
+    assert moved("tocsin_delivery_latency_seconds_sum", "email") >= 0
+    assert moved("tocsin_delivery_failures_total", "nosuch") == 1
+    assert moved("tocsin_delivery_failures_total", "email") == 0
 
 
 def test_a_failed_attempt_that_will_be_retried_is_counted_as_a_retry(
@@ -212,7 +208,7 @@ def test_a_failed_attempt_that_will_be_retried_is_counted_as_a_retry(
         OutboxModule().tick(now())
     after = scrape()
     name = "tocsin_delivery_retries_total"
-    assert value(after, name, channel="email") - value(before, name, channel="email") == 1
+    assert delta(before, after, name, channel="email") == 1
     assert value(after, "tocsin_delivery_failures_total", channel="email") == value(
         before, "tocsin_delivery_failures_total", channel="email"
     )
@@ -315,7 +311,7 @@ def test_only_get_and_head(settings: Any) -> None:
 
 
 def test_bad_allow_list_values_stop_the_start_with_the_variable_named() -> None:
-    with pytest.raises(ConfigError, match="TOCSIN_METRICS_ALLOW: 'ten.0.0.0/8'"):
+    with pytest.raises(ConfigError, match=r"TOCSIN_METRICS_ALLOW: 'ten\.0\.0\.0/8'"):
         prometheus_env.allow_list(["ten.0.0.0/8"])
     assert prometheus_env.allow_list(["NONE"]) == []
     assert prometheus_env.allow_list(["10.1.2.3/8"]) == ["10.0.0.0/8"]

@@ -180,7 +180,9 @@ def post_alerts(up: Up, key: str, count: int, start: int) -> None:
     def post(n: int) -> int:
         body = {"summary": f"Disk {n} full", "severity": "warning", "dedup_key": f"disk-{n}"}
         # a new connection each time, several at once: the workers share the accepts
-        return httpx.post(f"{up.base}/integrations/webhook/{key}", json=body, timeout=20).status_code
+        return httpx.post(
+            f"{up.base}/integrations/webhook/{key}", json=body, timeout=20
+        ).status_code
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         codes = list(pool.map(post, range(start, start + count)))
@@ -214,8 +216,7 @@ def test_metrics_add_up_every_process(up: Up) -> None:
         done = (
             value(now, "tocsin_engine_module_duration_seconds_count", module="ingest") > 0
             and value(now, "tocsin_inbox_pending") == 0
-            and sum(value(now, "tocsin_incidents_open", priority=f"P{p}") for p in range(1, 5))
-            >= 1
+            and sum(value(now, "tocsin_incidents_open", priority=f"P{p}") for p in range(1, 5)) >= 1
         )
         return now if done else None
 
@@ -235,7 +236,6 @@ def test_metrics_add_up_every_process(up: Up) -> None:
     post_alerts(up, key, 4, sent)
     sent += 4
     assert value(up.scrape(), ACCEPTED, integration="webhook") == sent
-
 
     # only the token opens it here: loopback is not in this allow-list
     assert up.get("/metrics", Authorization="Bearer not-the-token").status_code == 404

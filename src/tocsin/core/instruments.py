@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 if not settings.PROMETHEUS_DIR:  # pragma: no cover
     raise ImproperlyConfigured("PROMETHEUS_DIR is not set")
 
-from prometheus_client import Counter, Histogram  # noqa: E402
+from prometheus_client import Counter, Histogram
 
 INGEST_ACCEPTED = Counter(
     "tocsin_ingest_requests_accepted_total",
@@ -43,8 +43,7 @@ ENGINE_MODULE_FAILURES = Counter(
 )
 DELIVERY_SECONDS = Histogram(
     "tocsin_delivery_latency_seconds",
-    "Seconds from a message being queued in the outbox to the provider accepting it, "
-    "by channel.",
+    "Seconds from a message being queued in the outbox to the provider accepting it, by channel.",
     ["channel"],
     buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
 )
