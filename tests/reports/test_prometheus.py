@@ -37,6 +37,14 @@ from tocsin.notify.services import outbox_enqueue_email
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(scope="module", autouse=True)
+def _forget_old_runs() -> None:
+    """The test data directory outlives test runs: files of their processes (gone) go."""
+    prometheus_env.clean("web")
+    prometheus_env.clean("worker")
+
+
 PRIORITIES = ["P1", "P2", "P3", "P4"]
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

@@ -55,6 +55,7 @@ class Up:
     base: str
     data_dir: Path
     log: Path
+    key: str = ""  # the webhook integration's
 
     def get(self, path: str, **headers: str) -> httpx.Response:
         return httpx.get(f"{self.base}{path}", headers=headers, timeout=10)
@@ -154,7 +155,7 @@ def up(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Up]:
     try:
         wait_for("ready", lambda: running.get("/readyz").status_code == 200, running, 90)
         family = descendants(proc.pid)
-        running.key = _setup_key(data_dir, extra)  # type: ignore[attr-defined]
+        running.key = _setup_key(data_dir, extra)
         yield running
     finally:
         family |= descendants(proc.pid)
@@ -190,7 +191,7 @@ def post_alerts(up: Up, key: str, count: int, start: int) -> None:
 
 
 def test_metrics_add_up_every_process(up: Up) -> None:
-    key: str = up.key  # type: ignore[attr-defined]
+    key = up.key
     workers = up.web_workers()
     assert len(workers) == 2, workers
 
