@@ -368,3 +368,26 @@ def test_cleaning_removes_only_the_files_of_processes_that_are_gone(dead_pid: in
     finally:
         for path in created:
             path.unlink(missing_ok=True)
+
+
+def test_a_bad_allow_list_stops_a_command_with_one_line(tmp_path: Any) -> None:
+    from tests.cli.conftest import tocsin
+
+    result = tocsin(tmp_path, "check", env={"TOCSIN_METRICS_ALLOW": "10.0.0.0/8,ten.0.0.0/8"})
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "TOCSIN_METRICS_ALLOW" in result.stderr.strip().splitlines()[-1]
+
+
+def test_an_unreadable_database_leaves_the_process_metrics(monkeypatch: Any) -> None:
+    from django.db import DatabaseError
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise DatabaseError("server closed the connection unexpectedly")
+
+    run_tick([Slow()])
+    monkeypatch.setattr(Incident.objects, "filter", broken)
+    found = scrape()
+    assert value(found, "tocsin_database_up") == 0
+    assert not [name for name, _labels in found if name.startswith("tocsin_incidents_")]
+    assert value(found, "tocsin_engine_module_duration_seconds_count", module=Slow.name) >= 1
