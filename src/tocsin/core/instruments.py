@@ -9,7 +9,10 @@ create its file at import, in gunicorn's master before the fork.
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, ParamSpec
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -20,6 +23,27 @@ if not settings.PROMETHEUS_DIR:  # pragma: no cover
     raise ImproperlyConfigured("PROMETHEUS_DIR is not set")
 
 from prometheus_client import Counter, Histogram
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+
+
+def _never_raise(record: Callable[P, None]) -> Callable[P, None]:
+    """Recording a metric never fails the work it measures (an accepted alert is still
+    answered 2xx, an engine tick still runs): a failure to write is logged, once."""
+    failed: list[bool] = []
+
+    @functools.wraps(record)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            record(*args, **kwargs)
+        except Exception:
+            if not failed:
+                failed.append(True)
+                log.exception("could not record a Prometheus metric (%s)", record.__name__)
+
+    return wrapper
+
 
 INGEST_ACCEPTED = Counter(
     "tocsin_ingest_requests_accepted_total",
@@ -65,6 +89,7 @@ DELIVERY_FAILURES = Counter(
 _ingest_children: dict[str, tuple[Any, Any]] = {}
 
 
+@_never_raise
 def ingest_accepted(integration: str, events: int) -> None:
     """One accepted request (a few microseconds: docs/prometheus.md, "Cost")."""
     children = _ingest_children.get(integration)
@@ -76,12 +101,14 @@ def ingest_accepted(integration: str, events: int) -> None:
         children[1].inc(events)
 
 
+@_never_raise
 def engine_module_turn(module: str, seconds: float, *, failed: bool) -> None:
     ENGINE_MODULE_SECONDS.labels(module).observe(seconds)
     if failed:
         ENGINE_MODULE_FAILURES.labels(module).inc()
 
 
+@_never_raise
 def delivery_outcome(channel: str, outcome: str, seconds: float) -> None:
     """`outcome` as the outbox records it: sent, retry or failed."""
     if outcome == "sent":
