@@ -274,6 +274,20 @@ def _bind(host: str, port: int) -> str:
 WEB_LIMIT_REQUEST_LINE = 0
 
 
+def _metrics_clean(*roles: str) -> None:
+    """/metrics (issue 13): drop the metrics files of processes gone since the last run."""
+    from tocsin.core import prometheus_env
+
+    for role in roles:
+        prometheus_env.clean(role)
+
+
+def _metrics_child_exit(server: Any, worker: Any) -> None:
+    from tocsin.core import prometheus_env
+
+    prometheus_env.mark_dead(worker.pid)
+
+
 def cmd_web(args: argparse.Namespace) -> int:
     _setup()
     from django.conf import settings
@@ -300,6 +314,8 @@ def cmd_web(args: argparse.Namespace) -> int:
         # gunicorn refuses request lines over 4 KB with an HTML 414 of its own; 0 lifts
         # that to gunicorn's ceiling (1 MB), so Tocsin answers long URLs itself, in JSON.
         "limit_request_line": WEB_LIMIT_REQUEST_LINE,
+        # /metrics (issue 13): a web worker that exits stops counting in live gauges.
+        "child_exit": _metrics_child_exit,
     }
 
     class TocsinWeb(BaseApplication):
@@ -315,12 +331,18 @@ def cmd_web(args: argparse.Namespace) -> int:
     # WhiteNoise serves from the finders; it warns when STATIC_ROOT does not exist.
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
     connections.close_all()  # never share a connection across the fork
+    _metrics_clean("web")
     TocsinWeb().run()
     return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     _setup()
+    from tocsin.core import prometheus_env
+
+    # /metrics (issue 13): the engine's metrics go to files of their own, read by the web.
+    prometheus_env.use_role("worker")
+    _metrics_clean("worker")
     from tocsin.engine.engine import run_forever
 
     _require_migrated()
@@ -412,6 +434,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     applied = _migrate(verbosity=0)
     print(f"Database ready ({_database_label()}); {applied} migration(s) applied.")
+    _metrics_clean("web", "worker")  # /metrics (issue 13): before any child writes
     summary = _load_demo() if args.demo else None
     connections.close_all()
     smtp_port = args.smtp_port or settings.TOCSIN_SMTP_PORT

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from tocsin.core import prometheus_env  # helper prom: /metrics
 from tocsin.core.env import (
     ConfigError,
     data_dir,
@@ -321,3 +322,13 @@ TOCSIN_OUTBOX_THROTTLE_SECONDS = 60
 # Hierarchical escalation (issue 11): an SLA breach notifies the team's manager once per
 # incident and target (a ManagementNotice). TOCSIN_SLA_NOTIFY_MANAGEMENT=0 turns it off.
 SLA_NOTIFY_MANAGEMENT = env_bool("TOCSIN_SLA_NOTIFY_MANAGEMENT", True)
+
+# --- Prometheus /metrics (issue 13; docs/prometheus.md) ---
+# A scraper gets /metrics with `Authorization: Bearer <TOCSIN_METRICS_TOKEN>` or from an
+# address in TOCSIN_METRICS_ALLOW (loopback by default; `none`: only with the token).
+TOCSIN_METRICS_TOKEN = env_str("TOCSIN_METRICS_TOKEN")
+TOCSIN_METRICS_ALLOW = prometheus_env.allow_list(
+    env_list("TOCSIN_METRICS_ALLOW", prometheus_env.LOOPBACK)
+)
+# Sets PROMETHEUS_MULTIPROC_DIR before anything imports prometheus_client.
+PROMETHEUS_DIR = prometheus_env.configure(DATA_DIR)

@@ -7,10 +7,12 @@ from tocsin.api import api
 from tocsin.core.theme import favicon
 from tocsin.engine import health
 from tocsin.escalation import sms_views
+from tocsin.reports import prometheus
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", prometheus.metrics, name="metrics"),  # Prometheus (issue 13)
     path("favicon.ico", favicon, name="favicon"),
     # The public status page, early: a reload storm resolves it before anything else.
     path("status/", include("tocsin.comms.public_urls")),

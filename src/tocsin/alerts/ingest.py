@@ -51,6 +51,7 @@ from tocsin.alerts.adapters.common import decode_json, decode_text
 from tocsin.alerts.models import Alert, SeenSignature
 from tocsin.catalog import services as catalog_services
 from tocsin.catalog.models import Integration
+from tocsin.core import instruments
 from tocsin.core.clock import now
 from tocsin.core.middleware import database_busy, log_database_error
 
@@ -416,6 +417,8 @@ def _accept(
             _store(incoming, integration, route, events, body_key, signature)
         except Replayed:
             return JsonResponse({"status": "duplicate", "detail": REPLAY_DETAIL}, status=202)
+        # /metrics (issue 13): tocsin_ingest_*_accepted_total{integration}
+        instruments.ingest_accepted(integration.kind, len(events))
     except Reject as exc:
         return route.error(exc.status, exc.errors, exc.headers, started, request_id)
     except (DatabaseError, InterfaceError) as exc:  # InterfaceError is not a DatabaseError

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 
-from tocsin.core import wake
+from tocsin.core import instruments, wake
 from tocsin.core.clock import now
 from tocsin.engine.models import WorkerHeartbeat
 from tocsin.engine.modules import EngineModule, turn
@@ -158,6 +158,8 @@ def run_tick(
             log.exception("engine module %s failed; it will be retried next tick", module.name)
             done[module.name] = -1
         took = time.monotonic() - started
+        # /metrics (issue 13): tocsin_engine_module_duration_seconds{module}
+        instruments.engine_module_turn(module.name, took, failed=done[module.name] == -1)
         if took > 2 * budget + 1:
             log.warning("engine module %s took %.1fs (budget %.1fs)", module.name, took, budget)
     return done

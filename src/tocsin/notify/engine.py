@@ -66,6 +66,7 @@ from django.db import (
 from django.db.models import Max, Q
 
 from tocsin.accounts.models import ContactMethod
+from tocsin.core import instruments
 from tocsin.core.budget import budget_spent
 from tocsin.core.clock import now as clock_now
 from tocsin.core.wake import work_committed
@@ -719,6 +720,11 @@ class OutboxModule:
                 last_error=reason[:2000],
             )
         hooks.run_outcome(message=message, outcome=outcome, reason=reason)
+        # /metrics (issue 13): delivery latency and failures per channel, once committed
+        latency = (at - message.created_at).total_seconds()
+        transaction.on_commit(
+            lambda: instruments.delivery_outcome(message.channel, outcome, latency)
+        )
         kept = [
             pk
             for pk, held in bundled
