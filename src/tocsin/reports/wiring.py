@@ -5,3 +5,4 @@ from __future__ import annotations
 
 def register() -> None:
     """Each line imports a module whose import registers its metrics."""
+    from tocsin.reports import noise  # noqa: F401 - alerts per incident, pages without action
