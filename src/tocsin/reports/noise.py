@@ -331,23 +331,26 @@ def noisiest_names(filters: Filters, top: int = TOP_DEFAULT) -> list[NoisyRow]:
     answers: dict[tuple[int, str], dict[str, int]] = {}
     if rows:
         for r in (
-            PageFeedback.objects.filter(incident_id__in=incident_ids(filters))
-            .annotate(
-                alert_name=Coalesce(
-                    NullIf(Substr(KT("incident__alerts__labels__alertname"), 1, NAME_MAX), Value("")),
-                    Substr("incident__alerts__summary", 1, NAME_MAX),
-                ),
-                alert_service=F("incident__alerts__service_id"),
-            )
+            alerts_of(filters)
+            .filter(incident__page_feedback__isnull=False)
+            .annotate(alert_name=alert_name())
             .filter(alert_name__in=names)
-            .values("alert_service", "alert_name")
+            .values("service_id", "alert_name")
             .annotate(
-                yes=Count("pk", distinct=True, filter=Q(actionable=True)),
-                no=Count("pk", distinct=True, filter=Q(actionable=False)),
+                yes=Count(
+                    "incident__page_feedback",
+                    distinct=True,
+                    filter=Q(incident__page_feedback__actionable=True),
+                ),
+                no=Count(
+                    "incident__page_feedback",
+                    distinct=True,
+                    filter=Q(incident__page_feedback__actionable=False),
+                ),
             )
             .order_by()
         ):
-            answers[(r["alert_service"], r["alert_name"])] = r
+            answers[(r["service_id"], r["alert_name"])] = r
     out = []
     for r in rows:
         said = answers.get((r["service_id"], r["alert_name"]), {})
