@@ -1,4 +1,4 @@
-""""Was this page actionable?" (issue 13): from the page's link, the incident page and
+""" "Was this page actionable?" (issue 13): from the page's link, the incident page and
 the API; one answer per person per page, changeable; only the paged person answers about
 a page; a timeline entry with every new or changed answer."""
 
@@ -40,6 +40,7 @@ def paged(make_user: Callable[..., User], make_incident: Callable[..., Incident]
     service_paging_set(service=service, actor=SETUP, policy=policy)
     incident = make_incident(quinn, title="Checkout down", service=service, impact=1, urgency=1)
     climb = Escalation.objects.get(incident=incident)
+    assert climb.next_at is not None
     assert EscalationModule().tick(climb.next_at) == 1
     page = Page.objects.get(incident=incident, person=pat)
     return {"pat": pat, "quinn": quinn, "incident": incident, "page": page}
@@ -206,10 +207,15 @@ def test_api_page_feedback(paged: dict[str, Any], api: Any, make_user: Callable[
     assert api(make_user(Role.REPORTER)).post(url, {"actionable": True}).status_code == 404
     assert pat.post("/api/v1/pages/999999/feedback", {"actionable": True}).status_code == 404
     # bad bodies: 422 naming the field
-    for body in ({}, {"actionable": "yes"}, {"actionable": True, "note": "x" * 1001}, {
-        "actionable": True,
-        "extra": 1,
-    }):
+    for body in (
+        {},
+        {"actionable": "yes"},
+        {"actionable": True, "note": "x" * 1001},
+        {
+            "actionable": True,
+            "extra": 1,
+        },
+    ):
         response = pat.post(url, body)
         assert response.status_code == 422, body
     assert pat.client.get(url, headers=pat._headers(None)).status_code == 405
@@ -237,7 +243,10 @@ def test_api_incident_feedback(
     # a reporter: 404, even on their own incident
     rita = make_user(Role.REPORTER, username="rita")
     own = make_incident(rita, title="Mine", service=incident.service)
-    assert api(rita).post(f"/api/v1/incidents/{own.ref}/page-feedback", {
-        "actionable": True
-    }).status_code == 404
+    assert (
+        api(rita)
+        .post(f"/api/v1/incidents/{own.ref}/page-feedback", {"actionable": True})
+        .status_code
+        == 404
+    )
     assert api(rita).get(f"/api/v1/incidents/{own.ref}/page-feedback").status_code == 404

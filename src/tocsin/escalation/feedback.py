@@ -1,4 +1,4 @@
-""""Was this page actionable?" (issue 13, alert noise): the answers and who may give them.
+""" "Was this page actionable?" (issue 13, alert noise): the answers and who may give them.
 
 - `page_feedback_give(page=…)`: the paged person answers about one of their pages (from
   the page's signed link `/p/<token>/`, the incident page, or
@@ -122,7 +122,9 @@ def page_feedback_give(
         current.save(update_fields=["actionable", "note", "at"])
     answer = "actionable" if yes else "not actionable"
     if page is not None:
-        what = f"the page at {page.created_at:%H:%M} UTC" + (f" (via {page.via})" if page.via else "")
+        what = f"the page at {page.created_at:%H:%M} UTC" + (
+            f" (via {page.via})" if page.via else ""
+        )
     else:
         what = "the paging of this incident"
     verb = "said" if created else "changed their answer:"
@@ -151,9 +153,7 @@ def answerable_pages(person: User, incident: Incident) -> list[Page]:
 
 def answers_of(person: User, incident: Incident) -> dict[int | None, PageFeedback]:
     """The person's answers on the incident, by page id (None: about the incident)."""
-    return {
-        fb.page_id: fb for fb in PageFeedback.objects.filter(person=person, incident=incident)
-    }
+    return {fb.page_id: fb for fb in PageFeedback.objects.filter(person=person, incident=incident)}
 
 
 def feedback_json(fb: PageFeedback) -> dict[str, Any]:

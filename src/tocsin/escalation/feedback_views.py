@@ -1,4 +1,4 @@
-""""Was this page actionable?" in the UI (escalation/feedback.py has the rules).
+""" "Was this page actionable?" in the UI (escalation/feedback.py has the rules).
 
 - The page's own link (`/p/<token>/`, link_views.page_link) shows the question under its
   button; the answer POSTs to `/p/<token>/feedback/` (`page_link_feedback`). As the link

@@ -100,10 +100,7 @@ def human_entries() -> QuerySet[TimelineEntry]:
 def quiet_incidents(filters: Filters) -> QuerySet[Any]:
     """The period's ended incidents that had no human action (a subquery of ids)."""
     return (
-        filters.facts()
-        .filter(resolved=True)
-        .exclude(Exists(human_entries()))
-        .values("incident_id")
+        filters.facts().filter(resolved=True).exclude(Exists(human_entries())).values("incident_id")
     )
 
 
@@ -127,8 +124,10 @@ def alert_name() -> Any:
 
 
 def _short(quiet: QuerySet[Any]) -> Q:
-    return Q(incident_id__in=quiet) & Q(resolved_at__isnull=False) & Q(
-        resolved_at__lte=F("first_seen_at") + SHORT
+    return (
+        Q(incident_id__in=quiet)
+        & Q(resolved_at__isnull=False)
+        & Q(resolved_at__lte=F("first_seen_at") + SHORT)
     )
 
 
@@ -191,9 +190,7 @@ def pages_actionable(filters: Filters) -> RateStat:
 def pages_answered(filters: Filters) -> RateStat:
     """Pages that got at least one answer, of the period's pages."""
     pages = pages_of(filters)
-    answered = pages.filter(
-        Exists(PageFeedback.objects.filter(page_id=OuterRef("pk")))
-    ).count()
+    answered = pages.filter(Exists(PageFeedback.objects.filter(page_id=OuterRef("pk")))).count()
     return RateStat.of(answered, pages.count())
 
 
@@ -402,9 +399,9 @@ def group_label_for(filters: Filters, integration_id: int, incidents: int) -> st
     best: tuple[int, str] | None = None
     for i, label in enumerate(GROUP_LABEL_CANDIDATES):
         has, values = int(agg[f"has{i}"] or 0), int(agg[f"values{i}"] or 0)
-        if n and has >= GROUP_LABEL_COVERAGE * n and 0 < values <= incidents / 2:
-            if best is None or values < best[0]:
-                best = (values, label)
+        fits = n and has >= GROUP_LABEL_COVERAGE * n and 0 < values <= incidents / 2
+        if fits and (best is None or values < best[0]):
+            best = (values, label)
     return best[1] if best else None
 
 
