@@ -381,3 +381,33 @@ def test_user_text_is_escaped(make_user: Callable[..., User]) -> None:
     html = _client(admin).get("/reports/noise/").content.decode()
     assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
     assert "<img src=x" not in html and "<b>svc</b>" not in html
+
+
+def test_suggestions_quiet_integration_and_not_actionable(make_user: Callable[..., User]) -> None:
+    """Five incidents days apart (no grouping would merge them), each alert open 30
+    minutes, resolved by the system: "needed nobody"; two "not actionable" answers on
+    the alert name: "stop paging"."""
+    rita = make_user(Role.REPORTER)
+    pat = make_user(Role.RESPONDER, username="pat")
+    service = Service.objects.create(name="Backups")
+    hook = make_integration(service, "webhook", "Backup checks")
+    t0 = now() - dt.timedelta(days=10)
+    for day in range(5):
+        at = t0 + dt.timedelta(days=day)
+        incident = incident_at(at, rita, service, f"backup {day}")
+        make_alerts(incident, hook, 1, summary="Backup slow", lasts=dt.timedelta(minutes=30))
+        page = make_page(incident, pat)
+        resolve(incident, at + dt.timedelta(minutes=30))
+        if day < 2:
+            with travel(at + dt.timedelta(hours=2)):
+                feedback.page_feedback_give(
+                    person=pat, actor=Actor.for_user(pat), actionable=False, page=page
+                )
+    facts.rebuild()
+    report = noise.noise_report(Filters.last())
+    assert [(s.kind, s.title) for s in report.suggestions] == [
+        ("not_actionable", "Stop paging for “Backup slow”"),
+        ("quiet", "Most Backup checks incidents needed nobody"),
+    ]
+    assert "5 of 5 incidents ended without anyone acting" in report.suggestions[1].why
+    assert report.suggestions[1].url == f"/services/{service.pk}/#panel-settings"

@@ -62,10 +62,13 @@ FLAP_SHARE = 0.8
 NOT_ACTIONABLE_MIN = 2
 UNGROUPED_MIN_INCIDENTS = 5
 UNGROUPED_MAX_PER_INCIDENT = 1.5
+UNGROUPED_MIN_BURSTS = 3  # incidents opened close to another one of the same integration
+BURST = dt.timedelta(minutes=60)
 QUIET_MIN_INCIDENTS = 5
 QUIET_SHARE = 0.5
 # Labels that often tell which alerts belong together (the grouping suggestion).
-GROUP_LABEL_CANDIDATES = ("alertname", "cluster", "namespace", "job", "service", "env", "team")
+# (Fewest values wins; on a tie, the first here: a cluster says more than an alert's name.)
+GROUP_LABEL_CANDIDATES = ("cluster", "namespace", "service", "job", "env", "team", "alertname")
 GROUP_LABEL_COVERAGE = 0.8
 
 HUMAN = (ActorKind.USER, ActorKind.TOKEN)
@@ -386,6 +389,22 @@ class Suggestion:
         return asdict(self)
 
 
+def burst_incidents(filters: Filters, integration_id: int) -> int:
+    """The integration's incidents in the period whose first alert came within BURST after
+    another incident's alert from the same integration: those grouping would have merged.
+    One aggregate query (the integration's alerts, through their incident)."""
+    alerts = alerts_of(filters).filter(integration_id=integration_id)
+    earlier = Alert.objects.filter(
+        integration_id=integration_id,
+        first_seen_at__lte=OuterRef("first_seen_at"),
+        first_seen_at__gte=OuterRef("first_seen_at") - BURST,
+        incident_id__isnull=False,
+    ).exclude(incident_id=OuterRef("incident_id"))
+    return int(
+        alerts.filter(Exists(earlier)).aggregate(n=Count("incident_id", distinct=True))["n"] or 0
+    )
+
+
 def group_label_for(filters: Filters, integration_id: int, incidents: int) -> str | None:
     """A label that most of the integration's alerts carry with few values (fewer than
     half the incidents): grouping by it would merge incidents. One aggregate query."""
@@ -416,8 +435,10 @@ def suggestions(
 ) -> list[Suggestion]:
     """Grouping rules and silences for the worst offenders among the top rows."""
     out: list[Suggestion] = []
+    silenced: set[int | None] = set()
     for row in names:
         if row.alerts >= FLAP_MIN_ALERTS and row.resolved_by_itself >= FLAP_SHARE * row.alerts:
+            silenced.add(row.service_id)
             out.append(
                 Suggestion(
                     kind="silence",
@@ -457,21 +478,26 @@ def suggestions(
             )
     for row in integrations:
         per = row.alerts_per_incident or 0
+        bursts = 0
         if (
             row.incidents >= UNGROUPED_MIN_INCIDENTS
             and per <= UNGROUPED_MAX_PER_INCIDENT
             and row.integration_id is not None
         ):
+            bursts = burst_incidents(filters, row.integration_id)
+        if bursts >= UNGROUPED_MIN_BURSTS and row.integration_id is not None:
             label = group_label_for(filters, row.integration_id, row.incidents)
             if label is not None or row.grouping != Grouping.LABELS:
                 by = f"the label “{label}”" if label else "labels its alerts share"
+                minutes = int(BURST.total_seconds() // 60)
                 out.append(
                     Suggestion(
                         kind="group",
                         title=f"Group {row.name} alerts by {by}",
                         why=(
-                            f"{row.incidents} incidents from {row.alerts} alerts: almost one "
-                            "incident (and one page) per alert."
+                            f"{row.incidents} incidents from {row.alerts} alerts; {bursts} of "
+                            f"them opened within {minutes} minutes of another one: one page "
+                            "each where one would do."
                         ),
                         action=(
                             f"Set the service's grouping to labels, with {label}."
@@ -485,6 +511,8 @@ def suggestions(
                 )
                 continue
         share = row.without_action_share or 0
+        if row.service_id in silenced:  # already told: silence its flapping alert
+            continue
         if row.incidents >= QUIET_MIN_INCIDENTS and share >= QUIET_SHARE:
             out.append(
                 Suggestion(
