@@ -40,9 +40,10 @@ from django.db.models import (
     Q,
     QuerySet,
     Value,
+    Window,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce, NullIf, Substr
+from django.db.models.functions import Coalesce, Lag, NullIf, Substr
 from django.urls import reverse
 
 from tocsin.alerts.models import Alert
@@ -390,18 +391,22 @@ class Suggestion:
 
 
 def burst_incidents(filters: Filters, integration_id: int) -> int:
-    """The integration's incidents in the period whose first alert came within BURST after
-    another incident's alert from the same integration: those grouping would have merged.
-    One aggregate query (the integration's alerts, through their incident)."""
-    alerts = alerts_of(filters).filter(integration_id=integration_id)
-    earlier = Alert.objects.filter(
-        integration_id=integration_id,
-        first_seen_at__lte=OuterRef("first_seen_at"),
-        first_seen_at__gte=OuterRef("first_seen_at") - BURST,
-        incident_id__isnull=False,
-    ).exclude(incident_id=OuterRef("incident_id"))
+    """The integration's incidents in the period whose alert came within BURST after the
+    integration's previous alert, which belonged to another incident: incidents grouping
+    would have merged. One query: a window (LAG) over the integration's alerts of the
+    period, in the order they fired — one sort, no alert compared with every other."""
+    order = [F("first_seen_at").asc(), F("id").asc()]
     return int(
-        alerts.filter(Exists(earlier)).aggregate(n=Count("incident_id", distinct=True))["n"] or 0
+        alerts_of(filters)
+        .filter(integration_id=integration_id)
+        .annotate(
+            prev_at=Window(Lag("first_seen_at"), order_by=order),
+            prev_incident=Window(Lag("incident_id"), order_by=order),
+        )
+        .filter(prev_incident__isnull=False, first_seen_at__lte=F("prev_at") + BURST)
+        .exclude(prev_incident=F("incident_id"))
+        .aggregate(n=Count("incident_id", distinct=True))["n"]
+        or 0
     )
 
 
