@@ -57,9 +57,13 @@ def _link(page: Page, action: str = "acknowledge") -> str:
 # --- the page's link --------------------------------------------------------------------------
 
 
-def test_link_page_asks_and_get_changes_nothing(paged: dict[str, Any]) -> None:
+def test_link_page_asks_once_acted_and_get_changes_nothing(paged: dict[str, Any]) -> None:
     page = paged["page"]
     token = page_token(page.pk, "acknowledge")
+    # before acting, the link page offers its one button only
+    assert "Was this page actionable?" not in Client().get(f"/p/{token}/").content.decode()
+    response = Client().post(f"/p/{token}/", {"token": token})
+    assert "Was this page actionable?" in response.content.decode()
     response = Client().get(f"/p/{token}/")
     assert response.status_code == 200
     html = response.content.decode()

@@ -458,7 +458,7 @@ def suggestions(
                         if " " not in row.name
                         else "Add a silence matching its labels"
                     )
-                    + ", or make the alert wait longer before firing (a `for:` duration).",
+                    + ", or make the alert wait longer before firing (a “for” duration).",
                     url=_service_url(row.service_id, "#h-silences"),
                     url_label=f"Silences of {row.service}",
                     service=row.service,
