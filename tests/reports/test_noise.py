@@ -331,6 +331,10 @@ def test_csv_export(noisy: dict[str, Any]) -> None:
     assert rows[0][:5] == ["table", "name", "service", "alerts", "incidents"]
     assert ["integration", "Prom prod", "Checkout", "5", "3", "1.67", "2", "4", "1", "3"] in rows
     assert ["alert_name", "HighLatency", "Checkout", "5", "3", "1.67", "2", "4", "1", "3"] in rows
+    data = _client(noisy["alice"]).get("/reports/noise/", {"format": "json"}).json()
+    assert data["pages_without_action"] == {"count": 3, "total": 5, "rate": 0.6}
+    assert data["integrations"][0]["name"] == "Prom prod"
+    assert data["suggestions"][0]["kind"] == "silence"
 
 
 def test_csv_cells_cannot_be_formulas(make_user: Callable[..., User]) -> None:

@@ -1,7 +1,8 @@
 """`/reports/noise/`: alert noise (reports/noise.py computes, docs/alert-noise.md defines).
 
 Filters as the other reports (period, service, team; `parse_filters`); `?format=csv`
-downloads the two tables as one CSV file. Staff only; anyone else gets 404.
+downloads the two tables as one CSV file, `?format=json` the whole report as JSON. Staff
+only; anyone else gets 404.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -110,8 +111,8 @@ def noise_page(request: HttpRequest) -> HttpResponse:
     error = ""
     report = None
     wanted = request.GET.get("format", "")
-    if wanted not in ("", "csv"):
-        return error_page(request, Invalid("format", "must be csv (or nothing, for the page)"))
+    if wanted not in ("", "csv", "json"):
+        return error_page(request, Invalid("format", "must be csv or json (or nothing: the page)"))
     try:
         filters = parse_filters(
             since=values["since"],
@@ -125,6 +126,8 @@ def noise_page(request: HttpRequest) -> HttpResponse:
         report = noise.noise_report(filters)
         if wanted == "csv":
             return _csv(report)
+        if wanted == "json":
+            return JsonResponse(report.as_json(), json_dumps_params={"ensure_ascii": False})
     csv_url = "?" + urlencode({**{k: values[k] for k in FIELDS}, "format": "csv"})
     context: dict[str, Any] = {
         "values": values,
