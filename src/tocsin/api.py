@@ -16,6 +16,7 @@ from tocsin.comms.statuspage_api import router as statuspage_router
 from tocsin.comms.update_api import router as updates_router
 from tocsin.core.api import install_error_handlers, install_not_found_route
 from tocsin.escalation.api import router as escalation_router
+from tocsin.escalation.feedback_api import router as page_feedback_router
 from tocsin.escalation.hierarchy_api import router as escalation_hierarchy_router
 from tocsin.escalation.incident_api import router as incident_paging_router
 from tocsin.escalation.responder_api import router as responders_router
@@ -75,4 +76,5 @@ api.add_router("", postmortems_router)
 api.add_router("", similar_router)
 api.add_router("", reports_router)
 api.add_router("", reports_oncall_router)
+api.add_router("", page_feedback_router)
 install_not_found_route(api)

@@ -89,5 +89,6 @@ urlpatterns = [
     path("", include("tocsin.reports.overview_urls")),
     path("", include("tocsin.reports.noise_urls")),
     path("", include("tocsin.reports.oncall_urls")),
+    path("", include("tocsin.escalation.feedback_urls")),
     path("", include("tocsin.web_urls")),
 ]

@@ -132,7 +132,9 @@ def test_someone_else_acknowledged_first(paged: dict[str, Any]) -> None:
     before = _state(incident)
     html = Client().get(_url(page, "acknowledge")).content.decode()
     assert "Already acknowledged by Quinn Other" in html
-    assert 'type="submit"' not in html
+    # no action button; only "was this page actionable?" (issue 13) posts, to its own URL
+    assert f"Acknowledge {incident.ref}</button>" not in html
+    assert '<form method="post" class="stack">' not in html
     token = page_token(page.pk, "acknowledge")
     response = Client().post(f"/p/{token}/", {"token": token})
     assert "Already acknowledged by Quinn Other" in response.content.decode()

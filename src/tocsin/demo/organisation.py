@@ -39,6 +39,7 @@ from tocsin.demo.learning_articles import write_articles
 from tocsin.demo.learning_problems import write_problems
 from tocsin.demo.learning_runbooks import write_runbooks
 from tocsin.demo.major import write_major
+from tocsin.demo.noise import write_noise
 from tocsin.demo.oncall import write_schedules
 from tocsin.demo.oncall_load import write_oncall_load
 from tocsin.demo.paging import write_paging
@@ -1346,6 +1347,7 @@ def load_demo(*, seed: int = 7) -> DemoSummary:
             write_runbooks(end)
             write_action_items(end)  # after the postmortems: their items attach to them
             write_oncall_load(end)  # on-call load report (issue 13): a month of pages
+            write_noise(end)  # issue 13: noisy alerts and page feedback, after the policies
             rebuild_report_facts()  # last: the dashboards show the demo at once (issue 13)
             Counter.next_value(DEMO_MARKER)
     return DemoSummary(

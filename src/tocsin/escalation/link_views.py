@@ -124,4 +124,7 @@ def page_link(request: HttpRequest, token: str) -> HttpResponse:
             context["result"] = "refused"
             status = 409
     context["done"] = _done(incident, claim.action)
+    from tocsin.escalation.feedback_views import link_answer  # "was this page actionable?"
+
+    context["feedback"] = link_answer(page)
     return _secret_headers(render(request, "escalation/link.html", context, status=status))

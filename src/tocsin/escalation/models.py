@@ -383,3 +383,46 @@ class ResponderAsk(models.Model):
 
     def __str__(self) -> str:
         return f"responder ask {self.pk} to {self.person_id}"
+
+
+# --- "was this page actionable?" (issue 13, alert noise) ------------------------------------
+
+FEEDBACK_NOTE_MAX = 1000
+
+
+class PageFeedback(models.Model):
+    """One person's answer to "was this page actionable?": about one of their pages (the
+    paged person, from the page's link or the incident page), or, with no page, about
+    the incident's paging as a whole (any staff member, from the incident page). One
+    answer per person per page, and one per person per incident without a page; a new
+    answer replaces the old one (`at` moves). Written by escalation/feedback.py."""
+
+    page = models.ForeignKey(
+        Page, null=True, blank=True, on_delete=models.PROTECT, related_name="feedback"
+    )
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.PROTECT, related_name="page_feedback"
+    )
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actionable = models.BooleanField()
+    note = models.CharField(max_length=FEEDBACK_NOTE_MAX, blank=True)
+    at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["page", "person"],
+                condition=Q(page__isnull=False),
+                name="page_feedback_once_per_page",
+            ),
+            models.UniqueConstraint(
+                fields=["incident", "person"],
+                condition=Q(page__isnull=True),
+                name="page_feedback_once_per_incident",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        answer = "actionable" if self.actionable else "not actionable"
+        return f"{answer} from {self.person_id} on incident {self.incident_id}"

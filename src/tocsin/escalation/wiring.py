@@ -26,3 +26,6 @@ def register() -> None:
     from tocsin.escalation import role_notify  # issue 11: role holders are told
 
     incident_hooks.register(incident_hooks.on_role_assigned, role_notify.notify_role_holder)
+    from tocsin.escalation.feedback_views import feedback_section  # issue 13: page feedback
+
+    incident_hooks.register(incident_hooks.incident_page_sections, feedback_section)

@@ -1,5 +1,5 @@
 from django.urls import path
 
-from tocsin.reports import stub_views
+from tocsin.reports import noise_views
 
-urlpatterns = [path("reports/noise/", stub_views.not_yet, name="reports-noise")]
+urlpatterns = [path("reports/noise/", noise_views.noise_page, name="reports-noise")]

@@ -1,0 +1,641 @@
+"""Alert noise (issue 13, point 2; docs/alert-noise.md defines every figure).
+
+Everything is about the period's incidents as the other metrics count them (reported in
+[since, until), narrowed by service, team, priority, category, source: `Filters.facts()`),
+the alerts that joined them and the pages they sent. Every figure is one aggregate
+query (grouped where it is a table); the only Python loops run over the top-N rows of a
+table already cut to N by the database.
+
+Definitions, in short:
+- An incident **had no human action** when it ended (resolved or closed) and no person —
+  directly or through their API token — wrote anything on its timeline up to its
+  resolution: no acknowledgement, note, status or field change, escalation, page. Creating
+  it and answering "was this page actionable?" do not count. (`quiet_incidents`)
+- A page **led to no human action** when its incident had no human action. Of the pages
+  whose incident has ended (open ones are not decided yet); responder requests (a person
+  asking for help) are not counted as pages here.
+- An alert **resolved by itself** when its incident had no human action and the alert
+  was resolved within `SHORT` (5 minutes) of its first sighting.
+- **Alerts per incident**: over the period's incidents that hold at least one alert.
+- An alert's **name** is its `alertname` label when it has one, else its summary.
+
+Indexes: alerts are read through their incident (`alerts_alert.incident_id`, the foreign
+key's index), the timeline through its incident (the foreign key's index), pages through
+their incident (`Page` index on incident), answers through their incident (the foreign
+key's index). No new index is needed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from django.db import connection, transaction
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    Window,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce, Lag, NullIf, Substr
+from django.urls import reverse
+
+from tocsin.alerts.models import Alert
+from tocsin.catalog.models import Grouping, Integration, Service
+from tocsin.core.actors import ActorKind
+from tocsin.escalation.models import ClimbState, Page, PageFeedback
+from tocsin.incidents.models import EntryKind, TimelineEntry
+from tocsin.reports.metrics import Filters, RateStat, register_metric
+from tocsin.reports.models import IncidentFact
+
+SHORT = dt.timedelta(minutes=5)
+TOP_DEFAULT = 10
+TOP_MAX = 50
+NAME_MAX = 200
+# Suggestion thresholds (docs/alert-noise.md).
+FLAP_MIN_ALERTS = 3
+FLAP_SHARE = 0.8
+NOT_ACTIONABLE_MIN = 2
+UNGROUPED_MIN_INCIDENTS = 5
+UNGROUPED_MAX_PER_INCIDENT = 1.5
+UNGROUPED_MIN_BURSTS = 3  # incidents opened close to another one of the same integration
+BURST = dt.timedelta(minutes=60)
+QUIET_MIN_INCIDENTS = 5
+QUIET_SHARE = 0.5
+# Labels that often tell which alerts belong together (the grouping suggestion).
+# (Fewest values wins; on a tie, the first here: a cluster says more than an alert's name.)
+GROUP_LABEL_CANDIDATES = ("cluster", "namespace", "service", "job", "env", "team", "alertname")
+GROUP_LABEL_COVERAGE = 0.8
+
+HUMAN = (ActorKind.USER, ActorKind.TOKEN)
+T = TypeVar("T")
+
+
+# --- the building blocks ---------------------------------------------------------------------
+
+
+@contextmanager
+def no_jit() -> Iterator[None]:
+    """On PostgreSQL, no JIT compilation for these queries: their correlated tests make
+    the planner's cost estimate large, and compiling them took seconds where running them
+    took a few hundred milliseconds (measured on 100,000 incidents; docs/alert-noise.md)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield
+
+
+def _without_jit(fn: Callable[[Filters], T]) -> Callable[[Filters], T]:
+    @wraps(fn)
+    def run(filters: Filters) -> T:
+        with no_jit():
+            return fn(filters)
+
+    return run
+
+
+def incident_ids(filters: Filters) -> QuerySet[Any]:
+    """The period's incidents (a subquery)."""
+    return filters.facts().values("incident_id")
+
+
+def ended_ids(filters: Filters) -> QuerySet[Any]:
+    return filters.facts().filter(resolved=True).values("incident_id")
+
+
+def human_entries() -> QuerySet[TimelineEntry]:
+    """Timeline entries by a person on the outer incident up to its resolution (for
+    `Exists`), other than creating it and answering about a page."""
+    return (
+        TimelineEntry.objects.filter(
+            incident_id=OuterRef("incident_id"),
+            actor_kind__in=HUMAN,
+            created_at__lte=OuterRef("incident__resolved_at"),
+        )
+        .exclude(kind=EntryKind.CREATED)
+        .exclude(kind=EntryKind.PAGE, data__has_key="feedback")
+    )
+
+
+def quiet_incidents(filters: Filters) -> QuerySet[Any]:
+    """The period's ended incidents that had no human action (a subquery of ids)."""
+    return (
+        filters.facts().filter(resolved=True).exclude(Exists(human_entries())).values("incident_id")
+    )
+
+
+def is_quiet() -> Exists:
+    """For a row with an `incident_id` (an alert): its incident ended with no human action.
+    A correlated test (two index probes a row), so that a grouped count can filter on
+    it; `incident_id IN (quiet_incidents)` inside an aggregate's FILTER is not hashed by
+    PostgreSQL and was tested row by row against the whole period."""
+    return Exists(
+        IncidentFact.objects.filter(incident_id=OuterRef("incident_id"), resolved=True).exclude(
+            Exists(human_entries())
+        )
+    )
+
+
+def alerts_of(filters: Filters) -> QuerySet[Alert]:
+    return Alert.objects.filter(incident_id__in=incident_ids(filters))
+
+
+def pages_of(filters: Filters) -> QuerySet[Page]:
+    """The period's pages (not responder requests)."""
+    return Page.objects.filter(incident_id__in=incident_ids(filters)).exclude(
+        escalation__state=ClimbState.RESPONDERS
+    )
+
+
+def alert_name() -> Any:
+    """An alert's name: its `alertname` label, else its summary (cut to NAME_MAX)."""
+    return Coalesce(
+        NullIf(Substr(KT("labels__alertname"), 1, NAME_MAX), Value("")),
+        Substr("summary", 1, NAME_MAX),
+    )
+
+
+def _short() -> Q:
+    """On alerts annotated with `quiet=is_quiet()`: resolved by itself."""
+    return (
+        Q(quiet=True)
+        & Q(resolved_at__isnull=False)
+        & Q(resolved_at__lte=F("first_seen_at") + SHORT)
+    )
+
+
+# --- alerts per incident -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CountStat4:
+    """count (incidents with at least one alert), mean, median and p90 (nearest rank, as
+    the durations) of alerts per incident; JSON keys end in `_count` (not seconds)."""
+
+    count: int
+    mean_count: float | None
+    median_count: float | None
+    p90_count: float | None
+    kind: str = field(default="distribution", repr=False)
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("kind")
+        return data
+
+
+def alerts_per_incident(filters: Filters) -> CountStat4:
+    alerts = alerts_of(filters)
+    per = alerts.values("incident_id").annotate(n=Count("id")).order_by()
+    agg = alerts.aggregate(alerts=Count("id"), incidents=Count("incident_id", distinct=True))
+    n = int(agg["incidents"] or 0)
+    if n == 0:
+        return CountStat4(0, None, None, None)
+
+    def at(offset: int, limit: int) -> list[float]:
+        ranked = per.order_by("n", "incident_id").values_list("n", flat=True)
+        return [float(v) for v in ranked[offset : offset + limit]]
+
+    middle = at((n - 1) // 2, 1 if n % 2 else 2)
+    p90 = at(math.ceil(0.9 * n) - 1, 1)[0]
+    return CountStat4(n, int(agg["alerts"]) / n, sum(middle) / len(middle), p90)
+
+
+# --- pages and answers --------------------------------------------------------------------------
+
+
+def pages_without_action(filters: Filters) -> RateStat:
+    """Pages whose incident had no human action, of the pages whose incident ended."""
+    pages = pages_of(filters)
+    total = pages.filter(incident_id__in=ended_ids(filters)).count()
+    quiet = pages.filter(incident_id__in=quiet_incidents(filters)).count()
+    return RateStat.of(quiet, total)
+
+
+def pages_actionable(filters: Filters) -> RateStat:
+    """Answers "yes, actionable", of every answer (page and incident answers alike)."""
+    agg = PageFeedback.objects.filter(incident_id__in=incident_ids(filters)).aggregate(
+        total=Count("pk"), yes=Count("pk", filter=Q(actionable=True))
+    )
+    return RateStat.of(int(agg["yes"] or 0), int(agg["total"] or 0))
+
+
+def pages_answered(filters: Filters) -> RateStat:
+    """Pages that got at least one answer, of the period's pages."""
+    pages = pages_of(filters)
+    answered = pages.filter(Exists(PageFeedback.objects.filter(page_id=OuterRef("pk")))).count()
+    return RateStat.of(answered, pages.count())
+
+
+@dataclass(frozen=True)
+class FeedbackSplit:
+    page_yes: int
+    page_no: int
+    incident_yes: int
+    incident_no: int
+
+
+def feedback_split(filters: Filters) -> FeedbackSplit:
+    agg = PageFeedback.objects.filter(incident_id__in=incident_ids(filters)).aggregate(
+        page_yes=Count("pk", filter=Q(page__isnull=False, actionable=True)),
+        page_no=Count("pk", filter=Q(page__isnull=False, actionable=False)),
+        incident_yes=Count("pk", filter=Q(page__isnull=True, actionable=True)),
+        incident_no=Count("pk", filter=Q(page__isnull=True, actionable=False)),
+    )
+    return FeedbackSplit(**{k: int(v or 0) for k, v in agg.items()})
+
+
+# --- the noisiest --------------------------------------------------------------------------------
+
+
+@dataclass
+class NoisyRow:
+    kind: str  # "integration" | "alert_name"
+    name: str
+    service_id: int | None
+    service: str
+    integration_id: int | None
+    alerts: int
+    incidents: int
+    incidents_without_action: int
+    resolved_by_itself: int  # alerts
+    answered_yes: int = 0
+    answered_no: int = 0
+    grouping: str = ""
+
+    @property
+    def alerts_per_incident(self) -> float | None:
+        return self.alerts / self.incidents if self.incidents else None
+
+    @property
+    def without_action_share(self) -> float | None:
+        return self.incidents_without_action / self.incidents if self.incidents else None
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("grouping")
+        data["alerts_per_incident"] = self.alerts_per_incident
+        return data
+
+
+def _top(n: int) -> int:
+    return max(1, min(int(n), TOP_MAX))
+
+
+def noisiest_integrations(filters: Filters, top: int = TOP_DEFAULT) -> list[NoisyRow]:
+    rows = list(
+        alerts_of(filters)
+        .annotate(quiet=is_quiet())
+        .values("integration_id")
+        .annotate(
+            alerts=Count("id"),
+            incidents=Count("incident_id", distinct=True),
+            quiet_incidents=Count("incident_id", distinct=True, filter=Q(quiet=True)),
+            short=Count("id", filter=_short()),
+        )
+        .order_by("-alerts", "integration_id")[: _top(top)]
+    )
+    ids = [r["integration_id"] for r in rows]
+    integrations = {
+        i.pk: i for i in Integration.objects.filter(pk__in=ids).select_related("service")
+    }
+    answers = {
+        r["incident__alerts__integration_id"]: r
+        for r in PageFeedback.objects.filter(
+            incident_id__in=incident_ids(filters), incident__alerts__integration_id__in=ids
+        )
+        .values("incident__alerts__integration_id")
+        .annotate(
+            yes=Count("pk", distinct=True, filter=Q(actionable=True)),
+            no=Count("pk", distinct=True, filter=Q(actionable=False)),
+        )
+        .order_by()
+    }
+    out = []
+    for r in rows:
+        integration = integrations.get(r["integration_id"])
+        label = integration_label(integration) if integration else f"#{r['integration_id']}"
+        svc = integration.service if integration else None
+        said = answers.get(r["integration_id"], {})
+        out.append(
+            NoisyRow(
+                kind="integration",
+                name=label,
+                service_id=svc.pk if svc else None,
+                service=svc.name if svc else "",
+                integration_id=r["integration_id"],
+                alerts=r["alerts"],
+                incidents=r["incidents"],
+                incidents_without_action=r["quiet_incidents"],
+                resolved_by_itself=r["short"],
+                answered_yes=said.get("yes", 0),
+                answered_no=said.get("no", 0),
+                grouping=svc.grouping if svc else "",
+            )
+        )
+    return out
+
+
+def integration_label(integration: Integration) -> str:
+    return integration.name or integration.get_kind_display()
+
+
+def noisiest_names(filters: Filters, top: int = TOP_DEFAULT) -> list[NoisyRow]:
+    rows = list(
+        alerts_of(filters)
+        .annotate(alert_name=alert_name(), quiet=is_quiet())
+        .values("service_id", "alert_name")
+        .annotate(
+            alerts=Count("id"),
+            incidents=Count("incident_id", distinct=True),
+            quiet_incidents=Count("incident_id", distinct=True, filter=Q(quiet=True)),
+            short=Count("id", filter=_short()),
+        )
+        .order_by("-alerts", "service_id", "alert_name")[: _top(top)]
+    )
+    services = dict(
+        Service.objects.filter(pk__in={r["service_id"] for r in rows}).values_list("pk", "name")
+    )
+    names = {r["alert_name"] for r in rows}
+    answers: dict[tuple[int, str], dict[str, int]] = {}
+    if rows:
+        for r in (
+            alerts_of(filters)
+            .filter(incident__page_feedback__isnull=False)
+            .annotate(alert_name=alert_name())
+            .filter(alert_name__in=names)
+            .values("service_id", "alert_name")
+            .annotate(
+                yes=Count(
+                    "incident__page_feedback",
+                    distinct=True,
+                    filter=Q(incident__page_feedback__actionable=True),
+                ),
+                no=Count(
+                    "incident__page_feedback",
+                    distinct=True,
+                    filter=Q(incident__page_feedback__actionable=False),
+                ),
+            )
+            .order_by()
+        ):
+            answers[(r["service_id"], r["alert_name"])] = r
+    out = []
+    for r in rows:
+        said = answers.get((r["service_id"], r["alert_name"]), {})
+        out.append(
+            NoisyRow(
+                kind="alert_name",
+                name=r["alert_name"] or "",
+                service_id=r["service_id"],
+                service=services.get(r["service_id"], ""),
+                integration_id=None,
+                alerts=r["alerts"],
+                incidents=r["incidents"],
+                incidents_without_action=r["quiet_incidents"],
+                resolved_by_itself=r["short"],
+                answered_yes=said.get("yes", 0),
+                answered_no=said.get("no", 0),
+            )
+        )
+    return out
+
+
+# --- suggestions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    kind: str  # silence | not_actionable | group | quiet
+    title: str
+    why: str
+    action: str  # what to do, in words
+    url: str  # where to do it ("" if nowhere)
+    url_label: str
+    service: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def burst_incidents(filters: Filters, integration_id: int) -> int:
+    """The integration's incidents in the period whose alert came within BURST after the
+    integration's previous alert, which belonged to another incident: incidents grouping
+    would have merged. One query: a window (LAG) over the integration's alerts of the
+    period, in the order they fired — one sort, no alert compared with every other."""
+    order = [F("first_seen_at").asc(), F("id").asc()]
+    return int(
+        alerts_of(filters)
+        .filter(integration_id=integration_id)
+        .annotate(
+            prev_at=Window(Lag("first_seen_at"), order_by=order),
+            prev_incident=Window(Lag("incident_id"), order_by=order),
+        )
+        .filter(prev_incident__isnull=False, first_seen_at__lte=F("prev_at") + BURST)
+        .exclude(prev_incident=F("incident_id"))
+        .aggregate(n=Count("incident_id", distinct=True))["n"]
+        or 0
+    )
+
+
+def group_label_for(filters: Filters, integration_id: int, incidents: int) -> str | None:
+    """A label that most of the integration's alerts carry with few values (fewer than
+    half the incidents): grouping by it would merge incidents. One aggregate query."""
+    alerts = alerts_of(filters).filter(integration_id=integration_id)
+    aggregates: dict[str, Any] = {"n": Count("id")}
+    for i, label in enumerate(GROUP_LABEL_CANDIDATES):
+        aggregates[f"has{i}"] = Count("id", filter=Q(labels__has_key=label))
+        aggregates[f"values{i}"] = Count(KT(f"labels__{label}"), distinct=True)
+    agg = alerts.aggregate(**aggregates)
+    n = int(agg["n"] or 0)
+    best: tuple[int, str] | None = None
+    for i, label in enumerate(GROUP_LABEL_CANDIDATES):
+        has, values = int(agg[f"has{i}"] or 0), int(agg[f"values{i}"] or 0)
+        fits = n and has >= GROUP_LABEL_COVERAGE * n and 0 < values <= incidents / 2
+        if fits and (best is None or values < best[0]):
+            best = (values, label)
+    return best[1] if best else None
+
+
+def _service_url(service_id: int | None, anchor: str) -> str:
+    if service_id is None:
+        return ""
+    return reverse("service", kwargs={"service_id": service_id}) + anchor
+
+
+def suggestions(
+    filters: Filters, integrations: list[NoisyRow], names: list[NoisyRow]
+) -> list[Suggestion]:
+    """Grouping rules and silences for the worst offenders among the top rows."""
+    out: list[Suggestion] = []
+    silenced: set[int | None] = set()
+    for row in names:
+        if row.alerts >= FLAP_MIN_ALERTS and row.resolved_by_itself >= FLAP_SHARE * row.alerts:
+            silenced.add(row.service_id)
+            out.append(
+                Suggestion(
+                    kind="silence",
+                    title=f"Silence “{row.name}” or raise its threshold",
+                    why=(
+                        f"It fired {row.alerts} times; {row.resolved_by_itself} of them "
+                        f"resolved by themselves within {int(SHORT.total_seconds() // 60)} "
+                        "minutes and nobody acted."
+                    ),
+                    action=(
+                        f"Add a silence with alertname={row.name}"
+                        if " " not in row.name
+                        else "Add a silence matching its labels"
+                    )
+                    + ", or make the alert wait longer before firing (a “for” duration).",
+                    url=_service_url(row.service_id, "#h-silences"),
+                    url_label=f"Silences of {row.service}",
+                    service=row.service,
+                )
+            )
+        elif row.answered_no >= NOT_ACTIONABLE_MIN and row.answered_no > row.answered_yes:
+            out.append(
+                Suggestion(
+                    kind="not_actionable",
+                    title=f"Stop paging for “{row.name}”",
+                    why=(
+                        f"People answered “not actionable” {row.answered_no} times "
+                        f"(“actionable” {row.answered_yes})."
+                    ),
+                    action=(
+                        "Lower its severity so it opens a low-urgency incident, or silence it."
+                    ),
+                    url=_service_url(row.service_id, "#h-silences"),
+                    url_label=f"Silences of {row.service}",
+                    service=row.service,
+                )
+            )
+    for row in integrations:
+        per = row.alerts_per_incident or 0
+        bursts = 0
+        if (
+            row.incidents >= UNGROUPED_MIN_INCIDENTS
+            and per <= UNGROUPED_MAX_PER_INCIDENT
+            and row.integration_id is not None
+        ):
+            bursts = burst_incidents(filters, row.integration_id)
+        if bursts >= UNGROUPED_MIN_BURSTS and row.integration_id is not None:
+            label = group_label_for(filters, row.integration_id, row.incidents)
+            if label is not None or row.grouping != Grouping.LABELS:
+                by = f"the label “{label}”" if label else "labels its alerts share"
+                minutes = int(BURST.total_seconds() // 60)
+                out.append(
+                    Suggestion(
+                        kind="group",
+                        title=f"Group {row.name} alerts by {by}",
+                        why=(
+                            f"{row.incidents} incidents from {row.alerts} alerts; {bursts} of "
+                            f"them opened within {minutes} minutes of another one: one page "
+                            "each where one would do."
+                        ),
+                        action=(
+                            f"Set the service's grouping to labels, with {label}."
+                            if label
+                            else "Set the service's grouping to labels."
+                        ),
+                        url=_service_url(row.service_id, "#panel-settings"),
+                        url_label=f"Alert settings of {row.service}",
+                        service=row.service,
+                    )
+                )
+                continue
+        share = row.without_action_share or 0
+        if row.service_id in silenced:  # already told: silence its flapping alert
+            continue
+        if row.incidents >= QUIET_MIN_INCIDENTS and share >= QUIET_SHARE:
+            out.append(
+                Suggestion(
+                    kind="quiet",
+                    title=f"Most {row.name} incidents needed nobody",
+                    why=(
+                        f"{row.incidents_without_action} of {row.incidents} incidents ended "
+                        "without anyone acting on them."
+                    ),
+                    action=(
+                        "Review which severities page (the service's severity map) and "
+                        "let the alerts resolve without waking anyone."
+                    ),
+                    url=_service_url(row.service_id, "#panel-settings"),
+                    url_label=f"Alert settings of {row.service}",
+                    service=row.service,
+                )
+            )
+    return out
+
+
+# --- the whole report -----------------------------------------------------------------------------
+
+
+@dataclass
+class NoiseReport:
+    filters: Filters
+    alerts_per_incident: CountStat4
+    pages_without_action: RateStat
+    pages_actionable: RateStat
+    pages_answered: RateStat
+    feedback: FeedbackSplit
+    integrations: list[NoisyRow]
+    names: list[NoisyRow]
+    suggestions: list[Suggestion]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "period": {
+                "since": self.filters.since.isoformat(),
+                "until": self.filters.until.isoformat(),
+            },
+            "alerts_per_incident": self.alerts_per_incident.as_json(),
+            "pages_without_action": self.pages_without_action.as_json(),
+            "pages_actionable": self.pages_actionable.as_json(),
+            "pages_answered": self.pages_answered.as_json(),
+            "feedback": asdict(self.feedback),
+            "integrations": [r.as_json() for r in self.integrations],
+            "alert_names": [r.as_json() for r in self.names],
+            "suggestions": [s.as_json() for s in self.suggestions],
+        }
+
+
+def noise_report(filters: Filters, top: int = TOP_DEFAULT) -> NoiseReport:
+    with no_jit():
+        return _noise_report(filters, top)
+
+
+def _noise_report(filters: Filters, top: int) -> NoiseReport:
+    integrations = noisiest_integrations(filters, top)
+    names = noisiest_names(filters, top)
+    return NoiseReport(
+        filters=filters,
+        alerts_per_incident=alerts_per_incident(filters),
+        pages_without_action=pages_without_action(filters),
+        pages_actionable=pages_actionable(filters),
+        pages_answered=pages_answered(filters),
+        feedback=feedback_split(filters),
+        integrations=integrations,
+        names=names,
+        suggestions=suggestions(filters, integrations, names),
+    )
+
+
+# The metrics of GET /api/v1/metrics (docs/alert-noise.md). `alerts_per_incident` is a
+# count distribution, not one of the core's three shapes: its JSON is
+# {"count", "mean_count", "median_count", "p90_count"}.
+register_metric("alerts_per_incident", cast(Any, _without_jit(alerts_per_incident)))
+register_metric("pages_without_action", _without_jit(pages_without_action))
+register_metric("pages_actionable", _without_jit(pages_actionable))
+register_metric("pages_answered", _without_jit(pages_answered))
