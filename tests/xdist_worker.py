@@ -59,9 +59,9 @@ def cost_of(unit: str, tests: int) -> float:
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     if config.getoption("dist") != "loadfile":
         return None
-    from xdist.scheduler import LoadFileScheduling
+    from xdist.scheduler import LoadFileScheduling  # type: ignore[import-untyped]
 
-    class LongestFirst(LoadFileScheduling):  # type: ignore[misc]
+    class LongestFirst(LoadFileScheduling):
         _ordered = False
 
         def _split_scope(self, nodeid: str) -> str:
