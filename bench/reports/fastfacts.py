@@ -1,0 +1,139 @@
+"""The bench's bulk path for the reports' fact table: what `tocsin.reports.facts.rebuild()`
+computes, as one `INSERT … SELECT` in SQL (SQLite and PostgreSQL), for data sets made by
+bench/reports/generate.py.
+
+`facts.rebuild()` is the product's path: per-incident Python in batches of 2,000 (the
+engine's background job, and `tocsin manage reports_rebuild`). Over a million incidents
+it takes minutes (docs/benchmarks.md, "Reports"); this does the same in one statement:
+every column from the incident row (durations as end − start in seconds, never
+negative), the reopen count from the timeline's `reopen` transitions, hierarchical
+escalation from the management notices, articles from the article solutions, and the
+gap to the previous start on the same service with `LAG()` over (service, started,
+incident). Merged duplicates get no row.
+
+`python bench/reports/generate.py --facts-only --facts sql …` runs it on an existing set;
+`--compare` there checks it against `facts.rebuild()` row by row (on a copy).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection, transaction
+
+from tocsin.core.clock import now
+from tocsin.escalation.models import ManagementNotice
+from tocsin.incidents.models import Incident, TimelineEntry
+from tocsin.learning.models import ArticleSolution
+from tocsin.reports.models import FactsWatermark, IncidentFact
+
+COLUMNS = (
+    "incident_id",
+    "reported_at",
+    "reported_day",
+    "service_id",
+    "team_id",
+    "priority",
+    "category_id",
+    "source",
+    "is_open",
+    "resolved",
+    "detect_s",
+    "ack_s",
+    "mitigate_s",
+    "resolve_s",
+    "gap_s",
+    "started_at",
+    "escalated_functional",
+    "escalated_hierarchical",
+    "first_contact",
+    "solved_by_article",
+    "reopen_count",
+    "response_sla",
+    "resolution_sla",
+    "major",
+    "refreshed_at",
+)
+
+
+def _seconds(end: str, start: str) -> str:
+    """end − start in seconds, never negative; NULL when either is NULL."""
+    if connection.vendor == "postgresql":
+        diff = f"CAST(EXTRACT(EPOCH FROM ({end} - {start})) AS double precision)"
+    else:
+        # whole seconds (%%s: the placeholder style escapes %), then the microseconds
+        # Django writes after them ("….ffffff"):
+        # exact, where julianday() loses about a millisecond
+        diff = (
+            f"((CAST(strftime('%%s', substr({end}, 1, 19)) AS INTEGER) - CAST(strftime('%%s', substr({start}, 1, 19)) AS INTEGER))"
+            f" + (CAST(substr({end}, 20) AS REAL) - CAST(substr({start}, 20) AS REAL)))"
+        )
+    return f"(CASE WHEN {diff} < 0 THEN 0.0 ELSE {diff} END)"
+
+
+def insert_sql() -> str:
+    pg = connection.vendor == "postgresql"
+    incident = Incident._meta.db_table
+    timeline = TimelineEntry._meta.db_table
+    notices = ManagementNotice._meta.db_table
+    solutions = ArticleSolution._meta.db_table
+    fact = IncidentFact._meta.db_table
+    action = "t.data->>'action'" if pg else "json_extract(t.data, '$.action')"
+    day = "CAST(b.reported_at AT TIME ZONE 'UTC' AS date)" if pg else "date(b.reported_at)"
+    previous = "LAG(b.started) OVER (PARTITION BY b.service_id ORDER BY b.started, b.id)"
+    return f"""
+INSERT INTO {fact} ({", ".join(COLUMNS)})
+SELECT
+  b.id, b.reported_at, {day}, b.service_id, b.team_id, b.priority, b.category_id, b.source,
+  NOT b.done, b.done,
+  {_seconds("COALESCE(b.detected_at, b.reported_at)", "b.impact_started_at")},
+  {_seconds("b.acknowledged_at", "b.reported_at")},
+  {_seconds("COALESCE(b.mitigated_at, CASE WHEN b.done THEN b.resolved_at END)", "b.reported_at")},
+  CASE WHEN b.done THEN {_seconds("b.resolved_at", "b.reported_at")} END,
+  CASE WHEN b.service_id IS NOT NULL THEN {_seconds("b.started", previous)} END,
+  b.started,
+  b.escalated_at IS NOT NULL,
+  b.hierarchical,
+  (b.done AND b.escalated_at IS NULL AND NOT b.hierarchical AND b.support_level = 1),
+  b.article,
+  COALESCE(r.n, 0),
+  CASE WHEN b.response_breached_at IS NOT NULL THEN FALSE
+       WHEN b.response_met_at IS NOT NULL THEN TRUE END,
+  CASE WHEN b.resolution_breached_at IS NOT NULL THEN FALSE
+       WHEN b.resolution_met_at IS NOT NULL THEN TRUE END,
+  b.major_declared_at IS NOT NULL,
+  %s
+FROM (
+  SELECT i.id, i.reported_at, i.service_id, i.team_id, i.priority, i.category_id, i.source,
+         i.detected_at, i.impact_started_at, i.acknowledged_at, i.mitigated_at,
+         i.resolved_at, i.escalated_at, i.support_level, i.major_declared_at,
+         i.response_met_at, i.response_breached_at, i.resolution_met_at,
+         i.resolution_breached_at,
+         COALESCE(i.impact_started_at, i.reported_at) AS started,
+         (i.status IN ('resolved', 'closed')) AS done,
+         EXISTS (SELECT 1 FROM {notices} m WHERE m.incident_id = i.id) AS hierarchical,
+         EXISTS (SELECT 1 FROM {solutions} a WHERE a.incident_id = i.id) AS article
+  FROM {incident} i
+  WHERE i.duplicate_of_id IS NULL
+) b
+LEFT JOIN (
+  SELECT t.incident_id, COUNT(*) AS n FROM {timeline} t
+  WHERE t.kind = 'transition' AND {action} = 'reopen'
+  GROUP BY t.incident_id
+) r ON r.incident_id = b.id
+"""
+
+
+@transaction.atomic
+def rebuild() -> int:
+    """Every incident's facts, from scratch, in one transaction; returns how many rows."""
+    at = now()
+    stamp: Any = (
+        at if connection.vendor == "postgresql" else (connection.ops.adapt_datetimefield_value(at))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {IncidentFact._meta.db_table}")
+        cursor.execute(insert_sql(), [stamp])
+        done = cursor.rowcount
+    FactsWatermark.objects.update_or_create(key="facts", defaults={"refreshed_to": at})
+    return int(done)
