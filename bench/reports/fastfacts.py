@@ -61,12 +61,15 @@ def _seconds(end: str, start: str) -> str:
     if connection.vendor == "postgresql":
         diff = f"CAST(EXTRACT(EPOCH FROM ({end} - {start})) AS double precision)"
     else:
-        # whole seconds (%%s: the placeholder style escapes %), then the microseconds
-        # Django writes after them ("….ffffff"):
-        # exact, where julianday() loses about a millisecond
+        # whole seconds (strftime of the first 19 characters: given the fraction it rounds
+        # to milliseconds), then the microseconds Django writes after them ("….ffffff"):
+        # exact, where julianday() loses about a millisecond. ("%%s": Django's cursor
+        # takes "%s" for a placeholder.)
+        whole = "CAST(strftime('%%s', substr({}, 1, 19)) AS INTEGER)"
+        part = "CAST(substr({}, 20) AS REAL)"
         diff = (
-            f"((CAST(strftime('%%s', substr({end}, 1, 19)) AS INTEGER) - CAST(strftime('%%s', substr({start}, 1, 19)) AS INTEGER))"
-            f" + (CAST(substr({end}, 20) AS REAL) - CAST(substr({start}, 20) AS REAL)))"
+            f"(({whole.format(end)} - {whole.format(start)})"
+            f" + ({part.format(end)} - {part.format(start)}))"
         )
     return f"(CASE WHEN {diff} < 0 THEN 0.0 ELSE {diff} END)"
 

@@ -32,10 +32,8 @@ import importlib.util
 import json
 import os
 import signal
-import socket
 import sys
 import tempfile
-import time
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -192,7 +190,7 @@ def measure(session: Any, path: str, warmup: int, runs: int) -> dict[str, Any]:
     for i in range(warmup + runs):
         try:
             status, _first, last, content, _response = session.request("GET", path)
-        except (TimeoutError, socket.timeout, ConnectionError) as exc:
+        except (TimeoutError, ConnectionError) as exc:
             return {"error": f"{type(exc).__name__} after {len(samples)} runs"}
         if status == 404:
             return {"skipped": "404 (not there yet)"}
