@@ -183,11 +183,17 @@ def percentile(ordered: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
 
 
-def measure(session: Any, path: str, warmup: int, runs: int) -> dict[str, Any]:
-    """Timed GETs of one URL; {"skipped": why} on a 404, {"error": …} on anything else."""
+def measure(session: Any, path: str, warmup: int, runs: int, server: int) -> dict[str, Any]:
+    """Timed GETs of one URL; {"skipped": why} on a 404, {"error": …} on anything else.
+    Beside the wall clock, the server's CPU a request (its process tree's user + system
+    time over the timed runs: on SQLite that includes the database's work, on PostgreSQL
+    the database server's is not in it), the figure a busy machine disturbs least."""
     samples: list[float] = []
     size = 0
+    cpu_start = 0.0
     for i in range(warmup + runs):
+        if i == warmup:
+            cpu_start = ingest.tree_cpu_seconds(server)
         try:
             status, _first, last, content, _response = session.request("GET", path)
         except (TimeoutError, ConnectionError) as exc:
@@ -199,9 +205,11 @@ def measure(session: Any, path: str, warmup: int, runs: int) -> dict[str, Any]:
         if i >= warmup:
             samples.append(last)
             size = len(content)
+    cpu = ingest.tree_cpu_seconds(server) - cpu_start
     ordered = sorted(samples)
     return {
         "runs": runs,
+        "server_cpu_ms": round(cpu * 1000 / max(1, runs), 1),
         "bytes": size,
         "p50_ms": round(percentile(ordered, 0.5), 1),
         "p99_ms": round(percentile(ordered, 0.99), 1),
@@ -238,20 +246,20 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['runs']} timed runs a URL after {report['warmup']} untimed; load average "
         f"{report['load_average'][0]} on {report['cpus']} cores. {report['note']}",
         "",
-        "| URL | p50 ms | p99 ms | max ms | KiB |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| URL | p50 ms | p99 ms | max ms | server CPU ms | KiB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in report["results"]:
         label = f"{row['label']} `{row['path']}`"
         if "skipped" in row:
-            lines.append(f"| {label} | skipped: {row['skipped']} | | | |")
+            lines.append(f"| {label} | skipped: {row['skipped']} | | | | |")
         elif "error" in row:
-            lines.append(f"| {label} | error: {row['error']} | | | |")
+            lines.append(f"| {label} | error: {row['error']} | | | | |")
         else:
             flag = " ⚠" if row["max_ms"] >= TARGET_MS else ""
             lines.append(
                 f"| {label} | {row['p50_ms']} | {row['p99_ms']} | {row['max_ms']}{flag} | "
-                f"{row['bytes'] / 1024:.0f} |"
+                f"{row['server_cpu_ms']} | {row['bytes'] / 1024:.0f} |"
             )
     lines += ["", f"Command: `{report['command']}`", ""]
     return "\n".join(lines)
@@ -292,14 +300,17 @@ def main(argv: list[str] | None = None) -> int:
             if args.only and args.only not in label:
                 continue
             path = template.format(**data["values"])
-            row = {"label": label, "path": path} | measure(session, path, args.warmup, args.runs)
+            row = {"label": label, "path": path} | measure(
+                session, path, args.warmup, args.runs, pid
+            )
             results.append(row)
             if "skipped" in row or "error" in row:
                 print(f"  {label:<28} {path}: {row.get('skipped') or row.get('error')}")
             else:
                 print(
                     f"  {label:<28} p50 {row['p50_ms']:8.1f} ms  p99 {row['p99_ms']:8.1f} ms"
-                    f"  max {row['max_ms']:8.1f} ms  {urllib.parse.unquote(path)}",
+                    f"  max {row['max_ms']:8.1f} ms  CPU {row['server_cpu_ms']:7.1f} ms"
+                    f"  {urllib.parse.unquote(path)}",
                     flush=True,
                 )
         procs.stop(pid)
