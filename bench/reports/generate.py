@@ -850,6 +850,13 @@ def main() -> int:
     parser.add_argument(
         "--facts-only", action="store_true", help="only (re)build the facts of an existing set"
     )
+    parser.add_argument(
+        "--compare",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then check the facts of N random incidents against facts.build() (rolled back)",
+    )
     args = parser.parse_args()
     took: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -904,6 +911,10 @@ def main() -> int:
         timed(took, "facts_rebuild_sql", fastfacts.rebuild)
     if args.facts != "none":
         timed(took, "analyze_facts", analyze)
+    if args.compare:
+        import fastfacts
+
+        result["compare"] = timed(took, "compare", lambda: fastfacts.compare(args.compare))
     took["total"] = time.perf_counter() - t0
     result["incidents"] = Incident.objects.count()
     result["timeline_entries"] = TimelineEntry.objects.count()
