@@ -6,7 +6,8 @@ every few seconds; `tocsin manage reports_rebuild` for all). Each duration has a
 index that leads with it, so a median or a 90th percentile over a million incidents is a
 walk along one index to the k-th entry (`ORDER BY … LIMIT 1 OFFSET k`), not a sort; the
 period index (`fact_reported`) holds every column the metrics read, so a period's counts
-and means are read from it alone. Merged duplicates have no row: they are the incident they were merged into.
+and means are read from it alone. Merged duplicates have no row: they are the incident
+they were merged into.
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ class IncidentFact(models.Model):
             # A period's rows, with every column the metrics read: counts, means and the
             # ranks of a small period come from this index alone, never the table (on
             # SQLite, metrics.py names it; docs/benchmarks.md "Reports" measures why).
+            # The key too: Count("pk") reads it, and on SQLite a bigint primary key is a
+            # column of the table, not the rowid every index carries.
             models.Index(
                 fields=[
                     "reported_at",
@@ -107,6 +110,7 @@ class IncidentFact(models.Model):
                     "source",
                     *DURATIONS,
                     *FLAGS,
+                    "incident",
                 ],
                 name="fact_reported",
             ),
