@@ -98,8 +98,9 @@ class IncidentFact(models.Model):
             # A period's rows, with every column the metrics read: counts, means and the
             # ranks of a small period come from this index alone, never the table (on
             # SQLite, metrics.py names it; docs/benchmarks.md "Reports" measures why).
-            # The key too: Count("pk") reads it, and on SQLite a bigint primary key is a
-            # column of the table, not the rowid every index carries.
+            # The day too (the series group by it), and the key: Count("pk") reads it, and
+            # on SQLite a bigint primary key is a column of the table, not the rowid every
+            # index carries.
             models.Index(
                 fields=[
                     "reported_at",
@@ -110,6 +111,7 @@ class IncidentFact(models.Model):
                     "source",
                     *DURATIONS,
                     *FLAGS,
+                    "reported_day",
                     "incident",
                 ],
                 name="fact_reported",
