@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
 
 from tocsin.core.clock import now
 from tocsin.learning.models import (
@@ -122,24 +123,61 @@ class CountStat:
 Stat = DurationStat | RateStat | CountStat
 
 
-def _at_rank(values: QuerySet[Any], column: str, offset: int, limit: int) -> list[float]:
-    return [
-        float(v)
-        for v in values.order_by(column).values_list(column, flat=True)[offset : offset + limit]
-    ]
+# Up to this many values, a rank is found by sorting the period's values (read from the
+# covering `fact_reported` index); above it, by a walk along the duration's own covering
+# index (`fact_<column>`), whose length does not depend on the period's: about half the
+# index for a median, a tenth for a p90 (walked from the top).
+SORT_MAX = 50_000
+
+
+def _rows(qs: QuerySet[Any], index: str, outer: str = "{}") -> list[tuple[Any, ...]]:
+    """Run `qs` (its SQL inside `outer`, if given); on SQLite, through the named index
+    (`INDEXED BY`): SQLite keeps no histograms (no STAT4), so it cannot tell a period of
+    three years from one of a day, and takes the period index for every query, then
+    reads and sorts every row of the period."""
+    sql, params = qs.query.sql_with_params()
+    if connection.vendor == "sqlite":
+        table = connection.ops.quote_name(IncidentFact._meta.db_table)
+        sql = sql.replace(
+            f"FROM {table}", f"FROM {table} INDEXED BY {connection.ops.quote_name(index)}", 1
+        )
+    sql = outer.format(sql)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def _at_rank(
+    values: QuerySet[Any], column: str, offset: int, limit: int, *, n: int | None = None
+) -> list[float]:
+    """The values at ranks offset .. offset+limit-1 (0-based, ascending) of `column`.
+
+    Given n (how many values there are), a rank in the upper half is reached from the top
+    instead: the walk along the covering index (`ORDER BY column DESC … OFFSET`) is then
+    n − offset − limit entries long rather than offset, so a p90 reads a tenth of the
+    entries instead of nine tenths. Same values, in ascending order."""
+    index = f"fact_{column}" if n is not None and n > SORT_MAX else "fact_reported"
+    if n is not None and offset + limit > n - offset:
+        top = n - offset - limit
+        qs = values.order_by(f"-{column}").values_list(column)[top : top + limit]
+        return [float(row[0]) for row in _rows(qs, index)][::-1]
+    qs = values.order_by(column).values_list(column)[offset : offset + limit]
+    return [float(row[0]) for row in _rows(qs, index)]
 
 
 def duration(column: str, filters: Filters) -> DurationStat:
     """count, mean, median and p90 of one duration column over the filtered facts."""
     known = filters.facts().filter(**{f"{column}__isnull": False})
-    agg = known.aggregate(n=Count("pk"), mean=Avg(column))
-    n = int(agg["n"] or 0)
+    # the column is one of the model's (DURATION_METRICS), quoted
+    outer = f"SELECT COUNT(*), AVG(q.{connection.ops.quote_name(column)}) FROM ({{}}) q"  # noqa: S608
+    ((count, mean),) = _rows(known.order_by().values_list(column), "fact_reported", outer)
+    n = int(count or 0)
     if n == 0:
         return DurationStat(0, None, None, None)
-    middle = _at_rank(known, column, (n - 1) // 2, 1 if n % 2 else 2)
+    middle = _at_rank(known, column, (n - 1) // 2, 1 if n % 2 else 2, n=n)
     median = sum(middle) / len(middle)
-    p90 = _at_rank(known, column, math.ceil(0.9 * n) - 1, 1)[0]
-    return DurationStat(n, float(agg["mean"]), median, p90)
+    p90 = _at_rank(known, column, math.ceil(0.9 * n) - 1, 1, n=n)[0]
+    return DurationStat(n, float(mean), median, p90)
 
 
 def mtbf_by_service(filters: Filters) -> dict[int, DurationStat]:

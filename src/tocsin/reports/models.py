@@ -4,8 +4,10 @@ metrics need already in seconds and the dimensions they filter on (docs/metrics.
 Kept by `reports/facts.py` from the incident record (the engine's `report_facts` module
 every few seconds; `tocsin manage reports_rebuild` for all). Each duration has a covering
 index that leads with it, so a median or a 90th percentile over a million incidents is a
-walk along one index to the k-th entry (`ORDER BY … LIMIT 1 OFFSET k`), not a sort.
-Merged duplicates have no row: they are the incident they were merged into.
+walk along one index to the k-th entry (`ORDER BY … LIMIT 1 OFFSET k`), not a sort; the
+period index (`fact_reported`) holds every column the metrics read, so a period's counts
+and means are read from it alone. Merged duplicates have no row: they are the incident
+they were merged into.
 """
 
 from __future__ import annotations
@@ -17,6 +19,20 @@ DIMENSIONS = ("reported_at", "service_id", "team_id", "priority", "category_id",
 
 # Durations, in seconds (None: not known or not reached yet).
 DURATIONS = ("detect_s", "ack_s", "mitigate_s", "resolve_s", "gap_s")
+
+# The flags the rates count (metrics._fact_counts, sla_by_priority).
+FLAGS = (
+    "is_open",
+    "resolved",
+    "escalated_functional",
+    "escalated_hierarchical",
+    "first_contact",
+    "solved_by_article",
+    "reopen_count",
+    "response_sla",
+    "resolution_sla",
+    "major",
+)
 
 
 def _covering(column: str) -> models.Index:
@@ -80,8 +96,25 @@ class IncidentFact(models.Model):
 
     class Meta:
         indexes = [
+            # A period's rows, with every column the metrics read: counts, means and the
+            # ranks of a small period come from this index alone, never the table (on
+            # SQLite, metrics.py names it; docs/benchmarks.md "Reports" measures why).
+            # The day too (the series group by it), and the key: Count("pk") reads it, and
+            # on SQLite a bigint primary key is a column of the table, not the rowid every
+            # index carries.
             models.Index(
-                fields=["reported_at", "service", "team", "priority", "category", "source"],
+                fields=[
+                    "reported_at",
+                    "service",
+                    "team",
+                    "priority",
+                    "category",
+                    "source",
+                    *DURATIONS,
+                    *FLAGS,
+                    "reported_day",
+                    "incident",
+                ],
                 name="fact_reported",
             ),
             models.Index(fields=["service", "started_at"], name="fact_service_started"),
