@@ -283,7 +283,7 @@ def test_metrics_api_answers_the_noise_metrics(noisy: dict[str, Any], api: Any) 
     }
     assert data["pages_without_action"] == {"count": 3, "total": 5, "rate": 0.6}
     assert data["pages_actionable"] == {"count": 1, "total": 4, "rate": 0.25}
-    assert "pages_answered" in compute(Filters.last())
+    assert "pages_answered" in compute(Filters.last(), ["pages_answered"])
 
 
 # --- the page ---------------------------------------------------------------------------------
