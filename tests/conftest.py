@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db.models.signals import post_migrate
 from django.test import Client
 
 from tocsin.accounts.models import Role, User
@@ -77,39 +76,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # would stay 0: a strict-mode skip must fail the run, not only print as failed.
     if _strict_skips and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-# --- the rows data migrations seed, back after every flush ------------------------------
-#
-# A transactional test (`django_db(transaction=True)`, `live_server`, `transactional_db`)
-# ends with a flush that empties every table; Django then sends post_migrate, which
-# brings back content types and permissions (and, through IncidentsConfig, the built-in
-# incident roles), but not what the data migrations below seeded. Without this, a test
-# that reads a seed (an SLA target, the priority matrix, an update template) passed or
-# failed depending on whether a transactional test had run before it in its process.
-# Each seed is the migration's own function (idempotent: get_or_create).
-SEEDS: dict[str, list[tuple[str, str]]] = {
-    "incidents": [("tocsin.incidents.migrations.0002_defaults", "seed")],  # matrix, SLAs
-    "comms": [("tocsin.comms.migrations.0002_updates_subscribers", "seed_templates")],
-    "learning": [("tocsin.learning.migrations.0006_postmortems", "seed")],  # template
-}
-
-
-def _reseed_after_flush(sender: Any, using: str = "default", **kwargs: Any) -> None:
-    # `migrate` passes its plan and its state's apps; the migrations seeded already.
-    if "plan" in kwargs or "apps" in kwargs:
-        return
-    from importlib import import_module
-
-    from django.apps import apps
-    from django.db import transaction
-
-    with transaction.atomic(using=using):
-        for module, function in SEEDS.get(sender.label, ()):
-            getattr(import_module(module), function)(apps, None)
-
-
-post_migrate.connect(_reseed_after_flush, dispatch_uid="tocsin-tests-reseed-after-flush")
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ test-output/postgresql.log and printed when it ends.
 Each pass spreads its test files over pytest-xdist workers (`--dist loadfile`: the
 tests of one file stay together, in order, in one worker; each worker has its own test
 database and data directory): TOCSIN_TEST_WORKERS per pass; 0 (the default for now)
-runs each pass in one process. Not yet the default: the seeds a flush removed are now
-restored (tests/conftest.py), but 0 and 2 workers have not yet been timed under
-comparable load (docs/testing.md). Most of a pass is waiting (on processes, Chromium, PostgreSQL),
+runs each pass in one process. Not yet the default: with 2 workers two tests that need
+the seeded SLA targets failed after another file's transactional test had flushed them
+(docs/testing.md). Most of a pass is waiting (on processes, Chromium, PostgreSQL),
 and with one process per pass the SQLite pass used to finish long before the
 PostgreSQL one and leave a core idle.
 
