@@ -160,6 +160,10 @@ NOT_PAGES: dict[str, str] = {
     "reports-export-csv": "CSV file (the dashboards' Export CSV; tests/reports/)",
     "reports-export-json": "JSON (the dashboards' Export JSON; tests/reports/)",
     "reports-chart": "an SVG image of a chart, shown by the reports pages (tests/reports/)",
+    "reports-oncall-csv": "CSV file (the on-call load's Download CSV; tests/reports/)",
+    "metrics": "Prometheus text for scrapers, not a page (tests/reports/test_prometheus.py)",
+    "incident-page-feedback": "POST only: the incident page's paging feedback form",
+    "page-link-feedback": "POST only: the page link's feedback form (no session)",
 }
 # Whole families of routes that are machine interfaces, by name prefix or namespace.
 NOT_PAGE_PREFIXES: dict[str, str] = {
@@ -221,6 +225,8 @@ SIMPLE_PAGES: dict[str, str] = {
     "reports": "/reports/",
     "reports-teams": "/reports/teams/",
     "reports-drill": "/reports/incidents/?metric=sla_response&part=rest",
+    "reports-noise": "/reports/noise/",
+    "reports-oncall": "/reports/oncall/",
 }
 # Pages about an object or seen signed out: `targets()` builds them.
 OBJECT_PAGES = (
