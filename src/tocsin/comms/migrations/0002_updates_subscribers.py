@@ -49,6 +49,10 @@ def unseed_templates(apps, schema_editor):  # type: ignore[no-untyped-def]
     apps.get_model("comms", "UpdateTemplate").objects.filter(
         name__in=[name for name, *_ in SEEDED]
     ).delete()
+    if schema_editor.connection.vendor == "postgresql":
+        # The delete leaves deferred foreign-key checks pending; PostgreSQL refuses to drop
+        # the table in the same transaction until they run.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):

@@ -23,6 +23,10 @@ def seed(apps, schema_editor):
 def unseed(apps, schema_editor):
     apps.get_model("learning", "PostmortemSettings").objects.all().delete()
     apps.get_model("learning", "PostmortemTemplate").objects.filter(name=TEMPLATE_NAME).delete()
+    if schema_editor.connection.vendor == "postgresql":
+        # The deletes leave deferred foreign-key checks pending; PostgreSQL refuses the
+        # ALTER TABLEs that undo the fields below in the same transaction until they run.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):
