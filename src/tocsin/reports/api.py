@@ -5,9 +5,9 @@ answers every metric by name (docs/metrics.md): a duration (`mttd`, `mtta`,
 `mttr_mitigate`, `mttr_resolve`, `mtbf`) as `{"count", "mean_seconds", "median_seconds",
 "p90_seconds"}`, a rate as `{"count", "total", "rate"}`, a count as `{"count"}`; beside
 them `period` (`since`, `until`), `filters` and `as_of` (when the figures were last
-brought up to date). `metric` (repeatable) answers only the named ones; the alert-noise and on-call metrics
-(`alerts_per_incident`, `pages_without_action`, `pages_actionable`, `pages_answered`,
-`pages_out_of_hours`) are answered only when named. Staff only; anyone
+brought up to date). `metric` (repeatable) answers only the named ones; the alert-noise
+and on-call metrics (`alerts_per_incident`, `pages_without_action`, `pages_actionable`,
+`pages_answered`, `pages_out_of_hours`) are answered only when named. Staff only; anyone
 else gets 404.
 """
 
