@@ -20,6 +20,7 @@ from tocsin.core.clock import travel
 from tocsin.escalation.engine import EscalationModule
 from tocsin.escalation.feedback import page_feedback_give
 from tocsin.escalation.models import Page
+from tocsin.incidents.engine import AutoCloseModule
 from tocsin.incidents.models import Incident
 
 HOLDER = "demo-loader"
@@ -129,3 +130,6 @@ def write_noise(end: dt.datetime) -> None:
             _answer(incident, at + dt.timedelta(hours=1), yes=True, note="Nightly load was late")
     with travel(end):
         IngestModule(HOLDER).forget()
+        # The self-resolved ones are closed after the auto-close delay, as the worker
+        # would have done by now (nothing is left for it to catch up on).
+        AutoCloseModule().tick(end)
