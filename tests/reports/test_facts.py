@@ -199,3 +199,29 @@ def test_the_rebuild_command(agent: User) -> None:
     call_command("reports_rebuild", stdout=out)
     assert out.getvalue().startswith("1 incidents' facts recomputed")
     assert fact(incident).ack_s == 120  # type: ignore[union-attr]
+
+
+def test_the_engine_builds_the_first_facts_a_batch_a_turn(
+    agent: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new (or upgraded) installation: the worker's module builds the facts a few
+    incidents a turn, then refreshes; the result is the same as one rebuild, and a change
+    made while the first build was under way is not lost."""
+    from tocsin.reports.engine import ReportFactsModule
+
+    monkeypatch.setattr(facts, "BATCH", 2)
+    mail = Service.objects.create(name="Mail")
+    made = [file(agent, m(n), service=mail) for n in range(5)]
+    module = ReportFactsModule()
+    turns = [module.tick(m(10) + dt.timedelta(seconds=n)) for n in range(3)]
+    assert turns == [1, 1, 1]  # 2 + 2 + 1 incidents, more to come each turn
+    assert IncidentFact.objects.count() == 5
+    assert facts.refreshed_to() is None  # not finished: no figures "as of" yet
+    act(agent, made[0], m(10) + dt.timedelta(seconds=30), "acknowledge")  # meanwhile
+    assert module.tick(m(11)) == 0  # nothing left: gaps filled, watermark set
+    assert facts.refreshed_to() == m(10)  # when the first batch was built
+    module.tick(m(12))  # an ordinary refresh picks up the acknowledgement
+    built = table()
+    facts.rebuild(m(13))
+    assert built == table()
+    assert fact(made[0]).ack_s == 600 + 30  # type: ignore[union-attr]
