@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+import tests.seeds  # noqa: F401  (the seeded rows come back after every flush)
 from tocsin.accounts.models import Role, User
 from tocsin.accounts.services import token_create, user_create
 from tocsin.core.actors import Actor
