@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import zoneinfo
 from typing import ClassVar, Self
 
 from django.conf import settings
@@ -9,11 +8,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
-from tocsin.core.clock import now
+from tocsin.core.clock import is_zone, now
 
 
 def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if not is_zone(value):
         raise ValidationError(f"{value!r} is not a known time zone")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +27,7 @@ from tocsin.accounts.models import (
 )
 from tocsin.core.actors import Actor
 from tocsin.core.audit import audit_record, snapshot
-from tocsin.core.clock import now
+from tocsin.core.clock import is_zone, now
 from tocsin.core.crypto import decrypt, encrypt, sha256_hex
 from tocsin.core.errors import Conflict, Invalid
 from tocsin.core.models import SignInThrottle
@@ -67,7 +66,7 @@ def _save_unique(user: User, **kwargs: Any) -> None:
 
 
 def _check_time_zone(value: str) -> str:
-    if value not in zoneinfo.available_timezones():
+    if not is_zone(value):
         raise Invalid("time_zone", f"{value!r} is not a known time zone (e.g. Europe/Berlin)")
     return value
 

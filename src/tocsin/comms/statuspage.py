@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -47,7 +46,7 @@ from tocsin.comms.models import (
 from tocsin.comms.services import status_changed, status_page
 from tocsin.core.actors import Actor
 from tocsin.core.audit import audit_record
-from tocsin.core.clock import now
+from tocsin.core.clock import is_zone, now
 from tocsin.core.errors import Conflict, Invalid
 from tocsin.incidents.models import EntryKind, Incident
 from tocsin.incidents.timeline import timeline_append
@@ -1110,7 +1109,7 @@ def page_configure(
         page.brand_colour = check_colour(changes["brand_colour"])
     if "time_zone" in changes:
         tz = changes["time_zone"]
-        if not isinstance(tz, str) or tz not in zoneinfo.available_timezones():
+        if not is_zone(tz):
             raise Invalid("time_zone", "must be a time zone name such as Europe/Paris or UTC")
         page.time_zone = tz
     if logo is not None:

@@ -6,9 +6,12 @@ Tests move it with time-machine; the demo loader writes history with `travel()`.
 from __future__ import annotations
 
 import contextvars
+import functools
+import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TypeGuard
 
 from dateutil.parser import isoparse  # type: ignore[import-untyped]  # no stubs pinned
 from django.utils import timezone
@@ -51,3 +54,15 @@ def parse_iso(value: str) -> datetime | None:
     except (ValueError, OverflowError):
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@functools.cache
+def zone_names() -> frozenset[str]:
+    """The IANA time-zone names this installation knows. `zoneinfo.available_timezones()`
+    walks the time-zone database's folders on every call (about 15 ms); the set only
+    changes when the package is upgraded, which restarts the processes."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def is_zone(name: object) -> TypeGuard[str]:
+    return isinstance(name, str) and name in zone_names()

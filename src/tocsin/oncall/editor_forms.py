@@ -11,7 +11,6 @@ set of rules; `apply_invalid` puts its refusal (``layers[1].users[0]``) on the f
 from __future__ import annotations
 
 import re
-import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -22,6 +21,7 @@ from django.utils.datastructures import MultiValueDict
 
 from tocsin.accounts.models import Team, User
 from tocsin.accounts.permissions import Action, can, people_who_may
+from tocsin.core.clock import zone_names
 from tocsin.core.editor_summary import EditorSummary
 from tocsin.core.errors import Invalid
 from tocsin.core.web import sentence
@@ -40,7 +40,7 @@ NO_TEAM = ""
 @cache
 def time_zones() -> list[str]:
     """Every IANA zone name (the time zone field's datalist)."""
-    return sorted(z for z in zoneinfo.available_timezones() if "/" in z or z == "UTC")
+    return sorted(z for z in zone_names() if "/" in z or z == "UTC")
 
 
 def editable_teams(user: Any) -> list[Team]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from tocsin.accounts.models import User
 from tocsin.accounts.permissions import Action, people_who_may
+from tocsin.core.clock import is_zone
 from tocsin.core.errors import Invalid
 from tocsin.oncall import rules
 from tocsin.oncall.models import LayerMember
@@ -45,7 +45,7 @@ def parse_time_zone(value: Any, where: str = "time_zone") -> str:
     if not isinstance(value, str) or not value.strip():
         raise Invalid(where, "give an IANA time zone such as Europe/Berlin")
     value = value.strip()
-    if value not in zoneinfo.available_timezones():
+    if not is_zone(value):
         raise Invalid(where, f"{value!r} is not a known IANA time zone (e.g. Europe/Berlin)")
     return value
 
