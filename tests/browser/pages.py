@@ -29,6 +29,7 @@ from django.db.models import Count
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from tests.demo_snapshot import demo
 from tocsin.accounts.models import ContactMethod, Role, Team, User
 from tocsin.accounts.permissions import Action, can, people_who_may
 from tocsin.accounts.services import contact_method_add, user_create
@@ -37,7 +38,6 @@ from tocsin.catalog.models import Service
 from tocsin.comms.models import Component, ComponentGroup, PublicIncident, PublicMaintenance
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
-from tocsin.demo import load_demo
 from tocsin.escalation.links import page_token
 from tocsin.escalation.models import EscalationPolicy, Page
 from tocsin.escalation.policies import policy_create
@@ -344,7 +344,7 @@ class Site:
 def demo_site() -> Site:
     """Load the demo organisation and pick one person of every role (creating one for a
     role the demo has nobody in). Everyone's password becomes PASSWORD."""
-    load_demo()
+    demo()  # loaded once a module, then copied back (tests/demo_snapshot.py)
     site = Site()
     for role in Role.values:
         person = User.objects.filter(role=role, is_active=True).order_by("pk").first()

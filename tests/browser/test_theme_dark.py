@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.demo_snapshot import demo
 from tocsin.catalog.models import Service
-from tocsin.demo import DEMO_PASSWORD, load_demo
+from tocsin.demo import DEMO_PASSWORD
 from tocsin.incidents.models import Incident
 
 from .conftest import _CSP_LISTENER, CHROMIUM
@@ -194,7 +195,7 @@ def _look(session: Session, path: str, shots: Path, name: str, *, phone: bool) -
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed")
 def test_the_main_pages_in_dark_mode_read_well(sessions: Any, shots: Path) -> None:
-    load_demo()
+    demo()  # loaded once a module, then copied back (tests/demo_snapshot.py)
     incident = Incident.objects.filter(priority=1).order_by("-reported_at").first()
     assert incident is not None
     portal = Service.objects.get(name="Customer portal")
@@ -248,7 +249,7 @@ def test_the_main_pages_in_dark_mode_read_well(sessions: Any, shots: Path) -> No
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed")
 def test_the_switch_chooses_and_remembers_the_theme(sessions: Any, shots: Path) -> None:
-    load_demo()
+    demo()  # loaded once a module, then copied back (tests/demo_snapshot.py)
     ada = sessions(scheme="light")
     ada.sign_in("ada")
     page = ada.page
@@ -302,7 +303,7 @@ def test_the_switch_chooses_and_remembers_the_theme(sessions: Any, shots: Path) 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed")
 def test_the_switch_works_without_javascript(sessions: Any, shots: Path) -> None:
-    load_demo()
+    demo()  # loaded once a module, then copied back (tests/demo_snapshot.py)
     plain = sessions(scheme="light", js=False)
     plain.sign_in("sam")
     page = plain.page
