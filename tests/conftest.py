@@ -57,6 +57,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # after pytest-django's ordering (its hook runs first); stable, so that order
+        # holds within a file
+        items.sort(key=_long_rank)
+
+
+# Under pytest-xdist (`--dist loadfile`) a worker takes the next file when it is free, in
+# collection order, so a long file collected last is a tail one worker runs alone at the
+# end. These start first (the longest as measured, then the folders that start real
+# processes or a browser); the other files keep their order, and so does each file.
+LONG_FIRST = (
+    "tests/browser/test_accessibility.py",
+    "tests/web/test_duplicate_ids.py",
+    "tests/browser/test_keyboard_walk.py",
+    "tests/system/",
+    "tests/cli/",
+    "tests/browser/",
+    "tests/engine/",
+)
+
+
+def _long_rank(item: pytest.Item) -> int:
+    path = str(item.fspath).replace(os.sep, "/")
+    for rank, part in enumerate(LONG_FIRST):
+        if part in path:
+            return rank
+    return len(LONG_FIRST)
 
 
 _strict_skips: list[str] = []

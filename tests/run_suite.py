@@ -9,12 +9,12 @@ test-output/postgresql.log and printed when it ends.
 
 Each pass spreads its test files over pytest-xdist workers (`--dist loadfile`: the
 tests of one file stay together, in order, in one worker; each worker has its own test
-database and data directory): TOCSIN_TEST_WORKERS per pass; 0 (the default for now)
-runs each pass in one process. Not yet the default: with 2 workers two tests that need
-the seeded SLA targets failed after another file's transactional test had flushed them
-(docs/testing.md). Most of a pass is waiting (on processes, Chromium, PostgreSQL),
-and with one process per pass the SQLite pass used to finish long before the
-PostgreSQL one and leave a core idle.
+database and data directory): TOCSIN_TEST_WORKERS per pass, 2 by default; 0 runs each
+pass in one process. Files are handed out in collection order with the longest first
+(tests/conftest.py, LONG_FIRST), not by their number of tests. Most of a pass is waiting
+(on processes, Chromium, PostgreSQL), so two workers a pass keep both cores busy. The
+rows the migrations seed come back after every flush (tests/seeds.py), so no test
+depends on which file its worker ran before it.
 
 Without PostgreSQL the second pass is skipped with a visible reason; under
 TOCSIN_TEST_STRICT=1 (CI) that skip fails the run. TOCSIN_TEST_SERIAL=1 runs the two
@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_WORKERS = "2"
 OUT = Path("test-output")
 
 
@@ -66,10 +67,11 @@ def _env(name: str, database_url: str | None) -> dict[str, str]:
 
 def _workers() -> list[str]:
     """xdist options for one pass (before the caller's own, which win: `-n 0`)."""
-    workers = os.environ.get("TOCSIN_TEST_WORKERS", "0").strip() or "0"
+    workers = os.environ.get("TOCSIN_TEST_WORKERS", DEFAULT_WORKERS).strip() or "0"
     if workers == "0":
         return []
-    return ["-n", workers, "--dist", "loadfile"]
+    # in collection order (tests/conftest.py puts the long files first), not by size
+    return ["-n", workers, "--dist", "loadfile", "--no-loadscope-reorder"]
 
 
 def main() -> int:
