@@ -34,6 +34,9 @@ FLAGS = (
     "major",
 )
 
+# The alert-noise inputs (reports/noise.py, docs/alert-noise.md).
+NOISE = ("alert_count", "page_count", "no_human_action")
+
 
 def _covering(column: str) -> models.Index:
     return models.Index(
@@ -92,6 +95,11 @@ class IncidentFact(models.Model):
     response_sla = models.BooleanField(null=True)  # True met, False breached, None open
     resolution_sla = models.BooleanField(null=True)
     major = models.BooleanField(default=False)
+    # alert noise (docs/alert-noise.md): the alerts that joined it, its pages (not
+    # responder requests), and whether it ended with no human action on its timeline
+    alert_count = models.PositiveIntegerField(default=0)
+    page_count = models.PositiveIntegerField(default=0)
+    no_human_action = models.BooleanField(default=False)
     refreshed_at = models.DateTimeField()
 
     class Meta:
@@ -112,6 +120,7 @@ class IncidentFact(models.Model):
                     "source",
                     *DURATIONS,
                     *FLAGS,
+                    *NOISE,
                     "reported_day",
                     "incident",
                 ],
@@ -130,6 +139,9 @@ class FactsWatermark(models.Model):
 
     key = models.CharField(max_length=20, primary_key=True, default="facts")
     refreshed_to = models.DateTimeField(null=True)
+    # While the facts are first built (refreshed_to empty), the last incident id done:
+    # the worker resumes there (after a restart, or an upgrade that asks for a rebuild).
+    build_after = models.BigIntegerField(null=True)
 
     def __str__(self) -> str:
         return f"facts refreshed to {self.refreshed_to}"
