@@ -115,7 +115,8 @@ SELECT
   b.started,
   b.escalated_at IS NOT NULL,
   b.hierarchical,
-  (b.done AND b.escalated_at IS NULL AND NOT b.hierarchical AND b.support_level = 1),
+  (b.done AND b.escalated_at IS NULL AND NOT b.hierarchical AND b.support_level = 1
+   AND r.n IS NULL),
   b.article,
   COALESCE(r.n, 0),
   CASE WHEN b.response_breached_at IS NOT NULL THEN FALSE
@@ -170,7 +171,9 @@ def rebuild() -> int:
         cursor.execute(f"DELETE FROM {IncidentFact._meta.db_table}")
         cursor.execute(insert_sql(), [stamp])
         done = cursor.rowcount
-    FactsWatermark.objects.update_or_create(key="facts", defaults={"refreshed_to": at})
+    FactsWatermark.objects.update_or_create(
+        key="facts", defaults={"refreshed_to": at, "build_after": None}
+    )
     return int(done)
 
 
