@@ -49,5 +49,9 @@ class Migration(migrations.Migration):
             model_name='incidentfact',
             index=models.Index(fields=['reported_at', 'service', 'team', 'priority', 'category', 'source', 'detect_s', 'ack_s', 'mitigate_s', 'resolve_s', 'gap_s', 'is_open', 'resolved', 'escalated_functional', 'escalated_hierarchical', 'first_contact', 'solved_by_article', 'reopen_count', 'response_sla', 'resolution_sla', 'major', 'alert_count', 'page_count', 'no_human_action', 'reported_day', 'incident'], name='fact_reported'),
         ),
+        migrations.AddIndex(
+            model_name='incidentfact',
+            index=models.Index(condition=models.Q(('no_human_action', True)), fields=['incident'], name='fact_quiet'),
+        ),
         migrations.RunPython(rebuild_the_facts, migrations.RunPython.noop),
     ]
