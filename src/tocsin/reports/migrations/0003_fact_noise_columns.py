@@ -53,5 +53,9 @@ class Migration(migrations.Migration):
             model_name='incidentfact',
             index=models.Index(condition=models.Q(('no_human_action', True)), fields=['incident'], name='fact_quiet'),
         ),
+        migrations.AddIndex(
+            model_name='incidentfact',
+            index=models.Index(fields=['incident', 'reported_at', 'service', 'team', 'priority', 'category', 'source'], name='fact_key'),
+        ),
         migrations.RunPython(rebuild_the_facts, migrations.RunPython.noop),
     ]
