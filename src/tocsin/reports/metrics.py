@@ -289,13 +289,29 @@ def postmortem_completion(
     return RateStat.of(int(agg["done"] or 0), int(agg["total"] or 0))
 
 
-def action_items_overdue(filters: Filters, at: dt.datetime | None = None) -> RateStat:
+def action_items_overdue(
+    filters: Filters,
+    at: dt.datetime | None = None,
+    ids: tuple[int | None, int | None] | None = None,
+) -> RateStat:
     """Action items from the period's incidents (directly or through their postmortem)
-    still open past their due date, out of all those still open."""
+    still open past their due date, out of all those still open. `ids`: as for
+    postmortem_completion (an item outside the range cannot be the period's)."""
     at = at or now()
     items = ActionItem.objects.filter(
         status__in=[ActionItemStatus.OPEN, ActionItemStatus.IN_PROGRESS]
     )
+    if ids is not None:
+        if ids[0] is None:
+            return RateStat.of(0, 0)
+        items = items.filter(
+            Q(incident_id__gte=ids[0], incident_id__lte=ids[1])
+            | Q(
+                incident_id__isnull=True,
+                postmortem__incident_id__gte=ids[0],
+                postmortem__incident_id__lte=ids[1],
+            )
+        )
     # its incident, directly or through its postmortem; in FILTER: see postmortem_completion
     in_period = Exists(
         filters.facts().filter(
@@ -365,7 +381,9 @@ def compute(filters: Filters, names: list[str] | None = None) -> dict[str, Stat]
         "postmortem_completion": lambda: postmortem_completion(
             filters, (c["first_id"], c["last_id"])
         ),
-        "action_items_overdue": lambda: action_items_overdue(filters),
+        "action_items_overdue": lambda: action_items_overdue(
+            filters, ids=(c["first_id"], c["last_id"])
+        ),
         "problems_opened": lambda: problems_opened(filters),
         "known_errors_reused": lambda: known_errors_reused(filters, c["total"]),
     }
