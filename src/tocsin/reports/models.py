@@ -97,9 +97,10 @@ class IncidentFact(models.Model):
     major = models.BooleanField(default=False)
     # alert noise (docs/alert-noise.md): the alerts that joined it, its pages (not
     # responder requests), and whether it ended with no human action on its timeline
-    alert_count = models.PositiveIntegerField(default=0)
-    page_count = models.PositiveIntegerField(default=0)
-    no_human_action = models.BooleanField(default=False)
+    # (db_default too: code from before these columns can still write facts here)
+    alert_count = models.PositiveIntegerField(default=0, db_default=0)
+    page_count = models.PositiveIntegerField(default=0, db_default=0)
+    no_human_action = models.BooleanField(default=False, db_default=False)
     refreshed_at = models.DateTimeField()
 
     class Meta:

@@ -33,17 +33,17 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='incidentfact',
             name='alert_count',
-            field=models.PositiveIntegerField(default=0),
+            field=models.PositiveIntegerField(db_default=0, default=0),
         ),
         migrations.AddField(
             model_name='incidentfact',
             name='no_human_action',
-            field=models.BooleanField(default=False),
+            field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.AddField(
             model_name='incidentfact',
             name='page_count',
-            field=models.PositiveIntegerField(default=0),
+            field=models.PositiveIntegerField(db_default=0, default=0),
         ),
         migrations.AddIndex(
             model_name='incidentfact',
