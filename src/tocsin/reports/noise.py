@@ -19,10 +19,13 @@ Definitions, in short:
 - **Alerts per incident**: over the period's incidents that hold at least one alert.
 - An alert's **name** is its `alertname` label when it has one, else its summary.
 
-Indexes: alerts are read through their incident (`alerts_alert.incident_id`, the foreign
-key's index), the timeline through its incident (the foreign key's index), pages through
-their incident (`Page` index on incident), answers through their incident (the foreign
-key's index). No new index is needed.
+Where it reads: the per-incident inputs (alert and page counts, "no human action") are
+columns of the fact table (reports/facts.py keeps them), so alerts per incident and pages
+without action are fact aggregates. The tables read the period's alerts through their
+incident (`alerts_alert.incident_id`, the foreign key's index, between the period's
+first and last incident ids: `id_range`), and test "no human action" per alert against
+the partial index of the quiet facts (`fact_quiet`); answers through their incident or
+page (the foreign keys' indexes).
 """
 
 from __future__ import annotations
