@@ -9,7 +9,9 @@ every column from the incident row (durations as end − start in seconds, never
 negative), the reopen count from the timeline's `reopen` transitions, hierarchical
 escalation from the management notices, articles from the article solutions, and the
 gap to the previous start on the same service with `LAG()` over (service, started,
-incident). Merged duplicates get no row.
+incident). Merged duplicates get no row. The alert-noise columns: the alerts and the
+pages (not responder requests) per incident, grouped once each, and "no human action" as
+an EXISTS over the incident's timeline (facts.human_actions(), in SQL).
 
 `python bench/reports/generate.py --facts-only --facts sql …` runs it on an existing set;
 `--compare` there checks it against `facts.rebuild()` row by row (on a copy).
@@ -21,10 +23,12 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from tocsin.alerts.models import Alert
 from tocsin.core.clock import now
-from tocsin.escalation.models import ManagementNotice
-from tocsin.incidents.models import Incident, TimelineEntry
+from tocsin.escalation.models import ClimbState, Escalation, ManagementNotice, Page
+from tocsin.incidents.models import EntryKind, Incident, TimelineEntry
 from tocsin.learning.models import ArticleSolution
+from tocsin.reports.facts import HUMAN
 from tocsin.reports.models import FactsWatermark, IncidentFact
 
 COLUMNS = (
@@ -52,6 +56,9 @@ COLUMNS = (
     "response_sla",
     "resolution_sla",
     "major",
+    "alert_count",
+    "page_count",
+    "no_human_action",
     "refreshed_at",
 )
 
@@ -81,7 +88,18 @@ def insert_sql() -> str:
     notices = ManagementNotice._meta.db_table
     solutions = ArticleSolution._meta.db_table
     fact = IncidentFact._meta.db_table
+    alerts = Alert._meta.db_table
+    pages = Page._meta.db_table
+    climbs = Escalation._meta.db_table
     action = "t.data->>'action'" if pg else "json_extract(t.data, '$.action')"
+    feedback = "h.data ? 'feedback'" if pg else "json_type(h.data, '$.feedback') IS NOT NULL"
+    human = ", ".join(f"'{kind}'" for kind in HUMAN)
+    # facts.human_actions(): a person's entry up to the resolution, other than creating
+    # the incident or answering about a page
+    acted = f"""EXISTS (SELECT 1 FROM {timeline} h
+            WHERE h.incident_id = i.id AND h.actor_kind IN ({human})
+              AND h.created_at <= i.resolved_at AND h.kind <> '{EntryKind.CREATED.value}'
+              AND NOT (h.kind = '{EntryKind.PAGE.value}' AND {feedback}))"""
     day = "CAST(b.reported_at AT TIME ZONE 'UTC' AS date)" if pg else "date(b.reported_at)"
     previous = "LAG(b.started) OVER (PARTITION BY b.service_id ORDER BY b.started, b.id)"
     return f"""
@@ -97,7 +115,8 @@ SELECT
   b.started,
   b.escalated_at IS NOT NULL,
   b.hierarchical,
-  (b.done AND b.escalated_at IS NULL AND NOT b.hierarchical AND b.support_level = 1),
+  (b.done AND b.escalated_at IS NULL AND NOT b.hierarchical AND b.support_level = 1
+   AND r.n IS NULL),
   b.article,
   COALESCE(r.n, 0),
   CASE WHEN b.response_breached_at IS NOT NULL THEN FALSE
@@ -105,6 +124,9 @@ SELECT
   CASE WHEN b.resolution_breached_at IS NOT NULL THEN FALSE
        WHEN b.resolution_met_at IS NOT NULL THEN TRUE END,
   b.major_declared_at IS NOT NULL,
+  COALESCE(al.n, 0),
+  COALESCE(pg.n, 0),
+  (b.done AND NOT b.acted),
   %s
 FROM (
   SELECT i.id, i.reported_at, i.service_id, i.team_id, i.priority, i.category_id, i.source,
@@ -115,7 +137,8 @@ FROM (
          COALESCE(i.impact_started_at, i.reported_at) AS started,
          (i.status IN ('resolved', 'closed')) AS done,
          EXISTS (SELECT 1 FROM {notices} m WHERE m.incident_id = i.id) AS hierarchical,
-         EXISTS (SELECT 1 FROM {solutions} a WHERE a.incident_id = i.id) AS article
+         EXISTS (SELECT 1 FROM {solutions} a WHERE a.incident_id = i.id) AS article,
+         (i.status IN ('resolved', 'closed') AND {acted}) AS acted
   FROM {incident} i
   WHERE i.duplicate_of_id IS NULL
 ) b
@@ -124,6 +147,16 @@ LEFT JOIN (
   WHERE t.kind = 'transition' AND {action} = 'reopen'
   GROUP BY t.incident_id
 ) r ON r.incident_id = b.id
+LEFT JOIN (
+  SELECT a.incident_id, COUNT(*) AS n FROM {alerts} a
+  WHERE a.incident_id IS NOT NULL GROUP BY a.incident_id
+) al ON al.incident_id = b.id
+LEFT JOIN (
+  SELECT p.incident_id, COUNT(*) AS n FROM {pages} p
+  JOIN {climbs} e ON e.id = p.escalation_id
+  WHERE e.state <> '{ClimbState.RESPONDERS.value}'
+  GROUP BY p.incident_id
+) pg ON pg.incident_id = b.id
 """
 
 
@@ -138,7 +171,9 @@ def rebuild() -> int:
         cursor.execute(f"DELETE FROM {IncidentFact._meta.db_table}")
         cursor.execute(insert_sql(), [stamp])
         done = cursor.rowcount
-    FactsWatermark.objects.update_or_create(key="facts", defaults={"refreshed_to": at})
+    FactsWatermark.objects.update_or_create(
+        key="facts", defaults={"refreshed_to": at, "build_after": None}
+    )
     return int(done)
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tocsin.reports.facts import first_build_step, refresh, refreshed_to
-from tocsin.reports.models import IncidentFact
+from tocsin.reports.facts import build_resumes_after, first_build_step, refresh, refreshed_to
 
 
 class ReportFactsModule:
@@ -17,21 +16,11 @@ class ReportFactsModule:
 
     name = "report_facts"
 
-    def __init__(self) -> None:
-        self.after: int | None = None  # the first build's last incident id, in this process
-
     def tick(self, now: dt.datetime) -> int:
         if refreshed_to() is not None:
             refresh(now)
             return 0
-        if self.after is None:  # resumed after a restart: from the facts built so far
-            last = IncidentFact.objects.order_by("-incident_id").values_list(
-                "incident_id", flat=True
-            )
-            self.after = last.first() or 0
-        step = first_build_step(self.after, now)
-        if step is None:
-            self.after = None
-            return 0
-        self.after = step
-        return 1  # more to do: the worker comes back after the others had their turn
+        # where the first build stands is kept with the watermark: a restart, or an
+        # upgrade that asked for a rebuild over the facts already there, resumes there
+        step = first_build_step(build_resumes_after(), now)
+        return 0 if step is None else 1  # 1: more to do, after the others had their turn

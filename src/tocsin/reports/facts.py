@@ -2,11 +2,14 @@
 
 `refresh()` recomputes the facts of every incident touched since the last refresh (its
 row changed, or a timeline entry, a management notice or an article solution was
-written for it), reading a little further back than the last refresh each time
+written for it; an open alert storm's incident every time, since the alerts that join a
+storm write nothing on its timeline), reading a little further back than the last refresh each time
 (`OVERLAP`): a transaction stamps its rows before it commits, so a refresh can miss a
 row that commits just after it. Every change to an incident writes a timeline entry in
 the same transaction (the house rule), so the timeline alone finds every touched
-incident; the others are there for writes that only touch their own tables.
+incident; the others are there for writes that only touch their own tables. (An alert
+that joins an incident outside a storm writes a note on it; a page, the "Paged …" entry
+of its step; a person's action, its own entry.)
 
 The engine's `report_facts` module refreshes every few seconds; reports read the table
 as it is ("figures as of" the watermark). `rebuild()` recomputes every incident (the
@@ -22,11 +25,20 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, QuerySet
 
+from tocsin.alerts.models import Alert, AlertStorm
+from tocsin.core.actors import ActorKind
 from tocsin.core.clock import now
-from tocsin.escalation.models import ManagementNotice
-from tocsin.incidents.models import EntryKind, Incident, ResolutionCode, Status, TimelineEntry
+from tocsin.escalation.models import ClimbState, ManagementNotice, Page
+from tocsin.incidents.models import (
+    OPEN_STATUSES,
+    EntryKind,
+    Incident,
+    ResolutionCode,
+    Status,
+    TimelineEntry,
+)
 from tocsin.learning.models import ArticleSolution
 from tocsin.reports.models import FactsWatermark, IncidentFact
 
@@ -58,6 +70,21 @@ _FIELDS = (
     "resolution_code",
 )
 _RESOLVED = (Status.RESOLVED, Status.CLOSED)
+# Who counts as a person acting on an incident (docs/alert-noise.md, "No human action").
+HUMAN = (ActorKind.USER, ActorKind.TOKEN)
+
+
+def human_actions(entries: QuerySet[TimelineEntry]) -> QuerySet[TimelineEntry]:
+    """Of these timeline entries, those that are a person's action on their incident up
+    to its resolution: by a person (signed in or through a token), other than creating it
+    and answering "was this page actionable?" (docs/alert-noise.md). Compared with the
+    entry's own incident's `resolved_at` (a join), so it is the same test for one
+    incident (noise.human_entries) and for a batch of them (build)."""
+    return (
+        entries.filter(actor_kind__in=HUMAN, created_at__lte=F("incident__resolved_at"))
+        .exclude(kind=EntryKind.CREATED)
+        .exclude(kind=EntryKind.PAGE, data__has_key="feedback")
+    )
 
 
 def _seconds(end: dt.datetime | None, start: dt.datetime | None) -> float | None:
@@ -85,9 +112,18 @@ def _chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:
 
 
 def fact_for(
-    row: dict[str, Any], *, reopens: int, hierarchical: bool, article: bool, at: dt.datetime
+    row: dict[str, Any],
+    *,
+    reopens: int,
+    hierarchical: bool,
+    article: bool,
+    at: dt.datetime,
+    alerts: int = 0,
+    pages: int = 0,
+    acted: bool = False,
 ) -> IncidentFact:
-    """The fact row of one incident (its `values(*_FIELDS)`), without its gap."""
+    """The fact row of one incident (its `values(*_FIELDS)`), without its gap; `acted`:
+    a person acted on it up to its resolution (`human_actions`)."""
     resolved = row["status"] in _RESOLVED
     reported = row["reported_at"]
     escalated = row["escalated_at"] is not None
@@ -133,6 +169,9 @@ def fact_for(
         response_sla=_sla(row["response_met_at"], row["response_breached_at"]),
         resolution_sla=_sla(row["resolution_met_at"], row["resolution_breached_at"]),
         major=row["major_declared_at"] is not None,
+        alert_count=alerts,
+        page_count=pages,
+        no_human_action=resolved and not acted,
         refreshed_at=at,
     )
 
@@ -173,6 +212,15 @@ def build(ids: list[int], at: dt.datetime | None = None, *, gaps: bool = True) -
     articles = set(
         ArticleSolution.objects.filter(incident_id__in=ids).values_list("incident_id", flat=True)
     )
+    alerts = _per_incident(Alert.objects.filter(incident_id__in=ids))
+    pages = _per_incident(
+        Page.objects.filter(incident_id__in=ids).exclude(escalation__state=ClimbState.RESPONDERS)
+    )
+    acted = set(
+        human_actions(TimelineEntry.objects.filter(incident_id__in=ids))
+        .values_list("incident_id", flat=True)
+        .distinct()
+    )
     facts = [
         fact_for(
             row,
@@ -180,6 +228,9 @@ def build(ids: list[int], at: dt.datetime | None = None, *, gaps: bool = True) -
             hierarchical=row["pk"] in hierarchical,
             article=row["pk"] in articles,
             at=at,
+            alerts=alerts.get(row["pk"], 0),
+            pages=pages.get(row["pk"], 0),
+            acted=row["pk"] in acted,
         )
         for row in counted
     ]
@@ -220,6 +271,16 @@ def build(ids: list[int], at: dt.datetime | None = None, *, gaps: bool = True) -
         for service, started in earliest.items():
             _fix_gaps_from(service, started)
     return len(facts)
+
+
+def _per_incident(rows: QuerySet[Any]) -> dict[int, int]:
+    """{incident id: how many of these rows} (one grouped query)."""
+    return dict(
+        rows.order_by()
+        .values("incident_id")
+        .annotate(n=Count("pk"))
+        .values_list("incident_id", "n")
+    )
 
 
 def _recovered(reported: dt.datetime, mitigate_s: float | None) -> dt.datetime | None:
@@ -312,6 +373,12 @@ def touched_since(since: dt.datetime) -> set[int]:
     )
     ids |= set(ManagementNotice.objects.filter(at__gte=since).values_list("incident_id", flat=True))
     ids |= set(ArticleSolution.objects.filter(at__gte=since).values_list("incident_id", flat=True))
+    # alerts join an open storm without a word on its timeline: its count, every time
+    ids |= set(
+        AlertStorm.objects.filter(incident__status__in=OPEN_STATUSES).values_list(
+            "incident_id", flat=True
+        )
+    )
     return ids
 
 
@@ -335,20 +402,37 @@ def first_build_step(after: int, at: dt.datetime | None = None) -> int | None:
     the gaps are filled and the watermark set to when the first step was taken (each
     fact keeps `refreshed_at`), so the incremental refresh then picks up every change
     made meanwhile. An installation upgraded with a million incidents does not hold the
-    worker's turn for the ~12 minutes a whole `rebuild()` takes."""
+    worker's turn for the ~12 minutes a whole `rebuild()` takes. The facts already there
+    stay readable meanwhile; each step overwrites its batch's (a migration that adds a
+    column asks for this build by emptying the watermark: reports/0003)."""
     at = at or now()
     ids = list(
         Incident.objects.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:BATCH]
     )
     if ids:
-        build(ids, at, gaps=False)
+        with transaction.atomic():
+            build(ids, at, gaps=False)
+            FactsWatermark.objects.update_or_create(
+                key="facts", defaults={"refreshed_to": None, "build_after": ids[-1]}
+            )
         return ids[-1]
     rebuild_gaps()
     first = IncidentFact.objects.order_by("refreshed_at").values_list("refreshed_at", flat=True)
     FactsWatermark.objects.update_or_create(
-        key="facts", defaults={"refreshed_to": first.first() or at}
+        key="facts", defaults={"refreshed_to": first.first() or at, "build_after": None}
     )
     return None
+
+
+def build_resumes_after() -> int:
+    """Where the first build goes on: after the last incident id it did (kept with the
+    watermark), else after the last fact there is (a build begun before that was kept)."""
+    after = FactsWatermark.objects.filter(key="facts").values_list("build_after", flat=True)
+    done = after.first()
+    if done is not None:
+        return int(done)
+    last = IncidentFact.objects.order_by("-incident_id").values_list("incident_id", flat=True)
+    return int(last.first() or 0)
 
 
 def rebuild(at: dt.datetime | None = None) -> int:
@@ -361,7 +445,9 @@ def rebuild(at: dt.datetime | None = None) -> int:
     counted = Incident.objects.filter(duplicate_of=None).values_list("pk", flat=True)
     IncidentFact.objects.exclude(pk__in=counted).delete()
     rebuild_gaps()
-    FactsWatermark.objects.update_or_create(key="facts", defaults={"refreshed_to": at})
+    FactsWatermark.objects.update_or_create(
+        key="facts", defaults={"refreshed_to": at, "build_after": None}
+    )
     return done
 
 

@@ -34,6 +34,9 @@ FLAGS = (
     "major",
 )
 
+# The alert-noise inputs (reports/noise.py, docs/alert-noise.md).
+NOISE = ("alert_count", "page_count", "no_human_action")
+
 
 def _covering(column: str) -> models.Index:
     return models.Index(
@@ -92,6 +95,12 @@ class IncidentFact(models.Model):
     response_sla = models.BooleanField(null=True)  # True met, False breached, None open
     resolution_sla = models.BooleanField(null=True)
     major = models.BooleanField(default=False)
+    # alert noise (docs/alert-noise.md): the alerts that joined it, its pages (not
+    # responder requests), and whether it ended with no human action on its timeline
+    # (db_default too: code from before these columns can still write facts here)
+    alert_count = models.PositiveIntegerField(default=0, db_default=0)
+    page_count = models.PositiveIntegerField(default=0, db_default=0)
+    no_human_action = models.BooleanField(default=False, db_default=False)
     refreshed_at = models.DateTimeField()
 
     class Meta:
@@ -112,12 +121,32 @@ class IncidentFact(models.Model):
                     "source",
                     *DURATIONS,
                     *FLAGS,
+                    *NOISE,
                     "reported_day",
                     "incident",
                 ],
                 name="fact_reported",
             ),
             models.Index(fields=["service", "started_at"], name="fact_service_started"),
+            # A row of another table tested against the period (postmortems, action items,
+            # known errors: metrics._in_period) probes this, never the table.
+            models.Index(
+                fields=[
+                    "incident",
+                    "reported_at",
+                    "service",
+                    "team",
+                    "priority",
+                    "category",
+                    "source",
+                ],
+                name="fact_key",
+            ),
+            # The incidents that ended with no human action: noise.is_quiet() probes it
+            # once for every alert of the period (small: only those incidents, index-only).
+            models.Index(
+                fields=["incident"], condition=models.Q(no_human_action=True), name="fact_quiet"
+            ),
             *(_covering(column) for column in DURATIONS),
         ]
 
@@ -130,6 +159,9 @@ class FactsWatermark(models.Model):
 
     key = models.CharField(max_length=20, primary_key=True, default="facts")
     refreshed_to = models.DateTimeField(null=True)
+    # While the facts are first built (refreshed_to empty), the last incident id done:
+    # the worker resumes there (after a restart, or an upgrade that asks for a rebuild).
+    build_after = models.BigIntegerField(null=True)
 
     def __str__(self) -> str:
         return f"facts refreshed to {self.refreshed_to}"

@@ -19,10 +19,13 @@ Definitions, in short:
 - **Alerts per incident**: over the period's incidents that hold at least one alert.
 - An alert's **name** is its `alertname` label when it has one, else its summary.
 
-Indexes: alerts are read through their incident (`alerts_alert.incident_id`, the foreign
-key's index), the timeline through its incident (the foreign key's index), pages through
-their incident (`Page` index on incident), answers through their incident (the foreign
-key's index). No new index is needed.
+Where it reads: the per-incident inputs (alert and page counts, "no human action") are
+columns of the fact table (reports/facts.py keeps them), so alerts per incident and pages
+without action are fact aggregates. The tables read the period's alerts through their
+incident (`alerts_alert.incident_id`, the foreign key's index, between the period's
+first and last incident ids: `id_range`), and test "no human action" per alert against
+the partial index of the quiet facts (`fact_quiet`); answers through their incident or
+page (the foreign keys' indexes).
 """
 
 from __future__ import annotations
@@ -40,9 +43,12 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    Max,
+    Min,
     OuterRef,
     Q,
     QuerySet,
+    Sum,
     Value,
     Window,
 )
@@ -52,9 +58,9 @@ from django.urls import reverse
 
 from tocsin.alerts.models import Alert
 from tocsin.catalog.models import Grouping, Integration, Service
-from tocsin.core.actors import ActorKind
 from tocsin.escalation.models import ClimbState, Page, PageFeedback
-from tocsin.incidents.models import EntryKind, TimelineEntry
+from tocsin.incidents.models import TimelineEntry
+from tocsin.reports.facts import human_actions
 from tocsin.reports.metrics import Filters, RateStat, register_metric
 from tocsin.reports.models import IncidentFact
 
@@ -77,7 +83,6 @@ QUIET_SHARE = 0.5
 GROUP_LABEL_CANDIDATES = ("cluster", "namespace", "service", "job", "env", "team", "alertname")
 GROUP_LABEL_COVERAGE = 0.8
 
-HUMAN = (ActorKind.USER, ActorKind.TOKEN)
 T = TypeVar("T")
 
 
@@ -117,44 +122,48 @@ def ended_ids(filters: Filters) -> QuerySet[Any]:
 
 def human_entries() -> QuerySet[TimelineEntry]:
     """Timeline entries by a person on the outer incident up to its resolution (for
-    `Exists`), other than creating it and answering about a page."""
-    return (
-        TimelineEntry.objects.filter(
-            incident_id=OuterRef("incident_id"),
-            actor_kind__in=HUMAN,
-            created_at__lte=OuterRef("incident__resolved_at"),
-        )
-        .exclude(kind=EntryKind.CREATED)
-        .exclude(kind=EntryKind.PAGE, data__has_key="feedback")
-    )
+    `Exists`), other than creating it and answering about a page (facts.human_actions:
+    the test the fact table's `no_human_action` was computed with)."""
+    return human_actions(TimelineEntry.objects.filter(incident_id=OuterRef("incident_id")))
 
 
 def quiet_incidents(filters: Filters) -> QuerySet[Any]:
     """The period's ended incidents that had no human action (a subquery of ids)."""
-    return (
-        filters.facts().filter(resolved=True).exclude(Exists(human_entries())).values("incident_id")
-    )
+    return filters.facts().filter(no_human_action=True).values("incident_id")
 
 
 def is_quiet() -> Exists:
     """For a row with an `incident_id` (an alert): its incident ended with no human action.
-    A correlated test (two index probes a row), so that a grouped count can filter on
-    it; `incident_id IN (quiet_incidents)` inside an aggregate's FILTER is not hashed by
-    PostgreSQL and was tested row by row against the whole period."""
+    A probe of the fact's key, so that a grouped count can filter on it (`incident_id IN
+    (quiet_incidents)` inside an aggregate's FILTER is not hashed by PostgreSQL and was
+    tested row by row against the whole period)."""
     return Exists(
-        IncidentFact.objects.filter(incident_id=OuterRef("incident_id"), resolved=True).exclude(
-            Exists(human_entries())
-        )
+        IncidentFact.objects.filter(incident_id=OuterRef("incident_id"), no_human_action=True)
     )
 
 
+def id_range(filters: Filters) -> Q:
+    """`incident_id` between the period's first and last incident ids: true of every row
+    of the period's incidents already (so the results are the same), but it tells the
+    planner how few rows of a table of alerts or pages that is. Without it, PostgreSQL
+    read all of a million incidents' alerts to keep the month's (a hash join; measured in
+    docs/benchmarks.md "Reports"); with it, the range of the incident-id index."""
+    # (+ 0: not MIN()/MAX() of the key, which PostgreSQL answers by walking the primary
+    # key from its end until a row is in the period — most of the table for a recent one)
+    key = F("incident_id") + 0
+    bounds = filters.facts().aggregate(lo=Min(key), hi=Max(key))
+    if bounds["lo"] is None:
+        return Q(incident_id__in=[])
+    return Q(incident_id__gte=bounds["lo"], incident_id__lte=bounds["hi"])
+
+
 def alerts_of(filters: Filters) -> QuerySet[Alert]:
-    return Alert.objects.filter(incident_id__in=incident_ids(filters))
+    return Alert.objects.filter(id_range(filters), incident_id__in=incident_ids(filters))
 
 
 def pages_of(filters: Filters) -> QuerySet[Page]:
     """The period's pages (not responder requests)."""
-    return Page.objects.filter(incident_id__in=incident_ids(filters)).exclude(
+    return Page.objects.filter(id_range(filters), incident_id__in=incident_ids(filters)).exclude(
         escalation__state=ClimbState.RESPONDERS
     )
 
@@ -197,15 +206,15 @@ class CountStat4:
 
 
 def alerts_per_incident(filters: Filters) -> CountStat4:
-    alerts = alerts_of(filters)
-    per = alerts.values("incident_id").annotate(n=Count("id")).order_by()
-    agg = alerts.aggregate(alerts=Count("id"), incidents=Count("incident_id", distinct=True))
+    """From the facts' `alert_count` (the alerts that joined each incident)."""
+    with_alerts = filters.facts().filter(alert_count__gt=0)
+    agg = with_alerts.aggregate(incidents=Count("pk"), alerts=Sum("alert_count"))
     n = int(agg["incidents"] or 0)
     if n == 0:
         return CountStat4(0, None, None, None)
 
     def at(offset: int, limit: int) -> list[float]:
-        ranked = per.order_by("n", "incident_id").values_list("n", flat=True)
+        ranked = with_alerts.order_by("alert_count").values_list("alert_count", flat=True)
         return [float(v) for v in ranked[offset : offset + limit]]
 
     middle = at((n - 1) // 2, 1 if n % 2 else 2)
@@ -218,10 +227,11 @@ def alerts_per_incident(filters: Filters) -> CountStat4:
 
 def pages_without_action(filters: Filters) -> RateStat:
     """Pages whose incident had no human action, of the pages whose incident ended."""
-    pages = pages_of(filters)
-    total = pages.filter(incident_id__in=ended_ids(filters)).count()
-    quiet = pages.filter(incident_id__in=quiet_incidents(filters)).count()
-    return RateStat.of(quiet, total)
+    agg = filters.facts().aggregate(
+        total=Sum("page_count", filter=Q(resolved=True)),
+        quiet=Sum("page_count", filter=Q(no_human_action=True)),
+    )
+    return RateStat.of(int(agg["quiet"] or 0), int(agg["total"] or 0))
 
 
 def pages_actionable(filters: Filters) -> RateStat:
@@ -234,9 +244,17 @@ def pages_actionable(filters: Filters) -> RateStat:
 
 def pages_answered(filters: Filters) -> RateStat:
     """Pages that got at least one answer, of the period's pages."""
-    pages = pages_of(filters)
-    answered = pages.filter(Exists(PageFeedback.objects.filter(page_id=OuterRef("pk")))).count()
-    return RateStat.of(answered, pages.count())
+    # from the answers (far fewer than the pages): the distinct pages answered that are
+    # pages of the period (not responder requests); the pages, from the facts' page_count
+    answered = (
+        PageFeedback.objects.filter(page__isnull=False, page__incident_id__in=incident_ids(filters))
+        .exclude(page__escalation__state=ClimbState.RESPONDERS)
+        .values("page_id")
+        .distinct()
+        .count()
+    )
+    total = filters.facts().aggregate(n=Sum("page_count"))["n"]
+    return RateStat.of(answered, int(total or 0))
 
 
 @dataclass(frozen=True)
