@@ -6,7 +6,8 @@ Fill a database first with bench/search/generate.py, then point this at the same
     python bench/search/run.py --database-url postgresql://postgres@127.0.0.1:5432/bench_search
 
 Knowledge base (tocsin.learning.fts over `learning_article`, ("title", "tags", "body"),
-20 results): five kinds of query, the same number of each, drawn from the data's own
+20 results, at most `article_selectors.SEARCH_MAX` matches ranked, as the knowledge
+base's search does): five kinds of query, the same number of each, drawn from the data's own
 vocabulary —
 - `common`: one of the 100 most common words (matches a large share of the articles);
 - `rare`: one word of the long tail;
@@ -106,6 +107,7 @@ def main() -> int:
 
     from tocsin.incidents.models import Incident
     from tocsin.learning import fts
+    from tocsin.learning.article_selectors import SEARCH_MAX
     from tocsin.learning.models import Article
     from tocsin.learning.similar import INCIDENT_INDEX, similar_incidents
 
@@ -129,7 +131,8 @@ def main() -> int:
                 return f'"{found[at]} {found[at + 1]}"'
 
     def kb_search(text: str, **kwargs: Any) -> Callable[[], list[tuple[int, float]]]:
-        return lambda: fts.search(kb, text, limit=20, **kwargs)
+        # as the knowledge base's search does: it ranks (and counts) SEARCH_MAX matches
+        return lambda: fts.search(kb, text, limit=20, candidates=SEARCH_MAX, **kwargs)
 
     kinds: dict[str, list[Callable[[], Any]]] = {
         "kb common": [kb_search(words.common()) for _ in range(total)],

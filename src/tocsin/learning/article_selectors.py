@@ -23,8 +23,11 @@ from tocsin.learning.article_index import ARTICLE_INDEX
 from tocsin.learning.markdown import plain
 from tocsin.learning.models import Article, ArticleSolution, ArticleVersion, ArticleVisibility
 
-# A search ranks at most this many matches (and counts up to it).
-SEARCH_MAX = 1000
+# A search ranks at most this many matches (the first the index gives) and counts up to
+# it: a word held by most articles ranks 500 of them, not every one (on PostgreSQL each
+# ranked article's vector is read: 1,000 of them took ~45 ms, docs/benchmarks.md
+# "Search"); another word narrows it.
+SEARCH_MAX = 500
 SNIPPET = 200
 
 
