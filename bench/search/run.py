@@ -14,7 +14,9 @@ vocabulary —
 - `common+rare`: both (ALL);
 - `phrase`: two words side by side in a random article's body, quoted;
 - `prefix`: a common word and the first four letters of a rare one, as someone types
-  (prefix on the last word), over public articles only (the reporter's portal).
+  (prefix on the last word), over public articles only, as the reporter's portal
+  suggests (`article_selectors.ranked_articles`: any word may match, those holding
+  every word first, `SUGGEST_MAX` ranked, five answered).
 
 Similar incidents: `tocsin.learning.similar.similar_incidents` (the API's work without
 HTTP: the incident's telling words, fts ANY over the incident documents, the incidents
@@ -107,7 +109,7 @@ def main() -> int:
 
     from tocsin.incidents.models import Incident
     from tocsin.learning import fts
-    from tocsin.learning.article_selectors import SEARCH_MAX
+    from tocsin.learning.article_selectors import SEARCH_MAX, SUGGEST_MAX, ranked_articles
     from tocsin.learning.models import Article
     from tocsin.learning.similar import INCIDENT_INDEX, similar_incidents
 
@@ -134,19 +136,25 @@ def main() -> int:
         # as the knowledge base's search does: it ranks (and counts) SEARCH_MAX matches
         return lambda: fts.search(kb, text, limit=20, candidates=SEARCH_MAX, **kwargs)
 
+    def suggest(text: str) -> Callable[[], list[tuple[int, float]]]:
+        # as the reporter's portal suggests while someone types (5 public articles)
+        return lambda: ranked_articles(
+            text,
+            where="b.visibility = %s AND b.archived_at IS NULL",
+            params=["public"],
+            mode=fts.Mode.ANY,
+            prefix=True,
+            most=SUGGEST_MAX,
+            wanted=5,
+        )[:5]
+
     kinds: dict[str, list[Callable[[], Any]]] = {
         "kb common": [kb_search(words.common()) for _ in range(total)],
         "kb rare": [kb_search(words.rare()) for _ in range(total)],
         "kb common+rare": [kb_search(f"{words.common()} {words.rare()}") for _ in range(total)],
         "kb phrase": [kb_search(phrase()) for _ in range(total)],
         "kb prefix (public)": [
-            kb_search(
-                f"{words.common()} {words.rare()[:4]}",
-                prefix=True,
-                where="b.visibility = %s",
-                params=["public"],
-            )
-            for _ in range(total)
+            suggest(f"{words.common()} {words.rare()[:4]}") for _ in range(total)
         ],
     }
     picked = Incident.objects.in_bulk([rng.randint(1, max_incident) for _ in range(total)])

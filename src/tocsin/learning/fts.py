@@ -18,9 +18,11 @@ no character can break or widen a query. Two ways to combine them:
 
 - ``ALL``: every word or phrase must match (a search box);
 - ``ANY``: any may match, the more the better (similar incidents: the text of one incident
-  looks for others), ranked by BM25 on SQLite and `ts_rank_cd` on PostgreSQL. English
-  stop words ("the", "is", …) are left out of an ANY query on both databases (PostgreSQL
-  drops them itself; FTS5 does not, and "the" OR … would match nearly every row).
+  looks for others), ranked by BM25 on SQLite and `ts_rank_cd` on PostgreSQL.
+
+English stop words ("the", "is", …) standing alone are left out of a query on both
+databases (PostgreSQL drops them itself; FTS5 does not, and "the" OR … would match nearly
+every row); inside a "quoted phrase" they stay.
 
 `prefix=True` lets the last word match as a prefix (suggestions while someone types).
 
@@ -153,10 +155,9 @@ def terms(text: str) -> list[tuple[str, ...]]:
 
 
 def _query_terms(text: str, mode: Mode) -> list[tuple[str, ...]]:
-    found = terms(text)
-    if mode is Mode.ANY:  # a lone stop word would match nearly everything
-        found = [words for words in found if len(words) > 1 or words[0] not in STOP_WORDS]
-    return found
+    # a lone stop word would match nearly everything (ANY), and PostgreSQL drops it from
+    # every query: left out on both databases, in both modes
+    return [words for words in terms(text) if len(words) > 1 or words[0] not in STOP_WORDS]
 
 
 def sqlite_match(text: str, mode: Mode = Mode.ALL, *, prefix: bool = False) -> str | None:
@@ -342,9 +343,10 @@ def document_counts(index: Index, words: Sequence[str], *, cap: int = 1000) -> d
     of the vector column (ANALYZE, autovacuum) weigh the words first: a word among the
     column's most common lexemes counts as many rows as the statistics estimate (an
     estimate from a sample, `cap` at most) and is not probed. When the least common of
-    those lexemes is estimated in fewer than `cap` rows, a word not among them is rare
-    (`Index.pg_statistics` raises how many the statistics keep), and its probe stops at
-    `SHARE_PROBE` rows: enough to tell how rare, and whether any row holds it but one.
+    those lexemes is estimated in fewer than twice `cap` rows, a word not among them is
+    rare, or nearly (`Index.pg_statistics` raises how many the statistics keep), and its
+    probe stops at `SHARE_PROBE` rows: enough to tell how rare, and whether any row but
+    one holds it.
     Without such statistics, every word is probed up to `cap` rows."""
     probes: list[tuple[str, str]] = []
     for word in dict.fromkeys(words):
@@ -361,9 +363,9 @@ def document_counts(index: Index, words: Sequence[str], *, cap: int = 1000) -> d
             for word, term in probes:
                 estimate = rows.get(lexemes.get(term) or "")
                 if estimate is not None:
-                    counts[word] = max(2, min(cap, round(estimate)))
+                    counts[word] = max(1, min(cap, round(estimate)))
             probes = [(word, term) for word, term in probes if lexemes.get(term) not in rows]
-            if least < cap:
+            if least < 2 * cap:  # what they leave out is rare, give or take the sample
                 probe_cap = min(cap, SHARE_PROBE)
     if not probes:
         return counts
