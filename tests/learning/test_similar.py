@@ -116,6 +116,11 @@ def test_category_service_and_alert_labels_are_searched_and_kept_in_step(
     assert set(found) == {by_service.ref, by_category.ref, other.ref}
     labels = IncidentDocument.objects.get(pk=other.pk).labels
     assert "eu-west-zebra" in labels and "HighLatency" in labels
+    # the affected services' names too, after the category and the service
+    by_service.affected_services.set([make_service("Wallet"), make_service("Billing")])
+    incident_update(incident=by_service, actor=staff, changes={"category": network})
+    labels = IncidentDocument.objects.get(pk=by_service.pk).labels
+    assert labels == "Networking Payments gateway Billing Wallet"
 
 
 def test_search_over_incident_documents_phrases_and_any_input(

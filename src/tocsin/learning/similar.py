@@ -74,16 +74,16 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def _labels(incident: Incident) -> str:
-    names: list[str] = [
-        name
-        for name in Incident.objects.filter(pk=incident.pk)
-        .values_list("category__name", "subcategory__name", "service__name")
-        .order_by()
-        .first()
-        or ()
-        if name
-    ]
-    names += incident.affected_services.values_list("name", flat=True)
+    # the names in one query: a row per affected service (one row when there is none)
+    rows = list(
+        Incident.objects.filter(pk=incident.pk)
+        .values_list(
+            "category__name", "subcategory__name", "service__name", "affected_services__name"
+        )
+        .order_by("affected_services__name")
+    )
+    names: list[str] = [name for name in (rows[0][:3] if rows else ()) if name]
+    names += [row[3] for row in rows if row[3]]
     for labels in (
         Alert.objects.filter(incident=incident)
         .order_by("id")
