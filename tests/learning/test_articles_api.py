@@ -12,6 +12,7 @@ import pytest
 from tocsin.accounts.models import Role
 from tocsin.catalog.models import Category, Service
 from tocsin.incidents.models import EntryKind, TimelineEntry
+from tocsin.learning import article_selectors, fts
 from tocsin.learning.models import Article, ArticleSolution, ArticleVersion
 
 pytestmark = pytest.mark.django_db
@@ -215,6 +216,32 @@ def test_search_ranks_title_first_stems_phrases_and_takes_any_text(kb: dict[str,
     assert staff.get("/api/v1/articles", {"q": "%"}).json() == {"items": [], "count": 0}
     assert _titles(staff.get("/api/v1/articles", {"q": "-vpn"}))[0].startswith("VPN")
     assert Article.objects.count() == 3
+
+
+def test_a_search_of_very_common_words_ranks_and_counts_a_bounded_set(
+    api: Any, agent: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A word in more articles than the search ranks (SEARCH_MAX, 500) counts that many
+    and ranks those; another word narrows it to the one wanted. Likewise a phrase whose
+    words are both in more articles than fts.PHRASE_ROWS (1,000) is looked for in that
+    many of them; a further word finds the rest."""
+    monkeypatch.setattr(article_selectors, "SEARCH_MAX", 3)
+    monkeypatch.setattr(fts, "PHRASE_ROWS", 3)
+    staff = api(agent)
+    for n in range(5):
+        _create(staff, title=f"Disk full on host {n}", body="Free space: remove old logs.")
+    wanted = _create(staff, title="Disk full on the zebra host", body="Remove old logs.")
+    found = staff.get("/api/v1/articles", {"q": "disk"}).json()
+    assert found["count"] == 3 and len(found["items"]) == 3
+    assert _titles(staff.get("/api/v1/articles", {"q": "disk zebra"})) == [wanted["title"]]
+    # the phrase is in all six: looked for in three of them
+    monkeypatch.setattr(article_selectors, "SEARCH_MAX", 500)
+    assert staff.get("/api/v1/articles", {"q": '"old logs"'}).json()["count"] == 3
+    assert _titles(staff.get("/api/v1/articles", {"q": '"old logs" zebra'})) == [wanted["title"]]
+    assert _titles(staff.get("/api/v1/articles", {"q": '"zebra host"'})) == [wanted["title"]]
+    # words held by no more articles than the bound: the phrase is found wherever it is
+    monkeypatch.setattr(fts, "PHRASE_ROWS", 6)
+    assert staff.get("/api/v1/articles", {"q": '"old logs"'}).json()["count"] == 6
 
 
 # --- bad input ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.test import Client
 from tocsin.accounts.models import User
 from tocsin.core.actors import Actor
 from tocsin.incidents.models import EntryKind, TimelineEntry
-from tocsin.learning import articles
+from tocsin.learning import article_selectors, articles
 from tocsin.learning.models import Article, ArticleSolution, ArticleVersion
 
 pytestmark = pytest.mark.django_db
@@ -178,6 +178,22 @@ def test_suggestions_json_is_public_only_for_reporters(
     assert signed_in(reporter).get("/kb/suggest/", {"q": "vault"}).json() == {"items": []}
     for text in ['"', "*", "(", "' OR 1=1 --", ""]:
         assert signed_in(reporter).get("/kb/suggest/", {"q": text}).status_code == 200
+
+
+def test_suggestions_put_the_articles_holding_every_word_first(
+    agent: User, reporter: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Suggestions rank at most SUGGEST_MAX (100) matches: with a word most articles hold,
+    the one that also holds what is being typed is still found, and comes first."""
+    monkeypatch.setattr(article_selectors, "SUGGEST_MAX", 2)
+    for n in range(4):
+        write(agent, f"Printer jams on floor {n}", "Open the tray.", "public")
+    wanted = write(agent, "Printer zebra stripes", "Clean the drum.", "public")
+    found = signed_in(reporter).get("/kb/suggest/", {"q": "printer zebr"}).json()["items"]
+    assert found[0]["title"] == wanted.title and len(found) == 2
+    # stop words are not words to hold ("the" is in every article here)
+    found = signed_in(reporter).get("/kb/suggest/", {"q": "the printer zebr"}).json()["items"]
+    assert found[0]["title"] == wanted.title
 
 
 def test_the_incident_page_suggests_and_records_solved_it(

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from tests.alerts.engine.helpers import make_integration, make_service
@@ -115,6 +116,11 @@ def test_category_service_and_alert_labels_are_searched_and_kept_in_step(
     assert set(found) == {by_service.ref, by_category.ref, other.ref}
     labels = IncidentDocument.objects.get(pk=other.pk).labels
     assert "eu-west-zebra" in labels and "HighLatency" in labels
+    # the affected services' names too, after the category and the service
+    by_service.affected_services.set([make_service("Wallet"), make_service("Billing")])
+    incident_update(incident=by_service, actor=staff, changes={"category": network})
+    labels = IncidentDocument.objects.get(pk=by_service.pk).labels
+    assert labels == "Networking Payments gateway Billing Wallet"
 
 
 def test_search_over_incident_documents_phrases_and_any_input(
@@ -184,6 +190,29 @@ def test_the_telling_words_are_the_rare_ones_others_share(
     assert similar.telling_words(["database", "slow", "lonely"]) == ("database slow", False)
     newest = make_incident(reporter, title="Database slow again", description="")
     assert refs(similar_incidents(newest))[:2] == [slow[3].ref, slow[2].ref]
+
+
+def test_weighing_by_the_planner_statistics_finds_the_same_incidents(
+    make_incident: MakeIncident, reporter: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the table is analysed, PostgreSQL weighs the common words by the statistics
+    (no rows read) and probes only the others: the rare word two incidents share is still
+    what finds one from the other, as on SQLite (which counts every word)."""
+    monkeypatch.setattr(similar, "COMMON_AT", 5)
+    for n in range(12):
+        make_incident(reporter, title=f"Database slow {n}", description="")
+    pair = [make_incident(reporter, title="Zebra crossing", description="database") for _ in (1, 2)]
+    make_incident(reporter, title="Lonely words", description="")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE learning_incident_document")
+    fts.forget_statistics()
+    try:
+        counts = fts.document_counts(INCIDENT_INDEX, ["database", "zebra", "lonely"], cap=5)
+        assert counts == {"database": 5, "zebra": 2, "lonely": 1}
+        assert similar.telling_words(["database", "zebra", "lonely"]) == ("zebra", True)
+        assert refs(similar_incidents(pair[0])) == [pair[1].ref]
+    finally:
+        fts.forget_statistics()  # the analysis is rolled back with the test
 
 
 # -- the API ----------------------------------------------------------------------------

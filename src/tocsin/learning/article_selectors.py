@@ -23,8 +23,13 @@ from tocsin.learning.article_index import ARTICLE_INDEX
 from tocsin.learning.markdown import plain
 from tocsin.learning.models import Article, ArticleSolution, ArticleVersion, ArticleVisibility
 
-# A search ranks at most this many matches (and counts up to it).
-SEARCH_MAX = 1000
+# A search ranks at most this many matches (the first the index gives) and counts up to
+# it: a word held by most articles ranks 500 of them, not every one (on PostgreSQL each
+# ranked article's vector is read: 1,000 of them took ~45 ms, docs/benchmarks.md
+# "Search"); another word narrows it.
+SEARCH_MAX = 500
+# Suggestions (five articles, while someone types or on an incident) rank fewer.
+SUGGEST_MAX = 100
 SNIPPET = 200
 
 
@@ -140,25 +145,27 @@ def article_search(
     offset: int = 0,
     mode: fts.Mode = fts.Mode.ALL,
     prefix: bool = False,
+    bound: int | None = None,
 ) -> tuple[list[Hit], int]:
     """One page of the articles this person may read that match `filters` (best first
     when there is a query, by title otherwise), and how many match in all (a search
-    counts up to SEARCH_MAX)."""
+    ranks and counts up to `bound`, SEARCH_MAX by default). In `fts.Mode.ANY` the
+    articles holding every word come first, then, when they do not fill the page, those
+    holding some (the count is of those ranked: suggestions do not show it)."""
     if not filters.q.strip():
         qs = _queryset(user, filters).prefetch_related("services", "categories")
         count = qs.count()
         window = list(qs[offset : offset + limit])
         return [Hit(a, None, snippet(a)) for a in window], count
     where, params = _conditions(user, filters)
-    ranked = fts.search(
-        ARTICLE_INDEX,
+    ranked = ranked_articles(
         filters.q,
-        mode=mode,
-        prefix=prefix,
-        limit=SEARCH_MAX,
         where=" AND ".join(where),
         params=params,
-        candidates=SEARCH_MAX,
+        mode=mode,
+        prefix=prefix,
+        most=SEARCH_MAX if bound is None else bound,
+        wanted=offset + limit,
     )
     window_ids = ranked[offset : offset + limit]
     found = Article.objects.prefetch_related("services", "categories").in_bulk(
@@ -168,17 +175,51 @@ def article_search(
     return hits, len(ranked)
 
 
+def ranked_articles(
+    text: str,
+    *,
+    where: str,
+    params: list[Any],
+    mode: fts.Mode = fts.Mode.ALL,
+    prefix: bool = False,
+    most: int = SEARCH_MAX,
+    wanted: int = SEARCH_MAX,
+) -> list[tuple[int, float]]:
+    """The ids of the articles matching `text` and `where` (SQL over the article table,
+    aliased `b`), best first, at most `most` ranked. In `fts.Mode.ANY` those holding
+    every word come first: the `most` ranked are the first matches the index gives, and
+    with a word most articles hold, those holding the others too could be left out.
+    Those holding only some follow when fewer than `wanted` hold every word."""
+    search: dict[str, Any] = {
+        "prefix": prefix,
+        "limit": most,
+        "where": where,
+        "params": params,
+        "candidates": most,
+    }
+    ranked = fts.search(ARTICLE_INDEX, text, mode=fts.Mode.ALL, **search)
+    if mode is fts.Mode.ANY and len(ranked) < wanted:
+        seen = {pk for pk, _ in ranked}
+        more = fts.search(ARTICLE_INDEX, text, mode=fts.Mode.ANY, **search)
+        ranked += [hit for hit in more if hit[0] not in seen][: most - len(ranked)]
+    return ranked
+
+
 def article_suggestions(user: User | None, text: str, *, limit: int = 5) -> list[Hit]:
     """Articles for what someone is typing (a new incident's title and description):
     any word may match, the last one as a prefix; public ones only for a reporter."""
-    hits, _ = article_search(user, Filters(q=text), limit=limit, mode=fts.Mode.ANY, prefix=True)
+    hits, _ = article_search(
+        user, Filters(q=text), limit=limit, mode=fts.Mode.ANY, prefix=True, bound=SUGGEST_MAX
+    )
     return hits
 
 
 def incident_suggestions(user: User | None, incident: Incident, *, limit: int = 5) -> list[Hit]:
     """Articles that match an incident's title and description (any word may match)."""
     text = f"{incident.title} {incident.description}"
-    hits, _ = article_search(user, Filters(q=text), limit=limit, mode=fts.Mode.ANY)
+    hits, _ = article_search(
+        user, Filters(q=text), limit=limit, mode=fts.Mode.ANY, bound=SUGGEST_MAX
+    )
     return hits
 
 

@@ -18,11 +18,23 @@ no character can break or widen a query. Two ways to combine them:
 
 - ``ALL``: every word or phrase must match (a search box);
 - ``ANY``: any may match, the more the better (similar incidents: the text of one incident
-  looks for others), ranked by BM25 on SQLite and `ts_rank_cd` on PostgreSQL. English
-  stop words ("the", "is", …) are left out of an ANY query on both databases (PostgreSQL
-  drops them itself; FTS5 does not, and "the" OR … would match nearly every row).
+  looks for others), ranked by BM25 on SQLite and `ts_rank_cd` on PostgreSQL.
+
+English stop words ("the", "is", …) standing alone are left out of a query on both
+databases (PostgreSQL drops them itself; FTS5 does not, and "the" OR … would match nearly
+every row); inside a "quoted phrase" they stay.
 
 `prefix=True` lets the last word match as a prefix (suggestions while someone types).
+
+Two bounds keep a search fast whatever the words (docs/benchmarks.md, "Search"), the
+same on both databases:
+
+- a search ranks at most `candidates` matches (the first the index gives): a word held
+  by most rows ranks a few hundred of them, not every one;
+- a phrase is looked for in at most `PHRASE_ROWS` rows holding all of its words (the
+  first the index gives): PostgreSQL's index knows words, not their places, so each
+  such row is read and its positions compared; two very common words side by side
+  would otherwise be checked in most of the table.
 
 Create an index in a migration with `operations(index)`; search with `search(index, text)`,
 which answers `(id, score)` pairs best first (a higher score is better on both databases).
@@ -31,6 +43,7 @@ which answers `(id, score)` pairs best first (a higher score is better on both d
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -43,6 +56,7 @@ from django.db.migrations.state import StateApps
 _TOKEN = re.compile(r'"([^"]*)"|(\w+)', re.UNICODE)
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 32  # a pasted essay searches on its first 32 words and phrases
+PHRASE_ROWS = 1000  # rows holding all of a phrase's words it is looked for in, at most
 PG_COLUMN = "fts_vector"  # PostgreSQL: the stored tsvector column of an indexed table
 
 # English stop words (PostgreSQL's `english` list, which drops them from every query):
@@ -76,6 +90,10 @@ class Index:
     # suggestions come: "vp", "vpn", "rout"), so a prefix query reads one list instead
     # of merging every word that starts so; () for an index never searched by prefix
     prefixes: tuple[int, ...] = (2, 3, 4)
+    # PostgreSQL: the statistics target of the vector column (None: the server's, 100).
+    # ANALYZE keeps the 10 × target most common lexemes with their frequencies, which
+    # is what `document_counts` weighs words by without reading rows
+    pg_statistics: int | None = None
 
     def __post_init__(self) -> None:
         # every name goes into SQL as it is: only plain identifiers
@@ -137,10 +155,9 @@ def terms(text: str) -> list[tuple[str, ...]]:
 
 
 def _query_terms(text: str, mode: Mode) -> list[tuple[str, ...]]:
-    found = terms(text)
-    if mode is Mode.ANY:  # a lone stop word would match nearly everything
-        found = [words for words in found if len(words) > 1 or words[0] not in STOP_WORDS]
-    return found
+    # a lone stop word would match nearly everything (ANY), and PostgreSQL drops it from
+    # every query: left out on both databases, in both modes
+    return [words for words in terms(text) if len(words) > 1 or words[0] not in STOP_WORDS]
 
 
 def sqlite_match(text: str, mode: Mode = Mode.ALL, *, prefix: bool = False) -> str | None:
@@ -157,15 +174,38 @@ def sqlite_match(text: str, mode: Mode = Mode.ALL, *, prefix: bool = False) -> s
     return (" " if mode is Mode.ALL else " OR ").join(parts)
 
 
-def pg_tsquery(text: str, mode: Mode = Mode.ALL, *, prefix: bool = False) -> str | None:
-    """A `to_tsquery('english', …)` argument for `text`, or None when it has no words.
-    Words are only \\w characters, so nothing in them is tsquery syntax."""
+def has_phrase(text: str) -> bool:
+    """Does `text` hold a "quoted phrase" of several words?"""
+    return any(len(words) > 1 for words in terms(text))
+
+
+def sqlite_match_loose(text: str, mode: Mode = Mode.ALL, *, prefix: bool = False) -> str | None:
+    """`sqlite_match` with each phrase loosened to all of its words, anywhere: what the
+    rows a phrase is looked for in hold."""
     found = _query_terms(text, mode)
     if not found:
         return None
     parts = []
     for i, words in enumerate(found):
-        part = " <-> ".join(f"'{w}'" for w in words)
+        quoted = " AND ".join(f'"{w}"' for w in words)
+        if prefix and i == len(found) - 1 and len(words) == 1:
+            quoted += "*"
+        parts.append(f"({quoted})" if len(words) > 1 else quoted)
+    return (" AND " if mode is Mode.ALL else " OR ").join(parts)
+
+
+def pg_tsquery(
+    text: str, mode: Mode = Mode.ALL, *, prefix: bool = False, loose: bool = False
+) -> str | None:
+    """A `to_tsquery('english', …)` argument for `text`, or None when it has no words.
+    Words are only \\w characters, so nothing in them is tsquery syntax. `loose`: each
+    phrase becomes all of its words, anywhere (see `sqlite_match_loose`)."""
+    found = _query_terms(text, mode)
+    if not found:
+        return None
+    parts = []
+    for i, words in enumerate(found):
+        part = (" & " if loose else " <-> ").join(f"'{w}'" for w in words)
         if prefix and i == len(found) - 1 and len(words) == 1:
             part += ":*"
         parts.append(f"({part})" if len(words) > 1 else part)
@@ -186,47 +226,82 @@ def search(
     params: Sequence[Any] = (),
     candidates: int = 2000,
     ranked: bool = True,
+    phrase_rows: int | None = None,
 ) -> list[tuple[int, float]]:
     """The ids of `index.table` rows matching `text`, best first, with a score (higher
     is better). `where` is extra SQL over the base table's columns (aliased `b`, e.g.
     ``"b.visibility = %s"``) with `params`. At most `candidates` matches are ranked: a
     query matching half a million rows ranks the first few thousand the index gives.
+    A phrase is looked for in at most `phrase_rows` rows (default `PHRASE_ROWS`) holding
+    all of its words and meeting `where`.
     `ranked=False`: the newest matches (highest id) first, score 0, without ranking —
     for words so common that ranking them would read every row holding them."""
     if not ranked:
         return _newest(
             index, text, mode=mode, prefix=prefix, limit=limit, where=where, params=params
         )
+    checked = PHRASE_ROWS if phrase_rows is None else phrase_rows
+    phrase = has_phrase(text)
+    extra = f" AND ({where})" if where else ""
     if connection.vendor == "postgresql":
         query = pg_tsquery(text, mode, prefix=prefix)
         if query is None:
             return []
         vector = f"b.{index.pg_column}"
-        extra = f" AND ({where})" if where else ""
+        if phrase:
+            # the rows holding the phrase's words (the index answers that without
+            # reading a vector), at most `checked`; only those are read for positions
+            rows = (
+                f"(SELECT b.id, {vector} FROM {index.table} b"  # noqa: S608
+                f" WHERE {vector} @@ to_tsquery('english'::regconfig, %s){extra}"
+                f" LIMIT %s) b"
+            )
+            head: list[Any] = [pg_tsquery(text, mode, prefix=prefix, loose=True), *params]
+            head += [checked, query]
+            extra, params = "", ()
+        else:
+            rows, head = f"{index.table} b", [query]
         sql = (
             f"SELECT id, score FROM ("  # noqa: S608 - names from code (Index checks them)
             f"  SELECT b.id, ts_rank_cd({vector}, q) AS score"
-            f"  FROM {index.table} b, to_tsquery('english'::regconfig, %s) q"
+            f"  FROM {rows}, to_tsquery('english'::regconfig, %s) q"
             f"  WHERE {vector} @@ q{extra}"
             f"  LIMIT %s"
             f") ranked ORDER BY score DESC, id DESC LIMIT %s"
         )
-        args: list[Any] = [query, *params, candidates, limit]
+        args: list[Any] = [*head, *params, candidates, limit]
     else:
         match = sqlite_match(text, mode, prefix=prefix)
         if match is None:
             return []
         weights = ", ".join(str(w) for w in index.sqlite_weights())
-        extra = f" AND ({where})" if where else ""
+        fts, head = index.fts_table, [match]
+        if phrase:
+            # the same bound as on PostgreSQL: the rows up to the `checked`-th holding
+            # the phrase's words, a rowid range, which FTS5 applies as it reads (BM25
+            # still counts the rows of the whole table holding the phrase, for its
+            # weight: ranking by the words instead, or filtering by a list of rowids,
+            # was slower, as FTS5 evaluates the MATCH again for each rowid listed)
+            loose = sqlite_match_loose(text, mode, prefix=prefix)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT b.id FROM {fts} f JOIN {index.table} b ON b.id = f.rowid"  # noqa: S608
+                    f" WHERE {fts} MATCH %s{extra} ORDER BY f.rowid LIMIT 1 OFFSET %s",
+                    [loose, *params, max(checked - 1, 0)],
+                )
+                row = cursor.fetchone()
+            last = int(row[0]) if row else 2**63 - 1
+            extra += " AND f.rowid <= %s"
+            params = [*params, last]
         sql = (
             f"SELECT id, score FROM ("  # noqa: S608 - names from code (Index checks them)
-            f"  SELECT b.id AS id, -bm25({index.fts_table}, {weights}) AS score"
-            f"  FROM {index.fts_table} f JOIN {index.table} b ON b.id = f.rowid"
-            f"  WHERE {index.fts_table} MATCH %s{extra}"
+            f"  SELECT b.id AS id, -bm25({fts}, {weights}) AS score"
+            f"  FROM {fts} f JOIN {index.table} b ON b.id = f.rowid"
+            f"  WHERE {fts} MATCH %s{extra}"
             f"  LIMIT %s"
             f") ORDER BY score DESC, id DESC LIMIT %s"
         )
-        args = [match, *params, candidates, limit]
+        args = [*head, *params, candidates, limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         return [(int(row[0]), float(row[1])) for row in cursor.fetchall()]
@@ -264,25 +339,44 @@ def _newest(
         return [(int(row[0]), 0.0) for row in cursor.fetchall()]
 
 
+SHARE_PROBE = 50  # PostgreSQL: a probe of a word the statistics call rare stops here
+STATISTICS_TTL = 300.0  # seconds a process keeps a column's statistics (ANALYZE's)
+
+
 def document_counts(index: Index, words: Sequence[str], *, cap: int = 1000) -> dict[str, int]:
     """How many rows of `index` hold each of `words` (single words), each counted only up
     to `cap`: a word found `cap` times is a common word, and counting it further would
     cost as much as reading all its rows. One statement for all the words; each count
-    reads at most `cap` index entries on SQLite and `cap` matching rows on PostgreSQL."""
+    reads at most `cap` index entries on SQLite.
+
+    PostgreSQL's index cannot count without reading the rows, so the planner's statistics
+    of the vector column (ANALYZE, autovacuum) weigh the words first: a word among the
+    column's most common lexemes counts as many rows as the statistics estimate (an
+    estimate from a sample, `cap` at most) and is not probed. When the least common of
+    those lexemes is estimated in fewer than twice `cap` rows, a word not among them is
+    rare, or nearly (`Index.pg_statistics` raises how many the statistics keep), and its
+    probe stops at `SHARE_PROBE` rows: enough to tell how rare, and whether any row but
+    one holds it.
+    Without such statistics, every word is probed up to `cap` rows."""
     probes: list[tuple[str, str]] = []
     for word in dict.fromkeys(words):
         found = terms(word)
         if len(found) == 1 and len(found[0]) == 1 and found[0][0] not in STOP_WORDS:
             probes.append((word, found[0][0]))
     counts = dict.fromkeys(words, 0)
+    probe_cap = cap
     if probes and connection.vendor == "postgresql":
-        # the planner's statistics already know the common words (ANALYZE, autovacuum):
-        # those need no probe, which would read `cap` rows of the table each
-        common = _pg_common(index, [term for _, term in probes], cap)
-        for word, term in probes:
-            if term in common:
-                counts[word] = cap
-        probes = [(word, term) for word, term in probes if term not in common]
+        stats = _pg_statistics(index)
+        if stats is not None:
+            lexemes = _pg_lexemes([term for _, term in probes])
+            rows, least = stats
+            for word, term in probes:
+                estimate = rows.get(lexemes.get(term) or "")
+                if estimate is not None:
+                    counts[word] = max(1, min(cap, round(estimate)))
+            probes = [(word, term) for word, term in probes if lexemes.get(term) not in rows]
+            if least < 2 * cap:  # what they leave out is rare, give or take the sample
+                probe_cap = min(cap, SHARE_PROBE)
     if not probes:
         return counts
     parts: list[str] = []
@@ -294,13 +388,13 @@ def document_counts(index: Index, words: Sequence[str], *, cap: int = 1000) -> d
                 f" WHERE b.{index.pg_column} @@ to_tsquery('english'::regconfig, %s)"
                 f" LIMIT %s) s{i}"
             )
-            args += [f"'{term}'", cap]
+            args += [f"'{term}'", probe_cap]
         else:
             parts.append(
                 f"SELECT {i}, count(*) FROM (SELECT rowid FROM {index.fts_table}"  # noqa: S608
                 f" WHERE {index.fts_table} MATCH %s LIMIT %s)"
             )
-            args += [f'"{term}"', cap]
+            args += [f'"{term}"', probe_cap]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), args)
         for i, count in cursor.fetchall():
@@ -308,22 +402,52 @@ def document_counts(index: Index, words: Sequence[str], *, cap: int = 1000) -> d
     return counts
 
 
-def _pg_common(index: Index, words: list[str], cap: int) -> set[str]:
-    """The words the statistics of the vector column say `cap` rows or more hold (an
-    estimate: the most common lexemes, their frequencies, the table's row count)."""
+def _pg_lexemes(words: list[str]) -> dict[str, str | None]:
+    """Each word's lexeme (English stemming), None for a word that has none."""
     sql = """
-        SELECT w.word, s.most_common_elem_freqs[array_position(
-                   s.most_common_elems::text::text[],
-                   (SELECT lexeme FROM unnest(to_tsvector('english'::regconfig, w.word)) LIMIT 1)
-               )] * c.reltuples
+        SELECT w.word,
+               (SELECT lexeme FROM unnest(to_tsvector('english'::regconfig, w.word)) LIMIT 1)
         FROM unnest(%s::text[]) AS w(word)
-        JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = %s
-                       AND s.attname = %s
-        JOIN pg_class c ON c.oid = (quote_ident(current_schema()) || '.' || %s)::regclass
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [words, index.table, index.pg_column, index.table])
-        return {word for word, rows in cursor.fetchall() if rows is not None and rows >= cap}
+        cursor.execute(sql, [words])
+        return {str(word): lexeme for word, lexeme in cursor.fetchall()}
+
+
+_statistics: dict[tuple[str, str], tuple[float, tuple[dict[str, float], float] | None]] = {}
+
+
+def _pg_statistics(index: Index) -> tuple[dict[str, float], float] | None:
+    """The most common lexemes of the index's vector column with the rows each is
+    estimated in, and the estimate of the least common of them (the planner's
+    statistics: the frequencies in ANALYZE's sample, times the table's rows); None when
+    the column has none yet. Read again at most every `STATISTICS_TTL` seconds."""
+    key = (str(connection.settings_dict["NAME"]), index.table)
+    now = time.monotonic()
+    cached = _statistics.get(key)
+    if cached is not None and now - cached[0] < STATISTICS_TTL:
+        return cached[1]
+    sql = """
+        SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, c.reltuples
+        FROM pg_stats s
+        JOIN pg_class c ON c.oid = (quote_ident(current_schema()) || '.' || %s)::regclass
+        WHERE s.schemaname = current_schema() AND s.tablename = %s AND s.attname = %s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [index.table, index.table, index.pg_column])
+        row = cursor.fetchone()
+    found: tuple[dict[str, float], float] | None = None
+    if row is not None and row[0] and row[1] and row[2] and row[2] > 0:
+        lexemes, freqs, tuples = row[0], row[1], float(row[2])
+        rows = {lexeme: freq * tuples for lexeme, freq in zip(lexemes, freqs, strict=False)}
+        found = (rows, min(rows.values()))
+    _statistics[key] = (now, found)
+    return found
+
+
+def forget_statistics() -> None:
+    """Read the statistics again at the next weighing (after an ANALYZE, in tests)."""
+    _statistics.clear()
 
 
 # -- creating and dropping the index (in migrations) ----------------------------------
@@ -362,9 +486,18 @@ def _sqlite_drop(index: Index) -> list[str]:
 
 
 def _pg_create(index: Index) -> list[str]:
+    statistics = ""
+    if index.pg_statistics is not None:
+        statistics = f", ALTER COLUMN {index.pg_column} SET STATISTICS {int(index.pg_statistics)}"
     return [
+        # STORAGE MAIN: the vector stays in the row, compressed, rather than in the
+        # TOAST table (an article's is ~2 kB, just over the limit): ranking and phrase
+        # checks read it for every candidate, and a TOAST fetch costs an index lookup
+        # more per row (half the time of a ranked search, docs/benchmarks.md "Search").
+        # One statement, so the table is written once, with the vectors in place.
         f"ALTER TABLE {index.table} ADD COLUMN {index.pg_column} tsvector "
-        f"GENERATED ALWAYS AS {index.pg_vector()} STORED",
+        f"GENERATED ALWAYS AS {index.pg_vector()} STORED, "
+        f"ALTER COLUMN {index.pg_column} SET STORAGE MAIN{statistics}",
         f"CREATE INDEX {index.gin_index} ON {index.table} USING GIN ({index.pg_column})",
     ]
 
