@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -145,6 +146,35 @@ def test_a_change_to_the_status_page_is_served_at_once(
     assert after.headers["ETag"] != before.headers["ETag"]
     assert get(wrapped, "/status/api/v2/summary.json").body == after.body
     assert django.calls == 2
+
+
+def test_outside_tests_a_change_shows_within_the_revision_ttl(
+    app: tuple[PreparedReplies, Counting],
+    monkeypatch: pytest.MonkeyPatch,
+    django_assert_num_queries: Any,
+) -> None:
+    """The staleness bound (docs/status-page.md): a process reads the revision at most
+    once per REVISION_TTL (1 s in production), so a change, made here or by another
+    process, is served at the latest that long after it; in between, repeated GETs make
+    no query at all."""
+    ttl = 1.0  # the production value
+    monkeypatch.setattr(public, "REVISION_TTL", ttl)
+    data = build()
+    wrapped, _django = app
+    path = "/status/api/v2/summary.json"
+    before = get(wrapped, path)  # reads the revision (and renders)
+    read_at = time.monotonic()
+    component_set_status(
+        actor=Actor.system("test"), component=data.web, status=ComponentStatus.MAJOR
+    )
+    changed = time.monotonic()
+    if changed - read_at < ttl / 2:  # (a loaded machine may take longer to get here)
+        with django_assert_num_queries(0):  # the process trusts its copy: no query at all
+            assert get(wrapped, path).body == before.body
+    while b"major_outage" not in (seen := get(wrapped, path).body):
+        assert time.monotonic() - changed <= ttl + 0.25, "the change did not show in time"
+        time.sleep(0.02)
+    assert seen != before.body
 
 
 def test_unusual_requests_still_go_through_django(app: tuple[PreparedReplies, Counting]) -> None:
