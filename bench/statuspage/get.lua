@@ -3,6 +3,7 @@
 -- bench/ingest/rotate.lua does.
 --
 --   wrk -t2 -c16 -d10s -s get.lua http://127.0.0.1:PORT -- /status/
+--   wrk ... -s get.lua http://127.0.0.1:PORT -- /status/ '"etag-gz"'   (a reload: If-None-Match)
 
 local threads = {}
 
@@ -12,7 +13,11 @@ end
 
 function init(args)
   local path = args[1] or "/"
-  req = wrk.format("GET", path, { ["Accept-Encoding"] = "gzip", ["Accept"] = "*/*" })
+  local headers = { ["Accept-Encoding"] = "gzip", ["Accept"] = "*/*" }
+  if args[2] and args[2] ~= "" then
+    headers["If-None-Match"] = args[2]
+  end
+  req = wrk.format("GET", path, headers)
   n2xx, n3xx, n4xx, n5xx = 0, 0, 0, 0
   first_error = ""
 end
@@ -22,8 +27,8 @@ function request()
 end
 
 function response(status, headers, body)
-  if status < 300 then
-    n2xx = n2xx + 1
+  if status < 300 or status == 304 then
+    n2xx = n2xx + 1 -- a 304 to a reload is a good answer
   elseif status < 400 then
     n3xx = n3xx + 1
   else

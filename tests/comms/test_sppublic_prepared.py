@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -147,14 +148,46 @@ def test_a_change_to_the_status_page_is_served_at_once(
     assert django.calls == 2
 
 
+def test_outside_tests_a_change_shows_within_the_revision_ttl(
+    app: tuple[PreparedReplies, Counting],
+    monkeypatch: pytest.MonkeyPatch,
+    django_assert_num_queries: Any,
+) -> None:
+    """The staleness bound (docs/status-page.md): a process reads the revision at most
+    once per REVISION_TTL (1 s in production), so a change, made here or by another
+    process, is served at the latest that long after it; in between, repeated GETs make
+    no query at all."""
+    ttl = 1.0  # the production value
+    monkeypatch.setattr(public, "REVISION_TTL", ttl)
+    data = build()
+    wrapped, _django = app
+    path = "/status/api/v2/summary.json"
+    before = get(wrapped, path)  # reads the revision (and renders)
+    read_at = time.monotonic()
+    component_set_status(
+        actor=Actor.system("test"), component=data.web, status=ComponentStatus.MAJOR
+    )
+    changed = time.monotonic()
+    if changed - read_at < ttl / 2:  # (a loaded machine may take longer to get here)
+        with django_assert_num_queries(0):  # the process trusts its copy: no query at all
+            assert get(wrapped, path).body == before.body
+    while b"major_outage" not in (seen := get(wrapped, path).body):
+        assert time.monotonic() - changed <= ttl + 0.25, "the change did not show in time"
+        time.sleep(0.02)
+    assert seen != before.body
+
+
 def test_unusual_requests_still_go_through_django(app: tuple[PreparedReplies, Counting]) -> None:
     build()
     wrapped, django = app
     first = get(wrapped, "/status/")
     get(wrapped, "/status/")
     assert django.calls == 1
-    # a conditional GET: Django answers 304
+    # the first conditional GET of a document: Django answers 304 (and prepares it)
     assert get(wrapped, "/status/", if_none_match=first.headers["ETag"]).status.startswith("304")
+    # If-Modified-Since alone: Django
+    since = first.headers["Last-Modified"]
+    assert get(wrapped, "/status/", if_modified_since=since).status.startswith("304")
     # a Host that ALLOWED_HOSTS refuses: Django answers 400, not the prepared page
     with override_settings(ALLOWED_HOSTS=["127.0.0.1"]):
         assert get(wrapped, "/status/", host="evil.example").status.startswith("400")
@@ -162,7 +195,42 @@ def test_unusual_requests_still_go_through_django(app: tuple[PreparedReplies, Co
     assert get(wrapped, "/status/", query="x=1").status.startswith("200")
     assert get(wrapped, "/status/", method="HEAD").body == b""
     assert get(wrapped, "/status/", method="POST").status.startswith("405")
-    assert django.calls == 6
+    assert django.calls == 7
+
+
+@pytest.mark.parametrize("encoding", ["gzip", ""])
+def test_a_reload_with_the_current_etag_gets_django_s_304_below_django(
+    app: tuple[PreparedReplies, Counting], encoding: str
+) -> None:
+    data = build()
+    wrapped, django = app
+    path = "/status/api/v2/summary.json"
+    full = get(wrapped, path, accept_encoding=encoding)
+    etag = full.headers["ETag"]
+    first = get(wrapped, path, accept_encoding=encoding, if_none_match=etag)
+    assert django.calls == 2  # Django's 304, prepared
+    for tags in (etag, f'"other", W/{etag}', "*"):
+        again = get(wrapped, path, accept_encoding=encoding, if_none_match=tags)
+        assert again.status == "304 Not Modified" and again.body == b""
+        assert without_request_id(again) == without_request_id(first)
+        assert again.headers["X-Request-Id"] != first.headers["X-Request-Id"]
+    # the security headers, on the 304 as on the 200
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "ETag", "Cache-Control"):
+        assert first.headers[name] == full.headers[name], name
+    # another ETag (an old copy): the full reply, as Django would give it
+    old = get(wrapped, path, accept_encoding=encoding, if_none_match='"an-old-one"')
+    assert old.status == "200 OK" and old.body == full.body
+    assert without_request_id(old) == without_request_id(full)
+    assert django.calls == 2
+    # after a change, the reader's ETag is old: the new document, through Django once
+    component_set_status(
+        actor=Actor.system("test"), component=data.web, status=ComponentStatus.MAJOR
+    )
+    changed = get(wrapped, path, accept_encoding=encoding, if_none_match=etag)
+    assert changed.status == "200 OK" and changed.headers["ETag"] != etag
+    assert django.calls == 3
+    assert get(wrapped, path, accept_encoding=encoding, if_none_match=etag).body == changed.body
+    assert django.calls == 3
 
 
 @override_settings(

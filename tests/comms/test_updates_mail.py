@@ -173,6 +173,42 @@ def test_a_person_choosing_contact_methods_gets_the_first_low_urgency_step(
     assert [to(m) for m in smtp_server.messages] == ["carl@example.com"]
 
 
+def test_a_team_subscribed_by_contact_methods_reaches_each_member_once_that_way(
+    world, smtp_server, api
+) -> None:
+    """A team's subscription may say "contact methods": each member gets the first step
+    of their own low-urgency rules (email when they have none), once, and a member's own
+    subscription decides over the team's."""
+    actor = Actor.for_user(world["ines"])
+    team = Team.objects.create(name="Payments")
+    team.members.add(world["bob"], world["carl"], world["dora"])
+    reachable(world["bob"], "email", "sms")
+    updates.subscription_add(actor=actor, incident=world["incident"], team=team, channel="contact")
+    updates.subscription_add(actor=actor, service=world["service"], team=team)  # by email
+    updates.subscription_add(actor=actor, incident=world["incident"], user=world["dora"])
+    reply = api(world["ines"]).get(f"/api/v1/incidents/{world['incident'].ref}/subscribers")
+    listed = [(s["type"], s["name"], s["channel"]) for s in reply.json()["items"]]
+    assert ("team", "Payments", "contact") in listed
+    post(world, "Investigating.")
+    rows = OutboxMessage.objects.filter(incident=world["incident"], purpose="update")
+    by_person = {p.username: [m for m in rows if m.person == p] for p in team.members.all()}
+    # bob: the first step of his low-urgency rules, through his contact methods
+    assert {m.channel for m in by_person["bob"]} >= {"email"}
+    assert all(m.contact_method is not None for m in by_person["bob"])
+    assert all(m.payload["urgency"] == "low" for m in by_person["bob"])
+    # carl has no contact methods: email; dora's own subscription is by email
+    for name in ("carl", "dora"):
+        [only] = by_person[name]
+        assert only.channel == "email" and only.contact_method is None, name
+    deliver()
+    assert sorted(to(m) for m in smtp_server.messages) == [
+        "bob@example.com",
+        "carl@example.com",
+        "dora@example.com",
+    ]
+    assert len(smtp_server.messages) == 3  # once each, although the team is there twice
+
+
 def test_the_unsubscribe_link_asks_first_then_removes_the_subscription(world, smtp_server) -> None:
     updates.subscription_add(
         actor=Actor.for_user(world["ines"]), incident=world["incident"], email=OUTSIDE

@@ -173,6 +173,11 @@ def test_staff_add_and_remove_subscribers(world) -> None:
     assert Subscription.objects.count() == 2
     page = text(client.get(world["page"]))
     assert "cfo@customer.example" in page and "Team Payments" in page
+    assert "each member, by email" in page
+    # the team's members may be reached by their contact methods instead
+    client.post(url, {"team": team.pk, "channel": "contact"})
+    assert Subscription.objects.get(team=team).channel == "contact"
+    assert "each member, by their contact methods (low urgency)" in text(client.get(world["page"]))
     sub = Subscription.objects.get(email="cfo@customer.example")
     assert client.post(f"{url}{sub.pk}/remove/").status_code == 302
     assert Subscription.objects.count() == 1

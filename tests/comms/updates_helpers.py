@@ -31,6 +31,8 @@ def seeded() -> None:
     folder = Path(import_module("tocsin.comms.migrations").__file__ or "").parent
     [name] = [p.stem for p in folder.glob("*_updates_subscribers.py")]  # renumbered on merge
     import_module(f"tocsin.comms.migrations.{name}").seed_templates(apps, None)
+    [name] = [p.stem for p in folder.glob("*_public_service_in_templates.py")]
+    import_module(f"tocsin.comms.migrations.{name}").forward(apps, None)
     import_module("tocsin.incidents.migrations.0013_builtin_roles").add(apps, None)  # type: ignore[arg-type]
 
 

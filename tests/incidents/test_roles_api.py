@@ -109,12 +109,17 @@ def test_reporters_and_anonymous(world: dict[str, Any], api: Any) -> None:
     assert delete(other, roles_url(incident, "commander")).status_code == 404
     reply = other.post(f"/api/v1/incidents/{incident.ref}/participants", {"username": "cmdr"})
     assert reply.status_code == 404
-    # their own incident: they may not see who responds, nor assign (even themselves)
-    assert own.get(roles_url(incident)).status_code == 403
-    assert own.get(f"/api/v1/incidents/{incident.ref}/participants").status_code == 403
-    assert put(own, roles_url(incident, "commander"), {"username": "cmdr"}).status_code == 403
+    # their own incident: they may not see who responds, nor assign (even themselves);
+    # what one may not see answers 404, as for someone else's incident
+    assert own.get(f"/api/v1/incidents/{incident.ref}").status_code == 200
+    for path in (roles_url(incident), f"/api/v1/incidents/{incident.ref}/participants"):
+        reply = own.get(path)
+        assert reply.status_code == 404 and reply.json() == other.get(path).json(), path
+    assert put(own, roles_url(incident, "commander"), {"username": "cmdr"}).status_code == 404
+    assert delete(own, roles_url(incident, "commander")).status_code == 404
     reply = own.post(f"/api/v1/incidents/{incident.ref}/participants", {"username": "cmdr"})
-    assert reply.status_code == 403
+    assert reply.status_code == 404
+    assert not RoleAssignment.objects.filter(incident=incident).exists()
     assert own.get("/api/v1/incident-roles").status_code == 403
     # anonymous
     from django.test import Client

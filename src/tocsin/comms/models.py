@@ -248,7 +248,8 @@ class UpdateStatus(models.TextChoices):
 
 class UpdateTemplate(models.Model):
     """A starting text for a stakeholder update, edited by administrators. The body may
-    use the variables {service} {impact} {priority} {ref} {title} {next_update}
+    use the variables {public_service} {service} {impact} {priority} {ref} {title}
+    {next_update}
     (comms/updates.py checks them and fills them in; never Django template syntax)."""
 
     name = models.CharField(max_length=60, unique=True)

@@ -707,7 +707,8 @@ def peek(key: str) -> Entry | None:
 
 
 # What `serve` answered last in this thread: (document key, entry, gzipped) of a full 200
-# reply, for the prepared-reply layer to keep (public_wsgi.py); None for anything else.
+# reply or a 304 to a GET, for the prepared-reply layer to keep (public_wsgi.py); None for
+# anything else.
 _served = threading.local()
 
 
@@ -715,6 +716,12 @@ def served_take() -> tuple[str, Entry, bool] | None:
     found: tuple[str, Entry, bool] | None = getattr(_served, "value", None)
     _served.value = None
     return found
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Whether an If-None-Match header names this ETag (weakly compared, as for a GET)."""
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return etag in tags or "*" in tags
 
 
 def serve(request: HttpRequest, name: str, arg: str = "") -> HttpResponse:
@@ -730,12 +737,13 @@ def serve(request: HttpRequest, name: str, arg: str = "") -> HttpResponse:
         since = request.META.get("HTTP_IF_MODIFIED_SINCE")
         fresh = False
         if match is not None:
-            tags = [t.strip().removeprefix("W/") for t in match.split(",")]
-            fresh = etag in tags or "*" in tags
+            fresh = etag_matches(match, etag)
         elif since is not None:
             parsed = parse_http_date_safe(since)
             fresh = parsed is not None and last_modified <= parsed
         if fresh:
+            if request.method == "GET" and match is not None:
+                _served.value = (f"{name}:{arg}" if arg else name, entry, packed)
             response: HttpResponse = HttpResponseNotModified()
             _headers(response, entry, etag, last_modified)
             return response

@@ -16,9 +16,14 @@ skips all of that for a document it has answered before:
    process, as before). A change to the status page makes a new entry, so the next
    request goes through Django again and prepares the new reply.
 
+3. A reload sends If-None-Match with the ETag the reader has. When it names the current
+   document's ETag, the 304 Django gave for it (prepared the same way, the first time) is
+   answered: headers only, the body never touched. When it names another, the reader
+   gets the prepared 200, as Django would answer.
+
 So a prepared reply is byte for byte what Django would answer (security headers, CSP,
 ETag, Cache-Control, Vary), only cheaper. Anything else goes to Django: other methods,
-query strings, If-None-Match / If-Modified-Since (Django answers 304), a Host that
+query strings, If-Modified-Since without If-None-Match, a Host that
 ALLOWED_HOSTS refuses (Django answers 400), plain http when SECURE_SSL_REDIRECT is on,
 USE_X_FORWARDED_HOST set, and any database error while checking the revision.
 """
@@ -46,6 +51,10 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
+# (path, gzipped, https, a 304): what one prepared reply answers
+Key = tuple[str, bool, bool, bool]
+
+
 @dataclass(frozen=True)
 class Prepared:
     document: str  # public.py's cache key of the document
@@ -53,12 +62,13 @@ class Prepared:
     status: str
     headers: list[tuple[str, str]]  # without X-Request-Id
     body: bytes
+    etag: str
 
 
 class PreparedReplies:
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
-        self._replies: dict[tuple[str, bool, bool], Prepared] = {}
+        self._replies: dict[Key, Prepared] = {}
         self._hosts: dict[tuple[str, tuple[str, ...]], bool] = {}
         self._lock = threading.Lock()
 
@@ -89,14 +99,14 @@ class PreparedReplies:
         return known
 
     def _key(self, environ: dict[str, Any]) -> tuple[str, bool, bool] | None:
-        """The key of a request a prepared reply may answer, else None."""
+        """(path, gzipped, https) of a request a prepared reply may answer, else None."""
         path = environ.get("PATH_INFO", "")
         if (
             not path.startswith(PREFIX)
             or environ.get("REQUEST_METHOD") != "GET"
             or environ.get("QUERY_STRING")
-            or "HTTP_IF_NONE_MATCH" in environ
-            or "HTTP_IF_MODIFIED_SINCE" in environ
+            # If-Modified-Since counts only without If-None-Match (public.serve): to Django
+            or ("HTTP_IF_MODIFIED_SINCE" in environ and "HTTP_IF_NONE_MATCH" not in environ)
             or settings.USE_X_FORWARDED_HOST
         ):
             return None
@@ -110,29 +120,42 @@ class PreparedReplies:
 
     # -- answering ---------------------------------------------------------------------
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        key = self._key(environ)
-        if key is None:
-            return self.app(environ, start_response)
+    def _current(self, key: Key) -> Prepared | None:
         prepared = self._replies.get(key)
-        if prepared is not None:
-            try:
-                current = public.peek(prepared.document)
-            except DatabaseError:
-                current = None  # Django's own path says what is wrong (503 or 500)
-            if current is prepared.entry:
-                with self._lock:  # the least recently answered goes first when full
-                    self._replies.pop(key, None)
-                    self._replies[key] = prepared
-                request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
-                start_response(
-                    prepared.status, [*prepared.headers, (REQUEST_ID_HEADER, request_id)]
-                )
-                return [prepared.body]
-        return self._through_django(key, environ, start_response)
+        if prepared is None:
+            return None
+        try:
+            current = public.peek(prepared.document)
+        except DatabaseError:
+            return None  # Django's own path says what is wrong (503 or 500)
+        return prepared if current is prepared.entry else None
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        found = self._key(environ)
+        if found is None:
+            return self.app(environ, start_response)
+        key: Key = (*found, False)
+        match = environ.get("HTTP_IF_NONE_MATCH")
+        if match is not None:
+            # which reply Django would give depends on the current ETag: known only from
+            # the prepared 200 (else Django answers, and prepares what it answered)
+            full = self._current(key)
+            if full is None:
+                return self._through_django(key, environ, start_response)
+            if public.etag_matches(match, full.etag):
+                key = (*found, True)
+        prepared = self._current(key)
+        if prepared is None:
+            return self._through_django(key, environ, start_response)
+        with self._lock:  # the least recently answered goes first when full
+            self._replies.pop(key, None)
+            self._replies[key] = prepared
+        request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
+        start_response(prepared.status, [*prepared.headers, (REQUEST_ID_HEADER, request_id)])
+        return [prepared.body]
 
     def _through_django(
-        self, key: tuple[str, bool, bool], environ: dict[str, Any], start_response: StartResponse
+        self, key: Key, environ: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
         seen: dict[str, Any] = {}
 
@@ -143,7 +166,8 @@ class PreparedReplies:
         public.served_take()  # nothing left over from an earlier request
         result = self.app(environ, capture)
         served = public.served_take()
-        if served is None or not seen.get("status", "").startswith("200 "):
+        expected = "304 " if key[3] else "200 "
+        if served is None or not seen.get("status", "").startswith(expected):
             return result
         document, entry, packed = served
         if packed != key[1]:
@@ -157,13 +181,14 @@ class PreparedReplies:
             if close is not None:
                 close()
         headers = [(k, v) for k, v in seen["headers"] if k.lower() not in _SKIP_HEADERS]
+        etag = next((v for k, v in headers if k.lower() == "etag"), "")
         with self._lock:
             self._replies.pop(key, None)
             while len(self._replies) >= MAX_PREPARED:
                 # the least recently answered: a hot page stays whatever else is asked for
                 # (e.g. /status/incidents/007/ and its zero-padded twins)
                 self._replies.pop(next(iter(self._replies)))
-            self._replies[key] = Prepared(document, entry, seen["status"], headers, body)
+            self._replies[key] = Prepared(document, entry, seen["status"], headers, body, etag)
         return [body]
 
     def forget(self) -> None:

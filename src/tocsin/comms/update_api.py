@@ -121,7 +121,10 @@ class SubscriberOut(Schema):
     team: int | None
     email: str | None
     name: str
-    channel: str = Field(description='"email" or "contact" (the person\'s contact methods)')
+    channel: str = Field(
+        description='"email" or "contact" (the person\'s, or each team member\'s, contact '
+        "methods at low urgency); always email for an outside address"
+    )
     created_at: dt.datetime
 
 
@@ -136,7 +139,11 @@ class SubscriberIn(InSchema):
     email: Annotated[Text, Field(max_length=254)] | None = Field(
         None, description="an outside address"
     )
-    channel: Annotated[Text, one_of(SubscriptionChannel.values)] = SubscriptionChannel.EMAIL
+    channel: Annotated[Text, one_of(SubscriptionChannel.values)] = Field(
+        SubscriptionChannel.EMAIL,
+        description='"contact": a person, or each member of a team, through the first step '
+        "of their low-urgency notification rules",
+    )
 
 
 # --- serialisers -------------------------------------------------------------------------------

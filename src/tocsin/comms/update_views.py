@@ -90,7 +90,7 @@ class SubscriberForm(forms.Form):
     channel = forms.ChoiceField(
         choices=SubscriptionChannel.choices,
         initial=SubscriptionChannel.EMAIL,
-        label="Send a person's updates by",
+        label="Send a person's or a team's updates by",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

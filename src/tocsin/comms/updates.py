@@ -11,13 +11,17 @@ description. Recipients:
 - the incident's participants and role holders.
 
 A person is reached by email, or through the first step of their low-urgency
-notification rules when their subscription says "my contact methods". Outside addresses
+notification rules when their subscription (or their team's) says "contact methods"; a
+person's own subscription decides over their team's. Outside addresses
 get an unsubscribe link (a signed token; RFC 8058 one-click headers too).
 
-Templates are plain text with the variables {service} {impact} {priority} {ref} {title}
-{next_update}; unknown variables are refused when a template is saved, and the text is
-filled by substituting exactly those names (no attribute access, no format specs, never
-Django template evaluation of what a person typed).
+Templates are plain text with the variables {public_service} {service} {impact} {priority}
+{ref} {title} {next_update}. {public_service} is the name the public knows (the status
+page's component for the service, when one is mapped), which the built-in templates use,
+since updates also go to outside addresses; {service} is the internal service name.
+Unknown variables are refused when a template is saved, and the text is filled by
+substituting exactly those names (no attribute access, no format specs, never Django
+template evaluation of what a person typed).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from tocsin.accounts.selectors import effective_rules_many
 from tocsin.catalog.models import Service
 from tocsin.comms import events
 from tocsin.comms.models import (
+    Component,
     StakeholderUpdate,
     Subscription,
     SubscriptionChannel,
@@ -68,7 +73,7 @@ from tocsin.incidents.services.response import role_holder
 from tocsin.incidents.timeline import timeline_append
 from tocsin.notify.services import outbox_enqueue
 
-VARIABLES = ("service", "impact", "priority", "ref", "title", "next_update")
+VARIABLES = ("public_service", "service", "impact", "priority", "ref", "title", "next_update")
 BODY_MAX = 5000
 NAME_MAX = 60
 NEXT_UPDATE_MAX = 24 * 60  # minutes
@@ -111,9 +116,25 @@ def _when(at: dt.datetime | None) -> str:
     return at.astimezone(zone).strftime("%H:%M %Z (%d %b)")
 
 
+def public_service_name(incident: Incident) -> str:
+    """What the public calls the incident's service: the name of the status-page component
+    it is mapped to (a shown one first, then page order), else the service's own name;
+    "our services" when the incident has no service."""
+    if not incident.service_id:
+        return "our services"
+    component = (
+        Component.objects.filter(services=incident.service_id, archived_at__isnull=True)
+        .order_by("-showcase", "group__position", "position", "name")
+        .values_list("name", flat=True)
+        .first()
+    )
+    return component or incident.service.name  # type: ignore[union-attr]
+
+
 def variables_for(incident: Incident, next_update_at: dt.datetime | None) -> dict[str, str]:
     impact = incident.get_impact_display()
     return {
+        "public_service": public_service_name(incident),
         "service": incident.service.name if incident.service_id else "our services",  # type: ignore[union-attr]
         "impact": impact.split("–", 1)[-1].strip(),
         "priority": incident.priority_label,
@@ -278,8 +299,6 @@ def subscription_add(
     if email:
         email = _clean_email(email)
         channel = SubscriptionChannel.EMAIL
-    if team is not None:
-        channel = SubscriptionChannel.EMAIL
     lookup: dict[str, Any] = {"incident": incident, "service": service}
     if user is not None:
         lookup["user"] = user
@@ -427,10 +446,10 @@ def update_recipients(incident: Incident) -> list[Recipient]:
         why = "subscribed" if s.incident_id else "subscribed to the service"
         if s.user is not None:
             add_person(s.user, s.channel, why)
-    for s in subscriptions:
+    for s in subscriptions:  # each member by the team subscription's channel
         if s.team is not None:
             for member in s.team.members.all():
-                add_person(member, SubscriptionChannel.EMAIL, f"member of {s.team.name}")
+                add_person(member, s.channel, f"member of {s.team.name}")
     holders = RoleAssignment.objects.select_related("user").filter(
         incident=incident, ended_at__isnull=True
     )

@@ -51,7 +51,8 @@ def write_updates(end: dt.datetime) -> None:
             incident=incident,
             actor=actor,
             status="identified",
-            body=f"We have found the cause of the problem affecting {{service}} ({incident.ref}) "
+            body=f"We have found the cause of the problem affecting {{public_service}} "
+            f"({incident.ref}) "
             "and are working on a fix. Next update by {next_update}.",
             next_update_minutes=30,
         )

@@ -2,9 +2,9 @@
 (`/api/v1/incident-roles`), who holds each role on an incident and the hand-over history
 (`/api/v1/incidents/{ref}/roles`), its participants and its war-room links.
 
-Staff read; assigning a role or adding a participant is for staff (reporters may not,
-even on their own incident); the catalogue is the administrators'. An incident one may
-not see is a 404."""
+Staff read; assigning a role or adding a participant is for staff; the catalogue is the
+administrators'. An incident one may not see is a 404, and so are these routes for a
+reporter on their own incident (they may not see who responds)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,6 @@ from tocsin.core.errors import Invalid
 from tocsin.incidents import response_selectors as selectors
 from tocsin.incidents import services
 from tocsin.incidents.models import Incident, IncidentRole, Participant, RoleAssignment
-from tocsin.incidents.selectors import access_incident
 
 router = Router(tags=["response"])
 
@@ -273,7 +272,7 @@ def assign_role(
     """Give the role to `username` (handing it over from its holder, if any). The new
     holder is notified through their contact methods, unless they assigned themselves."""
     user = user_from_request(request)
-    incident = access_incident(user, ref)
+    incident = selectors.access_response(user, ref)
     require(user, Action.INCIDENT_ASSIGN, incident)
     role = selectors.incident_role_by_key(role_key)
     services.role_assign(
@@ -290,7 +289,7 @@ def assign_role(
 def release_role(request: HttpRequest, ref: IncidentRef, role_key: RoleKey) -> dict[str, Any]:
     """Its holder steps down; the role is left unheld (the person stays a participant)."""
     user = user_from_request(request)
-    incident = access_incident(user, ref)
+    incident = selectors.access_response(user, ref)
     require(user, Action.INCIDENT_ASSIGN, incident)
     role = selectors.incident_role_by_key(role_key)
     services.role_release(incident=incident, role=role, actor=actor_from_request(request))
@@ -312,7 +311,7 @@ def list_participants(request: HttpRequest, ref: IncidentRef) -> dict[str, Any]:
 def add_participant(request: HttpRequest, ref: IncidentRef, payload: ParticipantIn) -> HttpResponse:
     """Add someone to the response (adding a participant again answers the same row)."""
     user = user_from_request(request)
-    incident = access_incident(user, ref)
+    incident = selectors.access_response(user, ref)
     require(user, Action.INCIDENT_ASSIGN, incident)
     participant = services.participant_invite(
         incident=incident, user=_person(payload.username), actor=actor_from_request(request)
@@ -334,7 +333,7 @@ def get_war_room(request: HttpRequest, ref: IncidentRef) -> dict[str, Any]:
 def set_war_room(request: HttpRequest, ref: IncidentRef, payload: WarRoomIn) -> dict[str, Any]:
     """Set the chat and video links (http or https only; "" removes one)."""
     user = user_from_request(request)
-    incident = access_incident(user, ref)
+    incident = selectors.access_response(user, ref)
     require(user, Action.INCIDENT_TRIAGE, incident)
     incident = services.incident_war_room_set(
         incident=incident,

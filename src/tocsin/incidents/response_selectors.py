@@ -1,6 +1,6 @@
 """Reads for the response of an incident (issue 11): the role catalogue, who holds each
-role, the hand-over history and the participants. Staff see them; anyone else gets the
-incident's usual answer (404 when they may not see it, 403 for a reporter's own)."""
+role, the hand-over history and the participants. Staff see them; anyone else gets 404,
+a reporter on their own incident too (what one may not see answers 404, DESIGN.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from tocsin.accounts.models import User
-from tocsin.accounts.permissions import Action, require
+from tocsin.accounts.permissions import Action, can
 from tocsin.core.errors import NotFound
 from tocsin.incidents.models import Incident, IncidentRole, Participant, RoleAssignment
 from tocsin.incidents.selectors import access_incident
@@ -24,9 +24,12 @@ class RoleSeat:
 
 
 def access_response(user: User | None, ref: str | int) -> Incident:
-    """The incident, if this person may see who responds to it (staff)."""
+    """The incident, if this person may see who responds to it (staff); 404 otherwise,
+    also for the reporter of the incident (its roles, participants and war room are not
+    theirs to see, so not theirs to learn exist)."""
     incident = access_incident(user, ref)
-    require(user, Action.DESK_VIEW, what="see who responds to incidents")
+    if not can(user, Action.DESK_VIEW):
+        raise NotFound(f"no incident {incident.ref}")
     return incident
 
 

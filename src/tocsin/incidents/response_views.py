@@ -30,7 +30,6 @@ from tocsin.incidents.response_forms import (
     WarRoomForm,
     people_choices,
 )
-from tocsin.incidents.selectors import access_incident
 
 ANCHOR = "panel-response"
 FIELD_LABELS = {
@@ -99,7 +98,8 @@ def _form_errors(request: HttpRequest, form: Any) -> None:
 
 def _incident(request: HttpRequest, ref: str) -> Incident | HttpResponse:
     try:
-        return access_incident(request.user, ref)  # type: ignore[arg-type]
+        # 404 for anyone but staff, the incident's reporter included
+        return selectors.access_response(request.user, ref)  # type: ignore[arg-type]
     except TocsinError as exc:
         return error_page(request, exc)
 
