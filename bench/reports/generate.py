@@ -119,7 +119,15 @@ def _guard_database(url: str) -> str:
     return name
 
 
-OWN_FILES = {"tocsin.sqlite3", "tocsin.sqlite3-wal", "tocsin.sqlite3-shm", "secret_key", "static"}
+# what generate.py makes, and what Tocsin's processes add to a data directory they run on
+OWN_FILES = {
+    "tocsin.sqlite3",
+    "tocsin.sqlite3-wal",
+    "tocsin.sqlite3-shm",
+    "secret_key",
+    "static",
+    "prometheus",
+}
 
 
 def prepare(args: argparse.Namespace) -> None:

@@ -81,6 +81,7 @@ def prepare(args: argparse.Namespace) -> None:
                 "tocsin.sqlite3-shm",
                 "secret_key",
                 "static",
+                "prometheus",  # a Tocsin process's metrics files (run.py, the web)
             }
             for p in data_dir.iterdir()
         ):
