@@ -174,11 +174,17 @@ def _lifecycle(
         # Whole-group snapshots: a re-sent identical snapshot only refreshes last_seen.
         assert alert.occurrences == 1
         assert alert.last_seen_at > alert.first_seen_at
-    outcomes = live.read(
-        lambda: list(
+
+    def taken() -> list[tuple[str, str]] | None:
+        # Alertmanager keeps re-sending: a request that came in after the settle may still
+        # be waiting for the engine's next turn (seen on a loaded machine); the engine ticks
+        # until none is pending, then every one must have been applied
+        rows = list(
             InboxEvent.objects.filter(integration_id=integration_id).values_list("state", "outcome")
         )
-    )
+        return rows if all(state != "pending" for state, _ in rows) else None
+
+    outcomes = live.wait_for("every request from Alertmanager taken", taken)
     assert all(state == "done" and outcome for state, outcome in outcomes), outcomes
 
     manager.resolve(LABELS, ANNOTATIONS, starts_at)
