@@ -21,11 +21,12 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from .a11y import axe_source, axe_violations, dom_duplicate_ids
-from .conftest import _CSP_LISTENER, Watched
+from .conftest import _CSP_LISTENER, Watched, keep_screenshot
 from .pages import Target, all_roles, demo_site, targets
 
 if TYPE_CHECKING:
@@ -46,12 +47,13 @@ if os.environ.get("DATABASE_URL", "").startswith("postgres"):
     del VARIANTS["dark-phone"]
 
 
-def visit(page: Page, target: Target) -> None:
-    """Open `target` as a person would: by its URL, or by filling and sending its form."""
+def visit(page: Page, target: Target) -> int:
+    """Open `target` as a person would: by its URL, or by filling and sending its form.
+    Returns the HTTP status of the page it ends on."""
     if target.form is None:
-        page.goto(target.url)
+        response = page.goto(target.url)
         page.wait_for_load_state()
-        return
+        return response.status if response is not None else 0
     url, fields, button = target.form
     page.goto(url)
     for name, value in fields.items():
@@ -60,17 +62,26 @@ def visit(page: Page, target: Target) -> None:
             page.locator(f"[name='{name}'][value='{value}']").check()
         else:
             field.fill(value)
-    page.get_by_role("button", name=button).click()
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name=button).click()
     page.wait_for_load_state()
+    response = navigation.value
+    return response.status if response is not None else 0
 
 
-def check_page(watched: Watched, target: Target, shots: Path) -> list[str]:
+def check_page(
+    watched: Watched, target: Target, shots: Path, *, signed_in: bool = False
+) -> list[str]:
     """Everything wrong with `target`, one line each."""
     page = watched.page
     watched.console_errors.clear()
     watched.page_errors.clear()
-    visit(page, target)
+    status = visit(page, target)
     where = f"{target.label} ({target.url})"
+    if status >= 500 or status == 0:
+        return [f"{where}: answered {status or 'nothing'}"]
+    if signed_in and urlsplit(page.url).path.startswith("/login/"):
+        return [f"{where}: sent to sign in"]
     grouped: dict[tuple[str, str, str], list[str]] = {}
     for v in axe_violations(page):
         grouped.setdefault((v.impact, v.rule, v.help), []).append(v.line_target())
@@ -92,7 +103,7 @@ def check_page(watched: Watched, target: Target, shots: Path) -> list[str]:
     ]
     if problems:
         name = re.sub(r"[^a-z0-9]+", "-", target.label.lower()).strip("-")
-        page.screenshot(path=shots / f"{name}.png", full_page=True)
+        keep_screenshot(page, shots / f"{name}.png")
     return problems
 
 
@@ -146,7 +157,7 @@ def test_every_page_is_accessible(
         crawled = [t for t in crawled if not t.route.startswith("admin:")]
     assert len(crawled) >= 3
     for target in crawled:
-        found += check_page(watched, target, shots)
+        found += check_page(watched, target, shots, signed_in=role is not None)
     if found:
         pytest.fail(
             f"{len(found)} accessibility findings for {role or 'signed out'} ({variant})"
