@@ -153,7 +153,7 @@ def incident_create(
             ),
         },
     )
-    hooks.run_created(incident=incident, actor=actor)
+    hooks.run_created(incident=incident, actor=actor, affected=bool(affected_services))
     return incident
 
 
