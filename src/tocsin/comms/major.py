@@ -41,6 +41,7 @@ from tocsin.core.actors import Actor
 from tocsin.core.audit import audit_record
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid, NotFound
+from tocsin.core.fastinsert import insert
 from tocsin.core.memo import memo
 from tocsin.escalation.models import Escalation, EscalationPolicy
 from tocsin.escalation.services import climb_start
@@ -240,7 +241,7 @@ def on_declared(*, incident: Incident, actor: Actor, reason: str) -> None:
         )
     due_at = at + dt.timedelta(minutes=current.commander_minutes)
     if fresh:
-        CommanderDeadline.objects.create(incident=incident, declared_at=at, due_at=due_at)
+        insert(CommanderDeadline(incident=incident, declared_at=at, due_at=due_at))
     else:
         CommanderDeadline.objects.get_or_create(
             incident=incident, declared_at=at, defaults={"due_at": due_at}

@@ -22,6 +22,7 @@ from tocsin.accounts.selectors import effective_rules_many
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid
+from tocsin.core.fastinsert import insert
 from tocsin.core.memo import batch_memo, memo
 from tocsin.core.wake import work_committed
 from tocsin.escalation import targets
@@ -111,17 +112,19 @@ def climb_start(
             raise Invalid("level", f"Choose a level from 1 to {count}.")
     elif sum(x is not None for x in (user, schedule, team)) != 1:
         raise Invalid("target", "Page a policy, a schedule, a team or a person.")
-    climb = Escalation.objects.create(
-        incident=incident,
-        policy=policy,
-        target_user=user,
-        target_schedule=schedule,
-        target_team=team,
-        urgency=urgency_for(incident, paging),
-        level=level,
-        next_at=at,
-        started_at=at,
-        reason=reason[:200],
+    climb = insert(
+        Escalation(
+            incident=incident,
+            policy=policy,
+            target_user=user,
+            target_schedule=schedule,
+            target_team=team,
+            urgency=urgency_for(incident, paging),
+            level=level,
+            next_at=at,
+            started_at=at,
+            reason=reason[:200],
+        )
     )
     work_committed()
     return climb
@@ -554,16 +557,18 @@ def _page_people(
     for item in found:
         # new for certain: this worker holds the step (the compare-and-set above), and
         # targets.resolve names each person once; the unique constraint still guards it
-        page = Page.objects.create(
-            escalation=climb,
-            step=climb.step,
-            person=item.user,
-            incident=incident,
-            level=climb.level,
-            cycle=climb.cycle,
-            urgency=climb.urgency,
-            via=item.via[:200],
-            created_at=at,
+        page = insert(
+            Page(
+                escalation=climb,
+                step=climb.step,
+                person=item.user,
+                incident=incident,
+                level=climb.level,
+                cycle=climb.cycle,
+                urgency=climb.urgency,
+                via=item.via[:200],
+                created_at=at,
+            )
         )
         written += 1
         subject, body, payload = page_content(page=page, incident=incident)

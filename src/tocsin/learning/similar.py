@@ -40,6 +40,7 @@ from tocsin.accounts.permissions import Action, can
 from tocsin.alerts.models import Alert
 from tocsin.core.actors import Actor
 from tocsin.core.errors import NotFound
+from tocsin.core.fastinsert import insert
 from tocsin.incidents import hooks
 from tocsin.incidents.models import Incident
 from tocsin.incidents.selectors import access_incident
@@ -124,7 +125,7 @@ def incident_document_save(*, incident: Incident, **_: Any) -> None:
     """Write the incident's search document as the incident is now (an incident hook,
     inside the incident's transaction)."""
     if hooks.being_created(incident):  # it has no document yet
-        IncidentDocument.objects.create(incident=incident, **document_fields(incident))
+        insert(IncidentDocument(incident=incident, **document_fields(incident)))
         return
     IncidentDocument.objects.update_or_create(incident=incident, defaults=document_fields(incident))
 
