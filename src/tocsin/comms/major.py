@@ -41,9 +41,11 @@ from tocsin.core.actors import Actor
 from tocsin.core.audit import audit_record
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid, NotFound
+from tocsin.core.fastinsert import insert
 from tocsin.core.memo import memo
 from tocsin.escalation.models import Escalation, EscalationPolicy
 from tocsin.escalation.services import climb_start
+from tocsin.incidents import hooks as incident_hooks
 from tocsin.incidents.models import OPEN_STATUSES, EntryKind, Incident, RoleAssignment, Status
 from tocsin.incidents.services import major_declare
 from tocsin.incidents.services.response import role_holder
@@ -221,7 +223,8 @@ def on_declared(*, incident: Incident, actor: Actor, reason: str) -> None:
             text=f"Paging the major-incident policy {policy.name}.",
             data={"policy": policy.pk, "climb": climb.pk},
         )
-    if not MajorChecklistItem.objects.filter(incident=incident).exists():
+    fresh = incident_hooks.being_created(incident)  # no checklist or deadline yet
+    if fresh or not MajorChecklistItem.objects.filter(incident=incident).exists():
         template = list(current.checklist) or default_major_checklist()
         MajorChecklistItem.objects.bulk_create(
             [
@@ -236,11 +239,13 @@ def on_declared(*, incident: Incident, actor: Actor, reason: str) -> None:
                 for i, text in enumerate(template)
             ]
         )
-    CommanderDeadline.objects.get_or_create(
-        incident=incident,
-        declared_at=at,
-        defaults={"due_at": at + dt.timedelta(minutes=current.commander_minutes)},
-    )
+    due_at = at + dt.timedelta(minutes=current.commander_minutes)
+    if fresh:
+        insert(CommanderDeadline(incident=incident, declared_at=at, due_at=due_at))
+    else:
+        CommanderDeadline.objects.get_or_create(
+            incident=incident, declared_at=at, defaults={"due_at": due_at}
+        )
     events.emit(
         "major_declared",
         incident=incident,

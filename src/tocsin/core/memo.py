@@ -12,6 +12,11 @@ batch's write transaction sees one snapshot of the database from its first state
 the memo returns exactly what a fresh read would; on PostgreSQL (READ COMMITTED) a
 setting an administrator commits while a batch runs (a fraction of a second) applies
 from the next batch on, as if the batch had started a moment earlier.
+
+The ingest module holds one memo over its whole turn (several batches, each its own
+transaction, about half a second): every inbox row of the turn was received before the
+turn began, so the settings it is applied with are still read after its arrival. A
+setting committed during the turn applies from the next turn.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Prefetch
+from django.db.models import F, Prefetch, QuerySet
 
 from tocsin.accounts.models import Team, Urgency, User
 from tocsin.accounts.permissions import Action, require_for
@@ -22,6 +22,7 @@ from tocsin.accounts.selectors import effective_rules_many
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid
+from tocsin.core.fastinsert import insert
 from tocsin.core.memo import batch_memo, memo
 from tocsin.core.wake import work_committed
 from tocsin.escalation import targets
@@ -111,17 +112,19 @@ def climb_start(
             raise Invalid("level", f"Choose a level from 1 to {count}.")
     elif sum(x is not None for x in (user, schedule, team)) != 1:
         raise Invalid("target", "Page a policy, a schedule, a team or a person.")
-    climb = Escalation.objects.create(
-        incident=incident,
-        policy=policy,
-        target_user=user,
-        target_schedule=schedule,
-        target_team=team,
-        urgency=urgency_for(incident, paging),
-        level=level,
-        next_at=at,
-        started_at=at,
-        reason=reason[:200],
+    climb = insert(
+        Escalation(
+            incident=incident,
+            policy=policy,
+            target_user=user,
+            target_schedule=schedule,
+            target_team=team,
+            urgency=urgency_for(incident, paging),
+            level=level,
+            next_at=at,
+            started_at=at,
+            reason=reason[:200],
+        )
     )
     work_committed()
     return climb
@@ -402,7 +405,8 @@ def climb_step(climb_id: int, *, at: dt.datetime) -> int:
     if incident_id is None:
         return 0
     _lock_incident(incident_id)
-    return _climb_step(climb_id, at=at, levels_of=None)
+    climb = _read_climb(climb_id, at)
+    return 0 if climb is None else _climb_step(climb, at=at, levels_of=None)
 
 
 # Steps per transaction in `climb_steps` at most, and the time one transaction may take
@@ -436,12 +440,24 @@ def climb_steps(due: Sequence[tuple[int, int, int | None]], *, at: dt.datetime) 
     looked = fired = 0
     with transaction.atomic(), batch_memo():  # settings read once per batch (core.memo)
         levels_of = levels_of_policies({p for _, _, p in due if p is not None})
+        climbs: dict[int, Escalation] | None = None
+        if vendor == "sqlite":
+            # the batch holds the one write lock from its first statement: nobody else can
+            # change a climb before its step, so they are read together (a read each was
+            # the step's costliest statement); the step's compare-and-set still guards
+            climbs = {c.pk: c for c in _due_climb(at).filter(pk__in=[c for c, _, _ in due])}
         for climb_id, incident_id, _policy_id in due:
             looked += 1
             try:
                 with transaction.atomic():
                     if _lock_incident_or_skip(incident_id, skip_locked=True):
-                        fired += 1 if _climb_step(climb_id, at=at, levels_of=levels_of) else 0
+                        climb = (
+                            climbs.get(climb_id)
+                            if climbs is not None
+                            else _read_climb(climb_id, at)
+                        )
+                        if climb is not None:
+                            fired += 1 if _climb_step(climb, at=at, levels_of=levels_of) else 0
             except (OperationalError, InterfaceError):
                 raise  # the database itself: the whole batch again, next turn
             except Exception:
@@ -451,11 +467,9 @@ def climb_steps(due: Sequence[tuple[int, int, int | None]], *, at: dt.datetime) 
     return looked, fired
 
 
-def _climb_step(
-    climb_id: int, *, at: dt.datetime, levels_of: dict[int, list[EscalationLevel]] | None
-) -> int:
-    """The step itself, inside the caller's transaction, the incident already locked."""
-    climb = (
+def _due_climb(at: dt.datetime) -> QuerySet[Escalation]:
+    """Active climbs due at `at`, with what a step reads of them (locked on PostgreSQL)."""
+    return (
         Escalation.objects.select_for_update(of=("self",))
         .select_related(
             "incident",
@@ -465,11 +479,19 @@ def _climb_step(
             "target_schedule",
             "target_team",
         )
-        .filter(pk=climb_id, state=ClimbState.ACTIVE, next_at__lte=at)
-        .first()
+        .filter(state=ClimbState.ACTIVE, next_at__lte=at)
     )
-    if climb is None:
-        return 0
+
+
+def _read_climb(climb_id: int, at: dt.datetime) -> Escalation | None:
+    return _due_climb(at).filter(pk=climb_id).first()
+
+
+def _climb_step(
+    climb: Escalation, *, at: dt.datetime, levels_of: dict[int, list[EscalationLevel]] | None
+) -> int:
+    """The step itself, inside the caller's transaction, the incident already locked,
+    the climb read in it (`_due_climb`)."""
     incident = climb.incident
     if levels_of is not None and climb.policy_id in levels_of:
         levels = levels_of[climb.policy_id]
@@ -554,16 +576,18 @@ def _page_people(
     for item in found:
         # new for certain: this worker holds the step (the compare-and-set above), and
         # targets.resolve names each person once; the unique constraint still guards it
-        page = Page.objects.create(
-            escalation=climb,
-            step=climb.step,
-            person=item.user,
-            incident=incident,
-            level=climb.level,
-            cycle=climb.cycle,
-            urgency=climb.urgency,
-            via=item.via[:200],
-            created_at=at,
+        page = insert(
+            Page(
+                escalation=climb,
+                step=climb.step,
+                person=item.user,
+                incident=incident,
+                level=climb.level,
+                cycle=climb.cycle,
+                urgency=climb.urgency,
+                via=item.via[:200],
+                created_at=at,
+            )
         )
         written += 1
         subject, body, payload = page_content(page=page, incident=incident)

@@ -142,9 +142,30 @@ def run_merged(*, incident: Incident, into: Incident, actor: Actor) -> None:
         hook(incident=incident, into=into, actor=actor)
 
 
-def run_created(*, incident: Incident, actor: Actor) -> None:
-    for hook in on_created:
-        hook(incident=incident, actor=actor)
+def run_created(*, incident: Incident, actor: Actor, affected: bool = False) -> None:
+    """The on_created hooks; while they run, `being_created(incident)` is true.
+    `affected`: the incident was filed with affected services."""
+    incident._being_created = (True, affected)  # type: ignore[attr-defined]
+    try:
+        for hook in on_created:
+            hook(incident=incident, actor=actor)
+    finally:
+        del incident._being_created  # type: ignore[attr-defined]
+
+
+def being_created(incident: Incident) -> bool:
+    """True while `incident_create` runs the on_created hooks for this instance: the
+    incident was inserted a moment ago in this very transaction, so no other transaction
+    can see or change it and no row refers to it yet but what `incident_create` and the
+    hooks before wrote (no alert, checklist, commander deadline or search document). A
+    hook may then skip the reads that could only find nothing (the storm's incidents
+    open by the hundred, each read a statement, issue 10)."""
+    return getattr(incident, "_being_created", None) is not None
+
+
+def created_with_affected_services(incident: Incident) -> bool:
+    """While `being_created`: whether it was filed with affected services."""
+    return bool(getattr(incident, "_being_created", (False, False))[1])
 
 
 def run_transition(*, incident: Incident, action: str, old: str, new: str, actor: Actor) -> None:

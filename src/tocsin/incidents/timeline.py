@@ -6,6 +6,7 @@ from typing import Any
 
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
+from tocsin.core.fastinsert import insert
 from tocsin.incidents.models import Incident, TimelineEntry, Visibility
 
 
@@ -18,14 +19,16 @@ def timeline_append(
     visibility: str = Visibility.INTERNAL,
     data: dict[str, Any] | None = None,
 ) -> TimelineEntry:
-    return TimelineEntry.objects.create(
-        incident=incident,
-        created_at=now(),
-        kind=kind,
-        visibility=visibility,
-        text=text,
-        data=data or {},
-        **actor.timeline_fields(),
+    return insert(  # every change writes one: built once, not by the ORM each time
+        TimelineEntry(
+            incident=incident,
+            created_at=now(),
+            kind=kind,
+            visibility=visibility,
+            text=text,
+            data=data or {},
+            **actor.timeline_fields(),
+        )
     )
 
 

@@ -40,6 +40,7 @@ from tocsin.core.actors import Actor
 from tocsin.core.audit import audit_record, snapshot
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid, NotFound
+from tocsin.core.memo import memo
 from tocsin.incidents.models import EntryKind, Incident, Source, Status
 from tocsin.incidents.timeline import timeline_append
 from tocsin.learning.models import (
@@ -623,9 +624,16 @@ def on_created(*, incident: Incident, actor: Actor) -> None:
     if _filed_from_outside(incident, actor):
         return
     scoped = Q(service__isnull=False) | Q(category__isnull=False)
-    for runbook in Runbook.objects.filter(
-        _matching(incident), scoped, run_on_open=True, archived_at__isnull=True
-    ).order_by("name", "pk"):
+
+    def read() -> list[Runbook]:
+        return list(
+            Runbook.objects.filter(
+                _matching(incident), scoped, run_on_open=True, archived_at__isnull=True
+            ).order_by("name", "pk")
+        )
+
+    # once per engine batch for a service and category (a storm opens hundreds)
+    for runbook in memo(("runbooks_on_open", incident.service_id, incident.category_id), read):
         run_start(incident=incident, runbook=runbook, actor=RUN_ON_OPEN, automatic=True)
 
 

@@ -40,6 +40,7 @@ from tocsin.accounts.permissions import Action, can
 from tocsin.alerts.models import Alert
 from tocsin.core.actors import Actor
 from tocsin.core.errors import NotFound
+from tocsin.core.fastinsert import insert
 from tocsin.incidents import hooks
 from tocsin.incidents.models import Incident
 from tocsin.incidents.selectors import access_incident
@@ -74,6 +75,16 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def _labels(incident: Incident) -> str:
+    if hooks.being_created(incident) and not hooks.created_with_affected_services(incident):
+        # inserted a moment ago: no alert refers to it yet, its names are at hand
+        named = (incident.category_id, incident.subcategory_id, incident.service_id)
+        return _join(
+            [
+                getattr(incident, field).name
+                for field, pk in zip(("category", "subcategory", "service"), named, strict=True)
+                if pk is not None
+            ]
+        )
     # the names in one query: a row per affected service (one row when there is none)
     rows = list(
         Incident.objects.filter(pk=incident.pk)
@@ -91,6 +102,10 @@ def _labels(incident: Incident) -> str:
     ):
         if isinstance(labels, dict):
             names += [f"{name} {value}" for name, value in labels.items() if value]
+    return _join(names)
+
+
+def _join(names: list[Any]) -> str:
     seen: dict[str, None] = {}
     for name in names:
         seen.setdefault(str(name).strip(), None)
@@ -109,6 +124,9 @@ def document_fields(incident: Incident) -> dict[str, Any]:
 def incident_document_save(*, incident: Incident, **_: Any) -> None:
     """Write the incident's search document as the incident is now (an incident hook,
     inside the incident's transaction)."""
+    if hooks.being_created(incident):  # it has no document yet
+        insert(IncidentDocument(incident=incident, **document_fields(incident)))
+        return
     IncidentDocument.objects.update_or_create(incident=incident, defaults=document_fields(incident))
 
 

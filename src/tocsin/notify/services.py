@@ -14,6 +14,7 @@ from tocsin.core.actors import Actor
 from tocsin.core.audit import audit_record
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict
+from tocsin.core.fastinsert import insert
 from tocsin.core.wake import work_committed
 from tocsin.notify.models import OutboxMessage, OutboxState
 
@@ -55,9 +56,9 @@ def outbox_enqueue(
         "purpose": purpose,
     }
     if dedup_key is None:
-        message = OutboxMessage.objects.create(**fields)
+        message = insert(OutboxMessage(**fields))
     elif new_key:
-        message = OutboxMessage.objects.create(dedup_key=dedup_key, **fields)
+        message = insert(OutboxMessage(dedup_key=dedup_key, **fields))
     else:
         existing = OutboxMessage.objects.filter(dedup_key=dedup_key).first()
         if existing is not None:

@@ -14,6 +14,7 @@ from tocsin.catalog.models import Category, Service
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid
+from tocsin.core.fastinsert import insert
 from tocsin.core.models import Counter
 from tocsin.incidents import hooks, sla
 from tocsin.incidents.models import (
@@ -133,7 +134,7 @@ def incident_create(
         **war_room_links(service, number),
     )
     sla.sla_start(incident, at)
-    incident.save()
+    insert(incident)
     if affected_services:
         incident.affected_services.set(affected_services)
     timeline_append(
@@ -153,7 +154,7 @@ def incident_create(
             ),
         },
     )
-    hooks.run_created(incident=incident, actor=actor)
+    hooks.run_created(incident=incident, actor=actor, affected=bool(affected_services))
     return incident
 
 

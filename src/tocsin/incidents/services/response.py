@@ -155,7 +155,8 @@ def major_declare(*, incident: Incident, actor: Actor, reason: str = "") -> Inci
     """Declare a major incident (once; declaring again changes nothing). The comms app
     reacts through `hooks.on_major_declared` (pages, checklist)."""
     require_for(actor, Action.INCIDENT_ESCALATE, incident, what="declare a major incident")
-    incident = _lock(incident)
+    if not hooks.being_created(incident):  # else inserted a moment ago in this transaction
+        incident = _lock(incident)
     if incident.major_declared_at is not None:
         return incident
     if not incident.is_open:
