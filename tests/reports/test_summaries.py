@@ -266,3 +266,33 @@ def test_the_engine_builds_the_summaries_a_month_of_days_a_turn(
     assert turns == [1, 1, 1, 0]
     assert summaries.ready()
     assert table() == built
+
+
+def test_a_long_periods_median_and_p90_are_within_the_precision(week: Week) -> None:
+    """Over more than 35 whole days, each duration's median and p90 come from the
+    histograms: within summaries.PRECISION; its count and mean stay exact."""
+    year = Filters(since=dt.datetime(2025, 8, 1, 6, tzinfo=dt.UTC), until=at(4, 18))
+    got = compute(year)
+    exact = from_facts(lambda: compute(year))
+    mtta = exact["mtta"]
+    assert isinstance(mtta, DurationStat)
+    assert (mtta.count, mtta.median_seconds, mtta.p90_seconds) == (6, 7.5 * MIN, 30 * MIN)
+    for name in ("mttd", "mtta", "mttr_mitigate", "mttr_resolve", "mtbf"):
+        approx, want = got[name], exact[name]
+        assert isinstance(approx, DurationStat)
+        assert isinstance(want, DurationStat)
+        assert approx.count == want.count, name
+        if want.count == 0:
+            assert approx == want
+            continue
+        assert approx.mean_seconds == pytest.approx(want.mean_seconds, rel=1e-9)
+        for a, w in (
+            (approx.median_seconds, want.median_seconds),
+            (approx.p90_seconds, want.p90_seconds),
+        ):
+            assert a is not None and w is not None
+            assert abs(a - w) <= summaries.PRECISION * (1 + w), name
+    assert got["volume"] == exact["volume"]
+    # 35 whole days or fewer: exact
+    month = Filters(since=at(-20, 6), until=at(4, 18))
+    same(compute(month), from_facts(lambda: compute(month)))

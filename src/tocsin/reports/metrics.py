@@ -189,6 +189,25 @@ def duration(
     return DurationStat(n, float(mean), median, p90)
 
 
+def _duration_from_histograms(
+    column: str, filters: Filters, p: summaries.Plan, counted: tuple[int, float | None]
+) -> DurationStat:
+    """A long period's duration: count and mean exact, median and p90 from the day
+    summaries' histograms (within summaries.PRECISION; docs/metrics.md)."""
+    hist: dict[int, int] = {}
+    days = list(summaries.histograms(p, column).values())
+    for since, until in p.edges:
+        edge = replace(filters, since=since, until=until).facts()
+        days += summaries.fact_histograms(edge, column).values()
+    for day in days:
+        for b, n in day.items():
+            hist[b] = hist.get(b, 0) + n
+    found = summaries.median_p90(hist)
+    if found is None:
+        return DurationStat(0, None, None, None)
+    return DurationStat(counted[0], counted[1], found[1], found[2])
+
+
 def mtbf_by_service(filters: Filters) -> dict[int, DurationStat]:
     """MTBF of each service with at least one gap in the period ({service id: stat}),
     each computed as `duration("gap_s", …)` with that service as the filter."""
@@ -375,11 +394,16 @@ def compute(filters: Filters, names: list[str] | None = None) -> dict[str, Stat]
     out: dict[str, Stat] = {}
     columns = tuple(column for name, column in DURATION_METRICS.items() if want(name))
     c = _fact_counts(filters, columns)
+    p = summaries.plan(filters)
+    long = p is not None and (p.end_day - p.first_day).days > summaries.EXACT_RANK_DAYS
     for name, column in DURATION_METRICS.items():
         if want(name):
             mean = c[f"{column}_mean"]
             counted = (int(c[f"{column}_count"] or 0), None if mean is None else float(mean))
-            out[name] = duration(column, filters, counted)
+            if long and p is not None and counted[0]:
+                out[name] = _duration_from_histograms(column, filters, p, counted)
+            else:
+                out[name] = duration(column, filters, counted)
     rates: dict[str, Callable[[], Stat]] = {
         "volume": lambda: CountStat(c["total"]),
         "open": lambda: CountStat(c["open"]),

@@ -88,6 +88,9 @@ DIMS: dict[str, str | None] = {
     "source": "source",
 }
 ALL_PRIORITIES = 0
+# A period with more whole days than this answers each duration's median and p90 from the
+# histograms (metrics.compute()); up to it, by the exact walk along the duration's index.
+EXACT_RANK_DAYS = 35
 # days recomputed at once (a bound on the rows held in memory)
 CHUNK_DAYS = 31
 
