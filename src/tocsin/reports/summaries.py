@@ -18,9 +18,10 @@ Read (`plan()`): a period [since, until) is its whole UTC days, read from the su
 and at most two partial days at its ends, read from the facts as before. Counts and sums
 are exact either way (a mean may differ from the facts' own in the last digits: a float
 sum in another order). A median or p90 from a histogram is the middle of its bin: within
-`PRECISION` of the exact value (relative to 1 + seconds); the dashboards use them for the
-week and month buckets of their series only (`dashboard.duration_by_bucket`), the metrics
-and the API keep the exact ranks. Two filters at once other than priority (say a service
+`PRECISION` of the exact value (relative to 1 + seconds): used for the median and p90 of
+a period of more than `EXACT_RANK_DAYS` whole days (metrics.compute()) and for the week
+and month buckets of the charts (`dashboard.duration_by_bucket`); shorter periods and day
+buckets keep the exact ranks. Two filters at once other than priority (say a service
 and a source) have no summary: those read the facts.
 """
 
