@@ -196,8 +196,8 @@ def _duration_from_histograms(
 ) -> DurationStat:
     """A long period's duration: count and mean exact, median and p90 from the day
     summaries' histograms (within summaries.PRECISION; docs/metrics.md)."""
-    hist: dict[int, int] = {}
-    days = list(summaries.histograms(p, column).values())
+    hist = summaries.histogram_total(p, column)
+    days: list[dict[int, int]] = []
     for since, until in p.edges:
         edge = replace(filters, since=since, until=until).facts()
         days += summaries.fact_histograms(edge, column).values()
