@@ -415,18 +415,14 @@ def _duration_by_bucket_from_summaries(
 ) -> dict[dt.date, tuple[int, float, float]]:
     """duration_by_bucket from the histograms: each bucket's days' (whole days from the
     summaries, the partial ones at the period's ends binned from the facts) merged."""
-    days = summaries.histograms(p, column)
+    by_bucket: dict[dt.date, dict[int, int]] = defaultdict(dict)
+    by_bucket.update(summaries.histograms_by_bucket(p, column, kind))
     for since, until in p.edges:
         edge = summaries.fact_histograms(replace(filters, since=since, until=until).facts(), column)
         for day, hist in edge.items():
-            into = days.setdefault(day, {})
+            into = by_bucket[bucket_of(day, kind)]
             for b, n in hist.items():
                 into[b] = into.get(b, 0) + n
-    by_bucket: dict[dt.date, dict[int, int]] = defaultdict(dict)
-    for day, hist in days.items():
-        into = by_bucket[bucket_of(day, kind)]
-        for b, n in hist.items():
-            into[b] = into.get(b, 0) + n
     out = {}
     for key, hist in by_bucket.items():
         found = summaries.median_p90(hist)

@@ -442,28 +442,33 @@ def counts(p: Plan, durations: tuple[str, ...]) -> dict[str, Any]:
     return found
 
 
-def histograms(p: Plan, column: str) -> dict[dt.date, dict[int, int]]:
-    """Each whole day's histogram of one duration ({day: {bin: count}}; days without a
-    value left out)."""
-    out: dict[dt.date, dict[int, int]] = {}
-    for day, hist in p.rows().filter(**{f"{column}_n__gt": 0}).values_list("day", f"{column}_hist"):
-        out[day] = {int(b): int(n) for b, n in hist.items()}
-    return out
-
-
-def histogram_total(p: Plan, column: str) -> dict[int, int]:
-    """The whole days' histogram of one duration, summed in SQL ({bin: count}): each row's
-    JSON histogram expanded (`jsonb_each_text` on PostgreSQL, `json_each` on SQLite) and
-    grouped by bin, so a year's ~365 histograms never reach Python."""
+def _summed(p: Plan, column: str, bucket: str | None) -> list[tuple[Any, ...]]:
+    """Rows of (bucket,) bin, count: the whole days' histograms of one duration summed in
+    SQL, each row's JSON expanded (`jsonb_each_text` on PostgreSQL, `json_each` on
+    SQLite) and grouped by bin (and by week or month), so a year's ~365 histograms never
+    reach Python."""
     if column not in DURATIONS:
         raise ValueError(f"no histogram for {column}")
     qn = connection.ops.quote_name
-    expand = "jsonb_each_text" if connection.vendor == "postgresql" else "json_each"
+    postgres = connection.vendor == "postgresql"
+    expand = "jsonb_each_text" if postgres else "json_each"
+    group = ""
+    if bucket == "month":
+        group = "date_trunc('month', s.day)::date" if postgres else "strftime('%%Y-%%m-01', s.day)"
+    elif bucket == "week":  # Monday, as dashboard.bucket_of
+        group = (
+            "date_trunc('week', s.day)::date"
+            if postgres
+            else "date(s.day, '-' || ((CAST(strftime('%%w', s.day) AS INTEGER) + 6) %% 7)"
+            " || ' days')"
+        )
+    elif bucket is not None:
+        raise ValueError(f"no bucket {bucket}")
     sql = (
-        f"SELECT j.key, SUM(CAST(j.value AS INTEGER)) "  # noqa: S608 (names are the model's)
+        f"SELECT {group + ', ' if group else ''}j.key, SUM(CAST(j.value AS INTEGER)) "  # noqa: S608 (the model's names)
         f"FROM {qn(DaySummary._meta.db_table)} s, {expand}(s.{qn(column + '_hist')}) j "
         f"WHERE s.dim = %s AND s.value = %s AND s.priority = %s AND s.day >= %s AND s.day < %s "
-        f"GROUP BY j.key"
+        f"GROUP BY {group + ', ' if group else ''}j.key"
     )
     params: list[Any] = [
         p.dim,
@@ -474,7 +479,22 @@ def histogram_total(p: Plan, column: str) -> dict[int, int]:
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return {int(b): int(n) for b, n in cursor.fetchall()}
+        return list(cursor.fetchall())
+
+
+def histogram_total(p: Plan, column: str) -> dict[int, int]:
+    """The whole days' histogram of one duration ({bin: count}), summed in SQL."""
+    return {int(b): int(n) for b, n in _summed(p, column, None)}
+
+
+def histograms_by_bucket(p: Plan, column: str, kind: str) -> dict[dt.date, dict[int, int]]:
+    """The whole days' histograms of one duration summed per week or month in SQL
+    ({bucket's first day: {bin: count}})."""
+    out: dict[dt.date, dict[int, int]] = defaultdict(dict)
+    for bucket, b, n in _summed(p, column, kind):
+        day = bucket if isinstance(bucket, dt.date) else dt.date.fromisoformat(str(bucket))
+        out[day][int(b)] = int(n)
+    return dict(out)
 
 
 def fact_histograms(facts: QuerySet[IncidentFact], column: str) -> dict[dt.date, dict[int, int]]:
