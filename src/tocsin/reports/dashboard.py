@@ -416,7 +416,9 @@ def _duration_by_bucket_from_summaries(
     """duration_by_bucket from the histograms: each bucket's days' (whole days from the
     summaries, the partial ones at the period's ends binned from the facts) merged."""
     by_bucket: dict[dt.date, dict[int, int]] = defaultdict(dict)
-    by_bucket.update(summaries.histograms_by_bucket(p, column, kind))
+    by_bucket.update(
+        summaries.histograms_by_bucket(p, column, kind, lambda day: bucket_of(day, kind))
+    )
     for since, until in p.edges:
         edge = summaries.fact_histograms(replace(filters, since=since, until=until).facts(), column)
         for day, hist in edge.items():

@@ -31,7 +31,7 @@ import contextvars
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -487,10 +487,20 @@ def histogram_total(p: Plan, column: str) -> dict[int, int]:
     return {int(b): int(n) for b, n in _summed(p, column, None)}
 
 
-def histograms_by_bucket(p: Plan, column: str, kind: str) -> dict[dt.date, dict[int, int]]:
-    """The whole days' histograms of one duration summed per week or month in SQL
-    ({bucket's first day: {bin: count}})."""
+def histograms_by_bucket(
+    p: Plan, column: str, kind: str, bucket_of: Callable[[dt.date], dt.date]
+) -> dict[dt.date, dict[int, int]]:
+    """The whole days' histograms of one duration summed per week or month
+    ({bucket's first day: {bin: count}}): in SQL on PostgreSQL; on SQLite each day's row
+    merged here (`json_each` grouped by bucket was twice as slow there, docs/benchmarks.md)."""
     out: dict[dt.date, dict[int, int]] = defaultdict(dict)
+    if connection.vendor == "sqlite":
+        rows = p.rows().filter(**{f"{column}_n__gt": 0}).values_list("day", f"{column}_hist")
+        for day, hist in rows:
+            into = out[bucket_of(day)]
+            for b, n in hist.items():
+                into[int(b)] = into.get(int(b), 0) + int(n)
+        return dict(out)
     for bucket, b, n in _summed(p, column, kind):
         day = bucket if isinstance(bucket, dt.date) else dt.date.fromisoformat(str(bucket))
         out[day][int(b)] = int(n)
