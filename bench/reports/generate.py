@@ -876,7 +876,7 @@ def main() -> int:
 
     from tocsin.core.clock import now
     from tocsin.incidents.models import Incident, TimelineEntry
-    from tocsin.reports import facts
+    from tocsin.reports import facts, summaries
     from tocsin.reports.models import IncidentFact
 
     if connection.vendor == "sqlite":
@@ -917,6 +917,7 @@ def main() -> int:
         import fastfacts  # bench/reports/fastfacts.py, next to this file
 
         timed(took, "facts_rebuild_sql", fastfacts.rebuild)
+        timed(took, "summaries", summaries.rebuild_all)
     if args.facts != "none":
         timed(took, "analyze_facts", analyze)
     if args.compare:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from django.db.models import Count, DateField, F, Q, Window
 from django.db.models.functions import RowNumber, Trunc
 
+from tocsin.reports import summaries
 from tocsin.reports.drill import DRILLS
 from tocsin.reports.metrics import (
     DURATION_METRICS,
@@ -370,8 +371,14 @@ def volume_series(filters: Filters) -> Series:
 def duration_by_bucket(
     column: str, filters: Filters, kind: BucketKind
 ) -> dict[dt.date, tuple[int, float, float]]:
-    """bucket -> (count, median, p90) of one duration column, in one windowed query that
-    returns only the rows at the middle and p90 ranks of each bucket."""
+    """bucket -> (count, median, p90) of one duration column. Day buckets: exact, in one
+    windowed query that returns only the rows at the middle and p90 ranks of each bucket.
+    Week and month buckets: from the day summaries' histograms (within
+    summaries.PRECISION of the exact figures; docs/metrics.md), when the period can be
+    read from them."""
+    p = summaries.plan(filters) if kind != "day" else None
+    if p is not None:
+        return _duration_by_bucket_from_summaries(column, filters, kind, p)
     bucket = F("reported_day") if kind == "day" else Trunc("reported_day", kind, DateField())
     ranked = (
         filters.facts()
@@ -401,6 +408,29 @@ def duration_by_bucket(
         key: (counts[key], sum(middles[key]) / len(middles[key]), p90s.get(key, middles[key][-1]))
         for key in middles
     }
+
+
+def _duration_by_bucket_from_summaries(
+    column: str, filters: Filters, kind: BucketKind, p: summaries.Plan
+) -> dict[dt.date, tuple[int, float, float]]:
+    """duration_by_bucket from the histograms: each bucket's days' (whole days from the
+    summaries, the partial ones at the period's ends binned from the facts) merged."""
+    by_bucket: dict[dt.date, dict[int, int]] = defaultdict(dict)
+    by_bucket.update(
+        summaries.histograms_by_bucket(p, column, kind, lambda day: bucket_of(day, kind))
+    )
+    for since, until in p.edges:
+        edge = summaries.fact_histograms(replace(filters, since=since, until=until).facts(), column)
+        for day, hist in edge.items():
+            into = by_bucket[bucket_of(day, kind)]
+            for b, n in hist.items():
+                into[b] = into.get(b, 0) + n
+    out = {}
+    for key, hist in by_bucket.items():
+        found = summaries.median_p90(hist)
+        if found is not None:
+            out[key] = found
+    return out
 
 
 TREND_METRICS = ("mtta", "mttr_mitigate", "mttr_resolve")

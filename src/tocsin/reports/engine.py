@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from tocsin.reports import summaries
 from tocsin.reports.facts import build_resumes_after, first_build_step, refresh, refreshed_to
 
 
@@ -12,14 +13,16 @@ class ReportFactsModule:
     since its last turn (reports/facts.py). Runs under `Every(...)`: reports may be a few
     seconds behind; the pages say as of when. Before the first refresh (a new
     installation, or one upgraded with its incidents) it builds the facts a batch a turn
-    (`first_build_step`), so paging never waits for a whole rebuild."""
+    (`first_build_step`), so paging never waits for a whole rebuild; then the day
+    summaries likewise (`summaries.build_step`)."""
 
     name = "report_facts"
 
     def tick(self, now: dt.datetime) -> int:
         if refreshed_to() is not None:
             refresh(now)
-            return 0
+            # the day summaries' first build (reports/summaries.py), a month of days a turn
+            return 1 if summaries.build_step(now) else 0
         # where the first build stands is kept with the watermark: a restart, or an
         # upgrade that asked for a rebuild over the facts already there, resumes there
         step = first_build_step(build_resumes_after(), now)

@@ -40,6 +40,7 @@ from tocsin.incidents.models import (
     TimelineEntry,
 )
 from tocsin.learning.models import ArticleSolution
+from tocsin.reports import summaries
 from tocsin.reports.models import FactsWatermark, IncidentFact
 
 OVERLAP = dt.timedelta(minutes=2)
@@ -184,8 +185,13 @@ _UPDATED = [
 
 
 @transaction.atomic
-def build(ids: list[int], at: dt.datetime | None = None, *, gaps: bool = True) -> int:
-    """Recompute the facts of these incidents (one transaction); returns how many rows."""
+def build(
+    ids: list[int], at: dt.datetime | None = None, *, gaps: bool = True, summarise: bool = True
+) -> int:
+    """Recompute the facts of these incidents (one transaction); returns how many rows.
+    With `summarise`, also the day summaries of every day whose facts changed
+    (reports/summaries.py): the days these facts were on and are on now, and those of the
+    facts whose gap changed."""
     at = at or now()
     rows = list(Incident.objects.filter(pk__in=ids).values(*_FIELDS))
     counted = [row for row in rows if row["duplicate_of_id"] is None]
@@ -243,6 +249,9 @@ def build(ids: list[int], at: dt.datetime | None = None, *, gaps: bool = True) -
     )
     # a fact without a service has no gap (its old service's gap stays behind otherwise:
     # the upsert leaves gap_s alone)
+    days = {f.reported_day for f in facts} | {
+        reported.astimezone(dt.UTC).date() for _service, _started, reported, _m in before.values()
+    }
     unserviced = [f.incident_id for f in facts if f.service_id is None]
     if unserviced:
         IncidentFact.objects.filter(pk__in=unserviced, gap_s__isnull=False).update(gap_s=None)
@@ -269,7 +278,9 @@ def build(ids: list[int], at: dt.datetime | None = None, *, gaps: bool = True) -
             if old is not None:
                 mark(old[0], old[1])
         for service, started in earliest.items():
-            _fix_gaps_from(service, started)
+            days |= _fix_gaps_from(service, started)
+    if summarise:
+        summaries.rebuild_days(days)
     return len(facts)
 
 
@@ -317,8 +328,9 @@ def _previous(
     )
 
 
-def _fix_gaps_from(service: int, started: dt.datetime) -> None:
-    """Recompute gap_s for the service's facts that start at or after `started`."""
+def _fix_gaps_from(service: int, started: dt.datetime) -> set[dt.date]:
+    """Recompute gap_s for the service's facts that start at or after `started`; returns
+    the days (reported, UTC) of the facts whose gap changed."""
     previous: tuple[dt.datetime, float | None] | None = (
         IncidentFact.objects.filter(service_id=service, started_at__lt=started)
         .order_by("-started_at", "-incident_id")
@@ -326,6 +338,7 @@ def _fix_gaps_from(service: int, started: dt.datetime) -> None:
         .first()
     )
     changes: list[IncidentFact] = []
+    days: set[dt.date] = set()
     for pk, start, reported, mitigate_s, gap in (
         IncidentFact.objects.filter(service_id=service, started_at__gte=started)
         .order_by("started_at", "incident_id")
@@ -335,9 +348,11 @@ def _fix_gaps_from(service: int, started: dt.datetime) -> None:
         wanted = _gap(start, previous)
         if wanted != gap:
             changes.append(IncidentFact(incident_id=pk, gap_s=wanted))
+            days.add(reported.astimezone(dt.UTC).date())
         previous = (reported, mitigate_s)
     if changes:
         IncidentFact.objects.bulk_update(changes, ["gap_s"], batch_size=500)
+    return days
 
 
 def rebuild_gaps() -> None:
@@ -411,12 +426,13 @@ def first_build_step(after: int, at: dt.datetime | None = None) -> int | None:
     )
     if ids:
         with transaction.atomic():
-            build(ids, at, gaps=False)
+            build(ids, at, gaps=False, summarise=False)
             FactsWatermark.objects.update_or_create(
                 key="facts", defaults={"refreshed_to": None, "build_after": ids[-1]}
             )
         return ids[-1]
     rebuild_gaps()
+    summaries.start_over()  # the engine builds them next, a month of days a turn
     first = IncidentFact.objects.order_by("refreshed_at").values_list("refreshed_at", flat=True)
     FactsWatermark.objects.update_or_create(
         key="facts", defaults={"refreshed_to": first.first() or at, "build_after": None}
@@ -441,10 +457,11 @@ def rebuild(at: dt.datetime | None = None) -> int:
     done = 0
     ids = list(Incident.objects.order_by("pk").values_list("pk", flat=True))
     for chunk in _chunks(ids, BATCH):
-        done += build(chunk, at, gaps=False)
+        done += build(chunk, at, gaps=False, summarise=False)
     counted = Incident.objects.filter(duplicate_of=None).values_list("pk", flat=True)
     IncidentFact.objects.exclude(pk__in=counted).delete()
     rebuild_gaps()
+    summaries.rebuild_all(at)
     FactsWatermark.objects.update_or_create(
         key="facts", defaults={"refreshed_to": at, "build_after": None}
     )

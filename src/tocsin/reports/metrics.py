@@ -4,7 +4,9 @@ A period is the incidents *reported* in [since, until); the filters narrow it by
 team, priority, category and source. Every figure is computed by the database: a count
 and a mean by one aggregate; a median and a 90th percentile by a walk along the
 duration's covering index to the rank wanted (`ORDER BY … LIMIT … OFFSET …`). No row is
-read into Python.
+read into Python. A period's whole UTC days are read from the day summaries
+(reports/summaries.py); over more than 35 of them, medians and p90 from their histograms
+(within 1.6 %, docs/metrics.md).
 
 - A duration answers `DurationStat`: count (incidents with the duration known), mean,
   median (the middle value; the mean of the two middle ones for an even count) and p90
@@ -23,7 +25,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from django.db import connection
-from django.db.models import Avg, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from tocsin.core.clock import now
@@ -34,7 +36,8 @@ from tocsin.learning.models import (
     Problem,
     ProblemIncident,
 )
-from tocsin.reports.models import IncidentFact
+from tocsin.reports import summaries
+from tocsin.reports.models import SUMMARY_COUNTS, IncidentFact
 
 DEFAULT_DAYS = 30
 
@@ -188,6 +191,25 @@ def duration(
     return DurationStat(n, float(mean), median, p90)
 
 
+def _duration_from_histograms(
+    column: str, filters: Filters, p: summaries.Plan, counted: tuple[int, float | None]
+) -> DurationStat:
+    """A long period's duration: count and mean exact, median and p90 from the day
+    summaries' histograms (within summaries.PRECISION; docs/metrics.md)."""
+    hist = summaries.histogram_total(p, column)
+    days: list[dict[int, int]] = []
+    for since, until in p.edges:
+        edge = replace(filters, since=since, until=until).facts()
+        days += summaries.fact_histograms(edge, column).values()
+    for day in days:
+        for b, n in day.items():
+            hist[b] = hist.get(b, 0) + n
+    found = summaries.median_p90(hist)
+    if found is None:
+        return DurationStat(0, None, None, None)
+    return DurationStat(counted[0], counted[1], found[1], found[2])
+
+
 def mtbf_by_service(filters: Filters) -> dict[int, DurationStat]:
     """MTBF of each service with at least one gap in the period ({service id: stat}),
     each computed as `duration("gap_s", …)` with that service as the filter."""
@@ -216,39 +238,53 @@ DURATION_METRICS: dict[str, str] = {
 
 
 def _fact_counts(filters: Filters, durations: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Every count the fact-based rates need, in one aggregate query; with the count and
-    the mean of each of these duration columns (`<column>_count`, `<column>_mean`), so
-    the durations do not each read the period again."""
-    monitoring = Q(source="monitoring")
+    """Every count the fact-based rates need; with the count and the mean of each of these
+    duration columns (`<column>_count`, `<column>_mean`), so the durations do not each
+    read the period again; and the period's first and last incident ids. The whole UTC
+    days of the period from the day summaries (reports/summaries.py) when it has any, its
+    partial days (or all of it) from the facts in one aggregate query."""
+    p = summaries.plan(filters)
+    if p is None:
+        parts = [_fact_counts_of(filters.facts(), durations)]
+    else:
+        parts = [summaries.counts(p, durations)] + [
+            _fact_counts_of(replace(filters, since=since, until=until).facts(), durations)
+            for since, until in p.edges
+        ]
+    out: dict[str, Any] = {name: sum(part[name] for part in parts) for name in SUMMARY_COUNTS}
+    firsts = [part["first_id"] for part in parts if part["first_id"] is not None]
+    lasts = [part["last_id"] for part in parts if part["last_id"] is not None]
+    out["first_id"] = min(firsts) if firsts else None
+    out["last_id"] = max(lasts) if lasts else None
+    for column in durations:
+        n = sum(part[f"{column}_count"] for part in parts)
+        total = sum(part[f"{column}_sum"] for part in parts)
+        out[f"{column}_count"] = n
+        out[f"{column}_mean"] = total / n if n else None
+    return out
+
+
+def _fact_counts_of(facts: QuerySet[IncidentFact], durations: tuple[str, ...]) -> dict[str, Any]:
+    """summaries.counts()' figures, from these facts in one aggregate query."""
     extra: dict[str, Any] = {}
     for column in durations:
         extra[f"d_{column}_count"] = Count(column)
-        extra[f"d_{column}_mean"] = Avg(column)
-    agg = filters.facts().aggregate(
+        extra[f"d_{column}_sum"] = Sum(column)
+    agg = facts.aggregate(
         **extra,
         d_first_id=Min("incident_id"),
         d_last_id=Max("incident_id"),
-        n_total=Count("pk"),
-        n_resolved=Count("pk", filter=Q(resolved=True)),
-        n_escalated_functional=Count("pk", filter=Q(escalated_functional=True)),
-        n_escalated_hierarchical=Count("pk", filter=Q(escalated_hierarchical=True)),
-        n_people_resolved=Count("pk", filter=Q(resolved=True) & ~monitoring),
-        n_first_contact=Count("pk", filter=Q(first_contact=True) & ~monitoring),
-        n_solved_by_article=Count("pk", filter=Q(solved_by_article=True) & Q(resolved=True)),
-        n_monitoring=Count("pk", filter=monitoring),
-        n_response_decided=Count("pk", filter=Q(response_sla__isnull=False)),
-        n_response_met=Count("pk", filter=Q(response_sla=True)),
-        n_resolution_decided=Count("pk", filter=Q(resolution_sla__isnull=False)),
-        n_resolution_met=Count("pk", filter=Q(resolution_sla=True)),
-        n_ever_resolved=Count("pk", filter=Q(resolved=True) | Q(reopen_count__gt=0)),
-        n_reopened=Count("pk", filter=Q(reopen_count__gt=0)),
-        n_major=Count("pk", filter=Q(major=True)),
-        n_open=Count("pk", filter=Q(is_open=True)),
+        **{
+            f"n_{name}": Count("pk", filter=q) if q is not None else Count("pk")
+            for name, q in summaries.COUNTS.items()
+        },
     )
     out: dict[str, Any] = {}
     for key, value in agg.items():
-        if key.startswith("d_"):
-            out[key.removeprefix("d_")] = value
+        if key.endswith("_sum"):
+            out[key.removeprefix("d_")] = float(value or 0.0)
+        elif key.startswith("d_"):
+            out[key.removeprefix("d_")] = value if key.endswith("_id") else int(value or 0)
         else:
             out[key.removeprefix("n_")] = int(value or 0)
     return out
@@ -360,11 +396,16 @@ def compute(filters: Filters, names: list[str] | None = None) -> dict[str, Stat]
     out: dict[str, Stat] = {}
     columns = tuple(column for name, column in DURATION_METRICS.items() if want(name))
     c = _fact_counts(filters, columns)
+    p = summaries.plan(filters)
+    long = p is not None and (p.end_day - p.first_day).days > summaries.EXACT_RANK_DAYS
     for name, column in DURATION_METRICS.items():
         if want(name):
             mean = c[f"{column}_mean"]
             counted = (int(c[f"{column}_count"] or 0), None if mean is None else float(mean))
-            out[name] = duration(column, filters, counted)
+            if long and p is not None and counted[0]:
+                out[name] = _duration_from_histograms(column, filters, p, counted)
+            else:
+                out[name] = duration(column, filters, counted)
     rates: dict[str, Callable[[], Stat]] = {
         "volume": lambda: CountStat(c["total"]),
         "open": lambda: CountStat(c["open"]),
@@ -438,33 +479,62 @@ METRIC_NAMES: tuple[str, ...] = (
 
 
 def volume_by_priority(filters: Filters) -> list[dict[str, Any]]:
-    """Incidents per UTC day and priority: [{"day": date, "priority": 1, "count": n}]."""
-    rows = (
-        filters.facts()
-        .values("reported_day", "priority")
-        .annotate(n=Count("pk"))
-        .order_by("reported_day", "priority")
-    )
-    return [{"day": r["reported_day"], "priority": r["priority"], "count": r["n"]} for r in rows]
+    """Incidents per UTC day and priority: [{"day": date, "priority": 1, "count": n}]
+    (whole days from the day summaries, partial ones from the facts)."""
+    p = summaries.plan(filters)
+    found: list[tuple[dt.date, int, int]] = []
+    if p is not None:
+        found += p.rows_by_priority().values_list("day", "priority", "total")
+    for part in _fact_parts(filters, p):
+        rows = part.values("reported_day", "priority").annotate(n=Count("pk")).order_by()
+        found += [(r["reported_day"], r["priority"], r["n"]) for r in rows]
+    return [
+        {"day": day, "priority": priority, "count": n} for day, priority, n in sorted(found) if n
+    ]
+
+
+def _fact_parts(filters: Filters, p: summaries.Plan | None) -> list[QuerySet[IncidentFact]]:
+    """The facts a plan leaves to the facts: its partial days, or the whole period."""
+    if p is None:
+        return [filters.facts()]
+    return [replace(filters, since=since, until=until).facts() for since, until in p.edges]
+
+
+_SLA = ("response_decided", "response_met", "resolution_decided", "resolution_met")
 
 
 def sla_by_priority(filters: Filters) -> dict[int, dict[str, RateStat]]:
-    """SLA compliance (response and resolution) per priority, in one grouped query."""
-    rows = (
-        filters.facts()
-        .values("priority")
-        .annotate(
-            response_decided=Count("pk", filter=Q(response_sla__isnull=False)),
-            response_met=Count("pk", filter=Q(response_sla=True)),
-            resolution_decided=Count("pk", filter=Q(resolution_sla__isnull=False)),
-            resolution_met=Count("pk", filter=Q(resolution_sla=True)),
+    """SLA compliance (response and resolution) per priority, in one grouped query (and
+    one over the day summaries)."""
+    totals: dict[int, dict[str, int]] = {}
+
+    def add(priority: int, row: dict[str, Any]) -> None:
+        into = totals.setdefault(priority, dict.fromkeys(_SLA, 0))
+        for name in _SLA:
+            into[name] += int(row[f"x_{name}"] or 0)
+
+    p = summaries.plan(filters)
+    if p is not None:
+        summed = (
+            p.rows_by_priority()
+            .values("priority")
+            .annotate(**{f"x_{name}": Sum(name) for name in _SLA})
+            .order_by()
         )
-        .order_by("priority")
-    )
+        for r in summed:
+            add(r["priority"], r)
+    for part in _fact_parts(filters, p):
+        rows = (
+            part.values("priority")
+            .annotate(**{f"x_{name}": Count("pk", filter=summaries.COUNTS[name]) for name in _SLA})
+            .order_by()
+        )
+        for r in rows:
+            add(r["priority"], r)
     return {
-        r["priority"]: {
-            "response": RateStat.of(r["response_met"], r["response_decided"]),
-            "resolution": RateStat.of(r["resolution_met"], r["resolution_decided"]),
+        priority: {
+            "response": RateStat.of(t["response_met"], t["response_decided"]),
+            "resolution": RateStat.of(t["resolution_met"], t["resolution_decided"]),
         }
-        for r in rows
+        for priority, t in sorted(totals.items())
     }

@@ -165,3 +165,86 @@ class FactsWatermark(models.Model):
 
     def __str__(self) -> str:
         return f"facts refreshed to {self.refreshed_to}"
+
+
+# The counts a day summary keeps (metrics.COUNTS defines each: a filter over the facts).
+SUMMARY_COUNTS = (
+    "total",
+    "open",
+    "resolved",
+    "escalated_functional",
+    "escalated_hierarchical",
+    "people_resolved",
+    "first_contact",
+    "solved_by_article",
+    "monitoring",
+    "response_decided",
+    "response_met",
+    "resolution_decided",
+    "resolution_met",
+    "ever_resolved",
+    "reopened",
+    "major",
+)
+
+
+class DaySummary(models.Model):
+    """The facts of one UTC day, summed (reports/summaries.py keeps them from the facts;
+    docs/metrics.md, "Day summaries"): for every incident of the day (`dim` "all"), and
+    for each value of one filter (`dim` "service", "team", "category" or "source",
+    `value` its id or name); for each priority, and for every priority at once
+    (`priority` 0). Each count of `SUMMARY_COUNTS`; for each duration, how many facts
+    have it (`<duration>_n`), their sum (`<duration>_sum`, seconds) and a histogram of
+    its values in fixed log-scale bins (`<duration>_hist`: {bin: count}, summaries.BINS),
+    so a month's or a year's counts, means and bucket medians are read from ~30 or ~365
+    rows instead of every fact."""
+
+    day = models.DateField()
+    dim = models.CharField(max_length=10)
+    value = models.CharField(max_length=40, blank=True, default="")
+    priority = models.PositiveSmallIntegerField()  # 0: every priority
+    first_id = models.BigIntegerField()  # the day's first and last incident ids
+    last_id = models.BigIntegerField()
+    total = models.PositiveIntegerField(default=0)
+    open = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    escalated_functional = models.PositiveIntegerField(default=0)
+    escalated_hierarchical = models.PositiveIntegerField(default=0)
+    people_resolved = models.PositiveIntegerField(default=0)
+    first_contact = models.PositiveIntegerField(default=0)
+    solved_by_article = models.PositiveIntegerField(default=0)
+    monitoring = models.PositiveIntegerField(default=0)
+    response_decided = models.PositiveIntegerField(default=0)
+    response_met = models.PositiveIntegerField(default=0)
+    resolution_decided = models.PositiveIntegerField(default=0)
+    resolution_met = models.PositiveIntegerField(default=0)
+    ever_resolved = models.PositiveIntegerField(default=0)
+    reopened = models.PositiveIntegerField(default=0)
+    major = models.PositiveIntegerField(default=0)
+    detect_s_n = models.PositiveIntegerField(default=0)
+    detect_s_sum = models.FloatField(default=0.0)
+    detect_s_hist = models.JSONField(default=dict)
+    ack_s_n = models.PositiveIntegerField(default=0)
+    ack_s_sum = models.FloatField(default=0.0)
+    ack_s_hist = models.JSONField(default=dict)
+    mitigate_s_n = models.PositiveIntegerField(default=0)
+    mitigate_s_sum = models.FloatField(default=0.0)
+    mitigate_s_hist = models.JSONField(default=dict)
+    resolve_s_n = models.PositiveIntegerField(default=0)
+    resolve_s_sum = models.FloatField(default=0.0)
+    resolve_s_hist = models.JSONField(default=dict)
+    gap_s_n = models.PositiveIntegerField(default=0)
+    gap_s_sum = models.FloatField(default=0.0)
+    gap_s_hist = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            # also the index every read takes: one filter's value, a range of days
+            models.UniqueConstraint(
+                fields=["dim", "value", "priority", "day"], name="day_summary_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["day"], name="day_summary_day")]
+
+    def __str__(self) -> str:
+        return f"summary of {self.day} ({self.dim} {self.value} P{self.priority})"

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from tocsin.reports import facts
+from tocsin.reports import facts, summaries
 
 
 class Command(BaseCommand):
@@ -15,6 +15,17 @@ class Command(BaseCommand):
         "the engine keeps it up to date by itself, this repairs or fills it at once."
     )
 
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--summaries",
+            action="store_true",
+            help="only the day summaries, from the facts as they are (reports/summaries.py)",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["summaries"]:
+            rows = summaries.rebuild_all()
+            self.stdout.write(f"{rows} day summaries rebuilt from the facts")
+            return
         done = facts.rebuild()
         self.stdout.write(f"{done} incidents' facts recomputed, as of {facts.refreshed_to()}")
