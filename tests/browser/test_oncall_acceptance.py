@@ -133,6 +133,8 @@ def _final_gaps(page: Any, viewport: str) -> Any:
 
 def _pick_by_dragging(page: Any) -> None:
     track = page.locator(".oc-row-final .oc-track")
+    # the mouse works in the viewport: bring the track into it as a person would scroll
+    track.scroll_into_view_if_needed()
     box = track.bounding_box()
     assert box is not None
     start, end = PICKED_HOURS
