@@ -304,3 +304,93 @@ def test_a_long_periods_median_and_p90_are_within_the_precision(week: Week) -> N
     # 35 whole days or fewer: exact
     month = Filters(since=at(-20, 6), until=at(4, 18))
     same(compute(month), from_facts(lambda: compute(month)))
+
+
+def test_the_day_still_going_on_is_read_from_the_facts_and_summarised_once_over(
+    week: Week,
+) -> None:
+    """A refresh during a day leaves that day without summaries (a storm's incidents
+    change every few seconds; before, each refresh recomputed the whole day's summary).
+    Periods that take in today read it from the facts, with the same figures; the first
+    turn after midnight summarises it, as a whole rebuild would."""
+    from tocsin.reports.engine import ReportFactsModule
+
+    wed = dt.date(2026, 3, 4)
+    assert summaries.through() == dt.date(2026, 3, 3)  # built at Wed 00:00
+    late = file(week.agent, at(5, 9), service=week.web, team=week.beta)  # Wed 09:00
+    act(week.agent, late, at(5, 9.5), "acknowledge")
+    act(week.agent, week.inc["G"], at(5, 10), "acknowledge")  # reported Tue: summarised day
+    module = ReportFactsModule()
+    assert module.tick(at(5, 11)) == 0
+    assert not DaySummary.objects.filter(day=wed).exists()
+    tue = DaySummary.objects.get(day=dt.date(2026, 3, 3), dim="all", priority=0)
+    assert tue.ack_s_n == 2  # E and, now, G: a summarised day still follows its facts
+    with travel(at(5, 11)):
+        to_now = Filters(since=PERIOD.since, until=at(6, 0))  # through the end of Wednesday
+        p = summaries.plan(to_now)
+        assert p is not None
+        assert p.end_day == wed  # Wednesday from the facts
+        assert p.edges == ((at(0, 8), at(1, 0)), (at(5, 0), at(6, 0)))
+        got = compute(to_now)
+        assert got["volume"].count == 7  # A–E, G and the new one
+        same(got, from_facts(lambda: compute(to_now)))
+        assert volume_by_priority(to_now) == from_facts(lambda: volume_by_priority(to_now))
+    # the worker's first turn after midnight summarises Wednesday
+    assert module.tick(at(6, 0) + dt.timedelta(seconds=1)) == 0
+    assert summaries.through() == wed
+    assert DaySummary.objects.get(day=wed, dim="all", priority=0).total == 1
+    kept = table()
+    summaries.rebuild_all(at(6, 0) + dt.timedelta(seconds=1))
+    assert table() == kept
+
+
+def test_a_worker_stopped_for_days_summarises_them_a_month_at_a_time(
+    week: Week, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Days missed while no worker ran are summarised by the next turns, CHUNK_DAYS at a
+    time; until then the figures read those days from the facts."""
+    from tocsin.reports.engine import ReportFactsModule
+
+    monkeypatch.setattr(summaries, "CHUNK_DAYS", 2)
+    file(week.agent, at(5, 9), service=week.mail)  # Wed
+    file(week.agent, at(7, 9), service=week.mail)  # Fri
+    module = ReportFactsModule()
+    sat = at(8, 12)  # Wed, Thu, Fri are over
+    period = Filters(since=PERIOD.since, until=at(8, 0))
+    facts.refresh(at=sat)  # the facts, not the summaries
+    assert summaries.through() == dt.date(2026, 3, 3)
+    with travel(sat):
+        assert compute(period)["volume"].count == 8
+    assert module.tick(sat) == 1  # Wed, Thu: more to do
+    assert summaries.through() == dt.date(2026, 3, 5)
+    with travel(sat):
+        assert compute(period)["volume"].count == 8
+    assert module.tick(sat + dt.timedelta(seconds=1)) == 0  # Fri
+    assert summaries.through() == dt.date(2026, 3, 6)
+    with travel(sat):
+        p = summaries.plan(period)
+        assert p is not None and p.end_day == dt.date(2026, 3, 7)
+        same(compute(period), from_facts(lambda: compute(period)))
+
+
+def test_the_upgrade_keeps_the_summaries_built_before_it(week: Week) -> None:
+    """reports/0005: summaries built by a version that kept today's too are read up to
+    yesterday; the worker summarises today again once it is over."""
+    import importlib
+
+    from django.apps import apps
+
+    from tocsin.reports.models import FactsWatermark
+
+    migration = importlib.import_module(
+        "tocsin.reports.migrations.0005_summaries_through_yesterday"
+    )
+    FactsWatermark.objects.filter(key=summaries.MARK).update(build_after=None)
+    assert summaries.through() is None
+    assert summaries.plan(PERIOD) is None  # read from the facts meanwhile
+    migration.summarised_through_yesterday(apps, None)
+    from django.utils import timezone
+
+    yesterday = timezone.now().astimezone(dt.UTC).date() - dt.timedelta(days=1)
+    assert summaries.through() == yesterday
+    assert summaries.plan(PERIOD) is not None

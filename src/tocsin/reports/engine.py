@@ -14,15 +14,18 @@ class ReportFactsModule:
     seconds behind; the pages say as of when. Before the first refresh (a new
     installation, or one upgraded with its incidents) it builds the facts a batch a turn
     (`first_build_step`), so paging never waits for a whole rebuild; then the day
-    summaries likewise (`summaries.build_step`)."""
+    summaries likewise (`summaries.build_step`); after that it summarises each UTC day
+    once it is over (`summaries.keep_up`)."""
 
     name = "report_facts"
 
     def tick(self, now: dt.datetime) -> int:
         if refreshed_to() is not None:
             refresh(now)
-            # the day summaries' first build (reports/summaries.py), a month of days a turn
-            return 1 if summaries.build_step(now) else 0
+            # the day summaries' first build (reports/summaries.py), a month of days a turn;
+            # then each day once it is over
+            more = summaries.build_step(now) or summaries.keep_up(now)
+            return 1 if more else 0
         # where the first build stands is kept with the watermark: a restart, or an
         # upgrade that asked for a rebuild over the facts already there, resumes there
         step = first_build_step(build_resumes_after(), now)

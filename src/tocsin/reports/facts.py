@@ -189,9 +189,9 @@ def build(
     ids: list[int], at: dt.datetime | None = None, *, gaps: bool = True, summarise: bool = True
 ) -> int:
     """Recompute the facts of these incidents (one transaction); returns how many rows.
-    With `summarise`, also the day summaries of every day whose facts changed
-    (reports/summaries.py): the days these facts were on and are on now, and those of the
-    facts whose gap changed."""
+    With `summarise`, also the day summaries of every summarised day (up to yesterday,
+    reports/summaries.py) whose facts changed: the days these facts were on and are on
+    now, and those of the facts whose gap changed."""
     at = at or now()
     rows = list(Incident.objects.filter(pk__in=ids).values(*_FIELDS))
     counted = [row for row in rows if row["duplicate_of_id"] is None]
@@ -280,7 +280,7 @@ def build(
         for service, started in earliest.items():
             days |= _fix_gaps_from(service, started)
     if summarise:
-        summaries.rebuild_days(days)
+        summaries.rebuild_days(summaries.summarised(days))
     return len(facts)
 
 

@@ -9,20 +9,26 @@ values in fixed log-scale bins (`BINS`). Everything in a row is computed in SQL 
 facts (grouped counts and sums; the bin of a value is `floor(ln(1 + seconds) · BINS)`,
 the same expression on both databases).
 
-Kept in step with the facts: `facts.build()` recomputes the summaries of every day whose
-facts it changed (the days an incident's fact was on before and is on now, and those of
-the facts whose gap it changed), in the same transaction; a whole rebuild of the facts
-rebuilds them all. So a summary never lags its facts.
+Only days that are over are summarised: the summaries run up to a day kept with their
+watermark (`through()`, normally yesterday); `keep_up()` summarises each day once it has
+ended (the worker's first turn after midnight, UTC). Kept in step with the facts:
+`facts.build()` recomputes the summaries of every summarised day whose facts it changed
+(the days an incident's fact was on before and is on now, and those of the facts whose
+gap it changed), in the same transaction; a whole rebuild of the facts rebuilds them all.
+So a summary never lags its facts, and the day that is still going on — where a storm's
+incidents change every few seconds — costs the refresh nothing (before, every refresh
+recomputed today's summary from all of today's facts: ~3 s of a 1,000-alert storm).
 
-Read (`plan()`): a period [since, until) is its whole UTC days, read from the summaries,
-and at most two partial days at its ends, read from the facts as before. Counts and sums
-are exact either way (a mean may differ from the facts' own in the last digits: a float
-sum in another order). A median or p90 from a histogram is the middle of its bin: within
-`PRECISION` of the exact value (relative to 1 + seconds): used for the median and p90 of
-a period of more than `EXACT_RANK_DAYS` whole days (metrics.compute()) and for the week
-and month buckets of the charts (`dashboard.duration_by_bucket`); shorter periods and day
-buckets keep the exact ranks. Two filters at once other than priority (say a service
-and a source) have no summary: those read the facts.
+Read (`plan()`): a period [since, until) is its whole UTC days up to `through()`, read
+from the summaries, and the rest — a partial day at its start, and at its end what is
+after the last summarised day (today, a partial day) — read from the facts as before.
+Counts and sums are exact either way (a mean may differ from the facts' own in the last
+digits: a float sum in another order). A median or p90 from a histogram is the middle of
+its bin: within `PRECISION` of the exact value (relative to 1 + seconds): used for the
+median and p90 of a period of more than `EXACT_RANK_DAYS` whole days (metrics.compute())
+and for the week and month buckets of the charts (`dashboard.duration_by_bucket`);
+shorter periods and day buckets keep the exact ranks. Two filters at once other than
+priority (say a service and a source) have no summary: those read the facts.
 """
 
 from __future__ import annotations
@@ -275,7 +281,10 @@ def rebuild_days(days: Iterable[dt.date]) -> int:
     return written
 
 
-MARK = "summaries"  # their FactsWatermark row: refreshed_to set once they are all built
+# Their FactsWatermark row: refreshed_to set once they are all built (`ready()`);
+# build_after, the ordinal of the last day summarised (`through()`), during the first build
+# and after it.
+MARK = "summaries"
 
 
 def _span() -> tuple[dt.date, dt.date] | None:
@@ -286,24 +295,71 @@ def _span() -> tuple[dt.date, dt.date] | None:
     return span["first"].astimezone(dt.UTC).date(), span["last"].astimezone(dt.UTC).date()
 
 
+def _yesterday(at: dt.datetime) -> dt.date:
+    """The last UTC day that is over at `at`."""
+    return at.astimezone(dt.UTC).date() - dt.timedelta(days=1)
+
+
 def _done(at: dt.datetime) -> None:
     FactsWatermark.objects.update_or_create(
-        key=MARK, defaults={"refreshed_to": at, "build_after": None}
+        key=MARK, defaults={"refreshed_to": at, "build_after": _yesterday(at).toordinal()}
     )
+
+
+def through() -> dt.date | None:
+    """The last day summarised (every day up to it has its summaries), or None while they
+    are not ready (`ready()`)."""
+    mark = FactsWatermark.objects.filter(key=MARK).values_list("refreshed_to", "build_after")
+    found = mark.first()
+    if found is None or found[0] is None or found[1] is None:
+        return None
+    return dt.date.fromordinal(int(found[1]))
+
+
+def summarised(days: Iterable[dt.date]) -> list[dt.date]:
+    """Those of these days that have summaries to keep in step (`facts.build()`): up to
+    `through()` (during the first build, up to the last day it built)."""
+    days = list(days)
+    if not days:
+        return []
+    last = FactsWatermark.objects.filter(key=MARK).values_list("build_after", flat=True).first()
+    if last is None:
+        return []
+    end = dt.date.fromordinal(int(last))
+    return [day for day in days if day <= end]
 
 
 @transaction.atomic
 def rebuild_all(at: dt.datetime | None = None) -> int:
     """Every summary, from the facts, at once (after a rebuild of every fact;
-    `tocsin manage reports_rebuild --summaries`); returns how many rows."""
+    `tocsin manage reports_rebuild --summaries`): every day up to yesterday; returns how
+    many rows."""
+    at = at or now()
     DaySummary.objects.all().delete()
     span = _span()
     done = 0
     if span is not None:
-        first, last = span
+        first, last = span[0], min(span[1], _yesterday(at))
         done = rebuild_days(first + dt.timedelta(days=i) for i in range((last - first).days + 1))
-    _done(at or now())
+    _done(at)
     return done
+
+
+def keep_up(at: dt.datetime | None = None) -> bool:
+    """Summarise the days that have ended since the last summarised one (`through()`), a
+    month of days at most, in one transaction: the worker's first turn after midnight
+    summarises yesterday. Returns whether more days are left (a worker stopped for longer
+    than CHUNK_DAYS). Nothing to do before the first build is done (`build_step`)."""
+    at = at or now()
+    last = through()
+    yesterday = _yesterday(at)
+    if last is None or last >= yesterday:
+        return False
+    end = min(last + dt.timedelta(days=CHUNK_DAYS), yesterday)
+    with transaction.atomic():
+        rebuild_days(last + dt.timedelta(days=i) for i in range(1, (end - last).days + 1))
+        FactsWatermark.objects.filter(key=MARK).update(build_after=end.toordinal())
+    return end < yesterday
 
 
 def start_over() -> None:
@@ -316,23 +372,25 @@ def start_over() -> None:
 
 def build_step(at: dt.datetime | None = None) -> bool:
     """One bounded step of building every summary (after the migration that added them,
-    or a first build of the facts): the next CHUNK_DAYS days after the last one done;
-    returns whether there is more to do. Days the refresh changes meanwhile are kept by
-    `facts.build()` as always; a day built here is the facts as they are now."""
+    or a first build of the facts): the next CHUNK_DAYS days after the last one done, up
+    to yesterday; returns whether there is more to do. Days the refresh changes meanwhile
+    are kept by `facts.build()` as always; a day built here is the facts as they are now."""
+    at = at or now()
     mark = FactsWatermark.objects.filter(key=MARK).values_list("refreshed_to", "build_after")
     found = mark.first()
     if found is not None and found[0] is not None:
         return False
     span = _span()
     start = None
+    last = None
     if span is not None:
-        start = span[0]
+        start, last = span[0], min(span[1], _yesterday(at))
         if found is not None and found[1] is not None:
             start = max(start, dt.date.fromordinal(int(found[1]) + 1))
-    if span is None or start is None or start > span[1]:
-        _done(at or now())
+    if span is None or start is None or last is None or start > last:
+        _done(at)
         return False
-    end = min(start + dt.timedelta(days=CHUNK_DAYS), span[1] + dt.timedelta(days=1))
+    end = min(start + dt.timedelta(days=CHUNK_DAYS), last + dt.timedelta(days=1))
     with transaction.atomic():
         rebuild_days(start + dt.timedelta(days=i) for i in range((end - start).days))
         FactsWatermark.objects.update_or_create(
@@ -382,18 +440,31 @@ class Plan:
         )
 
 
+def _readable() -> dt.date | None:
+    """The last day whose summaries can be read (`through()`), or None: the facts' first
+    build and the summaries' (`build_step`) are not both done."""
+    marks = {
+        key: (refreshed, last)
+        for key, refreshed, last in FactsWatermark.objects.filter(
+            key__in=("facts", MARK)
+        ).values_list("key", "refreshed_to", "build_after")
+    }
+    facts, mine = marks.get("facts"), marks.get(MARK)
+    if facts is None or facts[0] is None or mine is None or mine[0] is None or mine[1] is None:
+        return None
+    return dt.date.fromordinal(int(mine[1]))
+
+
 def ready() -> bool:
     """Whether the summaries can be read: the facts' first build is done, and so is the
     summaries' (`build_step`); from then on they follow the facts."""
-    marks = dict(
-        FactsWatermark.objects.filter(key__in=("facts", MARK)).values_list("key", "refreshed_to")
-    )
-    return marks.get("facts") is not None and marks.get(MARK) is not None
+    return _readable() is not None
 
 
 def plan(filters: Filters) -> Plan | None:
-    """How to read this period from the summaries, or None: no whole UTC day in it, two
-    filters other than priority, summaries switched off (`facts_only`) or not ready."""
+    """How to read this period from the summaries, or None: no whole summarised UTC day in
+    it (up to `through()`), two filters other than priority, summaries switched off
+    (`facts_only`) or not ready."""
     if not _enabled.get():
         return None
     given = [
@@ -407,7 +478,13 @@ def plan(filters: Filters) -> Plan | None:
     if _midnight(since_day) < filters.since:
         since_day += dt.timedelta(days=1)
     end_day = filters.until.astimezone(dt.UTC).date()
-    if since_day >= end_day or not ready():
+    if since_day >= end_day:
+        return None
+    last = _readable()
+    if last is None:
+        return None
+    end_day = min(end_day, last + dt.timedelta(days=1))  # a day still going on: its facts
+    if since_day >= end_day:
         return None
     edges = []
     if filters.since < _midnight(since_day):
