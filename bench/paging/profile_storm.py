@@ -41,6 +41,7 @@ def main() -> int:
     parser.add_argument("--services", type=int, default=10)
     parser.add_argument("--profile", action="store_true", help="cProfile the drain")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--dump", default="", help="with --profile: save the stats to this file")
     parser.add_argument("--sql", action="store_true", help="print statement shapes per alert")
     parser.add_argument(
         "--sync", action="store_true", help="the outbox sends in the engine thread (profiled)"
@@ -116,13 +117,20 @@ def run(args: argparse.Namespace) -> int:
     spent: dict[str, float] = defaultdict(float)
     queries: Counter[str] = Counter()
     shapes: Counter[str] = Counter()
+    shape_s: Counter[str] = Counter()  # seconds in the database's execute, per shape
     current = ["?"]
 
     def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         queries[current[0]] += 1
-        if args.sql:
-            shapes[f"{current[0]}: {sql[:140]}"] += 1
-        return execute(sql, params, many, context)
+        if not args.sql:
+            return execute(sql, params, many, context)
+        shape = f"{current[0]}: {sql[:140]}"
+        shapes[shape] += 1
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            shape_s[shape] += time.perf_counter() - began
 
     # the sending threads' own connections count under "send threads"
     import threading
@@ -133,7 +141,13 @@ def run(args: argparse.Namespace) -> int:
         if threading.current_thread().name.startswith("outbox-send"):
             queries["send threads"] += 1
             if args.sql:
-                shapes[f"send threads: {sql[:140]}"] += 1
+                shape = f"send threads: {sql[:140]}"
+                shapes[shape] += 1
+                began = time.perf_counter()
+                try:
+                    return execute(sql, params, many, context)
+                finally:
+                    shape_s[shape] += time.perf_counter() - began
         return execute(sql, params, many, context)
 
     def on_connect(sender: Any, connection: Any, **kwargs: Any) -> None:
@@ -198,11 +212,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name:<20} {spent[name] / n * 1000:9.2f} {queries[name] / n:12.2f}")
     print(f"{'send threads':<20} {'':>9} {queries['send threads'] / n:12.2f}")
     if args.sql:
+        print(f"{'n/alert':>7} {'µs/alert':>9}  statement (wall in execute, GIL waits included)")
         for shape, c in shapes.most_common(60):
-            print(f"{c / n:7.2f}  {shape}")
+            print(f"{c / n:7.2f} {shape_s[shape] / n * 1e6:9.0f}  {shape}")
     if args.profile:
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
+        if args.dump:
+            stats.dump_stats(args.dump)
         stats.sort_stats("cumulative").print_stats(args.top)
         stats.sort_stats("tottime").print_stats(args.top)
         print(out.getvalue())

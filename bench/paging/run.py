@@ -45,6 +45,7 @@ import importlib.util
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -206,6 +207,38 @@ class RssSampler:
         self.stop.set()
         self.thread.join(timeout=2)
         return {k: round(v, 1) for k, v in self.peaks.items()}
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of one process group
+    (`tocsin web`: gunicorn's master and its workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # after the command: state ppid pgrp …; utime and stime are fields 14 and 15
+        if int(fields[2]) == pgid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def cpu_snapshot(worker: int, web: int) -> dict[str, float]:
+    """CPU seconds so far: the worker's, the web's and this benchmark's own (its client
+    threads and the receiver), with the wall clock."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "worker": group_cpu_s(worker),
+        "web": group_cpu_s(web),
+        "bench": own.ru_utime + own.ru_stime,
+        "wall": time.monotonic(),
+    }
+
+
+def cpu_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: round(after[k] - before[k], 2) for k in before}
 
 
 # --- measuring ----------------------------------------------------------------------------
@@ -456,7 +489,9 @@ def bench_database(
             flush=True,
         )
         rss.phase = "storm"
+        before = cpu_snapshot(worker, web)
         result["storm"] = bench_storm(receiver, port, keys["storm"], args.storm, args.storm_wait)
+        result["storm"]["cpu_s"] = cpu_between(before, cpu_snapshot(worker, web))
         print(f"    {result['storm']}", flush=True)
         print(f"[{db}] (c) {args.accuracy} due steps over {args.window:g} s", flush=True)
         rss.phase = "accuracy"
@@ -622,6 +657,13 @@ def markdown(results: dict[str, Any]) -> str:
                 "(b) alert → page, storm",
                 storm,
                 f"sent in {storm.get('send_s')} s, {storm.get('over_5s')} over 5 s"
+                + (
+                    "; CPU s worker {worker}, web {web}, bench {bench} in {wall} s".format(
+                        **storm["cpu_s"]
+                    )
+                    if storm.get("cpu_s")
+                    else ""
+                )
                 if storm
                 else "",
             ),
