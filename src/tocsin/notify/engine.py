@@ -440,7 +440,6 @@ class OutboxModule:
                     )
                 if claim is None:
                     continue  # another worker has it, or the throttle holds it
-                crash_point("after_claim")
                 yield claim
 
     def tick(self, now: dt.datetime) -> int:
@@ -450,6 +449,7 @@ class OutboxModule:
             return self._tick_threaded()
         done = 0
         for claim in self._claims(clock_now()):
+            crash_point("after_claim")  # committed: each claim is its own statement here
             if self._deliver(claim):
                 done += 1
         if self._cut:
@@ -485,13 +485,29 @@ class OutboxModule:
                 with self._lock:
                     self._waiting = False
                     self._rescan = False
-                for claim in self._claims(clock_now(), scan):
-                    with self._lock:
-                        self._in_flight.add(claim.pk)
-                        self._busy[claim.destination] += 1
-                        self._slots += 1
+                # The claims of one scan in one transaction (one turn at SQLite's write
+                # lock, not one per message), handed to the threads once committed:
+                # `sending` is committed before any provider is called.
+                handed: list[Claim] = []
+                try:
+                    with transaction.atomic():
+                        for claim in self._claims(clock_now(), scan):
+                            with self._lock:
+                                self._in_flight.add(claim.pk)
+                                self._busy[claim.destination] += 1
+                                self._slots += 1
+                            handed.append(claim)
+                except BaseException:
+                    for claim in handed:  # rolled back: not ours after all
+                        self._free_slot(claim)
+                        with self._lock:
+                            self._in_flight.discard(claim.pk)
+                    raise
+                if handed:
+                    crash_point("after_claim")  # committed, not yet handed over
+                for claim in handed:
                     self._jobs.put(claim)
-                    started += 1
+                started += len(handed)
                 cut = self._cut
             finally:
                 self._claiming.release()
