@@ -305,10 +305,12 @@ TOCSIN_SMS_TIMEOUT = min(_env_seconds("TOCSIN_SMS_TIMEOUT", 6.0, minimum=0.1), 9
 # --- outbox (helper outbox) ---
 # Sending threads per worker (tocsin.notify.engine): the engine thread only claims and
 # hands each send to this pool. 0 sends in the engine thread, one message at a time.
-TOCSIN_OUTBOX_THREADS = env_int("TOCSIN_OUTBOX_THREADS", 8, minimum=0, maximum=64)
+# 16 (was 8): during a storm a thread waits its turn at SQLite's write lock to record
+# each outcome; with 8, all waited and the queued pages with them (docs/benchmarks.md).
+TOCSIN_OUTBOX_THREADS = env_int("TOCSIN_OUTBOX_THREADS", 16, minimum=0, maximum=64)
 # Sends in flight at once per destination (a webhook host, one phone number, the SMTP
-# relay): a tarpitting host ties up only its own slots.
-TOCSIN_OUTBOX_PER_DESTINATION = env_int("TOCSIN_OUTBOX_PER_DESTINATION", 4, minimum=1, maximum=64)
+# relay): a tarpitting host ties up only its own slots (half the default pool).
+TOCSIN_OUTBOX_PER_DESTINATION = env_int("TOCSIN_OUTBOX_PER_DESTINATION", 8, minimum=1, maximum=64)
 # Overrides every channel's lease, in seconds (0: each channel's own). It must outlast
 # the longest a send can take; tests set a few seconds so a killed worker's claim runs
 # out quickly.

@@ -12,9 +12,9 @@ has run out, and a lease outlasts the longest a channel's `send` can take
 Two modes:
 
 - threaded (`OutboxModule(threads=n)`, n > 0; what `tocsin worker` runs, with
-  n = TOCSIN_OUTBOX_THREADS, default 8): the engine thread only claims, and only as many
+  n = TOCSIN_OUTBOX_THREADS, default 16): the engine thread only claims, and only as many
   messages as there are free sending threads, at most TOCSIN_OUTBOX_PER_DESTINATION
-  (default 4) per destination (channel kind + host, the SMTP relay for mail, the contact
+  (default 8) per destination (channel kind + host, the SMTP relay for mail, the contact
   method for SMS and voice). Each claimed message goes to a sending thread at once (its
   lease starts at the claim), which loads it, calls the channel, records the outcome and
   closes its own database connection. A sending thread that frees a slot a due message
@@ -760,7 +760,7 @@ def worker_threads() -> int:
     while another connection writes; there the worker sends in its engine thread."""
     if connection.vendor == "sqlite" and connection.is_in_memory_db():  # type: ignore[attr-defined]
         return 0
-    return int(getattr(settings, "TOCSIN_OUTBOX_THREADS", 8))
+    return int(getattr(settings, "TOCSIN_OUTBOX_THREADS", 16))
 
 
 def _retrying(action: Callable[[], T], until: float) -> T:
