@@ -366,7 +366,7 @@ def rebuild_days(days: Iterable[dt.date]) -> int:
         rows = _compute(chunk)
         DaySummary.objects.bulk_create(rows, batch_size=500)
         written += len(rows)
-        written += alert_days.rebuild(days_q(chunk, "incident__fact__"), q)
+        written += alert_days.rebuild(days_q(chunk, "incident__fact__"), q, _facts_of(chunk))
     return written
 
 
