@@ -101,8 +101,8 @@ def compute(where: Q, facts: QuerySet[IncidentFact]) -> list[AlertDaySummary]:
     # the alerts between the days' first and last incident ids (true of all of theirs):
     # SQLite otherwise read every alert to find a day's (1.4 s at a million incidents).
     # (+ 0: not MIN()/MAX() of the key, as noise.id_range)
-    key = F("incident_id") + 0
-    bounds = facts.aggregate(lo=Min(key), hi=Max(key))
+    ids = F("incident_id") + 0
+    bounds = facts.aggregate(lo=Min(ids), hi=Max(ids))
     if bounds["lo"] is None:
         return []
     alerts = Alert.objects.filter(
