@@ -41,6 +41,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -563,43 +564,75 @@ class Suggestion:
         return asdict(self)
 
 
-def burst_incidents(filters: Filters, integration_id: int) -> int:
-    """The integration's incidents in the period whose alert came within BURST after the
-    integration's previous alert, which belonged to another incident: incidents grouping
-    would have merged. One query: a window (LAG) over the integration's alerts of the
-    period, in the order they fired — one sort, no alert compared with every other."""
+def burst_counts(filters: Filters, integration_ids: list[int]) -> dict[int, int]:
+    """For each of these integrations, its incidents in the period whose alert came within
+    BURST after the integration's previous alert, which belonged to another incident:
+    incidents grouping would have merged. One query for them all: a window (LAG) over
+    each integration's alerts of the period (`PARTITION BY` integration), in the order
+    they fired — one pass over the period's alerts, one sort, no alert compared with
+    every other. (One query an integration read the period's alerts once each: ~0.4 s
+    an integration over a year at a million incidents.)"""
+    if not integration_ids:
+        return {}
     order = [F("first_seen_at").asc(), F("id").asc()]
-    return int(
+    each = [F("integration_id")]
+    bursts = (
         alerts_of(filters)
-        .filter(integration_id=integration_id)
+        .filter(integration_id__in=integration_ids)
         .annotate(
-            prev_at=Window(Lag("first_seen_at"), order_by=order),
-            prev_incident=Window(Lag("incident_id"), order_by=order),
+            prev_at=Window(Lag("first_seen_at"), partition_by=each, order_by=order),
+            prev_incident=Window(Lag("incident_id"), partition_by=each, order_by=order),
         )
         .filter(prev_incident__isnull=False, first_seen_at__lte=F("prev_at") + BURST)
         .exclude(prev_incident=F("incident_id"))
-        .aggregate(n=Count("incident_id", distinct=True))["n"]
-        or 0
+        .values_list("integration_id", "incident_id")
     )
+    # (distinct here: `.distinct()` on a query filtered on its window functions counted
+    # other rows, 1,459 bursts where there are 1,419 on the bench data)
+    counted = Counter(integration for integration, _ in set(bursts))
+    return {integration: counted.get(integration, 0) for integration in integration_ids}
 
 
-def group_label_for(filters: Filters, integration_id: int, incidents: int) -> str | None:
-    """A label that most of the integration's alerts carry with few values (fewer than
-    half the incidents): grouping by it would merge incidents. One aggregate query."""
-    alerts = alerts_of(filters).filter(integration_id=integration_id)
+def burst_incidents(filters: Filters, integration_id: int) -> int:
+    """burst_counts() of one integration."""
+    return burst_counts(filters, [integration_id])[integration_id]
+
+
+def group_labels(filters: Filters, incidents: dict[int, int]) -> dict[int, str | None]:
+    """For each integration ({id: its incidents in the period}), a label that most of its
+    alerts carry with few values (fewer than half the incidents): grouping by it would
+    merge incidents. One aggregate query, grouped by integration."""
+    if not incidents:
+        return {}
     aggregates: dict[str, Any] = {"n": Count("id")}
     for i, label in enumerate(GROUP_LABEL_CANDIDATES):
         aggregates[f"has{i}"] = Count("id", filter=Q(labels__has_key=label))
         aggregates[f"values{i}"] = Count(KT(f"labels__{label}"), distinct=True)
-    agg = alerts.aggregate(**aggregates)
-    n = int(agg["n"] or 0)
-    best: tuple[int, str] | None = None
-    for i, label in enumerate(GROUP_LABEL_CANDIDATES):
-        has, values = int(agg[f"has{i}"] or 0), int(agg[f"values{i}"] or 0)
-        fits = n and has >= GROUP_LABEL_COVERAGE * n and 0 < values <= incidents / 2
-        if fits and (best is None or values < best[0]):
-            best = (values, label)
-    return best[1] if best else None
+    found = {
+        r["integration_id"]: r
+        for r in alerts_of(filters)
+        .filter(integration_id__in=list(incidents))
+        .values("integration_id")
+        .annotate(**aggregates)
+        .order_by()
+    }
+    out: dict[int, str | None] = {}
+    for integration, of in incidents.items():
+        agg = found.get(integration, {})
+        n = int(agg.get("n") or 0)
+        best: tuple[int, str] | None = None
+        for i, label in enumerate(GROUP_LABEL_CANDIDATES):
+            has, values = int(agg.get(f"has{i}") or 0), int(agg.get(f"values{i}") or 0)
+            fits = n and has >= GROUP_LABEL_COVERAGE * n and 0 < values <= of / 2
+            if fits and (best is None or values < best[0]):
+                best = (values, label)
+        out[integration] = best[1] if best else None
+    return out
+
+
+def group_label_for(filters: Filters, integration_id: int, incidents: int) -> str | None:
+    """group_labels() of one integration."""
+    return group_labels(filters, {integration_id: incidents})[integration_id]
 
 
 def _service_url(service_id: int | None, anchor: str) -> str:
@@ -654,17 +687,29 @@ def suggestions(
                     service=row.service,
                 )
             )
+    # the integrations that may want grouping: their bursts, then the labels of those
+    # with enough of them (one query each for them all)
+    ungrouped = [
+        row.integration_id
+        for row in integrations
+        if row.integration_id is not None
+        and row.incidents >= UNGROUPED_MIN_INCIDENTS
+        and (row.alerts_per_incident or 0) <= UNGROUPED_MAX_PER_INCIDENT
+    ]
+    burst = burst_counts(filters, ungrouped)
+    labels = group_labels(
+        filters,
+        {
+            row.integration_id: row.incidents
+            for row in integrations
+            if row.integration_id is not None
+            and burst.get(row.integration_id, 0) >= UNGROUPED_MIN_BURSTS
+        },
+    )
     for row in integrations:
-        per = row.alerts_per_incident or 0
-        bursts = 0
-        if (
-            row.incidents >= UNGROUPED_MIN_INCIDENTS
-            and per <= UNGROUPED_MAX_PER_INCIDENT
-            and row.integration_id is not None
-        ):
-            bursts = burst_incidents(filters, row.integration_id)
+        bursts = burst.get(row.integration_id, 0) if row.integration_id is not None else 0
         if bursts >= UNGROUPED_MIN_BURSTS and row.integration_id is not None:
-            label = group_label_for(filters, row.integration_id, row.incidents)
+            label = labels[row.integration_id]
             if label is not None or row.grouping != Grouping.LABELS:
                 by = f"the label “{label}”" if label else "labels its alerts share"
                 minutes = int(BURST.total_seconds() // 60)
