@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -120,17 +121,21 @@ def run(args: argparse.Namespace) -> int:
     shape_s: Counter[str] = Counter()  # seconds in the database's execute, per shape
     current = ["?"]
 
+    def timed_shape(shape: str, run: Callable[[], Any]) -> Any:
+        shapes[shape] += 1
+        began = time.perf_counter()
+        try:
+            return run()
+        finally:
+            shape_s[shape] += time.perf_counter() - began
+
     def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         queries[current[0]] += 1
         if not args.sql:
             return execute(sql, params, many, context)
-        shape = f"{current[0]}: {sql[:140]}"
-        shapes[shape] += 1
-        began = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            shape_s[shape] += time.perf_counter() - began
+        return timed_shape(
+            f"{current[0]}: {sql[:140]}", lambda: execute(sql, params, many, context)
+        )
 
     # the sending threads' own connections count under "send threads"
     import threading
@@ -141,13 +146,9 @@ def run(args: argparse.Namespace) -> int:
         if threading.current_thread().name.startswith("outbox-send"):
             queries["send threads"] += 1
             if args.sql:
-                shape = f"send threads: {sql[:140]}"
-                shapes[shape] += 1
-                began = time.perf_counter()
-                try:
-                    return execute(sql, params, many, context)
-                finally:
-                    shape_s[shape] += time.perf_counter() - began
+                return timed_shape(
+                    f"send threads: {sql[:140]}", lambda: execute(sql, params, many, context)
+                )
         return execute(sql, params, many, context)
 
     def on_connect(sender: Any, connection: Any, **kwargs: Any) -> None:

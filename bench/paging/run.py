@@ -346,7 +346,48 @@ def bench_storm(
         over_5s=sum(1 for v in latencies if v > 5000),
         duplicates=receiver.duplicates("bench-b-"),
     )
+    # the latency's course: the alerts in the order they were sent, in tenths, each
+    # tenth's worst latency (ms) and when its last request was sent (s after the first)
+    order = sorted((t, m) for m, t in sent.items() if m in receiver.first)
+    if order:
+        first = order[0][0]
+        tenths = []
+        for i in range(10):
+            part = order[i * len(order) // 10 : (i + 1) * len(order) // 10]
+            if part:
+                worst = max((receiver.first[m] - t) * 1000 for t, m in part)
+                tenths.append([round(part[-1][0] - first, 2), round(worst)])
+        result["by_tenth"] = tenths
+    result["_sent"] = sent
     return result
+
+
+def storm_stages(
+    receiver: Receiver, sent: dict[str, float], env: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Where the storm pages' time went, by tenths of the alerts in the order they were
+    sent: the median seconds from the request to each stage (tocsin_side.py stages:
+    the alert seen, its incident, its page, its message queued and sent; then the
+    receiver's arrival)."""
+    found = json.loads(
+        ingest.run_checked([PYTHON, str(HERE / "tocsin_side.py"), "stages"], env, timeout=120)
+    )
+    order = sorted((t, m) for m, t in sent.items())
+    out = []
+    for i in range(10):
+        part = order[i * len(order) // 10 : (i + 1) * len(order) // 10]
+        row: dict[str, Any] = {"tenth": i + 1}
+        for stage in ("alert", "incident", "page", "queued", "sent"):
+            values = [
+                found[m][stage] - t
+                for t, m in part
+                if m in found and found[m].get(stage) is not None
+            ]
+            row[stage] = round(statistics.median(values), 2) if values else None
+        arrived = [receiver.first[m] - t for t, m in part if m in receiver.first]
+        row["arrived"] = round(statistics.median(arrived), 2) if arrived else None
+        out.append(row)
+    return out
 
 
 def bench_accuracy(
@@ -469,6 +510,12 @@ def bench_database(
         env,
     )
     worker = procs.start(f"worker-{db}", [PYTHON, "-m", "tocsin", "worker"], env)
+    # --workers N > 1: more worker processes beside the first (an experiment; the targets
+    # are for one, as `tocsin up` runs); their CPU is not in the storm's cpu_s
+    extra = [
+        procs.start(f"worker-{db}-{i}", [PYTHON, "-m", "tocsin", "worker"], env)
+        for i in range(2, args.workers + 1)
+    ]
     rss = RssSampler(worker)
     try:
         ingest.wait_http(f"http://127.0.0.1:{port}/healthz", 60, procs, f"web-{db}")
@@ -492,6 +539,11 @@ def bench_database(
         before = cpu_snapshot(worker, web)
         result["storm"] = bench_storm(receiver, port, keys["storm"], args.storm, args.storm_wait)
         result["storm"]["cpu_s"] = cpu_between(before, cpu_snapshot(worker, web))
+        sent = result["storm"].pop("_sent")
+        if args.stages:
+            result["storm"]["stages"] = storm_stages(receiver, sent, env)
+            for row in result["storm"]["stages"]:
+                print(f"    stages (median s after the request): {row}", flush=True)
         print(f"    {result['storm']}", flush=True)
         print(f"[{db}] (c) {args.accuracy} due steps over {args.window:g} s", flush=True)
         rss.phase = "accuracy"
@@ -500,6 +552,8 @@ def bench_database(
     finally:
         result["worker_rss_mb"] = rss.close()
         procs.stop(worker)
+        for pid in extra:
+            procs.stop(pid)
         procs.stop(web)
         if db == "postgres":
             with contextlib.suppress(Exception):
@@ -709,6 +763,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--storm", type=int, default=None, help="(b) alerts (1000; quick 100)")
     parser.add_argument("--storm-services", type=int, default=None, help="(b) 50; quick 10")
     parser.add_argument("--storm-wait", type=float, default=60.0, help="(b) s to wait for pages")
+    parser.add_argument(
+        "--stages", action="store_true", help="(b) where the storm pages' time went"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="`tocsin worker` processes (1, as `tocsin up`)"
+    )
     parser.add_argument("--accuracy", type=int, default=None, help="(c) steps (10000; quick 300)")
     parser.add_argument("--window", type=float, default=None, help="(c) seconds (240; quick 15)")
     parser.add_argument(

@@ -194,6 +194,52 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def stages(args: argparse.Namespace) -> dict[str, Any]:
+    """Where each storm page's time went: for each marker (`bench-b-N`, in the incident's
+    title), the epoch seconds at which its inbox row was received and processed, its
+    incident created, its page created and its message created and sent."""
+    from tocsin.alerts.models import Alert
+    from tocsin.escalation.models import Page
+    from tocsin.incidents.models import Incident
+    from tocsin.notify.models import OutboxMessage
+
+    incidents = {
+        pk: (title.split()[0] if title else "", created.timestamp())
+        for pk, title, created in Incident.objects.filter(title__contains="bench-b-").values_list(
+            "pk", "title", "reported_at"
+        )
+    }
+    seen = dict(
+        Alert.objects.filter(incident_id__in=list(incidents)).values_list(
+            "incident_id", "first_seen_at"
+        )
+    )
+    paged: dict[int, float] = {}
+    for incident_id, created in Page.objects.filter(incident_id__in=list(incidents)).values_list(
+        "incident_id", "created_at"
+    ):
+        paged[incident_id] = min(paged.get(incident_id, created.timestamp()), created.timestamp())
+    queued: dict[int, float] = {}
+    sent: dict[int, float] = {}
+    for incident_id, created, sent_at in OutboxMessage.objects.filter(
+        incident_id__in=list(incidents)
+    ).values_list("incident_id", "created_at", "sent_at"):
+        queued[incident_id] = min(queued.get(incident_id, created.timestamp()), created.timestamp())
+        if sent_at is not None:
+            sent[incident_id] = min(sent.get(incident_id, sent_at.timestamp()), sent_at.timestamp())
+    out: dict[str, dict[str, float | None]] = {}
+    for pk, (marker, created) in incidents.items():
+        at = seen.get(pk)
+        out[marker] = {
+            "alert": at.timestamp() if at is not None else None,
+            "incident": created,
+            "page": paged.get(pk),
+            "queued": queued.get(pk),
+            "sent": sent.get(pk),
+        }
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -207,9 +253,11 @@ def main() -> int:
     two.add_argument("--start", type=float, required=True)
     two.add_argument("--window", type=float, required=True)
     commands.add_parser("collect")
+    commands.add_parser("stages")
     args = parser.parse_args()
     _setup_django()
-    result = {"setup": setup, "schedule": schedule, "collect": collect}[args.command](args)
+    commands_of = {"setup": setup, "schedule": schedule, "collect": collect, "stages": stages}
+    result = commands_of[args.command](args)
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
     return 0

@@ -263,3 +263,38 @@ def test_the_engine_marks_sla_breaches_once(
     assert incident.resolution_breached_at is None
     entries = incident.timeline.filter(kind=EntryKind.SLA)
     assert [(e.actor_kind, e.data["target"]) for e in entries] == [("system", "response")]
+
+
+def test_work_nobody_waits_for_gives_way_to_a_busy_alert_path() -> None:
+    """During a storm (a module before it found work in the same pass), the reports'
+    facts wait — at most a minute after their last turn — so the pages go first; once
+    the alert path is quiet they run at their usual pace."""
+    from tocsin.engine.engine import REPORTS_MAX_DEFER, Every
+
+    calls: list[str] = []
+    alerts = Recorder("ingest", calls, work=5)
+    reports = Every(Recorder("report_facts", calls), 5, defer_while_busy=REPORTS_MAX_DEFER)
+    timer = Every(Recorder("sla_breaches", calls), 1)  # a timer that is not deferred
+    t0 = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
+
+    def ran(at: dt.datetime) -> list[str]:
+        calls.clear()
+        run_tick([alerts, reports, timer], at)
+        return calls[1:]
+
+    assert ran(t0) == ["report_facts", "sla_breaches"]  # never ran: runs at once
+    assert ran(t0 + dt.timedelta(seconds=10)) == ["sla_breaches"]  # the storm: deferred
+    assert ran(t0 + dt.timedelta(seconds=59)) == ["sla_breaches"]
+    assert ran(t0 + dt.timedelta(seconds=61)) == ["report_facts", "sla_breaches"]  # bound
+    assert ran(t0 + dt.timedelta(seconds=70)) == ["sla_breaches"]
+    alerts.work = 0  # the storm is over
+    assert ran(t0 + dt.timedelta(seconds=71)) == ["report_facts", "sla_breaches"]
+    assert ran(t0 + dt.timedelta(seconds=73)) == ["sla_breaches"]  # every 5 s, as before
+    assert ran(t0 + dt.timedelta(seconds=77)) == ["report_facts", "sla_breaches"]
+
+
+def test_the_default_worker_defers_only_the_reports_and_retention() -> None:
+    from tocsin.engine.engine import Every
+
+    deferred = {m.name for m in default_modules("w-defer") if isinstance(m, Every) and m.defer}
+    assert deferred == {"report_facts", "retention"}

@@ -7,6 +7,7 @@ workers are safe because every module claims its work with a compare-and-set.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import logging
 import os
@@ -29,7 +30,14 @@ from tocsin.engine.modules import EngineModule, turn
 
 log = logging.getLogger("tocsin.engine")
 
+# Whether a module earlier in the current pass (run_tick) did work: read by the modules
+# that give way to the alert path during a storm (Every(..., defer_while_busy=...)).
+_busy_pass: contextvars.ContextVar[bool] = contextvars.ContextVar("busy_pass", default=False)
+
 HEARTBEAT_KEEP = dt.timedelta(days=1)
+# How long work nobody waits for (the reports' facts, retention) may give way to a busy
+# alert path (Every's defer_while_busy).
+REPORTS_MAX_DEFER = 60.0
 
 
 class HeartbeatModule:
@@ -66,16 +74,32 @@ class Every:
     that move that alert (ingest, escalation, outbox). A turn that did work is followed
     by another at once, as for every module."""
 
-    def __init__(self, module: EngineModule, seconds: float) -> None:
+    def __init__(
+        self, module: EngineModule, seconds: float, *, defer_while_busy: float = 0.0
+    ) -> None:
         self.module = module
         self.name = module.name
         self.every = dt.timedelta(seconds=seconds)
+        # Work nobody waits for (the reports' facts, purges): while the alert path
+        # (ingest, escalation, outbox) found work earlier in the same pass — a storm —
+        # its turn waits, up to `defer_while_busy` seconds after its last turn, so the
+        # pages go first.
+        self.defer = dt.timedelta(seconds=defer_while_busy)
         self.last: dt.datetime | None = None
+        self.ran: dt.datetime | None = None  # its last turn, for the deferral's bound
 
     def tick(self, now: dt.datetime) -> int:
         if self.last is not None and self.last <= now < self.last + self.every:
             return 0
+        if (
+            self.defer
+            and _busy_pass.get()
+            and self.ran is not None
+            and self.ran <= now < self.ran + self.defer
+        ):
+            return 0
         done = self.module.tick(now)
+        self.ran = now
         self.last = None if done else now
         return done
 
@@ -114,7 +138,7 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         OutboxModule(threads=worker_threads()),  # sends in threads of its own
         Every(HeartbeatModule(worker_id), timers),
         Every(StormRefreshModule(), timers),
-        Every(RetentionModule(worker_id), 5 * timers),
+        Every(RetentionModule(worker_id), 5 * timers, defer_while_busy=REPORTS_MAX_DEFER),
         Every(AlertHeartbeatModule(worker_id), timers),
         SlaWarningModule(),
         HandoffModule(),
@@ -124,7 +148,8 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         Every(StatusDeriveModule(), timers),
         UpdateReminderModule(),  # looks every 5 s by itself, like the SLA warnings
         Every(ActionItemReminderModule(), 5 * timers),
-        Every(ReportFactsModule(), 5 * timers),
+        # the reports may lag a storm by up to a minute: its pages go first
+        Every(ReportFactsModule(), 5 * timers, defer_while_busy=REPORTS_MAX_DEFER),
         WalCheckpointModule(ingest),
     ]
 
@@ -149,20 +174,32 @@ def run_tick(
     if budget is None:
         budget = settings.TOCSIN_ENGINE_MODULE_BUDGET_SECONDS
     done: dict[str, int] = {}
-    for module in modules:
-        started = time.monotonic()
-        try:
-            with turn(budget):
-                done[module.name] = module.tick(at or now())
-        except Exception:
-            log.exception("engine module %s failed; it will be retried next tick", module.name)
-            done[module.name] = -1
-        took = time.monotonic() - started
-        # /metrics (issue 13): tocsin_engine_module_duration_seconds{module}
-        instruments.engine_module_turn(module.name, took, failed=done[module.name] == -1)
-        if took > 2 * budget + 1:
-            log.warning("engine module %s took %.1fs (budget %.1fs)", module.name, took, budget)
+    busy = _busy_pass.set(False)
+    try:
+        for module in modules:
+            _run_module(module, at, budget, done)
+            if done[module.name] > 0:
+                _busy_pass.set(True)
+    finally:
+        _busy_pass.reset(busy)
     return done
+
+
+def _run_module(
+    module: EngineModule, at: dt.datetime | None, budget: float, done: dict[str, int]
+) -> None:
+    started = time.monotonic()
+    try:
+        with turn(budget):
+            done[module.name] = module.tick(at or now())
+    except Exception:
+        log.exception("engine module %s failed; it will be retried next tick", module.name)
+        done[module.name] = -1
+    took = time.monotonic() - started
+    # /metrics (issue 13): tocsin_engine_module_duration_seconds{module}
+    instruments.engine_module_turn(module.name, took, failed=done[module.name] == -1)
+    if took > 2 * budget + 1:
+        log.warning("engine module %s took %.1fs (budget %.1fs)", module.name, took, budget)
 
 
 class Waiter:

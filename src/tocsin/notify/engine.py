@@ -732,8 +732,9 @@ class OutboxModule:
                 **carried
             )
         ]
-        for other in OutboxMessage.objects.filter(pk__in=kept).order_by("pk"):
-            hooks.run_outcome(message=other, outcome=outcome, reason=reason)
+        if kept:  # (an empty `pk__in` still costs a query's compilation: most sends)
+            for other in OutboxMessage.objects.filter(pk__in=kept).order_by("pk"):
+                hooks.run_outcome(message=other, outcome=outcome, reason=reason)
         return isinstance(result, Sent)
 
 
