@@ -14,7 +14,6 @@ best of several runs is the figure least sensitive to load.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import statistics
 import sys
@@ -63,26 +62,38 @@ def figures(filters: Any) -> dict[str, Callable[[], Any]]:
     out["problems_opened"] = lambda: metrics.problems_opened(filters)
     out["known_errors_reused"] = lambda: metrics.known_errors_reused(filters, 0)
     out["compute() (the API's default)"] = lambda: metrics.compute(filters)
-    if filters.until - filters.since <= dt.timedelta(days=31):  # the noise page's default
 
-        def jitless(fn: Callable[..., Any]) -> Callable[[], Any]:
-            def run() -> Any:
-                with noise.no_jit():  # as noise_report() runs them
-                    return fn(filters)
+    def jitless(fn: Callable[..., Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            with noise.no_jit():  # as noise_report() runs them
+                return fn(filters)
 
-            return run
+        return run
 
-        for fn in (
-            noise.alerts_per_incident,
-            noise.pages_without_action,
-            noise.pages_actionable,
-            noise.pages_answered,
-            noise.feedback_split,
-            noise.noisiest_integrations,
-            noise.noisiest_names,
-        ):
-            out[f"noise: {fn.__name__}"] = jitless(fn)
-        out["noise_report() (the page's figures)"] = lambda: noise.noise_report(filters)
+    for fn in (
+        noise.alerts_per_incident,
+        noise.pages_without_action,
+        noise.pages_actionable,
+        noise.pages_answered,
+        noise.feedback_split,
+        noise.noisiest_integrations,
+        noise.noisiest_names,
+    ):
+        out[f"noise: {fn.__name__}"] = jitless(fn)
+
+    def suggestions() -> Any:
+        with noise.no_jit():
+            rows = noise.noisiest_integrations(filters), noise.noisiest_names(filters)
+        c0, t0 = time.process_time(), time.perf_counter()
+        with noise.no_jit():
+            noise.suggestions(filters, *rows)
+        print(
+            f"    (suggestions alone: {(time.perf_counter() - t0) * 1000:.1f} ms, "
+            f"CPU {(time.process_time() - c0) * 1000:.1f} ms)"
+        )
+
+    out["noise: tables + suggestions"] = suggestions
+    out["noise_report() (the page's figures)"] = lambda: noise.noise_report(filters)
     return out
 
 

@@ -259,6 +259,33 @@ def test_suggestion_to_group_one_alert_incidents(make_user: Callable[..., User])
     assert group[0].url == f"/services/{service.pk}/#panel-settings"
 
 
+def test_bursts_are_counted_per_integration(make_user: Callable[..., User]) -> None:
+    """The burst check runs over several integrations at once: each one's alerts are
+    compared with its own previous alert only. Grafana opens an incident every 30 minutes
+    for five hours (bursts); the webhook's incidents come every 65 minutes among them, then
+    days apart: none within an hour of its own previous one, so no grouping for it."""
+    rita = make_user(Role.REPORTER)
+    search, backup = Service.objects.create(name="Search"), Service.objects.create(name="Backup")
+    grafana = make_integration(search, "grafana", "Grafana")
+    hook = make_integration(backup, "webhook", "Hook")
+    t0 = now() - dt.timedelta(days=5)
+    for i in range(11):
+        incident = incident_at(t0 + dt.timedelta(minutes=30 * i), rita, search, f"node {i}")
+        make_alerts(incident, grafana, 1, summary=f"Node {i} down", labels={"cluster": "eu"})
+    for at in [t0 + dt.timedelta(minutes=65 * i) for i in (1, 2, 3)] + [
+        t0 + dt.timedelta(days=d) for d in (1, 2)
+    ]:
+        incident = incident_at(at, rita, backup, "backup")
+        make_alerts(incident, hook, 1, summary="Backup late", labels={"cluster": "eu"})
+    facts.rebuild()
+    filters = Filters.last()
+    assert noise.burst_counts(filters, [grafana.pk, hook.pk]) == {grafana.pk: 10, hook.pk: 0}
+    report = noise.noise_report(filters)
+    assert [(s.kind, s.title) for s in report.suggestions] == [
+        ("group", "Group Grafana alerts by the label “cluster”")
+    ]
+
+
 def test_filters_narrow_every_figure(noisy: dict[str, Any]) -> None:
     billing = Filters.last(service=noisy["other"].pk)
     assert noise.alerts_per_incident(billing).count == 0

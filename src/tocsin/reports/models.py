@@ -46,8 +46,10 @@ def _covering(column: str) -> models.Index:
 
 
 class IncidentFact(models.Model):
+    # (`fact`: so that a query from an incident's alerts, pages or answers can group by
+    # the fact's day and dimensions, reports/summaries.py)
     incident = models.OneToOneField(
-        "incidents.Incident", primary_key=True, on_delete=models.CASCADE, related_name="+"
+        "incidents.Incident", primary_key=True, on_delete=models.CASCADE, related_name="fact"
     )
     # dimensions
     reported_at = models.DateTimeField()
@@ -188,6 +190,20 @@ SUMMARY_COUNTS = (
 )
 
 
+# The alert-noise figures a day summary keeps (reports/noise.py; summaries.NOISE_SUMS
+# defines each). `alerts_hist` beside them: {alerts: incidents}, exact.
+NOISE_SUMS = (
+    "pages",
+    "pages_ended",
+    "pages_quiet",
+    "pages_answered",
+    "answers_page_yes",
+    "answers_page_no",
+    "answers_incident_yes",
+    "answers_incident_no",
+)
+
+
 class DaySummary(models.Model):
     """The facts of one UTC day, summed (reports/summaries.py keeps them from the facts;
     docs/metrics.md, "Day summaries"): for every incident of the day (`dim` "all"), and
@@ -197,7 +213,8 @@ class DaySummary(models.Model):
     have it (`<duration>_n`), their sum (`<duration>_sum`, seconds) and a histogram of
     its values in fixed log-scale bins (`<duration>_hist`: {bin: count}, summaries.BINS),
     so a month's or a year's counts, means and bucket medians are read from ~30 or ~365
-    rows instead of every fact."""
+    rows instead of every fact. And the alert-noise figures of `NOISE_SUMS`, with the
+    histogram of the alerts per incident (`alerts_hist`: {alerts: incidents}, exact)."""
 
     day = models.DateField()
     dim = models.CharField(max_length=10)
@@ -236,6 +253,16 @@ class DaySummary(models.Model):
     gap_s_n = models.PositiveIntegerField(default=0)
     gap_s_sum = models.FloatField(default=0.0)
     gap_s_hist = models.JSONField(default=dict)
+    # alert noise (summaries.NOISE_SUMS says what each counts)
+    alerts_hist = models.JSONField(default=dict)
+    pages = models.PositiveIntegerField(default=0)
+    pages_ended = models.PositiveIntegerField(default=0)
+    pages_quiet = models.PositiveIntegerField(default=0)
+    pages_answered = models.PositiveIntegerField(default=0)
+    answers_page_yes = models.PositiveIntegerField(default=0)
+    answers_page_no = models.PositiveIntegerField(default=0)
+    answers_incident_yes = models.PositiveIntegerField(default=0)
+    answers_incident_no = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -248,3 +275,87 @@ class DaySummary(models.Model):
 
     def __str__(self) -> str:
         return f"summary of {self.day} ({self.dim} {self.value} P{self.priority})"
+
+
+class AlertDaySummary(models.Model):
+    """The alert-noise tables' figures of one UTC day (reports/summaries.py keeps them with
+    the day summaries; docs/metrics.md, "Alert-noise day summaries"): for the alerts of
+    the incidents reported that day, one row per incident service × incident team ×
+    integration (`kind` "integration") and per incident service × incident team × alert
+    service × alert name (`kind` "name"): the alerts, the incidents they opened or joined,
+    those of them that ended with no human action, the alerts that resolved by
+    themselves, and the "actionable" / "not actionable" answers on those incidents. Each
+    incident is on one day with one service and team, so a period's (or a service's,
+    a team's) figures are the sums of its rows."""
+
+    day = models.DateField()
+    kind = models.CharField(max_length=12)  # integration | name
+    # the incidents' service and team (what the filters select), as on their facts
+    service = models.ForeignKey(
+        "catalog.Service",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # (the indexes below lead with them)
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # (the indexes below lead with them)
+    )
+    integration = models.ForeignKey(
+        "catalog.Integration",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # (never looked up alone)
+    )
+    alert_service = models.ForeignKey(
+        "catalog.Service",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # (never looked up alone)
+    )
+    name = models.CharField(max_length=200, blank=True, default="")  # noise.NAME_MAX
+    alerts = models.PositiveIntegerField(default=0)
+    incidents = models.PositiveIntegerField(default=0)
+    quiet_incidents = models.PositiveIntegerField(default=0)
+    short = models.PositiveIntegerField(default=0)  # resolved by itself
+    answered_yes = models.PositiveIntegerField(default=0)
+    answered_no = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            # a period's rows of one kind, with everything a table sums (index-only)
+            models.Index(
+                fields=[
+                    "kind",
+                    "day",
+                    "service",
+                    "team",
+                    "integration",
+                    "alert_service",
+                    "name",
+                    "alerts",
+                    "incidents",
+                    "quiet_incidents",
+                    "short",
+                    "answered_yes",
+                    "answered_no",
+                ],
+                name="alert_day_kind",
+            ),
+            # one service's (a team's) rows of a period
+            models.Index(fields=["service", "kind", "day"], name="alert_day_service"),
+            models.Index(fields=["team", "kind", "day"], name="alert_day_team"),
+        ]
+
+    def __str__(self) -> str:
+        return f"alert noise of {self.day} ({self.kind})"

@@ -26,12 +26,22 @@ incident (`alerts_alert.incident_id`, the foreign key's index, between the perio
 first and last incident ids: `id_range`), and test "no human action" per alert against
 the partial index of the quiet facts (`fact_quiet`); answers through their incident or
 page (the foreign keys' indexes).
+
+A period's whole days that are summarised are read from the day summaries instead
+(reports/summaries.py: the figures' sums and the alerts-per-incident histogram of each
+day; reports/alert_days.py: the tables' rows of each day), the rest of it (a partial day
+at either end, today) as above; the same figures (tests/reports/test_noise_summaries.py).
+The tables' ranking then happens here, over the summed rows: ties in alerts by
+integration id, or by service id and name in code-point order. The suggestions' bursts
+and labels read the alerts of the top integrations as before.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -49,25 +59,25 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
-    Value,
     Window,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce, Lag, NullIf, Substr
+from django.db.models.functions import Lag
 from django.urls import reverse
 
 from tocsin.alerts.models import Alert
 from tocsin.catalog.models import Grouping, Integration, Service
 from tocsin.escalation.models import ClimbState, Page, PageFeedback
 from tocsin.incidents.models import TimelineEntry
+from tocsin.reports import alert_days, summaries
+from tocsin.reports.alert_days import INTEGRATION, NAME, NAME_MAX, SHORT
 from tocsin.reports.facts import human_actions
 from tocsin.reports.metrics import Filters, RateStat, register_metric
 from tocsin.reports.models import IncidentFact
 
-SHORT = dt.timedelta(minutes=5)
+__all__ = ["NAME_MAX", "SHORT"]  # (defined with the day summaries: reports/alert_days.py)
 TOP_DEFAULT = 10
 TOP_MAX = 50
-NAME_MAX = 200
 # Suggestion thresholds (docs/alert-noise.md).
 FLAP_MIN_ALERTS = 3
 FLAP_SHARE = 0.8
@@ -170,19 +180,12 @@ def pages_of(filters: Filters) -> QuerySet[Page]:
 
 def alert_name() -> Any:
     """An alert's name: its `alertname` label, else its summary (cut to NAME_MAX)."""
-    return Coalesce(
-        NullIf(Substr(KT("labels__alertname"), 1, NAME_MAX), Value("")),
-        Substr("summary", 1, NAME_MAX),
-    )
+    return alert_days.alert_name()
 
 
-def _short() -> Q:
-    """On alerts annotated with `quiet=is_quiet()`: resolved by itself."""
-    return (
-        Q(quiet=True)
-        & Q(resolved_at__isnull=False)
-        & Q(resolved_at__lte=F("first_seen_at") + SHORT)
-    )
+def _edges(filters: Filters, days: summaries.Plan | summaries.Days) -> list[Filters]:
+    """The parts of the period that are not whole summarised days, as periods."""
+    return [dataclasses.replace(filters, since=a, until=b) for a, b in days.edges]
 
 
 # --- alerts per incident -----------------------------------------------------------------------
@@ -206,7 +209,41 @@ class CountStat4:
 
 
 def alerts_per_incident(filters: Filters) -> CountStat4:
-    """From the facts' `alert_count` (the alerts that joined each incident)."""
+    """From the facts' `alert_count` (the alerts that joined each incident); over whole
+    summarised days, from the days' histograms of it (exact: a bin is a count)."""
+    p = summaries.plan(filters)
+    if p is None:
+        return _alerts_per_incident(filters)
+    hist = summaries.histogram_total(p, "alerts")
+    for edge in _edges(filters, p):
+        counted = (
+            edge.facts()
+            .filter(alert_count__gt=0)
+            .values("alert_count")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for r in counted:
+            hist[r["alert_count"]] = hist.get(r["alert_count"], 0) + r["n"]
+    n = sum(hist.values())
+    if n == 0:
+        return CountStat4(0, None, None, None)
+    ranked = sorted(hist.items())
+
+    def at(rank: int) -> float:
+        seen = 0
+        for alerts, incidents in ranked:
+            seen += incidents
+            if rank < seen:
+                return float(alerts)
+        raise ValueError(rank)
+
+    middle = [at((n - 1) // 2)] + ([at(n // 2)] if n % 2 == 0 else [])
+    total = sum(alerts * incidents for alerts, incidents in ranked)
+    return CountStat4(n, total / n, sum(middle) / len(middle), at(math.ceil(0.9 * n) - 1))
+
+
+def _alerts_per_incident(filters: Filters) -> CountStat4:
     with_alerts = filters.facts().filter(alert_count__gt=0)
     agg = with_alerts.aggregate(incidents=Count("pk"), alerts=Sum("alert_count"))
     n = int(agg["incidents"] or 0)
@@ -225,25 +262,52 @@ def alerts_per_incident(filters: Filters) -> CountStat4:
 # --- pages and answers --------------------------------------------------------------------------
 
 
+def _summed(
+    filters: Filters, read: Callable[[Filters], tuple[int, ...]], figures: tuple[str, ...]
+) -> tuple[int, ...]:
+    """A figure's counts over the period: `figures` (NOISE_SUMS) of the whole summarised
+    days plus `read` (from the facts, answers, pages) of the rest; `read` of all of it
+    when there are no such days (or no summary for these filters)."""
+    p = summaries.plan(filters)
+    if p is None:
+        return read(filters)
+    sums = summaries.noise_sums(p)
+    out = [sums[name] for name in figures]
+    for edge in _edges(filters, p):
+        out = [a + b for a, b in zip(out, read(edge), strict=True)]
+    return tuple(out)
+
+
 def pages_without_action(filters: Filters) -> RateStat:
     """Pages whose incident had no human action, of the pages whose incident ended."""
+    quiet, total = _summed(filters, _pages_without_action, ("pages_quiet", "pages_ended"))
+    return RateStat.of(quiet, total)
+
+
+def _pages_without_action(filters: Filters) -> tuple[int, int]:
     agg = filters.facts().aggregate(
         total=Sum("page_count", filter=Q(resolved=True)),
         quiet=Sum("page_count", filter=Q(no_human_action=True)),
     )
-    return RateStat.of(int(agg["quiet"] or 0), int(agg["total"] or 0))
+    return int(agg["quiet"] or 0), int(agg["total"] or 0)
 
 
 def pages_actionable(filters: Filters) -> RateStat:
     """Answers "yes, actionable", of every answer (page and incident answers alike)."""
-    agg = PageFeedback.objects.filter(incident_id__in=incident_ids(filters)).aggregate(
-        total=Count("pk"), yes=Count("pk", filter=Q(actionable=True))
+    split = feedback_split(filters)
+    return RateStat.of(
+        split.page_yes + split.incident_yes,
+        split.page_yes + split.page_no + split.incident_yes + split.incident_no,
     )
-    return RateStat.of(int(agg["yes"] or 0), int(agg["total"] or 0))
 
 
 def pages_answered(filters: Filters) -> RateStat:
     """Pages that got at least one answer, of the period's pages."""
+    answered, total = _summed(filters, _pages_answered, ("pages_answered", "pages"))
+    return RateStat.of(answered, total)
+
+
+def _pages_answered(filters: Filters) -> tuple[int, int]:
     # from the answers (far fewer than the pages): the distinct pages answered that are
     # pages of the period (not responder requests); the pages, from the facts' page_count
     answered = (
@@ -254,7 +318,7 @@ def pages_answered(filters: Filters) -> RateStat:
         .count()
     )
     total = filters.facts().aggregate(n=Sum("page_count"))["n"]
-    return RateStat.of(answered, int(total or 0))
+    return answered, int(total or 0)
 
 
 @dataclass(frozen=True)
@@ -266,13 +330,33 @@ class FeedbackSplit:
 
 
 def feedback_split(filters: Filters) -> FeedbackSplit:
+    return FeedbackSplit(
+        *_summed(
+            filters,
+            _feedback_split,
+            (
+                "answers_page_yes",
+                "answers_page_no",
+                "answers_incident_yes",
+                "answers_incident_no",
+            ),
+        )
+    )
+
+
+def _feedback_split(filters: Filters) -> tuple[int, int, int, int]:
     agg = PageFeedback.objects.filter(incident_id__in=incident_ids(filters)).aggregate(
         page_yes=Count("pk", filter=Q(page__isnull=False, actionable=True)),
         page_no=Count("pk", filter=Q(page__isnull=False, actionable=False)),
         incident_yes=Count("pk", filter=Q(page__isnull=True, actionable=True)),
         incident_no=Count("pk", filter=Q(page__isnull=True, actionable=False)),
     )
-    return FeedbackSplit(**{k: int(v or 0) for k, v in agg.items()})
+    return (
+        int(agg["page_yes"] or 0),
+        int(agg["page_no"] or 0),
+        int(agg["incident_yes"] or 0),
+        int(agg["incident_no"] or 0),
+    )
 
 
 # --- the noisiest --------------------------------------------------------------------------------
@@ -312,54 +396,91 @@ def _top(n: int) -> int:
     return max(1, min(int(n), TOP_MAX))
 
 
-def noisiest_integrations(filters: Filters, top: int = TOP_DEFAULT) -> list[NoisyRow]:
-    rows = list(
+def _table_days(filters: Filters) -> summaries.Days | None:
+    """The whole summarised days of the period, for the tables: their rows carry the
+    incidents' service and team (the page's filters), not priority, category or source."""
+    if filters.priority is not None or filters.category is not None or filters.source is not None:
+        return None
+    return summaries.whole_days(filters)
+
+
+def _ranked(
+    filters: Filters,
+    kind: str,
+    top: int,
+    read: Callable[[Filters, int | None], list[tuple[Any, alert_days.Row]]],
+) -> list[tuple[Any, alert_days.Row]]:
+    """A table's top rows: from the alerts (`read`), or the whole summarised days' rows
+    plus `read` of the rest of the period (every row of it), summed, then ranked by
+    alerts, ties by key."""
+    days = _table_days(filters)
+    if days is None:
+        return read(filters, _top(top))
+    parts = [alert_days.table(kind, days, service=filters.service, team=filters.team)]
+    parts += [dict(read(edge, None)) for edge in _edges(filters, days)]
+    rows = alert_days.merged(parts)
+    return sorted(rows.items(), key=lambda kv: (-kv[1].alerts, kv[0]))[: _top(top)]
+
+
+def _integration_rows(filters: Filters, top: int | None) -> list[tuple[int, alert_days.Row]]:
+    """(integration id, row) from the period's alerts, by alerts (the first `top`, or
+    all), with the answers on their incidents."""
+    grouped = (
         alerts_of(filters)
         .annotate(quiet=is_quiet())
         .values("integration_id")
-        .annotate(
-            alerts=Count("id"),
-            incidents=Count("incident_id", distinct=True),
-            quiet_incidents=Count("incident_id", distinct=True, filter=Q(quiet=True)),
-            short=Count("id", filter=_short()),
-        )
-        .order_by("-alerts", "integration_id")[: _top(top)]
+        .annotate(**alert_days.counts(Q(quiet=True)))
+        .order_by("-alerts", "integration_id")
     )
+    rows = list(grouped[:top] if top is not None else grouped)
     ids = [r["integration_id"] for r in rows]
-    integrations = {
-        i.pk: i for i in Integration.objects.filter(pk__in=ids).select_related("service")
-    }
     answers = {
         r["incident__alerts__integration_id"]: r
         for r in PageFeedback.objects.filter(
             incident_id__in=incident_ids(filters), incident__alerts__integration_id__in=ids
         )
         .values("incident__alerts__integration_id")
-        .annotate(
-            yes=Count("pk", distinct=True, filter=Q(actionable=True)),
-            no=Count("pk", distinct=True, filter=Q(actionable=False)),
-        )
+        .annotate(**alert_days.answers())
         .order_by()
     }
+    return [(r["integration_id"], _row(r, answers.get(r["integration_id"], {}))) for r in rows]
+
+
+def _row(counted: dict[str, Any], said: dict[str, Any]) -> alert_days.Row:
+    return alert_days.Row(
+        alerts=counted["alerts"],
+        incidents=counted["incidents"],
+        quiet_incidents=counted["quiet_incidents"],
+        short=counted["short"],
+        answered_yes=said.get("yes", 0),
+        answered_no=said.get("no", 0),
+    )
+
+
+def noisiest_integrations(filters: Filters, top: int = TOP_DEFAULT) -> list[NoisyRow]:
+    rows = _ranked(filters, INTEGRATION, top, _integration_rows)
+    ids = [integration_id for integration_id, _ in rows]
+    integrations = {
+        i.pk: i for i in Integration.objects.filter(pk__in=ids).select_related("service")
+    }
     out = []
-    for r in rows:
-        integration = integrations.get(r["integration_id"])
-        label = integration_label(integration) if integration else f"#{r['integration_id']}"
+    for integration_id, r in rows:
+        integration = integrations.get(integration_id)
+        label = integration_label(integration) if integration else f"#{integration_id}"
         svc = integration.service if integration else None
-        said = answers.get(r["integration_id"], {})
         out.append(
             NoisyRow(
                 kind="integration",
                 name=label,
                 service_id=svc.pk if svc else None,
                 service=svc.name if svc else "",
-                integration_id=r["integration_id"],
-                alerts=r["alerts"],
-                incidents=r["incidents"],
-                incidents_without_action=r["quiet_incidents"],
-                resolved_by_itself=r["short"],
-                answered_yes=said.get("yes", 0),
-                answered_no=said.get("no", 0),
+                integration_id=integration_id,
+                alerts=r.alerts,
+                incidents=r.incidents,
+                incidents_without_action=r.quiet_incidents,
+                resolved_by_itself=r.short,
+                answered_yes=r.answered_yes,
+                answered_no=r.answered_no,
                 grouping=svc.grouping if svc else "",
             )
         )
@@ -370,22 +491,17 @@ def integration_label(integration: Integration) -> str:
     return integration.name or integration.get_kind_display()
 
 
-def noisiest_names(filters: Filters, top: int = TOP_DEFAULT) -> list[NoisyRow]:
-    rows = list(
+def _name_rows(filters: Filters, top: int | None) -> list[tuple[tuple[int, str], alert_days.Row]]:
+    """((alert service id, alert name), row) from the period's alerts, by alerts (the
+    first `top`, or all), with the answers on their incidents."""
+    grouped = (
         alerts_of(filters)
         .annotate(alert_name=alert_name(), quiet=is_quiet())
         .values("service_id", "alert_name")
-        .annotate(
-            alerts=Count("id"),
-            incidents=Count("incident_id", distinct=True),
-            quiet_incidents=Count("incident_id", distinct=True, filter=Q(quiet=True)),
-            short=Count("id", filter=_short()),
-        )
-        .order_by("-alerts", "service_id", "alert_name")[: _top(top)]
+        .annotate(**alert_days.counts(Q(quiet=True)))
+        .order_by("-alerts", "service_id", "alert_name")
     )
-    services = dict(
-        Service.objects.filter(pk__in={r["service_id"] for r in rows}).values_list("pk", "name")
-    )
+    rows = list(grouped[:top] if top is not None else grouped)
     names = {r["alert_name"] for r in rows}
     answers: dict[tuple[int, str], dict[str, int]] = {}
     if rows:
@@ -395,40 +511,40 @@ def noisiest_names(filters: Filters, top: int = TOP_DEFAULT) -> list[NoisyRow]:
             .annotate(alert_name=alert_name())
             .filter(alert_name__in=names)
             .values("service_id", "alert_name")
-            .annotate(
-                yes=Count(
-                    "incident__page_feedback",
-                    distinct=True,
-                    filter=Q(incident__page_feedback__actionable=True),
-                ),
-                no=Count(
-                    "incident__page_feedback",
-                    distinct=True,
-                    filter=Q(incident__page_feedback__actionable=False),
-                ),
-            )
+            .annotate(**alert_days.answers("incident__page_feedback"))
             .order_by()
         ):
             answers[(r["service_id"], r["alert_name"])] = r
-    out = []
-    for r in rows:
-        said = answers.get((r["service_id"], r["alert_name"]), {})
-        out.append(
-            NoisyRow(
-                kind="alert_name",
-                name=r["alert_name"] or "",
-                service_id=r["service_id"],
-                service=services.get(r["service_id"], ""),
-                integration_id=None,
-                alerts=r["alerts"],
-                incidents=r["incidents"],
-                incidents_without_action=r["quiet_incidents"],
-                resolved_by_itself=r["short"],
-                answered_yes=said.get("yes", 0),
-                answered_no=said.get("no", 0),
-            )
+    return [
+        (
+            (r["service_id"], r["alert_name"] or ""),
+            _row(r, answers.get((r["service_id"], r["alert_name"]), {})),
         )
-    return out
+        for r in rows
+    ]
+
+
+def noisiest_names(filters: Filters, top: int = TOP_DEFAULT) -> list[NoisyRow]:
+    rows = _ranked(filters, NAME, top, _name_rows)
+    services = dict(
+        Service.objects.filter(pk__in={key[0] for key, _ in rows}).values_list("pk", "name")
+    )
+    return [
+        NoisyRow(
+            kind="alert_name",
+            name=name,
+            service_id=service_id,
+            service=services.get(service_id, ""),
+            integration_id=None,
+            alerts=r.alerts,
+            incidents=r.incidents,
+            incidents_without_action=r.quiet_incidents,
+            resolved_by_itself=r.short,
+            answered_yes=r.answered_yes,
+            answered_no=r.answered_no,
+        )
+        for (service_id, name), r in rows
+    ]
 
 
 # --- suggestions ---------------------------------------------------------------------------------
@@ -448,43 +564,75 @@ class Suggestion:
         return asdict(self)
 
 
-def burst_incidents(filters: Filters, integration_id: int) -> int:
-    """The integration's incidents in the period whose alert came within BURST after the
-    integration's previous alert, which belonged to another incident: incidents grouping
-    would have merged. One query: a window (LAG) over the integration's alerts of the
-    period, in the order they fired — one sort, no alert compared with every other."""
+def burst_counts(filters: Filters, integration_ids: list[int]) -> dict[int, int]:
+    """For each of these integrations, its incidents in the period whose alert came within
+    BURST after the integration's previous alert, which belonged to another incident:
+    incidents grouping would have merged. One query for them all: a window (LAG) over
+    each integration's alerts of the period (`PARTITION BY` integration), in the order
+    they fired — one pass over the period's alerts, one sort, no alert compared with
+    every other. (One query an integration read the period's alerts once each: ~0.4 s
+    an integration over a year at a million incidents.)"""
+    if not integration_ids:
+        return {}
     order = [F("first_seen_at").asc(), F("id").asc()]
-    return int(
+    each = [F("integration_id")]
+    bursts = (
         alerts_of(filters)
-        .filter(integration_id=integration_id)
+        .filter(integration_id__in=integration_ids)
         .annotate(
-            prev_at=Window(Lag("first_seen_at"), order_by=order),
-            prev_incident=Window(Lag("incident_id"), order_by=order),
+            prev_at=Window(Lag("first_seen_at"), partition_by=each, order_by=order),
+            prev_incident=Window(Lag("incident_id"), partition_by=each, order_by=order),
         )
         .filter(prev_incident__isnull=False, first_seen_at__lte=F("prev_at") + BURST)
         .exclude(prev_incident=F("incident_id"))
-        .aggregate(n=Count("incident_id", distinct=True))["n"]
-        or 0
+        .values_list("integration_id", "incident_id")
     )
+    # (distinct here: `.distinct()` on a query filtered on its window functions counted
+    # other rows, 1,459 bursts where there are 1,419 on the bench data)
+    counted = Counter(integration for integration, _ in set(bursts))
+    return {integration: counted.get(integration, 0) for integration in integration_ids}
 
 
-def group_label_for(filters: Filters, integration_id: int, incidents: int) -> str | None:
-    """A label that most of the integration's alerts carry with few values (fewer than
-    half the incidents): grouping by it would merge incidents. One aggregate query."""
-    alerts = alerts_of(filters).filter(integration_id=integration_id)
+def burst_incidents(filters: Filters, integration_id: int) -> int:
+    """burst_counts() of one integration."""
+    return burst_counts(filters, [integration_id])[integration_id]
+
+
+def group_labels(filters: Filters, incidents: dict[int, int]) -> dict[int, str | None]:
+    """For each integration ({id: its incidents in the period}), a label that most of its
+    alerts carry with few values (fewer than half the incidents): grouping by it would
+    merge incidents. One aggregate query, grouped by integration."""
+    if not incidents:
+        return {}
     aggregates: dict[str, Any] = {"n": Count("id")}
     for i, label in enumerate(GROUP_LABEL_CANDIDATES):
         aggregates[f"has{i}"] = Count("id", filter=Q(labels__has_key=label))
         aggregates[f"values{i}"] = Count(KT(f"labels__{label}"), distinct=True)
-    agg = alerts.aggregate(**aggregates)
-    n = int(agg["n"] or 0)
-    best: tuple[int, str] | None = None
-    for i, label in enumerate(GROUP_LABEL_CANDIDATES):
-        has, values = int(agg[f"has{i}"] or 0), int(agg[f"values{i}"] or 0)
-        fits = n and has >= GROUP_LABEL_COVERAGE * n and 0 < values <= incidents / 2
-        if fits and (best is None or values < best[0]):
-            best = (values, label)
-    return best[1] if best else None
+    found = {
+        r["integration_id"]: r
+        for r in alerts_of(filters)
+        .filter(integration_id__in=list(incidents))
+        .values("integration_id")
+        .annotate(**aggregates)
+        .order_by()
+    }
+    out: dict[int, str | None] = {}
+    for integration, of in incidents.items():
+        agg = found.get(integration, {})
+        n = int(agg.get("n") or 0)
+        best: tuple[int, str] | None = None
+        for i, label in enumerate(GROUP_LABEL_CANDIDATES):
+            has, values = int(agg.get(f"has{i}") or 0), int(agg.get(f"values{i}") or 0)
+            fits = n and has >= GROUP_LABEL_COVERAGE * n and 0 < values <= of / 2
+            if fits and (best is None or values < best[0]):
+                best = (values, label)
+        out[integration] = best[1] if best else None
+    return out
+
+
+def group_label_for(filters: Filters, integration_id: int, incidents: int) -> str | None:
+    """group_labels() of one integration."""
+    return group_labels(filters, {integration_id: incidents})[integration_id]
 
 
 def _service_url(service_id: int | None, anchor: str) -> str:
@@ -539,17 +687,29 @@ def suggestions(
                     service=row.service,
                 )
             )
+    # the integrations that may want grouping: their bursts, then the labels of those
+    # with enough of them (one query each for them all)
+    ungrouped = [
+        row.integration_id
+        for row in integrations
+        if row.integration_id is not None
+        and row.incidents >= UNGROUPED_MIN_INCIDENTS
+        and (row.alerts_per_incident or 0) <= UNGROUPED_MAX_PER_INCIDENT
+    ]
+    burst = burst_counts(filters, ungrouped)
+    labels = group_labels(
+        filters,
+        {
+            row.integration_id: row.incidents
+            for row in integrations
+            if row.integration_id is not None
+            and burst.get(row.integration_id, 0) >= UNGROUPED_MIN_BURSTS
+        },
+    )
     for row in integrations:
-        per = row.alerts_per_incident or 0
-        bursts = 0
-        if (
-            row.incidents >= UNGROUPED_MIN_INCIDENTS
-            and per <= UNGROUPED_MAX_PER_INCIDENT
-            and row.integration_id is not None
-        ):
-            bursts = burst_incidents(filters, row.integration_id)
+        bursts = burst.get(row.integration_id, 0) if row.integration_id is not None else 0
         if bursts >= UNGROUPED_MIN_BURSTS and row.integration_id is not None:
-            label = group_label_for(filters, row.integration_id, row.incidents)
+            label = labels[row.integration_id]
             if label is not None or row.grouping != Grouping.LABELS:
                 by = f"the label “{label}”" if label else "labels its alerts share"
                 minutes = int(BURST.total_seconds() // 60)

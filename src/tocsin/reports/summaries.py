@@ -47,9 +47,13 @@ from django.db.models import Count, F, FloatField, Max, Min, Q, QuerySet, Sum, V
 from django.db.models.functions import Floor, Ln
 
 from tocsin.core.clock import now
+from tocsin.escalation.models import ClimbState, Page, PageFeedback
+from tocsin.reports import alert_days
 from tocsin.reports.models import (
     DURATIONS,
+    NOISE_SUMS,
     SUMMARY_COUNTS,
+    AlertDaySummary,
     DaySummary,
     FactsWatermark,
     IncidentFact,
@@ -85,6 +89,28 @@ COUNTS: dict[str, Q | None] = {
     "major": Q(major=True),
 }
 assert tuple(COUNTS) == SUMMARY_COUNTS
+
+# The alert-noise figures (reports/noise.py defines them): pages of the day's incidents
+# (not responder requests; the facts' `page_count`), of those that ended, of those that
+# ended with no human action; the pages that got an answer; the answers, about a page or
+# about an incident's paging as a whole, "actionable" (yes) or not. The first three are
+# sums over the facts (`_aggregates`), the rest counted from the pages and answers
+# (`_feedback`). Beside them, `alerts_hist`: {alerts: incidents} over the incidents with
+# at least one alert (the facts' `alert_count`).
+NOISE_FACT_SUMS: dict[str, tuple[str, Q | None]] = {
+    "pages": ("page_count", None),
+    "pages_ended": ("page_count", Q(resolved=True)),
+    "pages_quiet": ("page_count", Q(no_human_action=True)),
+}
+NOISE_ANSWERS: dict[str, Q] = {
+    "answers_page_yes": Q(page__isnull=False, actionable=True),
+    "answers_page_no": Q(page__isnull=False, actionable=False),
+    "answers_incident_yes": Q(page__isnull=True, actionable=True),
+    "answers_incident_no": Q(page__isnull=True, actionable=False),
+}
+assert (*NOISE_FACT_SUMS, "pages_answered", *NOISE_ANSWERS) == NOISE_SUMS
+# the histograms a summary keeps: each duration's, and the alerts per incident
+HISTOGRAMS = (*DURATIONS, "alerts")
 
 # dim -> the fact column it groups by (None: every incident)
 DIMS: dict[str, str | None] = {
@@ -167,12 +193,23 @@ def _runs(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
     return out
 
 
-def _facts_of(runs: list[tuple[dt.date, dt.date]]) -> QuerySet[IncidentFact]:
-    """The facts reported on these days (through the period index: reported_at ranges)."""
+def days_q(runs: list[tuple[dt.date, dt.date]], fact: str = "") -> Q:
+    """Reported on these days: a filter on the facts' reported_at (ranges: the period
+    index), or, with `fact` ("incident__fact__"), on the fact of a row's incident."""
     q = Q()
     for first, end in runs:
-        q |= Q(reported_at__gte=_midnight(first), reported_at__lt=_midnight(end))
-    return IncidentFact.objects.filter(q)
+        q |= Q(
+            **{
+                f"{fact}reported_at__gte": _midnight(first),
+                f"{fact}reported_at__lt": _midnight(end),
+            }
+        )
+    return q
+
+
+def _facts_of(runs: list[tuple[dt.date, dt.date]]) -> QuerySet[IncidentFact]:
+    """The facts reported on these days (through the period index: reported_at ranges)."""
+    return IncidentFact.objects.filter(days_q(runs))
 
 
 def _aggregates() -> dict[str, Any]:
@@ -185,6 +222,8 @@ def _aggregates() -> dict[str, Any]:
     for column in DURATIONS:
         agg[f"x_{column}_n"] = Count(column)
         agg[f"x_{column}_sum"] = Sum(column)
+    for name, (column, q) in NOISE_FACT_SUMS.items():
+        agg[f"x_{name}"] = Sum(column, filter=q)
     agg["x_first_id"] = Min("incident_id")
     agg["x_last_id"] = Max("incident_id")
     return agg
@@ -195,7 +234,7 @@ Key = tuple[dt.date, str, str, int]
 
 def _add(into: dict[str, Any], row: dict[str, Any]) -> None:
     """Add one summary's figures to another's (the every-priority row)."""
-    for name in SUMMARY_COUNTS:
+    for name in (*SUMMARY_COUNTS, *NOISE_SUMS):
         into[name] = into.get(name, 0) + row[name]
     for column in DURATIONS:
         into[f"{column}_n"] = into.get(f"{column}_n", 0) + row[f"{column}_n"]
@@ -204,9 +243,43 @@ def _add(into: dict[str, Any], row: dict[str, Any]) -> None:
     into["last_id"] = max(into.get("last_id", row["last_id"]), row["last_id"])
 
 
-def _compute(facts: QuerySet[IncidentFact]) -> list[DaySummary]:
-    """The summary rows of these facts' days: grouped counts and sums, then the grouped
-    bins of each duration, one query each per dimension."""
+def _feedback(
+    runs: list[tuple[dt.date, dt.date]], column: str | None
+) -> Iterator[tuple[dict[str, Any], str, int]]:
+    """(group, figure, count) of the answers and answered pages of these days'
+    incidents, grouped as the facts are (`reported_day`, `priority`, `column`): read
+    from the answers and the answered pages (few), through their incident's fact."""
+    fact = "incident__fact__"
+    group = {"reported_day": F(f"{fact}reported_day"), "priority": F(f"{fact}priority")}
+    where = days_q(runs, fact)
+    if column:
+        group[column] = F(f"{fact}{column}")
+        where &= Q(**{f"{fact}{column}__isnull": False})
+    answers = (
+        PageFeedback.objects.filter(where)
+        .values(**group)
+        .annotate(**{name: Count("pk", filter=q) for name, q in NOISE_ANSWERS.items()})
+        .order_by()
+    )
+    for r in answers:
+        for name in NOISE_ANSWERS:
+            yield r, name, r[name]
+    answered = (
+        Page.objects.filter(where, feedback__isnull=False)
+        .exclude(escalation__state=ClimbState.RESPONDERS)
+        .values(**group)
+        .annotate(n=Count("pk", distinct=True))
+        .order_by()
+    )
+    for r in answered:
+        yield r, "pages_answered", r["n"]
+
+
+def _compute(runs: list[tuple[dt.date, dt.date]]) -> list[DaySummary]:
+    """The summary rows of these days: grouped counts and sums of their facts, the
+    grouped bins of each duration and of the alerts per incident, and the answers, a few
+    queries each per dimension."""
+    facts = _facts_of(runs)
     rows: dict[Key, dict[str, Any]] = {}
     hists: dict[Key, dict[str, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
     aggregates = _aggregates()
@@ -223,21 +296,36 @@ def _compute(facts: QuerySet[IncidentFact]) -> list[DaySummary]:
             row = {name.removeprefix("x_"): r[name] for name in aggregates}
             for column_ in DURATIONS:
                 row[f"{column_}_sum"] = row[f"{column_}_sum"] or 0.0
+            for name in NOISE_SUMS:
+                row[name] = row.get(name) or 0
             rows[key(r, r["priority"])] = row
             _add(rows.setdefault(key(r, ALL_PRIORITIES), {}), row)
-        for duration in DURATIONS:
-            binned = (
-                of.filter(**{f"{duration}__isnull": False})
-                .annotate(b=bin_expression(duration))
-                .values(*group, "b")
-                .annotate(n=Count("pk"))
-                .order_by()
-            )
+        binned_by: dict[str, QuerySet[Any]] = {
+            duration: of.filter(**{f"{duration}__isnull": False})
+            .annotate(b=bin_expression(duration))
+            .values(*group, "b")
+            .annotate(n=Count("pk"))
+            .order_by()
+            for duration in DURATIONS
+        }
+        binned_by["alerts"] = (  # exact: a bin is a count of alerts
+            of.filter(alert_count__gt=0)
+            .annotate(b=F("alert_count"))
+            .values(*group, "b")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for name, binned in binned_by.items():
             for r in binned:
                 b = int(r["b"])
                 for priority in (r["priority"], ALL_PRIORITIES):
-                    hist = hists[key(r, priority)][duration]
+                    hist = hists[key(r, priority)][name]
                     hist[b] = hist.get(b, 0) + r["n"]
+        for r, name, n in _feedback(runs, column):
+            for priority in (r["priority"], ALL_PRIORITIES):
+                found = rows.get(key(r, priority))
+                if found is not None:  # (its fact is there: the same days, the same dims)
+                    found[name] += n
     out = []
     for (day, dim, value, priority), row in rows.items():
         binned_ = hists.get((day, dim, value, priority), {})
@@ -250,7 +338,7 @@ def _compute(facts: QuerySet[IncidentFact]) -> list[DaySummary]:
                 **row,
                 **{
                     f"{d}_hist": {str(b): n for b, n in sorted(binned_.get(d, {}).items())}
-                    for d in DURATIONS
+                    for d in HISTOGRAMS
                 },
             )
         )
@@ -275,9 +363,10 @@ def rebuild_days(days: Iterable[dt.date]) -> int:
         for first, end in chunk:
             q |= Q(day__gte=first, day__lt=end)
         DaySummary.objects.filter(q).delete()
-        rows = _compute(_facts_of(chunk))
+        rows = _compute(chunk)
         DaySummary.objects.bulk_create(rows, batch_size=500)
         written += len(rows)
+        written += alert_days.rebuild(days_q(chunk, "incident__fact__"), q, _facts_of(chunk))
     return written
 
 
@@ -336,6 +425,7 @@ def rebuild_all(at: dt.datetime | None = None) -> int:
     many rows."""
     at = at or now()
     DaySummary.objects.all().delete()
+    AlertDaySummary.objects.all().delete()
     span = _span()
     done = 0
     if span is not None:
@@ -461,18 +551,21 @@ def ready() -> bool:
     return _readable() is not None
 
 
-def plan(filters: Filters) -> Plan | None:
-    """How to read this period from the summaries, or None: no whole summarised UTC day in
-    it (up to `through()`), two filters other than priority, summaries switched off
-    (`facts_only`) or not ready."""
+@dataclass(frozen=True)
+class Days:
+    """A period's whole summarised UTC days [first_day, end_day), and the rest of it
+    (`edges`: [since, until) ranges, at most two) to read from the facts."""
+
+    first_day: dt.date
+    end_day: dt.date
+    edges: tuple[tuple[dt.datetime, dt.datetime], ...]
+
+
+def whole_days(filters: Filters) -> Days | None:
+    """The whole summarised UTC days of this period (up to `through()`), or None: none,
+    summaries switched off (`facts_only`) or not ready. (plan() for the day summaries;
+    reports/alert_days.py for the alert-noise tables.)"""
     if not _enabled.get():
-        return None
-    given = [
-        (dim, getattr(filters, dim))
-        for dim in ("service", "team", "category", "source")
-        if getattr(filters, dim) is not None
-    ]
-    if len(given) > 1:
         return None
     since_day = filters.since.astimezone(dt.UTC).date()
     if _midnight(since_day) < filters.since:
@@ -491,14 +584,31 @@ def plan(filters: Filters) -> Plan | None:
         edges.append((filters.since, _midnight(since_day)))
     if _midnight(end_day) < filters.until:
         edges.append((_midnight(end_day), filters.until))
+    return Days(first_day=since_day, end_day=end_day, edges=tuple(edges))
+
+
+def plan(filters: Filters) -> Plan | None:
+    """How to read this period from the summaries, or None: no whole summarised UTC day in
+    it (up to `through()`), two filters other than priority, summaries switched off
+    (`facts_only`) or not ready."""
+    given = [
+        (dim, getattr(filters, dim))
+        for dim in ("service", "team", "category", "source")
+        if getattr(filters, dim) is not None
+    ]
+    if len(given) > 1:
+        return None
+    days = whole_days(filters)
+    if days is None:
+        return None
     dim, value = given[0] if given else ("all", "")
     return Plan(
         dim=dim,
         value=str(value) if given else "",
         priority=filters.priority or ALL_PRIORITIES,
-        first_day=since_day,
-        end_day=end_day,
-        edges=tuple(edges),
+        first_day=days.first_day,
+        end_day=days.end_day,
+        edges=days.edges,
     )
 
 
@@ -524,7 +634,7 @@ def _summed(p: Plan, column: str, bucket: str | None) -> list[tuple[Any, ...]]:
     SQL, each row's JSON expanded (`jsonb_each_text` on PostgreSQL, `json_each` on
     SQLite) and grouped by bin (and by week or month), so a year's ~365 histograms never
     reach Python."""
-    if column not in DURATIONS:
+    if column not in HISTOGRAMS:
         raise ValueError(f"no histogram for {column}")
     qn = connection.ops.quote_name
     postgres = connection.vendor == "postgresql"
@@ -560,8 +670,15 @@ def _summed(p: Plan, column: str, bucket: str | None) -> list[tuple[Any, ...]]:
 
 
 def histogram_total(p: Plan, column: str) -> dict[int, int]:
-    """The whole days' histogram of one duration ({bin: count}), summed in SQL."""
+    """The whole days' histogram of one duration, or of the alerts per incident ("alerts"),
+    ({bin: count}), summed in SQL."""
     return {int(b): int(n) for b, n in _summed(p, column, None)}
+
+
+def noise_sums(p: Plan) -> dict[str, int]:
+    """The whole days' alert-noise figures (NOISE_SUMS), summed."""
+    found = p.rows().aggregate(**{f"x_{name}": Sum(name) for name in NOISE_SUMS})
+    return {name: int(found[f"x_{name}"] or 0) for name in NOISE_SUMS}
 
 
 def histograms_by_bucket(
