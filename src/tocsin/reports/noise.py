@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any, TypedDict, TypeVar, cast
 
 from django.db import connection, transaction
 from django.db.models import (
@@ -475,16 +475,32 @@ def noisiest_integrations(filters: Filters, top: int = TOP_DEFAULT) -> list[Nois
                 service_id=svc.pk if svc else None,
                 service=svc.name if svc else "",
                 integration_id=integration_id,
-                alerts=r.alerts,
-                incidents=r.incidents,
-                incidents_without_action=r.quiet_incidents,
-                resolved_by_itself=r.short,
-                answered_yes=r.answered_yes,
-                answered_no=r.answered_no,
+                **_counted(r),
                 grouping=svc.grouping if svc else "",
             )
         )
     return out
+
+
+class _Counts(TypedDict):
+    alerts: int
+    incidents: int
+    incidents_without_action: int
+    resolved_by_itself: int
+    answered_yes: int
+    answered_no: int
+
+
+def _counted(r: alert_days.Row) -> _Counts:
+    """A ranked row's counts, as NoisyRow names them."""
+    return {
+        "alerts": r.alerts,
+        "incidents": r.incidents,
+        "incidents_without_action": r.quiet_incidents,
+        "resolved_by_itself": r.short,
+        "answered_yes": r.answered_yes,
+        "answered_no": r.answered_no,
+    }
 
 
 def integration_label(integration: Integration) -> str:
@@ -536,12 +552,7 @@ def noisiest_names(filters: Filters, top: int = TOP_DEFAULT) -> list[NoisyRow]:
             service_id=service_id,
             service=services.get(service_id, ""),
             integration_id=None,
-            alerts=r.alerts,
-            incidents=r.incidents,
-            incidents_without_action=r.quiet_incidents,
-            resolved_by_itself=r.short,
-            answered_yes=r.answered_yes,
-            answered_no=r.answered_no,
+            **_counted(r),
         )
         for (service_id, name), r in rows
     ]
