@@ -5,9 +5,12 @@ desk would leave; the answers are worked out by hand in each test."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from tocsin.accounts.models import User
+from tocsin.accounts.models import Role, Team, User
+from tocsin.catalog.models import Service
 from tocsin.core.actors import Actor
 from tocsin.core.clock import travel
 from tocsin.incidents import services
@@ -55,3 +58,29 @@ def escalate(by: User, incident: Incident, at: dt.datetime, level: int = 2) -> I
 def merge(by: User, incident: Incident, into: Incident, at: dt.datetime) -> Incident:
     with travel(at):
         return services.incident_merge(incident=incident, into=into, actor=Actor.for_user(by))
+
+
+@dataclass
+class Cast:
+    """The people, teams and services the hand-built histories share: Agnes (agent) files
+    and acts; Maya (manager) manages team Beta; services Mail and Web."""
+
+    agent: User
+    boss: User
+    alpha: Team
+    beta: Team
+    mail: Service
+    web: Service
+
+
+def cast(make_user: Callable[..., User]) -> Cast:
+    agent = make_user(Role.AGENT, username="agnes")
+    boss = make_user(Role.MANAGER, username="maya")
+    return Cast(
+        agent=agent,
+        boss=boss,
+        alpha=Team.objects.create(name="Alpha"),
+        beta=Team.objects.create(name="Beta", manager=boss),
+        mail=Service.objects.create(name="Mail"),
+        web=Service.objects.create(name="Web"),
+    )

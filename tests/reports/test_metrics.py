@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.reports.helpers import DAY, T0, act, escalate, file, m, merge, mitigate
+from tests.reports.helpers import DAY, T0, act, cast, escalate, file, m, merge, mitigate
 from tocsin.accounts.models import Role, Team, User
 from tocsin.catalog.models import Category, Service
 from tocsin.core.actors import Actor
@@ -68,12 +68,8 @@ class Day:
 
 @pytest.fixture
 def day(make_user: Callable[..., User]) -> Day:
-    agent = make_user(Role.AGENT, username="agnes")
-    boss = make_user(Role.MANAGER, username="maya")
-    alpha = Team.objects.create(name="Alpha")
-    beta = Team.objects.create(name="Beta", manager=boss)
-    mail = Service.objects.create(name="Mail")
-    web = Service.objects.create(name="Web")
+    c = cast(make_user)
+    agent, boss, alpha, beta, mail, web = c.agent, c.boss, c.alpha, c.beta, c.mail, c.web
     hardware = Category.objects.create(name="Hardware")
     low = {"impact": 4, "urgency": 4}  # the matrix's P4
     inc: dict[str, Incident] = {}

@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from tests.reports.helpers import act, file, merge
-from tocsin.accounts.models import Role, Team, User
+from tests.reports.helpers import act, cast, file, merge
+from tocsin.accounts.models import Team, User
 from tocsin.catalog.models import Service
 from tocsin.core.actors import Actor
 from tocsin.core.clock import travel
@@ -68,12 +68,8 @@ class Week:
 
 @pytest.fixture
 def week(make_user: Callable[..., User]) -> Week:
-    agent = make_user(Role.AGENT, username="agnes")
-    boss = make_user(Role.MANAGER, username="maya")
-    alpha = Team.objects.create(name="Alpha")
-    beta = Team.objects.create(name="Beta", manager=boss)
-    mail = Service.objects.create(name="Mail")
-    web = Service.objects.create(name="Web")
+    c = cast(make_user)
+    agent, boss, alpha, beta, mail, web = c.agent, c.boss, c.alpha, c.beta, c.mail, c.web
     inc: dict[str, Incident] = {}
 
     def one(name: str, when: dt.datetime, ack: float | None, resolve: float | None, **kw: Any):
