@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,3 +129,23 @@ def test_a_manager_builds_a_policy_and_gives_it_to_a_service(
     page.locator("#paging-problems").screenshot(path=str(shots / f"schedule-{viewport}.png"))
     # a refused form answers 422, which Chromium logs; nothing else
     assert [p for p in watched.problems() if "status of 422" not in p] == []
+
+
+def test_a_target_chosen_before_the_script_runs_shows_who_it_names(
+    make_user: Callable[..., User], open_as: Callable[[str], Watched]
+) -> None:
+    """On a slow connection a person can choose a target before the editor's script has
+    run; once it runs, the line under the choice names who is on call, not nothing."""
+    make_world(make_user)
+    watched = open_as("maya")
+    page = watched.page
+    held: list[Any] = []
+    page.route("**/escalation-editor.js", lambda route: held.append(route))
+    page.goto("/escalation-policies/new/", wait_until="commit")
+    first = page.locator("#level-0")
+    first.get_by_label("Target 1 of level 1").select_option(label="Platform primary")
+    expect(first.locator("[data-now-for]")).to_have_text("")  # the script has not run
+    assert len(held) == 1
+    held[0].continue_()
+    expect(first.locator("[data-now-for]")).to_have_text("On call now: Ann Archer")
+    assert watched.problems() == []

@@ -2,7 +2,8 @@
    Without JavaScript every button is a submit that the server answers with the page
    again (Add a level, Add a target, Remove, Move up/down), and each target shows who it
    names now as the page was drawn. Here:
-   - choosing another target shows at once who it names now (each option carries it);
+   - choosing another target shows at once who it names now (each option carries it),
+     including a choice made before this script ran (a slow connection, a quick hand);
    - removing a level that has targets chosen asks first;
    - a level's running total ("paged after 20 min") follows the delay fields. */
 (function () {
@@ -60,6 +61,7 @@
         event.preventDefault();
       }
     });
+    form.querySelectorAll("select[data-target-select]").forEach(showNow);
     totals(form);
   }
 
