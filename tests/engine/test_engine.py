@@ -293,8 +293,21 @@ def test_work_nobody_waits_for_gives_way_to_a_busy_alert_path() -> None:
     assert ran(t0 + dt.timedelta(seconds=77)) == ["report_facts", "sla_breaches"]
 
 
-def test_the_default_worker_defers_only_the_reports_and_retention() -> None:
+def test_the_default_worker_defers_only_what_nobody_is_paged_by() -> None:
+    """The reports and the purge give way for up to a minute; the timers that only watch
+    (SLA warnings and breaches, the status page's components) for up to 10 s; the alert
+    path, acknowledgement timeouts, commander deadlines and hand-offs never."""
     from tocsin.engine.engine import Every
 
-    deferred = {m.name for m in default_modules("w-defer") if isinstance(m, Every) and m.defer}
-    assert deferred == {"report_facts", "retention"}
+    deferred = {
+        m.name: m.defer.total_seconds()
+        for m in default_modules("w-defer")
+        if isinstance(m, Every) and m.defer
+    }
+    assert deferred == {
+        "report_facts": 60,
+        "retention": 60,
+        "sla_warnings": 10,
+        "sla_breaches": 10,
+        "status_derive": 10,
+    }

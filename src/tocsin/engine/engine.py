@@ -38,6 +38,11 @@ HEARTBEAT_KEEP = dt.timedelta(days=1)
 # How long work nobody waits for (the reports' facts, retention) may give way to a busy
 # alert path (Every's defer_while_busy).
 REPORTS_MAX_DEFER = 60.0
+# How long the timers that only watch (SLA warnings and breaches, the status page's
+# derived components) may give way to it: a storm's pages go first, and these still run
+# every few seconds during it. Between them they took a seventh of the engine thread's
+# time in a storm (docs/benchmarks.md), each turn reading every open incident.
+TIMERS_MAX_DEFER = 10.0
 
 
 class HeartbeatModule:
@@ -140,12 +145,13 @@ def default_modules(worker_id: str) -> list[EngineModule]:
         Every(StormRefreshModule(), timers),
         Every(RetentionModule(worker_id), 5 * timers, defer_while_busy=REPORTS_MAX_DEFER),
         Every(AlertHeartbeatModule(worker_id), timers),
-        SlaWarningModule(),
+        # (it looks every 5 s by itself; Every only adds the deferral)
+        Every(SlaWarningModule(), 0, defer_while_busy=TIMERS_MAX_DEFER),
         HandoffModule(),
         Every(MajorModule(), timers),  # commander deadlines (the rota's climb: escalation)
-        Every(SlaBreachModule(), timers),
+        Every(SlaBreachModule(), timers, defer_while_busy=TIMERS_MAX_DEFER),
         Every(AutoCloseModule(), 5 * timers),
-        Every(StatusDeriveModule(), timers),
+        Every(StatusDeriveModule(), timers, defer_while_busy=TIMERS_MAX_DEFER),
         UpdateReminderModule(),  # looks every 5 s by itself, like the SLA warnings
         Every(ActionItemReminderModule(), 5 * timers),
         # the reports may lag a storm by up to a minute: its pages go first
