@@ -106,6 +106,50 @@ def test_a_message_carries_payload_person_and_contact_method(agent, smtp_server)
     assert method.last_delivery_ok is True and method.last_delivery_at is not None
 
 
+def test_a_working_method_shows_its_last_delivery_to_the_minute_and_a_failure_at_once(
+    agent, smtp_server, settings: Any
+) -> None:
+    """A storm's pages to one person do not rewrite the method's row on every send: the
+    time of the last working delivery moves at most once a minute (the profile shows it
+    to the minute), while a failure is written the moment it happens."""
+    method = contact_method_add(
+        user=agent, kind="email", address=agent.email, actor=Actor.system("test setup")
+    )
+    start = dt.datetime(2026, 3, 4, 12, 0, tzinfo=dt.UTC)
+
+    def page_at(at: dt.datetime) -> None:
+        with time_machine.travel(at, tick=False):
+            outbox_enqueue(
+                channel="email",
+                recipient=agent.email,
+                subject="Page",
+                body="x",
+                person=agent,
+                contact_method=method,
+            )
+            OutboxModule().tick(now())
+        method.refresh_from_db()
+
+    page_at(start)
+    assert (method.last_delivery_ok, method.last_delivery_at) == (True, start)
+    page_at(start + dt.timedelta(seconds=30))
+    assert method.last_delivery_at == start  # the same minute as far as anyone sees
+    page_at(start + dt.timedelta(seconds=61))
+    assert method.last_delivery_at == start + dt.timedelta(seconds=61)
+    # a refused address ten seconds later is written at once, with its error
+    refusing = _smtp(settings, Refusing("550 5.1.1 No such user"))
+    next(refusing)
+    try:
+        page_at(start + dt.timedelta(seconds=71))
+    finally:
+        refusing.close()
+    assert (method.last_delivery_ok, method.last_delivery_at) == (
+        False,
+        start + dt.timedelta(seconds=71),
+    )
+    assert "550" in method.last_error
+
+
 def test_cancelled_messages_are_never_sent(smtp_server) -> None:
     keep = outbox_enqueue_email(recipient="a@example.com", subject="Keep", body="x")
     drop = outbox_enqueue_email(recipient="b@example.com", subject="Drop", body="x")

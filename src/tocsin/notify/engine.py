@@ -89,6 +89,10 @@ BUNDLE_MAX = 500  # rows one bundle carries; the rest go in the next one
 PAGE_SIZE = 100  # due rows read per query while looking for claimable ones
 SCAN_MAX = 2000  # due rows looked at per turn (rows of busy destinations are skipped)
 IDLE_CLOSE = 30.0  # seconds: a sending thread idle this long closes its connection
+# A contact method that keeps working has its "last delivery" time written at most this
+# often (the profile shows it to the minute): a storm's thousand pages to one person are
+# one write a minute, not one a page. A change (a failure, a recovery) is written at once.
+DELIVERY_STAMP_EVERY = dt.timedelta(seconds=60)
 
 # --- test hook ---------------------------------------------------------------------------
 # TOCSIN_TEST_CRASH_AT=after_claim|after_send|climb_step makes the worker SIGKILL itself
@@ -730,11 +734,7 @@ class OutboxModule:
             return False
         reason = "" if isinstance(result, Sent) else result.reason
         if message.contact_method_id is not None and outcome != "retry":
-            ContactMethod.objects.filter(pk=message.contact_method_id).update(
-                last_delivery_at=at,
-                last_delivery_ok=outcome == "sent",
-                last_error=reason[:2000],
-            )
+            _stamp_delivery(message, ok=outcome == "sent", error=reason[:2000], at=at)
         hooks.run_outcome(message=message, outcome=outcome, reason=reason)
         # /metrics (issue 13): delivery latency and failures per channel, once committed
         latency = (at - message.created_at).total_seconds()
@@ -752,6 +752,25 @@ class OutboxModule:
             for other in OutboxMessage.objects.filter(pk__in=kept).order_by("pk"):
                 hooks.run_outcome(message=other, outcome=outcome, reason=reason)
         return isinstance(result, Sent)
+
+
+def _stamp_delivery(message: OutboxMessage, *, ok: bool, error: str, at: dt.datetime) -> None:
+    """The contact method's last delivery: written when its outcome or error changes, or
+    when the time written is DELIVERY_STAMP_EVERY old (`message.contact_method` is the
+    row as read for this send)."""
+    method = message.contact_method
+    if (
+        ok
+        and method is not None
+        and method.last_delivery_ok is True
+        and method.last_error == error
+        and method.last_delivery_at is not None
+        and method.last_delivery_at <= at < method.last_delivery_at + DELIVERY_STAMP_EVERY
+    ):
+        return
+    ContactMethod.objects.filter(pk=message.contact_method_id).update(
+        last_delivery_at=at, last_delivery_ok=ok, last_error=error
+    )
 
 
 def worker_threads() -> int:
