@@ -758,6 +758,9 @@ def _stamp_delivery(message: OutboxMessage, *, ok: bool, error: str, at: dt.date
     """The contact method's last delivery: written when its outcome or error changes, or
     when the time written is DELIVERY_STAMP_EVERY old (`message.contact_method` is the
     row as read for this send)."""
+    method_id = message.contact_method_id
+    if method_id is None:
+        return
     method = message.contact_method
     if (
         ok
@@ -768,7 +771,7 @@ def _stamp_delivery(message: OutboxMessage, *, ok: bool, error: str, at: dt.date
         and method.last_delivery_at <= at < method.last_delivery_at + DELIVERY_STAMP_EVERY
     ):
         return
-    ContactMethod.objects.filter(pk=message.contact_method_id).update(
+    ContactMethod.objects.filter(pk=method_id).update(
         last_delivery_at=at, last_delivery_ok=ok, last_error=error
     )
 
