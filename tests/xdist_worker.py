@@ -1,7 +1,9 @@
 """Loaded first (`-p tests.xdist_worker`, from tests/run_suite.py): an xdist worker gets
 a data directory of its own under its pass's (test-output/data-<database>/gw0, ...), so
-that workers never share an attachment folder or a generated secret key. It only sets
-TOCSIN_DATA_DIR, before Django's settings read it; outside xdist it does nothing."""
+that workers never share an attachment folder or a generated secret key (it sets
+TOCSIN_DATA_DIR before Django's settings read it), and on the controller it splits the
+long files listed in SPLIT_FILES into a work unit per test (below). Outside xdist it does
+nothing."""
 
 from __future__ import annotations
 
