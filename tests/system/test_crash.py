@@ -34,11 +34,11 @@ from tests.cli.conftest import child_env, free_port, shell_json
 
 EVENTS = 400
 SENDERS = 4
-MAX_TRIES = 40  # per event; a retry waits 0.1–0.5 s
+MAX_TRIES = 200  # per event; a retry waits 0.1–0.5 s (a restart under load can take 20 s)
 WEB_KILLS_AT = (0.2, 0.6)  # fractions of the burst sent when the web group is killed
 WORKER_KILLS_AT = (0.35, 0.8)
-BURST_DEADLINE = 45.0  # seconds
-DRAIN_DEADLINE = 30.0  # a killed worker's ingest lease runs out after 15 s
+BURST_DEADLINE = 150.0  # seconds; bounds a slow machine, not the speed (about 10 s idle)
+DRAIN_DEADLINE = 60.0  # a killed worker's ingest lease runs out after 15 s
 
 SETUP = """
 import json
@@ -147,7 +147,10 @@ class Burst:
             self.given_up.append(dedup_key)
 
 
-def wait_until_serving(url: str, web: Proc, timeout: float = 20) -> None:
+def wait_until_serving(url: str, web: Proc, timeout: float = 90) -> None:
+    """Wait for gunicorn to answer. Generous: on CI's two cores it boots beside two
+    test passes, Chromium and other processes (once it took over 20 s); what this test
+    proves is that nothing is lost or doubled, not how fast the web boots."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert web.proc is not None and web.proc.poll() is None, web.log.read_text()[-3000:]

@@ -44,7 +44,7 @@ pytestmark = [pytest.mark.django_db(transaction=True)] if ON_POSTGRESQL else []
 
 INCIDENTS = 4
 LEASE_SECONDS = 3
-DEADLINE = 40.0  # seconds, per phase
+DEADLINE = 90.0  # seconds, per phase: a bound for a loaded CI machine, not a speed
 
 SETUP = """
 import json
