@@ -286,6 +286,37 @@ def test_bursts_are_counted_per_integration(make_user: Callable[..., User]) -> N
     ]
 
 
+def test_grouping_checks_read_the_last_30_days_of_a_long_period(
+    make_user: Callable[..., User],
+) -> None:
+    """Over a long period the bursts and labels are read from its last 30 days (a cost
+    bounded like a month's, and what the integration does now): bursts 50 days ago
+    suggest nothing over the last 90 days, but do over a period that ends 40 days ago;
+    recent bursts over 90 days say which days they were counted in."""
+    rita = make_user(Role.REPORTER)
+    search, backup = Service.objects.create(name="Search"), Service.objects.create(name="Backup")
+    old = make_integration(search, "grafana", "Grafana")
+    recent = make_integration(backup, "webhook", "Hook")
+    for integration, service, days_ago in ((old, search, 50), (recent, backup, 3)):
+        t0 = now() - dt.timedelta(days=days_ago)
+        for i in range(6):
+            incident = incident_at(t0 + dt.timedelta(minutes=10 * i), rita, service, f"n{i}")
+            make_alerts(incident, integration, 1, summary=f"Node {i}", labels={"cluster": "eu"})
+    facts.rebuild()
+
+    last_90 = [s for s in noise.noise_report(Filters.last(90)).suggestions if s.kind == "group"]
+    assert [s.title for s in last_90] == ["Group Hook alerts by the label “cluster”"]
+    assert last_90[0].why == (
+        "6 incidents from 6 alerts; 5 of its incidents in the period's last 30 days opened "
+        "within 60 minutes of another one: one page each where one would do."
+    )
+    ended = Filters(since=now() - dt.timedelta(days=90), until=now() - dt.timedelta(days=40))
+    earlier = [s for s in noise.noise_report(ended).suggestions if s.kind == "group"]
+    assert [s.title for s in earlier] == ["Group Grafana alerts by the label “cluster”"]
+    last_30 = [s for s in noise.noise_report(Filters.last(30)).suggestions if s.kind == "group"]
+    assert last_30[0].why.startswith("6 incidents from 6 alerts; 5 of them opened within")
+
+
 def test_filters_narrow_every_figure(noisy: dict[str, Any]) -> None:
     billing = Filters.last(service=noisy["other"].pk)
     assert noise.alerts_per_incident(billing).count == 0

@@ -86,6 +86,11 @@ UNGROUPED_MIN_INCIDENTS = 5
 UNGROUPED_MAX_PER_INCIDENT = 1.5
 UNGROUPED_MIN_BURSTS = 3  # incidents opened close to another one of the same integration
 BURST = dt.timedelta(minutes=60)
+# The grouping checks (bursts, labels) read the alerts themselves, which no day summary
+# answers; they look at the period's last 30 days at most: a cost bounded like a month's
+# report however long the period, and a suggestion that fits how the integration
+# behaves now, not how it behaved before someone changed its grouping.
+SUGGESTION_WINDOW = dt.timedelta(days=30)
 QUIET_MIN_INCIDENTS = 5
 QUIET_SHARE = 0.5
 # Labels that often tell which alerts belong together (the grouping suggestion).
@@ -604,33 +609,28 @@ def burst_counts(filters: Filters, integration_ids: list[int]) -> dict[int, int]
     return {integration: counted.get(integration, 0) for integration in integration_ids}
 
 
-def burst_incidents(filters: Filters, integration_id: int) -> int:
-    """burst_counts() of one integration."""
-    return burst_counts(filters, [integration_id])[integration_id]
-
-
-def group_labels(filters: Filters, incidents: dict[int, int]) -> dict[int, str | None]:
-    """For each integration ({id: its incidents in the period}), a label that most of its
-    alerts carry with few values (fewer than half the incidents): grouping by it would
-    merge incidents. One aggregate query, grouped by integration."""
-    if not incidents:
+def group_labels(filters: Filters, integration_ids: list[int]) -> dict[int, str | None]:
+    """For each of these integrations, a label that most of its alerts of the period
+    carry with few values (at most half its incidents of the period): grouping by it
+    would merge incidents. One aggregate query, grouped by integration."""
+    if not integration_ids:
         return {}
-    aggregates: dict[str, Any] = {"n": Count("id")}
+    aggregates: dict[str, Any] = {"n": Count("id"), "of": Count("incident_id", distinct=True)}
     for i, label in enumerate(GROUP_LABEL_CANDIDATES):
         aggregates[f"has{i}"] = Count("id", filter=Q(labels__has_key=label))
         aggregates[f"values{i}"] = Count(KT(f"labels__{label}"), distinct=True)
     found = {
         r["integration_id"]: r
         for r in alerts_of(filters)
-        .filter(integration_id__in=list(incidents))
+        .filter(integration_id__in=integration_ids)
         .values("integration_id")
         .annotate(**aggregates)
         .order_by()
     }
     out: dict[int, str | None] = {}
-    for integration, of in incidents.items():
+    for integration in integration_ids:
         agg = found.get(integration, {})
-        n = int(agg.get("n") or 0)
+        n, of = int(agg.get("n") or 0), int(agg.get("of") or 0)
         best: tuple[int, str] | None = None
         for i, label in enumerate(GROUP_LABEL_CANDIDATES):
             has, values = int(agg.get(f"has{i}") or 0), int(agg.get(f"values{i}") or 0)
@@ -641,9 +641,9 @@ def group_labels(filters: Filters, incidents: dict[int, int]) -> dict[int, str |
     return out
 
 
-def group_label_for(filters: Filters, integration_id: int, incidents: int) -> str | None:
-    """group_labels() of one integration."""
-    return group_labels(filters, {integration_id: incidents})[integration_id]
+def suggestion_filters(filters: Filters) -> Filters:
+    """The part of the period the grouping checks read: its last SUGGESTION_WINDOW."""
+    return dataclasses.replace(filters, since=max(filters.since, filters.until - SUGGESTION_WINDOW))
 
 
 def _service_url(service_id: int | None, anchor: str) -> str:
@@ -699,7 +699,7 @@ def suggestions(
                 )
             )
     # the integrations that may want grouping: their bursts, then the labels of those
-    # with enough of them (one query each for them all)
+    # with enough of them (one query each for them all), over the period's last 30 days
     ungrouped = [
         row.integration_id
         for row in integrations
@@ -707,16 +707,14 @@ def suggestions(
         and row.incidents >= UNGROUPED_MIN_INCIDENTS
         and (row.alerts_per_incident or 0) <= UNGROUPED_MAX_PER_INCIDENT
     ]
-    burst = burst_counts(filters, ungrouped)
-    labels = group_labels(
-        filters,
-        {
-            row.integration_id: row.incidents
-            for row in integrations
-            if row.integration_id is not None
-            and burst.get(row.integration_id, 0) >= UNGROUPED_MIN_BURSTS
-        },
+    recent = suggestion_filters(filters)
+    of_them = (
+        "of them"
+        if recent.since == filters.since
+        else f"of its incidents in the period's last {SUGGESTION_WINDOW.days} days"
     )
+    burst = burst_counts(recent, ungrouped)
+    labels = group_labels(recent, [i for i in ungrouped if burst.get(i, 0) >= UNGROUPED_MIN_BURSTS])
     for row in integrations:
         bursts = burst.get(row.integration_id, 0) if row.integration_id is not None else 0
         if bursts >= UNGROUPED_MIN_BURSTS and row.integration_id is not None:
@@ -729,9 +727,9 @@ def suggestions(
                         kind="group",
                         title=f"Group {row.name} alerts by {by}",
                         why=(
-                            f"{row.incidents} incidents from {row.alerts} alerts; {bursts} of "
-                            f"them opened within {minutes} minutes of another one: one page "
-                            "each where one would do."
+                            f"{row.incidents} incidents from {row.alerts} alerts; {bursts} "
+                            f"{of_them} opened within {minutes} minutes of another one: one "
+                            "page each where one would do."
                         ),
                         action=(
                             f"Set the service's grouping to labels, with {label}."
