@@ -48,7 +48,7 @@ from tocsin.core.leases import (
     lease_take,
     leases_release_all,
 )
-from tocsin.core.memo import batch_memo
+from tocsin.core.memo import batch_memo, prime_services
 
 INGEST_LEASE = "ingest:service:{}"
 LEASE_FOR = dt.timedelta(seconds=15)
@@ -89,6 +89,7 @@ class IngestModule:
         # are a few rows of one service each, and their dozen settings reads were a third
         # of the drain's time (issue 10).
         with batch_memo():
+            prime_services(pending)  # per-service settings of the turn's services, at once
             return self._tick(pending)
 
     def _tick(self, pending: dict[int, list[int]]) -> int:

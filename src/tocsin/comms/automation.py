@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 
 from tocsin.accounts.models import Team
@@ -373,14 +373,19 @@ def _actor_json(actor: Actor) -> dict[str, Any]:
 
 def subscribed(event: str, incident: Incident) -> list[AutomationWebhook]:
     """The active webhooks of the incident's service and the global ones that want `event`."""
-    scope = Q(service__isnull=True)
-    if incident.service_id is not None:
-        scope |= Q(service_id=incident.service_id)
-    active = memo(  # once per engine batch (core.memo) for every event of the service
-        ("automation_webhooks", incident.service_id),
-        lambda: list(AutomationWebhook.objects.filter(scope, active=True).order_by("pk")),
+    # every active webhook, once per engine batch (core.memo) for every event of every
+    # service (a storm's turn spans dozens of services; the list is short)
+    active = memo(
+        "automation_webhooks",
+        lambda: list(AutomationWebhook.objects.filter(active=True).order_by("pk")),
     )
-    return [w for w in active if event in (w.events or [])]
+    service_id = incident.service_id
+    return [
+        w
+        for w in active
+        if (w.service_id is None or (service_id is not None and w.service_id == service_id))
+        and event in (w.events or [])
+    ]
 
 
 def _latest_entry(incident: Incident) -> int:

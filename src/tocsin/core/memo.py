@@ -17,12 +17,19 @@ The ingest module holds one memo over its whole turn (several batches, each its 
 transaction, about half a second): every inbox row of the turn was received before the
 turn began, so the settings it is applied with are still read after its arrival. A
 setting committed during the turn applies from the next turn.
+
+Per-service settings (a service's paging set-up) are filled for all the services of a
+turn at once: the apps register a reader with `register_service_primer` (at start, in
+their AppConfig.ready), and the ingest turn calls `prime_services(ids)` with the
+services it is about to drain: one query per kind of setting instead of one per service
+(a storm spreads a turn's rows over dozens of services). A primed key holds exactly what
+the key's own read would have returned.
 """
 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -46,6 +53,11 @@ def batch_memo() -> Iterator[None]:
         _memo.reset(token)
 
 
+def has_memo() -> bool:
+    """Inside a `batch_memo()` block (where a read made once serves the whole batch)."""
+    return _memo.get() is not None
+
+
 def memo(key: Hashable, read: Callable[[], T]) -> T:
     """`read()`, made once per `batch_memo()` block for each `key`."""
     found = _memo.get()
@@ -56,3 +68,26 @@ def memo(key: Hashable, read: Callable[[], T]) -> T:
     value = read()
     found[key] = value
     return value
+
+
+ServicePrimer = Callable[[list[int]], dict[Hashable, Any]]
+_service_primers: list[ServicePrimer] = []
+
+
+def register_service_primer(primer: ServicePrimer) -> None:
+    """Add a reader that answers memo keys for many services in one query: given service
+    ids, it returns {key: what memo(key, read) would have read} for each of them."""
+    if primer not in _service_primers:
+        _service_primers.append(primer)
+
+
+def prime_services(service_ids: Iterable[int]) -> None:
+    """Inside `batch_memo()`, fill the keys of these services from every registered
+    primer (keys already read are kept); outside it, nothing."""
+    found = _memo.get()
+    ids = sorted(set(service_ids))
+    if found is None or not ids:
+        return
+    for primer in _service_primers:
+        for key, value in primer(ids).items():
+            found.setdefault(key, value)

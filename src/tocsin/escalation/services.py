@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -66,6 +66,14 @@ def service_paging(service_id: int | None) -> ServicePaging | None:
             ServicePaging.objects.select_related("policy").filter(service_id=service_id).first()
         ),
     )
+
+
+def prime_service_paging(service_ids: list[int]) -> dict[Hashable, Any]:
+    """service_paging() of many services in one query (core.memo.prime_services)."""
+    rows: dict[int, ServicePaging] = {}
+    for row in ServicePaging.objects.select_related("policy").filter(service_id__in=service_ids):
+        rows.setdefault(row.service_id, row)  # as .first(): one row a service (one-to-one)
+    return {("service_paging", sid): rows.get(sid) for sid in service_ids}
 
 
 def urgency_for(incident: Incident, paging: ServicePaging | None = None) -> str:

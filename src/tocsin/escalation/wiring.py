@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def register() -> None:
+    from tocsin.core.memo import register_service_primer
     from tocsin.escalation import services, views
     from tocsin.escalation.incident_views import paging_section
     from tocsin.incidents import hooks as incident_hooks
@@ -12,6 +13,7 @@ def register() -> None:
     incident_hooks.register(incident_hooks.on_created, services.climbs_on_created)
     incident_hooks.register(incident_hooks.on_transition, services.climbs_on_transition)
     notify_hooks.register(services.page_delivery_outcome)
+    register_service_primer(services.prime_service_paging)  # an ingest turn's services at once
     views.register_catalog()  # the service page's paging part, the service API's fields
     incident_hooks.register(incident_hooks.incident_page_sections, paging_section)
     # issue 11: functional escalation pages the receiving team; "notify management"

@@ -9,7 +9,7 @@ from django.db import transaction
 from tocsin.core.actors import Actor
 from tocsin.core.audit import audit_record
 from tocsin.core.errors import Invalid
-from tocsin.core.memo import memo
+from tocsin.core.memo import has_memo, memo
 from tocsin.incidents.models import Level, Priority, PriorityMatrixCell
 
 # DEFAULT_MATRIX[urgency][impact]
@@ -30,14 +30,13 @@ def matrix() -> dict[int, dict[int, int]]:
 
 
 def priority_for(impact: int, urgency: int) -> int:
-    def read() -> int:
-        cell = PriorityMatrixCell.objects.filter(impact=impact, urgency=urgency).first()
-        if cell is not None:
-            return cell.priority
-        return DEFAULT_MATRIX[urgency][impact]
-
-    # read once per engine batch (tocsin.core.memo); a plain read anywhere else
-    return memo(("priority_matrix", impact, urgency), read)
+    # inside an engine batch the whole matrix is read once (tocsin.core.memo)
+    if has_memo():
+        return memo("priority_matrix", matrix)[urgency][impact]
+    cell = PriorityMatrixCell.objects.filter(impact=impact, urgency=urgency).first()
+    if cell is not None:
+        return cell.priority
+    return DEFAULT_MATRIX[urgency][impact]
 
 
 @transaction.atomic

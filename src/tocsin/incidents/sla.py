@@ -20,7 +20,7 @@ from django.db import transaction
 from tocsin.core.actors import Actor
 from tocsin.core.audit import audit_record, snapshot
 from tocsin.core.errors import Invalid
-from tocsin.core.memo import memo
+from tocsin.core.memo import has_memo, memo
 from tocsin.incidents.models import BusinessCalendar, Incident, Priority, SlaTarget, Status
 
 log = logging.getLogger("tocsin.sla")
@@ -43,15 +43,30 @@ class Target:
 
 
 def target_for(priority: int) -> Target:
-    return memo(("sla_target", priority), lambda: _target_for(priority))  # once per batch
+    """The targets of a priority; inside an engine batch every priority's are read at once,
+    once (core.memo), elsewhere only this one's."""
+    if has_memo():
+        return memo("sla_targets", _targets_all)[priority]
+    return _target_for(priority)
 
 
-def _target_for(priority: int) -> Target:
-    row = SlaTarget.objects.select_related("calendar").filter(priority=priority).first()
+def _target(row: SlaTarget | None, priority: int) -> Target:
     if row is None:
         response, resolution = DEFAULT_TARGETS[priority]
         return Target(response * 60.0, resolution * 60.0, None)
     return Target(row.response_minutes * 60.0, row.resolution_minutes * 60.0, row.calendar)
+
+
+def _target_for(priority: int) -> Target:
+    row = SlaTarget.objects.select_related("calendar").filter(priority=priority).first()
+    return _target(row, priority)
+
+
+def _targets_all() -> dict[int, Target]:
+    rows: dict[int, SlaTarget] = {}
+    for row in SlaTarget.objects.select_related("calendar").order_by("pk"):
+        rows.setdefault(row.priority, row)  # as .first() of each priority
+    return {priority: _target(rows.get(priority), priority) for priority in DEFAULT_TARGETS}
 
 
 class Targets(dict[int, Target]):

@@ -627,14 +627,20 @@ def on_created(*, incident: Incident, actor: Actor) -> None:
 
     def read() -> list[Runbook]:
         return list(
-            Runbook.objects.filter(
-                _matching(incident), scoped, run_on_open=True, archived_at__isnull=True
-            ).order_by("name", "pk")
+            Runbook.objects.filter(scoped, run_on_open=True, archived_at__isnull=True).order_by(
+                "name", "pk"
+            )
         )
 
-    # once per engine batch for a service and category (a storm opens hundreds)
-    for runbook in memo(("runbooks_on_open", incident.service_id, incident.category_id), read):
-        run_start(incident=incident, runbook=runbook, actor=RUN_ON_OPEN, automatic=True)
+    # every run-on-open runbook, once per engine batch (core.memo) for every service and
+    # category (a storm opens hundreds of incidents over dozens of services); those whose
+    # scope fits the incident (as _matching), in the same order
+    service_id, category_id = incident.service_id, incident.category_id
+    for runbook in memo("runbooks_on_open", read):
+        if (runbook.service_id is None or runbook.service_id == service_id) and (
+            runbook.category_id is None or runbook.category_id == category_id
+        ):
+            run_start(incident=incident, runbook=runbook, actor=RUN_ON_OPEN, automatic=True)
 
 
 # --- the body sent, and the webhook channel's questions -------------------------------------
