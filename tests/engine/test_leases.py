@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pytest
-from django.db import connections
+from django.db import connection, connections, transaction
 
 from tocsin.core.leases import (
     lease_due,
@@ -99,3 +100,44 @@ def test_of_many_workers_asking_at_once_exactly_one_gets_a_new_lease() -> None:
         thread.join()
     assert len(winners) == 1
     assert lease_holder("fresh", at=T0) == winners[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lease_renewed_in_an_open_batch_is_refused_without_waiting_for_the_batch() -> None:
+    """Worker a renews its lapsed lease inside a batch's transaction that is still open;
+    worker b, whose read saw the lease lapsed, is refused at once on PostgreSQL (it used
+    to wait for a's whole transaction, so two workers took turns). SQLite has one writer
+    at a time: there b asks once a's transaction has ended, and is refused too."""
+    concurrent = connection.vendor == "postgresql"
+    assert lease_take(name="svc", holder="a", at=T0, until=T0 + FOR)
+    later = T0 + FOR + dt.timedelta(seconds=1)  # a's lease has lapsed by then
+    renewed, asked = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def batch() -> None:
+        try:
+            with transaction.atomic():
+                assert lease_renew(name="svc", holder="a", until=later + FOR)
+                renewed.set()
+                if concurrent:
+                    asked.wait(timeout=30)  # the batch goes on while b asks
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    worker_a = threading.Thread(target=batch)
+    worker_a.start()
+    assert renewed.wait(timeout=10)
+    if not concurrent:
+        worker_a.join()
+    started = time.monotonic()
+    taken = lease_take(name="svc", holder="b", at=later, until=later + FOR)
+    waited = time.monotonic() - started
+    asked.set()
+    worker_a.join()
+    assert errors == []
+    assert not taken
+    if concurrent:
+        assert waited < 5, f"b waited {waited:.1f} s for a's transaction"
+    assert lease_holder("svc", at=later) == "a"
