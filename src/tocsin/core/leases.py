@@ -35,15 +35,18 @@ def lease_take(*, name: str, holder: str, at: dt.datetime, until: dt.datetime) -
     seen = Lease.objects.filter(name=name).values_list("holder", "lease_until").first()
     if seen is not None and seen[0] not in ("", holder) and seen[1] >= at:
         return False
-    if seen is not None and connection.vendor == "postgresql":
-        return _take_unless_locked(name=name, holder=holder, at=at, until=until)
-    taken = (
-        Lease.objects.filter(name=name)
-        .filter(Q(lease_until__lt=at) | Q(holder=holder) | Q(holder=""))
-        .update(holder=holder, lease_until=until)
-    )
-    if taken == 1:
-        return True
+    if connection.vendor == "postgresql":
+        taken = _take_unless_locked(name=name, holder=holder, at=at, until=until)
+        if taken is not None:
+            return taken
+    else:
+        taken_rows = (
+            Lease.objects.filter(name=name)
+            .filter(Q(lease_until__lt=at) | Q(holder=holder) | Q(holder=""))
+            .update(holder=holder, lease_until=until)
+        )
+        if taken_rows == 1:
+            return True
     try:
         with transaction.atomic():
             _, created = Lease.objects.get_or_create(
@@ -54,12 +57,15 @@ def lease_take(*, name: str, holder: str, at: dt.datetime, until: dt.datetime) -
     return created
 
 
-def _take_unless_locked(*, name: str, holder: str, at: dt.datetime, until: dt.datetime) -> bool:
-    """PostgreSQL, a lease row that exists: lock it FOR UPDATE SKIP LOCKED. A row another
-    transaction is changing — its holder renewing it inside a batch, or another worker
-    taking it — is refused at once: the plain read above may have seen the lease free or
-    lapsed just before that, and an UPDATE would wait for the other transaction to end
-    (a whole drain batch; two workers then took turns instead of draining side by side)."""
+def _take_unless_locked(
+    *, name: str, holder: str, at: dt.datetime, until: dt.datetime
+) -> bool | None:
+    """PostgreSQL: lock the lease's row FOR UPDATE SKIP LOCKED. A row another transaction
+    is changing — its holder renewing it inside a batch, or another worker taking it — is
+    refused at once: the plain read above may have seen the lease free, lapsed or not yet
+    made just before that, and an UPDATE would wait for the other transaction to end (a
+    whole drain batch; two workers then took turns instead of draining side by side).
+    None: there is no row yet (the caller makes it)."""
     with transaction.atomic():
         row = (
             Lease.objects.select_for_update(skip_locked=True)
@@ -68,7 +74,8 @@ def _take_unless_locked(*, name: str, holder: str, at: dt.datetime, until: dt.da
             .first()
         )
         if row is None:
-            return False  # locked by another transaction: its lease now
+            # locked by another transaction (its lease now), or not made yet
+            return False if Lease.objects.filter(name=name).exists() else None
         pk, current, lease_until = row
         if current not in ("", holder) and lease_until >= at:
             return False
