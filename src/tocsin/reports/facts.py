@@ -1,15 +1,16 @@
 """Keeping the fact table (reports/models.py) in step with the incident record.
 
-`refresh()` recomputes the facts of every incident touched since the last refresh (its
-row changed, or a timeline entry, a management notice or an article solution was
-written for it; an open alert storm's incident every time, since the alerts that join a
-storm write nothing on its timeline), reading a little further back than the last refresh each time
-(`OVERLAP`): a transaction stamps its rows before it commits, so a refresh can miss a
-row that commits just after it. Every change to an incident writes a timeline entry in
-the same transaction (the house rule), so the timeline alone finds every touched
-incident; the others are there for writes that only touch their own tables. (An alert
-that joins an incident outside a storm writes a note on it; a page, the "Paged …" entry
-of its step; a person's action, its own entry.)
+`refresh()` recomputes the facts of every incident touched since the last refresh (its row
+changed, or a timeline entry, a management notice or an article solution was written for it;
+an open alert storm's incident every time, since the alerts that join a storm write nothing
+on its timeline), reading a little further back than the last refresh each time (`OVERLAP`):
+a transaction stamps its rows before it commits, so a refresh can miss a row that commits
+just after it. The engine refreshes in steps (`Refresher`), reading back a few seconds on
+most turns and the whole OVERLAP once a minute. Every change to an incident writes a
+timeline entry in the same transaction (the house rule), so the timeline alone finds every
+touched incident; the others are there for writes that only touch their own tables. (An
+alert that joins an incident outside a storm writes a note on it; a page, the "Paged …"
+entry of its step; a person's action, its own entry.)
 
 The engine's `report_facts` module refreshes every few seconds; reports read the table
 as it is ("figures as of" the watermark). `rebuild()` recomputes every incident (the
@@ -43,8 +44,15 @@ from tocsin.learning.models import ArticleSolution
 from tocsin.reports import summaries
 from tocsin.reports.models import FactsWatermark, IncidentFact
 
-OVERLAP = dt.timedelta(minutes=2)
+OVERLAP = dt.timedelta(minutes=3)
 BATCH = 2000
+# The engine's refresh (Refresher): every few seconds it reads SHORT_OVERLAP back, and once
+# every SWEEP_EVERY the whole OVERLAP; a round does at most STEP incidents a turn. Rows of a
+# transaction that commits up to OVERLAP - SWEEP_EVERY - a round (about 2 minutes) after
+# stamping them are found; those of an ordinary one (under SHORT_OVERLAP) within seconds.
+SHORT_OVERLAP = dt.timedelta(seconds=15)
+SWEEP_EVERY = dt.timedelta(seconds=60)
+STEP = 250
 
 _FIELDS = (
     "pk",
@@ -409,6 +417,48 @@ def refresh(at: dt.datetime | None = None) -> int:
             done += build(chunk, at)
     FactsWatermark.objects.filter(key="facts").update(refreshed_to=at)
     return done
+
+
+class Refresher:
+    """`refresh()` for the engine, in steps: the worker never stops for the seconds that
+    recomputing a busy few minutes takes (a storm's thousand incidents; the bench's ten
+    thousand), so an alert that arrives meanwhile waits for one step, not the whole.
+
+    A round lists the incidents touched since the watermark less SHORT_OVERLAP (or the
+    whole OVERLAP, once every SWEEP_EVERY: the sweep that finds late commits), recomputes
+    at most `STEP` a turn (listing again each turn, leaving out those done in the round),
+    and when none is left moves the watermark to when the round began. An incident
+    touched again after its step has a stamp after that, so the next round finds it.
+    What it keeps in memory only saves work: a new worker's first round is a sweep."""
+
+    def __init__(self) -> None:
+        self.round_at: dt.datetime | None = None
+        self.since: dt.datetime | None = None
+        self.done: set[int] = set()
+        self.swept_at: dt.datetime | None = None
+
+    def step(self, at: dt.datetime, limit: int = STEP) -> bool:
+        """One turn's share of the round; True while the round has more to do."""
+        if self.round_at is None or self.since is None:
+            mark = refreshed_to()
+            if mark is None:
+                raise ValueError("the facts are not built yet: first_build_step() first")
+            last = self.swept_at
+            sweep = last is None or not last <= at < last + SWEEP_EVERY
+            self.round_at, self.done = at, set()
+            self.since = mark - (OVERLAP if sweep else SHORT_OVERLAP)
+            if sweep:
+                self.swept_at = at
+        todo = sorted(touched_since(self.since) - self.done)
+        now_ids = todo[:limit]
+        for chunk in _chunks(now_ids, BATCH):
+            build(chunk, at)
+        self.done.update(now_ids)
+        if len(todo) > limit:
+            return True
+        FactsWatermark.objects.filter(key="facts").update(refreshed_to=self.round_at)
+        self.round_at, self.since, self.done = None, None, set()
+        return False
 
 
 def first_build_step(after: int, at: dt.datetime | None = None) -> int | None:
