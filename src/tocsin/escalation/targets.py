@@ -46,6 +46,8 @@ def oncall_user_ids(schedules: Sequence[Schedule], at: dt.datetime) -> dict[int,
 def team_schedules(teams: Iterable[Team]) -> dict[int, list[Schedule]]:
     ids = [t.pk for t in teams]
     by_team: dict[int, list[Schedule]] = {pk: [] for pk in ids}
+    if not ids:  # most levels name no team: not even an empty query (a storm's every step)
+        return by_team
     for schedule in Schedule.objects.filter(team_id__in=ids, archived_at__isnull=True):
         by_team[schedule.team_id].append(schedule)  # type: ignore[index]
     return by_team
@@ -65,10 +67,8 @@ def resolve(
     by_team = team_schedules(teams)
     all_schedules = list(schedules) + [s for ss in by_team.values() for s in ss]
     oncall = oncall_user_ids(all_schedules, at) if all_schedules else {}
-    people = {
-        u.pk: u
-        for u in User.objects.filter(pk__in={pk for pk in oncall.values() if pk is not None})
-    }
+    on_call_ids = {pk for pk in oncall.values() if pk is not None}
+    people = {u.pk: u for u in User.objects.filter(pk__in=on_call_ids)} if on_call_ids else {}
     seen: set[int] = set()
 
     def add(user: User | None, via: str, why: str) -> None:
