@@ -112,15 +112,6 @@ def test_a_turn_over_many_services_reads_each_setting_once_and_applies_each_serv
         ("incidents_prioritymatrixcell", ""),
     ):
         assert _table_reads(queries, table, mentioning) == 1, table
-    # one read of each kind for the five services (the started run reads its runbook)
-    for table, mentioning in (
-        ("escalation_servicepaging", ""),
-        ("comms_automationwebhook", ""),
-        ("learning_runbook", '"archived_at" IS NULL'),
-        ("incidents_slatarget", ""),
-        ("incidents_prioritymatrixcell", ""),
-    ):
-        assert _table_reads(queries, table, mentioning) == 1, table
 
 
 def test_primed_paging_is_what_each_services_own_read_gives(
