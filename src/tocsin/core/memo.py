@@ -85,7 +85,7 @@ def prime_services(service_ids: Iterable[int]) -> None:
     """Inside `batch_memo()`, fill the keys of these services from every registered
     primer (keys already read are kept); outside it, nothing."""
     found = _memo.get()
-    ids = sorted(set(service_ids))
+    ids = sorted({pk for pk in service_ids if pk is not None})
     if found is None or not ids:
         return
     for primer in _service_primers:
