@@ -39,6 +39,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"x" * 1_000_000)
         elif self.path == "/hang":
             time.sleep(5)
+        elif self.path == "/latin1":
+            reply = "Échec : numéro refusé".encode("latin-1")
+            self.send_response(400)
+            self.send_header("Content-Type", "text/plain; charset=ISO-8859-1")
+            self.send_header("Content-Length", str(len(reply)))
+            self.send_header("X-Note", "one")
+            self.send_header("X-Note", "two")
+            self.end_headers()
+            self.wfile.write(reply)
         else:
             reply = b'{"ok": true}'
             self.send_response(200)
@@ -210,3 +219,16 @@ def test_connection_refused_is_an_error() -> None:
         port = probe.getsockname()[1]
     with LOOPBACK, pytest.raises(OutboundError):
         post_json(f"http://127.0.0.1:{port}/x", {}, timeout=2)
+
+
+def test_answer_text_in_its_charset_and_headers_lower_cased_and_joined(receiver: int) -> None:
+    """A provider's error text reaches the delivery log readable (its charset honoured),
+    and its headers are read by lower-case name, repeated ones joined."""
+    with LOOPBACK:
+        result = post_json(f"http://127.0.0.1:{receiver}/latin1", {"a": 1})
+    assert result.status == 400
+    assert result.text == "Échec : numéro refusé"
+    assert result.headers["x-note"] == "one, two"
+    assert result.headers["content-type"].startswith("text/plain")
+    # the body was framed with its length: the receiver read exactly the JSON sent
+    assert Handler.seen[-1][1] == '{"a": 1}'
