@@ -280,11 +280,10 @@ def request(
     host_header = target.host if ":" not in target.host else f"[{target.host}]"
     if target.port != default_port:
         host_header += f":{target.port}"
-    all_headers = {k: v for k, v in (headers or {}).items() if k.lower() != "host"}
+    all_headers = {
+        k: v for k, v in (headers or {}).items() if k.lower() not in ("host", "content-length")
+    }
     all_headers["Host"] = host_header
-    extensions: dict[str, Any] = {}
-    if target.scheme == "https":
-        extensions["sni_hostname"] = target.host
     if content is not None:
         all_headers["Content-Length"] = str(len(content))
     extensions: dict[str, Any] = {
