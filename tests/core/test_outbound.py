@@ -19,6 +19,7 @@ LOOPBACK = override_settings(TOCSIN_OUTBOUND_ALLOW=["127.0.0.1/32"])
 
 class Handler(http.server.BaseHTTPRequestHandler):
     seen: list[tuple[str, str]] = []
+    paths: list[str] = []
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -27,6 +28,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length).decode()
         Handler.seen.append((self.headers.get("Host", ""), body))
+        Handler.paths.append(self.path)
         if self.path == "/redirect":
             self.send_response(302)
             self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
@@ -60,6 +62,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def receiver() -> Iterator[int]:
     Handler.seen = []
+    Handler.paths = []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -232,3 +235,27 @@ def test_answer_text_in_its_charset_and_headers_lower_cased_and_joined(receiver:
     assert result.headers["content-type"].startswith("text/plain")
     # the body was framed with its length: the receiver read exactly the JSON sent
     assert Handler.seen[-1][1] == '{"a": 1}'
+
+
+def test_a_path_and_query_beyond_ascii_go_out_percent_encoded(receiver: int) -> None:
+    """A webhook URL typed with accents still reaches its receiver (UTF-8, percent-encoded
+    as a browser sends it); what was already encoded stays as it was."""
+    with LOOPBACK:
+        result = post_json(f"http://127.0.0.1:{receiver}/hooks/équipe?nom=café&x=a%20b", {})
+    assert result.status == 200
+    assert Handler.paths == ["/hooks/%C3%A9quipe?nom=caf%C3%A9&x=a%20b"]
+
+
+def test_a_header_value_beyond_ascii_is_refused_not_raised(receiver: int) -> None:
+    with LOOPBACK, pytest.raises(OutboundRefused, match="not sent"):
+        post_json(f"http://127.0.0.1:{receiver}/hook", {}, headers={"X-Title": "Panne réseau"})
+    assert Handler.seen == []
+
+
+def test_an_international_host_name_is_sent_as_its_a_label(receiver: int) -> None:
+    with LOOPBACK:
+        result = post_json(
+            f"http://alertes.bücher.example:{receiver}/hook", {}, resolver=answers("127.0.0.1")
+        )
+    assert result.status == 200
+    assert Handler.seen == [(f"alertes.xn--bcher-kva.example:{receiver}", "{}")]

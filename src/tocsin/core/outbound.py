@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpcore
 import httpx
@@ -31,6 +31,10 @@ ALLOWED_LOW_PORTS = frozenset({80, 443})
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[..., Any]
+
+# What a path and query keep as they are (RFC 3986's reserved and unreserved characters,
+# and "%" of what is already percent-encoded); anything else is percent-encoded.
+URL_SAFE = "/?#[]@!$&'()*+,;=:%-._~"
 
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
@@ -275,9 +279,18 @@ def request(
 ) -> OutboundResult:
     target = _check(url, resolver)
     literal = f"[{target.address}]" if target.address.version == 6 else str(target.address)
-    send_url = f"{target.scheme}://{literal}:{target.port}{target.path}"
+    # A path or query typed with other than ASCII goes out percent-encoded (UTF-8), and a
+    # host name in the Host header as its A-label (IDNA), as browsers and httpx send them.
+    path = quote(target.path, safe=URL_SAFE)
+    send_url = f"{target.scheme}://{literal}:{target.port}{path}"
     default_port = 443 if target.scheme == "https" else 80
-    host_header = target.host if ":" not in target.host else f"[{target.host}]"
+    host = target.host
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise OutboundRefused(f"the host name {target.host!r} is not valid: {exc}") from None
+    host_header = host if ":" not in host else f"[{host}]"
     if target.port != default_port:
         host_header += f":{target.port}"
     all_headers = {
@@ -321,6 +334,8 @@ def request(
             )
     except httpcore.TimeoutException as exc:
         raise OutboundError(f"timed out after {timeout:g}s: {type(exc).__name__}") from None
+    except TypeError as exc:  # httpcore: a header value that is not ASCII
+        raise OutboundRefused(f"not sent: {exc}") from None
     except (
         httpcore.NetworkError,
         httpcore.ProtocolError,
