@@ -41,6 +41,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"x" * 1_000_000)
         elif self.path == "/hang":
             time.sleep(5)
+        elif self.path == "/base64":
+            reply = "ok déjà".encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=base64")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
         elif self.path == "/latin1":
             reply = "Échec : numéro refusé".encode("latin-1")
             self.send_response(400)
@@ -259,3 +266,12 @@ def test_an_international_host_name_is_sent_as_its_a_label(receiver: int) -> Non
         )
     assert result.status == 200
     assert Handler.seen == [(f"alertes.xn--bcher-kva.example:{receiver}", "{}")]
+
+
+def test_a_charset_that_is_no_text_encoding_falls_back_to_utf8(receiver: int) -> None:
+    """A receiver naming "base64" (a codec, not a text encoding) gets its answer read as
+    UTF-8, not an exception out of the call."""
+    with LOOPBACK:
+        result = post_json(f"http://127.0.0.1:{receiver}/base64", {})
+    assert result.status == 200
+    assert result.text == "ok déjà"

@@ -9,7 +9,6 @@ environment are ignored.
 
 from __future__ import annotations
 
-import codecs
 import functools
 import ipaddress
 import socket
@@ -182,19 +181,20 @@ def _pool(deadline: float) -> httpcore.ConnectionPool:
     )
 
 
-def _charset(headers: list[tuple[bytes, bytes]]) -> str:
+def _text(body: bytes, headers: list[tuple[bytes, bytes]]) -> str:
+    """The answer's body in the charset its Content-Type names, else UTF-8 (also when the
+    name is unknown or is not a text encoding: a receiver may name "base64")."""
+    charset = "utf-8"
     for name, value in headers:
         if name.lower() == b"content-type":
             for part in value.decode("latin-1").split(";")[1:]:
                 key, _, val = part.strip().partition("=")
-                if key.lower() == "charset" and val:
+                if key.lower() == "charset" and val.strip().strip('"'):
                     charset = val.strip().strip('"')
-                    try:
-                        codecs.lookup(charset)
-                    except LookupError:
-                        return "utf-8"
-                    return charset
-    return "utf-8"
+    try:
+        return body.decode(charset, errors="replace")
+    except LookupError:
+        return body.decode("utf-8", errors="replace")
 
 
 def _header_dict(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -332,7 +332,7 @@ def request(
             return OutboundResult(
                 status=response.status,
                 headers=_header_dict(response.headers),
-                text=body.decode(_charset(response.headers), errors="replace"),
+                text=_text(body, response.headers),
                 truncated=truncated,
             )
     except httpcore.TimeoutException as exc:
