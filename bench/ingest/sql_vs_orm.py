@@ -1,4 +1,5 @@
-"""CPU a call of each statement of tocsin.alerts.sql against the ORM query it replaces.
+"""CPU a call of each statement of tocsin.alerts.sql and tocsin.notify.sql against the ORM
+query it replaces.
 
     .venv/bin/python bench/ingest/sql_vs_orm.py [--database-url URL]
 
@@ -212,6 +213,7 @@ def run(n: int) -> int:
     inbox_add(integration=integration, kind="event", received_at=at, events=events)
     rows[:] = list(InboxEvent.objects.all()[:1])
     pairs.append(("record_outcomes (20 rows)", sql_outcomes, orm_outcomes, max(5, n // 10)))
+    pairs.extend(_notify_pairs(n))
     print(f"{connection.vendor}: CPU ms a call, hand-written vs ORM")
     for name, mine, theirs, count in pairs:
         best = {"sql": 1e9, "orm": 1e9}
@@ -227,6 +229,68 @@ def run(n: int) -> int:
             f"  (saves {(best['orm'] - best['sql']) * 1000:.3f} ms)"
         )
     return 0
+
+
+def _notify_pairs(n: int) -> list[tuple[str, Callable[[], object], Callable[[], object], int]]:
+    """The outbox's statements (tocsin.notify.sql), on a page to a person's webhook."""
+    from django.db.models import F
+
+    from tocsin.accounts.models import Role
+    from tocsin.accounts.services import contact_method_add, user_create
+    from tocsin.core.actors import Actor
+    from tocsin.core.clock import now
+    from tocsin.notify import sql as notify_sql
+    from tocsin.notify.models import OutboxMessage
+    from tocsin.notify.services import outbox_enqueue
+
+    setup = Actor.system("bench setup")
+    person = user_create(
+        username=f"sql-{time.monotonic_ns()}",
+        email="bench@example.com",
+        name="Bench",
+        role=Role.RESPONDER,
+        password="bench-password-unused",
+        actor=setup,
+    )
+    method = contact_method_add(
+        user=person, kind="webhook", address="https://hooks.example.com/x", actor=setup
+    )
+    message = outbox_enqueue(
+        channel="webhook",
+        recipient="",
+        subject="[P1] bench",
+        body="a page",
+        payload={"priority": 1, "links": {"ack": "https://x/a"}},
+        person=person,
+        contact_method=method,
+        purpose="page",
+    )
+    at = now()
+    lease = at + dt.timedelta(seconds=30)
+
+    def orm_read() -> object:
+        return OutboxMessage.objects.select_related("contact_method", "person").get(pk=message.pk)
+
+    # (inside the timing's transaction: the row is due again after each claim's rollback
+    # only at the end, so every claim after the first finds nothing, as a lost race does)
+    def orm_claim() -> object:
+        updated = OutboxMessage.objects.filter(
+            pk=message.pk, state="queued", not_before__lte=at
+        ).update(state="sending", lease_until=lease, attempts=F("attempts") + 1)
+        if not updated:
+            return None
+        return OutboxMessage.objects.filter(pk=message.pk).values_list("attempts", flat=True)[0]
+
+    def orm_sent() -> object:
+        return OutboxMessage.objects.filter(pk=message.pk, state="sending", attempts=1).update(
+            state="sent", sent_at=at, lease_until=None, last_error="", provider_message_id="id"
+        )
+
+    return [
+        ("message_for_send", lambda: notify_sql.message_for_send(message.pk), orm_read, n),
+        ("claim", lambda: notify_sql.claim(message.pk, at, lease), orm_claim, n),
+        ("record_sent", lambda: notify_sql.record_sent(message.pk, 1, at, "id"), orm_sent, n),
+    ]
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from tocsin.alerts.models import Alert, AlertStatus, InboxEvent, InboxState
 from tocsin.catalog.models import Integration, Service
 from tocsin.core import jsonfast
 from tocsin.core.jsonfast import json_param
+from tocsin.core.prepared import Columns, prepared
 from tocsin.incidents.models import OPEN_STATUSES, Incident
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def open_alerts_of(wanted: dict[int, list[str]]) -> dict[int, dict[str, Alert]]:
     if not pairs:
         return found
     db = connections[router.db_for_read(Alert)]
-    statement = _prepared(db, _OpenAlertsByKey)
+    statement = prepared(db, _OpenAlertsByKey)
     for start in range(0, len(pairs), KEYS_PER_QUERY):
         for alert in statement.run(db, pairs[start : start + KEYS_PER_QUERY]):
             found.setdefault(alert.integration_id, {})[alert.dedup_key] = alert
@@ -97,35 +98,6 @@ def open_alerts_of(wanted: dict[int, list[str]]) -> dict[int, dict[str, Alert]]:
 
 
 KEYS_PER_QUERY = 500  # parameters per statement stay far below every backend's limit
-
-
-class _Columns:
-    """A model's concrete columns in a prepared SELECT, with their value converters
-    (as the ORM's compiler applies them), and the instance from a row's values."""
-
-    def __init__(
-        self, model: type[Model], alias: str, db: BaseDatabaseWrapper, defer: tuple[str, ...] = ()
-    ) -> None:
-        """`defer`: fields left out, loaded by the instance if it is asked for them."""
-        quote = db.ops.quote_name
-        fields = [f for f in model._meta.concrete_fields if f.name not in defer]
-        self.model = model
-        self.names = [f.attname for f in fields]
-        self.sql = [f"{alias}.{quote(f.column)}" for f in fields]
-        self.converters: list[tuple[int, list[Any], Any]] = []
-        for index, f in enumerate(fields):
-            col = f.get_col(alias)
-            found = db.ops.get_db_converters(col) + col.get_db_converters(db)
-            if found:
-                self.converters.append((index, found, col))
-
-    def instance(self, db: BaseDatabaseWrapper, values: list[Any]) -> Model:
-        for index, converters, col in self.converters:
-            value = values[index]
-            for converter in converters:
-                value = converter(value, col, db)
-            values[index] = value
-        return self.model.from_db(db.alias, self.names, values)
 
 
 class _OpenAlertsByKey:
@@ -144,8 +116,8 @@ class _OpenAlertsByKey:
     def __init__(self, db: BaseDatabaseWrapper) -> None:
         quote = db.ops.quote_name
         self.vendor = db.vendor
-        self.alert = _Columns(Alert, "a", db, defer=self.DEFERRED)
-        self.incident = _Columns(Incident, "i", db)
+        self.alert = Columns(Alert, "a", db, defer=self.DEFERRED)
+        self.incident = Columns(Incident, "i", db)
         self.incident_id = self.alert.names.index(Alert._meta.get_field("incident").attname)
         self.incident_field = Alert._meta.get_field("incident")
         column = _columns(Alert)
@@ -190,7 +162,7 @@ def open_incident_for_grouping(
     """The newest open incident holding alerts of this grouping key on this service
     (reported at or after `started_after` if given): one prepared statement."""
     db = connections[router.db_for_read(Alert)]
-    statement = _prepared(db, _IncidentForGrouping)
+    statement = prepared(db, _IncidentForGrouping)
     params: list[Any] = [service.pk, grouping_key, *statement.statuses]
     sql = statement.sql
     if started_after is not None:
@@ -210,7 +182,7 @@ class _IncidentForGrouping:
         alert = _columns(Alert)
         incident = _columns(Incident)
         alert_incident = quote(alert("incident"))
-        self.incident = _Columns(Incident, "i", db)
+        self.incident = Columns(Incident, "i", db)
         service_column = f"a.{quote(alert('service'))}"
         if db.vendor == "sqlite":
             # Without statistics SQLite's planner picks the service index and reads every
@@ -243,7 +215,7 @@ def open_incidents_for_groupings(*, service_id: int, grouping_keys: list[str]) -
     if not unique:
         return found
     db = connections[router.db_for_read(Alert)]
-    statement = _prepared(db, _IncidentsForGroupings)
+    statement = prepared(db, _IncidentsForGroupings)
     for start in range(0, len(unique), KEYS_PER_QUERY):
         chunk = unique[start : start + KEYS_PER_QUERY]
         sql = statement.head + "(" + ", ".join(["%s"] * len(chunk)) + ")" + statement.tail
@@ -278,17 +250,6 @@ class _IncidentsForGroupings:
         self.tail = f" GROUP BY {grouping_key}"
 
 
-_PREPARED: dict[tuple[str, type], Any] = {}
-
-
-def _prepared(db: BaseDatabaseWrapper, kind: type) -> Any:
-    """One prepared statement object of this kind per database connection alias."""
-    statement = _PREPARED.get((db.alias, kind))
-    if statement is None or statement.vendor != db.vendor:
-        statement = _PREPARED[(db.alias, kind)] = kind(db)
-    return statement
-
-
 def last_resolved_start_by_key(
     integration_id: int, keys: list[str], *, since: dt.datetime
 ) -> dict[str, dt.datetime]:
@@ -301,7 +262,7 @@ def last_resolved_start_by_key(
     if not unique:
         return found
     db = connections[router.db_for_read(Alert)]
-    statement = _prepared(db, _LastResolvedStart)
+    statement = prepared(db, _LastResolvedStart)
     head = [integration_id, statement.resolved, db.ops.adapt_datetimefield_value(since)]
     for start in range(0, len(unique), KEYS_PER_QUERY):
         chunk = unique[start : start + KEYS_PER_QUERY]

@@ -6,12 +6,13 @@ from typing import Any
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Count, Model, QuerySet
+from django.db.models import Count, QuerySet
 
 from tocsin.catalog.hooks import service_health_signals
 from tocsin.catalog.models import Category, Integration, Service
 from tocsin.core.crypto import sha256_hex
 from tocsin.core.errors import NotFound
+from tocsin.core.prepared import Columns
 
 
 def service_get(service_id: int) -> Service:
@@ -64,37 +65,12 @@ def integration_by_key(key: str, kinds: tuple[str, ...] | None = None) -> Integr
     return integration
 
 
-class _Columns:
-    """A model's concrete columns in a prepared SELECT, with their value converters."""
-
-    def __init__(self, model: type[Model], alias: str, connection: BaseDatabaseWrapper) -> None:
-        self.model = model
-        quote = connection.ops.quote_name
-        fields = list(model._meta.concrete_fields)
-        self.names = [field.attname for field in fields]
-        self.sql = [f"{alias}.{quote(field.column)}" for field in fields]
-        self.converters: list[tuple[int, list[Any], Any]] = []
-        for index, field in enumerate(fields):
-            col = field.get_col(alias)
-            found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-            if found:
-                self.converters.append((index, found, col))
-
-    def instance(self, connection: BaseDatabaseWrapper, values: list[Any]) -> Model:
-        for index, converters, col in self.converters:
-            value = values[index]
-            for converter in converters:
-                value = converter(value, col, connection)
-            values[index] = value
-        return self.model.from_db(connection.alias, self.names, values)
-
-
 class _ByKeyStatement:
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         quote = connection.ops.quote_name
         self.vendor = connection.vendor
-        self.integration = _Columns(Integration, "i", connection)
-        self.service = _Columns(Service, "s", connection)
+        self.integration = Columns(Integration, "i", connection)
+        self.service = Columns(Service, "s", connection)
         service_fk = Integration._meta.get_field("service")
         self.service_field = service_fk
         # Identifiers come from the models' metadata, quoted; the key hash is a parameter.

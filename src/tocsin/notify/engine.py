@@ -70,7 +70,7 @@ from tocsin.core import instruments
 from tocsin.core.budget import budget_spent
 from tocsin.core.clock import now as clock_now
 from tocsin.core.wake import work_committed
-from tocsin.notify import hooks
+from tocsin.notify import hooks, sql
 from tocsin.notify.channels import Permanent, Result, Sent, Temporary, channel_for
 from tocsin.notify.channels.base import MAIL_RETRY, Channel, RetryPolicy
 from tocsin.notify.hooks import Outcome
@@ -87,6 +87,7 @@ THROTTLED_KINDS = frozenset({"sms", "voice"})
 PAGE_PURPOSE = "page"  # tocsin.escalation.services.PAGE_PURPOSE (notify sits below it)
 BUNDLE_MAX = 500  # rows one bundle carries; the rest go in the next one
 PAGE_SIZE = 100  # due rows read per query while looking for claimable ones
+FIRST_PAGE = 16  # ... in the first query of a scan (threaded mode; then 64, then 100)
 SCAN_MAX = 2000  # due rows looked at per turn (rows of busy destinations are skipped)
 IDLE_CLOSE = 30.0  # seconds: a sending thread idle this long closes its connection
 # A contact method that keeps working has its "last delivery" time written at most this
@@ -114,14 +115,6 @@ def _due(at: dt.datetime) -> Q:
     return Q(state=OutboxState.QUEUED, not_before__lte=at) | Q(
         state=OutboxState.SENDING, lease_until__lt=at
     )
-
-
-# The claim's compare-and-set: `_due(at)` and `pk`, written in SQL for RETURNING.
-_CLAIM_SQL = (
-    "UPDATE notify_outboxmessage SET state = %s, lease_until = %s, "
-    "attempts = attempts + 1 WHERE id = %s AND ((state = %s AND not_before <= %s) "
-    "OR (state = %s AND lease_until < %s)) RETURNING attempts"
-)
 
 
 def _lease(policy: RetryPolicy) -> dt.timedelta:
@@ -243,24 +236,9 @@ class OutboxModule:
 
         Returns the attempt number this claim holds, or None if another worker has it.
         """
-        # One statement (UPDATE ... RETURNING, SQLite 3.35+ and PostgreSQL) rather than the
-        # update and a read of the attempt number: a storm claims hundreds a second.
-        ops = connection.ops
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _CLAIM_SQL,
-                [
-                    OutboxState.SENDING,
-                    ops.adapt_datetimefield_value(at + lease),
-                    pk,
-                    OutboxState.QUEUED,
-                    ops.adapt_datetimefield_value(at),
-                    OutboxState.SENDING,
-                    ops.adapt_datetimefield_value(at),
-                ],
-            )
-            row = cursor.fetchone()
-        return None if row is None else int(row[0])
+        # One statement (UPDATE ... RETURNING, tocsin.notify.sql) rather than the update
+        # and a read of the attempt number: a storm claims hundreds a second.
+        return sql.claim(pk, at, at + lease)
 
     def _release(self, held: Sequence[tuple[int, int]], not_before: dt.datetime | None) -> None:
         """Give back claims not acted on (a throttled method): queued again, the attempt
@@ -278,14 +256,17 @@ class OutboxModule:
             ).update(**fields)
 
     def _due_rows(self, at: dt.datetime, scan: int = SCAN_MAX) -> Iterator[list[_Row]]:
-        """Due rows, oldest first, a page at a time (keyset), up to `scan` rows."""
+        """Due rows, oldest first, a page at a time (keyset), up to `scan` rows. In threaded
+        mode the first page is small and each next one larger: a sending thread that freed
+        one slot (a storm's every send) claims one message, and the rows it reads, and the
+        contact methods read with them, were most of that claim's cost."""
         after: tuple[dt.datetime, int] | None = None
         scanned = 0
+        size = self.batch if not self.threads else FIRST_PAGE
         while scanned < scan:
             qs = OutboxMessage.objects.filter(_due(at))
             if after is not None:
                 qs = qs.filter(Q(not_before__gt=after[0]) | Q(not_before=after[0], pk__gt=after[1]))
-            size = self.batch if not self.threads else PAGE_SIZE
             rows = [
                 _Row(*values)
                 for values in qs.order_by("not_before", "pk").values_list(
@@ -299,6 +280,8 @@ class OutboxModule:
                 return
             scanned += len(rows)
             after = (rows[-1].not_before, rows[-1].pk)
+            if self.threads:
+                size = min(PAGE_SIZE, size * 4)
 
     def _claim_method(self, row: _Row, kind: str, policy: RetryPolicy, dest: str) -> Claim | None:
         """Claim what is due for one SMS/voice contact method: one message, or one page
@@ -616,12 +599,8 @@ class OutboxModule:
         """Send one claimed message (and what it carries) and record the outcome."""
         # The engine thread (synchronous mode) does not wait long on a database error.
         until = claim.until if self.threads else min(claim.until, time.monotonic() + 2)
-        message = _retrying(
-            lambda: OutboxMessage.objects.select_related("contact_method", "person").get(
-                pk=claim.pk
-            ),
-            until,
-        )
+        # (tocsin.notify.sql: the ORM's select_related get, built once, not per send)
+        message = _retrying(lambda: _message_for_send(claim.pk), until)
         if claim.bundle and claim.bundle.get("text"):
             message.body = f"{message.body}\n\n{claim.bundle['text']}"
             message.payload = {**(message.payload or {}), "bundle": claim.bundle}
@@ -676,9 +655,6 @@ class OutboxModule:
     ) -> bool:
         at = clock_now()
         outcome: Outcome
-        mine = OutboxMessage.objects.filter(
-            pk=message.pk, state=OutboxState.SENDING, attempts=attempts
-        )
         carried: dict[str, Any]
         if isinstance(result, Sent):
             fields: dict[str, Any] = {
@@ -723,7 +699,12 @@ class OutboxModule:
             }
             outcome = "failed"
             log.error("outbox message %s failed for good: %s", message.pk, result.reason)
-        updated = mine.update(**fields)
+        if outcome == "sent":  # most outcomes: one prepared statement (tocsin.notify.sql)
+            updated = sql.record_sent(message.pk, attempts, at, fields["provider_message_id"])
+        else:
+            updated = OutboxMessage.objects.filter(
+                pk=message.pk, state=OutboxState.SENDING, attempts=attempts
+            ).update(**fields)
         if not updated:
             log.error(
                 "outbox message %s: the claim (attempt %s) was lost before its outcome "
@@ -754,10 +735,19 @@ class OutboxModule:
         return isinstance(result, Sent)
 
 
+def _message_for_send(pk: int) -> OutboxMessage:
+    message = sql.message_for_send(pk)
+    if message is None:
+        raise OutboxMessage.DoesNotExist(f"outbox message {pk} is gone")
+    return message
+
+
 def _stamp_delivery(message: OutboxMessage, *, ok: bool, error: str, at: dt.datetime) -> None:
     """The contact method's last delivery: written when its outcome or error changes, or
-    when the time written is DELIVERY_STAMP_EVERY old (`message.contact_method` is the
-    row as read for this send)."""
+    when the time written is DELIVERY_STAMP_EVERY old. `message.contact_method` is the row
+    as read for this send: when it shows the same outcome written less than that ago,
+    nothing is asked; otherwise the statement checks the row as it is now (a storm's
+    sends to one person are read before the first of them is stamped)."""
     method_id = message.contact_method_id
     if method_id is None:
         return
@@ -771,9 +761,9 @@ def _stamp_delivery(message: OutboxMessage, *, ok: bool, error: str, at: dt.date
         and method.last_delivery_at <= at < method.last_delivery_at + DELIVERY_STAMP_EVERY
     ):
         return
-    ContactMethod.objects.filter(pk=method_id).update(
-        last_delivery_at=at, last_delivery_ok=ok, last_error=error
-    )
+    # a failure is always written (its time and error are what the profile shows)
+    since = at - DELIVERY_STAMP_EVERY if ok else at
+    sql.stamp_delivery(method_id, ok=ok, error=error, at=at, since=since)
 
 
 def worker_threads() -> int:

@@ -15,6 +15,7 @@ from tocsin.alerts.services import NewAlert
 from tocsin.catalog.models import Integration, Service
 from tocsin.core.actors import Actor
 from tocsin.core.clock import now
+from tocsin.core.prepared import prepared
 from tocsin.incidents.models import OPEN_STATUSES, Incident, Source
 from tocsin.incidents.services import incident_act, incident_create
 
@@ -129,7 +130,7 @@ def test_open_incidents_for_groupings_reads_the_keys_alerts_only_on_sqlite(
     PostgreSQL plans with statistics: the statement keeps the plain column there."""
     from django.db import connection
 
-    statement = sql._prepared(connection, sql._IncidentsForGroupings)
+    statement = prepared(connection, sql._IncidentsForGroupings)
     if connection.vendor != "sqlite":
         assert "+a." not in statement.head
         return
