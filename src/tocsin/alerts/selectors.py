@@ -94,13 +94,9 @@ def inbox_has_pending_ping(integration_id: int) -> bool:
 
 def open_storm_of(service: Service) -> AlertStorm | None:
     """The service's newest storm whose incident is open, with its incident; `service` is
-    the one given (asked once per batch of a service's rows)."""
-    storm = (
-        AlertStorm.objects.filter(service=service, incident__status__in=OPEN_STATUSES)
-        .select_related("incident")
-        .order_by("-id")
-        .first()
-    )
+    the one given (asked once per batch of a service's rows: a prepared statement,
+    tocsin.alerts.sql)."""
+    storm = sql.open_storm_of(service)
     if storm is not None:
         storm.service = service
     return storm

@@ -11,6 +11,7 @@ replaces gives, on SQLite and on PostgreSQL. The ORM query is in each docstring.
 - open_alerts_of (_by_key)     a batch: the open alerts of its rows' keys, with incidents
 - open_incident_for_grouping  every new grouping key: the incident an alert joins
 - open_incidents_for_groupings  a batch: the same for every new grouping key of its rows
+- open_storm_of               a batch that opens an alert: the service's open storm
 - last_resolved_start_by_key  every snapshot row (Alertmanager, Grafana)
 - insert_alert_groups         a batch's new alerts (every row's): multi-row INSERT RETURNING
 - update_occurrences          a batch's duplicates: occurrences and last seen, executemany
@@ -32,7 +33,7 @@ from django.db import connection, connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
-from tocsin.alerts.models import Alert, AlertStatus, InboxEvent, InboxState
+from tocsin.alerts.models import Alert, AlertStatus, AlertStorm, InboxEvent, InboxState
 from tocsin.catalog.models import Integration, Service
 from tocsin.core import jsonfast
 from tocsin.core.jsonfast import json_param
@@ -199,6 +200,50 @@ class _IncidentForGrouping:
         )
         self.sql_since = f"{self.sql} AND i.{quote(incident('reported_at'))} >= %s"
         self.tail = f" ORDER BY a.{alert_incident} DESC LIMIT 1"
+
+
+def open_storm_of(service: Service) -> AlertStorm | None:
+    """The service's newest storm whose incident is open, with its incident: what
+    `AlertStorm.objects.filter(service=service, incident__status__in=OPEN_STATUSES)
+    .select_related("incident").order_by("-id").first()` gives, through one prepared
+    statement (a storm's drain asks it for nearly every batch: a few rows of one
+    service each)."""
+    db = connections[router.db_for_read(AlertStorm)]
+    statement: _OpenStorm = prepared(db, _OpenStorm)
+    with db.cursor() as cursor:
+        cursor.execute(statement.sql, [service.pk, *statement.statuses])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    width = statement.storm.width
+    storm: Any = statement.storm.instance(db, values[:width])
+    incident = statement.incident.instance(db, values[width:])
+    statement.incident_field.set_cached_value(storm, incident)
+    # (one-to-one: the incident knows its storm, as select_related leaves it)
+    statement.incident_field.remote_field.set_cached_value(incident, storm)
+    return storm
+
+
+class _OpenStorm:
+    def __init__(self, db: BaseDatabaseWrapper) -> None:
+        quote = db.ops.quote_name
+        self.vendor = db.vendor
+        self.statuses = [str(status) for status in OPEN_STATUSES]
+        storm = _columns(AlertStorm)
+        self.storm = Columns(AlertStorm, "s", db)
+        self.incident = Columns(Incident, "i", db)
+        self.incident_field: Any = AlertStorm._meta.get_field("incident")
+        self.sql = (
+            f"SELECT {', '.join(self.storm.sql + self.incident.sql)} "  # noqa: S608 - quoted metadata
+            f"FROM {quote(AlertStorm._meta.db_table)} s "
+            f"INNER JOIN {quote(Incident._meta.db_table)} i "
+            f"ON i.{quote(_pk_column(Incident))} = s.{quote(storm('incident'))} "
+            f"WHERE s.{quote(storm('service'))} = %s "
+            f"AND i.{quote(_columns(Incident)('status'))} IN "
+            f"({', '.join(['%s'] * len(self.statuses))}) "
+            f"ORDER BY s.{quote(_pk_column(AlertStorm))} DESC LIMIT 1"
+        )
 
 
 def open_incidents_for_groupings(*, service_id: int, grouping_keys: list[str]) -> dict[str, int]:

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 
 from tocsin.alerts import sql
-from tocsin.alerts.models import Alert, InboxEvent
+from tocsin.alerts.models import Alert, AlertStorm, InboxEvent
 from tocsin.alerts.services import NewAlert
 from tocsin.catalog.models import Integration, Service
 from tocsin.core.actors import Actor
@@ -339,3 +339,36 @@ def test_insert_alert_groups_keeps_order_across_rows_and_statements(
             assert (found.integration_id, found.dedup_key) == (integration.pk, alert.dedup_key)
             assert found.first_seen_at == found.last_seen_at == received_at
             assert found.labels == {"n": alert.dedup_key}
+
+
+def test_open_storm_of_is_the_orm_query(
+    clock: time_machine.Coordinates, pd: Integration, service: Service
+) -> None:
+    def orm(of: Service) -> AlertStorm | None:
+        return (
+            AlertStorm.objects.filter(service=of, incident__status__in=OPEN_STATUSES)
+            .select_related("incident")
+            .order_by("-id")
+            .first()
+        )
+
+    assert sql.open_storm_of(service) is None and orm(service) is None  # no storm yet
+    service.storm_threshold = 2
+    service.save()
+    for n in range(5):
+        push(pd, trigger(f"k{n}"))
+    drain()
+    found, expected = sql.open_storm_of(service), orm(service)
+    assert found is not None and expected is not None
+    assert _values(found) == _values(expected)
+    assert _values(found.incident) == _values(expected.incident)
+    assert found.incident.alert_storm is found  # the one-to-one's other side, as the ORM's
+    # its incident resolved: no open storm any more
+    incident_act(
+        incident=found.incident,
+        actor=Actor.system("test"),
+        action="resolve",
+        resolution_code="fixed",
+        resolution_notes="by hand",
+    )
+    assert sql.open_storm_of(service) is None and orm(service) is None
