@@ -118,6 +118,61 @@ def test_record_sent_writes_nothing_without_the_claim() -> None:
     assert (row.state, row.provider_message_id, row.sent_at) == (OutboxState.SENDING, "", None)
 
 
+def test_due_rows_is_the_orm_query() -> None:
+    from django.db.models import Q
+
+    base = now()
+    made = [
+        _message(not_before=base - dt.timedelta(seconds=n % 3)) for n in range(7)
+    ]  # ties on not_before: the keyset goes on by id
+    _message(not_before=base + dt.timedelta(minutes=5))  # not due
+    held, lapsed = made[0], made[1]
+    at = now()
+    assert sql.claim(held.pk, at, at + dt.timedelta(seconds=30)) == 1  # sending, leased
+    assert sql.claim(lapsed.pk, at, at - dt.timedelta(seconds=1)) == 1  # lease run out
+    OutboxMessage.objects.filter(pk=made[2].pk).update(state=OutboxState.SENT)
+
+    def orm(size: int, after: tuple[dt.datetime, int] | None) -> list[list[Any]]:
+        qs = OutboxMessage.objects.filter(
+            Q(state=OutboxState.QUEUED, not_before__lte=at)
+            | Q(state=OutboxState.SENDING, lease_until__lt=at)
+        )
+        if after is not None:
+            qs = qs.filter(Q(not_before__gt=after[0]) | Q(not_before=after[0], pk__gt=after[1]))
+        return [
+            list(values)
+            for values in qs.order_by("not_before", "pk").values_list(
+                "pk", "channel", "recipient", "contact_method_id", "purpose", "not_before"
+            )[:size]
+        ]
+
+    first = sql.due_rows(at, 3)
+    assert first == orm(3, None) and len(first) == 3
+    after = (first[-1][5], first[-1][0])
+    rest = sql.due_rows(at, 100, after)
+    assert rest == orm(100, after)
+    seen = [row[0] for row in first + rest]
+    assert len(seen) == 5 == len(set(seen))  # 7 made: one held, one sent; the later one not
+    assert lapsed.pk in seen and held.pk not in seen and made[2].pk not in seen
+    assert all(isinstance(row[5], dt.datetime) and row[5].tzinfo for row in first + rest)
+
+
+def test_methods_by_id_is_in_bulk(responder: User) -> None:
+    methods = [
+        contact_method_add(
+            user=responder, kind="webhook", address=f"https://hooks.example.com/{n}", actor=SETUP
+        )
+        for n in range(3)
+    ]
+    ids = {methods[0].pk, methods[2].pk, 987654}
+    found = sql.methods_by_id(ids)
+    expected = ContactMethod.objects.in_bulk(ids)
+    assert sorted(found) == sorted(expected) == sorted([methods[0].pk, methods[2].pk])
+    for pk, method in found.items():
+        assert _values(method) == _values(expected[pk])
+    assert sql.methods_by_id(set()) == {}
+
+
 def _orm_stamp(method_id: int, *, ok: bool, error: str, at: dt.datetime, since: dt.datetime) -> int:
     return (
         ContactMethod.objects.filter(pk=method_id)

@@ -31,11 +31,21 @@ class Columns:
     (as the ORM's compiler applies them), and the instance from a row's values."""
 
     def __init__(
-        self, model: type[Model], alias: str, db: BaseDatabaseWrapper, defer: tuple[str, ...] = ()
+        self,
+        model: type[Model],
+        alias: str,
+        db: BaseDatabaseWrapper,
+        defer: tuple[str, ...] = (),
+        only: tuple[str, ...] = (),
     ) -> None:
-        """`defer`: fields left out, loaded by the instance if it is asked for them."""
+        """`defer`: fields left out, loaded by the instance if it is asked for them;
+        `only`: these fields alone, in this order (read with `values`)."""
         quote = db.ops.quote_name
-        fields = [f for f in model._meta.concrete_fields if f.name not in defer]
+        fields: list[Any]
+        if only:
+            fields = [model._meta.get_field(name) for name in only]
+        else:
+            fields = [f for f in model._meta.concrete_fields if f.name not in defer]
         self.model = model
         self.names = [f.attname for f in fields]
         self.sql = [f"{alias}.{quote(f.column)}" for f in fields]
@@ -47,13 +57,17 @@ class Columns:
             if found:
                 self.converters.append((index, found, col))
 
-    def instance(self, db: BaseDatabaseWrapper, values: list[Any]) -> Model:
+    def values(self, db: BaseDatabaseWrapper, values: list[Any]) -> list[Any]:
+        """A row's values as the ORM gives them (converted in place)."""
         for index, converters, col in self.converters:
             value = values[index]
             for converter in converters:
                 value = converter(value, col, db)
             values[index] = value
-        return self.model.from_db(db.alias, self.names, values)
+        return values
+
+    def instance(self, db: BaseDatabaseWrapper, values: list[Any]) -> Model:
+        return self.model.from_db(db.alias, self.names, self.values(db, values))
 
 
 _PREPARED: dict[tuple[str, type], Any] = {}

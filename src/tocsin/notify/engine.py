@@ -264,15 +264,8 @@ class OutboxModule:
         scanned = 0
         size = self.batch if not self.threads else FIRST_PAGE
         while scanned < scan:
-            qs = OutboxMessage.objects.filter(_due(at))
-            if after is not None:
-                qs = qs.filter(Q(not_before__gt=after[0]) | Q(not_before=after[0], pk__gt=after[1]))
-            rows = [
-                _Row(*values)
-                for values in qs.order_by("not_before", "pk").values_list(
-                    "pk", "channel", "recipient", "contact_method_id", "purpose", "not_before"
-                )[:size]
-            ]
+            # (tocsin.notify.sql: the ORM query, built once)
+            rows = [_Row(*values) for values in sql.due_rows(at, size, after)]
             if not rows:
                 return
             yield rows
@@ -378,7 +371,7 @@ class OutboxModule:
         methods_seen: set[int] = set()  # SMS/voice methods dealt with in this turn
         self._cut = False
         for rows in self._due_rows(at, scan):
-            methods = ContactMethod.objects.in_bulk(
+            methods = sql.methods_by_id(
                 {r.contact_method_id for r in rows if r.contact_method_id is not None}
             )
             for row in rows:

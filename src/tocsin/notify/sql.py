@@ -7,6 +7,8 @@ database connection alias from the models' metadata (tocsin.core.prepared), and
 tests/notify/test_sql.py checks it gives or writes what the ORM query it replaces
 does, on SQLite and on PostgreSQL. The ORM query is in each docstring.
 
+- due_rows          every claim scan (a sending thread's after each send): due rows
+- methods_by_id     every claim scan: the contact methods of those rows
 - claim             every message: the compare-and-set that claims it (UPDATE RETURNING)
 - message_for_send  every message: the row, its contact method and its person
 - record_sent       every message sent: the outcome, by the holder of the claim only
@@ -219,3 +221,87 @@ def stamp_delivery(
             [stamp(at), ok, error, method_id, ok, error, stamp(since), stamp(at)],
         )
         return int(cursor.rowcount)
+
+
+DUE_ROW = ("id", "channel", "recipient", "contact_method", "purpose", "not_before")
+
+
+class _DueRows:
+    """`OutboxMessage.objects.filter(Q(state=QUEUED, not_before__lte=at) | Q(state=SENDING,
+    lease_until__lt=at))`, after the keyset `(not_before, id) > after` when given,
+    `.order_by("not_before", "pk").values_list(*DUE_ROW)[:size]`."""
+
+    def __init__(self, db: BaseDatabaseWrapper) -> None:
+        self.vendor = db.vendor
+        quote = db.ops.quote_name
+
+        def col(name: str) -> str:
+            return quote(column(OutboxMessage, name))
+
+        self.row = Columns(OutboxMessage, "m", db, only=DUE_ROW)
+        state, not_before, pk = col("state"), col("not_before"), quote(column(OutboxMessage))
+        self.sql = (
+            f"SELECT {', '.join(self.row.sql)} FROM {quote(OutboxMessage._meta.db_table)} m "  # noqa: S608 - quoted metadata
+            f"WHERE ((m.{state} = %s AND m.{not_before} <= %s) "
+            f"OR (m.{state} = %s AND m.{col('lease_until')} < %s))"
+        )
+        self.after = f" AND (m.{not_before} > %s OR (m.{not_before} = %s AND m.{pk} > %s))"
+        self.tail = f" ORDER BY m.{not_before} ASC, m.{pk} ASC LIMIT %s"
+
+
+def due_rows(
+    at: dt.datetime, size: int, after: tuple[dt.datetime, int] | None = None
+) -> list[list[Any]]:
+    """Up to `size` messages due at `at` (queued and not before `at`, or `sending` with a
+    lease run out), oldest first, after the (not_before, id) `after` when given: the
+    values of DUE_ROW for each."""
+    db = connections[router.db_for_read(OutboxMessage)]
+    statement: _DueRows = prepared(db, _DueRows)
+    stamp = db.ops.adapt_datetimefield_value
+    params: list[Any] = [
+        str(OutboxState.QUEUED),
+        stamp(at),
+        str(OutboxState.SENDING),
+        stamp(at),
+    ]
+    sql = statement.sql
+    if after is not None:
+        sql += statement.after
+        params += [stamp(after[0]), stamp(after[0]), after[1]]
+    params.append(size)
+    with db.cursor() as cursor:
+        cursor.execute(sql + statement.tail, params)
+        rows = cursor.fetchall()
+    return [statement.row.values(db, list(row)) for row in rows]
+
+
+class _Methods:
+    """`ContactMethod.objects.in_bulk(ids)`."""
+
+    def __init__(self, db: BaseDatabaseWrapper) -> None:
+        self.vendor = db.vendor
+        quote = db.ops.quote_name
+        self.method = Columns(ContactMethod, "c", db)
+        self.pk = self.method.names.index(str(ContactMethod._meta.pk.attname))
+        self.sql = (
+            f"SELECT {', '.join(self.method.sql)} "  # noqa: S608 - quoted metadata
+            f"FROM {quote(ContactMethod._meta.db_table)} c "
+            f"WHERE c.{quote(column(ContactMethod))} IN "
+        )
+
+
+def methods_by_id(ids: set[int]) -> dict[int, ContactMethod]:
+    """The contact methods of these ids, by id (missing ones left out)."""
+    if not ids:
+        return {}
+    db = connections[router.db_for_read(ContactMethod)]
+    statement: _Methods = prepared(db, _Methods)
+    wanted = sorted(ids)
+    with db.cursor() as cursor:
+        cursor.execute(statement.sql + "(" + ", ".join(["%s"] * len(wanted)) + ")", wanted)
+        rows = cursor.fetchall()
+    found: dict[int, ContactMethod] = {}
+    for row in rows:
+        method: Any = statement.method.instance(db, list(row))
+        found[method.pk] = method
+    return found
