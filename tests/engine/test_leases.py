@@ -141,3 +141,51 @@ def test_a_lease_renewed_in_an_open_batch_is_refused_without_waiting_for_the_bat
     if concurrent:
         assert waited < 5, f"b waited {waited:.1f} s for a's transaction"
     assert lease_holder("svc", at=later) == "a"
+
+
+def test_the_prepared_statements_write_what_the_orm_queries_write() -> None:
+    """Each step on lease "p" through tocsin.core.leases, the same on lease "o" through the
+    ORM queries the statements replace: the rows stay alike, the answers too."""
+    from django.db.models import Q
+
+    from tocsin.core import leases
+    from tocsin.core.models import Lease
+
+    def orm_take(holder: str, at: dt.datetime, until: dt.datetime) -> int:
+        return (
+            Lease.objects.filter(name="o")
+            .filter(Q(lease_until__lt=at) | Q(holder=holder) | Q(holder=""))
+            .update(holder=holder, lease_until=until)
+        )
+
+    def rows() -> tuple[tuple[str, dt.datetime], tuple[str, dt.datetime]]:
+        mine = Lease.objects.values_list("holder", "lease_until").get(name="p")
+        theirs = Lease.objects.values_list("holder", "lease_until").get(name="o")
+        return mine, theirs
+
+    Lease.objects.create(name="p", holder="a", lease_until=T0 + FOR)
+    Lease.objects.create(name="o", holder="a", lease_until=T0 + FOR)
+    assert leases._read("p") == ("a", T0 + FOR)
+    assert leases._read("missing") is None
+    db, statements = leases._db()
+    stamp = db.ops.adapt_datetimefield_value
+    steps = [
+        ("b", T0 + dt.timedelta(seconds=5), 0),  # held by a: refused
+        ("a", T0 + dt.timedelta(seconds=5), 1),  # a again: renewed by taking
+        ("b", T0 + dt.timedelta(seconds=60), 1),  # lapsed: b takes it
+    ]
+    for holder, at, expected in steps:
+        until = at + FOR
+        taken = leases._run(statements.take, [holder, stamp(until), "p", stamp(at), holder, ""])
+        assert taken == orm_take(holder, at, until) == expected
+        mine, theirs = rows()
+        assert mine == theirs
+    later = T0 + dt.timedelta(minutes=5)
+    assert lease_renew(name="p", holder="a", until=later) is False  # b holds it
+    assert lease_renew(name="p", holder="b", until=later) is True
+    Lease.objects.filter(name="o", holder="b").update(lease_until=later)
+    assert rows()[0] == rows()[1] == ("b", later)
+    assert lease_release(name="p", holder="b") is True
+    Lease.objects.filter(name="o", holder="b").update(holder="", lease_until=leases.RELEASED)
+    assert rows()[0] == rows()[1] == ("", leases.RELEASED)
+    assert lease_release(name="p", holder="b") is False  # nobody holds it now

@@ -10,18 +10,83 @@ commits). Times come from the caller (the engine's `now()`), so tests can move t
 - `lease_release`: a clean stop hands it over at once;
 - `lease_due`: a schedule shared by every worker: True for one caller at most every
   `every` (what runs "once a minute" keeps its next run in the lease, not in memory).
+
+The read and the three updates that the ingest module makes for every service in every
+turn (take, renew inside each batch, release) are statements built once
+(tocsin.core.prepared, `_Statements`; each docstring names the ORM query it replaces and
+tests/engine/test_leases.py compares them): during a storm a turn drains a few rows of
+each of fifty services, and building those four queries through the ORM cost about a
+third of a millisecond a service.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from tocsin.core.models import Lease
+from tocsin.core.prepared import column, prepared
 
 RELEASED = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+class _Statements:
+    """- read: `Lease.objects.filter(name=name).values_list("holder", "lease_until").first()`
+    - take: `Lease.objects.filter(name=name).filter(Q(lease_until__lt=at) | Q(holder=holder)
+      | Q(holder="")).update(holder=holder, lease_until=until)`
+    - renew: `Lease.objects.filter(name=name, holder=holder).update(lease_until=until)`
+    - release: `...filter(name=name, holder=holder).update(holder="", lease_until=RELEASED)`
+    """
+
+    def __init__(self, db: BaseDatabaseWrapper) -> None:
+        self.vendor = db.vendor
+        quote = db.ops.quote_name
+        table = quote(Lease._meta.db_table)
+        name, holder = quote(column(Lease, "name")), quote(column(Lease, "holder"))
+        until = quote(column(Lease, "lease_until"))
+        field: Any = Lease._meta.get_field("lease_until")
+        col = field.get_col("l")
+        self.until_converters = db.ops.get_db_converters(col) + col.get_db_converters(db)
+        self.until_col = col
+        self.read = f"SELECT l.{holder}, l.{until} FROM {table} l WHERE l.{name} = %s LIMIT 1"  # noqa: S608 - quoted metadata
+        self.take = (
+            f"UPDATE {table} SET {holder} = %s, {until} = %s WHERE {name} = %s "  # noqa: S608 - quoted metadata
+            f"AND ({until} < %s OR {holder} = %s OR {holder} = %s)"
+        )
+        self.renew = f"UPDATE {table} SET {until} = %s WHERE {name} = %s AND {holder} = %s"  # noqa: S608 - quoted metadata
+        self.release = (
+            f"UPDATE {table} SET {holder} = %s, {until} = %s "  # noqa: S608 - quoted metadata
+            f"WHERE {name} = %s AND {holder} = %s"
+        )
+
+
+def _db() -> tuple[BaseDatabaseWrapper, _Statements]:
+    db = connections[router.db_for_write(Lease)]
+    return db, prepared(db, _Statements)
+
+
+def _run(sql: str, params: list[Any]) -> int:
+    db, _ = _db()
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+def _read(name: str) -> tuple[str, dt.datetime] | None:
+    """The lease's holder and end (None: no row yet)."""
+    db, statements = _db()
+    with db.cursor() as cursor:
+        cursor.execute(statements.read, [name])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    value = row[1]
+    for converter in statements.until_converters:
+        value = converter(value, statements.until_col, db)
+    return str(row[0]), value
 
 
 def lease_take(*, name: str, holder: str, at: dt.datetime, until: dt.datetime) -> bool:
@@ -32,7 +97,7 @@ def lease_take(*, name: str, holder: str, at: dt.datetime, until: dt.datetime) -
     # A plain read first: a lease another worker holds is refused at once. The UPDATE
     # below would wait for that worker's transaction (it renews the lease inside each of
     # its batches) before finding the lease taken: two workers would take turns.
-    seen = Lease.objects.filter(name=name).values_list("holder", "lease_until").first()
+    seen = _read(name)
     if seen is not None and seen[0] not in ("", holder) and seen[1] >= at:
         return False
     if connection.vendor == "postgresql":
@@ -40,11 +105,9 @@ def lease_take(*, name: str, holder: str, at: dt.datetime, until: dt.datetime) -
         if taken is not None:
             return taken
     else:
-        taken_rows = (
-            Lease.objects.filter(name=name)
-            .filter(Q(lease_until__lt=at) | Q(holder=holder) | Q(holder=""))
-            .update(holder=holder, lease_until=until)
-        )
+        db, statements = _db()
+        stamp = db.ops.adapt_datetimefield_value
+        taken_rows = _run(statements.take, [holder, stamp(until), name, stamp(at), holder, ""])
         if taken_rows == 1:
             return True
     try:
@@ -85,15 +148,15 @@ def _take_unless_locked(
 
 def lease_renew(*, name: str, holder: str, until: dt.datetime) -> bool:
     """Extend the lease if `holder` still holds it."""
-    return Lease.objects.filter(name=name, holder=holder).update(lease_until=until) == 1
+    db, statements = _db()
+    return _run(statements.renew, [db.ops.adapt_datetimefield_value(until), name, holder]) == 1
 
 
 def lease_release(*, name: str, holder: str) -> bool:
     """Hand the lease over now (if `holder` holds it)."""
-    released = Lease.objects.filter(name=name, holder=holder).update(
-        holder="", lease_until=RELEASED
-    )
-    return released == 1
+    db, statements = _db()
+    stamp = db.ops.adapt_datetimefield_value
+    return _run(statements.release, ["", stamp(RELEASED), name, holder]) == 1
 
 
 def leases_release_all(*, holder: str) -> int:
