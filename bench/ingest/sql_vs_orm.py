@@ -45,7 +45,7 @@ def run(n: int) -> int:
     from django.db import connection, transaction
 
     from tocsin.alerts import sql
-    from tocsin.alerts.models import Alert, InboxEvent
+    from tocsin.alerts.models import Alert, AlertStorm, InboxEvent
     from tocsin.alerts.services import NewAlert, inbox_add
     from tocsin.catalog.models import Integration
     from tocsin.catalog.services import integration_create, service_create
@@ -207,6 +207,17 @@ def run(n: int) -> int:
             orm_resolved,
             n,
         ),
+        (
+            "open_storm_of (none open)",
+            lambda: sql.open_storm_of(service),
+            lambda: (
+                AlertStorm.objects.filter(service=service, incident__status__in=OPEN_STATUSES)
+                .select_related("incident")
+                .order_by("-id")
+                .first()
+            ),
+            n,
+        ),
         ("insert_alerts (100 alerts)", sql_insert, orm_insert, max(5, n // 20)),
         ("insert_inbox_row", sql_inbox, orm_inbox, n),
     ]
@@ -233,9 +244,9 @@ def run(n: int) -> int:
 
 def _notify_pairs(n: int) -> list[tuple[str, Callable[[], object], Callable[[], object], int]]:
     """The outbox's statements (tocsin.notify.sql), on a page to a person's webhook."""
-    from django.db.models import F
+    from django.db.models import F, Q
 
-    from tocsin.accounts.models import Role
+    from tocsin.accounts.models import ContactMethod, Role
     from tocsin.accounts.services import contact_method_add, user_create
     from tocsin.core.actors import Actor
     from tocsin.core.clock import now
@@ -286,11 +297,77 @@ def _notify_pairs(n: int) -> list[tuple[str, Callable[[], object], Callable[[], 
             state="sent", sent_at=at, lease_until=None, last_error="", provider_message_id="id"
         )
 
+    def orm_stamp() -> object:
+        return (
+            ContactMethod.objects.filter(pk=method.pk)
+            .exclude(
+                last_delivery_ok=True,
+                last_error="",
+                last_delivery_at__gt=at - dt.timedelta(seconds=60),
+                last_delivery_at__lte=at,
+            )
+            .update(last_delivery_at=at, last_delivery_ok=True, last_error="")
+        )
+
+    def sql_stamp() -> object:
+        since = at - dt.timedelta(seconds=60)
+        return notify_sql.stamp_delivery(method.pk, ok=True, error="", at=at, since=since)
+
+    def orm_due() -> object:
+        return list(
+            OutboxMessage.objects.filter(
+                Q(state="queued", not_before__lte=at) | Q(state="sending", lease_until__lt=at)
+            )
+            .order_by("not_before", "pk")
+            .values_list(
+                "pk", "channel", "recipient", "contact_method_id", "purpose", "not_before"
+            )[:16]
+        )
+
     return [
+        ("due_rows (16 rows)", lambda: notify_sql.due_rows(at, 16), orm_due, n),
+        (
+            "methods_by_id (1 method)",
+            lambda: notify_sql.methods_by_id({method.pk}),
+            lambda: ContactMethod.objects.in_bulk({method.pk}),
+            n,
+        ),
         ("message_for_send", lambda: notify_sql.message_for_send(message.pk), orm_read, n),
         ("claim", lambda: notify_sql.claim(message.pk, at, lease), orm_claim, n),
         ("record_sent", lambda: notify_sql.record_sent(message.pk, 1, at, "id"), orm_sent, n),
+        ("stamp_delivery", sql_stamp, orm_stamp, n),
+        *_lease_pairs(n),
     ]
+
+
+def _lease_pairs(n: int) -> list[tuple[str, Callable[[], object], Callable[[], object], int]]:
+    """The ingest lease's take and release (tocsin.core.leases), as a service's turn does."""
+    from django.db.models import Q
+
+    from tocsin.core import leases
+    from tocsin.core.clock import now
+    from tocsin.core.models import Lease
+
+    at = now()
+    until = at + dt.timedelta(seconds=30)
+    Lease.objects.create(name="bench", holder="", lease_until=leases.RELEASED)
+
+    def sql_turn() -> object:
+        taken = leases.lease_take(name="bench", holder="w", at=at, until=until)
+        return taken and leases.lease_release(name="bench", holder="w")
+
+    def orm_turn() -> object:
+        seen = Lease.objects.filter(name="bench").values_list("holder", "lease_until").first()
+        if seen is not None and seen[0] not in ("", "w") and seen[1] >= at:
+            return False
+        Lease.objects.filter(name="bench").filter(
+            Q(lease_until__lt=at) | Q(holder="w") | Q(holder="")
+        ).update(holder="w", lease_until=until)
+        return Lease.objects.filter(name="bench", holder="w").update(
+            holder="", lease_until=leases.RELEASED
+        )
+
+    return [("lease take + release (SQLite's path)", sql_turn, orm_turn, n)]
 
 
 if __name__ == "__main__":
