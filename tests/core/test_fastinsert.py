@@ -67,3 +67,75 @@ def test_defaults_are_filled_and_a_unique_clash_raises() -> None:
 def test_a_model_with_a_save_of_its_own_is_refused() -> None:
     with pytest.raises(TypeError, match="save"):
         insert(AuditEntry(action="x"))
+
+
+def test_insert_many_writes_the_rows_bulk_create_would(
+    agent: User, make_incident: Callable[..., Incident]
+) -> None:
+    from tocsin.comms.models import MajorChecklistItem
+    from tocsin.core.fastinsert import insert_many
+
+    fast_incident, orm_incident = make_incident(agent), make_incident(agent)
+
+    def items(incident: Incident) -> list[MajorChecklistItem]:
+        return [
+            MajorChecklistItem(
+                incident=incident,
+                position=i,
+                text=f"Step {i}: ünïcode ‘{i}’",
+                done_at=AT if i == 0 else None,
+                done_by=agent if i == 0 else None,
+            )
+            for i in range(4)
+        ]
+
+    insert_many(items(fast_incident))
+    MajorChecklistItem.objects.bulk_create(items(orm_incident))
+
+    def stored(incident: Incident) -> list[dict[str, Any]]:
+        rows = list(
+            MajorChecklistItem.objects.filter(incident=incident).order_by("position").values()
+        )
+        for row in rows:
+            row.pop("id"), row.pop("incident_id")
+        return rows
+
+    assert stored(fast_incident) == stored(orm_incident)
+    assert len(stored(fast_incident)) == 4
+    insert_many([])  # nothing to write: no statement, no error
+    with pytest.raises(TypeError, match="one model"):
+        insert_many([*items(fast_incident)[:1], _message("c@example.com")])  # type: ignore[list-item]
+
+
+def test_update_writes_what_save_update_fields_writes(
+    agent: User, make_incident: Callable[..., Incident]
+) -> None:
+    from django.db import DatabaseError
+
+    from tocsin.core.fastinsert import update
+
+    fast, orm = make_incident(agent), make_incident(agent)
+    before = {incident.pk: _columns(incident) for incident in (fast, orm)}
+    for incident in (fast, orm):
+        incident.major_declared_at = AT
+        incident.updated_at = AT + dt.timedelta(seconds=1)
+        incident.title = "not written: not in the list"
+    update(fast, ["major_declared_at", "updated_at"])
+    orm.save(update_fields=["major_declared_at", "updated_at"])
+    changes = []
+    for incident in (fast, orm):
+        after = _columns(incident)
+        old = before[incident.pk]
+        changes.append({k: v for k, v in after.items() if old[k] != v})
+    assert changes[0] == changes[1]
+    assert sorted(changes[0]) == ["major_declared_at", "updated_at"]
+    stored = Incident.objects.get(pk=fast.pk)
+    assert (stored.major_declared_at, stored.updated_at) == (AT, AT + dt.timedelta(seconds=1))
+    assert stored.title != "not written: not in the list"
+    gone = Incident.objects.get(pk=orm.pk)
+    Incident.objects.filter(pk=gone.pk).update(duplicate_of=None)  # (a row to lose)
+    gone.pk = 987654321
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        update(gone, ["updated_at"])
+    with pytest.raises(TypeError, match="plain columns"):
+        update(fast, ["id"])

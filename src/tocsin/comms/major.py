@@ -41,7 +41,7 @@ from tocsin.core.actors import Actor
 from tocsin.core.audit import audit_record
 from tocsin.core.clock import now
 from tocsin.core.errors import Conflict, Invalid, NotFound
-from tocsin.core.fastinsert import insert
+from tocsin.core.fastinsert import insert, insert_many
 from tocsin.core.memo import memo
 from tocsin.escalation.models import Escalation, EscalationPolicy
 from tocsin.escalation.services import climb_start
@@ -226,7 +226,8 @@ def on_declared(*, incident: Incident, actor: Actor, reason: str) -> None:
     fresh = incident_hooks.being_created(incident)  # no checklist or deadline yet
     if fresh or not MajorChecklistItem.objects.filter(incident=incident).exists():
         template = list(current.checklist) or default_major_checklist()
-        MajorChecklistItem.objects.bulk_create(
+        # (one multi-row INSERT built once: every P1 of a storm gets its checklist)
+        insert_many(
             [
                 MajorChecklistItem(
                     incident=incident,

@@ -11,6 +11,13 @@ and database alias: each field's value through its own `pre_save` and
 back with RETURNING (SQLite 3.35+, PostgreSQL) and set on the object, which is then
 saved as far as Django is concerned.
 
+`insert_many(objs)` writes several new rows of one model in one multi-row INSERT (what
+`bulk_create` does, without reading their primary keys back: for rows nobody touches
+again in the same transaction, such as a major incident's checklist). `update(obj,
+names)` does what `obj.save(update_fields=names)` does (each field through `pre_save`,
+so `auto_now` fields are stamped; DatabaseError when no row was written), with the
+UPDATE built once per model and field list.
+
 Only for models without a parent model (multi-table inheritance), without database
 defaults, generated fields or a `save()` of their own, and with no pre_save/post_save
 receivers (Tocsin has none: DESIGN.md, no business rule in `save()` or a signal); the
@@ -21,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from django.db import connections, router
+from django.db import DatabaseError, connections, router
 from django.db.models import Field, Model
 from django.db.models.fields import NOT_PROVIDED
 
@@ -53,14 +60,84 @@ def insert(obj: M) -> M:
     return obj
 
 
-def _build(
-    model: type[Model], db: Any, *, pk_given: bool
-) -> tuple[str, list[Field[Any, Any]], Any]:
+# (alias, model, rows) -> (the multi-row INSERT, its fields)
+_many: dict[tuple[str, type[Model], int], tuple[str, list[Field[Any, Any]]]] = {}
+
+
+def insert_many(objs: list[M]) -> None:
+    """Insert these new instances of one model (no primary key given) in one statement, as
+    `Model.objects.bulk_create(objs)` would, except that their primary keys are not read
+    back (the instances stay unsaved as far as Django is concerned)."""
+    if not objs:
+        return
+    model = type(objs[0])
+    if any(type(obj) is not model or obj.pk is not None for obj in objs):
+        raise TypeError("fastinsert.insert_many: new instances of one model only")
+    alias = router.db_for_write(model, instance=objs[0])
+    db = connections[alias]
+    key = (alias, model, len(objs))
+    found = _many.get(key)
+    if found is None:
+        single, fields, _ = _build(model, db, pk_given=False)
+        head = single.split(" VALUES ", 1)[0]
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        found = _many[key] = (f"{head} VALUES {', '.join([row] * len(objs))}", fields)
+    sql, fields = found
+    params = [
+        field.get_db_prep_save(field.pre_save(obj, True), connection=db)
+        for obj in objs
+        for field in fields
+    ]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+# (alias, model, field names) -> (the UPDATE, its fields)
+_updates: dict[tuple[str, type[Model], tuple[str, ...]], tuple[str, list[Field[Any, Any]]]] = {}
+
+
+def update(obj: Model, names: list[str]) -> None:
+    """`obj.save(update_fields=names)` for a saved instance, with the UPDATE built once."""
+    model = type(obj)
+    alias = router.db_for_write(model, instance=obj)
+    db = connections[alias]
+    key = (alias, model, tuple(names))
+    found = _updates.get(key)
+    if found is None:
+        _check(model)
+        meta = model._meta
+        fields: list[Any] = [meta.get_field(name) for name in names]
+        if any(not getattr(f, "concrete", False) or f.primary_key for f in fields):
+            raise TypeError(f"fastinsert.update: {names} are not all plain columns")
+        quote = db.ops.quote_name
+        sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+        found = _updates[key] = (
+            f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(meta.pk.column)} = %s",  # noqa: S608 - quoted metadata
+            fields,
+        )
+    sql, fields = found
+    params = [field.get_db_prep_save(field.pre_save(obj, False), connection=db) for field in fields]
+    params.append(model._meta.pk.get_db_prep_value(obj.pk, connection=db))
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount != 1:
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+    obj._state.db = alias
+
+
+def _check(model: type[Model]) -> None:
     meta = model._meta
     if meta.parents:
         raise TypeError(f"fastinsert: {model.__name__} has a parent model")
     if "save" in model.__dict__:
         raise TypeError(f"fastinsert: {model.__name__} has a save() of its own")
+
+
+def _build(
+    model: type[Model], db: Any, *, pk_given: bool
+) -> tuple[str, list[Field[Any, Any]], Any]:
+    meta = model._meta
+    _check(model)
     fields: list[Field[Any, Any]] = []
     for field in meta.local_concrete_fields:
         if getattr(field, "generated", False) or field.db_default is not NOT_PROVIDED:
