@@ -29,13 +29,54 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from django.db import DatabaseError, connections, router
-from django.db.models import Field, Model
+from django.db.models import Field, JSONField, Model
 from django.db.models.fields import NOT_PROVIDED
 
 M = TypeVar("M", bound=Model)
 
 # (alias, model, primary key given) -> (the INSERT, its fields, the field read back)
 _statements: dict[tuple[str, type[Model], bool], tuple[str, list[Field[Any, Any]], Any]] = {}
+
+# (alias, field) -> the value types the field hands to the database unchanged
+_passthrough: dict[tuple[str, Field[Any, Any]], frozenset[type]] = {}
+_PROBES: tuple[tuple[Any, type], ...] = (("probe", str), (7, int), (True, bool))
+
+
+def _unchanged(field: Field[Any, Any], db: Any) -> frozenset[type]:
+    """The types of value that `field.get_db_prep_save(field.pre_save(obj, add))` returns
+    as they are, on this database (found once by asking the field itself): a str for a
+    text column, an int for an integer or a foreign key on SQLite, a bool, None for a
+    nullable column. Such a value needs no conversion; the rest go through the field.
+    A field with a `pre_save` of its own (auto_now) or a JSON column always goes
+    through it."""
+    key = (db.alias, field)
+    found = _passthrough.get(key)
+    if found is not None:
+        return found
+    kinds: set[type] = set()
+    if type(field).pre_save is Field.pre_save and not isinstance(field, JSONField):
+        for sample, kind in (*_PROBES, (None, type(None))):
+            try:
+                if field.get_db_prep_save(sample, connection=db) is sample:
+                    kinds.add(kind)
+            except Exception:  # noqa: S112 - a type the field refuses is not passed through
+                continue
+    found = _passthrough[key] = frozenset(kinds)
+    return found
+
+
+def _params(obj: Model, fields: list[Field[Any, Any]], db: Any, *, add: bool) -> list[Any]:
+    """The fields' values of `obj` as the database gets them (the ORM's conversions)."""
+    params: list[Any] = []
+    for field in fields:
+        kinds = _unchanged(field, db)
+        if kinds:
+            value = getattr(obj, field.attname)
+            if type(value) in kinds:
+                params.append(value)
+                continue
+        params.append(field.get_db_prep_save(field.pre_save(obj, add), connection=db))
+    return params
 
 
 def insert(obj: M) -> M:
@@ -49,7 +90,7 @@ def insert(obj: M) -> M:
     if found is None:
         found = _statements[key] = _build(model, db, pk_given=pk_given)
     sql, fields, returning = found
-    params = [field.get_db_prep_save(field.pre_save(obj, True), connection=db) for field in fields]
+    params = _params(obj, fields, db, add=True)
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         if returning is not None:
@@ -83,11 +124,7 @@ def insert_many(objs: list[M]) -> None:
         row = "(" + ", ".join(["%s"] * len(fields)) + ")"
         found = _many[key] = (f"{head} VALUES {', '.join([row] * len(objs))}", fields)
     sql, fields = found
-    params = [
-        field.get_db_prep_save(field.pre_save(obj, True), connection=db)
-        for obj in objs
-        for field in fields
-    ]
+    params = [value for obj in objs for value in _params(obj, fields, db, add=True)]
     with db.cursor() as cursor:
         cursor.execute(sql, params)
 
@@ -116,7 +153,7 @@ def update(obj: Model, names: list[str]) -> None:
             fields,
         )
     sql, fields = found
-    params = [field.get_db_prep_save(field.pre_save(obj, False), connection=db) for field in fields]
+    params = _params(obj, fields, db, add=False)
     params.append(model._meta.pk.get_db_prep_value(obj.pk, connection=db))
     with db.cursor() as cursor:
         cursor.execute(sql, params)
