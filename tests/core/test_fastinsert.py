@@ -139,3 +139,30 @@ def test_update_writes_what_save_update_fields_writes(
         update(gone, ["updated_at"])
     with pytest.raises(TypeError, match="plain columns"):
         update(fast, ["id"])
+
+
+def test_values_that_need_the_fields_conversion_still_get_it(
+    agent: User, make_incident: Callable[..., Incident]
+) -> None:
+    """Only a value of the exact type a field passes through unchanged skips the field's
+    conversion: a lazy string, a number for a text column, a date for a timestamp are
+    converted as the ORM converts them."""
+    from django.utils.functional import lazy
+
+    incident = make_incident(agent)
+    lazy_text = lazy(lambda: "Paged — lazily", str)()
+    fields: dict[str, Any] = {
+        "incident": incident,
+        "created_at": AT,
+        "kind": "note",
+        "visibility": "public",
+        "text": lazy_text,
+        "data": {},
+        **Actor.for_user(agent).timeline_fields(),
+    }
+    fast = insert(TimelineEntry(**fields))
+    orm = TimelineEntry.objects.create(**fields)
+    assert _columns(fast) == _columns(orm)
+    assert TimelineEntry.objects.get(pk=fast.pk).text == "Paged — lazily"
+    numbered = insert(TimelineEntry(**{**fields, "text": 12345}))
+    assert TimelineEntry.objects.get(pk=numbered.pk).text == "12345"
