@@ -11,6 +11,7 @@ single-row reads and writes that a storm repeats for every alert or page
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -24,6 +25,13 @@ def column(model: type[Model], name: str = "pk") -> str:
     if not isinstance(found, str):
         raise LookupError(f"{model.__name__}.{name} has no database column")
     return found
+
+
+def quoted(db: BaseDatabaseWrapper, model: type[Model]) -> Callable[[str], str]:
+    """name -> the model's column for that field, quoted for `db` ("pk": its primary
+    key's)."""
+    quote = db.ops.quote_name
+    return lambda name: quote(column(model, name))
 
 
 class Columns:

@@ -24,7 +24,7 @@ from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from tocsin.accounts.models import ContactMethod
-from tocsin.core.prepared import Columns, column, prepared
+from tocsin.core.prepared import Columns, column, prepared, quoted
 from tocsin.notify.models import OutboxMessage, OutboxState
 
 
@@ -42,8 +42,7 @@ class _Claim:
         quote = db.ops.quote_name
         meta = OutboxMessage._meta
 
-        def col(name: str) -> str:
-            return quote(column(OutboxMessage, name))
+        col = quoted(db, OutboxMessage)
 
         state, lease, attempts = col("state"), col("lease_until"), col("attempts")
         self.sql = (
@@ -148,8 +147,7 @@ class _RecordSent:
         quote = db.ops.quote_name
         meta = OutboxMessage._meta
 
-        def col(name: str) -> str:
-            return quote(column(OutboxMessage, name))
+        col = quoted(db, OutboxMessage)
 
         self.sql = (
             f"UPDATE {quote(meta.db_table)} SET {col('state')} = %s, {col('sent_at')} = %s, "  # noqa: S608 - quoted metadata
@@ -193,8 +191,7 @@ class _StampDelivery:
         self.vendor = db.vendor
         quote = db.ops.quote_name
 
-        def col(name: str) -> str:
-            return quote(column(ContactMethod, name))
+        col = quoted(db, ContactMethod)
 
         when, ok, error = col("last_delivery_at"), col("last_delivery_ok"), col("last_error")
         # (the guards keep the condition from being NULL, which NOT would leave NULL)
@@ -235,8 +232,7 @@ class _DueRows:
         self.vendor = db.vendor
         quote = db.ops.quote_name
 
-        def col(name: str) -> str:
-            return quote(column(OutboxMessage, name))
+        col = quoted(db, OutboxMessage)
 
         self.row = Columns(OutboxMessage, "m", db, only=DUE_ROW)
         state, not_before, pk = col("state"), col("not_before"), quote(column(OutboxMessage))
