@@ -15,7 +15,7 @@ saved as far as Django is concerned.
 `bulk_create` does, without reading their primary keys back: for rows nobody touches
 again in the same transaction, such as a major incident's checklist). `update(obj,
 names)` does what `obj.save(update_fields=names)` does (each field through `pre_save`,
-so `auto_now` fields are stamped; DatabaseError when no row was written), with the
+so a field that stamps itself on save is stamped; DatabaseError when no row was written), with the
 UPDATE built once per model and field list.
 
 Only for models without a parent model (multi-table inheritance), without database
@@ -47,7 +47,7 @@ def _unchanged(field: Field[Any, Any], db: Any) -> frozenset[type]:
     as they are, on this database (found once by asking the field itself): a str for a
     text column, an int for an integer or a foreign key on SQLite, a bool, None for a
     nullable column. Such a value needs no conversion; the rest go through the field.
-    A field with a `pre_save` of its own (auto_now) or a JSON column always goes
+    A field with a `pre_save` of its own (a date stamped on save) or a JSON column always goes
     through it."""
     key = (db.alias, field)
     found = _passthrough.get(key)
