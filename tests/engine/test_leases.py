@@ -143,6 +143,51 @@ def test_a_lease_renewed_in_an_open_batch_is_refused_without_waiting_for_the_bat
     assert lease_holder("svc", at=later) == "a"
 
 
+@pytest.mark.postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_first_take_racing_a_new_lease_in_an_open_batch_is_refused_without_waiting() -> None:
+    """Worker a has just made the lease's row (its first take) and renews it inside a
+    batch that is still open; worker b looked before that row was committed, saw no
+    lease, and makes the row itself. PostgreSQL's unique check on b's INSERT waits for
+    a's transaction: b used to wait for a's whole batch (in CI, a minute), so the two
+    workers took turns instead of draining side by side. b is refused while a's batch
+    is still open. (SQLite has one writer: b cannot write while a's batch is open.)"""
+    from tocsin.core import leases
+
+    assert lease_take(name="new", holder="a", at=T0, until=T0 + FOR)
+    renewed, answered = threading.Event(), threading.Event()
+    still_open: list[bool] = []
+    errors: list[BaseException] = []
+
+    def batch() -> None:
+        try:
+            with transaction.atomic():
+                assert lease_renew(name="new", holder="a", until=T0 + 2 * FOR)
+                renewed.set()
+                answered.wait(timeout=30)  # the batch goes on until b has its answer
+                still_open.append(answered.is_set())
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    worker_a = threading.Thread(target=batch)
+    worker_a.start()
+    assert renewed.wait(timeout=10)
+    # b's read and SKIP LOCKED came before a's row was committed: straight to the INSERT.
+    taken = leases._create(name="new", holder="b", until=T0 + FOR)
+    answered.set()
+    worker_a.join()
+    assert errors == []
+    assert still_open == [True], "b waited for a's batch to end"
+    assert not taken
+    assert lease_holder("new", at=T0) == "a"
+    # The wait's bound was for that INSERT only: this connection's setting is as before.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "0"
+
+
 def test_the_prepared_statements_write_what_the_orm_queries_write() -> None:
     """Each step on lease "p" through tocsin.core.leases, the same on lease "o" through the
     ORM queries the statements replace: the rows stay alike, the answers too."""

@@ -24,13 +24,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import IntegrityError, connection, connections, router, transaction
+from django.db import (
+    IntegrityError,
+    OperationalError,
+    connection,
+    connections,
+    router,
+    transaction,
+)
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from tocsin.core.models import Lease
 from tocsin.core.prepared import column, prepared
 
 RELEASED = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout ran out
 
 
 class _Statements:
@@ -110,14 +118,45 @@ def lease_take(*, name: str, holder: str, at: dt.datetime, until: dt.datetime) -
         taken_rows = _run(statements.take, [holder, stamp(until), name, stamp(at), holder, ""])
         if taken_rows == 1:
             return True
+    return _create(name=name, holder=holder, until=until)
+
+
+# How long the first take of a lease waits, on PostgreSQL, for another transaction that
+# has just made the same lease's row (see `_create`).
+CREATE_WAIT_MS = 200
+
+
+def _create(*, name: str, holder: str, until: dt.datetime) -> bool:
+    """The lease's first take: its row is made, ours. False if another worker made it
+    first. On PostgreSQL the INSERT's unique check waits for any transaction still
+    changing a row of the same name, and the other worker may be renewing the lease it
+    has just made inside a whole drain batch: its read and SKIP LOCKED above came too
+    early to see that row. The wait is bounded (`lock_timeout`, this transaction only):
+    a lease someone is renewing is theirs."""
+    db, _ = _db()
     try:
-        with transaction.atomic():
-            _, created = Lease.objects.get_or_create(
-                name=name, defaults={"holder": holder, "lease_until": until}
-            )
+        with transaction.atomic(using=db.alias):
+            before = None
+            if db.vendor == "postgresql":
+                with db.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT current_setting('lock_timeout'), "
+                        "set_config('lock_timeout', %s, true)",
+                        [f"{CREATE_WAIT_MS}ms"],
+                    )
+                    before = cursor.fetchone()[0]
+            # Straight to the INSERT: the caller found no row a moment ago.
+            Lease.objects.using(db.alias).create(name=name, holder=holder, lease_until=until)
+            if before is not None:  # a caller's own transaction keeps its setting
+                with db.cursor() as cursor:
+                    cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
     except IntegrityError:  # another worker made the row at the same moment
         return False
-    return created
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        return False  # another worker made the row and holds it in an open transaction
+    return True
 
 
 def _take_unless_locked(
