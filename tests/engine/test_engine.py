@@ -266,9 +266,10 @@ def test_the_engine_marks_sla_breaches_once(
 
 
 def test_work_nobody_waits_for_gives_way_to_a_busy_alert_path() -> None:
-    """During a storm (a module before it found work in the same pass), the reports'
-    facts wait — at most a minute after their last turn — so the pages go first; once
-    the alert path is quiet they run at their usual pace."""
+    """During a storm (a module before it found work in the same pass, or in a pass less
+    than BUSY_LINGER ago), the reports' facts wait — at most a minute after their last
+    turn — so the pages go first; once the alert path is quiet they run at their usual
+    pace."""
     from tocsin.engine.engine import REPORTS_MAX_DEFER, Every
 
     calls: list[str] = []
@@ -287,10 +288,13 @@ def test_work_nobody_waits_for_gives_way_to_a_busy_alert_path() -> None:
     assert ran(t0 + dt.timedelta(seconds=59)) == ["sla_breaches"]
     assert ran(t0 + dt.timedelta(seconds=61)) == ["report_facts", "sla_breaches"]  # bound
     assert ran(t0 + dt.timedelta(seconds=70)) == ["sla_breaches"]
-    alerts.work = 0  # the storm is over
-    assert ran(t0 + dt.timedelta(seconds=71)) == ["report_facts", "sla_breaches"]
-    assert ran(t0 + dt.timedelta(seconds=73)) == ["sla_breaches"]  # every 5 s, as before
-    assert ran(t0 + dt.timedelta(seconds=77)) == ["report_facts", "sla_breaches"]
+    alerts.work = 0  # a pass of the storm that found nothing on the alert path
+    assert ran(t0 + dt.timedelta(seconds=71)) == ["sla_breaches"]  # still the storm
+    assert ran(t0 + dt.timedelta(seconds=72)) == ["sla_breaches"]
+    # quiet for BUSY_LINGER (3 s) since the last busy pass: the storm is over
+    assert ran(t0 + dt.timedelta(seconds=73)) == ["report_facts", "sla_breaches"]
+    assert ran(t0 + dt.timedelta(seconds=75)) == ["sla_breaches"]  # every 5 s, as before
+    assert ran(t0 + dt.timedelta(seconds=78)) == ["report_facts", "sla_breaches"]
 
 
 def test_the_default_worker_defers_only_what_nobody_is_paged_by() -> None:
