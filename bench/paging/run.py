@@ -178,10 +178,10 @@ class Receiver:
 
 
 class RssSampler:
-    """VmRSS of one process every 0.2 s; the maximum per phase, in MB."""
+    """VmRSS of the worker's processes (summed) every 0.2 s; the maximum per phase, in MB."""
 
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
         self.phase = "start"
         self.peaks: dict[str, float] = {}
         self.stop = threading.Event()
@@ -189,13 +189,16 @@ class RssSampler:
         self.thread.start()
 
     def _read(self) -> float | None:
-        try:
-            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            return None
-        return None
+        total = 0.0
+        for pid in self.pids:
+            try:
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except OSError:
+                return None
+            total += next(
+                (int(line.split()[1]) / 1024 for line in lines if line.startswith("VmRSS:")), 0
+            )
+        return total
 
     def _run(self) -> None:
         while not self.stop.wait(0.2):
@@ -225,12 +228,19 @@ def group_cpu_s(pgid: int) -> float:
     return total
 
 
-def cpu_snapshot(worker: int, web: int) -> dict[str, float]:
-    """CPU seconds so far: the worker's, the web's and this benchmark's own (its client
-    threads and the receiver), with the wall clock."""
+def cpu_snapshot(workers: dict[str, int], web: int) -> dict[str, float]:
+    """CPU seconds so far: the worker's (every process of the engine, as `tocsin up` runs
+    it), the web's and this benchmark's own (its client threads and the receiver), with
+    the wall clock."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     return {
-        "worker": group_cpu_s(worker),
+        "worker": sum(group_cpu_s(pid) for pid in workers.values()),
+        # and each of its processes (`worker_proc`, `sender_proc`) when there are several
+        **(
+            {f"{name}_proc": group_cpu_s(pid) for name, pid in workers.items()}
+            if len(workers) > 1
+            else {}
+        ),
         "web": group_cpu_s(web),
         "bench": own.ru_utime + own.ru_stime,
         "wall": time.monotonic(),
@@ -509,14 +519,20 @@ def bench_database(
         ],
         env,
     )
-    worker = procs.start(f"worker-{db}", [PYTHON, "-m", "tocsin", "worker"], env)
-    # --workers N > 1: more worker processes beside the first (an experiment; the targets
-    # are for one, as `tocsin up` runs); their CPU is not in the storm's cpu_s
+    # The engine as `tocsin up` runs it (tocsin.cli.up_workers: on two or more CPUs the
+    # outbox's sends in a worker of their own), or one worker with --one-worker. Their
+    # CPU and memory are counted together.
+    from tocsin.cli import up_workers
+
+    engine = up_workers([PYTHON, "-m", "tocsin"], 1 if args.one_worker else None)
+    workers = {name: procs.start(f"{name}-{db}", command, env) for name, command in engine.items()}
+    # --workers N > 1: more whole worker processes beside them (an experiment); their CPU
+    # and memory are not counted
     extra = [
         procs.start(f"worker-{db}-{i}", [PYTHON, "-m", "tocsin", "worker"], env)
         for i in range(2, args.workers + 1)
     ]
-    rss = RssSampler(worker)
+    rss = RssSampler(list(workers.values()))
     try:
         ingest.wait_http(f"http://127.0.0.1:{port}/healthz", 60, procs, f"web-{db}")
         keys = built["keys"]
@@ -525,7 +541,7 @@ def bench_database(
         if warm.get("missing") or warm.get("errors"):
             raise BenchError(
                 f"[{db}] warm-up pages did not arrive ({warm}); worker log:\n"
-                + procs.log_tail(f"worker-{db}")
+                + "\n".join(procs.log_tail(f"{name}-{db}") for name in engine)
             )
         print(f"[{db}] (a) {args.idle} alerts one at a time", flush=True)
         rss.phase = "idle"
@@ -536,9 +552,9 @@ def bench_database(
             flush=True,
         )
         rss.phase = "storm"
-        before = cpu_snapshot(worker, web)
+        before = cpu_snapshot(workers, web)
         result["storm"] = bench_storm(receiver, port, keys["storm"], args.storm, args.storm_wait)
-        result["storm"]["cpu_s"] = cpu_between(before, cpu_snapshot(worker, web))
+        result["storm"]["cpu_s"] = cpu_between(before, cpu_snapshot(workers, web))
         sent = result["storm"].pop("_sent")
         if args.stages:
             result["storm"]["stages"] = storm_stages(receiver, sent, env)
@@ -551,8 +567,7 @@ def bench_database(
         print(f"    {result['accuracy']}", flush=True)
     finally:
         result["worker_rss_mb"] = rss.close()
-        procs.stop(worker)
-        for pid in extra:
+        for pid in [*workers.values(), *extra]:
             procs.stop(pid)
         procs.stop(web)
         if db == "postgres":
@@ -691,7 +706,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB, "
         f"Python {m['python']}; load average at start {' '.join(m['loadavg_at_start'])}. "
-        f"`tocsin web` (gunicorn, 2 sync workers) and one `tocsin worker` on 127.0.0.1; "
+        f"`tocsin web` (gunicorn, 2 sync workers) and {s.get('engine', 'one `tocsin worker`')} "
+        "on 127.0.0.1; "
         f"(a) {s['idle']} alerts one at a time; (b) {s['storm']} alerts over "
         f"{s['storm_services']} services, 8 connections; (c) {s['accuracy']} due steps "
         f"over {s['window']:g} s.",
@@ -767,7 +783,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--stages", action="store_true", help="(b) where the storm pages' time went"
     )
     parser.add_argument(
-        "--workers", type=int, default=1, help="`tocsin worker` processes (1, as `tocsin up`)"
+        "--workers", type=int, default=1, help="more whole `tocsin worker` processes (1: none)"
+    )
+    parser.add_argument(
+        "--one-worker",
+        action="store_true",
+        help="one `tocsin worker` with every module (`tocsin up` on one CPU)",
     )
     parser.add_argument("--accuracy", type=int, default=None, help="(c) steps (10000; quick 300)")
     parser.add_argument("--window", type=float, default=None, help="(c) seconds (240; quick 15)")
@@ -793,6 +814,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def engine_label(args: argparse.Namespace) -> str:
+    from tocsin.cli import up_workers
+
+    engine = up_workers(["tocsin"], 1 if args.one_worker else None)
+    label = " and ".join(f"`{' '.join(command)}`" for command in engine.values())
+    if args.workers > 1:
+        label += f" and {args.workers - 1} more `tocsin worker`"
+    return label
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -811,8 +842,11 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python bench/paging/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "machine": machine,
         "settings": {
-            k: getattr(args, k)
-            for k in ("idle", "storm", "storm_services", "accuracy", "window", "channel")
+            **{
+                k: getattr(args, k)
+                for k in ("idle", "storm", "storm_services", "accuracy", "window", "channel")
+            },
+            "engine": engine_label(args),
         },
         "tocsin": {},
     }

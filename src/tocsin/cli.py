@@ -343,10 +343,19 @@ def cmd_worker(args: argparse.Namespace) -> int:
     # /metrics (issue 13): the engine's metrics go to files of their own, read by the web.
     prometheus_env.use_role("worker")
     _metrics_clean("worker")
-    from tocsin.engine.engine import run_forever
+    from tocsin.engine.engine import default_modules, run_forever, select_modules
 
+    only, skip = _names(args.only), _names(args.skip)
+    try:  # the names checked before anything starts
+        select_modules(default_modules("check"), only=only, skip=skip)
+    except ValueError as exc:
+        raise CliError(f"worker: {exc}", EXIT_USAGE) from None
     _require_migrated()
-    return run_forever()
+    return run_forever(only=only, skip=skip)
+
+
+def _names(value: str | None) -> list[str]:
+    return [name.strip() for name in (value or "").split(",") if name.strip()]
 
 
 def cmd_smtp(args: argparse.Namespace) -> int:
@@ -441,7 +450,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     base = [sys.executable, "-m", "tocsin"]
     children = {
         "web": [*base, "web", "--host", args.host, "--port", str(args.port)],
-        "worker": [*base, "worker"],
+        **up_workers(base),
         "smtp": [*base, "smtp", "--host", args.host, "--port", str(smtp_port)],
     }
     env = dict(os.environ)
@@ -455,6 +464,22 @@ def cmd_up(args: argparse.Namespace) -> int:
         _print_logins(summary)
     print("Press Ctrl-C to stop.", flush=True)
     return supervise(children, env)
+
+
+def up_workers(base: list[str], cpus: int | None = None) -> dict[str, list[str]]:
+    """The engine under `tocsin up`. With two or more CPUs, the outbox's sends run in a
+    worker of their own (`worker --only outbox`) beside the rest (`worker --skip
+    outbox`): in a storm one worker process was bound by one core, its sends (rendering,
+    HTTP, outcomes) nearly half of it, while the second core waited for work
+    (docs/benchmarks.md, session 17). Several workers never do the same work twice, so
+    the two together do exactly what one does."""
+    cpus = cpus if cpus is not None else (os.cpu_count() or 1)
+    if cpus < 2:
+        return {"worker": [*base, "worker"]}
+    return {
+        "worker": [*base, "worker", "--skip", "outbox"],
+        "sender": [*base, "worker", "--only", "outbox"],
+    }
 
 
 def cmd_manage(argv: Sequence[str]) -> int:
@@ -503,6 +528,10 @@ def build_parser() -> argparse.ArgumentParser:
     web.set_defaults(func=cmd_web)
 
     worker = commands.add_parser("worker", help="the engine: runs its modules every tick")
+    worker.add_argument(
+        "--only", metavar="NAMES", default=None, help="run only these modules (comma-separated)"
+    )
+    worker.add_argument("--skip", metavar="NAMES", default=None, help="run every module but these")
     worker.set_defaults(func=cmd_worker)
 
     smtp = commands.add_parser("smtp", help="the inbound email server")

@@ -140,6 +140,8 @@ def test_token_create_for_an_unknown_person_is_a_one_line_error(migrated: Path) 
         (["web", "--port", "eighty"], {}, "--port"),
         (["up", "--port", "70000"], {}, "65535"),
         (["web", "--workers", "0"], {}, "--workers"),
+        (["worker", "--only", "outbox,nosuch"], {}, "'nosuch'"),
+        (["worker", "--skip", "ingest", "--only", "outbox"], {}, "not both"),
         (["token"], {}, "ACTION"),
         (["token", "create"], {}, "username"),
         (["createadmin", "--username", "x"], {}, "--email"),

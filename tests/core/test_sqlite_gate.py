@@ -5,6 +5,9 @@ rollback or a closed connection — hands the turn on."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -178,3 +181,105 @@ def test_a_second_connection_of_the_same_thread_fails_instead_of_hanging(path: P
     first.close()
     second.close()
     assert rows(path) == ["first", "second"]
+
+
+# --- between processes: the flock beside the database (ProcessLock) ----------------------
+
+HOLDER = """
+import sys
+import django
+from django.conf import settings
+settings.configure(USE_TZ=True)
+django.setup()
+from tocsin.core.sqlite.base import DatabaseWrapper
+db = DatabaseWrapper({
+    "ENGINE": "tocsin.core.sqlite", "NAME": sys.argv[1],
+    "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 5.0}, "ATOMIC_REQUESTS": False,
+    "AUTOCOMMIT": True, "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False, "TIME_ZONE": None,
+    "USER": "", "PASSWORD": "", "HOST": "", "PORT": "", "TEST": {},
+}, alias="holder")
+db.set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)
+with db.cursor() as cursor:
+    cursor.execute("INSERT INTO t (v) VALUES ('other process')")
+print("holding", flush=True)
+sys.stdin.readline()
+db.commit()
+print("committed", flush=True)
+"""
+
+
+def hold_in_another_process(path: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "holding"
+    return proc
+
+
+def test_a_writer_in_another_process_waits_its_turn_then_writes(path: Path) -> None:
+    """The other process's transaction holds the file lock beside the database: a writer
+    here waits (in the kernel, not trying SQLite's lock again and again) and writes as
+    soon as the other commits; one whose timeout runs out first gets "database is
+    locked", as before, never a hang."""
+    other = hold_in_another_process(path)
+    try:
+        assert Path(f"{path}-writelock").exists()
+        errors: list[BaseException] = []
+        started = time.monotonic()
+        writer(path, "gave up", errors, 0.3)
+        assert 0.25 <= time.monotonic() - started < 3
+        assert len(errors) == 1 and "database is locked" in str(errors[0])
+        waited: list[BaseException] = []
+        cpu: list[float] = []
+
+        def timed_writer() -> None:
+            used = time.thread_time()
+            writer(path, "waited", waited)
+            cpu.append(time.thread_time() - used)
+
+        thread = threading.Thread(target=timed_writer)
+        thread.start()
+        time.sleep(0.5)
+        assert thread.is_alive()  # waiting for the other process
+        assert other.stdin is not None and other.stdout is not None
+        other.stdin.write("\n")
+        other.stdin.flush()
+        assert other.stdout.readline().strip() == "committed"
+        thread.join(10)
+        assert waited == []
+        # half a second's wait cost next to no CPU: asking SQLite's lock every 0.1-0.5 ms
+        # took tens of milliseconds of it
+        assert cpu[0] < 0.01, f"the wait used {cpu[0] * 1000:.0f} ms of CPU"
+    finally:
+        other.kill()
+        other.wait()
+    assert rows(path) == ["other process", "waited"]
+
+
+def test_a_forked_child_takes_the_file_lock_as_a_process_of_its_own(tmp_path: Path) -> None:
+    """A flock belongs to an open file, which a fork shares: a child that used its
+    parent's would think it held the lock while the parent does (gunicorn forks)."""
+    from tocsin.core.sqlite.base import ProcessLock
+
+    lock = ProcessLock(str(tmp_path / "x-writelock"))
+    assert lock.acquire(1.0)
+    pid = os.fork()
+    if pid == 0:  # the child: refused while the parent holds it
+        got = lock.acquire(0.2)
+        os._exit(3 if got else 0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    lock.release()
+    other = ProcessLock(str(tmp_path / "x-writelock"))  # another open: another holder
+    assert other.acquire(1.0)
+    assert not lock.acquire(0.2)
+    other.release()
+    assert lock.acquire(1.0)
+    lock.release()

@@ -315,3 +315,22 @@ def test_the_default_worker_defers_only_what_nobody_is_paged_by() -> None:
         "sla_breaches": 10,
         "status_derive": 10,
     }
+
+
+def test_workers_that_split_the_modules_run_each_once_in_the_engines_order() -> None:
+    """`tocsin worker --only/--skip`: the names are checked, the order is the engine's,
+    and a worker given `--only` still proves it is alive (heartbeat)."""
+    from tocsin.engine.engine import select_modules
+
+    modules = default_modules("w-split")
+    names = [m.name for m in modules]
+    sender = [m.name for m in select_modules(modules, only=["outbox"])]
+    rest = [m.name for m in select_modules(modules, skip=["outbox"])]
+    assert sender == [n for n in names if n in ("outbox", "heartbeat")]
+    assert rest == [n for n in names if n != "outbox"]
+    assert sorted(set(sender) | set(rest)) == sorted(names)  # together: every module
+    assert select_modules(modules) == modules
+    with pytest.raises(ValueError, match="'outbx'"):
+        select_modules(modules, only=["outbx"])
+    with pytest.raises(ValueError, match="not both"):
+        select_modules(modules, only=["outbox"], skip=["ingest"])

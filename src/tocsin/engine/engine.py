@@ -170,6 +170,28 @@ def default_modules(worker_id: str) -> list[EngineModule]:
     ]
 
 
+# Always kept by `select_modules(only=...)`: it is what proves the process alive.
+ALWAYS = ("heartbeat",)
+
+
+def select_modules(
+    modules: Sequence[EngineModule], *, only: Sequence[str] = (), skip: Sequence[str] = ()
+) -> list[EngineModule]:
+    """The modules a `tocsin worker --only/--skip` runs, in the engine's order. Several
+    workers never do the same work twice (leases, compare-and-set claims), so workers
+    that split the modules between them (`tocsin up`: the outbox's sends in a process of
+    their own) still do all of it once. ValueError names a module there is not."""
+    names = [module.name for module in modules]
+    unknown = [name for name in [*only, *skip] if name not in names]
+    if unknown:
+        raise ValueError(f"no engine module {unknown[0]!r} (there are: {', '.join(names)})")
+    if only and skip:
+        raise ValueError("give --only or --skip, not both")
+    if only:
+        return [m for m in modules if m.name in only or m.name in ALWAYS]
+    return [m for m in modules if m.name not in skip]
+
+
 def make_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -345,6 +367,8 @@ def run_forever(
     *,
     stop: threading.Event | None = None,
     max_ticks: int | None = None,
+    only: Sequence[str] = (),
+    skip: Sequence[str] = (),
 ) -> int:
     """Tick until SIGTERM/SIGINT (or `stop`, or `max_ticks`); the tick in progress finishes.
 
@@ -357,6 +381,7 @@ def run_forever(
     """
     worker_id = make_worker_id()
     modules = list(modules) if modules is not None else default_modules(worker_id)
+    modules = select_modules(modules, only=only, skip=skip)
     stop = stop or threading.Event()
 
     def _stop(signum: int, _frame: object) -> None:

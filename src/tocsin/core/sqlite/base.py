@@ -22,13 +22,24 @@ write outside one), waiting on a condition rather than polling. The worker's eig
 sending threads used to poll for the lock every fraction of a millisecond while the
 engine thread wrote transaction after transaction; each poll took the GIL from the
 engine thread. With the gate the worker spends about a sixth less CPU on a storm's alert
-(docs/benchmarks.md). Other processes (the web's) still meet the lock through the
-polling above. An in-memory database (tests) has no gate.
+(docs/benchmarks.md). An in-memory database (tests) has no gate.
+
+Between processes, the thread that holds its process's turn also holds an exclusive
+`flock` on a file beside the database (`<database>-writelock`, `ProcessLock`) until the
+turn ends: a process whose turn it is waits in the kernel for the others' writes, and
+is woken when they end, rather than asking SQLite again and again. Before it, two worker
+processes and the web's spent about a third of their CPU in a storm on those tries, and
+a second worker process made the storm slower, not faster (docs/benchmarks.md,
+session 17). Writers that do not take it (the sqlite3 shell, a backup) still meet the
+lock through the polling above.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import fcntl
+import os
 import random
 import sqlite3
 import threading
@@ -52,12 +63,81 @@ def _locked(exc: sqlite3.OperationalError) -> bool:
     )
 
 
+class ProcessLock:
+    """An exclusive `flock` on one file: this process's turn at writing among the
+    processes that use the same database. `acquire()` first tries without waiting; else
+    a thread of its own waits in the kernel (the caller waits for it, up to `timeout`:
+    a lock that another process holds for longer is "database is locked", as before,
+    never a hang); one whose caller gave up releases the lock as soon as it gets it.
+    Only the holder of its process's `WriteGate` calls it, so one call at a time. A
+    forked child opens the file again (a `flock` is shared by the descriptors of one
+    open, which a fork copies)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._pid = -1
+        self._fd = -1
+        self._cond = threading.Condition()
+        self._asked: object | None = None  # the pending request
+        self._granted: object | None = None
+        self._waiter: threading.Thread | None = None
+
+    def _file(self) -> int:
+        if self._pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+            self._cond = threading.Condition()
+            self._asked = self._granted = self._waiter = None
+        return self._fd
+
+    def acquire(self, timeout: float) -> bool:
+        fd = self._file()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            pass
+        ticket = object()
+        with self._cond:
+            self._asked = ticket
+            if self._waiter is None:
+                self._waiter = threading.Thread(
+                    target=self._wait_in_kernel, name="sqlite-writelock", daemon=True
+                )
+                self._waiter.start()
+            self._cond.notify_all()
+            if self._cond.wait_for(lambda: self._granted is ticket, timeout):
+                self._granted = None
+                return True
+            self._asked = None  # given up: the waiter releases the lock when it gets it
+            return False
+
+    def _wait_in_kernel(self) -> None:
+        fd = self._fd
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._asked is not None)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # the GIL is released while it waits
+            with self._cond:
+                if self._asked is None:  # its caller gave up meanwhile
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    continue
+                self._granted, self._asked = self._asked, None
+                self._cond.notify_all()
+
+    def release(self) -> None:
+        if self._pid == os.getpid():
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
 class WriteGate:
     """The turns of one process's threads at writing one database file: first come,
     first served; a thread may take it again while it holds it (a second connection of
-    its own). `take()` gives up after `timeout` seconds (False)."""
+    its own). With a `ProcessLock`, the turn also waits for the other processes'.
+    `take()` gives up after `timeout` seconds (False)."""
 
-    def __init__(self) -> None:
+    def __init__(self, lock: ProcessLock | None = None) -> None:
+        self._lock = lock
         self._cond = threading.Condition()
         self._queue: collections.deque[object] = collections.deque()
         self._owner: int | None = None
@@ -69,22 +149,27 @@ class WriteGate:
             if self._owner == me:
                 self._depth += 1
                 return True
-            if self._owner is None and not self._queue:
-                self._owner, self._depth = me, 1
-                return True
-            ticket = object()
-            self._queue.append(ticket)
             deadline = time.monotonic() + timeout
-            while self._owner is not None or self._queue[0] is not ticket:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    self._queue.remove(ticket)
-                    self._cond.notify_all()
-                    return False
-                self._cond.wait(left)
-            self._queue.popleft()
+            if self._owner is not None or self._queue:
+                ticket = object()
+                self._queue.append(ticket)
+                while self._owner is not None or self._queue[0] is not ticket:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        self._queue.remove(ticket)
+                        self._cond.notify_all()
+                        return False
+                    self._cond.wait(left)
+                self._queue.popleft()
             self._owner, self._depth = me, 1
+        # this process's turn; now the other processes' (outside the condition: the
+        # threads behind it queue meanwhile)
+        if self._lock is None or self._lock.acquire(max(0.0, deadline - time.monotonic())):
             return True
+        with self._cond:
+            self._owner, self._depth = None, 0
+            self._cond.notify_all()
+        return False
 
     def give(self) -> None:
         with self._cond:
@@ -92,6 +177,9 @@ class WriteGate:
                 return
             self._depth -= 1
             if self._depth <= 0:
+                if self._lock is not None:
+                    with contextlib.suppress(OSError):
+                        self._lock.release()
                 self._owner, self._depth = None, 0
                 self._cond.notify_all()
 
@@ -105,7 +193,7 @@ def gate_for(name: str) -> WriteGate:
     with _gates_lock:
         gate = _gates.get(name)
         if gate is None:
-            gate = _gates[name] = WriteGate()
+            gate = _gates[name] = WriteGate(ProcessLock(f"{name}-writelock"))
         return gate
 
 
