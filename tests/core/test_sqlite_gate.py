@@ -283,3 +283,22 @@ def test_a_forked_child_takes_the_file_lock_as_a_process_of_its_own(tmp_path: Pa
     other.release()
     assert lock.acquire(1.0)
     lock.release()
+
+
+def test_a_wait_given_up_does_not_take_the_lock_from_the_next_turn(tmp_path: Path) -> None:
+    """A caller gave up while the kernel wait went on; the next turn of the same process
+    must hold the lock even when that old wait then ends (it gets the lock, finds nobody
+    asking, and must not release the lock the next turn holds)."""
+    from tocsin.core.sqlite.base import ProcessLock
+
+    path = str(tmp_path / "x-writelock")
+    other, mine, third = ProcessLock(path), ProcessLock(path), ProcessLock(path)
+    assert other.acquire(1.0)
+    assert not mine.acquire(0.1)  # given up; its waiter is still in the kernel
+    other.release()
+    assert mine.acquire(1.0)  # the next turn
+    time.sleep(0.2)  # the old wait has ended by now
+    assert not third.acquire(0.2), "the next turn's lock was released under it"
+    mine.release()
+    assert third.acquire(1.0)
+    third.release()

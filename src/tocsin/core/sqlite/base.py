@@ -81,24 +81,30 @@ class ProcessLock:
         self._asked: object | None = None  # the pending request
         self._granted: object | None = None
         self._waiter: threading.Thread | None = None
+        self._in_kernel = False  # the waiter is inside flock() (for a request maybe given up)
 
     def _file(self) -> int:
         if self._pid != os.getpid():
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+            self._fd = os.open(self.path, flags, 0o600)
             self._pid = os.getpid()
             self._cond = threading.Condition()
             self._asked = self._granted = self._waiter = None
+            self._in_kernel = False
         return self._fd
 
     def acquire(self, timeout: float) -> bool:
         fd = self._file()
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            pass
         ticket = object()
         with self._cond:
+            # Not while the waiter is inside flock() for a request given up: it would get
+            # this descriptor's lock at once and, finding nobody asking, release it.
+            if not self._in_kernel:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return True
+                except BlockingIOError:
+                    pass
             self._asked = ticket
             if self._waiter is None:
                 self._waiter = threading.Thread(
@@ -117,8 +123,16 @@ class ProcessLock:
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._asked is not None)
-            fcntl.flock(fd, fcntl.LOCK_EX)  # the GIL is released while it waits
-            with self._cond:
+                self._in_kernel = True
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # the GIL is released while it waits
+            except OSError:  # (not expected) its caller times out; ask again later
+                with self._cond:
+                    self._in_kernel = False
+                time.sleep(0.01)
+                continue
+            with self._cond:  # one section with the decision: nobody can slip in between
+                self._in_kernel = False
                 if self._asked is None:  # its caller gave up meanwhile
                     fcntl.flock(fd, fcntl.LOCK_UN)
                     continue
