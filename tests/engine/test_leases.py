@@ -102,6 +102,42 @@ def test_of_many_workers_asking_at_once_exactly_one_gets_a_new_lease() -> None:
     assert lease_holder("fresh", at=T0) == winners[0]
 
 
+class _Batch:
+    """Worker `holder` renews lease `name` inside a batch's transaction, in a thread of its
+    own, kept open (`hold`) until the with-block ends (at most 30 s)."""
+
+    def __init__(self, name: str, holder: str, until: dt.datetime, *, hold: bool) -> None:
+        self.errors: list[BaseException] = []
+        self.open_to_the_end: list[bool] = []  # the transaction lasted until the block's end
+        self._renewed, self._done = threading.Event(), threading.Event()
+        self._args, self._hold = (name, holder, until), hold
+        self._thread = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
+        name, holder, until = self._args
+        try:
+            with transaction.atomic():
+                assert lease_renew(name=name, holder=holder, until=until)
+                self._renewed.set()
+                if self._hold:
+                    self.open_to_the_end.append(self._done.wait(timeout=30))
+        except BaseException as exc:  # reported by the test
+            self.errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def __enter__(self) -> _Batch:
+        self._thread.start()
+        assert self._renewed.wait(timeout=10)
+        if not self._hold:
+            self._thread.join()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_lease_renewed_in_an_open_batch_is_refused_without_waiting_for_the_batch() -> None:
     """Worker a renews its lapsed lease inside a batch's transaction that is still open;
@@ -111,32 +147,11 @@ def test_a_lease_renewed_in_an_open_batch_is_refused_without_waiting_for_the_bat
     concurrent = connection.vendor == "postgresql"
     assert lease_take(name="svc", holder="a", at=T0, until=T0 + FOR)
     later = T0 + FOR + dt.timedelta(seconds=1)  # a's lease has lapsed by then
-    renewed, asked = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
-
-    def batch() -> None:
-        try:
-            with transaction.atomic():
-                assert lease_renew(name="svc", holder="a", until=later + FOR)
-                renewed.set()
-                if concurrent:
-                    asked.wait(timeout=30)  # the batch goes on while b asks
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    worker_a = threading.Thread(target=batch)
-    worker_a.start()
-    assert renewed.wait(timeout=10)
-    if not concurrent:
-        worker_a.join()
-    started = time.monotonic()
-    taken = lease_take(name="svc", holder="b", at=later, until=later + FOR)
-    waited = time.monotonic() - started
-    asked.set()
-    worker_a.join()
-    assert errors == []
+    with _Batch("svc", "a", later + FOR, hold=concurrent) as batch:
+        started = time.monotonic()
+        taken = lease_take(name="svc", holder="b", at=later, until=later + FOR)
+        waited = time.monotonic() - started
+    assert batch.errors == []
     assert not taken
     if concurrent:
         assert waited < 5, f"b waited {waited:.1f} s for a's transaction"
@@ -155,31 +170,12 @@ def test_a_first_take_racing_a_new_lease_in_an_open_batch_is_refused_without_wai
     from tocsin.core import leases
 
     assert lease_take(name="new", holder="a", at=T0, until=T0 + FOR)
-    renewed, answered = threading.Event(), threading.Event()
-    still_open: list[bool] = []
-    errors: list[BaseException] = []
-
-    def batch() -> None:
-        try:
-            with transaction.atomic():
-                assert lease_renew(name="new", holder="a", until=T0 + 2 * FOR)
-                renewed.set()
-                answered.wait(timeout=30)  # the batch goes on until b has its answer
-                still_open.append(answered.is_set())
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    worker_a = threading.Thread(target=batch)
-    worker_a.start()
-    assert renewed.wait(timeout=10)
-    # b's read and SKIP LOCKED came before a's row was committed: straight to the INSERT.
-    taken = leases._create(name="new", holder="b", until=T0 + FOR)
-    answered.set()
-    worker_a.join()
-    assert errors == []
-    assert still_open == [True], "b waited for a's batch to end"
+    with _Batch("new", "a", T0 + 2 * FOR, hold=True) as batch:
+        # b's read and SKIP LOCKED came before a's row was committed: straight to the
+        # INSERT.
+        taken = leases._create(name="new", holder="b", until=T0 + FOR)
+    assert batch.errors == []
+    assert batch.open_to_the_end == [True], "b waited for a's batch to end"
     assert not taken
     assert lease_holder("new", at=T0) == "a"
     # The wait's bound was for that INSERT only: this connection's setting is as before.
