@@ -14,6 +14,7 @@ from tests.reports.helpers import DAY, T0, act, escalate, file, m, merge, mitiga
 from tocsin.accounts.models import Role, Team, User
 from tocsin.catalog.models import Service
 from tocsin.core.actors import Actor
+from tocsin.core.budget import turn
 from tocsin.core.clock import travel
 from tocsin.escalation.hierarchy import management_notify
 from tocsin.incidents import services
@@ -246,6 +247,29 @@ def test_the_engine_refreshes_a_busy_period_a_step_a_turn(agent: User) -> None:
     assert fact(made[0]).ack_s is None  # type: ignore[union-attr]  # its step came before
     assert not refresher.step(at + 10 * SECOND, limit=3)  # the next round finds it
     assert fact(made[0]).ack_s == 60 + 2  # type: ignore[union-attr]
+    built = table()
+    facts.rebuild(at + 20 * SECOND)
+    assert built == table()
+
+
+def test_a_step_stops_at_the_turns_budget_a_chunk_at_a_time(
+    agent: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step builds STEP_CHUNK incidents a transaction and stops once the module's turn is
+    spent, so the worker's other modules (escalation) are not held for a whole step; the
+    rest comes in the next turns, and the round ends as one rebuild would."""
+    monkeypatch.setattr(facts, "STEP_CHUNK", 2)
+    facts.refresh(at=m(1))
+    made = [file(agent, m(2)) for _ in range(5)]
+    refresher = facts.Refresher()
+    at = m(3)
+    with turn(0.0):  # spent from the start: one chunk a turn
+        assert refresher.step(at)
+    assert sum(fact(i) is not None for i in made) == 2
+    with turn(None):  # no limit: the rest of the round at once
+        assert not refresher.step(at + SECOND)
+    assert all(fact(i) is not None for i in made)
+    assert facts.refreshed_to() == at
     built = table()
     facts.rebuild(at + 20 * SECOND)
     assert built == table()
