@@ -252,6 +252,30 @@ def test_the_engine_refreshes_a_busy_period_a_step_a_turn(agent: User) -> None:
     assert built == table()
 
 
+def test_the_first_build_stops_at_the_turns_budget_a_chunk_at_a_time(
+    agent: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first build too goes STEP_CHUNK incidents a transaction and ends its step when
+    the module's turn is spent; the next turns go on from there to the same facts."""
+    from tocsin.reports.engine import ReportFactsModule
+
+    monkeypatch.setattr(facts, "BATCH", 4)
+    monkeypatch.setattr(facts, "STEP_CHUNK", 2)
+    made = [file(agent, m(n)) for n in range(5)]
+    module = ReportFactsModule()
+    with turn(0.0):  # spent from the start: one chunk a turn
+        assert module.tick(m(10)) == 1
+    assert IncidentFact.objects.count() == 2
+    assert facts.refreshed_to() is None
+    while module.tick(m(11)):  # no limit: a BATCH a turn
+        pass
+    assert all(fact(i) is not None for i in made)
+    assert facts.refreshed_to() is not None
+    built = table()
+    facts.rebuild(m(13))
+    assert built == table()
+
+
 def test_a_step_stops_at_the_turns_budget_a_chunk_at_a_time(
     agent: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:

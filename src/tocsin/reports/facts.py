@@ -472,7 +472,8 @@ class Refresher:
 
 def first_build_step(after: int, at: dt.datetime | None = None) -> int | None:
     """One bounded step of the first build, for the engine: the facts of the next BATCH
-    incidents after id `after`; returns the last id done, or None when none is left, after
+    incidents after id `after`, STEP_CHUNK a transaction, fewer if the module's turn is
+    spent before; returns the last id done, or None when none is left, after
     the gaps are filled and the watermark set to when the first step was taken (each
     fact keeps `refreshed_at`), so the incremental refresh then picks up every change
     made meanwhile. An installation upgraded with a million incidents does not hold the
@@ -484,12 +485,19 @@ def first_build_step(after: int, at: dt.datetime | None = None) -> int | None:
         Incident.objects.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:BATCH]
     )
     if ids:
-        with transaction.atomic():
-            build(ids, at, gaps=False, summarise=False)
-            FactsWatermark.objects.update_or_create(
-                key="facts", defaults={"refreshed_to": None, "build_after": ids[-1]}
-            )
-        return ids[-1]
+        # STEP_CHUNK a transaction, until the module's turn is spent (core.budget): a
+        # whole BATCH held the worker for about 3 s (docs/benchmarks.md, session 18)
+        last = ids[0]
+        for chunk in _chunks(ids, STEP_CHUNK):
+            with transaction.atomic():
+                build(chunk, at, gaps=False, summarise=False)
+                FactsWatermark.objects.update_or_create(
+                    key="facts", defaults={"refreshed_to": None, "build_after": chunk[-1]}
+                )
+            last = chunk[-1]
+            if budget_spent():
+                break
+        return last
     rebuild_gaps()
     summaries.start_over()  # the engine builds them next, a month of days a turn
     first = IncidentFact.objects.order_by("refreshed_at").values_list("refreshed_at", flat=True)
